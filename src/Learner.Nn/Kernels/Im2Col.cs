@@ -1,0 +1,133 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Unfolds convolution windows of one sample into a matrix (im2col / vol2col) and folds such a matrix back
+/// with accumulation (col2im), over a range of output positions so large volumes can be processed in tiles.
+/// </summary>
+/// <remarks>
+/// The matrix has one row per (channel, kd, kh, kw) — <see cref="ConvGeometry.K"/> rows, grouped channels being
+/// consecutive row blocks — and one column per output position in the tile (row-major over (od, oh, ow)).
+/// Where the stride along W is 1, rows are moved with span copies / vector adds.
+/// </remarks>
+internal static class Im2Col
+{
+    /// <summary>Writes the window matrix of output positions [<paramref name="p0"/>, p0 + <paramref name="cols"/>) of one sample.</summary>
+    /// <param name="g">Geometry.</param>
+    /// <param name="x">One sample, [C, D, H, W].</param>
+    /// <param name="col">Destination, K × cols.</param>
+    /// <param name="p0">First output position.</param>
+    /// <param name="cols">Number of output positions.</param>
+    internal static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int p0, int cols)
+    {
+        int inSpatial = g.InSpatial, plane = g.OH * g.OW;
+        int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        int r = 0;
+        for (int c = 0; c < g.C; c++)
+        {
+            int cBase = c * inSpatial;
+            for (int kd = 0; kd < g.KD; kd++)
+            {
+                int offD = kd * g.DD - g.PD;
+                for (int kh = 0; kh < g.KH; kh++)
+                {
+                    int offH = kh * g.DH - g.PH;
+                    for (int kw = 0; kw < g.KW; kw++, r++)
+                    {
+                        int offW = kw * g.DW - g.PW;
+                        var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
+                        Span<float> dst = col.Slice(r * cols, cols);
+                        int od = od0, oh = oh0, ow = ow0, j = 0;
+                        while (j < cols)
+                        {
+                            int seg = Math.Min(g.OW - ow, cols - j);
+                            int id = od * g.SD + offD, ih = oh * g.SH + offH;
+                            Span<float> d = dst.Slice(j, seg);
+                            int lo = Math.Max(ow, wLo), hi = Math.Min(ow + seg, wHi);
+                            if ((uint)id >= (uint)g.D || (uint)ih >= (uint)g.H || hi <= lo) d.Clear();
+                            else
+                            {
+                                if (lo > ow) d.Slice(0, lo - ow).Clear();
+                                if (hi < ow + seg) d.Slice(hi - ow).Clear();
+                                int rowBase = cBase + (id * g.H + ih) * g.W + offW;
+                                if (g.SW == 1)
+                                    x.Slice(rowBase + lo, hi - lo).CopyTo(d.Slice(lo - ow));
+                                else
+                                {
+                                    ref float dr = ref MemoryMarshal.GetReference(d);
+                                    int s = g.SW;
+                                    for (int o = lo; o < hi; o++)
+                                        Unsafe.Add(ref dr, o - ow) = Unsafe.Add(ref xr, rowBase + o * s);
+                                }
+                            }
+                            j += seg; ow = 0;
+                            if (++oh == g.OH) { oh = 0; od++; }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds the window matrix of output positions [<paramref name="p0"/>, p0 + <paramref name="cols"/>) back into one sample's gradient.</summary>
+    /// <param name="g">Geometry.</param>
+    /// <param name="col">Source, K × cols.</param>
+    /// <param name="dx">One sample's input gradient, [C, D, H, W]; accumulated into.</param>
+    /// <param name="p0">First output position.</param>
+    /// <param name="cols">Number of output positions.</param>
+    internal static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> col, Span<float> dx, int p0, int cols)
+    {
+        int inSpatial = g.InSpatial, plane = g.OH * g.OW;
+        int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
+        ref float xr = ref MemoryMarshal.GetReference(dx);
+        int r = 0;
+        for (int c = 0; c < g.C; c++)
+        {
+            int cBase = c * inSpatial;
+            for (int kd = 0; kd < g.KD; kd++)
+            {
+                int offD = kd * g.DD - g.PD;
+                for (int kh = 0; kh < g.KH; kh++)
+                {
+                    int offH = kh * g.DH - g.PH;
+                    for (int kw = 0; kw < g.KW; kw++, r++)
+                    {
+                        int offW = kw * g.DW - g.PW;
+                        var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
+                        ReadOnlySpan<float> src = col.Slice(r * cols, cols);
+                        int od = od0, oh = oh0, ow = ow0, j = 0;
+                        while (j < cols)
+                        {
+                            int seg = Math.Min(g.OW - ow, cols - j);
+                            int id = od * g.SD + offD, ih = oh * g.SH + offH;
+                            int lo = Math.Max(ow, wLo), hi = Math.Min(ow + seg, wHi);
+                            if ((uint)id < (uint)g.D && (uint)ih < (uint)g.H && hi > lo)
+                            {
+                                int rowBase = cBase + (id * g.H + ih) * g.W + offW;
+                                ReadOnlySpan<float> s = src.Slice(j + lo - ow, hi - lo);
+                                if (g.SW == 1)
+                                {
+                                    Span<float> d = dx.Slice(rowBase + lo, hi - lo);
+                                    TensorPrimitives.Add(d, s, d);
+                                }
+                                else
+                                {
+                                    ref float sr = ref MemoryMarshal.GetReference(s);
+                                    int st = g.SW;
+                                    for (int o = lo; o < hi; o++)
+                                        Unsafe.Add(ref xr, rowBase + o * st) += Unsafe.Add(ref sr, o - lo);
+                                }
+                            }
+                            j += seg; ow = 0;
+                            if (++oh == g.OH) { oh = 0; od++; }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
