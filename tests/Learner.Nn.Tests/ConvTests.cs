@@ -20,6 +20,8 @@ public class ConvTests
         new[] { 1, 1, 2, 1, 7, 1, 3, 1, 1, 0, 2, 1, 1, 1, 1 },   // single row, wide padding
         new[] { 1, 2, 1, 4, 4, 3, 3, 1, 1, 2, 2, 1, 1, 1, 1 },   // padding larger than needed
         new[] { 1, 2, 2, 9, 9, 5, 5, 3, 3, 2, 2, 1, 1, 2, 1 },   // 5×5 stride 3 groups
+        new[] { 1, 2, 2, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 },  // stride 2, rows wide enough for the vector gather
+        new[] { 1, 1, 2, 3, 41, 1, 7, 1, 2, 0, 3, 1, 1, 1, 0 },  // 1×7 stride 2 pad 3 (stem-like), odd width
     };
 
     [Theory]

@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Learner.Nn.Kernels;
 
@@ -56,6 +58,8 @@ internal static class Im2Col
                                 int rowBase = cBase + (id * g.H + ih) * g.W + offW;
                                 if (g.SW == 1)
                                     x.Slice(rowBase + lo, hi - lo).CopyTo(d.Slice(lo - ow));
+                                else if (g.SW == 2)
+                                    GatherStride2(ref xr, x.Length, rowBase, ref MemoryMarshal.GetReference(d), ow, lo, hi);
                                 else
                                 {
                                     ref float dr = ref MemoryMarshal.GetReference(d);
@@ -71,6 +75,26 @@ internal static class Im2Col
                 }
             }
         }
+    }
+
+    /// <summary>dst[o − ow] = x[rowBase + 2·o] for o in [lo, hi): even lanes of two 16-float loads with AVX-512, scalar elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherStride2(ref float xr, int xLength, int rowBase, ref float dr, int ow, int lo, int hi)
+    {
+        int o = lo;
+        if (Avx512F.IsSupported)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            // Both loads stay inside x: the last one reads x[rowBase + 2·o + 16 .. rowBase + 2·o + 31].
+            for (; o + 16 <= hi && rowBase + 2 * o + 32 <= xLength; o += 16)
+            {
+                ref float src = ref Unsafe.Add(ref xr, rowBase + 2 * o);
+                var a = Vector512.LoadUnsafe(ref src);
+                var b = Vector512.LoadUnsafe(ref src, 16);
+                Avx512F.PermuteVar16x32x2(a, even, b).StoreUnsafe(ref Unsafe.Add(ref dr, o - ow));
+            }
+        }
+        for (; o < hi; o++) Unsafe.Add(ref dr, o - ow) = Unsafe.Add(ref xr, rowBase + 2 * o);
     }
 
     /// <summary>Adds the window matrix of output positions [<paramref name="p0"/>, p0 + <paramref name="cols"/>) back into one sample's gradient.</summary>
