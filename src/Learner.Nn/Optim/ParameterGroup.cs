@@ -6,10 +6,28 @@ namespace Learner.Nn.Optim;
 /// What an optimizer is asked to train as one group: parameters and, optionally, a learning rate and weight decay
 /// of their own (otherwise the optimizer's defaults apply). Typical use: no weight decay on biases and norm scales.
 /// </summary>
-/// <param name="Parameters">The parameters (leaf tensors).</param>
-/// <param name="LearningRate">The group's learning rate, or null for the optimizer's.</param>
-/// <param name="WeightDecay">The group's weight decay, or null for the optimizer's.</param>
-public sealed record ParameterGroupSpec(IEnumerable<Tensor> Parameters, double? LearningRate = null, double? WeightDecay = null);
+public sealed class ParameterGroupSpec
+{
+    /// <summary>Creates the group description.</summary>
+    /// <param name="parameters">The parameters (leaf tensors).</param>
+    /// <param name="learningRate">The group's learning rate, or null for the optimizer's.</param>
+    /// <param name="weightDecay">The group's weight decay, or null for the optimizer's.</param>
+    public ParameterGroupSpec(IEnumerable<Tensor> parameters, double? learningRate = null, double? weightDecay = null)
+    {
+        Parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
+        LearningRate = learningRate;
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>The parameters.</summary>
+    public IEnumerable<Tensor> Parameters { get; }
+
+    /// <summary>The group's learning rate, or null for the optimizer's.</summary>
+    public double? LearningRate { get; }
+
+    /// <summary>The group's weight decay, or null for the optimizer's.</summary>
+    public double? WeightDecay { get; }
+}
 
 /// <summary>A group of parameters inside an optimizer, with the learning rate and weight decay it is updated with.
 /// Schedulers change <see cref="LearningRate"/> between steps.</summary>
