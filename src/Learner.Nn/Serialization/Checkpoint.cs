@@ -92,6 +92,7 @@ public static class Checkpoint
     /// <returns>Missing and unexpected keys, and the metadata.</returns>
     /// <exception cref="CheckpointException">The file is corrupted, or the checkpoint does not fit the model, optimizer or
     /// schedule; the message lists every missing, unexpected and mis-shaped key with its shapes. Nothing is modified.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static CheckpointLoadResult Load(string path, Module module, Optimizer? optimizer = null, ILrScheduler? scheduler = null, bool strict = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

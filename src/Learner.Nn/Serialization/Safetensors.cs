@@ -217,6 +217,7 @@ public static class Safetensors
     /// <returns>The contents.</returns>
     /// <exception cref="CheckpointException">The file is truncated or corrupted, uses an unsupported dtype, or holds a
     /// value that float32 cannot represent as documented.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static SafetensorsContent Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
