@@ -98,6 +98,20 @@ public abstract class Module
     /// <returns>(name, module) pairs.</returns>
     public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _modules;
 
+    /// <summary>Every descendant module (not this one) with its dotted name, depth-first in registration order.</summary>
+    /// <returns>(name, module) pairs, e.g. <c>("layer1", …), ("layer1.0", …)</c>.</returns>
+    public IEnumerable<KeyValuePair<string, Module>> NamedModules() => WalkModules(string.Empty);
+
+    private IEnumerable<KeyValuePair<string, Module>> WalkModules(string prefix)
+    {
+        foreach (var m in _modules)
+        {
+            string name = prefix + m.Key;
+            yield return new(name, m.Value);
+            foreach (var d in m.Value.WalkModules(name + ".")) yield return d;
+        }
+    }
+
     /// <summary>The module's full state (parameters then buffers) with dotted names, as saved in checkpoints.</summary>
     /// <returns>(name, tensor) pairs.</returns>
     public IEnumerable<KeyValuePair<string, Tensor>> StateEntries() => NamedParameters().Concat(NamedBuffers());
