@@ -1,0 +1,456 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>(g, x, acc) ↦ acc + g·(x − mean)·invStd (accumulates a weight gradient Σ g·x̂).</summary>
+internal readonly struct AccumulateNormalizedProduct(float mean, float invStd) : IVectorOp3
+{
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(g * (x - Vector512.Create(mean)), Vector512.Create(invStd), acc);
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(g * (x - Vector256.Create(mean)), Vector256.Create(invStd), acc);
+}
+
+/// <summary>
+/// Batch, layer and group normalisation kernels. Statistics are two-pass (mean, then the sum of squared deviations) with
+/// float lanes over blocks and double accumulation across blocks. Independent channels, rows or groups run in parallel;
+/// reductions across them (weight and bias gradients) are summed in a fixed order, so results do not depend on the
+/// number of cores.
+/// </summary>
+internal static class NormKernels
+{
+    // ------------------------------------------------------------------ batch norm: x is [n, c, inner]
+
+    /// <summary>Batch-norm forward. In training, computes batch mean and biased variance into <paramref name="mean"/> and
+    /// <paramref name="invStd"/> (1/√(var + eps)) and writes the unbiased variance into <paramref name="unbiasedVar"/>;
+    /// otherwise <paramref name="mean"/> and <paramref name="invStd"/> are given (from running statistics).</summary>
+    internal static void BatchNormForward(float[] x, float[] y, int n, int c, int inner, bool training, float eps,
+        float[]? weight, float[]? bias, float[] mean, float[] invStd, float[] unbiasedVar)
+    {
+        long m = (long)n * inner;
+        if (training)
+        {
+            if (inner == 1) ColumnStats(x, n, c, eps, mean, invStd, unbiasedVar);
+            else
+            {
+                RowParallel.For(c, m, (s, e) =>
+                {
+                    for (int ch = s; ch < e; ch++)
+                    {
+                        double sum = 0;
+                        for (int i = 0; i < n; i++) sum += Elementwise.SumDouble(x.AsSpan((i * c + ch) * inner, inner));
+                        float mu = (float)(sum / m);
+                        double ssd = 0;
+                        for (int i = 0; i < n; i++) ssd += Reductions.SumSquaredDeviations(x.AsSpan((i * c + ch) * inner, inner), mu);
+                        mean[ch] = mu;
+                        invStd[ch] = (float)(1.0 / Math.Sqrt(ssd / m + eps));
+                        unbiasedVar[ch] = m > 1 ? (float)(ssd / (m - 1)) : float.NaN;
+                    }
+                });
+            }
+        }
+        if (inner == 1)
+        {
+            // y = (x − mean)·scale + shift, row by row, with per-column vectors.
+            var pool = ArrayPool<float>.Shared;
+            var scale = pool.Rent(c); var shift = pool.Rent(c);
+            try
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    scale[ch] = (weight is null ? 1f : weight[ch]) * invStd[ch];
+                    shift[ch] = bias is null ? 0f : bias[ch];
+                }
+                var mu = mean.AsSpan(0, c); var sc = scale.AsSpan(0, c); var sh = shift.AsSpan(0, c);
+                for (int i = 0; i < n; i++)
+                {
+                    var yr = y.AsSpan(i * c, c);
+                    TensorPrimitives.Subtract(x.AsSpan(i * c, c), mu, yr);
+                    TensorPrimitives.MultiplyAdd(yr, sc, sh, yr);
+                }
+            }
+            finally { pool.Return(scale); pool.Return(shift); }
+            return;
+        }
+        RowParallel.For(c, m, (s, e) =>
+        {
+            for (int ch = s; ch < e; ch++)
+            {
+                var op = new CenteredAffine(mean[ch], (weight is null ? 1f : weight[ch]) * invStd[ch], bias is null ? 0f : bias[ch]);
+                for (int i = 0; i < n; i++)
+                {
+                    int o = (i * c + ch) * inner;
+                    VectorMap.Map(op, x.AsSpan(o, inner), y.AsSpan(o, inner));
+                }
+            }
+        });
+    }
+
+    /// <summary>Per-column statistics of an [n, c] matrix, sweeping rows (contiguous) with double accumulators.</summary>
+    private static void ColumnStats(float[] x, int n, int c, float eps, float[] mean, float[] invStd, float[] unbiasedVar)
+    {
+        var acc = ArrayPool<double>.Shared.Rent(c);
+        try
+        {
+            var a = acc.AsSpan(0, c);
+            a.Clear();
+            for (int i = 0; i < n; i++) { var row = x.AsSpan(i * c, c); for (int ch = 0; ch < c; ch++) a[ch] += row[ch]; }
+            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(a[ch] / n);
+            a.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                var row = x.AsSpan(i * c, c);
+                for (int ch = 0; ch < c; ch++) { double d = row[ch] - mean[ch]; a[ch] += d * d; }
+            }
+            for (int ch = 0; ch < c; ch++)
+            {
+                invStd[ch] = (float)(1.0 / Math.Sqrt(a[ch] / n + eps));
+                unbiasedVar[ch] = n > 1 ? (float)(a[ch] / (n - 1)) : float.NaN;
+            }
+        }
+        finally { ArrayPool<double>.Shared.Return(acc); }
+    }
+
+    /// <summary>Batch-norm backward. Writes Σ g and Σ g·x̂ per channel into <paramref name="gradBias"/> and
+    /// <paramref name="gradWeight"/> (when non-null), and the input gradient into <paramref name="gradInput"/> (when non-null).
+    /// In training the gradient flows through the batch statistics; in evaluation they are constants.</summary>
+    internal static void BatchNormBackward(float[] g, float[] x, int n, int c, int inner, bool training,
+        float[]? weight, float[] mean, float[] invStd, float[]? gradInput, float[]? gradWeight, float[]? gradBias)
+    {
+        long m = (long)n * inner;
+        var pool = ArrayPool<double>.Shared;
+        var sums = pool.Rent(2 * c);
+        try
+        {
+            if (inner == 1)
+            {
+                var sg = sums.AsSpan(0, c); var sgx = sums.AsSpan(c, c);
+                sg.Clear(); sgx.Clear();
+                for (int i = 0; i < n; i++)
+                {
+                    var gr = g.AsSpan(i * c, c); var xr = x.AsSpan(i * c, c);
+                    for (int ch = 0; ch < c; ch++) { sg[ch] += gr[ch]; sgx[ch] += (double)gr[ch] * (xr[ch] - mean[ch]); }
+                }
+            }
+            else
+            {
+                RowParallel.For(c, m, (s, e) =>
+                {
+                    for (int ch = s; ch < e; ch++)
+                    {
+                        double a = 0, b = 0;
+                        for (int i = 0; i < n; i++)
+                        {
+                            int o = (i * c + ch) * inner;
+                            var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), mean[ch]);
+                            a += sg; b += sgx;
+                        }
+                        sums[ch] = a; sums[c + ch] = b;
+                    }
+                });
+            }
+            for (int ch = 0; ch < c; ch++)
+            {
+                if (gradBias is not null) gradBias[ch] = (float)sums[ch];
+                if (gradWeight is not null) gradWeight[ch] = (float)(sums[c + ch] * invStd[ch]);
+            }
+            if (gradInput is null) return;
+            var fa = ArrayPool<float>.Shared.Rent(3 * c);
+            try
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double w = weight is null ? 1.0 : weight[ch], inv = invStd[ch];
+                    fa[ch] = (float)(w * inv);
+                    fa[c + ch] = training ? (float)(-w * inv * inv * inv * sums[c + ch] / m) : 0f;
+                    fa[2 * c + ch] = training ? (float)(-w * inv * sums[ch] / m) : 0f;
+                }
+                if (inner == 1)
+                {
+                    var a = fa.AsSpan(0, c); var c1 = fa.AsSpan(c, c); var c0 = fa.AsSpan(2 * c, c); var mu = mean.AsSpan(0, c);
+                    for (int i = 0; i < n; i++)
+                    {
+                        var gir = gradInput.AsSpan(i * c, c);
+                        TensorPrimitives.Subtract(x.AsSpan(i * c, c), mu, gir);
+                        TensorPrimitives.MultiplyAdd(gir, c1, c0, gir);
+                        TensorPrimitives.MultiplyAdd(g.AsSpan(i * c, c), a, gir, gir);
+                    }
+                }
+                else
+                {
+                    RowParallel.For(c, m, (s, e) =>
+                    {
+                        for (int ch = s; ch < e; ch++)
+                        {
+                            var op = new NormInputGrad(fa[ch], fa[c + ch], mean[ch], fa[2 * c + ch]);
+                            for (int i = 0; i < n; i++)
+                            {
+                                int o = (i * c + ch) * inner;
+                                VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner));
+                            }
+                        }
+                    });
+                }
+            }
+            finally { ArrayPool<float>.Shared.Return(fa); }
+        }
+        finally { pool.Return(sums); }
+    }
+
+    // ------------------------------------------------------------------ layer norm: x is [rows, d]
+
+    /// <summary>Layer-norm forward over contiguous rows of length <paramref name="d"/>; saves each row's mean and 1/σ.</summary>
+    internal static void LayerNormForward(float[] x, float[] y, int rows, int d, float eps, float[]? weight, float[]? bias, float[] mean, float[] invStd)
+    {
+        RowParallel.For(rows, d, (s, e) =>
+        {
+            for (int r = s; r < e; r++)
+            {
+                var xr = x.AsSpan(r * d, d); var yr = y.AsSpan(r * d, d);
+                float mu = (float)(Elementwise.SumDouble(xr) / d);
+                float inv = (float)(1.0 / Math.Sqrt(Reductions.SumSquaredDeviations(xr, mu) / d + eps));
+                mean[r] = mu; invStd[r] = inv;
+                if (weight is not null && bias is not null)
+                    VectorMap.Map(new CenteredAffineElementwise(mu, inv), xr, weight.AsSpan(0, d), bias.AsSpan(0, d), yr);
+                else
+                {
+                    VectorMap.Map(new CenteredAffine(mu, inv, 0f), xr, yr);
+                    if (weight is not null) TensorPrimitives.Multiply(yr, weight.AsSpan(0, d), yr);
+                    if (bias is not null) TensorPrimitives.Add(yr, bias.AsSpan(0, d), yr);
+                }
+            }
+        });
+    }
+
+    /// <summary>Row blocks whose weight/bias gradient partials are summed in a fixed order (independent of the core count).</summary>
+    private const int LayerNormPartials = 8;
+
+    /// <summary>Layer-norm backward: input gradient (when non-null) and Σ over rows of g·x̂ and g (when non-null).</summary>
+    internal static void LayerNormBackward(float[] g, float[] x, int rows, int d, float[]? weight, float[] mean, float[] invStd,
+        float[]? gradInput, float[]? gradWeight, float[]? gradBias)
+    {
+        bool paramGrads = gradWeight is not null || gradBias is not null;
+        int parts = rows * (long)d >= 2 * RowParallel.DefaultThreshold ? Math.Min(rows, LayerNormPartials) : 1;
+        float[]? partials = paramGrads ? ArrayPool<float>.Shared.Rent(parts * 2 * d) : null;
+        try
+        {
+            if (partials is not null) partials.AsSpan(0, parts * 2 * d).Clear();
+            RowParallel.For(parts, (long)rows / parts * d, (ps, pe) =>
+            {
+                for (int part = ps; part < pe; part++)
+                {
+                    var (r0, r1) = RowParallel.Range(rows, parts, part);
+                    for (int r = r0; r < r1; r++)
+                    {
+                        var gr = g.AsSpan(r * d, d); var xr = x.AsSpan(r * d, d);
+                        float mu = mean[r], inv = invStd[r];
+                        if (gradInput is not null)
+                        {
+                            var (s1, s2) = weight is null ? Reductions.SumAndCenteredDot(gr, xr, mu) : Reductions.WeightedSumAndCenteredDot(gr, weight.AsSpan(0, d), xr, mu);
+                            float c1 = (float)(-(double)inv * inv * inv * s2 / d), c0 = (float)(-(double)inv * s1 / d);
+                            if (weight is null) VectorMap.Map(new NormInputGrad(inv, c1, mu, c0), gr, xr, gradInput.AsSpan(r * d, d));
+                            else VectorMap.Map(new NormInputGradElementwise(inv, c1, mu, c0), gr, weight.AsSpan(0, d), xr, gradInput.AsSpan(r * d, d));
+                        }
+                        if (partials is not null)
+                        {
+                            var dw = partials.AsSpan(part * 2 * d, d);
+                            var db = partials.AsSpan(part * 2 * d + d, d);
+                            VectorMap.Map(new AccumulateNormalizedProduct(mu, inv), gr, xr, dw, dw);
+                            TensorPrimitives.Add(db, gr, db);
+                        }
+                    }
+                }
+            });
+            if (partials is null) return;
+            if (gradWeight is not null)
+            {
+                var dw = gradWeight.AsSpan(0, d);
+                partials.AsSpan(0, d).CopyTo(dw);
+                for (int part = 1; part < parts; part++) TensorPrimitives.Add(dw, partials.AsSpan(part * 2 * d, d), dw);
+            }
+            if (gradBias is not null)
+            {
+                var db = gradBias.AsSpan(0, d);
+                partials.AsSpan(d, d).CopyTo(db);
+                for (int part = 1; part < parts; part++) TensorPrimitives.Add(db, partials.AsSpan(part * 2 * d + d, d), db);
+            }
+        }
+        finally { if (partials is not null) ArrayPool<float>.Shared.Return(partials); }
+    }
+
+    // ------------------------------------------------------------------ group norm: x is [n, c, inner], groups of c/groups channels
+
+    /// <summary>Group-norm forward; saves the mean and 1/σ of each (sample, group).</summary>
+    internal static void GroupNormForward(float[] x, float[] y, int n, int c, int inner, int groups, float eps, float[]? weight, float[]? bias, float[] mean, float[] invStd)
+    {
+        int cpg = c / groups;
+        long len = (long)cpg * inner;
+        RowParallel.For(n * groups, len, (s, e) =>
+        {
+            for (int k = s; k < e; k++)
+            {
+                int i = k / groups, grp = k % groups;
+                int o = (i * c + grp * cpg) * inner;
+                var block = x.AsSpan(o, (int)len);
+                float mu = (float)(Elementwise.SumDouble(block) / len);
+                float inv = len == 0 ? 0f : (float)(1.0 / Math.Sqrt(Reductions.SumSquaredDeviations(block, mu) / len + eps));
+                mean[k] = mu; invStd[k] = inv;
+                for (int j = 0; j < cpg; j++)
+                {
+                    int ch = grp * cpg + j;
+                    var op = new CenteredAffine(mu, (weight is null ? 1f : weight[ch]) * inv, bias is null ? 0f : bias[ch]);
+                    VectorMap.Map(op, x.AsSpan(o + j * inner, inner), y.AsSpan(o + j * inner, inner));
+                }
+            }
+        });
+    }
+
+    /// <summary>Group-norm backward: input gradient (when non-null) and per-channel Σ g·x̂ and Σ g (when non-null).</summary>
+    internal static void GroupNormBackward(float[] g, float[] x, int n, int c, int inner, int groups, float[]? weight, float[] mean, float[] invStd,
+        float[]? gradInput, float[]? gradWeight, float[]? gradBias)
+    {
+        int cpg = c / groups;
+        long len = (long)cpg * inner;
+        var pool = ArrayPool<double>.Shared;
+        var sums = pool.Rent(2 * n * c); // [Σ g | Σ g·(x − mean)] per (sample, channel)
+        try
+        {
+            int nc = n * c;
+            RowParallel.For(n * groups, len, (s, e) =>
+            {
+                for (int k = s; k < e; k++)
+                {
+                    int i = k / groups, grp = k % groups;
+                    double a = 0, b = 0;
+                    for (int j = 0; j < cpg; j++)
+                    {
+                        int ch = grp * cpg + j, o = (i * c + ch) * inner;
+                        var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), mean[k]);
+                        sums[i * c + ch] = sg; sums[nc + i * c + ch] = sgx;
+                        double w = weight is null ? 1.0 : weight[ch];
+                        a += w * sg; b += w * sgx;
+                    }
+                    if (gradInput is null) continue;
+                    double inv = invStd[k];
+                    float c1 = (float)(-inv * inv * inv * b / len), c0 = (float)(-inv * a / len);
+                    for (int j = 0; j < cpg; j++)
+                    {
+                        int ch = grp * cpg + j, o = (i * c + ch) * inner;
+                        var op = new NormInputGrad((float)((weight is null ? 1.0 : weight[ch]) * inv), c1, mean[k], c0);
+                        VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner));
+                    }
+                }
+            });
+            for (int ch = 0; ch < c; ch++)
+            {
+                double db = 0, dw = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    db += sums[i * c + ch];
+                    dw += sums[nc + i * c + ch] * invStd[i * groups + ch / cpg];
+                }
+                if (gradBias is not null) gradBias[ch] = (float)db;
+                if (gradWeight is not null) gradWeight[ch] = (float)dw;
+            }
+        }
+        finally { pool.Return(sums); }
+    }
+
+    // ------------------------------------------------------------------ L2 normalisation over the middle axis of [outer, n, inner]
+
+    /// <summary>y = x / max(‖x‖, eps) along the middle axis; saves the norms ([outer, inner]).</summary>
+    internal static void L2NormalizeForward(float[] x, float[] y, int outer, int n, int inner, float eps, float[] norms)
+    {
+        if (inner == 1)
+        {
+            RowParallel.For(outer, n, (s, e) =>
+            {
+                for (int r = s; r < e; r++)
+                {
+                    var xr = x.AsSpan(r * n, n);
+                    double norm = Math.Sqrt(Reductions.SumSquaresDouble(xr));
+                    norms[r] = (float)norm;
+                    TensorPrimitives.Divide(xr, (float)Math.Max(norm, eps), y.AsSpan(r * n, n));
+                }
+            });
+            return;
+        }
+        RowParallel.For(outer, (long)n * inner, (s, e) =>
+        {
+            var acc = ArrayPool<double>.Shared.Rent(inner);
+            try
+            {
+                for (int p = s; p < e; p++)
+                {
+                    var a = acc.AsSpan(0, inner);
+                    a.Clear();
+                    int b = p * n * inner;
+                    for (int j = 0; j < n; j++)
+                    {
+                        var xr = x.AsSpan(b + j * inner, inner);
+                        for (int q = 0; q < inner; q++) { double v = xr[q]; a[q] += v * v; }
+                    }
+                    for (int q = 0; q < inner; q++) norms[p * inner + q] = (float)Math.Sqrt(a[q]);
+                    for (int j = 0; j < n; j++)
+                    {
+                        var xr = x.AsSpan(b + j * inner, inner); var yr = y.AsSpan(b + j * inner, inner);
+                        for (int q = 0; q < inner; q++) yr[q] = xr[q] / Math.Max(norms[p * inner + q], eps);
+                    }
+                }
+            }
+            finally { ArrayPool<double>.Shared.Return(acc); }
+        });
+    }
+
+    /// <summary>Backward of <see cref="L2NormalizeForward"/>: (g − y·Σg·y)/‖x‖ where ‖x‖ ≥ eps, g/eps where the norm was clamped.</summary>
+    internal static void L2NormalizeBackward(float[] g, float[] y, float[] norms, float[] gi, int outer, int n, int inner, float eps)
+    {
+        if (inner == 1)
+        {
+            RowParallel.For(outer, n, (s, e) =>
+            {
+                for (int r = s; r < e; r++)
+                {
+                    var gr = g.AsSpan(r * n, n); var yr = y.AsSpan(r * n, n); var gir = gi.AsSpan(r * n, n);
+                    float norm = norms[r];
+                    if (norm >= eps && norm > 0f)
+                    {
+                        float dot = TensorPrimitives.Dot(gr, yr);
+                        TensorPrimitives.MultiplyAdd(yr, -dot, gr, gir);
+                        TensorPrimitives.Divide(gir, norm, gir);
+                    }
+                    else TensorPrimitives.Divide(gr, Math.Max(norm, eps), gir);
+                }
+            });
+            return;
+        }
+        RowParallel.For(outer, (long)n * inner, (s, e) =>
+        {
+            var acc = ArrayPool<double>.Shared.Rent(inner);
+            try
+            {
+                for (int p = s; p < e; p++)
+                {
+                    var a = acc.AsSpan(0, inner);
+                    a.Clear();
+                    int b = p * n * inner;
+                    for (int j = 0; j < n; j++)
+                    {
+                        var gr = g.AsSpan(b + j * inner, inner); var yr = y.AsSpan(b + j * inner, inner);
+                        for (int q = 0; q < inner; q++) a[q] += (double)gr[q] * yr[q];
+                    }
+                    for (int j = 0; j < n; j++)
+                    {
+                        var gr = g.AsSpan(b + j * inner, inner); var yr = y.AsSpan(b + j * inner, inner); var gir = gi.AsSpan(b + j * inner, inner);
+                        for (int q = 0; q < inner; q++)
+                        {
+                            float norm = norms[p * inner + q];
+                            gir[q] = norm >= eps && norm > 0f ? (float)((gr[q] - yr[q] * a[q]) / norm) : gr[q] / Math.Max(norm, eps);
+                        }
+                    }
+                }
+            }
+            finally { ArrayPool<double>.Shared.Return(acc); }
+        });
+    }
+}
