@@ -77,21 +77,21 @@ public static partial class Ops
             throw new ShapeMismatchException($"{Op}: expected more than 1 value per channel when using batch statistics, got input {Tensor.ShapeString(x.Shape)}.");
 
         var o = Tensor.CreateOwned(x.ShapeArray, clear: false);
-        var mean = Tensor.CreateOwned(new[] { c }, clear: false);
-        var invStd = Tensor.CreateOwned(new[] { c }, clear: false);
+        var statsTensor = Tensor.CreateOwned(new[] { 3, c }, clear: false);
+        var stats = new NormStats(statsTensor.Storage, c);
         if (useBatchStats)
         {
             var unbiased = System.Buffers.ArrayPool<float>.Shared.Rent(c);
             try
             {
-                NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, true, eps, weight?.Storage, bias?.Storage, mean.Storage, invStd.Storage, unbiased);
+                NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, true, eps, weight?.Storage, bias?.Storage, stats, unbiased);
                 if (training && runningMean is not null && runningVar is not null)
                 {
                     var rm = runningMean.Data; var rv = runningVar.Data;
                     for (int ch = 0; ch < c; ch++)
                     {
-                        rm[ch] = (1f - momentum) * rm[ch] + momentum * mean.Storage[ch];
-                        rv[ch] = (1f - momentum) * rv[ch] + momentum * unbiased[ch];
+                        rm[ch] = (float)((1.0 - momentum) * rm[ch] + momentum * stats.Mean(ch));
+                        rv[ch] = (float)((1.0 - momentum) * rv[ch] + (double)momentum * unbiased[ch]);
                     }
                 }
             }
@@ -100,12 +100,8 @@ public static partial class Ops
         else
         {
             var rm = runningMean!.Data; var rv = runningVar!.Data;
-            for (int ch = 0; ch < c; ch++)
-            {
-                mean.Storage[ch] = rm[ch];
-                invStd.Storage[ch] = (float)(1.0 / Math.Sqrt((double)rv[ch] + eps));
-            }
-            NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, false, eps, weight?.Storage, bias?.Storage, mean.Storage, invStd.Storage, Array.Empty<float>());
+            for (int ch = 0; ch < c; ch++) stats.Set(ch, rm[ch], 1.0 / Math.Sqrt((double)rv[ch] + eps));
+            NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, false, eps, weight?.Storage, bias?.Storage, stats, Array.Empty<float>());
         }
 
         var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
@@ -116,7 +112,7 @@ public static partial class Ops
             var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
             var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: false) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: false) : null;
-            NormKernels.BatchNormBackward(g.Storage, x.Storage, n, c, inner, useBatchStats, weight?.Storage, mean.Storage, invStd.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+            NormKernels.BatchNormBackward(g.Storage, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
             grads[0] = gx;
             if (wi >= 0) grads[wi] = gw;
             if (bi >= 0) grads[bi] = gb;
@@ -154,9 +150,9 @@ public static partial class Ops
         int rows = d == 0 ? 0 : x.Size / d;
 
         var o = Tensor.CreateOwned(x.ShapeArray, clear: false);
-        var mean = Tensor.CreateOwned(new[] { rows }, clear: false);
-        var invStd = Tensor.CreateOwned(new[] { rows }, clear: false);
-        NormKernels.LayerNormForward(x.Storage, o.Storage, rows, d, eps, weight?.Storage, bias?.Storage, mean.Storage, invStd.Storage);
+        var statsTensor = Tensor.CreateOwned(new[] { 3, rows }, clear: false);
+        var stats = new NormStats(statsTensor.Storage, rows);
+        NormKernels.LayerNormForward(x.Storage, o.Storage, rows, d, eps, weight?.Storage, bias?.Storage, stats);
 
         var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
         if (!Autograd.ShouldRecord(inputs)) return o;
@@ -167,7 +163,7 @@ public static partial class Ops
             var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: true) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: true) : null;
             if (rows > 0)
-                NormKernels.LayerNormBackward(g.Storage, x.Storage, rows, d, weight?.Storage, mean.Storage, invStd.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+                NormKernels.LayerNormBackward(g.Storage, x.Storage, rows, d, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
             grads[0] = gx;
             if (wi >= 0) grads[wi] = gw;
             if (bi >= 0) grads[bi] = gb;
@@ -201,9 +197,9 @@ public static partial class Ops
         CheckChannelVector(bias, c, "bias", Op, x);
 
         var o = Tensor.CreateOwned(x.ShapeArray, clear: false);
-        var mean = Tensor.CreateOwned(new[] { n * groups }, clear: false);
-        var invStd = Tensor.CreateOwned(new[] { n * groups }, clear: false);
-        NormKernels.GroupNormForward(x.Storage, o.Storage, n, c, inner, groups, eps, weight?.Storage, bias?.Storage, mean.Storage, invStd.Storage);
+        var statsTensor = Tensor.CreateOwned(new[] { 3, n * groups }, clear: false);
+        var stats = new NormStats(statsTensor.Storage, n * groups);
+        NormKernels.GroupNormForward(x.Storage, o.Storage, n, c, inner, groups, eps, weight?.Storage, bias?.Storage, stats);
 
         var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
         if (!Autograd.ShouldRecord(inputs)) return o;
@@ -213,7 +209,7 @@ public static partial class Ops
             var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
             var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: true) : null;
             var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: true) : null;
-            NormKernels.GroupNormBackward(g.Storage, x.Storage, n, c, inner, groups, weight?.Storage, mean.Storage, invStd.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+            NormKernels.GroupNormBackward(g.Storage, x.Storage, n, c, inner, groups, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
             grads[0] = gx;
             if (wi >= 0) grads[wi] = gw;
             if (bi >= 0) grads[bi] = gb;

@@ -4,11 +4,31 @@ using System.Runtime.Intrinsics;
 
 namespace Learner.Nn.Kernels;
 
-/// <summary>(g, x, acc) ↦ acc + g·(x − mean)·invStd (accumulates a weight gradient Σ g·x̂).</summary>
-internal readonly struct AccumulateNormalizedProduct(float mean, float invStd) : IVectorOp3
+/// <summary>(g, x, acc) ↦ acc + g·(x − hi − lo)·invStd (accumulates a weight gradient Σ g·x̂).</summary>
+internal readonly struct AccumulateNormalizedProduct(float hi, float lo, float invStd) : IVectorOp3
 {
-    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(g * (x - Vector512.Create(mean)), Vector512.Create(invStd), acc);
-    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(g * (x - Vector256.Create(mean)), Vector256.Create(invStd), acc);
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(g * (x - Vector512.Create(hi) - Vector512.Create(lo)), Vector512.Create(invStd), acc);
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(g * (x - Vector256.Create(hi) - Vector256.Create(lo)), Vector256.Create(invStd), acc);
+}
+
+/// <summary>Saved statistics of a normalisation over <see cref="Count"/> slices, in one array: the mean as a float pair
+/// hi + lo (hi nearest the double mean, lo nearest the remainder), then 1/√(var + eps).</summary>
+internal readonly struct NormStats(float[] data, int count)
+{
+    internal float[] Data { get; } = data;
+    internal int Count { get; } = count;
+    internal float Hi(int i) => Data[i];
+    internal float Lo(int i) => Data[Count + i];
+    internal float InvStd(int i) => Data[2 * Count + i];
+    internal double Mean(int i) => (double)Data[i] + Data[Count + i];
+
+    internal void Set(int i, double mean, double invStd)
+    {
+        float hi = (float)mean;
+        Data[i] = hi;
+        Data[Count + i] = (float)(mean - hi);
+        Data[2 * Count + i] = (float)invStd;
+    }
 }
 
 /// <summary>
@@ -21,16 +41,16 @@ internal static class NormKernels
 {
     // ------------------------------------------------------------------ batch norm: x is [n, c, inner]
 
-    /// <summary>Batch-norm forward. In training, computes batch mean and biased variance into <paramref name="mean"/> and
-    /// <paramref name="invStd"/> (1/√(var + eps)) and writes the unbiased variance into <paramref name="unbiasedVar"/>;
-    /// otherwise <paramref name="mean"/> and <paramref name="invStd"/> are given (from running statistics).</summary>
+    /// <summary>Batch-norm forward. In training, computes the batch mean and biased variance into <paramref name="stats"/>
+    /// and the unbiased variance into <paramref name="unbiasedVar"/>; otherwise <paramref name="stats"/> is given (from
+    /// the running statistics).</summary>
     internal static void BatchNormForward(float[] x, float[] y, int n, int c, int inner, bool training, float eps,
-        float[]? weight, float[]? bias, float[] mean, float[] invStd, float[] unbiasedVar)
+        float[]? weight, float[]? bias, NormStats stats, float[] unbiasedVar)
     {
         long m = (long)n * inner;
         if (training)
         {
-            if (inner == 1) ColumnStats(x, n, c, eps, mean, invStd, unbiasedVar);
+            if (inner == 1) ColumnStats(x, n, c, eps, stats, unbiasedVar);
             else
             {
                 RowParallel.For(c, m, (s, e) =>
@@ -38,12 +58,14 @@ internal static class NormKernels
                     for (int ch = s; ch < e; ch++)
                     {
                         double sum = 0;
-                        for (int i = 0; i < n; i++) sum += Elementwise.SumDouble(x.AsSpan((i * c + ch) * inner, inner));
-                        float mu = (float)(sum / m);
+                        for (int i = 0; i < n; i++) sum += Reductions.SumWide(x.AsSpan((i * c + ch) * inner, inner));
+                        double mean = sum / m;
+                        float hi = (float)mean;
                         double ssd = 0;
-                        for (int i = 0; i < n; i++) ssd += Reductions.SumSquaredDeviations(x.AsSpan((i * c + ch) * inner, inner), mu);
-                        mean[ch] = mu;
-                        invStd[ch] = (float)(1.0 / Math.Sqrt(ssd / m + eps));
+                        for (int i = 0; i < n; i++) ssd += Reductions.SumSquaredDeviations(x.AsSpan((i * c + ch) * inner, inner), hi);
+                        ssd -= m * (mean - hi) * (mean - hi); // Σ(x − hi)² = Σ(x − mean)² + m(mean − hi)²
+                        ssd = Math.Max(ssd, 0);
+                        stats.Set(ch, mean, 1.0 / Math.Sqrt(ssd / m + eps));
                         unbiasedVar[ch] = m > 1 ? (float)(ssd / (m - 1)) : float.NaN;
                     }
                 });
@@ -51,21 +73,22 @@ internal static class NormKernels
         }
         if (inner == 1)
         {
-            // y = (x − mean)·scale + shift, row by row, with per-column vectors.
+            // y = (x − hi − lo)·scale + shift, row by row, with per-column vectors.
             var pool = ArrayPool<float>.Shared;
             var scale = pool.Rent(c); var shift = pool.Rent(c);
             try
             {
                 for (int ch = 0; ch < c; ch++)
                 {
-                    scale[ch] = (weight is null ? 1f : weight[ch]) * invStd[ch];
+                    scale[ch] = (weight is null ? 1f : weight[ch]) * stats.InvStd(ch);
                     shift[ch] = bias is null ? 0f : bias[ch];
                 }
-                var mu = mean.AsSpan(0, c); var sc = scale.AsSpan(0, c); var sh = shift.AsSpan(0, c);
+                var hi = stats.Data.AsSpan(0, c); var lo = stats.Data.AsSpan(c, c); var sc = scale.AsSpan(0, c); var sh = shift.AsSpan(0, c);
                 for (int i = 0; i < n; i++)
                 {
                     var yr = y.AsSpan(i * c, c);
-                    TensorPrimitives.Subtract(x.AsSpan(i * c, c), mu, yr);
+                    TensorPrimitives.Subtract(x.AsSpan(i * c, c), hi, yr);
+                    TensorPrimitives.Subtract(yr, lo, yr);
                     TensorPrimitives.MultiplyAdd(yr, sc, sh, yr);
                 }
             }
@@ -76,7 +99,7 @@ internal static class NormKernels
         {
             for (int ch = s; ch < e; ch++)
             {
-                var op = new CenteredAffine(mean[ch], (weight is null ? 1f : weight[ch]) * invStd[ch], bias is null ? 0f : bias[ch]);
+                var op = new CenteredAffine(stats.Hi(ch), stats.Lo(ch), (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), bias is null ? 0f : bias[ch]);
                 for (int i = 0; i < n; i++)
                 {
                     int o = (i * c + ch) * inner;
@@ -87,25 +110,24 @@ internal static class NormKernels
     }
 
     /// <summary>Per-column statistics of an [n, c] matrix, sweeping rows (contiguous) with double accumulators.</summary>
-    private static void ColumnStats(float[] x, int n, int c, float eps, float[] mean, float[] invStd, float[] unbiasedVar)
+    private static void ColumnStats(float[] x, int n, int c, float eps, NormStats stats, float[] unbiasedVar)
     {
-        var acc = ArrayPool<double>.Shared.Rent(c);
+        var acc = ArrayPool<double>.Shared.Rent(2 * c);
         try
         {
-            var a = acc.AsSpan(0, c);
-            a.Clear();
-            for (int i = 0; i < n; i++) { var row = x.AsSpan(i * c, c); for (int ch = 0; ch < c; ch++) a[ch] += row[ch]; }
-            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(a[ch] / n);
-            a.Clear();
+            var mean = acc.AsSpan(0, c); var ssd = acc.AsSpan(c, c);
+            mean.Clear(); ssd.Clear();
+            for (int i = 0; i < n; i++) { var row = x.AsSpan(i * c, c); for (int ch = 0; ch < c; ch++) mean[ch] += row[ch]; }
+            for (int ch = 0; ch < c; ch++) mean[ch] /= n;
             for (int i = 0; i < n; i++)
             {
                 var row = x.AsSpan(i * c, c);
-                for (int ch = 0; ch < c; ch++) { double d = row[ch] - mean[ch]; a[ch] += d * d; }
+                for (int ch = 0; ch < c; ch++) { double d = row[ch] - mean[ch]; ssd[ch] += d * d; }
             }
             for (int ch = 0; ch < c; ch++)
             {
-                invStd[ch] = (float)(1.0 / Math.Sqrt(a[ch] / n + eps));
-                unbiasedVar[ch] = n > 1 ? (float)(a[ch] / (n - 1)) : float.NaN;
+                stats.Set(ch, mean[ch], 1.0 / Math.Sqrt(ssd[ch] / n + eps));
+                unbiasedVar[ch] = n > 1 ? (float)(ssd[ch] / (n - 1)) : float.NaN;
             }
         }
         finally { ArrayPool<double>.Shared.Return(acc); }
@@ -115,11 +137,11 @@ internal static class NormKernels
     /// <paramref name="gradWeight"/> (when non-null), and the input gradient into <paramref name="gradInput"/> (when non-null).
     /// In training the gradient flows through the batch statistics; in evaluation they are constants.</summary>
     internal static void BatchNormBackward(float[] g, float[] x, int n, int c, int inner, bool training,
-        float[]? weight, float[] mean, float[] invStd, float[]? gradInput, float[]? gradWeight, float[]? gradBias)
+        float[]? weight, NormStats stats, float[]? gradInput, float[]? gradWeight, float[]? gradBias)
     {
         long m = (long)n * inner;
         var pool = ArrayPool<double>.Shared;
-        var sums = pool.Rent(2 * c);
+        var sums = pool.Rent(2 * c); // [Σ g | Σ g·(x − mean)] per channel
         try
         {
             if (inner == 1)
@@ -129,7 +151,7 @@ internal static class NormKernels
                 for (int i = 0; i < n; i++)
                 {
                     var gr = g.AsSpan(i * c, c); var xr = x.AsSpan(i * c, c);
-                    for (int ch = 0; ch < c; ch++) { sg[ch] += gr[ch]; sgx[ch] += (double)gr[ch] * (xr[ch] - mean[ch]); }
+                    for (int ch = 0; ch < c; ch++) { sg[ch] += gr[ch]; sgx[ch] += gr[ch] * (xr[ch] - stats.Mean(ch)); }
                 }
             }
             else
@@ -142,38 +164,42 @@ internal static class NormKernels
                         for (int i = 0; i < n; i++)
                         {
                             int o = (i * c + ch) * inner;
-                            var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), mean[ch]);
+                            var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), stats.Hi(ch));
                             a += sg; b += sgx;
                         }
-                        sums[ch] = a; sums[c + ch] = b;
+                        sums[ch] = a; sums[c + ch] = b - a * stats.Lo(ch);
                     }
                 });
             }
             for (int ch = 0; ch < c; ch++)
             {
                 if (gradBias is not null) gradBias[ch] = (float)sums[ch];
-                if (gradWeight is not null) gradWeight[ch] = (float)(sums[c + ch] * invStd[ch]);
+                if (gradWeight is not null) gradWeight[ch] = (float)(sums[c + ch] * stats.InvStd(ch));
             }
             if (gradInput is null) return;
+            // gi = k·(g + c1·(x − mean) + c0) with k = w/σ; in training c0 = −Σg/m and c1 = −Σg(x − mean)/(m σ²).
             var fa = ArrayPool<float>.Shared.Rent(3 * c);
             try
             {
                 for (int ch = 0; ch < c; ch++)
                 {
-                    double w = weight is null ? 1.0 : weight[ch], inv = invStd[ch];
-                    fa[ch] = (float)(w * inv);
-                    fa[c + ch] = training ? (float)(-w * inv * inv * inv * sums[c + ch] / m) : 0f;
-                    fa[2 * c + ch] = training ? (float)(-w * inv * sums[ch] / m) : 0f;
+                    double inv = stats.InvStd(ch);
+                    fa[ch] = (float)((weight is null ? 1.0 : weight[ch]) * inv);
+                    fa[c + ch] = training ? (float)(-inv * inv * sums[c + ch] / m) : 0f;
+                    fa[2 * c + ch] = training ? (float)(-sums[ch] / m) : 0f;
                 }
                 if (inner == 1)
                 {
-                    var a = fa.AsSpan(0, c); var c1 = fa.AsSpan(c, c); var c0 = fa.AsSpan(2 * c, c); var mu = mean.AsSpan(0, c);
+                    var k = fa.AsSpan(0, c); var c1 = fa.AsSpan(c, c); var c0 = fa.AsSpan(2 * c, c);
+                    var hi = stats.Data.AsSpan(0, c); var lo = stats.Data.AsSpan(c, c);
                     for (int i = 0; i < n; i++)
                     {
                         var gir = gradInput.AsSpan(i * c, c);
-                        TensorPrimitives.Subtract(x.AsSpan(i * c, c), mu, gir);
+                        TensorPrimitives.Subtract(x.AsSpan(i * c, c), hi, gir);
+                        TensorPrimitives.Subtract(gir, lo, gir);
                         TensorPrimitives.MultiplyAdd(gir, c1, c0, gir);
-                        TensorPrimitives.MultiplyAdd(g.AsSpan(i * c, c), a, gir, gir);
+                        TensorPrimitives.Add(gir, g.AsSpan(i * c, c), gir);
+                        TensorPrimitives.Multiply(gir, k, gir);
                     }
                 }
                 else
@@ -182,7 +208,7 @@ internal static class NormKernels
                     {
                         for (int ch = s; ch < e; ch++)
                         {
-                            var op = new NormInputGrad(fa[ch], fa[c + ch], mean[ch], fa[2 * c + ch]);
+                            var op = new NormInputGrad(fa[ch], 1f, fa[c + ch], stats.Hi(ch), stats.Lo(ch), fa[2 * c + ch]);
                             for (int i = 0; i < n; i++)
                             {
                                 int o = (i * c + ch) * inner;
@@ -197,24 +223,33 @@ internal static class NormKernels
         finally { pool.Return(sums); }
     }
 
+    /// <summary>Mean and 1/√(var + eps) of one contiguous block, into slot <paramref name="i"/> of <paramref name="stats"/>.</summary>
+    private static void BlockStats(ReadOnlySpan<float> block, float eps, NormStats stats, int i)
+    {
+        int len = block.Length;
+        double mean = Reductions.SumWide(block) / len;
+        float hi = (float)mean;
+        double ssd = Reductions.SumSquaredDeviations(block, hi) - len * (mean - hi) * (mean - hi);
+        stats.Set(i, mean, 1.0 / Math.Sqrt(Math.Max(ssd, 0) / len + eps));
+    }
+
     // ------------------------------------------------------------------ layer norm: x is [rows, d]
 
-    /// <summary>Layer-norm forward over contiguous rows of length <paramref name="d"/>; saves each row's mean and 1/σ.</summary>
-    internal static void LayerNormForward(float[] x, float[] y, int rows, int d, float eps, float[]? weight, float[]? bias, float[] mean, float[] invStd)
+    /// <summary>Layer-norm forward over contiguous rows of length <paramref name="d"/>; saves each row's statistics.</summary>
+    internal static void LayerNormForward(float[] x, float[] y, int rows, int d, float eps, float[]? weight, float[]? bias, NormStats stats)
     {
         RowParallel.For(rows, d, (s, e) =>
         {
             for (int r = s; r < e; r++)
             {
                 var xr = x.AsSpan(r * d, d); var yr = y.AsSpan(r * d, d);
-                float mu = (float)(Elementwise.SumDouble(xr) / d);
-                float inv = (float)(1.0 / Math.Sqrt(Reductions.SumSquaredDeviations(xr, mu) / d + eps));
-                mean[r] = mu; invStd[r] = inv;
+                BlockStats(xr, eps, stats, r);
+                float hi = stats.Hi(r), lo = stats.Lo(r), inv = stats.InvStd(r);
                 if (weight is not null && bias is not null)
-                    VectorMap.Map(new CenteredAffineElementwise(mu, inv), xr, weight.AsSpan(0, d), bias.AsSpan(0, d), yr);
+                    VectorMap.Map(new CenteredAffineElementwise(hi, lo, inv), xr, weight.AsSpan(0, d), bias.AsSpan(0, d), yr);
                 else
                 {
-                    VectorMap.Map(new CenteredAffine(mu, inv, 0f), xr, yr);
+                    VectorMap.Map(new CenteredAffine(hi, lo, inv, 0f), xr, yr);
                     if (weight is not null) TensorPrimitives.Multiply(yr, weight.AsSpan(0, d), yr);
                     if (bias is not null) TensorPrimitives.Add(yr, bias.AsSpan(0, d), yr);
                 }
@@ -226,7 +261,7 @@ internal static class NormKernels
     private const int LayerNormPartials = 8;
 
     /// <summary>Layer-norm backward: input gradient (when non-null) and Σ over rows of g·x̂ and g (when non-null).</summary>
-    internal static void LayerNormBackward(float[] g, float[] x, int rows, int d, float[]? weight, float[] mean, float[] invStd,
+    internal static void LayerNormBackward(float[] g, float[] x, int rows, int d, float[]? weight, NormStats stats,
         float[]? gradInput, float[]? gradWeight, float[]? gradBias)
     {
         bool paramGrads = gradWeight is not null || gradBias is not null;
@@ -243,19 +278,21 @@ internal static class NormKernels
                     for (int r = r0; r < r1; r++)
                     {
                         var gr = g.AsSpan(r * d, d); var xr = x.AsSpan(r * d, d);
-                        float mu = mean[r], inv = invStd[r];
+                        float hi = stats.Hi(r), lo = stats.Lo(r), inv = stats.InvStd(r);
                         if (gradInput is not null)
                         {
-                            var (s1, s2) = weight is null ? Reductions.SumAndCenteredDot(gr, xr, mu) : Reductions.WeightedSumAndCenteredDot(gr, weight.AsSpan(0, d), xr, mu);
-                            float c1 = (float)(-(double)inv * inv * inv * s2 / d), c0 = (float)(-(double)inv * s1 / d);
-                            if (weight is null) VectorMap.Map(new NormInputGrad(inv, c1, mu, c0), gr, xr, gradInput.AsSpan(r * d, d));
-                            else VectorMap.Map(new NormInputGradElementwise(inv, c1, mu, c0), gr, weight.AsSpan(0, d), xr, gradInput.AsSpan(r * d, d));
+                            // gi = (1/σ)·(g·w − Σg·w/d − (x − mean)·Σg·w·(x − mean)/(d σ²))
+                            var (s1, s2) = weight is null ? Reductions.SumAndCenteredDot(gr, xr, hi) : Reductions.WeightedSumAndCenteredDot(gr, weight.AsSpan(0, d), xr, hi);
+                            s2 -= s1 * lo;
+                            float c1 = (float)(-(double)inv * inv * s2 / d), c0 = (float)(-s1 / d);
+                            if (weight is null) VectorMap.Map(new NormInputGrad(inv, 1f, c1, hi, lo, c0), gr, xr, gradInput.AsSpan(r * d, d));
+                            else VectorMap.Map(new NormInputGradElementwise(inv, c1, hi, lo, c0), gr, weight.AsSpan(0, d), xr, gradInput.AsSpan(r * d, d));
                         }
                         if (partials is not null)
                         {
                             var dw = partials.AsSpan(part * 2 * d, d);
                             var db = partials.AsSpan(part * 2 * d + d, d);
-                            VectorMap.Map(new AccumulateNormalizedProduct(mu, inv), gr, xr, dw, dw);
+                            VectorMap.Map(new AccumulateNormalizedProduct(hi, lo, inv), gr, xr, dw, dw);
                             TensorPrimitives.Add(db, gr, db);
                         }
                     }
@@ -280,25 +317,24 @@ internal static class NormKernels
 
     // ------------------------------------------------------------------ group norm: x is [n, c, inner], groups of c/groups channels
 
-    /// <summary>Group-norm forward; saves the mean and 1/σ of each (sample, group).</summary>
-    internal static void GroupNormForward(float[] x, float[] y, int n, int c, int inner, int groups, float eps, float[]? weight, float[]? bias, float[] mean, float[] invStd)
+    /// <summary>Group-norm forward; saves the statistics of each (sample, group) at index sample·groups + group.</summary>
+    internal static void GroupNormForward(float[] x, float[] y, int n, int c, int inner, int groups, float eps, float[]? weight, float[]? bias, NormStats stats)
     {
         int cpg = c / groups;
-        long len = (long)cpg * inner;
+        int len = cpg * inner;
+        if (len == 0) return;
         RowParallel.For(n * groups, len, (s, e) =>
         {
             for (int k = s; k < e; k++)
             {
                 int i = k / groups, grp = k % groups;
                 int o = (i * c + grp * cpg) * inner;
-                var block = x.AsSpan(o, (int)len);
-                float mu = (float)(Elementwise.SumDouble(block) / len);
-                float inv = len == 0 ? 0f : (float)(1.0 / Math.Sqrt(Reductions.SumSquaredDeviations(block, mu) / len + eps));
-                mean[k] = mu; invStd[k] = inv;
+                BlockStats(x.AsSpan(o, len), eps, stats, k);
+                float hi = stats.Hi(k), lo = stats.Lo(k), inv = stats.InvStd(k);
                 for (int j = 0; j < cpg; j++)
                 {
                     int ch = grp * cpg + j;
-                    var op = new CenteredAffine(mu, (weight is null ? 1f : weight[ch]) * inv, bias is null ? 0f : bias[ch]);
+                    var op = new CenteredAffine(hi, lo, (weight is null ? 1f : weight[ch]) * inv, bias is null ? 0f : bias[ch]);
                     VectorMap.Map(op, x.AsSpan(o + j * inner, inner), y.AsSpan(o + j * inner, inner));
                 }
             }
@@ -306,11 +342,12 @@ internal static class NormKernels
     }
 
     /// <summary>Group-norm backward: input gradient (when non-null) and per-channel Σ g·x̂ and Σ g (when non-null).</summary>
-    internal static void GroupNormBackward(float[] g, float[] x, int n, int c, int inner, int groups, float[]? weight, float[] mean, float[] invStd,
+    internal static void GroupNormBackward(float[] g, float[] x, int n, int c, int inner, int groups, float[]? weight, NormStats stats,
         float[]? gradInput, float[]? gradWeight, float[]? gradBias)
     {
         int cpg = c / groups;
-        long len = (long)cpg * inner;
+        int len = cpg * inner;
+        if (len == 0) { gradWeight?.AsSpan(0, c).Clear(); gradBias?.AsSpan(0, c).Clear(); return; }
         var pool = ArrayPool<double>.Shared;
         var sums = pool.Rent(2 * n * c); // [Σ g | Σ g·(x − mean)] per (sample, channel)
         try
@@ -321,22 +358,25 @@ internal static class NormKernels
                 for (int k = s; k < e; k++)
                 {
                     int i = k / groups, grp = k % groups;
+                    float hi = stats.Hi(k), lo = stats.Lo(k);
                     double a = 0, b = 0;
                     for (int j = 0; j < cpg; j++)
                     {
                         int ch = grp * cpg + j, o = (i * c + ch) * inner;
-                        var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), mean[k]);
+                        var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), hi);
+                        sgx -= sg * lo;
                         sums[i * c + ch] = sg; sums[nc + i * c + ch] = sgx;
                         double w = weight is null ? 1.0 : weight[ch];
                         a += w * sg; b += w * sgx;
                     }
                     if (gradInput is null) continue;
-                    double inv = invStd[k];
-                    float c1 = (float)(-inv * inv * inv * b / len), c0 = (float)(-inv * a / len);
+                    // gi = (1/σ)·(w_c·g − Σ w·g/L − (x − mean)·Σ w·g·(x − mean)/(L σ²))
+                    double inv = stats.InvStd(k);
+                    float c1 = (float)(-inv * inv * b / len), c0 = (float)(-a / len);
                     for (int j = 0; j < cpg; j++)
                     {
                         int ch = grp * cpg + j, o = (i * c + ch) * inner;
-                        var op = new NormInputGrad((float)((weight is null ? 1.0 : weight[ch]) * inv), c1, mean[k], c0);
+                        var op = new NormInputGrad((float)inv, weight is null ? 1f : weight[ch], c1, hi, lo, c0);
                         VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner));
                     }
                 }
@@ -347,7 +387,7 @@ internal static class NormKernels
                 for (int i = 0; i < n; i++)
                 {
                     db += sums[i * c + ch];
-                    dw += sums[nc + i * c + ch] * invStd[i * groups + ch / cpg];
+                    dw += sums[nc + i * c + ch] * stats.InvStd(i * groups + ch / cpg);
                 }
                 if (gradBias is not null) gradBias[ch] = (float)db;
                 if (gradWeight is not null) gradWeight[ch] = (float)dw;

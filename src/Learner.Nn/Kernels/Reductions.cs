@@ -43,6 +43,36 @@ internal static class Reductions
         return total;
     }
 
+    /// <summary>Σ x, accumulated in double lanes (exact enough for means of large-offset data).</summary>
+    internal static double SumWide(ReadOnlySpan<float> x)
+    {
+        ref float r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, i = 0;
+        double acc = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a0 = Vector512<double>.Zero; var a1 = Vector512<double>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref r, (nuint)i));
+                a0 += lo; a1 += hi;
+            }
+            acc = Vector512.Sum(a0 + a1);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a0 = Vector256<double>.Zero; var a1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
+                a0 += lo; a1 += hi;
+            }
+            acc = Vector256.Sum(a0 + a1);
+        }
+        for (; i < n; i++) acc += x[i];
+        return acc;
+    }
+
     /// <summary>Σ x², accumulated in double lanes (no overflow for |x| up to float's maximum).</summary>
     internal static double SumSquaresDouble(ReadOnlySpan<float> x)
     {
@@ -206,34 +236,39 @@ internal readonly struct SoftmaxBackwardOp(float d) : IVectorOp2
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => y * (g - Vector256.Create(d));
 }
 
-/// <summary>x ↦ (x − mean)·scale + shift (normalisation with per-channel scalars).</summary>
-internal readonly struct CenteredAffine(float mean, float scale, float shift) : IVectorOp1
+// The normalisations centre with a two-part mean hi + lo (hi the float nearest the double mean, lo the float nearest
+// the rest): x − hi is exact for x near hi (Sterbenz), so inputs with a large offset keep their precision.
+
+/// <summary>x ↦ (x − hi − lo)·scale + shift (normalisation with per-channel scalars).</summary>
+internal readonly struct CenteredAffine(float hi, float lo, float scale, float shift) : IVectorOp1
 {
-    public Vector512<float> Invoke(Vector512<float> x) => Vector512.FusedMultiplyAdd(x - Vector512.Create(mean), Vector512.Create(scale), Vector512.Create(shift));
-    public Vector256<float> Invoke(Vector256<float> x) => Vector256.FusedMultiplyAdd(x - Vector256.Create(mean), Vector256.Create(scale), Vector256.Create(shift));
+    public Vector512<float> Invoke(Vector512<float> x) => Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(scale), Vector512.Create(shift));
+    public Vector256<float> Invoke(Vector256<float> x) => Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(scale), Vector256.Create(shift));
 }
 
-/// <summary>(x, w, b) ↦ (x − mean)·invStd·w + b (layer norm with elementwise affine).</summary>
-internal readonly struct CenteredAffineElementwise(float mean, float invStd) : IVectorOp3
+/// <summary>(x, w, b) ↦ (x − hi − lo)·invStd·w + b (layer norm with elementwise affine).</summary>
+internal readonly struct CenteredAffineElementwise(float hi, float lo, float invStd) : IVectorOp3
 {
-    public Vector512<float> Invoke(Vector512<float> x, Vector512<float> w, Vector512<float> b) => Vector512.FusedMultiplyAdd((x - Vector512.Create(mean)) * invStd, w, b);
-    public Vector256<float> Invoke(Vector256<float> x, Vector256<float> w, Vector256<float> b) => Vector256.FusedMultiplyAdd((x - Vector256.Create(mean)) * invStd, w, b);
+    public Vector512<float> Invoke(Vector512<float> x, Vector512<float> w, Vector512<float> b) => Vector512.FusedMultiplyAdd((x - Vector512.Create(hi) - Vector512.Create(lo)) * invStd, w, b);
+    public Vector256<float> Invoke(Vector256<float> x, Vector256<float> w, Vector256<float> b) => Vector256.FusedMultiplyAdd((x - Vector256.Create(hi) - Vector256.Create(lo)) * invStd, w, b);
 }
 
-/// <summary>(g, x) ↦ a·g + c1·(x − mean) + c0 (the normalisations' input gradient with per-channel scalars).</summary>
-internal readonly struct NormInputGrad(float a, float c1, float mean, float c0) : IVectorOp2
+/// <summary>(g, x) ↦ k·(a·g + c1·(x − hi − lo) + c0): the normalisations' input gradient with per-channel scalars. The
+/// terms cancel at the scale of g, before the (possibly large) factor k = 1/σ is applied.</summary>
+internal readonly struct NormInputGrad(float k, float a, float c1, float hi, float lo, float c0) : IVectorOp2
 {
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) =>
-        Vector512.FusedMultiplyAdd(g, Vector512.Create(a), Vector512.FusedMultiplyAdd(x - Vector512.Create(mean), Vector512.Create(c1), Vector512.Create(c0)));
+        Vector512.FusedMultiplyAdd(g, Vector512.Create(a), Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) =>
-        Vector256.FusedMultiplyAdd(g, Vector256.Create(a), Vector256.FusedMultiplyAdd(x - Vector256.Create(mean), Vector256.Create(c1), Vector256.Create(c0)));
+        Vector256.FusedMultiplyAdd(g, Vector256.Create(a), Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
 }
 
-/// <summary>(g, w, x) ↦ a·g·w + c1·(x − mean) + c0 (layer norm's input gradient with an elementwise weight).</summary>
-internal readonly struct NormInputGradElementwise(float a, float c1, float mean, float c0) : IVectorOp3
+/// <summary>(g, w, x) ↦ k·(g·w + c1·(x − hi − lo) + c0): layer norm's input gradient with an elementwise weight
+/// (g·w rounded as in <see cref="Reductions.WeightedSumAndCenteredDot"/>, so exact cancellations stay exact).</summary>
+internal readonly struct NormInputGradElementwise(float k, float c1, float hi, float lo, float c0) : IVectorOp3
 {
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> w, Vector512<float> x) =>
-        Vector512.FusedMultiplyAdd(g * w, Vector512.Create(a), Vector512.FusedMultiplyAdd(x - Vector512.Create(mean), Vector512.Create(c1), Vector512.Create(c0)));
+        (g * w + Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> w, Vector256<float> x) =>
-        Vector256.FusedMultiplyAdd(g * w, Vector256.Create(a), Vector256.FusedMultiplyAdd(x - Vector256.Create(mean), Vector256.Create(c1), Vector256.Create(c0)));
+        (g * w + Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
 }

@@ -65,7 +65,7 @@ internal static class SoftmaxKernels
         double sum = Elementwise.SumDouble(ys);
         if (kind == SoftmaxKind.Softmax)
         {
-            TensorPrimitives.Multiply(ys, (float)(1.0 / sum), ys);
+            TensorPrimitives.Divide(ys, (float)sum, ys);
         }
         else
         {
