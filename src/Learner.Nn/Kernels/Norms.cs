@@ -47,29 +47,10 @@ internal static class NormKernels
     internal static void BatchNormForward(float[] x, float[] y, int n, int c, int inner, bool training, float eps,
         float[]? weight, float[]? bias, NormStats stats, float[] unbiasedVar)
     {
-        long m = (long)n * inner;
         if (training)
         {
             if (inner == 1) ColumnStats(x, n, c, eps, stats, unbiasedVar);
-            else
-            {
-                RowParallel.For(c, m, (s, e) =>
-                {
-                    for (int ch = s; ch < e; ch++)
-                    {
-                        double sum = 0;
-                        for (int i = 0; i < n; i++) sum += Reductions.SumWide(x.AsSpan((i * c + ch) * inner, inner));
-                        double mean = sum / m;
-                        float hi = (float)mean;
-                        double ssd = 0;
-                        for (int i = 0; i < n; i++) ssd += Reductions.SumSquaredDeviations(x.AsSpan((i * c + ch) * inner, inner), hi);
-                        ssd -= m * (mean - hi) * (mean - hi); // Σ(x − hi)² = Σ(x − mean)² + m(mean − hi)²
-                        ssd = Math.Max(ssd, 0);
-                        stats.Set(ch, mean, 1.0 / Math.Sqrt(ssd / m + eps));
-                        unbiasedVar[ch] = m > 1 ? (float)(ssd / (m - 1)) : float.NaN;
-                    }
-                });
-            }
+            else ChunkStats(x, n, c, inner, eps, stats, unbiasedVar);
         }
         if (inner == 1)
         {
@@ -95,18 +76,57 @@ internal static class NormKernels
             finally { pool.Return(scale); pool.Return(shift); }
             return;
         }
-        RowParallel.For(c, m, (s, e) =>
+        // Chunks (sample, channel) in memory order, so every pass streams through contiguous storage.
+        RowParallel.For(n * c, inner, (s, e) =>
         {
-            for (int ch = s; ch < e; ch++)
+            for (int k = s; k < e; k++)
             {
+                int ch = k % c;
                 var op = new CenteredAffine(stats.Hi(ch), stats.Lo(ch), (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), bias is null ? 0f : bias[ch]);
-                for (int i = 0; i < n; i++)
-                {
-                    int o = (i * c + ch) * inner;
-                    VectorMap.Map(op, x.AsSpan(o, inner), y.AsSpan(o, inner));
-                }
+                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
             }
         });
+    }
+
+    /// <summary>Per-channel statistics of [n, c, inner] from per-(sample, channel) chunk sums, reduced in a fixed order.</summary>
+    private static void ChunkStats(float[] x, int n, int c, int inner, float eps, NormStats stats, float[] unbiasedVar)
+    {
+        int chunks = n * c;
+        long m = (long)n * inner;
+        var partial = ArrayPool<double>.Shared.Rent(chunks);
+        try
+        {
+            RowParallel.For(chunks, inner, (s, e) =>
+            {
+                for (int k = s; k < e; k++) partial[k] = Reductions.SumWide(x.AsSpan(k * inner, inner));
+            });
+            var means = ArrayPool<double>.Shared.Rent(c);
+            try
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += partial[i * c + ch];
+                    means[ch] = sum / m;
+                    stats.Set(ch, means[ch], 0);
+                }
+                RowParallel.For(chunks, inner, (s, e) =>
+                {
+                    for (int k = s; k < e; k++) partial[k] = Reductions.SumSquaredDeviations(x.AsSpan(k * inner, inner), stats.Hi(k % c));
+                });
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double ssd = 0;
+                    for (int i = 0; i < n; i++) ssd += partial[i * c + ch];
+                    double dm = means[ch] - stats.Hi(ch);
+                    ssd = Math.Max(ssd - m * dm * dm, 0); // Σ(x − hi)² = Σ(x − mean)² + m(mean − hi)²
+                    stats.Set(ch, means[ch], 1.0 / Math.Sqrt(ssd / m + eps));
+                    unbiasedVar[ch] = m > 1 ? (float)(ssd / (m - 1)) : float.NaN;
+                }
+            }
+            finally { ArrayPool<double>.Shared.Return(means); }
+        }
+        finally { ArrayPool<double>.Shared.Return(partial); }
     }
 
     /// <summary>Per-column statistics of an [n, c] matrix, sweeping rows (contiguous) with double accumulators.</summary>
@@ -142,6 +162,7 @@ internal static class NormKernels
         long m = (long)n * inner;
         var pool = ArrayPool<double>.Shared;
         var sums = pool.Rent(2 * c); // [Σ g | Σ g·(x − mean)] per channel
+        var partial = inner == 1 ? null : pool.Rent(2 * n * c); // the same per (sample, channel) chunk
         try
         {
             if (inner == 1)
@@ -156,20 +177,21 @@ internal static class NormKernels
             }
             else
             {
-                RowParallel.For(c, m, (s, e) =>
+                int chunks = n * c;
+                RowParallel.For(chunks, inner, (s, e) =>
                 {
-                    for (int ch = s; ch < e; ch++)
+                    for (int k = s; k < e; k++)
                     {
-                        double a = 0, b = 0;
-                        for (int i = 0; i < n; i++)
-                        {
-                            int o = (i * c + ch) * inner;
-                            var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(o, inner), x.AsSpan(o, inner), stats.Hi(ch));
-                            a += sg; b += sgx;
-                        }
-                        sums[ch] = a; sums[c + ch] = b - a * stats.Lo(ch);
+                        var (sg, sgx) = Reductions.SumAndCenteredDot(g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), stats.Hi(k % c));
+                        partial![k] = sg; partial[chunks + k] = sgx;
                     }
                 });
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double a = 0, b = 0;
+                    for (int i = 0; i < n; i++) { a += partial![i * c + ch]; b += partial[chunks + i * c + ch]; }
+                    sums[ch] = a; sums[c + ch] = b - a * stats.Lo(ch);
+                }
             }
             for (int ch = 0; ch < c; ch++)
             {
@@ -204,23 +226,24 @@ internal static class NormKernels
                 }
                 else
                 {
-                    RowParallel.For(c, m, (s, e) =>
+                    RowParallel.For(n * c, inner, (s, e) =>
                     {
-                        for (int ch = s; ch < e; ch++)
+                        for (int k = s; k < e; k++)
                         {
+                            int ch = k % c;
                             var op = new NormInputGrad(fa[ch], 1f, fa[c + ch], stats.Hi(ch), stats.Lo(ch), fa[2 * c + ch]);
-                            for (int i = 0; i < n; i++)
-                            {
-                                int o = (i * c + ch) * inner;
-                                VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner));
-                            }
+                            VectorMap.Map(op, g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), gradInput.AsSpan(k * inner, inner));
                         }
                     });
                 }
             }
             finally { ArrayPool<float>.Shared.Return(fa); }
         }
-        finally { pool.Return(sums); }
+        finally
+        {
+            pool.Return(sums);
+            if (partial is not null) pool.Return(partial);
+        }
     }
 
     /// <summary>Mean and 1/√(var + eps) of one contiguous block, into slot <paramref name="i"/> of <paramref name="stats"/>.</summary>
