@@ -209,6 +209,7 @@ public class NormTests
     [InlineData(8, 48, 16 * 16)]   // large: the parallel path over channels
     [InlineData(600, 130, 1)]      // [N, C]: the row-sweep path
     [InlineData(3, 5, 1000)]
+    [InlineData(1000, 64, 3)]      // many chunks shorter than a vector: the padded-tail path, 64 000 times per pass
     public void BatchNorm_matches_a_double_precision_reference_on_large_inputs(int n, int c, int inner)
     {
         var rng = new Rng(n + c + inner);

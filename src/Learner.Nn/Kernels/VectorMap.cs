@@ -46,27 +46,13 @@ internal static class VectorMap
         {
             for (; i <= n - 16; i += 16)
                 op.Invoke(Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> buf = stackalloc float[16];
-                buf.Clear();
-                x[i..].CopyTo(buf);
-                op.Invoke(Vector512.Create((ReadOnlySpan<float>)buf)).CopyTo(buf);
-                buf[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail512(op, x[i..], y[i..]);
         }
         else
         {
             for (; i <= n - 8; i += 8)
                 op.Invoke(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> buf = stackalloc float[8];
-                buf.Clear();
-                x[i..].CopyTo(buf);
-                op.Invoke(Vector256.Create((ReadOnlySpan<float>)buf)).CopyTo(buf);
-                buf[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail256(op, x[i..], y[i..]);
         }
     }
 
@@ -84,31 +70,13 @@ internal static class VectorMap
         {
             for (; i <= n - 16; i += 16)
                 op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> ba = stackalloc float[16];
-                Span<float> bb = stackalloc float[16];
-                ba.Clear(); bb.Clear();
-                a.Slice(i, n - i).CopyTo(ba);
-                b.Slice(i, n - i).CopyTo(bb);
-                op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
-                ba[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail512(op, a.Slice(i, n - i), b.Slice(i, n - i), y[i..]);
         }
         else
         {
             for (; i <= n - 8; i += 8)
                 op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> ba = stackalloc float[8];
-                Span<float> bb = stackalloc float[8];
-                ba.Clear(); bb.Clear();
-                a.Slice(i, n - i).CopyTo(ba);
-                b.Slice(i, n - i).CopyTo(bb);
-                op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
-                ba[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail256(op, a.Slice(i, n - i), b.Slice(i, n - i), y[i..]);
         }
     }
 
@@ -127,36 +95,71 @@ internal static class VectorMap
         {
             for (; i <= n - 16; i += 16)
                 op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> ba = stackalloc float[16];
-                Span<float> bb = stackalloc float[16];
-                Span<float> bc = stackalloc float[16];
-                ba.Clear(); bb.Clear(); bc.Clear();
-                a.Slice(i, n - i).CopyTo(ba);
-                b.Slice(i, n - i).CopyTo(bb);
-                c.Slice(i, n - i).CopyTo(bc);
-                op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb), Vector512.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
-                ba[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail512(op, a.Slice(i, n - i), b.Slice(i, n - i), c.Slice(i, n - i), y[i..]);
         }
         else
         {
             for (; i <= n - 8; i += 8)
                 op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n)
-            {
-                Span<float> ba = stackalloc float[8];
-                Span<float> bb = stackalloc float[8];
-                Span<float> bc = stackalloc float[8];
-                ba.Clear(); bb.Clear(); bc.Clear();
-                a.Slice(i, n - i).CopyTo(ba);
-                b.Slice(i, n - i).CopyTo(bb);
-                c.Slice(i, n - i).CopyTo(bc);
-                op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb), Vector256.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
-                ba[..(n - i)].CopyTo(y[i..]);
-            }
+            if (i < n) Tail256(op, a.Slice(i, n - i), b.Slice(i, n - i), c.Slice(i, n - i), y[i..]);
         }
+    }
+
+    // Tails: fewer elements than one vector, zero-padded into a stack vector. Kept out of line so that the stack
+    // buffers belong to their own frame even where the maps are inlined into loops.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1
+    {
+        Span<float> bx = stackalloc float[16];
+        bx.Clear(); x.CopyTo(bx);
+        op.Invoke(Vector512.Create((ReadOnlySpan<float>)bx)).CopyTo(bx);
+        bx[..x.Length].CopyTo(y);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1
+    {
+        Span<float> bx = stackalloc float[8];
+        bx.Clear(); x.CopyTo(bx);
+        op.Invoke(Vector256.Create((ReadOnlySpan<float>)bx)).CopyTo(bx);
+        bx[..x.Length].CopyTo(y);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2
+    {
+        Span<float> ba = stackalloc float[16]; Span<float> bb = stackalloc float[16];
+        ba.Clear(); bb.Clear(); a.CopyTo(ba); b.CopyTo(bb);
+        op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
+        ba[..a.Length].CopyTo(y);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2
+    {
+        Span<float> ba = stackalloc float[8]; Span<float> bb = stackalloc float[8];
+        ba.Clear(); bb.Clear(); a.CopyTo(ba); b.CopyTo(bb);
+        op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
+        ba[..a.Length].CopyTo(y);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3
+    {
+        Span<float> ba = stackalloc float[16]; Span<float> bb = stackalloc float[16]; Span<float> bc = stackalloc float[16];
+        ba.Clear(); bb.Clear(); bc.Clear(); a.CopyTo(ba); b.CopyTo(bb); c.CopyTo(bc);
+        op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb), Vector512.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
+        ba[..a.Length].CopyTo(y);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3
+    {
+        Span<float> ba = stackalloc float[8]; Span<float> bb = stackalloc float[8]; Span<float> bc = stackalloc float[8];
+        ba.Clear(); bb.Clear(); bc.Clear(); a.CopyTo(ba); b.CopyTo(bb); c.CopyTo(bc);
+        op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb), Vector256.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
+        ba[..a.Length].CopyTo(y);
     }
 
     /// <summary>Elements per parallel chunk below which elementwise maps stay on the calling thread.</summary>
