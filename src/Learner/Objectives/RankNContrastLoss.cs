@@ -52,10 +52,10 @@ public sealed class RankNContrastLoss : ObjectiveBase
         for (int i = 0; i < n; i++) order[i] = i;
         scores.CopyTo(sorted);
         sorted.Sort(order);
-        int tileRows = Math.Clamp(SoftmaxContrastKernel.TileElements / n, 1, n);
+        int tileRows = Tiling.Rows(n, n);
         var dist = _dist.Get(tileRows * n);
         var coef = _coef.Get(tileRows * n);
-        int workers = Math.Min(Environment.ProcessorCount, 8);
+        int workers = Tiling.Workers;
         _seq.Get(workers * n); _e.Get(workers * n); _q.Get(workers * n); _rowLoss.Get(n);
         var distArr = _dist.Array; var coefArr = _coef.Array; var seqArr = _seq.Array; var eArr = _e.Array; var qArr = _q.Array;
         var rowLoss = _rowLoss.Array; var scoreArr = _scores.Array; var orderArr = _order.Array; var sortedArr = _sortedScores.Array;
@@ -65,24 +65,37 @@ public sealed class RankNContrastLoss : ObjectiveBase
         {
             int rows = Math.Min(tileRows, n - i0), start = i0;
             _distance.Block(i0, rows, dist);
-            void Body(int r0, int r1, int w)
-            {
-                for (int r = r0; r < r1; r++)
-                    rowLoss[start + r] = Row(start + r, n, distArr.AsSpan(r * n, n), coefArr.AsSpan(r * n, n), scoreArr, orderArr, sortedArr,
-                        seqArr.AsSpan(w * n, n), eArr.AsSpan(w * n, n), qArr.AsSpan(w * n, n), invTau, scale);
-            }
-            if (workers > 1 && (long)rows * n >= 1 << 15)
-            {
-                int per = (rows + workers - 1) / workers;
-                Parallel.For(0, workers, w => Body(w * per, Math.Min(rows, (w + 1) * per), w));
-            }
-            else Body(0, rows, 0);
+            RowParallel.Run(new RowsJob(start, n, distArr, coefArr, scoreArr, orderArr, sortedArr, seqArr, eArr, qArr, rowLoss, invTau, scale), rows, n);
             if (wantGrad) _distance.AccumulateBlock(i0, rows, coef, dist);
         }
         double loss = 0;
         for (int i = 0; i < n; i++) loss += rowLoss[i];
         if (wantGrad) _distance.FinishGradient(gradEmbeddings, 1f);
         return (loss * scale, n * (n - 1));
+    }
+
+    private readonly struct RowsJob : IRowJob
+    {
+        private readonly int _start, _n;
+        private readonly float[] _dist, _coef, _scores, _sorted;
+        private readonly int[] _order, _seq;
+        private readonly double[] _e, _q, _rowLoss;
+        private readonly double _invTau, _scale;
+
+        public RowsJob(int start, int n, float[] dist, float[] coef, float[] scores, int[] order, float[] sorted, int[] seq,
+            double[] e, double[] q, double[] rowLoss, double invTau, double scale)
+        {
+            _start = start; _n = n; _dist = dist; _coef = coef; _scores = scores; _order = order; _sorted = sorted; _seq = seq;
+            _e = e; _q = q; _rowLoss = rowLoss; _invTau = invTau; _scale = scale;
+        }
+
+        public void Run(int r0, int r1, int w)
+        {
+            int n = _n;
+            for (int r = r0; r < r1; r++)
+                _rowLoss[_start + r] = Row(_start + r, n, _dist.AsSpan(r * n, n), _coef.AsSpan(r * n, n), _scores, _order, _sorted,
+                    _seq.AsSpan(w * n, n), _e.AsSpan(w * n, n), _q.AsSpan(w * n, n), _invTau, _scale);
+        }
     }
 
     /// <summary>Anchor i's loss (unscaled) and its scaled coefficients ∂L/∂d(i, ·) into <paramref name="coef"/>.</summary>

@@ -67,9 +67,9 @@ public sealed class TripletLoss : ObjectiveBase
             var labelSpan = InputChecks.Labels(batch, "Triplet loss");
             labelSpan.CopyTo(_labels.Get(n));
             var labels = _labels.Array;
-            int tileRows = Math.Clamp(SoftmaxContrastKernel.TileElements / n, 1, n);
+            int tileRows = Tiling.Rows(n, n);
             var dist = _dist.Get(tileRows * n);
-            int workers = Math.Min(Environment.ProcessorCount, 8);
+            int workers = Tiling.Workers;
             var distArr = _dist.Array;
             if (Options.Selection == TripletSelection.BatchHard)
             {
@@ -79,14 +79,7 @@ public sealed class TripletLoss : ObjectiveBase
                 {
                     int rows = Math.Min(tileRows, n - i0), start = i0;
                     _distance.Block(i0, rows, dist);
-                    ForRows(rows, n, workers, (r0, r1, _) =>
-                    {
-                        for (int r = r0; r < r1; r++)
-                        {
-                            var (p, q) = BatchHardMiner.Mine(start + r, distArr.AsSpan(r * n, n), labels.AsSpan(0, n));
-                            hardArr[2 * (start + r)] = p; hardArr[2 * (start + r) + 1] = q;
-                        }
-                    });
+                    RowParallel.Run(new HardJob(start, n, distArr, labels, hardArr), rows, n);
                 }
                 for (int a = 0; a < n; a++)
                 {
@@ -107,19 +100,7 @@ public sealed class TripletLoss : ObjectiveBase
                 {
                     int rows = Math.Min(tileRows, n - i0), start = i0;
                     _distance.Block(i0, rows, dist);
-                    ForRows(rows, n, workers, (r0, r1, w) =>
-                    {
-                        for (int r = r0; r < r1; r++)
-                        {
-                            int a = start + r;
-                            var row = distArr.AsSpan(r * n, n);
-                            var anchor = AnchorRow.Gather(a, row, labels.AsSpan(0, n), posArr.AsSpan(w * n, n), negDistArr.AsSpan(w * n, n), negIdxArr.AsSpan(w * n, n));
-                            var (l, c, act) = semi
-                                ? SemiHardMiner.Row(a, row, anchor, margin, penalty, coefArr.AsSpan(r * n, n))
-                                : BatchAllMiner.Row(a, row, anchor, margin, penalty, coefArr.AsSpan(r * n, n), scratchArr.AsSpan(w * 2 * (n + 1), 2 * (n + 1)));
-                            rowLoss[a] = l; rowCounts[2 * a] = c; rowCounts[2 * a + 1] = act;
-                        }
-                    });
+                    RowParallel.Run(new DenseJob(start, n, distArr, coefArr, labels, posArr, negDistArr, negIdxArr, scratchArr, rowLoss, rowCounts, margin, penalty, semi), rows, n);
                     // The anchor's own row holds ∂ℓ/∂d(a, ·) for d(a,p) and d(a,n).
                     if (wantGrad) _distance.AccumulateBlock(i0, rows, coef, dist);
                 }
@@ -144,13 +125,55 @@ public sealed class TripletLoss : ObjectiveBase
         }
     }
 
-    private static void ForRows(int rows, int n, int workers, Action<int, int, int> body)
+    private readonly struct HardJob : IRowJob
     {
-        if (workers > 1 && (long)rows * n >= 1 << 15)
+        private readonly int _start, _n;
+        private readonly float[] _dist;
+        private readonly int[] _labels, _hard;
+
+        public HardJob(int start, int n, float[] dist, int[] labels, int[] hard) { _start = start; _n = n; _dist = dist; _labels = labels; _hard = hard; }
+
+        public void Run(int r0, int r1, int worker)
         {
-            int per = (rows + workers - 1) / workers;
-            Parallel.For(0, workers, w => body(w * per, Math.Min(rows, (w + 1) * per), w));
+            for (int r = r0; r < r1; r++)
+            {
+                var (p, q) = BatchHardMiner.Mine(_start + r, _dist.AsSpan(r * _n, _n), _labels.AsSpan(0, _n));
+                _hard[2 * (_start + r)] = p; _hard[2 * (_start + r) + 1] = q;
+            }
         }
-        else body(0, rows, 0);
+    }
+
+    private readonly struct DenseJob : IRowJob
+    {
+        private readonly int _start, _n;
+        private readonly float[] _dist, _coef, _negDist;
+        private readonly int[] _labels, _pos, _negIdx;
+        private readonly double[] _scratch, _rowLoss;
+        private readonly long[] _rowCounts;
+        private readonly float _margin;
+        private readonly TripletPenalty _penalty;
+        private readonly bool _semi;
+
+        public DenseJob(int start, int n, float[] dist, float[] coef, int[] labels, int[] pos, float[] negDist, int[] negIdx,
+            double[] scratch, double[] rowLoss, long[] rowCounts, float margin, TripletPenalty penalty, bool semi)
+        {
+            _start = start; _n = n; _dist = dist; _coef = coef; _labels = labels; _pos = pos; _negDist = negDist; _negIdx = negIdx;
+            _scratch = scratch; _rowLoss = rowLoss; _rowCounts = rowCounts; _margin = margin; _penalty = penalty; _semi = semi;
+        }
+
+        public void Run(int r0, int r1, int w)
+        {
+            int n = _n;
+            for (int r = r0; r < r1; r++)
+            {
+                int a = _start + r;
+                var row = _dist.AsSpan(r * n, n);
+                var anchor = AnchorRow.Gather(a, row, _labels.AsSpan(0, n), _pos.AsSpan(w * n, n), _negDist.AsSpan(w * n, n), _negIdx.AsSpan(w * n, n));
+                var (l, c, act) = _semi
+                    ? SemiHardMiner.Row(a, row, anchor, _margin, _penalty, _coef.AsSpan(r * n, n))
+                    : BatchAllMiner.Row(a, row, anchor, _margin, _penalty, _coef.AsSpan(r * n, n), _scratch.AsSpan(w * 2 * (n + 1), 2 * (n + 1)));
+                _rowLoss[a] = l; _rowCounts[2 * a] = c; _rowCounts[2 * a + 1] = act;
+            }
+        }
     }
 }

@@ -39,7 +39,7 @@ internal sealed class PairLossEngine
         }
         else
         {
-            int tileRows = Math.Clamp(SoftmaxContrastKernel.TileElements / n, 1, n);
+            int tileRows = Tiling.Rows(n, n);
             var dist = _dist.Get(tileRows * n);
             var coef = _coef.Get(tileRows * n);
             var rowLoss = _rowLoss.Get(n);
@@ -48,23 +48,11 @@ internal sealed class PairLossEngine
             int[]? patients = null;
             if (selection.FiltersPatients) { _patients.Get(n); patients = _patients.Array; }
             if (patients is not null) for (int i = 0; i < n; i++) patients[i] = selection.Patient(i);
-            int workers = Math.Min(Environment.ProcessorCount, 8);
             for (int i0 = 0; i0 < n; i0 += tileRows)
             {
                 int rows = Math.Min(tileRows, n - i0);
                 distance.Block(i0, rows, dist);
-                int start = i0;
-                if (workers > 1 && (long)rows * n >= 1 << 15)
-                {
-                    int per = (rows + workers - 1) / workers;
-                    Parallel.For(0, workers, w =>
-                    {
-                        for (int r = w * per; r < Math.Min(rows, (w + 1) * per); r++)
-                            Row(penalty, start + r, n, distArr.AsSpan(r * n, n), coefArr.AsSpan(r * n, n), patients, lossArr, countArr);
-                    });
-                }
-                else
-                    for (int r = 0; r < rows; r++) Row(penalty, start + r, n, dist.Slice(r * n, n), coef.Slice(r * n, n), patients, lossArr, countArr);
+                RowParallel.Run(new RowsJob<T>(penalty, i0, n, distArr, coefArr, patients, lossArr, countArr), rows, n);
                 if (wantGrad) distance.AccumulateBlock(i0, rows, coef, dist);
             }
             for (int i = 0; i < n; i++) { sum += rowLoss[i]; count += rowCounts[2 * i]; active += rowCounts[2 * i + 1]; }
@@ -72,6 +60,27 @@ internal sealed class PairLossEngine
         double scale = Reducer.Scale(reduction, count, active);
         if (wantGrad) distance.FinishGradient(grad, (float)scale);
         return (sum * scale, (int)Math.Min(active, int.MaxValue));
+    }
+
+    private readonly struct RowsJob<T> : IRowJob where T : struct, IPairPenalty
+    {
+        private readonly T _penalty;
+        private readonly int _start, _n;
+        private readonly float[] _dist, _coef;
+        private readonly int[]? _patients;
+        private readonly double[] _loss;
+        private readonly long[] _counts;
+
+        public RowsJob(T penalty, int start, int n, float[] dist, float[] coef, int[]? patients, double[] loss, long[] counts)
+        {
+            _penalty = penalty; _start = start; _n = n; _dist = dist; _coef = coef; _patients = patients; _loss = loss; _counts = counts;
+        }
+
+        public void Run(int r0, int r1, int worker)
+        {
+            for (int r = r0; r < r1; r++)
+                Row(_penalty, _start + r, _n, _dist.AsSpan(r * _n, _n), _coef.AsSpan(r * _n, _n), _patients, _loss, _counts);
+        }
     }
 
     private static void Row<T>(T penalty, int i, int n, Span<float> dist, Span<float> coef, int[]? patients, double[] rowLoss, long[] counts)

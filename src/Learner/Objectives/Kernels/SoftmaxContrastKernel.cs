@@ -16,9 +16,6 @@ namespace Learner.Objectives.Kernels;
 /// </remarks>
 internal sealed class SoftmaxContrastKernel
 {
-    /// <summary>Elements of the logits tile (tile rows × candidates); the tile holds whole rows.</summary>
-    internal const int TileElements = 1 << 21;
-
     private readonly Workspace<float> _tile = new(), _scratch = new();
     private readonly Workspace<double> _rowLoss = new();
 
@@ -29,10 +26,9 @@ internal sealed class SoftmaxContrastKernel
     {
         bool wantGrad = !gradAMem.IsEmpty;
         var a = aMem.Span; var c = cMem.Span;
-        int tileRows = Math.Clamp(TileElements / Math.Max(nc, 1), 1, na);
+        int tileRows = Tiling.Rows(na, nc);
         var tile = _tile.Get(tileRows * nc);
-        int workers = Math.Min(Environment.ProcessorCount, 8);
-        _scratch.Get(workers * nc);
+        _scratch.Get(Tiling.Workers * nc);
         var rowLoss = _rowLoss.Get(na);
         var tileArr = _tile.Array;
         var scratchArr = _scratch.Array;
@@ -42,23 +38,7 @@ internal sealed class SoftmaxContrastKernel
         {
             int rows = Math.Min(tileRows, na - i0);
             Gemm.Sgemm(false, true, rows, nc, d, invTau, a.Slice(i0 * d, rows * d), d, c.Slice(0, nc * d), d, 0f, tile, nc);
-            int start = i0;
-            if (workers > 1 && (long)rows * nc >= 1 << 15)
-            {
-                int per = (rows + workers - 1) / workers;
-                Parallel.For(0, workers, w =>
-                {
-                    int r0 = w * per, r1 = Math.Min(rows, r0 + per);
-                    var scratch = scratchArr.AsSpan(w * nc, nc);
-                    for (int r = r0; r < r1; r++)
-                        rowLossArr[start + r] = Row(targets, tileArr.AsSpan(r * nc, nc), start + r, self, invTau, wantGrad, scratch);
-                });
-            }
-            else
-            {
-                var scratch = scratchArr.AsSpan(0, nc);
-                for (int r = 0; r < rows; r++) rowLoss[start + r] = Row(targets, tile.Slice(r * nc, nc), start + r, self, invTau, wantGrad, scratch);
-            }
+            RowParallel.Run(new RowsJob<T>(targets, tileArr, scratchArr, rowLossArr, i0, nc, self, invTau, wantGrad), rows, nc);
             if (wantGrad)
             {
                 Gemm.Sgemm(false, false, rows, d, nc, 1f, tile, nc, c.Slice(0, nc * d), d, 1f, gradAMem.Span.Slice(i0 * d, rows * d), d);
@@ -68,6 +48,29 @@ internal sealed class SoftmaxContrastKernel
         double loss = 0;
         for (int i = 0; i < na; i++) { loss += rowLoss[i]; if (targets.AnchorWeight(i) != 0f) active++; }
         return (loss, active);
+    }
+
+    private readonly struct RowsJob<T> : IRowJob where T : struct, ISoftmaxTargets
+    {
+        private readonly T _targets;
+        private readonly float[] _tile, _scratch;
+        private readonly double[] _rowLoss;
+        private readonly int _start, _nc;
+        private readonly bool _self, _wantGrad;
+        private readonly float _invTau;
+
+        public RowsJob(T targets, float[] tile, float[] scratch, double[] rowLoss, int start, int nc, bool self, float invTau, bool wantGrad)
+        {
+            _targets = targets; _tile = tile; _scratch = scratch; _rowLoss = rowLoss; _start = start; _nc = nc;
+            _self = self; _invTau = invTau; _wantGrad = wantGrad;
+        }
+
+        public void Run(int r0, int r1, int worker)
+        {
+            var scratch = _scratch.AsSpan(worker * _nc, _nc);
+            for (int r = r0; r < r1; r++)
+                _rowLoss[_start + r] = Row(_targets, _tile.AsSpan(r * _nc, _nc), _start + r, _self, _invTau, _wantGrad, scratch);
+        }
     }
 
     private static double Row<T>(T targets, Span<float> row, int i, bool self, float invTau, bool wantGrad, Span<float> scratch)
