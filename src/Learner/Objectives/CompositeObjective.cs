@@ -62,6 +62,12 @@ public sealed class CompositeObjective : IObjective
     /// <inheritdoc />
     public IReadOnlyList<ObjectiveParameter> Parameters => _parameters;
 
+    /// <summary>Computes the loss and its gradient with respect to the embeddings (no second view gradient).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <returns>The loss and its terms.</returns>
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings) => Compute(batch, gradEmbeddings, default);
+
     /// <inheritdoc />
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {

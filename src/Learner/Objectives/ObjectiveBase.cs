@@ -38,6 +38,12 @@ public abstract class ObjectiveBase : IObjective
         return new ObjectiveResult(loss, active, _term);
     }
 
+    /// <summary>Computes the loss and its gradient with respect to the embeddings (no second view gradient).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <returns>The loss and its terms.</returns>
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings) => Compute(batch, gradEmbeddings, default);
+
     /// <summary>Computes the loss and writes the gradients (buffers are checked: empty or B×D; embeddings are finite).</summary>
     /// <param name="batch">The batch.</param>
     /// <param name="gradEmbeddings">Gradient of the embeddings, or empty.</param>
