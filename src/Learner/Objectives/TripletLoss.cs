@@ -78,7 +78,7 @@ public sealed class TripletLoss : ObjectiveBase
                 for (int i0 = 0; i0 < n; i0 += tileRows)
                 {
                     int rows = Math.Min(tileRows, n - i0), start = i0;
-                    _distance.Block(i0, rows, dist);
+                    _distance.RankBlock(i0, rows, dist);
                     RowParallel.Run(new HardJob(start, n, distArr, labels, hardArr), rows, n);
                 }
                 for (int a = 0; a < n; a++)

@@ -55,11 +55,27 @@ internal sealed class EuclideanDistance : PairDistance
             TensorPrimitives.Add(row, sq[i], row);
             float si = sq[i];
             for (int j = 0; j < n; j++)
-            {
-                float v = row[j];
-                if (v * 16f < si + sq[j]) v = (float)Accumulate.SquaredDistance(E(i), E(j));
-                row[j] = _squared ? v : (float)Math.Sqrt(Math.Max(v, 0f) + Epsilon);
-            }
+                if (row[j] * 16f < si + sq[j]) row[j] = (float)Accumulate.SquaredDistance(E(i), E(j));
+            if (_squared) continue;
+            TensorPrimitives.Max(row, 0f, row);
+            TensorPrimitives.Add(row, (float)Epsilon, row);
+            TensorPrimitives.Sqrt(row, row);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void RankBlock(int rowStart, int rows, Span<float> dst)
+    {
+        // ‖a‖² + ‖b‖² − 2a·b ranks like the distance; no square root, no exact recomputation.
+        int n = Count, d = Dimension;
+        var all = _e.Array.AsSpan(0, n * d);
+        Gemm.Sgemm(false, true, rows, n, d, -2f, all.Slice(rowStart * d, rows * d), d, all, d, 0f, dst, n);
+        var sq = _sqNorms.Array.AsSpan(0, n);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = dst.Slice(r * n, n);
+            TensorPrimitives.Add(row, sq, row);
+            TensorPrimitives.Add(row, sq[rowStart + r], row);
         }
     }
 

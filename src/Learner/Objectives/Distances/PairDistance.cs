@@ -36,6 +36,10 @@ internal abstract class PairDistance
     /// <paramref name="dst"/> (rows×Count), from a blocked GEMM.</summary>
     public abstract void Block(int rowStart, int rows, Span<float> dst);
 
+    /// <summary>Like <see cref="Block"/>, but any strictly increasing function of the distance may be written (e.g. the
+    /// squared Euclidean distance, skipping the square root): for miners that only rank candidates.</summary>
+    public virtual void RankBlock(int rowStart, int rows, Span<float> dst) => Block(rowStart, rows, dst);
+
     /// <summary>Clears the gradient accumulator.</summary>
     public abstract void BeginGradient();
 
