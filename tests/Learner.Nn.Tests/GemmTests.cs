@@ -9,6 +9,7 @@ public class GemmTests
     public static TheoryData<string> Isas()
     {
         var data = new TheoryData<string> { nameof(GemmIsa.Scalar) };
+        if (Vector128MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Vector128));
         if (Avx2MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2));
         if (Avx512MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512));
         return data;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Learner.Nn.Kernels;
 
 /// <summary>The micro-kernel families of <see cref="Gemm"/>.</summary>
-internal enum GemmIsa { Scalar, Avx2, Avx512 }
+internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices:
@@ -37,7 +37,9 @@ public static class Gemm
 
     /// <summary>The widest micro-kernel this machine runs.</summary>
     internal static GemmIsa BestIsa { get; } =
-        Avx512MicroKernel.IsSupported ? GemmIsa.Avx512 : Avx2MicroKernel.IsSupported ? GemmIsa.Avx2 : GemmIsa.Scalar;
+        Avx512MicroKernel.IsSupported ? GemmIsa.Avx512 :
+        Avx2MicroKernel.IsSupported ? GemmIsa.Avx2 :
+        Vector128MicroKernel.IsSupported ? GemmIsa.Vector128 : GemmIsa.Scalar;
 
     /// <summary>
     /// Problems with fewer multiply–adds than this run on the calling thread only: waking a worker costs more than it saves.
@@ -71,11 +73,13 @@ public static class Gemm
                 return;
             }
             if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
-            if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Scalar;
+            if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
+            if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
             switch (isa)
             {
                 case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads); break;
                 case GemmIsa.Avx2: Blocked<Avx2MicroKernel>(problem, maxThreads); break;
+                case GemmIsa.Vector128: Blocked<Vector128MicroKernel>(problem, maxThreads); break;
                 default: Blocked<ScalarMicroKernel>(problem, maxThreads); break;
             }
         }

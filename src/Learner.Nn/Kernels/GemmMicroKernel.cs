@@ -40,7 +40,7 @@ internal unsafe interface IGemmMicroKernel
     static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode);
 }
 
-/// <summary>Portable micro-kernel (4×8 tile, scalar arithmetic) for hardware without AVX2/FMA or AVX-512.</summary>
+/// <summary>Scalar micro-kernel (4×8 tile) for hardware without SIMD acceleration.</summary>
 internal readonly unsafe struct ScalarMicroKernel : IGemmMicroKernel
 {
     public static int MR => 4;

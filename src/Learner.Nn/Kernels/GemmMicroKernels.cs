@@ -2,6 +2,7 @@
 // keeps every accumulator in a vector register for the whole k loop.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Learner.Nn.Kernels;
@@ -111,5 +112,59 @@ internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
         if (mode == GemmUpdate.Accumulate) r += Vector256.Load(dst);
         else if (mode == GemmUpdate.ScaleAndAccumulate) r += Vector256.Load(dst) * vb;
         Vector256.Store(r, dst);
+    }
+}
+
+/// <summary>Portable 128-bit micro-kernel (Arm64 AdvSimd, or SSE): a 6×8 tile of C in 12 accumulators, which fits the 16 registers of SSE.</summary>
+internal readonly unsafe struct Vector128MicroKernel : IGemmMicroKernel
+{
+    public static int MR => 6;
+    public static int NR => 8;
+    public static int MC => 120;
+    public static int KC => 256;
+    public static int NC => 1024;
+    public static bool IsSupported => Vector128.IsHardwareAccelerated;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        Vector128<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b + 0);
+            Vector128<float> b1 = Vector128.Load(b + 4);
+            Vector128<float> t;
+            t = Vector128.Create(a[0]); c0_0 = MulAdd(t, b0, c0_0); c0_1 = MulAdd(t, b1, c0_1);
+            t = Vector128.Create(a[1]); c1_0 = MulAdd(t, b0, c1_0); c1_1 = MulAdd(t, b1, c1_1);
+            t = Vector128.Create(a[2]); c2_0 = MulAdd(t, b0, c2_0); c2_1 = MulAdd(t, b1, c2_1);
+            t = Vector128.Create(a[3]); c3_0 = MulAdd(t, b0, c3_0); c3_1 = MulAdd(t, b1, c3_1);
+            t = Vector128.Create(a[4]); c4_0 = MulAdd(t, b0, c4_0); c4_1 = MulAdd(t, b1, c4_1);
+            t = Vector128.Create(a[5]); c5_0 = MulAdd(t, b0, c5_0); c5_1 = MulAdd(t, b1, c5_1);
+            a += 6;
+            b += 8;
+        }
+        Vector128<float> va = Vector128.Create(alpha), vb = Vector128.Create(beta);
+        Update(c + 0, c0_0, va, vb, mode); Update(c + 4, c0_1, va, vb, mode);
+        Update(c + 1 * ldc + 0, c1_0, va, vb, mode); Update(c + 1 * ldc + 4, c1_1, va, vb, mode);
+        Update(c + 2 * ldc + 0, c2_0, va, vb, mode); Update(c + 2 * ldc + 4, c2_1, va, vb, mode);
+        Update(c + 3 * ldc + 0, c3_0, va, vb, mode); Update(c + 3 * ldc + 4, c3_1, va, vb, mode);
+        Update(c + 4 * ldc + 0, c4_0, va, vb, mode); Update(c + 4 * ldc + 4, c4_1, va, vb, mode);
+        Update(c + 5 * ldc + 0, c5_0, va, vb, mode); Update(c + 5 * ldc + 4, c5_1, va, vb, mode);
+    }
+
+    /// <summary><c>c + a·b</c>: fused on Arm64; separate multiply and add elsewhere (emulated FMA would be slow).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c)
+        => AdvSimd.IsSupported ? AdvSimd.FusedMultiplyAdd(c, a, b) : c + a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Update(float* dst, Vector128<float> acc, Vector128<float> va, Vector128<float> vb, GemmUpdate mode)
+    {
+        // Multiply and add are kept separate (no fused update) so that the scalar edge-tile path rounds identically.
+        Vector128<float> r = acc * va;
+        if (mode == GemmUpdate.Accumulate) r += Vector128.Load(dst);
+        else if (mode == GemmUpdate.ScaleAndAccumulate) r += Vector128.Load(dst) * vb;
+        Vector128.Store(r, dst);
     }
 }
