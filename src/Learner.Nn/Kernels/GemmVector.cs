@@ -4,9 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Learner.Nn.Kernels;
 
 /// <summary>
-/// Matrix–vector shapes (m = 1 or n = 1), where packing would cost as much as the product: computed directly with
-/// vectorized dot products or row updates over the contiguous operand. Reduction order is fixed (independent of
-/// addresses and threads), so results are reproducible.
+/// Matrix–vector shapes (m = 1 or n = 1), where packing would cost as much as the product: computed
+/// directly on one thread with vectorized row updates or dot products over the contiguous operand. The reduction order
+/// is fixed (independent of addresses and threads), so results are reproducible.
 /// </summary>
 internal static unsafe class GemmVector
 {
@@ -19,29 +19,11 @@ internal static unsafe class GemmVector
         GemmUpdate mode = pr.Beta == 0f ? GemmUpdate.Overwrite : pr.Beta == 1f ? GemmUpdate.Accumulate : GemmUpdate.ScaleAndAccumulate;
         int m = pr.M, n = pr.N, k = pr.K;
         float alpha = pr.Alpha, beta = pr.Beta;
-        if (m == 1)
-        {
-            // One output row: c[j] = Σ_p A(0,p)·B(p,j).
-            nint aStep = pr.TransA ? pr.Lda : 1;
-            if (!pr.TransB)
-            {
-                float* acc = GemmDriver.Buffer(ref _acc, n);
-                new Span<float>(acc, n).Clear();
-                for (int p = 0; p < k; p++) Axpy(pr.A[p * aStep], pr.B + p * pr.Ldb, acc, n);
-                for (int j = 0; j < n; j++) pr.C[j] = GemmDriver.Combine(acc[j], pr.C[j], alpha, beta, mode);
-            }
-            else
-            {
-                float* x = pr.A;
-                if (aStep != 1) { x = GemmDriver.Buffer(ref _gather, k); Gather(pr.A, aStep, k, x); }
-                for (int j = 0; j < n; j++) pr.C[j] = GemmDriver.Combine(Dot(x, pr.B + j * pr.Ldb, k), pr.C[j], alpha, beta, mode);
-            }
-        }
-        else
+        nint ldc = pr.Ldc;
+        if (n == 1 && m > 1)
         {
             // One output column: c[i] = Σ_p A(i,p)·B(p,0).
             nint bStep = pr.TransB ? 1 : pr.Ldb;
-            nint ldc = pr.Ldc;
             if (pr.TransA)
             {
                 float* acc = GemmDriver.Buffer(ref _acc, m);
@@ -54,6 +36,34 @@ internal static unsafe class GemmVector
                 float* y = pr.B;
                 if (bStep != 1) { y = GemmDriver.Buffer(ref _gather, k); Gather(pr.B, bStep, k, y); }
                 for (int i = 0; i < m; i++) pr.C[i * ldc] = GemmDriver.Combine(Dot(pr.A + i * pr.Lda, y, k), pr.C[i * ldc], alpha, beta, mode);
+            }
+            return;
+        }
+
+        // Row by row: row i of C is Σ_p A(i,p)·(row p of op(B)).
+        nint aRowStep = pr.TransA ? 1 : pr.Lda, aColStep = pr.TransA ? pr.Lda : 1;
+        if (!pr.TransB)
+        {
+            // Rows of op(B) are rows of B: accumulate scaled rows, vectorized across the row.
+            float* acc = GemmDriver.Buffer(ref _acc, n);
+            for (int i = 0; i < m; i++)
+            {
+                new Span<float>(acc, n).Clear();
+                float* ai = pr.A + i * aRowStep;
+                for (int p = 0; p < k; p++) Axpy(ai[p * aColStep], pr.B + p * pr.Ldb, acc, n);
+                float* ci = pr.C + i * ldc;
+                for (int j = 0; j < n; j++) ci[j] = GemmDriver.Combine(acc[j], ci[j], alpha, beta, mode);
+            }
+        }
+        else
+        {
+            // Columns of op(B) are rows of B: dot products with the (contiguous or gathered) row of op(A).
+            for (int i = 0; i < m; i++)
+            {
+                float* x = pr.A + i * aRowStep;
+                if (aColStep != 1) { float* g = GemmDriver.Buffer(ref _gather, k); Gather(x, aColStep, k, g); x = g; }
+                float* ci = pr.C + i * ldc;
+                for (int j = 0; j < n; j++) ci[j] = GemmDriver.Combine(Dot(x, pr.B + j * pr.Ldb, k), ci[j], alpha, beta, mode);
             }
         }
     }
