@@ -13,6 +13,17 @@ internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
 /// All matrices are row-major. <c>op(A)</c> is <c>m×k</c>, <c>op(B)</c> is <c>k×n</c>, <c>C</c> is <c>m×n</c>.
 /// The leading dimension of a matrix is the distance, in elements, between the starts of two consecutive
 /// rows of the matrix <em>as stored</em> (so for a transposed A stored as k×m it is at least m).
+/// <para>
+/// Implementation: operands are packed into cache-blocked panels and multiplied by a register-blocked micro-kernel
+/// (AVX-512 8×32, AVX2+FMA 6×16, 128-bit SIMD 6×8, or scalar, whichever the hardware runs best). Products large enough
+/// to pay for it are split across up to <see cref="Environment.ProcessorCount"/> threads of a persistent worker team;
+/// matrix–vector shapes (m = 1 or n = 1) skip packing. Steady-state calls allocate nothing. Safe to call from several
+/// threads at once (concurrent callers that find the team busy compute on their own thread).
+/// </para>
+/// <para>
+/// Results are deterministic: every element of C is reduced in a fixed order that depends only on the shape and the
+/// machine's instruction set, never on the thread count or timing, so repeated calls give bit-identical results.
+/// </para>
 /// </remarks>
 public static class Gemm
 {
