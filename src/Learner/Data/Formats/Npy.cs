@@ -24,7 +24,7 @@ public sealed record NpyHeader(ElementType ElementType, bool BigEndian, bool For
 /// become floats).</remarks>
 public static class Npy
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Reads an NPY file.</summary>
     /// <param name="path">The file.</param>
