@@ -75,6 +75,7 @@ public abstract class CurriculumSchedule
         {
             if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "Epochs count from 0.");
             double p = _epochs <= 1 ? 1 : Math.Min(1.0, (double)epoch / (_epochs - 1));
+            if (p >= 1) return _end;
             double gap = _start + (_end - _start) * _shape(p);
             return Math.Clamp(gap, _end, _start);
         }

@@ -30,6 +30,8 @@ public sealed record InterPatientPairOptions
             throw new ArgumentOutOfRangeException(nameof(PositiveThreshold), PositiveThreshold, "PositiveThreshold must be finite and ≥ 0.");
         if (!(NegativeGap > 0) || !double.IsFinite(NegativeGap))
             throw new ArgumentOutOfRangeException(nameof(NegativeGap), NegativeGap, "NegativeGap must be set to a finite, positive score difference.");
+        if (PositiveRule == PositiveRule.ScoreWithin && NegativeGap <= PositiveThreshold)
+            throw new ArgumentOutOfRangeException(nameof(NegativeGap), NegativeGap, $"NegativeGap must exceed the positive threshold {PositiveThreshold} so that no pair is both positive and negative.");
         if (!(PositiveFraction >= 0 && PositiveFraction <= 1))
             throw new ArgumentOutOfRangeException(nameof(PositiveFraction), PositiveFraction, "PositiveFraction must be in [0, 1].");
     }
