@@ -1,0 +1,189 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Unfolds convolution windows of one sample into a matrix (im2col / vol2col) and folds such a matrix back
+/// with accumulation (col2im), over a range of output positions so large volumes can be processed in tiles.
+/// </summary>
+/// <remarks>
+/// The matrix has one row per (channel, kd, kh, kw) — <see cref="ConvGeometry.K"/> rows, grouped channels being
+/// consecutive row blocks — and one column per output position in the tile (row-major over (od, oh, ow)).
+/// Where the stride along W is 1, rows are moved with span copies / vector adds.
+/// </remarks>
+internal static class Im2Col
+{
+    /// <summary>Writes the window matrix of output positions [<paramref name="p0"/>, p0 + <paramref name="cols"/>) of one sample.</summary>
+    /// <param name="g">Geometry.</param>
+    /// <param name="x">One sample, [C, D, H, W].</param>
+    /// <param name="col">Destination, K × cols.</param>
+    /// <param name="p0">First output position.</param>
+    /// <param name="cols">Number of output positions.</param>
+    internal static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int p0, int cols)
+    {
+        int inSpatial = g.InSpatial, plane = g.OH * g.OW;
+        int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        int r = 0;
+        for (int c = 0; c < g.C; c++)
+        {
+            int cBase = c * inSpatial;
+            for (int kd = 0; kd < g.KD; kd++)
+            {
+                int offD = kd * g.DD - g.PD;
+                for (int kh = 0; kh < g.KH; kh++)
+                {
+                    int offH = kh * g.DH - g.PH;
+                    for (int kw = 0; kw < g.KW; kw++, r++)
+                    {
+                        int offW = kw * g.DW - g.PW;
+                        var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
+                        Span<float> dst = col.Slice(r * cols, cols);
+                        int od = od0, oh = oh0, ow = ow0, j = 0;
+                        while (j < cols)
+                        {
+                            int seg = Math.Min(g.OW - ow, cols - j);
+                            int id = od * g.SD + offD, ih = oh * g.SH + offH;
+                            Span<float> d = dst.Slice(j, seg);
+                            int lo = Math.Max(ow, wLo), hi = Math.Min(ow + seg, wHi);
+                            ref float dRef = ref MemoryMarshal.GetReference(d);
+                            if ((uint)id >= (uint)g.D || (uint)ih >= (uint)g.H || hi <= lo) Zero(ref dRef, seg);
+                            else
+                            {
+                                if (lo > ow) Zero(ref dRef, lo - ow);
+                                if (hi < ow + seg) Zero(ref Unsafe.Add(ref dRef, hi - ow), ow + seg - hi);
+                                int rowBase = cBase + (id * g.H + ih) * g.W + offW;
+                                if (g.SW == 1)
+                                    Copy(ref Unsafe.Add(ref xr, rowBase + lo), ref Unsafe.Add(ref dRef, lo - ow), hi - lo);
+                                else if (g.SW == 2)
+                                    GatherStride2(ref xr, x.Length, rowBase, ref dRef, ow, lo, hi);
+                                else
+                                {
+                                    int s = g.SW;
+                                    for (int o = lo; o < hi; o++)
+                                        Unsafe.Add(ref dRef, o - ow) = Unsafe.Add(ref xr, rowBase + o * s);
+                                }
+                            }
+                            j += seg; ow = 0;
+                            if (++oh == g.OH) { oh = 0; od++; }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="length"/> floats; inlined vector moves beat a memmove call on the short rows of im2col.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(ref float src, ref float dst, int length)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= length - 16; i += 16) Vector512.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= length - 8; i += 8) Vector256.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>Zeroes <paramref name="length"/> floats with inlined vector stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(ref float dst, int length)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= length - 16; i += 16) Vector512<float>.Zero.StoreUnsafe(ref dst, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref dst, i) = 0f;
+    }
+
+    /// <summary>dst[i] += src[i] for <paramref name="length"/> floats, with inlined vector adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(ref float src, ref float dst, int length)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= length - 16; i += 16)
+                (Vector512.LoadUnsafe(ref dst, (nuint)i) + Vector512.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= length - 8; i += 8)
+                (Vector256.LoadUnsafe(ref dst, (nuint)i) + Vector256.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>dst[o − ow] = x[rowBase + 2·o] for o in [lo, hi): even lanes of two 16-float loads with AVX-512, scalar elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherStride2(ref float xr, int xLength, int rowBase, ref float dr, int ow, int lo, int hi)
+    {
+        int o = lo;
+        if (Avx512F.IsSupported)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            // Both loads stay inside x: the last one reads x[rowBase + 2·o + 16 .. rowBase + 2·o + 31].
+            for (; o + 16 <= hi && rowBase + 2 * o + 32 <= xLength; o += 16)
+            {
+                ref float src = ref Unsafe.Add(ref xr, rowBase + 2 * o);
+                var a = Vector512.LoadUnsafe(ref src);
+                var b = Vector512.LoadUnsafe(ref src, 16);
+                Avx512F.PermuteVar16x32x2(a, even, b).StoreUnsafe(ref Unsafe.Add(ref dr, o - ow));
+            }
+        }
+        for (; o < hi; o++) Unsafe.Add(ref dr, o - ow) = Unsafe.Add(ref xr, rowBase + 2 * o);
+    }
+
+    /// <summary>Adds the window matrix of output positions [<paramref name="p0"/>, p0 + <paramref name="cols"/>) back into one sample's gradient.</summary>
+    /// <param name="g">Geometry.</param>
+    /// <param name="col">Source, K × cols.</param>
+    /// <param name="dx">One sample's input gradient, [C, D, H, W]; accumulated into.</param>
+    /// <param name="p0">First output position.</param>
+    /// <param name="cols">Number of output positions.</param>
+    internal static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> col, Span<float> dx, int p0, int cols)
+    {
+        int inSpatial = g.InSpatial, plane = g.OH * g.OW;
+        int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
+        ref float xr = ref MemoryMarshal.GetReference(dx);
+        int r = 0;
+        for (int c = 0; c < g.C; c++)
+        {
+            int cBase = c * inSpatial;
+            for (int kd = 0; kd < g.KD; kd++)
+            {
+                int offD = kd * g.DD - g.PD;
+                for (int kh = 0; kh < g.KH; kh++)
+                {
+                    int offH = kh * g.DH - g.PH;
+                    for (int kw = 0; kw < g.KW; kw++, r++)
+                    {
+                        int offW = kw * g.DW - g.PW;
+                        var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
+                        ReadOnlySpan<float> src = col.Slice(r * cols, cols);
+                        int od = od0, oh = oh0, ow = ow0, j = 0;
+                        while (j < cols)
+                        {
+                            int seg = Math.Min(g.OW - ow, cols - j);
+                            int id = od * g.SD + offD, ih = oh * g.SH + offH;
+                            int lo = Math.Max(ow, wLo), hi = Math.Min(ow + seg, wHi);
+                            if ((uint)id < (uint)g.D && (uint)ih < (uint)g.H && hi > lo)
+                            {
+                                int rowBase = cBase + (id * g.H + ih) * g.W + offW;
+                                ReadOnlySpan<float> s = src.Slice(j + lo - ow, hi - lo);
+                                if (g.SW == 1)
+                                    AddTo(ref MemoryMarshal.GetReference(s), ref Unsafe.Add(ref xr, rowBase + lo), hi - lo);
+                                else
+                                {
+                                    ref float sr = ref MemoryMarshal.GetReference(s);
+                                    int st = g.SW;
+                                    for (int o = lo; o < hi; o++)
+                                        Unsafe.Add(ref xr, rowBase + o * st) += Unsafe.Add(ref sr, o - lo);
+                                }
+                            }
+                            j += seg; ow = 0;
+                            if (++oh == g.OH) { oh = 0; od++; }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+using System.Numerics.Tensors;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Max, average and adaptive-average pooling over planes [D, H, W] (2-D pooling is the D = 1 case). The geometry's
+/// <see cref="ConvGeometry.N"/> counts planes (batch × channels); dilation is 1. Planes are split over cores when
+/// the work is large; rows with stride 1 along W use vector kernels.
+/// </summary>
+internal static class PoolKernels
+{
+    private const long MinParallelElements = 1L << 16;
+
+    private static int Workers(int planes, long work) =>
+        planes < 2 || work < MinParallelElements ? 1 : Math.Min(planes, Environment.ProcessorCount);
+
+    // ------------------------------------------------------------------ max
+
+    /// <summary>Max pooling forward; padding is implicit −∞. NaN propagates.</summary>
+    internal static void MaxForward(ConvGeometry g, float[] x, float[] y)
+    {
+        long work = (long)g.N * g.OutSpatial * g.KernelVolume;
+        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
+                Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
+                else MaxPlaneScalar(g, xp, yp);
+            }
+        });
+    }
+
+    private static void MaxPlaneScalar(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int o = 0;
+        for (int od = 0; od < g.OD; od++)
+        {
+            int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                for (int ow = 0; ow < g.OW; ow++, o++)
+                {
+                    int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+                    float m = float.NegativeInfinity;
+                    for (int d = d0; d < d1; d++)
+                        for (int h = h0; h < h1; h++)
+                        {
+                            int row = (d * g.H + h) * g.W;
+                            for (int w = w0; w < w1; w++)
+                            {
+                                float v = x[row + w];
+                                if (v > m || float.IsNaN(v)) m = v;
+                            }
+                        }
+                    y[o] = m;
+                }
+            }
+        }
+    }
+
+    /// <summary>Max pooling backward: each output gradient goes to its window's arg-max (first maximum, or last NaN, as PyTorch).</summary>
+    internal static void MaxBackward(ConvGeometry g, float[] x, float[] gy, float[] gx)
+    {
+        long work = (long)g.N * g.OutSpatial * g.KernelVolume;
+        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
+                ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
+                gxp.Clear();
+                int o = 0;
+                for (int od = 0; od < g.OD; od++)
+                {
+                    int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+                    for (int oh = 0; oh < g.OH; oh++)
+                    {
+                        int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                        for (int ow = 0; ow < g.OW; ow++, o++)
+                        {
+                            int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+                            float m = float.NegativeInfinity;
+                            int arg = (d0 * g.H + h0) * g.W + w0;
+                            for (int d = d0; d < d1; d++)
+                                for (int h = h0; h < h1; h++)
+                                {
+                                    int row = (d * g.H + h) * g.W;
+                                    for (int w = w0; w < w1; w++)
+                                    {
+                                        float v = xp[row + w];
+                                        if (v > m || float.IsNaN(v)) { m = v; arg = row + w; }
+                                    }
+                                }
+                            gxp[arg] += gyp[o];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ average
+
+    /// <summary>Average pooling forward, dividing by the full window volume (PyTorch's count_include_pad = true).</summary>
+    internal static void AvgForward(ConvGeometry g, float[] x, float[] y)
+    {
+        long work = (long)g.N * g.OutSpatial * g.KernelVolume;
+        float div = g.KernelVolume;
+        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
+                Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                if (g.SW == 1) { WindowRowsStride1(g, xp, yp, max: false); TensorPrimitives.Divide(yp, div, yp); continue; }
+                int o = 0;
+                for (int od = 0; od < g.OD; od++)
+                {
+                    int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+                    for (int oh = 0; oh < g.OH; oh++)
+                    {
+                        int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                        for (int ow = 0; ow < g.OW; ow++, o++)
+                        {
+                            int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+                            float sum = 0f;
+                            for (int d = d0; d < d1; d++)
+                                for (int h = h0; h < h1; h++)
+                                {
+                                    int row = (d * g.H + h) * g.W;
+                                    for (int w = w0; w < w1; w++) sum += xp[row + w];
+                                }
+                            yp[o] = sum / div;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Average pooling backward: each output gradient, divided by the window volume, is added to every in-bounds window element.</summary>
+    internal static void AvgBackward(ConvGeometry g, float[] gy, float[] gx)
+    {
+        long work = (long)g.N * g.OutSpatial * g.KernelVolume;
+        float div = g.KernelVolume;
+        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
+                gxp.Clear();
+                int o = 0;
+                for (int od = 0; od < g.OD; od++)
+                {
+                    int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+                    for (int oh = 0; oh < g.OH; oh++)
+                    {
+                        int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                        for (int ow = 0; ow < g.OW; ow++, o++)
+                        {
+                            int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+                            float v = gyp[o] / div;
+                            for (int d = d0; d < d1; d++)
+                                for (int h = h0; h < h1; h++)
+                                {
+                                    int row = (d * g.H + h) * g.W;
+                                    for (int w = w0; w < w1; w++) gxp[row + w] += v;
+                                }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Stride-1-along-W window reduction (max, or sum for average) of one plane: whole output rows are
+    /// combined with shifted input rows by vector max/add.</summary>
+    private static void WindowRowsStride1(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, bool max)
+    {
+        for (int od = 0; od < g.OD; od++)
+        {
+            int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                Span<float> yr = y.Slice((od * g.OH + oh) * g.OW, g.OW);
+                if (max) yr.Fill(float.NegativeInfinity); else yr.Clear();
+                for (int d = d0; d < d1; d++)
+                    for (int h = h0; h < h1; h++)
+                    {
+                        ReadOnlySpan<float> xr = x.Slice((d * g.H + h) * g.W, g.W);
+                        for (int kw = 0; kw < g.KW; kw++)
+                        {
+                            int off = kw - g.PW;
+                            var (lo, hi) = ConvGeometry.ValidRange(off, 1, g.W, g.OW);
+                            if (hi <= lo) continue;
+                            Span<float> dst = yr.Slice(lo, hi - lo);
+                            ReadOnlySpan<float> src = xr.Slice(lo + off, hi - lo);
+                            if (max) TensorPrimitives.Max(dst, src, dst);
+                            else TensorPrimitives.Add(dst, src, dst);
+                        }
+                    }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ adaptive average
+
+    /// <summary>Start of adaptive bin <paramref name="i"/>: ⌊i·in/out⌋.</summary>
+    internal static int BinStart(int i, int input, int output) => (int)((long)i * input / output);
+
+    /// <summary>End (exclusive) of adaptive bin <paramref name="i"/>: ⌈(i+1)·in/out⌉.</summary>
+    internal static int BinEnd(int i, int input, int output) => (int)(((long)(i + 1) * input + output - 1) / output);
+
+    /// <summary>Adaptive average pooling forward over planes [D, H, W] → [oD, oH, oW] (PyTorch's bins).</summary>
+    internal static void AdaptiveAvgForward(int planes, int D, int H, int W, int oD, int oH, int oW, float[] x, float[] y)
+    {
+        int inS = D * H * W, outS = oD * oH * oW;
+        ConvKernels.Partition(planes, Workers(planes, (long)planes * inS), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> xp = x.AsSpan(p * inS, inS);
+                Span<float> yp = y.AsSpan(p * outS, outS);
+                int o = 0;
+                for (int od = 0; od < oD; od++)
+                {
+                    int d0 = BinStart(od, D, oD), d1 = BinEnd(od, D, oD);
+                    for (int oh = 0; oh < oH; oh++)
+                    {
+                        int h0 = BinStart(oh, H, oH), h1 = BinEnd(oh, H, oH);
+                        for (int ow = 0; ow < oW; ow++, o++)
+                        {
+                            int w0 = BinStart(ow, W, oW), w1 = BinEnd(ow, W, oW);
+                            float sum = 0f;
+                            for (int d = d0; d < d1; d++)
+                                for (int h = h0; h < h1; h++)
+                                    sum += TensorPrimitives.Sum(xp.Slice((d * H + h) * W + w0, w1 - w0));
+                            yp[o] = sum / ((d1 - d0) * (h1 - h0) * (w1 - w0));
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Adaptive average pooling backward.</summary>
+    internal static void AdaptiveAvgBackward(int planes, int D, int H, int W, int oD, int oH, int oW, float[] gy, float[] gx)
+    {
+        int inS = D * H * W, outS = oD * oH * oW;
+        ConvKernels.Partition(planes, Workers(planes, (long)planes * inS), (_, s, e) =>
+        {
+            for (int p = s; p < e; p++)
+            {
+                ReadOnlySpan<float> gyp = gy.AsSpan(p * outS, outS);
+                Span<float> gxp = gx.AsSpan(p * inS, inS);
+                gxp.Clear();
+                int o = 0;
+                for (int od = 0; od < oD; od++)
+                {
+                    int d0 = BinStart(od, D, oD), d1 = BinEnd(od, D, oD);
+                    for (int oh = 0; oh < oH; oh++)
+                    {
+                        int h0 = BinStart(oh, H, oH), h1 = BinEnd(oh, H, oH);
+                        for (int ow = 0; ow < oW; ow++, o++)
+                        {
+                            int w0 = BinStart(ow, W, oW), w1 = BinEnd(ow, W, oW);
+                            float v = gyp[o] / ((d1 - d0) * (h1 - h0) * (w1 - w0));
+                            for (int d = d0; d < d1; d++)
+                                for (int h = h0; h < h1; h++)
+                                {
+                                    Span<float> row = gxp.Slice((d * H + h) * W + w0, w1 - w0);
+                                    TensorPrimitives.Add(row, v, row);
+                                }
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

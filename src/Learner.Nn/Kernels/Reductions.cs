@@ -1,0 +1,274 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Row reductions used by the softmax family and the normalisations. Lanes accumulate in float over blocks of at
+/// most <see cref="Block"/> elements; blocks are added in double, so long rows keep full float accuracy.
+/// </summary>
+internal static class Reductions
+{
+    /// <summary>Block length of the float lane accumulators.</summary>
+    internal const int Block = 1024;
+
+    /// <summary>Σ (x − mean)², accumulated in double across blocks.</summary>
+    internal static double SumSquaredDeviations(ReadOnlySpan<float> x, float mean)
+    {
+        double total = 0;
+        for (int b = 0; b < x.Length; b += Block)
+        {
+            var s = x.Slice(b, Math.Min(Block, x.Length - b));
+            ref float r = ref MemoryMarshal.GetReference(s);
+            int n = s.Length, i = 0;
+            float acc = 0;
+            if (Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                var m = Vector512.Create(mean);
+                var a = Vector512<float>.Zero;
+                for (; i <= n - 16; i += 16) { var d = Vector512.LoadUnsafe(ref r, (nuint)i) - m; a = Vector512.FusedMultiplyAdd(d, d, a); }
+                acc = Vector512.Sum(a);
+            }
+            else if (Vector256.IsHardwareAccelerated && n >= 8)
+            {
+                var m = Vector256.Create(mean);
+                var a = Vector256<float>.Zero;
+                for (; i <= n - 8; i += 8) { var d = Vector256.LoadUnsafe(ref r, (nuint)i) - m; a = Vector256.FusedMultiplyAdd(d, d, a); }
+                acc = Vector256.Sum(a);
+            }
+            for (; i < n; i++) { float d = s[i] - mean; acc += d * d; }
+            total += acc;
+        }
+        return total;
+    }
+
+    /// <summary>Σ x, accumulated in double lanes (exact enough for means of large-offset data).</summary>
+    internal static double SumWide(ReadOnlySpan<float> x)
+    {
+        ref float r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, i = 0;
+        double acc = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a0 = Vector512<double>.Zero; var a1 = Vector512<double>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref r, (nuint)i));
+                a0 += lo; a1 += hi;
+            }
+            acc = Vector512.Sum(a0 + a1);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a0 = Vector256<double>.Zero; var a1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
+                a0 += lo; a1 += hi;
+            }
+            acc = Vector256.Sum(a0 + a1);
+        }
+        for (; i < n; i++) acc += x[i];
+        return acc;
+    }
+
+    /// <summary>Σ x², accumulated in double lanes (no overflow for |x| up to float's maximum).</summary>
+    internal static double SumSquaresDouble(ReadOnlySpan<float> x)
+    {
+        ref float r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, i = 0;
+        double acc = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a0 = Vector512<double>.Zero; var a1 = Vector512<double>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref r, (nuint)i));
+                a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
+                a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
+            }
+            acc = Vector512.Sum(a0 + a1);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a0 = Vector256<double>.Zero; var a1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
+                a0 = Vector256.FusedMultiplyAdd(lo, lo, a0);
+                a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
+            }
+            acc = Vector256.Sum(a0 + a1);
+        }
+        for (; i < n; i++) { double v = x[i]; acc += v * v; }
+        return acc;
+    }
+
+    /// <summary>Σ g and Σ g·(x − mean) in one pass.</summary>
+    internal static (double SumG, double SumGX) SumAndCenteredDot(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean)
+    {
+        double sg = 0, sgx = 0;
+        for (int b = 0; b < x.Length; b += Block)
+        {
+            int n = Math.Min(Block, x.Length - b);
+            ref float gr = ref MemoryMarshal.GetReference(g.Slice(b, n));
+            ref float xr = ref MemoryMarshal.GetReference(x.Slice(b, n));
+            int i = 0;
+            float ag = 0, agx = 0;
+            if (Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                var m = Vector512.Create(mean);
+                var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero;
+                for (; i <= n - 16; i += 16)
+                {
+                    var gv = Vector512.LoadUnsafe(ref gr, (nuint)i);
+                    a1 += gv;
+                    a2 = Vector512.FusedMultiplyAdd(gv, Vector512.LoadUnsafe(ref xr, (nuint)i) - m, a2);
+                }
+                ag = Vector512.Sum(a1); agx = Vector512.Sum(a2);
+            }
+            else if (Vector256.IsHardwareAccelerated && n >= 8)
+            {
+                var m = Vector256.Create(mean);
+                var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
+                for (; i <= n - 8; i += 8)
+                {
+                    var gv = Vector256.LoadUnsafe(ref gr, (nuint)i);
+                    a1 += gv;
+                    a2 = Vector256.FusedMultiplyAdd(gv, Vector256.LoadUnsafe(ref xr, (nuint)i) - m, a2);
+                }
+                ag = Vector256.Sum(a1); agx = Vector256.Sum(a2);
+            }
+            for (; i < n; i++) { float gv = Unsafe.Add(ref gr, i); ag += gv; agx += gv * (Unsafe.Add(ref xr, i) - mean); }
+            sg += ag; sgx += agx;
+        }
+        return (sg, sgx);
+    }
+
+    /// <summary>Σ g·w and Σ g·w·(x − mean) in one pass (layer norm's backward with an elementwise weight).</summary>
+    internal static (double SumGW, double SumGWX) WeightedSumAndCenteredDot(ReadOnlySpan<float> g, ReadOnlySpan<float> w, ReadOnlySpan<float> x, float mean)
+    {
+        double s1 = 0, s2 = 0;
+        for (int b = 0; b < x.Length; b += Block)
+        {
+            int n = Math.Min(Block, x.Length - b);
+            ref float gr = ref MemoryMarshal.GetReference(g.Slice(b, n));
+            ref float wr = ref MemoryMarshal.GetReference(w.Slice(b, n));
+            ref float xr = ref MemoryMarshal.GetReference(x.Slice(b, n));
+            int i = 0;
+            float a1s = 0, a2s = 0;
+            if (Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                var m = Vector512.Create(mean);
+                var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero;
+                for (; i <= n - 16; i += 16)
+                {
+                    var gw = Vector512.LoadUnsafe(ref gr, (nuint)i) * Vector512.LoadUnsafe(ref wr, (nuint)i);
+                    a1 += gw;
+                    a2 = Vector512.FusedMultiplyAdd(gw, Vector512.LoadUnsafe(ref xr, (nuint)i) - m, a2);
+                }
+                a1s = Vector512.Sum(a1); a2s = Vector512.Sum(a2);
+            }
+            else if (Vector256.IsHardwareAccelerated && n >= 8)
+            {
+                var m = Vector256.Create(mean);
+                var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
+                for (; i <= n - 8; i += 8)
+                {
+                    var gw = Vector256.LoadUnsafe(ref gr, (nuint)i) * Vector256.LoadUnsafe(ref wr, (nuint)i);
+                    a1 += gw;
+                    a2 = Vector256.FusedMultiplyAdd(gw, Vector256.LoadUnsafe(ref xr, (nuint)i) - m, a2);
+                }
+                a1s = Vector256.Sum(a1); a2s = Vector256.Sum(a2);
+            }
+            for (; i < n; i++)
+            {
+                float gw = Unsafe.Add(ref gr, i) * Unsafe.Add(ref wr, i);
+                a1s += gw; a2s += gw * (Unsafe.Add(ref xr, i) - mean);
+            }
+            s1 += a1s; s2 += a2s;
+        }
+        return (s1, s2);
+    }
+
+    /// <summary>Σ exp(x − shift), accumulated in double across blocks.</summary>
+    internal static double SumExpShifted(ReadOnlySpan<float> x, float shift)
+    {
+        double total = 0;
+        Span<float> tmp = stackalloc float[Block];
+        for (int b = 0; b < x.Length; b += Block)
+        {
+            int n = Math.Min(Block, x.Length - b);
+            var t = tmp[..n];
+            VectorMap.Map(new ExpShift(shift), x.Slice(b, n), t);
+            total += System.Numerics.Tensors.TensorPrimitives.Sum(t);
+        }
+        return total;
+    }
+}
+
+/// <summary>x ↦ exp(x − shift).</summary>
+internal readonly struct ExpShift(float shift) : IVectorOp1
+{
+    public Vector512<float> Invoke(Vector512<float> x) => Vector512.Exp(x - Vector512.Create(shift));
+    public Vector256<float> Invoke(Vector256<float> x) => Vector256.Exp(x - Vector256.Create(shift));
+}
+
+/// <summary>x ↦ scale·exp(x − shift).</summary>
+internal readonly struct ScaledExpShift(float shift, float scale) : IVectorOp1
+{
+    public Vector512<float> Invoke(Vector512<float> x) => Vector512.Exp(x - Vector512.Create(shift)) * scale;
+    public Vector256<float> Invoke(Vector256<float> x) => Vector256.Exp(x - Vector256.Create(shift)) * scale;
+}
+
+/// <summary>(g, y) ↦ g − exp(y)·s (log-softmax backward for a row whose upstream gradient sums to s).</summary>
+internal readonly struct LogSoftmaxBackwardOp(float s) : IVectorOp2
+{
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => g - Vector512.Exp(y) * s;
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => g - Vector256.Exp(y) * s;
+}
+
+/// <summary>(g, y) ↦ y·(g − d) (softmax backward for a row with d = Σ g·y).</summary>
+internal readonly struct SoftmaxBackwardOp(float d) : IVectorOp2
+{
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => y * (g - Vector512.Create(d));
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => y * (g - Vector256.Create(d));
+}
+
+// The normalisations centre with a two-part mean hi + lo (hi the float nearest the double mean, lo the float nearest
+// the rest): x − hi is exact for x near hi (Sterbenz), so inputs with a large offset keep their precision.
+
+/// <summary>x ↦ (x − hi − lo)·scale + shift (normalisation with per-channel scalars).</summary>
+internal readonly struct CenteredAffine(float hi, float lo, float scale, float shift) : IVectorOp1
+{
+    public Vector512<float> Invoke(Vector512<float> x) => Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(scale), Vector512.Create(shift));
+    public Vector256<float> Invoke(Vector256<float> x) => Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(scale), Vector256.Create(shift));
+}
+
+/// <summary>(x, w, b) ↦ (x − hi − lo)·invStd·w + b (layer norm with elementwise affine).</summary>
+internal readonly struct CenteredAffineElementwise(float hi, float lo, float invStd) : IVectorOp3
+{
+    public Vector512<float> Invoke(Vector512<float> x, Vector512<float> w, Vector512<float> b) => Vector512.FusedMultiplyAdd((x - Vector512.Create(hi) - Vector512.Create(lo)) * invStd, w, b);
+    public Vector256<float> Invoke(Vector256<float> x, Vector256<float> w, Vector256<float> b) => Vector256.FusedMultiplyAdd((x - Vector256.Create(hi) - Vector256.Create(lo)) * invStd, w, b);
+}
+
+/// <summary>(g, x) ↦ k·(a·g + c1·(x − hi − lo) + c0): the normalisations' input gradient with per-channel scalars. The
+/// terms cancel at the scale of g, before the (possibly large) factor k = 1/σ is applied.</summary>
+internal readonly struct NormInputGrad(float k, float a, float c1, float hi, float lo, float c0) : IVectorOp2
+{
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) =>
+        Vector512.FusedMultiplyAdd(g, Vector512.Create(a), Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) =>
+        Vector256.FusedMultiplyAdd(g, Vector256.Create(a), Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
+}
+
+/// <summary>(g, w, x) ↦ k·(g·w + c1·(x − hi − lo) + c0): layer norm's input gradient with an elementwise weight
+/// (g·w rounded as in <see cref="Reductions.WeightedSumAndCenteredDot"/>, so exact cancellations stay exact).</summary>
+internal readonly struct NormInputGradElementwise(float k, float c1, float hi, float lo, float c0) : IVectorOp3
+{
+    public Vector512<float> Invoke(Vector512<float> g, Vector512<float> w, Vector512<float> x) =>
+        (g * w + Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
+    public Vector256<float> Invoke(Vector256<float> g, Vector256<float> w, Vector256<float> x) =>
+        (g * w + Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
+}

@@ -1,0 +1,96 @@
+using System.Numerics.Tensors;
+using Learner.Objectives.Kernels;
+
+namespace Learner.Objectives;
+
+/// <summary>One weighted component of a <see cref="CompositeObjective"/>.</summary>
+/// <param name="Name">The term's name in logs (e.g. "mse", "weighted-contrastive").</param>
+/// <param name="Objective">The component objective.</param>
+/// <param name="Weight">Its weight λ (finite, ≥ 0).</param>
+public sealed record CompositeTerm(string Name, IObjective Objective, double Weight);
+
+/// <summary>
+/// A weighted sum of objectives, L = Σ_k λ_k L_k (the paper's MSE + contrastive pretraining), reporting each term's
+/// unweighted value. Gradients are the weighted sums of the components' gradients; gradients of parameters owned by
+/// components (e.g. the MSE head) are scaled by their component's weight in place.
+/// </summary>
+public sealed class CompositeObjective : IObjective
+{
+    private readonly CompositeTerm[] _terms;
+    private readonly ObjectiveTerm[] _reported;
+    private readonly Workspace<float> _scratchE = new(), _scratchV = new();
+    private readonly ObjectiveParameter[] _parameters;
+
+    /// <summary>Creates the composite.</summary>
+    /// <param name="terms">The components (at least one; names unique; weights finite and ≥ 0).</param>
+    /// <exception cref="ArgumentException">No term, a duplicate name, or a bad weight (named).</exception>
+    public CompositeObjective(IEnumerable<CompositeTerm> terms)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        _terms = terms.ToArray();
+        if (_terms.Length == 0) throw new ArgumentException("A composite objective needs at least one term.", nameof(terms));
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in _terms)
+        {
+            ArgumentNullException.ThrowIfNull(t, nameof(terms));
+            ArgumentNullException.ThrowIfNull(t.Objective, nameof(terms));
+            if (string.IsNullOrWhiteSpace(t.Name)) throw new ArgumentException("Composite term names must be non-empty.", nameof(terms));
+            if (!names.Add(t.Name)) throw new ArgumentException($"Composite term name '{t.Name}' is used twice.", nameof(terms));
+            if (!(t.Weight >= 0) || !double.IsFinite(t.Weight))
+                throw new ArgumentOutOfRangeException(nameof(terms), t.Weight, $"Composite term '{t.Name}': Weight must be finite and ≥ 0, got {t.Weight}.");
+        }
+        _reported = new ObjectiveTerm[_terms.Length];
+        _parameters = _terms.SelectMany(t => t.Objective.Parameters).ToArray();
+    }
+
+    /// <summary>Creates the composite from (name, objective, weight) terms.</summary>
+    /// <param name="terms">The components.</param>
+    public CompositeObjective(params CompositeTerm[] terms) : this((IEnumerable<CompositeTerm>)terms) { }
+
+    /// <summary>The components.</summary>
+    public IReadOnlyList<CompositeTerm> Terms => _terms;
+
+    /// <inheritdoc />
+    public string Name => "composite";
+
+    /// <inheritdoc />
+    public BatchFields Requires
+    {
+        get { var f = BatchFields.None; foreach (var t in _terms) f |= t.Objective.Requires; return f; }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<ObjectiveParameter> Parameters => _parameters;
+
+    /// <summary>Computes the loss and its gradient with respect to the embeddings (no second view gradient).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <returns>The loss and its terms.</returns>
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings) => Compute(batch, gradEmbeddings, default);
+
+    /// <inheritdoc />
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        int len = batch.Embeddings.Length;
+        InputChecks.Gradient(gradEmbeddings, len, nameof(gradEmbeddings));
+        InputChecks.Gradient(gradSecondView, len, nameof(gradSecondView));
+        var ge = gradEmbeddings.IsEmpty ? Span<float>.Empty : _scratchE.Get(len);
+        var gv = gradSecondView.IsEmpty ? Span<float>.Empty : _scratchV.Get(len);
+        gradEmbeddings.Clear();
+        gradSecondView.Clear();
+        double total = 0; int active = 0;
+        for (int k = 0; k < _terms.Length; k++)
+        {
+            var t = _terms[k];
+            var r = t.Objective.Compute(batch, ge, gv);
+            total += t.Weight * r.Loss;
+            active += r.ActiveCount;
+            _reported[k] = new ObjectiveTerm(t.Name, r.Loss, t.Weight);
+            float w = (float)t.Weight;
+            if (!ge.IsEmpty) TensorPrimitives.MultiplyAdd(ge, w, gradEmbeddings, gradEmbeddings);
+            if (!gv.IsEmpty) TensorPrimitives.MultiplyAdd(gv, w, gradSecondView, gradSecondView);
+            foreach (var p in t.Objective.Parameters) TensorPrimitives.Multiply(p.Gradient.Data, w, p.Gradient.Data);
+        }
+        return new ObjectiveResult(total, active, _reported);
+    }
+}

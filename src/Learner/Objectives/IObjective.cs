@@ -1,0 +1,42 @@
+namespace Learner.Objectives;
+
+/// <summary>
+/// A training objective on a batch of embeddings: computes the loss and, in the same fused pass, its exact gradient
+/// with respect to the embeddings (and to any parameters the objective owns). Backend independent: the caller pushes
+/// the gradient back through its encoder (see <see cref="ObjectiveGraph"/> for Learner.Nn tensors).
+/// </summary>
+/// <remarks>Objectives own reusable workspaces and are not thread-safe: use one instance per training loop.</remarks>
+public interface IObjective
+{
+    /// <summary>The objective's name (its registry name, e.g. "infonce").</summary>
+    string Name { get; }
+
+    /// <summary>The batch metadata the objective reads.</summary>
+    BatchFields Requires { get; }
+
+    /// <summary>Parameters the objective owns (e.g. the MSE baseline's linear head); empty for most objectives.</summary>
+    IReadOnlyList<ObjectiveParameter> Parameters { get; }
+
+    /// <summary>Computes the loss and its gradients.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <param name="gradSecondView">Receives d(loss)/d(second view), B×D (overwritten), when the batch has a second
+    /// view; empty otherwise or to skip it.</param>
+    /// <returns>The loss and its terms.</returns>
+    /// <exception cref="ObjectiveInputException">Metadata the objective needs is missing or mis-sized, or a gradient buffer has the wrong length.</exception>
+    /// <exception cref="NonFiniteEmbeddingException">An embedding or score is NaN or infinite.</exception>
+    ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView);
+
+    /// <summary>Computes the loss and its gradient with respect to the embeddings (see
+    /// <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/>).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <returns>The loss and its terms.</returns>
+    ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings) => Compute(batch, gradEmbeddings, default);
+}
+
+/// <summary>A parameter owned by an objective, with the gradient the last <see cref="IObjective.Compute(in EmbeddingBatch, Span{float}, Span{float})"/> wrote.</summary>
+/// <param name="Name">Qualified name, e.g. "mse.head.weight".</param>
+/// <param name="Value">The parameter (requires gradients, so an optimizer can update it).</param>
+/// <param name="Gradient">d(loss)/d(parameter) from the last call (overwritten by each call).</param>
+public sealed record ObjectiveParameter(string Name, Learner.Nn.Tensor Value, Learner.Nn.Tensor Gradient);

@@ -1,0 +1,15 @@
+namespace Learner.Objectives.Kernels;
+
+/// <summary>The loss of one pair as a function of its distance. Implemented by structs so that the pair engine is
+/// specialised per objective.</summary>
+internal interface IPairPenalty
+{
+    /// <summary>ℓ(i, j, d) and dℓ/dd.</summary>
+    /// <param name="i">First row.</param>
+    /// <param name="j">Second row.</param>
+    /// <param name="positiveFlag">The sampler's flag for explicit pairs (false for all-pairs selection).</param>
+    /// <param name="distance">d(i, j).</param>
+    /// <param name="grad">dℓ/dd.</param>
+    /// <returns>ℓ.</returns>
+    double Evaluate(int i, int j, bool positiveFlag, double distance, out double grad);
+}

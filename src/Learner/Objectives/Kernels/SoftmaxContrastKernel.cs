@@ -1,0 +1,95 @@
+using System.Numerics.Tensors;
+using Learner.Nn.Kernels;
+
+namespace Learner.Objectives.Kernels;
+
+/// <summary>
+/// The fused forward+backward of every softmax (cross-entropy over similarities) objective:
+/// L = Σ_i w_i [ logΣ_{k≠i} exp(x_ik) − Σ_k t_ik x_ik ], x_ik = a_i·c_k / τ, with
+/// ∂L/∂(a_i·c_k) = w_i (p_ik − t_ik) / τ.
+/// </summary>
+/// <remarks>
+/// The anchors are processed in row tiles: one GEMM gives a tile of logits (tile×N_c), each row's softmax is
+/// computed in place in one sweep (max, exp and a double-accumulated sum, then the scaled gradient), and two GEMMs
+/// push the tile's gradient into both operands. Memory is O(tile·N_c), reused between calls; rows of a tile are
+/// processed in parallel.
+/// </remarks>
+internal sealed class SoftmaxContrastKernel
+{
+    private readonly Workspace<float> _tile = new(), _scratch = new();
+    private readonly Workspace<double> _rowLoss = new();
+
+    /// <summary>Runs the kernel; accumulates into the gradients (which must be cleared by the caller).</summary>
+    /// <returns>The loss and the number of anchors with non-zero weight.</returns>
+    public (double Loss, int Active) Run<T>(T targets, ReadOnlyMemory<float> aMem, int na, ReadOnlyMemory<float> cMem, int nc, int d, bool self, float invTau,
+        Memory<float> gradAMem, Memory<float> gradCMem) where T : struct, ISoftmaxTargets
+    {
+        bool wantGrad = !gradAMem.IsEmpty;
+        var a = aMem.Span; var c = cMem.Span;
+        int tileRows = Tiling.Rows(na, nc);
+        var tile = _tile.Get(tileRows * nc);
+        _scratch.Get(Tiling.Workers * nc);
+        var rowLoss = _rowLoss.Get(na);
+        var tileArr = _tile.Array;
+        var scratchArr = _scratch.Array;
+        var rowLossArr = _rowLoss.Array;
+        int active = 0;
+        for (int i0 = 0; i0 < na; i0 += tileRows)
+        {
+            int rows = Math.Min(tileRows, na - i0);
+            Gemm.Sgemm(false, true, rows, nc, d, invTau, a.Slice(i0 * d, rows * d), d, c.Slice(0, nc * d), d, 0f, tile, nc);
+            RowParallel.Run(new RowsJob<T>(targets, tileArr, scratchArr, rowLossArr, i0, nc, self, invTau, wantGrad), rows, nc);
+            if (wantGrad)
+            {
+                Gemm.Sgemm(false, false, rows, d, nc, 1f, tile, nc, c.Slice(0, nc * d), d, 1f, gradAMem.Span.Slice(i0 * d, rows * d), d);
+                Gemm.Sgemm(true, false, nc, d, rows, 1f, tile, nc, a.Slice(i0 * d, rows * d), d, 1f, gradCMem.Span.Slice(0, nc * d), d);
+            }
+        }
+        double loss = 0;
+        for (int i = 0; i < na; i++) { loss += rowLoss[i]; if (targets.AnchorWeight(i) != 0f) active++; }
+        return (loss, active);
+    }
+
+    private readonly struct RowsJob<T> : IRowJob where T : struct, ISoftmaxTargets
+    {
+        private readonly T _targets;
+        private readonly float[] _tile, _scratch;
+        private readonly double[] _rowLoss;
+        private readonly int _start, _nc;
+        private readonly bool _self, _wantGrad;
+        private readonly float _invTau;
+
+        public RowsJob(T targets, float[] tile, float[] scratch, double[] rowLoss, int start, int nc, bool self, float invTau, bool wantGrad)
+        {
+            _targets = targets; _tile = tile; _scratch = scratch; _rowLoss = rowLoss; _start = start; _nc = nc;
+            _self = self; _invTau = invTau; _wantGrad = wantGrad;
+        }
+
+        public void Run(int r0, int r1, int worker)
+        {
+            var scratch = _scratch.AsSpan(worker * _nc, _nc);
+            for (int r = r0; r < r1; r++)
+                _rowLoss[_start + r] = Row(_targets, _tile.AsSpan(r * _nc, _nc), _start + r, _self, _invTau, _wantGrad, scratch);
+        }
+    }
+
+    private static double Row<T>(T targets, Span<float> row, int i, bool self, float invTau, bool wantGrad, Span<float> scratch)
+        where T : struct, ISoftmaxTargets
+    {
+        float w = targets.AnchorWeight(i);
+        if (w == 0f) { row.Clear(); return 0; }
+        double tdot = targets.TargetDot(i, row, scratch);
+        if (self) row[i] = float.NegativeInfinity;
+        float m = TensorPrimitives.Max(row);
+        TensorPrimitives.Subtract(row, m, row);
+        TensorPrimitives.Exp(row, row);
+        double sum = Accumulate.Sum(row);
+        double lse = m + Math.Log(sum);
+        if (wantGrad)
+        {
+            TensorPrimitives.Multiply(row, (float)(w * invTau / sum), row);
+            targets.SubtractTargets(i, row, w * invTau, scratch);
+        }
+        return w * (lse - tdot);
+    }
+}

@@ -1,0 +1,20 @@
+using Learner.Objectives.Distances;
+
+namespace Learner.Objectives.Options;
+
+/// <summary>Options of <see cref="SupConLoss"/>.</summary>
+public sealed record SupConOptions : ObjectiveOptions
+{
+    /// <summary>Temperature τ &gt; 0 (default 0.1).</summary>
+    public float Temperature { get; init; } = 0.1f;
+
+    /// <summary>The similarity (default cosine).</summary>
+    public SimilarityKind Similarity { get; init; } = SimilarityKind.Cosine;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        Positive(Temperature, nameof(Temperature));
+        Defined(Similarity, nameof(Similarity));
+    }
+}

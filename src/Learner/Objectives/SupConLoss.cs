@@ -1,0 +1,58 @@
+using Learner.Objectives.Kernels;
+using Learner.Objectives.Options;
+
+namespace Learner.Objectives;
+
+/// <summary>
+/// Supervised contrastive loss over coarse labels: for each anchor i with positives P(i) = {p ≠ i : y_p = y_i},
+/// L_i = −(1/|P(i)|) Σ_{p∈P(i)} log[ exp(s_ip/τ) / Σ_{k≠i} exp(s_ik/τ) ], averaged over anchors with |P(i)| &gt; 0.
+/// With a second view, both views of every scan are anchors and candidates.
+/// Reference: Khosla et al. 2020, "Supervised Contrastive Learning" (arXiv 2004.11362), L^sup_out.
+/// </summary>
+public sealed class SupConLoss : ObjectiveBase
+{
+    private readonly SimilarityInputs _inputs = new();
+    private readonly SoftmaxContrastKernel _kernel = new();
+    private readonly Workspace<int> _labels = new(), _keys = new(), _members = new(), _start = new(), _end = new();
+
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    public SupConLoss(SupConOptions? options = null) : base("supcon")
+    {
+        Options = options ?? new SupConOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public SupConOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Labels;
+
+    /// <inheritdoc />
+    protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        int b = batch.Count, d = batch.Dimension;
+        var labels = InputChecks.Labels(batch, "SupCon");
+        var second = InputChecks.SecondView(batch, "SupCon", required: false);
+        bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
+        _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
+        int n = _inputs.Rows;
+        var all = _labels.Get(n);
+        labels.CopyTo(all);
+        if (n > b) labels.CopyTo(all.Slice(b));
+        int valid = LabelTargets.Build(all, n, _keys, _members, _start, _end);
+        if (valid == 0)
+        {
+            gradEmbeddings.Clear(); gradSecondView.Clear();
+            return (0, 0);
+        }
+        var targets = new LabelTargets(_members.Array, _start.Array, _end.Array, 1f / valid);
+        var z = _inputs.Z;
+        var gz = wantGrad ? _inputs.GradZ : Memory<float>.Empty;
+        var (loss, active) = _kernel.Run(targets, z, n, z, n, d, self: true, 1f / Options.Temperature, gz, gz);
+        if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
+        if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        return (loss, active);
+    }
+}

@@ -1,0 +1,102 @@
+using Learner.Objectives.Distances;
+using Learner.Objectives.Kernels;
+using Learner.Objectives.Miners;
+using Learner.Objectives.Options;
+
+namespace Learner.Objectives;
+
+/// <summary>
+/// LEARNER's weighted contrastive loss: with the score gap Δ = |s_i − s_j| and growth function g,
+/// ℓ = d² for Δ ≤ threshold (positive), else ℓ = w_ij·max(0, m_ij − d)² with w_ij = g(Δ)/mean_negatives g (or 1)
+/// and m_ij = m₀ + α·g(Δ) (or m₀): the push between two scans grows with their health-score difference.
+/// Reference: LEARNER (arXiv 2411.01144): inter-patient contrastive pretraining weighted by the health-score difference.
+/// </summary>
+public sealed class WeightedContrastiveLoss : ObjectiveBase
+{
+    private readonly PairDistance _distance;
+    private readonly PairLossEngine _engine = new();
+    private readonly Workspace<float> _scores = new();
+
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    public WeightedContrastiveLoss(WeightedContrastiveOptions? options = null) : base("weighted-contrastive")
+    {
+        Options = options ?? new WeightedContrastiveOptions();
+        Options.Validate();
+        _distance = PairDistance.Create(Options.Distance);
+    }
+
+    /// <summary>The options.</summary>
+    public WeightedContrastiveOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
+
+    /// <inheritdoc />
+    protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        var scores = InputChecks.Scores(batch, "Weighted contrastive loss");
+        var selection = PairSelection.For(batch, Options.UseProvidedPairs, Options.InterPatientOnly, "weighted contrastive");
+        int n = batch.Count;
+        scores.CopyTo(_scores.Get(n));
+        var s = _scores.Array;
+        double weightScale = 1.0;
+        if (Options.WeightByGap && Options.NormalizeWeights)
+        {
+            // Mean of g(Δ) over the negative pairs of the selection.
+            double sum = 0; long count = 0;
+            float thr = Options.PositiveThreshold;
+            if (!selection.AllPairs)
+            {
+                foreach (var p in selection.Explicit)
+                {
+                    double gap = Math.Abs((double)s[p.First] - s[p.Second]);
+                    if (gap > thr) { sum += Options.Gap(gap); count++; }
+                }
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    double rs = 0; long rc = 0;
+                    for (int j = i + 1; j < n; j++)
+                    {
+                        if (!selection.Includes(i, j)) continue;
+                        double gap = Math.Abs((double)s[i] - s[j]);
+                        if (gap > thr) { rs += Options.Gap(gap); rc++; }
+                    }
+                    sum += rs; count += rc;
+                }
+            }
+            double mean = count > 0 ? sum / count : 0;
+            weightScale = mean > 0 ? 1.0 / mean : 0.0;
+        }
+        gradSecondView.Clear();
+        return _engine.Run(new Penalty(s, Options, weightScale), _distance, batch, selection, Options.Reduction, gradEmbeddings);
+    }
+
+    private readonly struct Penalty : IPairPenalty
+    {
+        private readonly float[] _scores;
+        private readonly WeightedContrastiveOptions _o;
+        private readonly double _weightScale;
+
+        public Penalty(float[] scores, WeightedContrastiveOptions options, double weightScale)
+        {
+            _scores = scores; _o = options; _weightScale = weightScale;
+        }
+
+        public double Evaluate(int i, int j, bool positiveFlag, double distance, out double grad)
+        {
+            double gap = Math.Abs((double)_scores[i] - _scores[j]);
+            if (gap <= _o.PositiveThreshold) { grad = 2 * distance; return distance * distance; }
+            double g = _o.Gap(gap);
+            double w = _o.WeightByGap ? g * _weightScale : 1.0;
+            double m = _o.Margin + (_o.MarginByGap ? _o.MarginSlope * g : 0.0);
+            double h = m - distance;
+            if (h <= 0 || w == 0) { grad = 0; return 0; }
+            grad = -2 * w * h;
+            return w * h * h;
+        }
+    }
+}

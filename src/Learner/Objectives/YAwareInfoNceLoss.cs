@@ -1,0 +1,58 @@
+using Learner.Objectives.Kernels;
+using Learner.Objectives.Options;
+
+namespace Learner.Objectives;
+
+/// <summary>
+/// y-aware InfoNCE for continuous scores: each candidate is a soft positive weighted by a Gaussian kernel of the score
+/// difference, L = −(1/N) Σ_i Σ_{k≠i} w_ik log[ exp(s_ik/τ) / Σ_{j≠i} exp(s_ij/τ) ] with
+/// w_ik = K(y_i − y_k) / Σ_{j≠i} K(y_i − y_j), K(δ) = exp(−δ²/(2σ²)). With a second view, N = 2B rows.
+/// Reference: Dufumier et al. 2021, "Contrastive Learning with Continuous Proxy Meta-Data for 3D MRI Classification"
+/// (MICCAI 2021, arXiv 2106.08808).
+/// </summary>
+public sealed class YAwareInfoNceLoss : ObjectiveBase
+{
+    private readonly SimilarityInputs _inputs = new();
+    private readonly SoftmaxContrastKernel _kernel = new();
+    private readonly Workspace<float> _scores = new();
+
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    public YAwareInfoNceLoss(YAwareOptions? options = null) : base("y-aware")
+    {
+        Options = options ?? new YAwareOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public YAwareOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Scores;
+
+    /// <inheritdoc />
+    protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        int b = batch.Count, d = batch.Dimension;
+        var scores = InputChecks.Scores(batch, "y-aware InfoNCE");
+        var second = InputChecks.SecondView(batch, "y-aware InfoNCE", required: false);
+        bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
+        _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
+        int n = _inputs.Rows;
+        if (n < 2)
+        {
+            gradEmbeddings.Clear(); gradSecondView.Clear();
+            return (0, 0);
+        }
+        var all = _scores.Get(n);
+        scores.CopyTo(all);
+        if (n > b) scores.CopyTo(all.Slice(b));
+        var z = _inputs.Z;
+        var gz = wantGrad ? _inputs.GradZ : Memory<float>.Empty;
+        var (loss, active) = _kernel.Run(new KernelTargets(_scores.Array, n, Options.Sigma, 1f / n), z, n, z, n, d, self: true,
+            1f / Options.Temperature, gz, gz);
+        if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
+        if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        return (loss, active);
+    }
+}
