@@ -111,22 +111,6 @@ public sealed class InterPatientPairSampler : IPairSampler, ICurriculumSampler
     {
         ArgumentNullException.ThrowIfNull(rng);
         int positives = (int)Math.Round(destination.Length * Options.PositiveFraction, MidpointRounding.AwayFromZero);
-        var e = _index.Entries;
-        for (int i = 0; i < destination.Length; i++)
-        {
-            int a, b;
-            bool pos = i < positives;
-            if (pos)
-            {
-                a = _index.PositiveAnchor(rng);
-                b = _index.PositivePartner(a, rng);
-            }
-            else
-            {
-                a = _index.NegativeAnchor(rng);
-                b = _index.NegativePartner(a, rng);
-            }
-            destination[i] = new ScanPair(e[a].Scan, e[b].Scan, pos, (float)Math.Abs(e[a].Score - e[b].Score));
-        }
+        _index.FillPairs(destination, positives, rng);
     }
 }

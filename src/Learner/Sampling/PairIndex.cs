@@ -186,10 +186,91 @@ internal sealed class PairIndex
     public bool HasNegative(int k) => _hasNegative[k];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int PositiveAnchor(Rng rng) => _posEligible[rng.NextInt(_posEligible.Length)];
+    public int PositiveAnchor(Rng rng) => _posEligible.Length == _e.Length ? rng.NextInt(_e.Length) : _posEligible[rng.NextInt(_posEligible.Length)];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NegativeAnchor(Rng rng) => _negEligible[rng.NextInt(_negCount)];
+
+    /// <summary>Maps 32 random bits to [0, n) by multiply-shift (Lemire, without the rejection step: the bias is below n / 2^32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Scale(uint bits, int n) => (int)(((ulong)bits * (uint)n) >> 32);
+
+    /// <summary>A positive anchor from 32 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int PositiveAnchor(uint bits) => _posEligible.Length == _e.Length ? Scale(bits, _e.Length) : _posEligible[Scale(bits, _posEligible.Length)];
+
+    /// <summary>A negative anchor from 32 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int NegativeAnchor(uint bits) => _negCount == _e.Length ? Scale(bits, _negCount) : _negEligible[Scale(bits, _negCount)];
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with pairs: the first <paramref name="positives"/> positive, the rest negative.
+    /// Three passes, so that the random reads of each pass are independent across the batch and overlap in the memory
+    /// system instead of forming one chain per pair; the destination holds the intermediate values. One 64-bit draw
+    /// per pair: the high half picks the anchor, the low half (parked in Second) the partner. A partner of the anchor's
+    /// own patient (rare) is redrawn among the other patients' scans.
+    /// </summary>
+    public void FillPairs(Span<ScanPair> destination, int positives, Rng rng)
+    {
+        int n = destination.Length;
+        ref ScanPair d0 = ref MemoryMarshal.GetReference(destination);
+        ref Entry e0 = ref MemoryMarshal.GetArrayDataReference(_e);
+        var local = new LocalRandom(rng);
+        for (int i = 0; i < n; i++)
+        {
+            ulong x = local.NextUInt64();
+            bool pos = i < positives;
+            int a = pos ? PositiveAnchor((uint)(x >> 32)) : NegativeAnchor((uint)(x >> 32));
+            Unsafe.Add(ref d0, i) = new ScanPair(a, unchecked((int)(uint)x), pos, 0);
+        }
+        local.WriteBack(rng);
+        bool direct = Rule == PositiveRule.ScoreWithin;
+        for (int i = 0; i < positives; i++)
+        {
+            ref ScanPair d = ref Unsafe.Add(ref d0, i);
+            ref Entry a = ref Unsafe.Add(ref e0, d.First);
+            int j = a.PosLo + Scale(unchecked((uint)d.Second), a.PosHi - a.PosLo);
+            d = d with { Second = direct ? j : _byLabel[j] };
+        }
+        int total = _e.Length;
+        for (int i = positives; i < n; i++)
+        {
+            ref ScanPair d = ref Unsafe.Add(ref d0, i);
+            ref Entry a = ref Unsafe.Add(ref e0, d.First);
+            int lo = a.NegLo;
+            int r = Scale(unchecked((uint)d.Second), lo + (total - a.NegHi));
+            d = d with { Second = r < lo ? r : a.NegHi + (r - lo) };
+        }
+        for (int i = 0; i < n; i++)
+        {
+            ref ScanPair d = ref Unsafe.Add(ref d0, i);
+            int ai = d.First, bi = d.Second;
+            ref Entry a = ref Unsafe.Add(ref e0, ai);
+            if (Unsafe.Add(ref e0, bi).Patient == a.Patient)
+                bi = d.IsPositive ? PositivePartner(ai, rng) : NegativePartner(ai, rng);
+            ref Entry b = ref Unsafe.Add(ref e0, bi);
+            d = new ScanPair(a.Scan, b.Scan, d.IsPositive, (float)Math.Abs(a.Score - b.Score));
+        }
+    }
+
+    /// <summary>A uniform draw (from 32 random bits) in anchor <paramref name="k"/>'s positive range, as a sorted position; not checked for the patient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int PositiveCandidate(int k, uint bits)
+    {
+        ref var a = ref _e[k];
+        int j = a.PosLo + Scale(bits, a.PosHi - a.PosLo);
+        return Rule == PositiveRule.ScoreWithin ? j : _byLabel[j];
+    }
+
+    /// <summary>A uniform draw (from 32 random bits) in anchor <paramref name="k"/>'s negative ranges, as a sorted position; not checked for the patient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int NegativeCandidate(int k, uint bits)
+    {
+        ref var a = ref _e[k];
+        int lo = a.NegLo;
+        int r = Scale(bits, lo + (_e.Length - a.NegHi));
+        return r < lo ? r : a.NegHi + (r - lo);
+    }
 
     /// <summary>A uniformly drawn positive partner (sorted position) of anchor <paramref name="k"/>, of another patient.</summary>
     public int PositivePartner(int k, Rng rng)
