@@ -32,7 +32,20 @@ internal sealed class PairIndex
         public int NegLo, NegHi; // negative partners: [0, NegLo) ∪ [NegHi, N) in sorted space
     }
 
+    /// <summary>What the last pass needs of a partner: 16 bytes, four to a cache line.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Partner
+    {
+        public double Score;
+        public int Patient;
+        public int Scan;
+    }
+
     private readonly Entry[] _e;
+    private readonly Partner[] _sortedPartners; // sorted space
+    private readonly Partner[] _labelPartners;  // label space (empty for ScoreWithin)
+    private int _negPrefix, _negSuffixStart;    // range mode: negative anchors are [0, prefix) ∪ [suffixStart, N)
+    private bool _negRangeMode;
     private readonly int[] _byLabel;         // label space: sorted positions grouped by label (empty for ScoreWithin)
     private readonly int[] _nextDiffSorted;  // first index > k (sorted space) whose patient differs from entry k's
     private readonly int[] _nextDiffLabel;   // same, in label space
@@ -69,6 +82,8 @@ internal sealed class PairIndex
             _e[k].Patient = scans[s].PatientIndex;
             _e[k].Scan = s;
         }
+        _sortedPartners = new Partner[n];
+        for (int k = 0; k < n; k++) _sortedPartners[k] = new Partner { Score = _e[k].Score, Patient = _e[k].Patient, Scan = _e[k].Scan };
         MinScore = _e[0].Score;
         MaxScore = _e[n - 1].Score;
         _nextDiffSorted = NextDiff(_e, null);
@@ -77,6 +92,7 @@ internal sealed class PairIndex
         {
             _byLabel = Array.Empty<int>();
             _nextDiffLabel = Array.Empty<int>();
+            _labelPartners = Array.Empty<Partner>();
             int lo = 0, hi = 0;
             for (int k = 0; k < n; k++)
             {
@@ -106,6 +122,8 @@ internal sealed class PairIndex
                 _e[k].PosHi = start[l + 1];
             }
             _nextDiffLabel = NextDiff(_e, _byLabel);
+            _labelPartners = new Partner[n];
+            for (int j = 0; j < n; j++) _labelPartners[j] = _sortedPartners[_byLabel[j]];
         }
 
         _hasPositive = new bool[n];
@@ -179,6 +197,15 @@ internal sealed class PairIndex
         if (count == 0) throw new NoNegativesException(gap, MinScore, MaxScore);
         _negCount = count;
         Gap = gap;
+        // Every anchor with a negative lies in the prefix of scores ≤ max − gap or the suffix of scores ≥ min + gap.
+        // When all of those qualify (the usual case), anchors are drawn from the two ranges directly: no indirection.
+        int prefix = 0, suffix = n;
+        while (prefix < n && MaxScore - _e[prefix].Score >= gap) prefix++;
+        while (suffix > 0 && _e[suffix - 1].Score - MinScore >= gap) suffix--;
+        int suffixStart = Math.Max(prefix, suffix);
+        _negRangeMode = prefix + (n - suffixStart) == count;
+        _negPrefix = prefix;
+        _negSuffixStart = suffixStart;
     }
 
     public bool HasPositive(int k) => _hasPositive[k];
@@ -201,7 +228,12 @@ internal sealed class PairIndex
 
     /// <summary>A negative anchor from 32 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int NegativeAnchor(uint bits) => _negCount == _e.Length ? Scale(bits, _negCount) : _negEligible[Scale(bits, _negCount)];
+    public int NegativeAnchor(uint bits)
+    {
+        int r = Scale(bits, _negCount);
+        if (!_negRangeMode) return _negEligible[r];
+        return r < _negPrefix ? r : _negSuffixStart + (r - _negPrefix);
+    }
 
     /// <summary>
     /// Fills <paramref name="destination"/> with pairs: the first <paramref name="positives"/> positive, the rest negative.
@@ -224,13 +256,13 @@ internal sealed class PairIndex
             Unsafe.Add(ref d0, i) = new ScanPair(a, unchecked((int)(uint)x), pos, 0);
         }
         local.WriteBack(rng);
-        bool direct = Rule == PositiveRule.ScoreWithin;
+        // Positive partners stay in their own space (label space under the label rule) so the last pass reads one
+        // compact record instead of following an index.
         for (int i = 0; i < positives; i++)
         {
             ref ScanPair d = ref Unsafe.Add(ref d0, i);
             ref Entry a = ref Unsafe.Add(ref e0, d.First);
-            int j = a.PosLo + Scale(unchecked((uint)d.Second), a.PosHi - a.PosLo);
-            d = d with { Second = direct ? j : _byLabel[j] };
+            d = d with { Second = a.PosLo + Scale(unchecked((uint)d.Second), a.PosHi - a.PosLo) };
         }
         int total = _e.Length;
         for (int i = positives; i < n; i++)
@@ -241,14 +273,16 @@ internal sealed class PairIndex
             int r = Scale(unchecked((uint)d.Second), lo + (total - a.NegHi));
             d = d with { Second = r < lo ? r : a.NegHi + (r - lo) };
         }
+        ref Partner sorted0 = ref MemoryMarshal.GetArrayDataReference(_sortedPartners);
+        ref Partner positive0 = ref Rule == PositiveRule.ScoreWithin ? ref sorted0 : ref MemoryMarshal.GetArrayDataReference(_labelPartners);
         for (int i = 0; i < n; i++)
         {
             ref ScanPair d = ref Unsafe.Add(ref d0, i);
-            int ai = d.First, bi = d.Second;
+            int ai = d.First;
             ref Entry a = ref Unsafe.Add(ref e0, ai);
-            if (Unsafe.Add(ref e0, bi).Patient == a.Patient)
-                bi = d.IsPositive ? PositivePartner(ai, rng) : NegativePartner(ai, rng);
-            ref Entry b = ref Unsafe.Add(ref e0, bi);
+            ref Partner b = ref Unsafe.Add(ref d.IsPositive ? ref positive0 : ref sorted0, d.Second);
+            if (b.Patient == a.Patient) // the anchor's own patient: redraw among the other patients' scans
+                b = ref Unsafe.Add(ref sorted0, d.IsPositive ? PositivePartner(ai, rng) : NegativePartner(ai, rng));
             d = new ScanPair(a.Scan, b.Scan, d.IsPositive, (float)Math.Abs(a.Score - b.Score));
         }
     }

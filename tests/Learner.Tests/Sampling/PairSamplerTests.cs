@@ -61,6 +61,22 @@ public class PairSamplerTests
     }
 
     [Fact]
+    public void Anchors_whose_only_far_scans_are_their_own_are_never_drawn()
+    {
+        // Gap 250: B's 160 is only far from B's own 410, and A's 400 only from A's own 100.
+        var ds = new LongitudinalDataset(new[]
+        {
+            new Scan("a100", "A", 0, 100, 0), new Scan("a400", "A", 1, 400, 1),
+            new Scan("b160", "B", 0, 160, 0), new Scan("b410", "B", 1, 410, 1),
+        }, true);
+        var sampler = new InterPatientPairSampler(ds, new InterPatientPairOptions { NegativeGap = 250, PositiveFraction = 0 });
+        sampler.NegativeAnchorCount.Should().Be(2);
+        var batch = new ScanPair[500];
+        sampler.SampleBatch(batch, new Rng(2));
+        batch.Select(p => (ds.Scans[p.First].Id, ds.Scans[p.Second].Id)).Distinct().Should().BeEquivalentTo(new[] { ("a100", "b410"), ("b410", "a100") });
+    }
+
+    [Fact]
     public void A_crowded_range_still_finds_the_other_patient()
     {
         // Patient A has 200 scans at one score; B has a single scan there. Positives must pair across patients.
