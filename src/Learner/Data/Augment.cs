@@ -1,0 +1,161 @@
+using System.Numerics.Tensors;
+using Learner.Nn;
+using Tensor = Learner.Nn.Tensor;
+
+namespace Learner.Data;
+
+/// <summary>Settings of <see cref="Augment.Apply"/>. The defaults give mild augmentation suited to ultrasound clips.</summary>
+public sealed record AugmentationOptions
+{
+    /// <summary>Output height of the random crop; 0 disables cropping.</summary>
+    public int CropHeight { get; init; }
+
+    /// <summary>Output width of the random crop; 0 disables cropping.</summary>
+    public int CropWidth { get; init; }
+
+    /// <summary>Probability of a horizontal (last-axis) flip. Default 0.5.</summary>
+    public double FlipProbability { get; init; } = 0.5;
+
+    /// <summary>Largest additive brightness shift, in intensity units (uniform in ±this). Default 0.1.</summary>
+    public float MaxBrightness { get; init; } = 0.1f;
+
+    /// <summary>Largest relative contrast change (factor uniform in 1 ± this). Default 0.1.</summary>
+    public float MaxContrast { get; init; } = 0.1f;
+
+    /// <summary>Standard deviation of additive Gaussian noise. Default 0.02.</summary>
+    public float NoiseStd { get; init; } = 0.02f;
+}
+
+/// <summary>
+/// Seeded augmentations for clips (T, H, W) and volumes (D, H, W). Spatial transforms act on the last two axes and
+/// use one random draw for the whole tensor (every frame of a clip gets the same crop and flip). Every method
+/// returns a new tensor; the same generator state gives the same result.
+/// </summary>
+public static class Augment
+{
+    /// <summary>Crops the last two axes to <paramref name="height"/>×<paramref name="width"/> at a random offset.</summary>
+    /// <param name="x">A tensor of rank ≥ 2.</param>
+    /// <param name="height">Crop height (≤ input height).</param>
+    /// <param name="width">Crop width (≤ input width).</param>
+    /// <param name="rng">The generator.</param>
+    /// <returns>The crop.</returns>
+    public static Tensor RandomCrop(Tensor x, int height, int width, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (x.Rank < 2) throw new ShapeMismatchException($"RandomCrop needs rank ≥ 2, got shape [{string.Join(", ", x.ShapeArray)}].");
+        int h = x.Dim(-2), w = x.Dim(-1);
+        if (height < 1 || width < 1 || height > h || width > w)
+            throw new ShapeMismatchException($"RandomCrop of {height}×{width} does not fit shape [{string.Join(", ", x.ShapeArray)}].");
+        int top = rng.NextInt(h - height + 1), left = rng.NextInt(w - width + 1);
+        return Crop(x, top, left, height, width);
+    }
+
+    /// <summary>Crops the last two axes at a fixed offset.</summary>
+    /// <param name="x">A tensor of rank ≥ 2.</param>
+    /// <param name="top">First row.</param>
+    /// <param name="left">First column.</param>
+    /// <param name="height">Crop height.</param>
+    /// <param name="width">Crop width.</param>
+    /// <returns>The crop.</returns>
+    public static Tensor Crop(Tensor x, int top, int left, int height, int width)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank < 2) throw new ShapeMismatchException($"Crop needs rank ≥ 2, got shape [{string.Join(", ", x.ShapeArray)}].");
+        int h = x.Dim(-2), w = x.Dim(-1);
+        if (top < 0 || left < 0 || height < 1 || width < 1 || top + height > h || left + width > w)
+            throw new ShapeMismatchException($"Crop at ({top}, {left}) of {height}×{width} does not fit shape [{string.Join(", ", x.ShapeArray)}].");
+        int batch = x.Size / (h * w);
+        var output = new float[(long)batch * height * width];
+        var src = x.Data;
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < height; r++)
+                src.Slice(b * h * w + (top + r) * w + left, width).CopyTo(output.AsSpan((b * height + r) * width, width));
+        var shape = x.ShapeArray;
+        shape[^2] = height;
+        shape[^1] = width;
+        return new Tensor(output, shape);
+    }
+
+    /// <summary>Mirrors the last axis with probability <paramref name="probability"/> (one draw for the whole tensor).</summary>
+    /// <param name="x">The tensor.</param>
+    /// <param name="rng">The generator.</param>
+    /// <param name="probability">Flip probability in [0, 1].</param>
+    /// <returns>The (possibly) flipped copy.</returns>
+    public static Tensor RandomFlip(Tensor x, Rng rng, double probability = 0.5)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "A probability must be in [0, 1].");
+        bool flip = rng.NextDouble() < probability;
+        var data = x.ToArray();
+        if (flip && x.Rank >= 1 && x.Size > 0)
+        {
+            int w = x.Dim(-1);
+            for (int o = 0; o < data.Length; o += w) data.AsSpan(o, w).Reverse();
+        }
+        return new Tensor(data, x.ShapeArray);
+    }
+
+    /// <summary>Random brightness and contrast: <c>(x − mean)·c + mean + b</c> with c uniform in 1 ± <paramref name="maxContrast"/> and b uniform in ±<paramref name="maxBrightness"/>.</summary>
+    /// <param name="x">The tensor.</param>
+    /// <param name="rng">The generator.</param>
+    /// <param name="maxBrightness">Largest additive shift (≥ 0).</param>
+    /// <param name="maxContrast">Largest relative contrast change, in [0, 1).</param>
+    /// <returns>The adjusted copy.</returns>
+    public static Tensor BrightnessContrast(Tensor x, Rng rng, float maxBrightness, float maxContrast)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(maxBrightness >= 0) || !float.IsFinite(maxBrightness)) throw new ArgumentOutOfRangeException(nameof(maxBrightness), maxBrightness, "Must be finite and ≥ 0.");
+        if (!(maxContrast >= 0 && maxContrast < 1)) throw new ArgumentOutOfRangeException(nameof(maxContrast), maxContrast, "Must be in [0, 1).");
+        float c = 1f + maxContrast * (2f * rng.NextSingle() - 1f);
+        float b = maxBrightness * (2f * rng.NextSingle() - 1f);
+        var data = x.ToArray();
+        if (data.Length > 0)
+        {
+            float mean = TensorPrimitives.Sum<float>(data) / data.Length;
+            // (x - mean) * c + mean + b  =  x * c + (mean (1 - c) + b)
+            TensorPrimitives.Multiply(data, c, data);
+            TensorPrimitives.Add(data, mean * (1f - c) + b, data);
+        }
+        return new Tensor(data, x.ShapeArray);
+    }
+
+    /// <summary>Adds Gaussian noise of standard deviation <paramref name="std"/>.</summary>
+    /// <param name="x">The tensor.</param>
+    /// <param name="rng">The generator.</param>
+    /// <param name="std">Noise standard deviation (≥ 0).</param>
+    /// <returns>The noisy copy.</returns>
+    public static Tensor GaussianNoise(Tensor x, Rng rng, float std)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(std >= 0) || !float.IsFinite(std)) throw new ArgumentOutOfRangeException(nameof(std), std, "Must be finite and ≥ 0.");
+        var data = x.ToArray();
+        if (std > 0)
+        {
+            var noise = new float[data.Length];
+            rng.FillNormal(noise, 0f, std);
+            TensorPrimitives.Add(data, noise, data);
+        }
+        return new Tensor(data, x.ShapeArray);
+    }
+
+    /// <summary>Applies crop, flip, brightness/contrast and noise, in that order, as configured.</summary>
+    /// <param name="x">The clip or volume.</param>
+    /// <param name="rng">The generator.</param>
+    /// <param name="options">The settings.</param>
+    /// <returns>The augmented copy.</returns>
+    public static Tensor Apply(Tensor x, Rng rng, AugmentationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(options);
+        var y = options.CropHeight > 0 && options.CropWidth > 0 ? RandomCrop(x, options.CropHeight, options.CropWidth, rng) : x;
+        if (options.FlipProbability > 0) y = RandomFlip(y, rng, options.FlipProbability);
+        if (options.MaxBrightness > 0 || options.MaxContrast > 0) y = BrightnessContrast(y, rng, options.MaxBrightness, options.MaxContrast);
+        if (options.NoiseStd > 0) y = GaussianNoise(y, rng, options.NoiseStd);
+        return ReferenceEquals(y, x) ? new Tensor(x.ToArray(), x.ShapeArray) : y;
+    }
+}

@@ -1,0 +1,134 @@
+namespace Learner.Data;
+
+/// <summary>Base class of the data layer's typed errors: every message names the offending scan, patient, file, line or value.</summary>
+public class LearnerDataException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    public LearnerDataException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with an inner exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="inner">The cause.</param>
+    public LearnerDataException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>Two scans share one identifier.</summary>
+public sealed class DuplicateScanIdException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="scanId">The repeated identifier.</param>
+    /// <param name="where">Where the repeat was found (a manifest line, for instance), or null.</param>
+    public DuplicateScanIdException(string scanId, string? where = null)
+        : base($"Scan id '{scanId}' occurs more than once{(where is null ? "" : " (" + where + ")")}; scan ids must be unique.") => ScanId = scanId;
+
+    /// <summary>The repeated identifier.</summary>
+    public string ScanId { get; }
+}
+
+/// <summary>A scan or a query names a patient that the dataset does not know.</summary>
+public sealed class UnknownPatientException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="patientId">The unknown patient identifier.</param>
+    /// <param name="context">What referred to it (a scan id, for instance), or null.</param>
+    public UnknownPatientException(string patientId, string? context = null)
+        : base($"Unknown patient '{patientId}'{(context is null ? "" : " (" + context + ")")}.") => PatientId = patientId;
+
+    /// <summary>The unknown patient identifier.</summary>
+    public string PatientId { get; }
+}
+
+/// <summary>A scan has no health score (missing or NaN) where one is needed.</summary>
+public sealed class MissingScoreException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="scanId">The scan.</param>
+    /// <param name="value">The score found: null when missing, NaN or infinity otherwise.</param>
+    /// <param name="purpose">What needed the score.</param>
+    public MissingScoreException(string scanId, double? value, string purpose)
+        : base($"Scan '{scanId}' has {(value is null ? "no health score" : "a non-finite health score (" + value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")")}, but {purpose} needs one.")
+    {
+        ScanId = scanId;
+        Value = value;
+    }
+
+    /// <summary>The scan.</summary>
+    public string ScanId { get; }
+
+    /// <summary>The score found: null when missing.</summary>
+    public double? Value { get; }
+}
+
+/// <summary>A scan has no coarse label where one is needed.</summary>
+public sealed class MissingLabelException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="scanId">The scan.</param>
+    /// <param name="purpose">What needed the label.</param>
+    public MissingLabelException(string scanId, string purpose)
+        : base($"Scan '{scanId}' has no coarse label, but {purpose} needs one (assign labels from the data or with LongitudinalDataset.WithCoarseLabels).") => ScanId = scanId;
+
+    /// <summary>The scan.</summary>
+    public string ScanId { get; }
+}
+
+/// <summary>A manifest row cannot be read: wrong number of columns, a missing required column, a value that does not parse.</summary>
+public sealed class ManifestFormatException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="path">The manifest file.</param>
+    /// <param name="line">The 1-based line number (0 when not tied to a line).</param>
+    /// <param name="detail">What is wrong.</param>
+    public ManifestFormatException(string path, int line, string detail)
+        : base($"{path}{(line > 0 ? ":line " + line : "")}: {detail}")
+    {
+        Path = path;
+        Line = line;
+    }
+
+    /// <summary>The manifest file.</summary>
+    public string Path { get; }
+
+    /// <summary>The 1-based line number (0 when not tied to a line).</summary>
+    public int Line { get; }
+}
+
+/// <summary>A payload file named by a scan does not exist.</summary>
+public sealed class PayloadNotFoundException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="path">The missing file.</param>
+    /// <param name="context">Who named it (a scan id or a manifest line), or null.</param>
+    public PayloadNotFoundException(string path, string? context = null)
+        : base($"Payload file '{path}' does not exist{(context is null ? "" : " (" + context + ")")}.") => Path = path;
+
+    /// <summary>The missing file.</summary>
+    public string Path { get; }
+}
+
+/// <summary>Payloads that must share a shape (to be stacked into a batch) do not.</summary>
+public sealed class RaggedPayloadException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="scanId">The scan whose payload differs.</param>
+    /// <param name="source">Its payload source (a path, for instance).</param>
+    /// <param name="expected">The shape expected.</param>
+    /// <param name="actual">The shape found.</param>
+    public RaggedPayloadException(string scanId, string source, IReadOnlyList<int> expected, IReadOnlyList<int> actual)
+        : base($"Payload of scan '{scanId}' ({source}) has shape [{string.Join(", ", actual)}], but [{string.Join(", ", expected)}] was expected; payloads in one batch must share a shape.")
+    {
+        ScanId = scanId;
+        Expected = expected.ToArray();
+        Actual = actual.ToArray();
+    }
+
+    /// <summary>The scan whose payload differs.</summary>
+    public string ScanId { get; }
+
+    /// <summary>The shape expected.</summary>
+    public IReadOnlyList<int> Expected { get; }
+
+    /// <summary>The shape found.</summary>
+    public IReadOnlyList<int> Actual { get; }
+}

@@ -1,0 +1,258 @@
+using System.Globalization;
+using Learner.Nn;
+
+namespace Learner.Data;
+
+/// <summary>
+/// Many patients, each with scans over time. Scans are grouped by patient (patients in order of first appearance)
+/// and ordered by time within a patient, so a patient's scans are a contiguous range of <see cref="Scans"/>.
+/// The health-score direction is explicit: <see cref="HigherIsHealthier"/> is true for S/F ratio and MMSE.
+/// </summary>
+public sealed class LongitudinalDataset
+{
+    private readonly Scan[] _scans;
+    private readonly Patient[] _patients;
+    private readonly Dictionary<string, int> _scanById;
+    private readonly Dictionary<string, int> _patientById;
+
+    /// <summary>Builds a dataset.</summary>
+    /// <param name="scans">The scans, in any order.</param>
+    /// <param name="higherIsHealthier">Whether a higher health score means a healthier patient.</param>
+    /// <param name="patientIds">The known patients, when the caller has a patient table: a scan naming any other
+    /// patient is an error, and listed patients without scans are dropped. Null accepts every patient the scans name.</param>
+    /// <exception cref="DuplicateScanIdException">Two scans share an identifier.</exception>
+    /// <exception cref="UnknownPatientException">A scan names a patient not in <paramref name="patientIds"/>.</exception>
+    public LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(scans);
+        HigherIsHealthier = higherIsHealthier;
+        HashSet<string>? known = patientIds is null ? null : new HashSet<string>(patientIds, StringComparer.Ordinal);
+
+        var input = scans.ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var groups = new Dictionary<string, List<Scan>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var s in input)
+        {
+            ArgumentNullException.ThrowIfNull(s, nameof(scans));
+            if (!seen.Add(s.Id)) throw new DuplicateScanIdException(s.Id);
+            if (known is not null && !known.Contains(s.PatientId)) throw new UnknownPatientException(s.PatientId, $"named by scan '{s.Id}'");
+            if (!groups.TryGetValue(s.PatientId, out var list))
+            {
+                groups[s.PatientId] = list = new List<Scan>();
+                order.Add(s.PatientId);
+            }
+            list.Add(s);
+        }
+
+        _scans = new Scan[input.Count];
+        _patients = new Patient[order.Count];
+        _scanById = new Dictionary<string, int>(input.Count, StringComparer.Ordinal);
+        _patientById = new Dictionary<string, int>(order.Count, StringComparer.Ordinal);
+        int next = 0;
+        for (int p = 0; p < order.Count; p++)
+        {
+            var list = groups[order[p]];
+            // Stable sort by time: equal times (several clips of one visit) keep their input order.
+            var sorted = list.Select((s, i) => (s, i)).OrderBy(x => x.s.Time).ThenBy(x => x.i).Select(x => x.s).ToArray();
+            var attached = new Scan[sorted.Length];
+            int visit = -1;
+            double lastTime = double.NegativeInfinity;
+            for (int i = 0; i < sorted.Length; i++)
+            {
+                if (i == 0 || sorted[i].Time != lastTime) { visit++; lastTime = sorted[i].Time; }
+                attached[i] = sorted[i].Attach(next + i, p, visit);
+                _scans[next + i] = attached[i];
+                _scanById[attached[i].Id] = next + i;
+            }
+            _patients[p] = new Patient(order[p], p, next, attached, visit + 1);
+            _patientById[order[p]] = p;
+            next += sorted.Length;
+        }
+        LabelCount = _scans.Length == 0 ? 0 : _scans.Max(s => s.CoarseLabel ?? -1) + 1;
+    }
+
+    /// <summary>Whether a higher health score means a healthier patient.</summary>
+    public bool HigherIsHealthier { get; }
+
+    /// <summary>All scans, grouped by patient and ordered by time within each patient.</summary>
+    public IReadOnlyList<Scan> Scans => _scans;
+
+    /// <summary>All patients, in order of first appearance.</summary>
+    public IReadOnlyList<Patient> Patients => _patients;
+
+    /// <summary>Number of scans.</summary>
+    public int ScanCount => _scans.Length;
+
+    /// <summary>Number of patients.</summary>
+    public int PatientCount => _patients.Length;
+
+    /// <summary>One more than the largest coarse label present (0 when no scan has a label).</summary>
+    public int LabelCount { get; }
+
+    /// <summary>Number of patients with a single visit (a single scan, or several scans at one time): they give no
+    /// intra-patient pair. Not an error; reported so that callers can see how much of the data is cross-sectional.</summary>
+    public int SingleVisitPatientCount => _patients.Count(p => p.VisitCount < 2);
+
+    /// <summary>The scan with identifier <paramref name="scanId"/>.</summary>
+    /// <param name="scanId">The identifier.</param>
+    /// <returns>The scan.</returns>
+    /// <exception cref="LearnerDataException">No scan has this identifier.</exception>
+    public Scan GetScan(string scanId) =>
+        TryGetScan(scanId, out var s) ? s : throw new LearnerDataException($"Unknown scan '{scanId}'.");
+
+    /// <summary>Looks up a scan by identifier.</summary>
+    /// <param name="scanId">The identifier.</param>
+    /// <param name="scan">The scan when found.</param>
+    /// <returns>Whether it was found.</returns>
+    public bool TryGetScan(string scanId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Scan? scan)
+    {
+        ArgumentNullException.ThrowIfNull(scanId);
+        if (_scanById.TryGetValue(scanId, out int i)) { scan = _scans[i]; return true; }
+        scan = null;
+        return false;
+    }
+
+    /// <summary>The patient with identifier <paramref name="patientId"/>.</summary>
+    /// <param name="patientId">The identifier.</param>
+    /// <returns>The patient.</returns>
+    /// <exception cref="UnknownPatientException">No such patient.</exception>
+    public Patient GetPatient(string patientId)
+    {
+        ArgumentNullException.ThrowIfNull(patientId);
+        return _patientById.TryGetValue(patientId, out int p) ? _patients[p] : throw new UnknownPatientException(patientId);
+    }
+
+    /// <summary>Whether the dataset has a patient with this identifier.</summary>
+    /// <param name="patientId">The identifier.</param>
+    /// <returns>Whether it does.</returns>
+    public bool ContainsPatient(string patientId) => _patientById.ContainsKey(patientId);
+
+    /// <summary>The smallest and largest health score.</summary>
+    /// <param name="purpose">What needs the scores (for the error message).</param>
+    /// <returns>The range.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
+    /// <exception cref="InvalidOperationException">The dataset is empty.</exception>
+    public (double Min, double Max) ScoreRange(string purpose = "the score range")
+    {
+        if (_scans.Length == 0) throw new InvalidOperationException("The dataset has no scans.");
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var s in _scans)
+        {
+            double v = s.RequireScore(purpose);
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        return (min, max);
+    }
+
+    /// <summary>Every scan's score as float32, in <see cref="Scans"/> order.</summary>
+    /// <param name="purpose">What needs the scores (for the error message).</param>
+    /// <returns>A new array.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
+    public float[] ScoresAsSingle(string purpose = "this operation")
+    {
+        var r = new float[_scans.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = (float)_scans[i].RequireScore(purpose);
+        return r;
+    }
+
+    /// <summary>A dataset whose coarse labels are the bins of each scan's score.</summary>
+    /// <param name="binning">The binning; its direction must match the dataset's.</param>
+    /// <returns>The relabelled dataset.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
+    /// <exception cref="ArgumentException">The binning's direction differs from the dataset's.</exception>
+    public LongitudinalDataset WithCoarseLabels(ScoreBinning binning)
+    {
+        ArgumentNullException.ThrowIfNull(binning);
+        if (binning.HigherIsHealthier != HigherIsHealthier)
+            throw new ArgumentException($"The binning says higher-is-healthier = {binning.HigherIsHealthier}, the dataset says {HigherIsHealthier}.", nameof(binning));
+        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier);
+    }
+
+    /// <summary>A dataset whose coarse labels are the quantile bins of the scores (see <see cref="ScoreBinning.FromQuantiles"/>).</summary>
+    /// <param name="binCount">Bins wanted.</param>
+    /// <returns>The relabelled dataset.</returns>
+    public LongitudinalDataset WithQuantileLabels(int binCount) =>
+        WithCoarseLabels(ScoreBinning.FromQuantiles(_scans.Select(s => s.RequireScore("quantile binning")), binCount, HigherIsHealthier));
+
+    /// <summary>The dataset restricted to the listed patients (whole patients only: a patient's scans are never split).</summary>
+    /// <param name="patientIds">The patients to keep.</param>
+    /// <returns>The subset, with patients in this dataset's order.</returns>
+    /// <exception cref="UnknownPatientException">A listed patient is not in this dataset.</exception>
+    public LongitudinalDataset SubsetByPatients(IEnumerable<string> patientIds)
+    {
+        ArgumentNullException.ThrowIfNull(patientIds);
+        var keep = new bool[_patients.Length];
+        foreach (var id in patientIds)
+        {
+            if (!_patientById.TryGetValue(id, out int p)) throw new UnknownPatientException(id, "asked for in a patient subset");
+            keep[p] = true;
+        }
+        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier);
+    }
+
+    /// <summary>Checks that every file-backed payload exists.</summary>
+    /// <exception cref="PayloadNotFoundException">A payload file is missing; the message names the file and the scan.</exception>
+    public void CheckPayloadFiles()
+    {
+        foreach (var s in _scans)
+            if (s.Payload is FilePayload f && !File.Exists(f.Path)) throw new PayloadNotFoundException(f.Path, $"scan '{s.Id}'");
+    }
+
+    /// <summary>Loads the payloads of the given scans and stacks them into one tensor of shape (B, …).</summary>
+    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
+    /// <returns>The batch.</returns>
+    /// <exception cref="RaggedPayloadException">The payloads do not share a shape.</exception>
+    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
+    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices)
+    {
+        if (scanIndices.Length == 0) throw new ArgumentException("A batch needs at least one scan.", nameof(scanIndices));
+        float[]? data = null;
+        int[]? itemShape = null;
+        int itemSize = 0;
+        for (int b = 0; b < scanIndices.Length; b++)
+        {
+            int i = scanIndices[b];
+            if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
+            var scan = _scans[i];
+            using var scope = TensorScope.Begin();
+            var t = scan.LoadPayload();
+            if (itemShape is null)
+            {
+                itemShape = t.ShapeArray;
+                itemSize = t.Size;
+                data = new float[checked(itemSize * scanIndices.Length)];
+            }
+            else if (!t.Shape.SequenceEqual(itemShape))
+                throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape, t.ShapeArray);
+            t.Data.CopyTo(data.AsSpan(b * itemSize, itemSize));
+        }
+        var shape = new int[itemShape!.Length + 1];
+        shape[0] = scanIndices.Length;
+        itemShape.CopyTo(shape, 1);
+        return new Tensor(data!, shape);
+    }
+
+    /// <summary>Loads every payload and checks that all share one shape.</summary>
+    /// <returns>The common shape.</returns>
+    /// <exception cref="RaggedPayloadException">Two payloads differ in shape.</exception>
+    /// <exception cref="LearnerDataException">A payload is missing or unreadable.</exception>
+    public int[] ValidatePayloadShapes()
+    {
+        int[]? shape = null;
+        foreach (var s in _scans)
+        {
+            using var scope = TensorScope.Begin();
+            var t = s.LoadPayload();
+            if (shape is null) shape = t.ShapeArray;
+            else if (!t.Shape.SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, t.ShapeArray);
+        }
+        return shape ?? Array.Empty<int>();
+    }
+
+    /// <summary>A short description.</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"LongitudinalDataset ({PatientCount} patients, {ScanCount} scans, {(HigherIsHealthier ? "higher" : "lower")} score is healthier)");
+}

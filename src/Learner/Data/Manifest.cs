@@ -1,0 +1,180 @@
+using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration;
+using Learner.Data.Formats;
+
+namespace Learner.Data;
+
+/// <summary>Column names and choices for reading and writing a manifest CSV.</summary>
+public sealed record ManifestOptions
+{
+    /// <summary>Column of the scan identifier (required). Default <c>scan_id</c>.</summary>
+    public string ScanIdColumn { get; init; } = "scan_id";
+
+    /// <summary>Column of the patient identifier (required). Default <c>patient_id</c>.</summary>
+    public string PatientIdColumn { get; init; } = "patient_id";
+
+    /// <summary>Column of the acquisition time or visit index (required, a number). Default <c>time</c>.</summary>
+    public string TimeColumn { get; init; } = "time";
+
+    /// <summary>Column of the continuous health score (optional; empty cells are missing, <c>NaN</c> is kept and rejected
+    /// where a score is needed). Default <c>score</c>.</summary>
+    public string ScoreColumn { get; init; } = "score";
+
+    /// <summary>Column of the coarse ordinal label (optional; a non-negative integer or empty). Default <c>label</c>.</summary>
+    public string LabelColumn { get; init; } = "label";
+
+    /// <summary>Column of the payload path, relative to the manifest's folder or absolute (optional). Default <c>path</c>.</summary>
+    public string PayloadColumn { get; init; } = "path";
+
+    /// <summary>Whether a higher score means healthier (true for S/F ratio and MMSE). Default true.</summary>
+    public bool HigherIsHealthier { get; init; } = true;
+
+    /// <summary>Whether reading checks that every payload file exists (a missing one names the file and line). Default true.</summary>
+    public bool RequirePayloadFiles { get; init; } = true;
+
+    /// <summary>The field delimiter. Default a comma.</summary>
+    public string Delimiter { get; init; } = ",";
+
+    /// <summary>Options handed to every <see cref="FilePayload"/>; null for defaults.</summary>
+    public PayloadReadOptions? PayloadOptions { get; init; }
+}
+
+/// <summary>
+/// Reads and writes the manifest CSV that describes a longitudinal dataset: one row per scan with scan id, patient id,
+/// time, optional score, optional coarse label and optional payload path (relative to the manifest). Column names are
+/// configurable (<see cref="ManifestOptions"/>); extra columns are ignored.
+/// </summary>
+public static class Manifest
+{
+    /// <summary>Reads a manifest into a dataset whose scans load their payloads lazily.</summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="options">Column names and choices; null for defaults.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="FileNotFoundException">The manifest does not exist.</exception>
+    /// <exception cref="ManifestFormatException">A row has the wrong number of columns, a required column is missing, or
+    /// a value does not parse (the message names the line, column and value).</exception>
+    /// <exception cref="DuplicateScanIdException">Two rows share a scan id (the message names both lines).</exception>
+    /// <exception cref="PayloadNotFoundException">A payload file is missing (with <see cref="ManifestOptions.RequirePayloadFiles"/>).</exception>
+    public static LongitudinalDataset Read(string path, ManifestOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new ManifestOptions();
+        if (!File.Exists(path)) throw new FileNotFoundException($"Manifest '{path}' does not exist.", path);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture)
+        {
+            Delimiter = options.Delimiter,
+            HasHeaderRecord = true,
+            BadDataFound = null,
+            DetectColumnCountChanges = false,
+            IgnoreBlankLines = true,
+            TrimOptions = TrimOptions.Trim,
+        };
+        using var reader = new StreamReader(path);
+        using var parser = new CsvParser(reader, config);
+        var scans = new List<Scan>();
+        var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            if (!parser.Read()) throw new ManifestFormatException(path, 0, "the manifest is empty (no header row).");
+            var header = parser.Record!;
+            int Col(string name, bool required)
+            {
+                int i = Array.FindIndex(header, h => string.Equals(h, name, StringComparison.Ordinal));
+                if (i < 0 && required)
+                    throw new ManifestFormatException(path, parser.RawRow, $"required column '{name}' is missing (columns: {string.Join(", ", header)}).");
+                return i;
+            }
+            int cScan = Col(options.ScanIdColumn, true), cPatient = Col(options.PatientIdColumn, true), cTime = Col(options.TimeColumn, true);
+            int cScore = Col(options.ScoreColumn, false), cLabel = Col(options.LabelColumn, false), cPath = Col(options.PayloadColumn, false);
+
+            while (parser.Read())
+            {
+                var row = parser.Record!;
+                int line = parser.RawRow;
+                if (row.Length != header.Length)
+                    throw new ManifestFormatException(path, line, $"row has {row.Length} columns, the header has {header.Length}.");
+                string scanId = row[cScan], patientId = row[cPatient];
+                if (scanId.Length == 0) throw new ManifestFormatException(path, line, $"empty '{options.ScanIdColumn}'.");
+                if (patientId.Length == 0) throw new ManifestFormatException(path, line, $"empty '{options.PatientIdColumn}' for scan '{scanId}'.");
+                if (firstLine.TryGetValue(scanId, out int prev)) throw new DuplicateScanIdException(scanId, $"{path} lines {prev} and {line}");
+                firstLine[scanId] = line;
+
+                if (!double.TryParse(row[cTime], NumberStyles.Float, CultureInfo.InvariantCulture, out double time) || !double.IsFinite(time))
+                    throw new ManifestFormatException(path, line, $"'{options.TimeColumn}' value '{row[cTime]}' of scan '{scanId}' is not a finite number.");
+                double? score = null;
+                if (cScore >= 0 && row[cScore].Length > 0)
+                {
+                    if (!double.TryParse(row[cScore], NumberStyles.Float, CultureInfo.InvariantCulture, out double s))
+                        throw new ManifestFormatException(path, line, $"'{options.ScoreColumn}' value '{row[cScore]}' of scan '{scanId}' is not a number.");
+                    score = s;
+                }
+                int? label = null;
+                if (cLabel >= 0 && row[cLabel].Length > 0)
+                {
+                    if (!int.TryParse(row[cLabel], NumberStyles.Integer, CultureInfo.InvariantCulture, out int l) || l < 0)
+                        throw new ManifestFormatException(path, line, $"'{options.LabelColumn}' value '{row[cLabel]}' of scan '{scanId}' is not a non-negative integer.");
+                    label = l;
+                }
+                IScanPayload? payload = null;
+                if (cPath >= 0 && row[cPath].Length > 0)
+                {
+                    string file;
+                    try { file = Path.GetFullPath(Path.Combine(folder, row[cPath])); }
+                    catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+                    {
+                        throw new ManifestFormatException(path, line, $"'{options.PayloadColumn}' value '{row[cPath]}' of scan '{scanId}' is not a valid path.");
+                    }
+                    if (options.RequirePayloadFiles && !File.Exists(file))
+                        throw new PayloadNotFoundException(file, $"{path} line {line}, scan '{scanId}'");
+                    payload = new FilePayload(file, options.PayloadOptions);
+                }
+                scans.Add(new Scan(scanId, patientId, time, score, label, payload));
+            }
+        }
+        catch (CsvHelperException e)
+        {
+            throw new ManifestFormatException(path, parser.RawRow, "malformed CSV: " + e.Message.Split('\n')[0]);
+        }
+        return new LongitudinalDataset(scans, options.HigherIsHealthier);
+    }
+
+    /// <summary>Writes a dataset as a manifest CSV. Payload paths are written relative to the manifest's folder when
+    /// they lie beneath it.</summary>
+    /// <param name="path">The CSV file (overwritten).</param>
+    /// <param name="dataset">The dataset.</param>
+    /// <param name="payloadPath">The payload file of each scan (absolute or relative to the manifest), or null for none;
+    /// null uses each <see cref="FilePayload"/>'s path.</param>
+    /// <param name="options">Column names; null for defaults.</param>
+    public static void Write(string path, LongitudinalDataset dataset, Func<Scan, string?>? payloadPath = null, ManifestOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(dataset);
+        options ??= new ManifestOptions();
+        payloadPath ??= s => (s.Payload as FilePayload)?.Path;
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { Delimiter = options.Delimiter };
+        using var writer = new StreamWriter(path);
+        using var csv = new CsvWriter(writer, config);
+        foreach (var h in new[] { options.ScanIdColumn, options.PatientIdColumn, options.TimeColumn, options.ScoreColumn, options.LabelColumn, options.PayloadColumn })
+            csv.WriteField(h);
+        csv.NextRecord();
+        foreach (var s in dataset.Scans)
+        {
+            csv.WriteField(s.Id);
+            csv.WriteField(s.PatientId);
+            csv.WriteField(s.Time.ToString("R", CultureInfo.InvariantCulture));
+            csv.WriteField(s.Score is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "");
+            csv.WriteField(s.CoarseLabel is { } l ? l.ToString(CultureInfo.InvariantCulture) : "");
+            string? p = payloadPath(s);
+            if (p is not null && Path.IsPathRooted(p))
+            {
+                string rel = Path.GetRelativePath(folder, p);
+                if (!rel.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(rel)) p = rel;
+            }
+            csv.WriteField(p?.Replace('\\', '/') ?? "");
+            csv.NextRecord();
+        }
+    }
+}

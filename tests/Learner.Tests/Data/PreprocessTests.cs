@@ -1,0 +1,131 @@
+using Learner.Data;
+using Learner.Nn;
+
+namespace Learner.Tests.Data;
+
+public class PreprocessTests
+{
+    private static Tensor FromFixture(System.Text.Json.JsonElement e) =>
+        new(DataFixtures.Values(e).Select(v => (float)v).ToArray(), DataFixtures.Shape(e));
+
+    public static TheoryData<string> ResizeCases()
+    {
+        var d = new TheoryData<string>();
+        foreach (var p in DataFixtures.Section("resize").EnumerateObject())
+            if (p.Name.Contains('_')) d.Add(p.Name);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(ResizeCases))]
+    public void Resize_matches_torch_interpolate(string name)
+    {
+        var section = DataFixtures.Section("resize");
+        var expected = section.GetProperty(name);
+        var shape = DataFixtures.Shape(expected);
+        Tensor got = name.StartsWith("bilinear", StringComparison.Ordinal)
+            ? Preprocess.ResizeBilinear(FromFixture(section.GetProperty("clip")), shape[^2], shape[^1])
+            : Preprocess.ResizeTrilinear(FromFixture(section.GetProperty("volume")), shape[^3], shape[^2], shape[^1]);
+        got.ShapeArray.Should().Equal(shape);
+        var want = DataFixtures.Values(expected);
+        var data = got.ToArray();
+        for (int i = 0; i < want.Length; i++) data[i].Should().BeApproximately((float)want[i], 2e-5f, $"element {i}");
+    }
+
+    [Fact]
+    public void Resize_to_the_same_size_is_identity_and_batches_leading_axes()
+    {
+        var x = Tensor.Normal(new Rng(2), 0, 1, 2, 3, 5, 6);
+        Preprocess.ResizeBilinear(x, 5, 6).ToArray().Should().Equal(x.ToArray());
+        Preprocess.ResizeTrilinear(x, 3, 5, 6).ToArray().Should().Equal(x.ToArray());
+        Preprocess.ResizeBilinear(x, 10, 3).ShapeArray.Should().Equal(2, 3, 10, 3);
+        FluentActions.Invoking(() => Preprocess.ResizeTrilinear(Tensor.Zeros(3, 3), 2, 2, 2)).Should().Throw<ShapeMismatchException>();
+    }
+
+    [Fact]
+    public void Percentiles_match_numpy()
+    {
+        var e = DataFixtures.Section("percentile");
+        var sorted = DataFixtures.Values(e).Select(v => (float)v).OrderBy(v => v).ToArray();
+        var qs = e.GetProperty("q").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        var expected = e.GetProperty("expected").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        for (int i = 0; i < qs.Length; i++) Preprocess.Percentile(sorted, qs[i]).Should().BeApproximately(expected[i], 1e-6);
+    }
+
+    [Fact]
+    public void Normalizations_have_their_defining_properties()
+    {
+        var x = Tensor.Normal(new Rng(3), 5, 3, 4, 8, 8);
+        x.Data[7] = 1000; // an outlier
+        var z = Preprocess.Normalize(x, IntensityNormalization.ZScore).ToArray();
+        ((double)z.Average()).Should().BeApproximately(0, 1e-4);
+        Math.Sqrt(z.Select(v => (double)v * v).Average()).Should().BeApproximately(1, 1e-4);
+        var m = Preprocess.Normalize(x, IntensityNormalization.MinMax).ToArray();
+        m.Min().Should().Be(0);
+        m.Max().Should().BeApproximately(1, 1e-6f);
+        var p = Preprocess.Normalize(x, IntensityNormalization.PercentileClip, 1, 99).ToArray();
+        p.Min().Should().Be(0);
+        p.Max().Should().BeApproximately(1, 1e-6f);
+        p.Count(v => v >= 0.999f).Should().BeGreaterThan(1, "the top percent is clipped to 1, not just the outlier");
+        Preprocess.Normalize(Tensor.Full(3, 5), IntensityNormalization.ZScore).ToArray().Should().AllBeEquivalentTo(0f);
+        Preprocess.Normalize(x, IntensityNormalization.None).ToArray().Should().Equal(x.ToArray());
+        var nan = Tensor.Zeros(4);
+        nan.Data[2] = float.NaN;
+        FluentActions.Invoking(() => Preprocess.Normalize(nan, IntensityNormalization.MinMax)).Should().Throw<NonFiniteValueException>().WithMessage("*index 2*");
+        FluentActions.Invoking(() => Preprocess.Normalize(x, IntensityNormalization.PercentileClip, 50, 10)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void Frame_sampling_uniform_and_contiguous()
+    {
+        var clip = new Tensor(Enumerable.Range(0, 10).SelectMany(t => Enumerable.Repeat((float)t, 4)).ToArray(), 10, 2, 2);
+        FirstValues(Preprocess.SampleFramesUniform(clip, 4)).Should().Equal(0, 3, 6, 9);
+        FirstValues(Preprocess.SampleFramesUniform(clip, 1)).Should().Equal(4);
+        FirstValues(Preprocess.SampleFramesUniform(Preprocess.SampleFramesUniform(clip, 3), 5)).Should().Equal(0, 5, 5, 9, 9); // repeats when short
+        var c = FirstValues(Preprocess.SampleFramesContiguous(clip, 4, new Rng(9)));
+        c.Should().HaveCount(4);
+        c.Zip(c.Skip(1), (a, b) => b - a).Should().AllBeEquivalentTo(1f);
+        FirstValues(Preprocess.SampleFramesContiguous(clip, 4, new Rng(9))).Should().Equal(c);
+        FluentActions.Invoking(() => Preprocess.SampleFramesContiguous(clip, 11, new Rng(1))).Should().Throw<ShapeMismatchException>().WithMessage("*11*10*");
+    }
+
+    private static float[] FirstValues(Tensor t)
+    {
+        int f = t.Size / t.Dim(0);
+        return Enumerable.Range(0, t.Dim(0)).Select(i => t.Data[i * f]).ToArray();
+    }
+
+    [Fact]
+    public void Augmentations_are_seeded_and_shape_correct()
+    {
+        var x = Tensor.Normal(new Rng(4), 0, 1, 3, 16, 20);
+        var opts = new AugmentationOptions { CropHeight = 12, CropWidth = 14, FlipProbability = 0.5, NoiseStd = 0.1f };
+        var a = Augment.Apply(x, new Rng(77), opts);
+        var b = Augment.Apply(x, new Rng(77), opts);
+        a.ShapeArray.Should().Equal(3, 12, 14);
+        a.ToArray().Should().Equal(b.ToArray());
+        Augment.Apply(x, new Rng(78), opts).ToArray().Should().NotEqual(a.ToArray());
+        x.ToArray().Should().Equal(Tensor.Normal(new Rng(4), 0, 1, 3, 16, 20).ToArray(), "inputs are not modified");
+
+        var flipped = Augment.RandomFlip(x, new Rng(1), probability: 1);
+        flipped[0, 0, 0].Should().Be(x[0, 0, 19]);
+        Augment.RandomFlip(flipped, new Rng(1), probability: 1).ToArray().Should().Equal(x.ToArray());
+        Augment.RandomFlip(x, new Rng(1), probability: 0).ToArray().Should().Equal(x.ToArray());
+
+        var crop = Augment.Crop(x, 2, 3, 4, 5);
+        crop[1, 0, 0].Should().Be(x[1, 2, 3]);
+        crop[2, 3, 4].Should().Be(x[2, 5, 7]);
+        FluentActions.Invoking(() => Augment.RandomCrop(x, 17, 4, new Rng(1))).Should().Throw<ShapeMismatchException>();
+
+        var big = Tensor.Zeros(100_000);
+        var noisy = Augment.GaussianNoise(big, new Rng(5), 0.5f).ToArray();
+        Math.Sqrt(noisy.Select(v => (double)v * v).Average()).Should().BeApproximately(0.5, 0.01);
+
+        var bc = Augment.BrightnessContrast(x, new Rng(6), 0.2f, 0.3f).ToArray();
+        var xs = x.ToArray();
+        double mx = xs.Average(), mb = bc.Average();
+        Math.Abs(mb - mx).Should().BeLessThanOrEqualTo(0.2 + 1e-5);
+        double sx = Math.Sqrt(xs.Select(v => (v - mx) * (v - mx)).Average()), sb = Math.Sqrt(bc.Select(v => (v - mb) * (v - mb)).Average());
+        (sb / sx).Should().BeInRange(0.7 - 1e-5, 1.3 + 1e-5);
+    }
+}
