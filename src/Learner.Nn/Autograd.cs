@@ -67,6 +67,43 @@ public static class Autograd
         return output;
     }
 
+    /// <summary>
+    /// Records a user-defined differentiable operation: <paramref name="output"/> (a tensor the caller has just
+    /// computed from <paramref name="inputs"/> outside the graph) becomes the result of an operation whose backward is
+    /// <paramref name="backward"/>. Nothing is recorded (and <paramref name="output"/> is returned as is) when no input
+    /// requires gradients or gradient mode is off. This is how fused kernels that compute their own exact gradient
+    /// (for example the contrastive objectives) join the autograd graph.
+    /// </summary>
+    /// <param name="name">Operation name, used in messages.</param>
+    /// <param name="inputs">The inputs, in the order of the gradients <paramref name="backward"/> returns.</param>
+    /// <param name="output">The freshly computed output: a leaf that does not require gradients.</param>
+    /// <param name="backward">Maps d(objective)/d(output) to one gradient per input (null where none is needed), each of its
+    /// input's shape. It must not modify its argument.</param>
+    /// <returns><paramref name="output"/>, now attached to the graph.</returns>
+    /// <exception cref="AutogradException"><paramref name="output"/> is already part of a graph or is a leaf that requires gradients.</exception>
+    public static Tensor Function(string name, IReadOnlyList<Tensor> inputs, Tensor output, Func<Tensor, Tensor?[]> backward)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(backward);
+        if (!output.IsLeaf || output.RequiresGrad)
+            throw new AutogradException($"Autograd.Function '{name}': the output must be a fresh tensor outside the graph (it already {(output.IsLeaf ? "requires gradients" : "has a grad_fn")}).");
+        var ins = inputs.ToArray();
+        foreach (var t in ins) ArgumentNullException.ThrowIfNull(t, nameof(inputs));
+        if (!ShouldRecord(ins)) return output;
+        return Record(output, name, ins, g =>
+        {
+            var r = backward(g);
+            if (r is null || r.Length != ins.Length)
+                throw new AutogradException($"Autograd.Function '{name}': backward returned {(r is null ? "null" : r.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))} gradients for {ins.Length} inputs.");
+            for (int i = 0; i < r.Length; i++)
+                if (r[i] is { } gi && !ShapeUtil.SameShape(gi.Shape, ins[i].Shape))
+                    throw new ShapeMismatchException($"Autograd.Function '{name}': gradient {i} has shape {Tensor.ShapeString(gi.Shape)} but its input has shape {Tensor.ShapeString(ins[i].Shape)}.");
+            return r;
+        });
+    }
+
     internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
     {
         ArgumentNullException.ThrowIfNull(root);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Learner.Nn.Kernels;
 
 namespace Learner.Nn;
@@ -36,19 +37,37 @@ public static partial class Ops
         });
     }
 
-    /// <summary>Writes 0 (probability p) or 1/(1 − p) per element; each 64-bit draw gives two 32-bit uniforms.</summary>
+    /// <summary>Writes 0 (probability p) or 1/(1 − p) per element: element i keeps when its 32-bit uniform u_i ≥ ⌈p·2³²⌉,
+    /// where u_{2k} and u_{2k+1} are the low and high halves of the k-th 64-bit draw. Branch-free: the draws are staged in
+    /// blocks and compared as vectors.</summary>
     private static void FillDropoutMask(Span<float> mask, float p, Rng rng)
     {
-        ulong threshold = (ulong)Math.Ceiling(p * 4294967296.0);
+        const int Block = 256;
+        uint threshold = (uint)Math.Ceiling(p * 4294967296.0); // p < 1 as float, so this stays below 2³²
         float scale = (float)(1.0 / (1.0 - p));
-        int i = 0;
-        for (; i + 1 < mask.Length; i += 2)
+        Span<uint> u = stackalloc uint[Block];
+        for (int start = 0; start < mask.Length; start += Block)
         {
-            ulong bits = rng.NextUInt64();
-            mask[i] = (bits & 0xFFFFFFFFUL) >= threshold ? scale : 0f;
-            mask[i + 1] = (bits >> 32) >= threshold ? scale : 0f;
+            int len = Math.Min(Block, mask.Length - start);
+            for (int j = 0; j < len; j += 2)
+            {
+                ulong bits = rng.NextUInt64();
+                u[j] = (uint)bits;
+                u[j + 1] = (uint)(bits >> 32);
+            }
+            var m = mask.Slice(start, len);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var th = Vector256.Create(threshold); var sc = Vector256.Create(scale);
+                for (; i <= len - 8; i += 8)
+                {
+                    var keep = Vector256.GreaterThanOrEqual(Vector256.Create((ReadOnlySpan<uint>)u.Slice(i, 8)), th).AsSingle();
+                    Vector256.ConditionalSelect(keep, sc, Vector256<float>.Zero).CopyTo(m.Slice(i, 8));
+                }
+            }
+            for (; i < len; i++) m[i] = u[i] >= threshold ? scale : 0f;
         }
-        if (i < mask.Length) mask[i] = (rng.NextUInt64() & 0xFFFFFFFFUL) >= threshold ? scale : 0f;
     }
 }
 

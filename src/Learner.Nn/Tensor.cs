@@ -301,6 +301,11 @@ public partial class Tensor
 
     // ------------------------------------------------------------------ formatting
 
+    /// <summary>Formats a shape as in messages, e.g. <c>[2, 3]</c>.</summary>
+    /// <param name="shape">The shape.</param>
+    /// <returns>The text.</returns>
+    public static string FormatShape(ReadOnlySpan<int> shape) => ShapeString(shape);
+
     internal static string ShapeString(ReadOnlySpan<int> shape)
     {
         var sb = new StringBuilder("[");

@@ -146,3 +146,44 @@ public class AutogradTests
         FluentActions.Invoking(() => t.CheckFinite("logits")).Should().Throw<NonFiniteValueException>().WithMessage("*logits*[1, 2]*");
     }
 }
+
+public class CustomFunctionTests
+{
+    [Fact]
+    public void A_custom_function_joins_the_graph_with_its_own_gradient()
+    {
+        var rng = new Rng(12);
+        var x = GradCheck.Param(rng, 3, 4);
+        // f(x) = sum of cubes, computed outside the graph, gradient 3x² supplied by hand.
+        Tensor Cubes(Tensor[] t)
+        {
+            var inp = t[0];
+            var o = Tensor.Scalar(0f);
+            float s = 0; foreach (var v in inp.Data) s += v * v * v;
+            o.Data[0] = s;
+            return Autograd.Function("Cubes", new[] { inp }, o, g =>
+            {
+                var gi = Tensor.Empty(inp.ShapeArray);
+                for (int i = 0; i < gi.Size; i++) gi.Data[i] = 3 * inp.Data[i] * inp.Data[i] * g.Item();
+                return new Tensor?[] { gi };
+            });
+        }
+        GradCheck.Check(t => Ops.Mul(Cubes(t), 2f), new[] { x });
+    }
+
+    [Fact]
+    public void A_custom_function_with_a_wrongly_shaped_gradient_is_reported()
+    {
+        var x = Tensor.Ones(2).RequireGrad();
+        var y = Autograd.Function("Bad", new[] { x }, Tensor.Scalar(1f), g => new Tensor?[] { Tensor.Ones(3) });
+        FluentActions.Invoking(() => y.Backward()).Should().Throw<ShapeMismatchException>().WithMessage("*Bad*[3]*[2]*");
+    }
+
+    [Fact]
+    public void The_output_of_a_custom_function_must_be_fresh()
+    {
+        var x = Tensor.Ones(2).RequireGrad();
+        FluentActions.Invoking(() => Autograd.Function("F", new[] { x }, x * 2f, g => new Tensor?[] { g }))
+            .Should().Throw<AutogradException>().WithMessage("*grad_fn*");
+    }
+}

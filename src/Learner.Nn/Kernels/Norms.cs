@@ -132,22 +132,22 @@ internal static class NormKernels
     /// <summary>Per-column statistics of an [n, c] matrix, sweeping rows (contiguous) with double accumulators.</summary>
     private static void ColumnStats(float[] x, int n, int c, float eps, NormStats stats, float[] unbiasedVar)
     {
-        var acc = ArrayPool<double>.Shared.Rent(2 * c);
+        var acc = ArrayPool<double>.Shared.Rent(c);
         try
         {
-            var mean = acc.AsSpan(0, c); var ssd = acc.AsSpan(c, c);
-            mean.Clear(); ssd.Clear();
-            for (int i = 0; i < n; i++) { var row = x.AsSpan(i * c, c); for (int ch = 0; ch < c; ch++) mean[ch] += row[ch]; }
-            for (int ch = 0; ch < c; ch++) mean[ch] /= n;
-            for (int i = 0; i < n; i++)
-            {
-                var row = x.AsSpan(i * c, c);
-                for (int ch = 0; ch < c; ch++) { double d = row[ch] - mean[ch]; ssd[ch] += d * d; }
-            }
+            var a = acc.AsSpan(0, c);
+            a.Clear();
+            for (int i = 0; i < n; i++) Reductions.AccumulateColumns(x.AsSpan(i * c, c), default, a, square: false);
+            for (int ch = 0; ch < c; ch++) stats.Set(ch, a[ch] / n, 0);
+            a.Clear();
+            var hi = stats.Data.AsSpan(0, c);
+            for (int i = 0; i < n; i++) Reductions.AccumulateColumns(x.AsSpan(i * c, c), hi, a, square: true);
             for (int ch = 0; ch < c; ch++)
             {
-                stats.Set(ch, mean[ch], 1.0 / Math.Sqrt(ssd[ch] / n + eps));
-                unbiasedVar[ch] = n > 1 ? (float)(ssd[ch] / (n - 1)) : float.NaN;
+                double mean = stats.Mean(ch), dm = mean - stats.Hi(ch);
+                double ssd = Math.Max(a[ch] - n * dm * dm, 0); // Σ(x − hi)² = Σ(x − mean)² + n(mean − hi)²
+                stats.Set(ch, mean, 1.0 / Math.Sqrt(ssd / n + eps));
+                unbiasedVar[ch] = n > 1 ? (float)(ssd / (n - 1)) : float.NaN;
             }
         }
         finally { ArrayPool<double>.Shared.Return(acc); }
@@ -169,11 +169,9 @@ internal static class NormKernels
             {
                 var sg = sums.AsSpan(0, c); var sgx = sums.AsSpan(c, c);
                 sg.Clear(); sgx.Clear();
-                for (int i = 0; i < n; i++)
-                {
-                    var gr = g.AsSpan(i * c, c); var xr = x.AsSpan(i * c, c);
-                    for (int ch = 0; ch < c; ch++) { sg[ch] += gr[ch]; sgx[ch] += gr[ch] * (xr[ch] - stats.Mean(ch)); }
-                }
+                var hi = stats.Data.AsSpan(0, c);
+                for (int i = 0; i < n; i++) Reductions.AccumulateColumnGradSums(g.AsSpan(i * c, c), x.AsSpan(i * c, c), hi, sg, sgx);
+                for (int ch = 0; ch < c; ch++) sgx[ch] -= sg[ch] * stats.Lo(ch);
             }
             else
             {

@@ -73,6 +73,82 @@ internal static class Reductions
         return acc;
     }
 
+    /// <summary>acc[j] += x[j] − shift[j] (or x[j] when <paramref name="shift"/> is empty), squared when
+    /// <paramref name="square"/>; in double lanes. Column statistics of a row-major matrix, one row at a time.</summary>
+    internal static void AccumulateColumns(ReadOnlySpan<float> x, ReadOnlySpan<float> shift, Span<double> acc, bool square)
+    {
+        int n = x.Length, i = 0;
+        bool shifted = !shift.IsEmpty;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float sr = ref MemoryMarshal.GetReference(shift);
+        ref double ar = ref MemoryMarshal.GetReference(acc);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
+                if (shifted) v -= Vector512.LoadUnsafe(ref sr, (nuint)i);
+                var (lo, hi) = Vector512.Widen(v);
+                if (square) { lo *= lo; hi *= hi; }
+                (Vector512.LoadUnsafe(ref ar, (nuint)i) + lo).StoreUnsafe(ref ar, (nuint)i);
+                (Vector512.LoadUnsafe(ref ar, (nuint)(i + 8)) + hi).StoreUnsafe(ref ar, (nuint)(i + 8));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref xr, (nuint)i);
+                if (shifted) v -= Vector256.LoadUnsafe(ref sr, (nuint)i);
+                var (lo, hi) = Vector256.Widen(v);
+                if (square) { lo *= lo; hi *= hi; }
+                (Vector256.LoadUnsafe(ref ar, (nuint)i) + lo).StoreUnsafe(ref ar, (nuint)i);
+                (Vector256.LoadUnsafe(ref ar, (nuint)(i + 4)) + hi).StoreUnsafe(ref ar, (nuint)(i + 4));
+            }
+        }
+        for (; i < n; i++)
+        {
+            double v = shifted ? x[i] - shift[i] : x[i];
+            acc[i] += square ? v * v : v;
+        }
+    }
+
+    /// <summary>sg[j] += g[j] and sgx[j] += g[j]·(x[j] − shift[j]), in double lanes (batch norm's backward over [N, C]).</summary>
+    internal static void AccumulateColumnGradSums(ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> shift, Span<double> sg, Span<double> sgx)
+    {
+        int n = x.Length, i = 0;
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float sr = ref MemoryMarshal.GetReference(shift);
+        ref double ar = ref MemoryMarshal.GetReference(sg);
+        ref double br = ref MemoryMarshal.GetReference(sgx);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var (g0, g1) = Vector512.Widen(Vector512.LoadUnsafe(ref gr, (nuint)i));
+                var (d0, d1) = Vector512.Widen(Vector512.LoadUnsafe(ref xr, (nuint)i) - Vector512.LoadUnsafe(ref sr, (nuint)i));
+                (Vector512.LoadUnsafe(ref ar, (nuint)i) + g0).StoreUnsafe(ref ar, (nuint)i);
+                (Vector512.LoadUnsafe(ref ar, (nuint)(i + 8)) + g1).StoreUnsafe(ref ar, (nuint)(i + 8));
+                Vector512.FusedMultiplyAdd(g0, d0, Vector512.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref br, (nuint)i);
+                Vector512.FusedMultiplyAdd(g1, d1, Vector512.LoadUnsafe(ref br, (nuint)(i + 8))).StoreUnsafe(ref br, (nuint)(i + 8));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var (g0, g1) = Vector256.Widen(Vector256.LoadUnsafe(ref gr, (nuint)i));
+                var (d0, d1) = Vector256.Widen(Vector256.LoadUnsafe(ref xr, (nuint)i) - Vector256.LoadUnsafe(ref sr, (nuint)i));
+                (Vector256.LoadUnsafe(ref ar, (nuint)i) + g0).StoreUnsafe(ref ar, (nuint)i);
+                (Vector256.LoadUnsafe(ref ar, (nuint)(i + 4)) + g1).StoreUnsafe(ref ar, (nuint)(i + 4));
+                Vector256.FusedMultiplyAdd(g0, d0, Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref br, (nuint)i);
+                Vector256.FusedMultiplyAdd(g1, d1, Vector256.LoadUnsafe(ref br, (nuint)(i + 4))).StoreUnsafe(ref br, (nuint)(i + 4));
+            }
+        }
+        for (; i < n; i++) { double gv = g[i]; sg[i] += gv; sgx[i] += gv * (double)(x[i] - shift[i]); }
+    }
+
     /// <summary>Σ x², accumulated in double lanes (no overflow for |x| up to float's maximum).</summary>
     internal static double SumSquaresDouble(ReadOnlySpan<float> x)
     {

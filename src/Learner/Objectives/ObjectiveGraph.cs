@@ -8,9 +8,9 @@ namespace Learner.Objectives;
 /// objective's own parameters), so a training loop can call <c>loss.Backward()</c> through a Learner.Nn encoder.
 /// </summary>
 /// <remarks>
-/// The loss tensor is built from public operations as value + Σ_x Σ(x ⊙ g_x) − (the same sum as a constant): its value
-/// is exactly the objective's loss and its gradient with respect to each input x is exactly g_x (scaled by the
-/// gradient flowing into the loss). Costs one multiply and one sum per input, negligible beside the objective.
+/// The loss tensor is recorded with <see cref="Autograd.Function"/>: its value is exactly the objective's loss and its
+/// gradient with respect to each input is exactly the gradient the fused kernel computed (scaled by the gradient
+/// flowing into the loss), with no extra pass over the inputs.
 /// </remarks>
 public static class ObjectiveGraph
 {
@@ -53,18 +53,20 @@ public static class ObjectiveGraph
         result = objective.Compute(batch, ge is null ? Span<float>.Empty : ge.Data, gv is null ? Span<float>.Empty : gv.Data);
         if (!(gradE || gradV || gradP)) return Tensor.Scalar((float)result.Loss);
 
-        Tensor? linear = null;
-        void Add(Tensor x, Tensor g)
-        {
-            var term = Ops.Sum(Ops.Mul(x, g));
-            linear = linear is null ? term : Ops.Add(linear, term);
-        }
-        if (gradE) Add(embeddings, ge!);
-        if (gradV) Add(secondView!, gv!);
+        var inputs = new List<Tensor>();
+        var grads = new List<Tensor>();
+        if (gradE) { inputs.Add(embeddings); grads.Add(ge!); }
+        if (gradV) { inputs.Add(secondView!); grads.Add(gv!); }
         foreach (var p in objective.Parameters)
-            if (p.Value.RequiresGrad) Add(p.Value, p.Gradient.Clone());
-        // linear − value(linear) is exactly 0 in value and has gradient g_x with respect to each x.
-        var zero = Ops.Sub(linear!, Tensor.Scalar(linear!.Item()));
-        return Ops.Add(zero, (float)result.Loss);
+            if (p.Value.RequiresGrad) { inputs.Add(p.Value); grads.Add(p.Gradient.Clone()); }
+        var loss = Tensor.Scalar((float)result.Loss);
+        // The objective already computed d(loss)/d(input) for every input: scale by the incoming gradient.
+        return Autograd.Function(objective.Name, inputs, loss, g =>
+        {
+            float s = g.Item();
+            var r = new Tensor?[grads.Count];
+            for (int k = 0; k < r.Length; k++) r[k] = Ops.Mul(grads[k], s); // fresh: the engine may accumulate into it
+            return r;
+        });
     }
 }

@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>One validated GEMM call, as raw pointers (the caller keeps the storage pinned while it runs).</summary>
+internal unsafe struct GemmProblem
+{
+    public bool TransA, TransB;
+    public int M, N, K;
+    public float Alpha, Beta;
+    public float* A, B, C;
+    public nint Lda, Ldb, Ldc;
+}
+
+/// <summary>
+/// The cache-blocked GEMM loop nest (Goto/BLIS order): for each NC-column block of C, for each KC-deep slice
+/// of the reduction, pack op(B) into L3-resident micro-panels; for each MC-row block, pack op(A) into an L2-resident
+/// block; then sweep NR-column micro-panels of B (held in L1) against the MR-row micro-panels of A.
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    [ThreadStatic] private static float[]? _packA;
+    [ThreadStatic] private static float[]? _packB;
+
+    /// <summary>Computes the rows <c>[i0, i1)</c> × columns <c>[j0, j1)</c> of C on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Run<TK>(in GemmProblem pr, int i0, int i1, int j0, int j1) where TK : struct, IGemmMicroKernel
+    {
+        int MR = TK.MR, NR = TK.NR;
+        int rows = i1 - i0, cols = j1 - j0;
+        int kcMax = Math.Min(TK.KC, pr.K);
+        // Balanced block sizes: split the range into as few blocks as the limits allow, of near-equal size.
+        int mcBlock = BalancedBlock(rows, TK.MC, MR);
+        int ncBlock = BalancedBlock(cols, TK.NC, NR);
+        float* bufA = Buffer(ref _packA, (long)mcBlock * kcMax);
+        float* bufB = Buffer(ref _packB, (long)ncBlock * kcMax);
+        float* tile = stackalloc float[MR * NR];
+        GemmUpdate firstMode = pr.Beta == 0f ? GemmUpdate.Overwrite : pr.Beta == 1f ? GemmUpdate.Accumulate : GemmUpdate.ScaleAndAccumulate;
+        float alpha = pr.Alpha, beta = pr.Beta;
+        nint ldc = pr.Ldc;
+
+        for (int jc = j0; jc < j1; jc += ncBlock)
+        {
+            int nc = Math.Min(ncBlock, j1 - jc);
+            for (int pc = 0; pc < pr.K; pc += TK.KC)
+            {
+                int kc = Math.Min(TK.KC, pr.K - pc);
+                GemmUpdate mode = pc == 0 ? firstMode : GemmUpdate.Accumulate;
+                GemmPacking.PackB(pr.TransB, pr.B, pr.Ldb, pc, kc, jc, nc, NR, bufB);
+                for (int ic = i0; ic < i1; ic += mcBlock)
+                {
+                    int mc = Math.Min(mcBlock, i1 - ic);
+                    GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, ic, mc, pc, kc, MR, bufA);
+                    for (int jr = 0; jr < nc; jr += NR)
+                    {
+                        int nr = Math.Min(NR, nc - jr);
+                        float* bp = bufB + (nint)jr * kc;
+                        float* cCol = pr.C + ic * ldc + jc + jr;
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int mr = Math.Min(MR, mc - ir);
+                            float* ap = bufA + (nint)ir * kc;
+                            float* cp = cCol + ir * ldc;
+                            if (mr == MR && nr == NR)
+                            {
+                                TK.Run(kc, ap, bp, cp, ldc, alpha, beta, mode);
+                            }
+                            else
+                            {
+                                // Edge tile: full tile into scratch (alpha = 1 leaves the sums exact), then the same
+                                // element-wise update the vector kernels apply.
+                                TK.Run(kc, ap, bp, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
+                                for (int r = 0; r < mr; r++)
+                                    for (int j = 0; j < nr; j++)
+                                        cp[r * ldc + j] = Combine(tile[r * NR + j], cp[r * ldc + j], alpha, beta, mode);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The update of one element of C from its accumulated sum <paramref name="t"/>; the same operations, in the same
+    /// order (a product, then a separate addition), as the vector kernels' update, so edge tiles round identically.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Combine(float t, float c, float alpha, float beta, GemmUpdate mode)
+    {
+        float r = t * alpha;
+        if (mode == GemmUpdate.Accumulate) r += c;
+        else if (mode == GemmUpdate.ScaleAndAccumulate) r += c * beta;
+        return r;
+    }
+
+    /// <summary>A block size ≤ <paramref name="limit"/>, a multiple of <paramref name="unit"/>, splitting <paramref name="extent"/> evenly.</summary>
+    internal static int BalancedBlock(int extent, int limit, int unit)
+    {
+        int blocks = (extent + limit - 1) / limit;
+        int size = (extent + blocks - 1) / blocks;
+        size = (size + unit - 1) / unit * unit;
+        return Math.Min(size, limit);
+    }
+
+    /// <summary>A 64-byte-aligned scratch buffer of at least <paramref name="length"/> floats, reused by the calling thread.</summary>
+    internal static float* Buffer(ref float[]? cache, long length)
+    {
+        long need = length + 16;
+        if (cache is null || cache.Length < need)
+        {
+            // Pinned-heap arrays never move, so the pointer taken below stays valid while the thread holds the array.
+            cache = GC.AllocateUninitializedArray<float>((int)Math.Max(need, 4096), pinned: true);
+        }
+        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(cache));
+        return (float*)((p + 63) & ~(nint)63);
+    }
+}

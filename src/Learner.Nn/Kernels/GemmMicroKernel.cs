@@ -1,0 +1,72 @@
+namespace Learner.Nn.Kernels;
+
+/// <summary>How a micro-kernel combines its accumulated tile <c>T</c> with the tile of C it covers.</summary>
+internal enum GemmUpdate
+{
+    /// <summary><c>C = alpha·T</c> (C is not read, so NaN already in C is overwritten).</summary>
+    Overwrite,
+    /// <summary><c>C = alpha·T + C</c>.</summary>
+    Accumulate,
+    /// <summary><c>C = alpha·T + beta·C</c>.</summary>
+    ScaleAndAccumulate,
+}
+
+/// <summary>
+/// A register-blocked GEMM micro-kernel over packed panels, and the cache-blocking sizes that go with it.
+/// </summary>
+/// <remarks>
+/// Packed A micro-panel: <c>kc</c> steps of <see cref="MR"/> consecutive values (one column of an MR-row slab of op(A) per step).
+/// Packed B micro-panel: <c>kc</c> steps of <see cref="NR"/> consecutive values (one row of an NR-column slab of op(B) per step).
+/// The kernel accumulates the MR×NR product over the kc steps in order, starting from zero, then updates C as
+/// the update mode says. Each element of C therefore sees the same sequence of operations whatever the tile,
+/// thread or cache block it falls in, which makes results independent of the thread partition.
+/// </remarks>
+internal unsafe interface IGemmMicroKernel
+{
+    /// <summary>Rows of the register tile.</summary>
+    static abstract int MR { get; }
+    /// <summary>Columns of the register tile.</summary>
+    static abstract int NR { get; }
+    /// <summary>Rows of a packed A block (a multiple of MR; the block should sit in L2).</summary>
+    static abstract int MC { get; }
+    /// <summary>Depth of a packed block (the reduction is split into blocks of this many steps).</summary>
+    static abstract int KC { get; }
+    /// <summary>Columns of a packed B block (a multiple of NR).</summary>
+    static abstract int NC { get; }
+    /// <summary>Whether the hardware runs this kernel.</summary>
+    static abstract bool IsSupported { get; }
+
+    /// <summary>Computes one MR×NR tile: <c>C ← update(alpha · Apanel · Bpanel)</c>, with C rows <paramref name="ldc"/> apart.</summary>
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode);
+}
+
+/// <summary>Scalar micro-kernel (4×8 tile) for hardware without SIMD acceleration.</summary>
+internal readonly unsafe struct ScalarMicroKernel : IGemmMicroKernel
+{
+    public static int MR => 4;
+    public static int NR => 8;
+    public static int MC => 128;
+    public static int KC => 256;
+    public static int NC => 1024;
+    public static bool IsSupported => true;
+
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    {
+        float* acc = stackalloc float[32];
+        for (int i = 0; i < 32; i++) acc[i] = 0f;
+        for (int p = 0; p < kc; p++)
+        {
+            for (int r = 0; r < 4; r++)
+            {
+                float ar = a[r];
+                float* row = acc + r * 8;
+                for (int j = 0; j < 8; j++) row[j] += ar * b[j];
+            }
+            a += 4;
+            b += 8;
+        }
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < 8; j++)
+                c[r * ldc + j] = GemmDriver.Combine(acc[r * 8 + j], c[r * ldc + j], alpha, beta, mode);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Packing of GEMM operands into the contiguous micro-panel layout the micro-kernels stream through
+/// (see <see cref="IGemmMicroKernel"/>). Ragged edges are padded with zeros, so the kernels always run full tiles.
+/// All four transpose combinations are absorbed here: the kernels only ever see packed op(A) and op(B).
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    /// <summary>
+    /// Packs the block <c>op(A)[i0 .. i0+mc, p0 .. p0+kc]</c> into ⌈mc/mr⌉ micro-panels of <paramref name="mr"/> rows,
+    /// panel <c>q</c> starting at <c>dst + q·mr·kc</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackA(bool transA, float* a, nint lda, int i0, int mc, int p0, int kc, int mr, float* dst)
+    {
+        for (int ip = 0; ip < mc; ip += mr)
+        {
+            int rows = Math.Min(mr, mc - ip);
+            float* panel = dst + (nint)ip * kc;
+            if (transA)
+            {
+                // A is stored k×m: column p of op(A) is row p of A, contiguous in i.
+                float* src = a + (nint)p0 * lda + i0 + ip;
+                for (int p = 0; p < kc; p++) CopyPadded(src + p * lda, panel + (nint)p * mr, rows, mr);
+            }
+            else
+            {
+                // A is stored m×k: gather one value from each of the slab's rows per step (a transpose).
+                float* src = a + (nint)(i0 + ip) * lda + p0;
+                if (rows == mr) TransposeRows(src, lda, mr, kc, panel);
+                else
+                {
+                    TransposeRows(src, lda, rows, kc, panel, mr);
+                    for (int p = 0; p < kc; p++)
+                        for (int r = rows; r < mr; r++) panel[(nint)p * mr + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs the block <c>op(B)[p0 .. p0+kc, j0 .. j0+nc]</c> into ⌈nc/nr⌉ micro-panels of <paramref name="nr"/> columns,
+    /// panel <c>q</c> starting at <c>dst + q·nr·kc</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nc, int nr, float* dst)
+    {
+        for (int jp = 0; jp < nc; jp += nr)
+        {
+            int cols = Math.Min(nr, nc - jp);
+            float* panel = dst + (nint)jp * kc;
+            if (!transB)
+            {
+                // B is stored k×n: row p of op(B) is contiguous.
+                float* src = b + (nint)p0 * ldb + j0 + jp;
+                for (int p = 0; p < kc; p++) CopyPadded(src + p * ldb, panel + (nint)p * nr, cols, nr);
+            }
+            else
+            {
+                // B is stored n×k: column j of op(B) is row j of B; gather across rows (a transpose).
+                float* src = b + (nint)(j0 + jp) * ldb + p0;
+                TransposeRows(src, ldb, cols, kc, panel, nr);
+                if (cols < nr)
+                    for (int p = 0; p < kc; p++)
+                        for (int j = cols; j < nr; j++) panel[(nint)p * nr + j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="count"/> floats and zero-fills up to <paramref name="width"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(float* src, float* dst, int count, int width)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j <= count - 16; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+        if (Vector256.IsHardwareAccelerated)
+            for (; j <= count - 8; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        for (; j < count; j++) dst[j] = src[j];
+        for (; j < width; j++) dst[j] = 0f;
+    }
+
+    /// <summary>
+    /// Writes <c>dst[p·stride + r] = src[r·ld + p]</c> for <c>r &lt; rows</c>, <c>p &lt; depth</c>: the transpose of a
+    /// rows×depth row-major block into a depth×stride block (stride = rows when omitted).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeRows(float* src, nint ld, int rows, int depth, float* dst, int stride = -1)
+    {
+        if (stride < 0) stride = rows;
+        int r = 0;
+        if (Avx.IsSupported)
+            for (; r <= rows - 8; r += 8)
+            {
+                float* s = src + r * ld;
+                float* d = dst + r;
+                int p = 0;
+                for (; p <= depth - 8; p += 8) Transpose8x8(s + p, ld, d + (nint)p * stride, stride);
+                for (; p < depth; p++)
+                    for (int q = 0; q < 8; q++) d[(nint)p * stride + q] = s[q * ld + p];
+            }
+        for (; r < rows; r++)
+        {
+            float* s = src + r * ld;
+            float* d = dst + r;
+            for (int p = 0; p < depth; p++) d[(nint)p * stride] = s[p];
+        }
+    }
+
+    /// <summary>Transposes an 8×8 block with AVX: <c>dst[p·dstStride + q] = src[q·ld + p]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstStride)
+    {
+        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + ld),
+            r2 = Vector256.Load(src + 2 * ld), r3 = Vector256.Load(src + 3 * ld),
+            r4 = Vector256.Load(src + 4 * ld), r5 = Vector256.Load(src + 5 * ld),
+            r6 = Vector256.Load(src + 6 * ld), r7 = Vector256.Load(src + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Vector256.Store(Avx.Permute2x128(u0, u4, 0x20), dst);
+        Vector256.Store(Avx.Permute2x128(u1, u5, 0x20), dst + dstStride);
+        Vector256.Store(Avx.Permute2x128(u2, u6, 0x20), dst + 2 * dstStride);
+        Vector256.Store(Avx.Permute2x128(u3, u7, 0x20), dst + 3 * dstStride);
+        Vector256.Store(Avx.Permute2x128(u0, u4, 0x31), dst + 4 * dstStride);
+        Vector256.Store(Avx.Permute2x128(u1, u5, 0x31), dst + 5 * dstStride);
+        Vector256.Store(Avx.Permute2x128(u2, u6, 0x31), dst + 6 * dstStride);
+        Vector256.Store(Avx.Permute2x128(u3, u7, 0x31), dst + 7 * dstStride);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+using Learner.Nn;
+using Learner.Nn.Modules;
+using Learner.Nn.Optim;
+using Learner.Nn.Serialization;
+
+namespace Learner.Encoders;
+
+/// <summary>
+/// The managed implementation of the encoder seam: wraps any Learner.Nn <see cref="Module"/> whose forward maps a batch
+/// <c>[B, …]</c> to embeddings <c>[B, D]</c>. Tensor storage of each step lives in a <see cref="TensorScope"/> that the
+/// encoder opens in <see cref="Forward"/> and closes after <see cref="Backward"/>, so steady-state steps reuse pooled
+/// buffers.
+/// </summary>
+public class ModuleEncoder : IEncoder
+{
+    private TensorScope? _scope;
+    private Tensor? _output;
+
+    /// <summary>Wraps a module.</summary>
+    /// <param name="module">The network; its output must be <c>[B, embeddingDimension]</c>.</param>
+    /// <param name="embeddingDimension">D.</param>
+    /// <param name="name">Description for logs; defaults to the module's type name.</param>
+    public ModuleEncoder(Module module, int embeddingDimension, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDimension, 1);
+        Module = module;
+        EmbeddingDimension = embeddingDimension;
+        Name = name ?? module.GetType().Name;
+    }
+
+    /// <summary>The wrapped network.</summary>
+    public Module Module { get; }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public int EmbeddingDimension { get; }
+
+    /// <inheritdoc />
+    public long ParameterCount => Module.ParameterCount;
+
+    /// <inheritdoc />
+    public bool Training => Module.Training;
+
+    /// <inheritdoc />
+    public void SetTraining(bool training) => Module.Train(training);
+
+    /// <summary>Runs the module on a batch (override to add input preparation, e.g. adding a channel axis).</summary>
+    /// <param name="input">The batch.</param>
+    /// <returns>The embeddings tensor <c>[B, D]</c>.</returns>
+    protected virtual Tensor Run(Tensor input) => Module.Forward(input);
+
+    /// <inheritdoc />
+    public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (_scope is not null)
+            throw new InvalidOperationException($"{Name}: a forward with requiresGrad is still pending; call Backward or DiscardGraph first.");
+        if (input.Rank == 0) throw new ShapeMismatchException($"{Name}: the batch must be [B, …], got a scalar.");
+        int b = input.Dim(0);
+        if (embeddings.Length != b * EmbeddingDimension)
+            throw new ShapeMismatchException($"{Name}: the embedding buffer holds {embeddings.Length} floats, expected B×D = {b}×{EmbeddingDimension}.");
+        var scope = TensorScope.Begin();
+        try
+        {
+            Tensor output;
+            if (requiresGrad) output = Run(input);
+            else using (Autograd.NoGrad()) output = Run(input);
+            if (output.Rank != 2 || output.Dim(0) != b || output.Dim(1) != EmbeddingDimension)
+                throw new ShapeMismatchException($"{Name}: the module produced {Tensor.FormatShape(output.Shape)}, expected [{b}, {EmbeddingDimension}].");
+            output.Data.CopyTo(embeddings);
+            if (requiresGrad && output.RequiresGrad)
+            {
+                _scope = scope;
+                _output = output;
+                return;
+            }
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+        scope.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Backward(ReadOnlySpan<float> embeddingGradient)
+    {
+        if (_scope is null || _output is null)
+            throw new InvalidOperationException($"{Name}: Backward needs a pending Forward with requiresGrad: true.");
+        try
+        {
+            if (embeddingGradient.Length != _output.Size)
+                throw new ShapeMismatchException($"{Name}: the embedding gradient holds {embeddingGradient.Length} floats, expected {Tensor.FormatShape(_output.Shape)}.");
+            _output.Backward(Tensor.FromSpan(embeddingGradient, _output.ShapeArray));
+        }
+        finally
+        {
+            DiscardGraph();
+        }
+    }
+
+    /// <inheritdoc />
+    public void DiscardGraph()
+    {
+        var s = _scope;
+        _scope = null;
+        _output = null;
+        s?.Dispose();
+    }
+
+    /// <inheritdoc />
+    public IEncoderOptimizer CreateOptimizer(EncoderOptimizerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Optimizer opt = options.Kind switch
+        {
+            OptimizerKind.AdamW => new AdamW(Module.Parameters(), options.LearningRate, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
+            _ => new Sgd(Module.Parameters(), options.LearningRate, options.Momentum, weightDecay: options.WeightDecay, nesterov: options.Nesterov),
+        };
+        return new ManagedOptimizer(Module, opt);
+    }
+
+    /// <inheritdoc />
+    public void Save(string path, IEncoderOptimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null)
+        => Checkpoint.Save(path, Module, Unwrap(optimizer), null, metadata);
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true)
+        => Checkpoint.Load(path, Module, Unwrap(optimizer), null, strict).Metadata;
+
+    private Optimizer? Unwrap(IEncoderOptimizer? optimizer) => optimizer switch
+    {
+        null => null,
+        ManagedOptimizer m when ReferenceEquals(m.Module, Module) => m.Optimizer,
+        _ => throw new ArgumentException($"{Name}: the optimizer was not created by this encoder.", nameof(optimizer)),
+    };
+
+    /// <summary>The Learner.Nn optimizer behind the seam.</summary>
+    private sealed class ManagedOptimizer(Module module, Optimizer optimizer) : IEncoderOptimizer
+    {
+        public Module Module { get; } = module;
+        public Optimizer Optimizer { get; } = optimizer;
+
+        public double LearningRate
+        {
+            get => Optimizer.ParamGroups[0].LearningRate;
+            set
+            {
+                if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be non-negative and finite.");
+                foreach (var g in Optimizer.ParamGroups) g.LearningRate = value;
+            }
+        }
+
+        public long StepCount => Optimizer.Parameters.Count == 0 ? 0 : Optimizer.StepCount(0);
+
+        public void ZeroGrad() => Optimizer.ZeroGrad();
+
+        public double ClipGradNorm(double maxNorm) => GradClip.ClipGradNorm(Module, (float)maxNorm);
+
+        public void CheckGradientsFinite()
+        {
+            foreach (var p in Module.NamedParameters())
+                p.Value.Grad?.CheckFinite($"gradient of parameter '{p.Key}'");
+        }
+
+        public void Step() => Optimizer.Step();
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Optimizer.Kind} lr={LearningRate:G4}");
+    }
+}
