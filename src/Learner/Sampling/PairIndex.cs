@@ -212,11 +212,9 @@ internal sealed class PairIndex
 
     public bool HasNegative(int k) => _hasNegative[k];
 
+    /// <summary>Branch-free <c>r &lt; lo ? 0 : shift</c> (the two sides are equally likely, so a branch would mispredict).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int PositiveAnchor(Rng rng) => _posEligible.Length == _e.Length ? rng.NextInt(_e.Length) : _posEligible[rng.NextInt(_posEligible.Length)];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int NegativeAnchor(Rng rng) => _negEligible[rng.NextInt(_negCount)];
+    internal static int Step(int r, int lo, int shift) => shift & ((lo - 1 - r) >> 31);
 
     /// <summary>Maps 32 random bits to [0, n) by multiply-shift (Lemire, without the rejection step: the bias is below n / 2^32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -232,7 +230,7 @@ internal sealed class PairIndex
     {
         int r = Scale(bits, _negCount);
         if (!_negRangeMode) return _negEligible[r];
-        return r < _negPrefix ? r : _negSuffixStart + (r - _negPrefix);
+        return r + Step(r, _negPrefix, _negSuffixStart - _negPrefix);
     }
 
     /// <summary>
@@ -271,39 +269,29 @@ internal sealed class PairIndex
             ref Entry a = ref Unsafe.Add(ref e0, d.First);
             int lo = a.NegLo;
             int r = Scale(unchecked((uint)d.Second), lo + (total - a.NegHi));
-            d = d with { Second = r < lo ? r : a.NegHi + (r - lo) };
+            d = d with { Second = r + Step(r, lo, a.NegHi - lo) };
         }
-        ref Partner sorted0 = ref MemoryMarshal.GetArrayDataReference(_sortedPartners);
-        ref Partner positive0 = ref Rule == PositiveRule.ScoreWithin ? ref sorted0 : ref MemoryMarshal.GetArrayDataReference(_labelPartners);
-        for (int i = 0; i < n; i++)
+        var sortedPartners = _sortedPartners;
+        Finish(destination[..positives], Rule == PositiveRule.ScoreWithin ? sortedPartners : _labelPartners, rng);
+        Finish(destination[positives..], sortedPartners, rng);
+    }
+
+    /// <summary>The last pass: resolve the partner record, redraw the rare partner of the anchor's own patient, write the pair.</summary>
+    private void Finish(Span<ScanPair> pairs, Partner[] partners, Rng rng)
+    {
+        ref ScanPair d0 = ref MemoryMarshal.GetReference(pairs);
+        ref Entry e0 = ref MemoryMarshal.GetArrayDataReference(_e);
+        ref Partner p0 = ref MemoryMarshal.GetArrayDataReference(partners);
+        for (int i = 0; i < pairs.Length; i++)
         {
             ref ScanPair d = ref Unsafe.Add(ref d0, i);
             int ai = d.First;
             ref Entry a = ref Unsafe.Add(ref e0, ai);
-            ref Partner b = ref Unsafe.Add(ref d.IsPositive ? ref positive0 : ref sorted0, d.Second);
+            Partner b = Unsafe.Add(ref p0, d.Second);
             if (b.Patient == a.Patient) // the anchor's own patient: redraw among the other patients' scans
-                b = ref Unsafe.Add(ref sorted0, d.IsPositive ? PositivePartner(ai, rng) : NegativePartner(ai, rng));
+                b = _sortedPartners[d.IsPositive ? PositivePartner(ai, rng) : NegativePartner(ai, rng)];
             d = new ScanPair(a.Scan, b.Scan, d.IsPositive, (float)Math.Abs(a.Score - b.Score));
         }
-    }
-
-    /// <summary>A uniform draw (from 32 random bits) in anchor <paramref name="k"/>'s positive range, as a sorted position; not checked for the patient.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int PositiveCandidate(int k, uint bits)
-    {
-        ref var a = ref _e[k];
-        int j = a.PosLo + Scale(bits, a.PosHi - a.PosLo);
-        return Rule == PositiveRule.ScoreWithin ? j : _byLabel[j];
-    }
-
-    /// <summary>A uniform draw (from 32 random bits) in anchor <paramref name="k"/>'s negative ranges, as a sorted position; not checked for the patient.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int NegativeCandidate(int k, uint bits)
-    {
-        ref var a = ref _e[k];
-        int lo = a.NegLo;
-        int r = Scale(bits, lo + (_e.Length - a.NegHi));
-        return r < lo ? r : a.NegHi + (r - lo);
     }
 
     /// <summary>A uniformly drawn positive partner (sorted position) of anchor <paramref name="k"/>, of another patient.</summary>
@@ -350,7 +338,4 @@ internal sealed class PairIndex
         }
         throw new InvalidOperationException("Negative anchor without a partner (index invariant broken).");
     }
-
-    /// <summary>Number of positive candidates in the anchor's range (own patient included).</summary>
-    public int PositiveRangeCount(int k) => _e[k].PosHi - _e[k].PosLo;
 }
