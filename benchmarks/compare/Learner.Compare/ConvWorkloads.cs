@@ -1,0 +1,37 @@
+using Learner.Nn;
+
+namespace Learner.Compare;
+
+/// <summary>Conv2d forward+backward (input, weight and bias gradients for a fixed upstream gradient), named
+/// "conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}" as in compare_conv.py; padding is k / 2.</summary>
+public static class ConvWorkloads
+{
+    /// <summary>(kernel, stride, in channels, out channels, square size, batch).</summary>
+    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] Shapes =
+    {
+        (3, 1, 64, 64, 32, 64), (3, 1, 128, 128, 16, 64), (1, 1, 64, 256, 32, 64), (3, 2, 64, 128, 32, 64), (7, 2, 3, 64, 112, 16),
+    };
+
+    /// <summary>Adds the conv workloads.</summary>
+    public static void Register(WorkloadRegistry registry)
+    {
+        foreach (var (k, s, cin, cout, hw, n) in Shapes)
+        {
+            registry.Add($"conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}", $"conv2d {k}×{k}/{s} {cin}→{cout}, {n}×{hw}×{hw}, forward+backward", () =>
+            {
+                var rng = new Rng(1);
+                var x = Tensor.Uniform(rng, -1, 1, n, cin, hw, hw).RequireGrad();
+                var w = Tensor.Uniform(rng, -0.1f, 0.1f, cout, cin, k, k).RequireGrad();
+                var b = Tensor.Uniform(rng, -0.1f, 0.1f, cout).RequireGrad();
+                int o = (hw + 2 * (k / 2) - k) / s + 1;
+                var gy = Tensor.Uniform(rng, -1, 1, n, cout, o, o);
+                return () =>
+                {
+                    using var scope = TensorScope.Begin();
+                    x.ZeroGrad(); w.ZeroGrad(); b.ZeroGrad();
+                    Ops.Conv2d(x, w, b, s, k / 2).Backward(gy);
+                };
+            });
+        }
+    }
+}
