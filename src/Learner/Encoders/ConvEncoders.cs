@@ -68,12 +68,12 @@ public sealed class Cnn2dEncoder : ModuleEncoder
         => _channels = options.InputChannels;
 
     /// <inheritdoc />
-    protected override Tensor Run(Tensor input)
+    protected internal override Tensor PrepareInput(Tensor input)
     {
         if (input.Rank == 3 && _channels == 1) input = Ops.Unsqueeze(input, 1);
         if (input.Rank != 4 || input.Dim(1) != _channels)
             throw new ShapeMismatchException($"{Name} expects [B, H, W] or [B, {_channels}, H, W], got {Tensor.FormatShape(input.Shape)}.");
-        return Module.Forward(input);
+        return input;
     }
 }
 
@@ -93,11 +93,11 @@ public sealed class VolumeEncoder : ModuleEncoder
     public static ConvEncoderOptions Small => new() { Widths = new[] { 8, 16, 32, 64 } };
 
     /// <inheritdoc />
-    protected override Tensor Run(Tensor input)
+    protected internal override Tensor PrepareInput(Tensor input)
     {
         if (input.Rank == 4 && _channels == 1) input = Ops.Unsqueeze(input, 1);
         if (input.Rank != 5 || input.Dim(1) != _channels)
             throw new ShapeMismatchException($"{Name} expects [B, D, H, W] or [B, {_channels}, D, H, W], got {Tensor.FormatShape(input.Shape)}.");
-        return Module.Forward(input);
+        return input;
     }
 }

@@ -66,9 +66,6 @@ public sealed class MlpEncoder : ModuleEncoder
     }
 
     /// <inheritdoc />
-    protected override Tensor Run(Tensor input)
-    {
-        // Any payload [B, …] is flattened to feature vectors.
-        return Module.Forward(input.Rank == 2 ? input : Ops.Flatten(input, 1));
-    }
+    protected internal override Tensor PrepareInput(Tensor input)
+        => input.Rank == 2 ? input : Ops.Flatten(input, 1); // any payload [B, …] becomes feature vectors
 }

@@ -48,10 +48,15 @@ public class ModuleEncoder : IEncoder
     /// <inheritdoc />
     public void SetTraining(bool training) => Module.Train(training);
 
-    /// <summary>Runs the module on a batch (override to add input preparation, e.g. adding a channel axis).</summary>
+    /// <summary>Brings a batch into the layout the module expects (e.g. adds a channel axis); identity by default.</summary>
+    /// <param name="input">The batch as it comes from the data layer.</param>
+    /// <returns>The module's input.</returns>
+    protected internal virtual Tensor PrepareInput(Tensor input) => input;
+
+    /// <summary>Runs the module on a batch: <see cref="PrepareInput"/>, then the module's forward.</summary>
     /// <param name="input">The batch.</param>
     /// <returns>The embeddings tensor <c>[B, D]</c>.</returns>
-    protected virtual Tensor Run(Tensor input) => Module.Forward(input);
+    protected virtual Tensor Run(Tensor input) => Module.Forward(PrepareInput(input));
 
     /// <inheritdoc />
     public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)

@@ -1,0 +1,77 @@
+using Learner.Nn;
+
+namespace Learner.Encoders;
+
+/// <summary>Settings for <see cref="EncoderFactory.Create"/>: an architecture by name and its size.</summary>
+public sealed record EncoderOptions
+{
+    /// <summary>"mlp", "cnn2d", "tsm-resnet" or "volume". Default "tsm-resnet".</summary>
+    public string Architecture { get; init; } = "tsm-resnet";
+
+    /// <summary>Embedding dimension D of the backbone (≥ 1). Default 128.</summary>
+    public int EmbeddingDimension { get; init; } = 128;
+
+    /// <summary>Frames per clip for "tsm-resnet". Default 8.</summary>
+    public int ClipLength { get; init; } = 8;
+
+    /// <summary>Width multiplier applied to the architecture's small preset (&gt; 0). Default 1.</summary>
+    public double WidthMultiplier { get; init; } = 1;
+
+    /// <summary>Input features for "mlp" (≥ 1 when that architecture is chosen).</summary>
+    public int InputFeatures { get; init; }
+
+    /// <summary>Width of an optional projection head after the backbone (0: none). Default 0.</summary>
+    public int ProjectionDimension { get; init; }
+
+    /// <summary>L2-normalise the encoder's output. Default false.</summary>
+    public bool NormalizeOutput { get; init; }
+
+    /// <summary>Initialisation seed.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>The architectures <see cref="EncoderFactory.Create"/> knows.</summary>
+    public static IReadOnlyList<string> Architectures { get; } = new[] { "mlp", "cnn2d", "tsm-resnet", "volume" };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (!Architectures.Contains(Architecture))
+            throw new ArgumentException($"Architecture '{Architecture}' is unknown; allowed: {string.Join(", ", Architectures)}.", nameof(Architecture));
+        if (EmbeddingDimension < 1) throw new ArgumentException($"EmbeddingDimension must be ≥ 1, got {EmbeddingDimension}.", nameof(EmbeddingDimension));
+        if (!(WidthMultiplier > 0) || double.IsInfinity(WidthMultiplier)) throw new ArgumentException($"WidthMultiplier must be positive, got {WidthMultiplier}.", nameof(WidthMultiplier));
+        if (ProjectionDimension < 0) throw new ArgumentException($"ProjectionDimension must be ≥ 0, got {ProjectionDimension}.", nameof(ProjectionDimension));
+        if (Architecture == "mlp" && InputFeatures < 1) throw new ArgumentException($"InputFeatures must be ≥ 1 for the mlp architecture, got {InputFeatures}.", nameof(InputFeatures));
+        if (Architecture == "tsm-resnet" && ClipLength < 1) throw new ArgumentException($"ClipLength must be ≥ 1, got {ClipLength}.", nameof(ClipLength));
+    }
+}
+
+/// <summary>Creates the built-in encoders by name, with an optional projection head.</summary>
+public static class EncoderFactory
+{
+    /// <summary>Creates an encoder.</summary>
+    /// <param name="options">The settings (validated; the message names a bad option).</param>
+    /// <returns>The encoder.</returns>
+    public static IEncoder Create(EncoderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        int Scale(int w) => Math.Max(1, (int)Math.Round(w * options.WidthMultiplier));
+        ModuleEncoder backbone = options.Architecture switch
+        {
+            "mlp" => new MlpEncoder(new MlpEncoderOptions { InputFeatures = options.InputFeatures, Hidden = new[] { Scale(256), Scale(256) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
+            "cnn2d" => new Cnn2dEncoder(new ConvEncoderOptions { Widths = new[] { Scale(16), Scale(32), Scale(64) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
+            "volume" => new VolumeEncoder(VolumeEncoder.Small with { Widths = new[] { Scale(8), Scale(16), Scale(32), Scale(64) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
+            _ => new TsmResNetEncoder(TsmResNetOptions.Small.WithWidthMultiplier(options.WidthMultiplier) with { ClipLength = options.ClipLength, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
+        };
+        if (options.ProjectionDimension == 0 && !options.NormalizeOutput) return backbone;
+        var wrapped = new ProjectedModule(backbone.Module, options.EmbeddingDimension, options.ProjectionDimension, null, options.NormalizeOutput, new Rng(options.Seed).Fork(0x4EAD));
+        return new WrappedEncoder(backbone, wrapped);
+    }
+
+    /// <summary>A built-in encoder with a head: the backbone's input handling, then the wrapped module's head.</summary>
+    private sealed class WrappedEncoder(ModuleEncoder inner, ProjectedModule module)
+        : ModuleEncoder(module, module.OutputDimension, inner.Name + (module.OutputDimension != inner.EmbeddingDimension ? $"+head{module.OutputDimension}" : "+l2"))
+    {
+        protected internal override Tensor PrepareInput(Tensor input) => inner.PrepareInput(input);
+    }
+}
