@@ -13,6 +13,7 @@ public sealed class PatientBatchSampler : IBatchSampler
     private readonly int[] _patients;   // eligible patient indices, partially shuffled in place per batch
     private readonly int[] _first, _count;
     private readonly int[] _scratch;
+    private readonly int[] _swaps;
 
     /// <summary>Builds the sampler.</summary>
     /// <param name="dataset">The dataset.</param>
@@ -41,6 +42,7 @@ public sealed class PatientBatchSampler : IBatchSampler
             maxScans = Math.Max(maxScans, _count[i]);
         }
         _scratch = new int[maxScans];
+        _swaps = new int[patientsPerBatch];
         PatientsPerBatch = patientsPerBatch;
         ScansPerPatient = scansPerPatient;
         Dataset = dataset;
@@ -71,6 +73,7 @@ public sealed class PatientBatchSampler : IBatchSampler
         {
             int j = p + rng.NextInt(m - p); // partial Fisher–Yates: a uniform set of distinct patients
             (_patients[p], _patients[j]) = (_patients[j], _patients[p]);
+            _swaps[p] = j;
             int pi = _patients[p], first = _first[pi], n = _count[pi];
             var dst = destination.Slice(p * k, k);
             if (n >= k)
@@ -86,6 +89,13 @@ public sealed class PatientBatchSampler : IBatchSampler
             }
             else
                 for (int i = 0; i < k; i++) dst[i] = first + rng.NextInt(n);
+        }
+        // Undo the swaps so the batch is a function of the generator alone, not of earlier calls: a run resumed
+        // at step s with the step's generator draws the same batch as an uninterrupted run.
+        for (int p = PatientsPerBatch - 1; p >= 0; p--)
+        {
+            int j = _swaps[p];
+            (_patients[p], _patients[j]) = (_patients[j], _patients[p]);
         }
     }
 }
