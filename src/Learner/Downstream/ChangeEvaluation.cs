@@ -1,0 +1,106 @@
+using Learner.Data;
+using Learner.Metrics;
+using Learner.Sampling;
+
+namespace Learner.Downstream;
+
+/// <summary>The pooled out-of-fold result of a patient-grouped cross-validation of change prediction.</summary>
+/// <param name="Truth">True change class of every evaluated pair (0 worsened, 1 stable, 2 improved).</param>
+/// <param name="Predicted">Out-of-fold prediction of every pair.</param>
+/// <param name="Probabilities">Out-of-fold class probabilities, row-major N×3.</param>
+/// <param name="PatientIndices">The patient of every pair (for bootstrap CIs resampling patients).</param>
+/// <param name="Folds">Number of folds.</param>
+public sealed record ChangeEvaluationResult(int[] Truth, int[] Predicted, float[] Probabilities, int[] PatientIndices, int Folds)
+{
+    /// <summary>Accuracy of the pooled predictions.</summary>
+    public double Accuracy => Classification.Accuracy(Truth, Predicted, 3);
+
+    /// <summary>Macro-averaged F1 of the pooled predictions.</summary>
+    public double MacroF1 => Classification.MacroF1(Truth, Predicted, 3);
+
+    /// <summary>Quadratic-weighted Cohen's kappa (the change classes are ordinal).</summary>
+    public double QuadraticKappa => Classification.CohenKappa(Truth, Predicted, 3);
+}
+
+/// <summary>Three-way change prediction from embedding differences, evaluated only with patient-grouped k-fold
+/// cross-validation: no patient's pairs are ever in both the training and the test part of a fold.</summary>
+public static class ChangeEvaluation
+{
+    /// <summary>Builds the features d = u(after) − u(before) of same-patient consecutive pairs.</summary>
+    /// <param name="embeddings">Row-major N×D embeddings of the dataset's scans.</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="pairs">Consecutive pairs (from <see cref="IntraPatientPairSampler.Pairs"/>).</param>
+    /// <returns>Row-major P×D differences.</returns>
+    public static float[] Differences(ReadOnlySpan<float> embeddings, int dimension, IReadOnlyList<ConsecutivePair> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        int n = embeddings.Length / dimension;
+        var d = new float[pairs.Count * dimension];
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            var (before, after) = (pairs[p].Before, pairs[p].After);
+            if ((uint)before >= (uint)n || (uint)after >= (uint)n)
+                throw new ArgumentException($"Pair {p} ({before} → {after}) refers to a scan outside the {n} embeddings.", nameof(pairs));
+            System.Numerics.Tensors.TensorPrimitives.Subtract(embeddings.Slice(after * dimension, dimension), embeddings.Slice(before * dimension, dimension), d.AsSpan(p * dimension, dimension));
+        }
+        return d;
+    }
+
+    /// <summary>Patient-grouped k-fold cross-validation of a change classifier on embedding differences.</summary>
+    /// <param name="dataset">The dataset the embeddings and pairs index.</param>
+    /// <param name="embeddings">Row-major N×D embeddings of <c>dataset.Scans</c>.</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="thresholds">How score changes map to change labels.</param>
+    /// <param name="folds">Number of folds (≥ 2).</param>
+    /// <param name="seed">Seed of the fold assignment.</param>
+    /// <param name="options">Classifier settings.</param>
+    /// <returns>The pooled out-of-fold predictions.</returns>
+    /// <exception cref="PatientLeakageException">A patient landed in both parts of a fold (a bug guard).</exception>
+    public static ChangeEvaluationResult CrossValidate(LongitudinalDataset dataset, ReadOnlySpan<float> embeddings, int dimension,
+        ChangeThresholds thresholds, int folds = 5, int seed = 1, ChangeClassifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (embeddings.Length != dataset.ScanCount * dimension)
+            throw new ArgumentException($"{embeddings.Length} embedding values for {dataset.ScanCount} scans of dimension {dimension}.", nameof(embeddings));
+        var pairs = new IntraPatientPairSampler(dataset, thresholds).Pairs;
+        if (pairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs to evaluate.", nameof(dataset));
+        var features = Differences(embeddings, dimension, pairs);
+        var truth = new List<int>(); var predicted = new List<int>(); var probs = new List<float>(); var patients = new List<int>();
+        foreach (var fold in PatientSplits.KFold(dataset, folds, seed))
+        {
+            PatientSplits.EnsureDisjoint(("train", fold.Train), ("test", fold.Test));
+            var trainRows = new List<int>(); var testRows = new List<int>();
+            for (int p = 0; p < pairs.Count; p++)
+            {
+                string patient = dataset.Scans[pairs[p].Before].PatientId;
+                if (fold.Test.ContainsPatient(patient)) testRows.Add(p);
+                else if (fold.Train.ContainsPatient(patient)) trainRows.Add(p);
+            }
+            if (testRows.Count == 0 || trainRows.Count == 0) continue;
+            var xTrain = Gather(features, dimension, trainRows);
+            var yTrain = trainRows.Select(r => (int)pairs[r].Change).ToArray();
+            var xTest = Gather(features, dimension, testRows);
+            var clf = new ChangeClassifier(options).Fit(xTrain, dimension, yTrain, 3);
+            var p3 = clf.PredictProbabilities(xTest);
+            for (int i = 0; i < testRows.Count; i++)
+            {
+                int r = testRows[i];
+                truth.Add((int)pairs[r].Change);
+                int best = 0;
+                for (int k = 1; k < 3; k++) if (p3[i * 3 + k] > p3[i * 3 + best]) best = k;
+                predicted.Add(best);
+                patients.Add(dataset.Scans[pairs[r].Before].PatientIndex);
+            }
+            probs.AddRange(p3);
+        }
+        return new ChangeEvaluationResult(truth.ToArray(), predicted.ToArray(), probs.ToArray(), patients.ToArray(), folds);
+    }
+
+    private static float[] Gather(float[] features, int d, List<int> rows)
+    {
+        var x = new float[rows.Count * d];
+        for (int i = 0; i < rows.Count; i++) features.AsSpan(rows[i] * d, d).CopyTo(x.AsSpan(i * d, d));
+        return x;
+    }
+}

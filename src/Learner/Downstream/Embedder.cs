@@ -1,0 +1,43 @@
+using Learner.Data;
+using Learner.Encoders;
+
+namespace Learner.Downstream;
+
+/// <summary>Embeds every scan of a dataset with an encoder in evaluation mode.</summary>
+public static class Embedder
+{
+    /// <summary>Embeds all scans, in dataset order.</summary>
+    /// <param name="encoder">The encoder (switched to evaluation mode and back).</param>
+    /// <param name="dataset">The scans.</param>
+    /// <param name="batchSize">Scans per forward pass (≥ 1).</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <returns>Row-major N×D embeddings; row i belongs to <c>dataset.Scans[i]</c>.</returns>
+    public static float[] EmbedAll(IEncoder encoder, LongitudinalDataset dataset, int batchSize = 64, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int n = dataset.ScanCount, d = encoder.EmbeddingDimension;
+        var result = new float[(long)n * d];
+        bool wasTraining = encoder.Training;
+        encoder.SetTraining(false);
+        try
+        {
+            var indices = new int[batchSize];
+            for (int start = 0; start < n; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(batchSize, n - start);
+                for (int i = 0; i < count; i++) indices[i] = start + i;
+                using var scope = Learner.Nn.TensorScope.Begin();
+                var batch = dataset.LoadBatch(indices.AsSpan(0, count));
+                encoder.Forward(batch, result.AsSpan(start * d, count * d), requiresGrad: false);
+            }
+        }
+        finally
+        {
+            encoder.SetTraining(wasTraining);
+        }
+        return result;
+    }
+}
