@@ -1,0 +1,54 @@
+using Learner.Encoders;
+using Learner.Experiments;
+using Learner.Objectives;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Learner.DependencyInjection;
+
+/// <summary>Registers Learner with a Microsoft.Extensions.DependencyInjection container.</summary>
+public static class LearnerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the experiment settings (<see cref="ExperimentOptions"/>, validated when first resolved and at host start
+    /// with messages naming the invalid option), the objectives by name (<c>AddLearnerObjectives</c>), an encoder factory
+    /// (<see cref="Func{TResult}"/> of <see cref="IEncoder"/> built from <see cref="ExperimentOptions.Encoder"/>) and
+    /// <see cref="LearnerExperiment"/>.
+    /// </summary>
+    /// <param name="services">The container.</param>
+    /// <param name="configure">Adjusts the settings (e.g. from configuration).</param>
+    /// <returns>The container, for chaining.</returns>
+    public static IServiceCollection AddLearner(this IServiceCollection services, Action<ExperimentOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ExperimentOptions>()
+            .Configure(o => configure?.Invoke(o))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
+        services.AddLearnerObjectives();
+        services.AddTransient<Func<IEncoder>>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
+            return () => EncoderFactory.Create(options.Encoder);
+        });
+        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value));
+        return services;
+    }
+
+    /// <summary>Turns <see cref="ExperimentOptions.Validate"/>'s exception into an options validation failure.</summary>
+    private sealed class ExperimentOptionsValidator : IValidateOptions<ExperimentOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ExperimentOptions options)
+        {
+            try
+            {
+                options.Validate();
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException e)
+            {
+                return ValidateOptionsResult.Fail($"Learner option '{e.ParamName}': {e.Message}");
+            }
+        }
+    }
+}
