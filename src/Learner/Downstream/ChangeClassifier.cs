@@ -154,15 +154,15 @@ public sealed class ChangeClassifier
     /// <returns>Predicted labels.</returns>
     public int[] Predict(ReadOnlySpan<float> features)
     {
-        var p = PredictProbabilities(features);
-        int n = p.Length / _classes;
+        return ArgMax(PredictProbabilities(features), _classes);
+    }
+
+    /// <summary>The most probable class of each row of row-major N×K probabilities (the first on ties).</summary>
+    internal static int[] ArgMax(ReadOnlySpan<float> probabilities, int classes)
+    {
+        int n = probabilities.Length / classes;
         var r = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            int best = 0;
-            for (int k = 1; k < _classes; k++) if (p[i * _classes + k] > p[i * _classes + best]) best = k;
-            r[i] = best;
-        }
+        for (int i = 0; i < n; i++) r[i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probabilities.Slice(i * classes, classes));
         return r;
     }
 }

@@ -83,13 +83,10 @@ public static class ChangeEvaluation
             var xTest = Gather(features, dimension, testRows);
             var clf = new ChangeClassifier(options).Fit(xTrain, dimension, yTrain, 3);
             var p3 = clf.PredictProbabilities(xTest);
-            for (int i = 0; i < testRows.Count; i++)
+            predicted.AddRange(ChangeClassifier.ArgMax(p3, 3));
+            foreach (int r in testRows)
             {
-                int r = testRows[i];
                 truth.Add((int)pairs[r].Change);
-                int best = 0;
-                for (int k = 1; k < 3; k++) if (p3[i * 3 + k] > p3[i * 3 + best]) best = k;
-                predicted.Add(best);
                 patients.Add(dataset.Scans[pairs[r].Before].PatientIndex);
             }
             probs.AddRange(p3);

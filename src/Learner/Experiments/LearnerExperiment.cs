@@ -184,12 +184,18 @@ public sealed class LearnerExperiment
                 var macroF1 = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.MacroF1(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(2));
                 var kappa = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.CohenKappa(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(3));
 
+                // Cosine distances of the consecutive pairs once; each bootstrap replicate only re-ranks a resample.
                 var pairIdx = pairs.Select(p => (p.Before, p.After)).ToArray();
                 var gaps = pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray();
+                var distances = Alignment.Compute(embeddings, d, pairIdx, gaps).Distances;
                 var pairPatients = pairs.Select(p => dataset.Scans[p.Before].PatientIndex).ToArray();
                 var spearman = Bootstrap.ConfidenceInterval(pairPatients, idx =>
-                    Alignment.Compute(embeddings, d, idx.Select(i => pairIdx[i]).ToArray(), idx.Select(i => gaps[i]).ToArray()).Spearman,
-                    _options.BootstrapResamples, 0.95, rng.Fork(4));
+                {
+                    var x = new double[idx.Length];
+                    var y = new double[idx.Length];
+                    for (int i = 0; i < idx.Length; i++) { x[i] = distances[idx[i]]; y[i] = gaps[idx[i]]; }
+                    return Correlations.Spearman(x, y);
+                }, _options.BootstrapResamples, 0.95, rng.Fork(4));
                 double finalLoss = result.Losses.Skip(Math.Max(0, result.Losses.Count - 10)).DefaultIfEmpty(double.NaN).Average();
                 var row = new ExperimentRow(name, seed, accuracy, macroF1, kappa, spearman, seconds, finalLoss);
                 rows.Add(row);
