@@ -104,20 +104,8 @@ public static partial class Ops
             NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, false, eps, weight?.Storage, bias?.Storage, stats, Array.Empty<float>());
         }
 
-        var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
-        if (!Autograd.ShouldRecord(inputs)) return o;
-        return Autograd.Record(o, Op, inputs, g =>
-        {
-            var grads = new Tensor?[inputs.Length];
-            var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
-            var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: false) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: false) : null;
-            NormKernels.BatchNormBackward(g.Storage, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
-            grads[0] = gx;
-            if (wi >= 0) grads[wi] = gw;
-            if (bi >= 0) grads[bi] = gb;
-            return grads;
-        });
+        return RecordNorm(o, Op, x, weight, bias, clearAffineGradients: false, (g, gx, gw, gb) =>
+            NormKernels.BatchNormBackward(g, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb));
     }
 
     /// <summary>
@@ -154,21 +142,8 @@ public static partial class Ops
         var stats = new NormStats(statsTensor.Storage, rows);
         NormKernels.LayerNormForward(x.Storage, o.Storage, rows, d, eps, weight?.Storage, bias?.Storage, stats);
 
-        var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
-        if (!Autograd.ShouldRecord(inputs)) return o;
-        return Autograd.Record(o, Op, inputs, g =>
-        {
-            var grads = new Tensor?[inputs.Length];
-            var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
-            var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: true) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: true) : null;
-            if (rows > 0)
-                NormKernels.LayerNormBackward(g.Storage, x.Storage, rows, d, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
-            grads[0] = gx;
-            if (wi >= 0) grads[wi] = gw;
-            if (bi >= 0) grads[bi] = gb;
-            return grads;
-        });
+        return RecordNorm(o, Op, x, weight, bias, clearAffineGradients: true, (g, gx, gw, gb) =>
+            { if (rows > 0) NormKernels.LayerNormBackward(g, x.Storage, rows, d, weight?.Storage, stats, gx, gw, gb); });
     }
 
     /// <summary>
@@ -201,20 +176,8 @@ public static partial class Ops
         var stats = new NormStats(statsTensor.Storage, n * groups);
         NormKernels.GroupNormForward(x.Storage, o.Storage, n, c, inner, groups, eps, weight?.Storage, bias?.Storage, stats);
 
-        var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
-        if (!Autograd.ShouldRecord(inputs)) return o;
-        return Autograd.Record(o, Op, inputs, g =>
-        {
-            var grads = new Tensor?[inputs.Length];
-            var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
-            var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clear: true) : null;
-            var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clear: true) : null;
-            NormKernels.GroupNormBackward(g.Storage, x.Storage, n, c, inner, groups, weight?.Storage, stats, gx?.Storage, gw?.Storage, gb?.Storage);
-            grads[0] = gx;
-            if (wi >= 0) grads[wi] = gw;
-            if (bi >= 0) grads[bi] = gb;
-            return grads;
-        });
+        return RecordNorm(o, Op, x, weight, bias, clearAffineGradients: true, (g, gx, gw, gb) =>
+            NormKernels.GroupNormBackward(g, x.Storage, n, c, inner, groups, weight?.Storage, stats, gx, gw, gb));
     }
 
     /// <summary>Scales slices along <paramref name="axis"/> to unit Euclidean norm: x / max(‖x‖₂, eps), as
@@ -239,6 +202,28 @@ public static partial class Ops
             var gi = Tensor.CreateOwned(x.ShapeArray, clear: false);
             NormKernels.L2NormalizeBackward(g.Storage, o.Storage, norms.Storage, gi.Storage, outer, n, inner, eps);
             return new[] { gi };
+        });
+    }
+
+    /// <summary>A norm's backward kernel: from the output gradient, writes the input, weight and bias gradients it is given.</summary>
+    private delegate void NormBackwardKernel(float[] g, float[]? gx, float[]? gw, float[]? gb);
+
+    /// <summary>Records a normalisation's backward: allocates the gradients its inputs need and runs the kernel.</summary>
+    private static Tensor RecordNorm(Tensor o, string op, Tensor x, Tensor? weight, Tensor? bias, bool clearAffineGradients, NormBackwardKernel kernel)
+    {
+        var inputs = NormInputs(x, weight, bias, out int wi, out int bi);
+        if (!Autograd.ShouldRecord(inputs)) return o;
+        return Autograd.Record(o, op, inputs, g =>
+        {
+            var grads = new Tensor?[inputs.Length];
+            var gx = x.RequiresGrad ? Tensor.CreateOwned(x.ShapeArray, clear: false) : null;
+            var gw = weight is { RequiresGrad: true } ? Tensor.CreateOwned(weight.ShapeArray, clearAffineGradients) : null;
+            var gb = bias is { RequiresGrad: true } ? Tensor.CreateOwned(bias.ShapeArray, clearAffineGradients) : null;
+            kernel(g.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+            grads[0] = gx;
+            if (wi >= 0) grads[wi] = gw;
+            if (bi >= 0) grads[bi] = gb;
+            return grads;
         });
     }
 }
