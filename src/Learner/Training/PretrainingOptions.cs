@@ -1,3 +1,5 @@
+using Learner.Data;
+using Learner.Downstream;
 using Learner.Encoders;
 
 namespace Learner.Training;
@@ -35,6 +37,18 @@ public sealed record PretrainingOptions
     /// at the end and on cancellation. Default 100.</summary>
     public int CheckpointEverySteps { get; init; } = 100;
 
+    /// <summary>Augmentation applied to every training scan (seeded by the step, so runs stay reproducible), or null for
+    /// none. Objectives that need a second view (InfoNCE) always get two independently augmented views of each scan; when
+    /// this is null they use <c>new AugmentationOptions()</c>.</summary>
+    public AugmentationOptions? Augmentation { get; init; }
+
+    /// <summary>What to measure on the validation set after each epoch (used when the pretrainer has a
+    /// <see cref="Pretrainer.ValidationSet"/>).</summary>
+    public ValidationOptions Validation { get; init; } = new();
+
+    /// <summary>Early stopping on a validation metric, or null to always run every epoch. Needs a validation set.</summary>
+    public EarlyStoppingOptions? EarlyStopping { get; init; }
+
     /// <summary>Total steps of the run.</summary>
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
@@ -49,6 +63,9 @@ public sealed record PretrainingOptions
         if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}.", nameof(MinLearningRateFactor));
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}.", nameof(MaxGradNorm));
         if (CheckpointEverySteps < 1) throw new ArgumentException($"CheckpointEverySteps must be ≥ 1, got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
+        if (Validation is null) throw new ArgumentException("Validation must be set (use new ValidationOptions()).", nameof(Validation));
+        Validation.Validate();
+        EarlyStopping?.Validate(Validation);
     }
 
     /// <summary>The learning rate of global step <paramref name="step"/> (0-based): linear warm-up, then cosine decay.</summary>
@@ -66,6 +83,134 @@ public sealed record PretrainingOptions
     }
 }
 
+/// <summary>What a <see cref="Pretrainer"/> measures on its validation set after each epoch.</summary>
+public sealed record ValidationOptions
+{
+    /// <summary>Batches of validation scans on which the objective's value is averaged (≥ 1). The batches are fixed for the
+    /// whole run (same scans, same augmentation), so epochs are comparable. Default 4.</summary>
+    public int LossBatches { get; init; } = 4;
+
+    /// <summary>How score changes map to change labels for the validation change classifier, or null to skip change
+    /// classification (accuracy, macro-F1 and κ are then not measured).</summary>
+    public ChangeThresholds? ChangeThresholds { get; init; }
+
+    /// <summary>Folds of the patient-grouped cross-validation of the validation change classifier (≥ 2). Default 5.</summary>
+    public int ChangeFolds { get; init; } = 5;
+
+    /// <summary>The validation change classifier's settings.</summary>
+    public ChangeClassifierOptions Classifier { get; init; } = new();
+
+    /// <summary>Scans per forward pass when embedding the validation set (≥ 1). Default 64.</summary>
+    public int EmbeddingBatchSize { get; init; } = 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (LossBatches < 1) throw new ArgumentException($"Validation.LossBatches must be ≥ 1, got {LossBatches}.", nameof(LossBatches));
+        if (ChangeFolds < 2) throw new ArgumentException($"Validation.ChangeFolds must be ≥ 2, got {ChangeFolds}.", nameof(ChangeFolds));
+        if (EmbeddingBatchSize < 1) throw new ArgumentException($"Validation.EmbeddingBatchSize must be ≥ 1, got {EmbeddingBatchSize}.", nameof(EmbeddingBatchSize));
+        if (Classifier is null) throw new ArgumentException("Validation.Classifier must be set.", nameof(Classifier));
+    }
+}
+
+/// <summary>A metric measured on the validation set after each epoch.</summary>
+public enum ValidationMetric
+{
+    /// <summary>The objective's mean value on the fixed validation batches (lower is better).</summary>
+    Loss,
+
+    /// <summary>Spearman correlation between the cosine distance of same-patient consecutive scans and |Δscore| (the paper's
+    /// Fig. 1; higher is better).</summary>
+    Spearman,
+
+    /// <summary>Macro-F1 of three-way change classification, patient-grouped cross-validation (higher is better).</summary>
+    MacroF1,
+
+    /// <summary>Accuracy of three-way change classification (higher is better).</summary>
+    Accuracy,
+
+    /// <summary>Quadratic-weighted Cohen's κ of three-way change classification (higher is better).</summary>
+    QuadraticKappa,
+
+    /// <summary>Precision@1 of retrieval by coarse label (higher is better).</summary>
+    PrecisionAt1,
+
+    /// <summary>MAP@R of retrieval by coarse label (higher is better).</summary>
+    MapAtR,
+}
+
+/// <summary>Stops a run when a validation metric has not improved for <see cref="Patience"/> epochs.</summary>
+public sealed record EarlyStoppingOptions
+{
+    /// <summary>The metric watched. Default <see cref="ValidationMetric.Spearman"/>.</summary>
+    public ValidationMetric Metric { get; init; } = ValidationMetric.Spearman;
+
+    /// <summary>Epochs without improvement after which the run stops (≥ 1). Default 3.</summary>
+    public int Patience { get; init; } = 3;
+
+    /// <summary>An epoch improves on the best only by more than this (≥ 0). Default 0.</summary>
+    public double MinDelta { get; init; }
+
+    /// <summary>When true (default), the encoder (and any objective head) ends the run with the weights of the best
+    /// validation epoch rather than the last.</summary>
+    public bool RestoreBestWeights { get; init; } = true;
+
+    /// <summary>True when lower values of <see cref="Metric"/> are better.</summary>
+    public bool LowerIsBetter => Metric == ValidationMetric.Loss;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    /// <param name="validation">The validation settings the metric is measured with.</param>
+    public void Validate(ValidationOptions validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        if (!Enum.IsDefined(Metric)) throw new ArgumentException($"EarlyStopping.Metric {(int)Metric} is not a ValidationMetric; allowed: {string.Join(", ", Enum.GetNames<ValidationMetric>())}.", nameof(Metric));
+        if (Patience < 1) throw new ArgumentException($"EarlyStopping.Patience must be ≥ 1, got {Patience}.", nameof(Patience));
+        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) throw new ArgumentException($"EarlyStopping.MinDelta must be ≥ 0 and finite, got {MinDelta}.", nameof(MinDelta));
+        if (Metric is ValidationMetric.MacroF1 or ValidationMetric.Accuracy or ValidationMetric.QuadraticKappa && validation.ChangeThresholds is null)
+            throw new ArgumentException($"EarlyStopping.Metric {Metric} needs Validation.ChangeThresholds to be set, so that change classification is measured.", nameof(Metric));
+    }
+}
+
+/// <summary>What a <see cref="Pretrainer"/> measured on its validation set at the end of an epoch. A metric that could not
+/// be measured (no coarse labels for retrieval, change classification not configured) is NaN; so is a correlation that is
+/// undefined (constant distances), as in scipy.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">Completed global steps.</param>
+/// <param name="Loss">The objective's mean value on the fixed validation batches.</param>
+/// <param name="Terms">The mean of each objective term.</param>
+/// <param name="Spearman">Spearman correlation between same-patient consecutive cosine distance and |Δscore|.</param>
+/// <param name="PrecisionAt1">Precision@1 of retrieval by coarse label.</param>
+/// <param name="MapAtR">MAP@R of retrieval by coarse label.</param>
+/// <param name="Accuracy">Change-classification accuracy (patient-grouped CV).</param>
+/// <param name="MacroF1">Change-classification macro-F1.</param>
+/// <param name="QuadraticKappa">Change-classification quadratic-weighted κ.</param>
+public sealed record ValidationReport(int Epoch, long Step, double Loss, IReadOnlyList<KeyValuePair<string, double>> Terms,
+    double Spearman, double PrecisionAt1, double MapAtR, double Accuracy, double MacroF1, double QuadraticKappa)
+{
+    /// <summary>The value of one metric.</summary>
+    /// <param name="metric">The metric.</param>
+    /// <returns>Its value (NaN when not measured).</returns>
+    public double Get(ValidationMetric metric) => metric switch
+    {
+        ValidationMetric.Loss => Loss,
+        ValidationMetric.Spearman => Spearman,
+        ValidationMetric.MacroF1 => MacroF1,
+        ValidationMetric.Accuracy => Accuracy,
+        ValidationMetric.QuadraticKappa => QuadraticKappa,
+        ValidationMetric.PrecisionAt1 => PrecisionAt1,
+        ValidationMetric.MapAtR => MapAtR,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown validation metric."),
+    };
+}
+
+/// <summary>One epoch of a run.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">Completed global steps at its end.</param>
+/// <param name="TrainLoss">Mean training loss of its steps (those run by this call; NaN if it ran none).</param>
+/// <param name="LearningRate">The learning rate of its last step.</param>
+/// <param name="Validation">What was measured on the validation set, or null without one.</param>
+public sealed record EpochSummary(int Epoch, long Step, double TrainLoss, double LearningRate, ValidationReport? Validation);
+
 /// <summary>Progress of a pretraining run, reported after every step.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Step">Completed global steps.</param>
@@ -75,13 +220,33 @@ public sealed record PretrainingOptions
 /// <param name="LearningRate">The learning rate used by this step.</param>
 /// <param name="StepsPerSecond">Throughput since the run (or resume) started.</param>
 /// <param name="Eta">Estimated time to the end.</param>
-public sealed record TrainingProgress(int Epoch, long Step, long TotalSteps, double Loss, IReadOnlyList<KeyValuePair<string, double>> Terms, double LearningRate, double StepsPerSecond, TimeSpan Eta);
+public sealed record TrainingProgress(int Epoch, long Step, long TotalSteps, double Loss, IReadOnlyList<KeyValuePair<string, double>> Terms, double LearningRate, double StepsPerSecond, TimeSpan Eta)
+{
+    /// <summary>Set on the step that ended an epoch when a validation set is configured: what was measured.</summary>
+    public ValidationReport? Validation { get; init; }
+}
 
 /// <summary>The outcome of a pretraining run.</summary>
 /// <param name="CompletedSteps">Global steps completed (including those before a resume).</param>
 /// <param name="Losses">The loss of every step this call ran.</param>
 /// <param name="LastCheckpoint">The last checkpoint written, if any.</param>
-public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double> Losses, string? LastCheckpoint);
+public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double> Losses, string? LastCheckpoint)
+{
+    /// <summary>Every completed epoch of the run, including those before a resume.</summary>
+    public IReadOnlyList<EpochSummary> Epochs { get; init; } = Array.Empty<EpochSummary>();
+
+    /// <summary>The epoch with the best value of the early-stopping metric, or null without early stopping.</summary>
+    public int? BestEpoch { get; init; }
+
+    /// <summary>The best value of the early-stopping metric, or null without early stopping.</summary>
+    public double? BestValue { get; init; }
+
+    /// <summary>The checkpoint of the best validation epoch (<c>best.safetensors</c>), when a checkpoint folder is set.</summary>
+    public string? BestCheckpoint { get; init; }
+
+    /// <summary>True when early stopping ended the run before its last epoch.</summary>
+    public bool StoppedEarly { get; init; }
+}
 
 /// <summary>Thrown when a step produces a non-finite loss or gradient. Training stops before the optimizer step, so the
 /// weights and the last checkpoint are those of the last good step.</summary>

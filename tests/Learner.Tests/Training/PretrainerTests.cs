@@ -12,9 +12,9 @@ public class PretrainerTests
 {
     /// <summary>12 patients × 3 visits; a 6-feature payload whose first feature follows the score, the rest is a
     /// per-patient offset (nuisance) plus noise.</summary>
-    private static LongitudinalDataset Cohort()
+    private static LongitudinalDataset Cohort(ulong seed = 11, string prefix = "p")
     {
-        var rng = new Rng(11);
+        var rng = new Rng(seed);
         var scans = new List<Scan>();
         for (int p = 0; p < 12; p++)
         {
@@ -22,17 +22,18 @@ public class PretrainerTests
             double baseScore = 100 + 400 * rng.NextDouble();
             for (int v = 0; v < 3; v++)
             {
-                double score = baseScore + 30 * v * (p % 2 == 0 ? 1 : -1);
+                double score = baseScore + (30 * v + 25 * rng.NextDouble()) * (p % 2 == 0 ? 1 : -1);
                 var x = new float[6];
                 x[0] = (float)((score - 300) / 100);
                 for (int k = 1; k < 6; k++) x[k] = offset + 0.1f * (float)rng.NextGaussian();
-                scans.Add(new Scan($"s{p}-{v}", $"p{p}", v, score, payload: new TensorPayload(Tensor.FromSpan(x, 6))));
+                scans.Add(new Scan($"{prefix}s{p}-{v}", $"{prefix}{p}", v, score, payload: new TensorPayload(Tensor.FromSpan(x, 6))));
             }
         }
         return new LongitudinalDataset(scans, higherIsHealthier: true);
     }
 
-    private static (Pretrainer Trainer, MlpEncoder Encoder) Make(LongitudinalDataset data, string? dir, IObjective? objective = null, int every = 4)
+    private static (Pretrainer Trainer, MlpEncoder Encoder) Make(LongitudinalDataset data, string? dir, IObjective? objective = null, int every = 4,
+        Func<PretrainingOptions, PretrainingOptions>? configure = null, LongitudinalDataset? validation = null)
     {
         var encoder = new MlpEncoder(new MlpEncoderOptions { InputFeatures = 6, Hidden = new[] { 16 }, EmbeddingDimension = 4, BatchNorm = false, Seed = 5 });
         var sampler = new PatientBatchSampler(data, 4, 2);
@@ -42,7 +43,38 @@ public class PretrainerTests
             Epochs = 3, StepsPerEpoch = 5, Seed = 21, WarmupSteps = 2, CheckpointDirectory = dir, CheckpointEverySteps = every,
             Optimizer = new EncoderOptimizerOptions { LearningRate = 1e-2 },
         };
-        return (new Pretrainer(encoder, data, sampler, objective, options), encoder);
+        if (configure is not null) options = configure(options);
+        return (new Pretrainer(encoder, data, sampler, objective, options) { ValidationSet = validation }, encoder);
+    }
+
+    private static string TempDir() => Path.Combine(Path.GetTempPath(), $"pt-{Guid.NewGuid():N}");
+
+    private static void Cleanup(params string[] dirs)
+    {
+        foreach (var d in dirs) if (Directory.Exists(d)) Directory.Delete(d, true);
+    }
+
+    private static int[] Bits(IEnumerable<float> values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    /// <summary>Runs to the end in one go, and again cancelled after <paramref name="cancelAt"/> steps and resumed in a fresh
+    /// pretrainer; returns both final weight sets (encoder, then objective head).</summary>
+    private static (int[] Full, int[] Resumed, PretrainingResult FullResult, PretrainingResult ResumedResult) RunInterrupted(
+        Func<string, (Pretrainer, Func<float[]>)> make, long cancelAt)
+    {
+        string dirA = TempDir(), dirB = TempDir();
+        try
+        {
+            var (full, fullWeights) = make(dirA);
+            var fullResult = full.Run();
+            var (first, _) = make(dirB);
+            using var cts = new CancellationTokenSource();
+            var progress = new SyncProgress<TrainingProgress>(p => { if (p.Step == cancelAt) cts.Cancel(); });
+            FluentActions.Invoking(() => first.Run(progress, cts.Token)).Should().Throw<OperationCanceledException>();
+            var (second, resumedWeights) = make(dirB); // a fresh process: new encoder, objective and optimizers
+            var resumedResult = second.Resume(Path.Combine(dirB, "last.safetensors"));
+            return (Bits(fullWeights()), Bits(resumedWeights()), fullResult, resumedResult);
+        }
+        finally { Cleanup(dirA, dirB); }
     }
 
     private static float[] Weights(MlpEncoder e) => e.Module.StateEntries().SelectMany(p => p.Value.ToArray()).ToArray();
@@ -120,8 +152,121 @@ public class PretrainerTests
         var obj = new TripletLoss();
         FluentActions.Invoking(() => new Pretrainer(enc, data, sampler, obj, new PretrainingOptions { Epochs = 0 }))
             .Should().Throw<ArgumentException>().WithMessage("*Epochs*");
-        FluentActions.Invoking(() => new Pretrainer(enc, data, sampler, new InfoNceLoss(), new PretrainingOptions()))
-            .Should().Throw<ArgumentException>().WithMessage("*infonce*SecondView*");
+        FluentActions.Invoking(() => new Pretrainer(enc, data, sampler, new TripletLoss(new TripletOptions { Selection = Learner.Objectives.Options.TripletSelection.Provided }), new PretrainingOptions()))
+            .Should().Throw<ArgumentException>().WithMessage("*Triplets*triplet sampler*");
+        FluentActions.Invoking(() => new Pretrainer(enc, data, sampler, new WeightedContrastiveLoss(), new PretrainingOptions()) { ValidationSet = data })
+            .Should().Throw<PatientLeakageException>().WithMessage("*p0*training set*validation set*");
+        FluentActions.Invoking(() => new PretrainingOptions { EarlyStopping = new EarlyStoppingOptions { Metric = ValidationMetric.MacroF1 } }.Validate())
+            .Should().Throw<ArgumentException>().WithMessage("*MacroF1*ChangeThresholds*");
+        FluentActions.Invoking(() => new PretrainingOptions { EarlyStopping = new EarlyStoppingOptions { Patience = 0 } }.Validate())
+            .Should().Throw<ArgumentException>().WithMessage("*Patience*");
+        FluentActions.Invoking(() => new PretrainingOptions { Validation = new ValidationOptions { LossBatches = 0 } }.Validate())
+            .Should().Throw<ArgumentException>().WithMessage("*LossBatches*");
+        var noValidation = new Pretrainer(enc, data, sampler, new WeightedContrastiveLoss(),
+            new PretrainingOptions { Epochs = 1, StepsPerEpoch = 1, EarlyStopping = new EarlyStoppingOptions() });
+        FluentActions.Invoking(() => noValidation.Run()).Should().Throw<InvalidOperationException>().WithMessage("*EarlyStopping*ValidationSet*");
+    }
+
+    [Fact]
+    public void Two_view_objectives_get_two_augmented_views_and_resume_bit_identically()
+    {
+        var data = Cohort();
+        var seen = new List<float[]>();
+        (Pretrainer, Func<float[]>) Make2(string dir)
+        {
+            var (t, e) = Make(data, dir, new InfoNceLoss(new InfoNceOptions { Temperature = 0.5f }), configure: o => o with { Augmentation = new AugmentationOptions { FlipProbability = 0, NoiseStd = 0.05f, MaxBrightness = 0, MaxContrast = 0 } });
+            return (t, () => Weights(e));
+        }
+        var (full, resumed, fullResult, _) = RunInterrupted(Make2, 6);
+        resumed.Should().Equal(full);
+        fullResult.Losses.Should().OnlyContain(l => double.IsFinite(l));
+        fullResult.Losses.Skip(10).Average().Should().BeLessThan(fullResult.Losses.Take(5).Average());
+
+        // The views differ (augmented independently) but describe the same scans: a spy sees B rows per view.
+        var spy = new SpyObjective(new InfoNceLoss(), s => seen.Add(s.ToArray()));
+        var (trainer, _) = Make(data, null, spy, configure: o => o with { Epochs = 1, StepsPerEpoch = 1 });
+        trainer.Run();
+        spy.SecondViewRows.Should().Be(8);
+        seen.Should().ContainSingle();
+    }
+
+    [Fact]
+    public void Triplet_batches_carry_anchor_positive_negative_indices_from_the_sampler()
+    {
+        var data = Cohort().WithQuantileLabels(2);
+        var options = new InterPatientPairOptions { NegativeGap = 100 };
+        IndexTriplet[]? triplets = null;
+        float[]? scores = null;
+        var inner = new TripletLoss(new TripletOptions { Selection = Learner.Objectives.Options.TripletSelection.Provided, Margin = 0.5f });
+        var spy = new SpyObjective(inner, null, batch => { triplets = batch.Triplets.ToArray(); scores = batch.Scores.ToArray(); }, BatchFields.Scores);
+        var encoder = new MlpEncoder(new MlpEncoderOptions { InputFeatures = 6, Hidden = new[] { 16 }, EmbeddingDimension = 4, BatchNorm = false, Seed = 5 });
+        var trainer = new Pretrainer(encoder, data, d => new InterPatientTripletSampler(d, options), 5, spy,
+            new PretrainingOptions { Epochs = 2, StepsPerEpoch = 4, Optimizer = new EncoderOptimizerOptions { LearningRate = 1e-2 } });
+        var result = trainer.Run();
+        result.CompletedSteps.Should().Be(8);
+        triplets.Should().HaveCount(5);
+        for (int t = 0; t < 5; t++)
+        {
+            triplets![t].Should().Be(new IndexTriplet(t, 5 + t, 10 + t));
+            Math.Abs(scores![10 + t] - scores[t]).Should().BeGreaterThanOrEqualTo(100, "the negative is at least NegativeGap away from its anchor");
+        }
+    }
+
+    [Fact]
+    public void Validation_runs_each_epoch_and_early_stopping_restores_the_best_weights()
+    {
+        var data = Cohort();
+        var validation = Cohort(99, "v");
+        string dir = TempDir();
+        try
+        {
+            var reports = new List<TrainingProgress>();
+            // MinDelta = 10 on a correlation: no epoch can improve on the first, so the run stops after 1 + Patience epochs.
+            var (trainer, encoder) = Make(data, dir, configure: o => o with
+            {
+                Epochs = 6,
+                Validation = new ValidationOptions { ChangeThresholds = ChangeThresholds.Absolute(20), ChangeFolds = 3, LossBatches = 2 },
+                EarlyStopping = new EarlyStoppingOptions { Metric = ValidationMetric.Spearman, Patience = 2, MinDelta = 10 },
+            }, validation: validation);
+            var result = trainer.Run(new SyncProgress<TrainingProgress>(reports.Add));
+            result.StoppedEarly.Should().BeTrue();
+            result.CompletedSteps.Should().Be(15);
+            result.BestEpoch.Should().Be(1);
+            result.Epochs.Should().HaveCount(3);
+            result.Epochs.Should().OnlyContain(e => e.Validation != null && double.IsFinite(e.Validation.Loss) && double.IsFinite(e.Validation.Spearman)
+                && double.IsFinite(e.Validation.MacroF1) && double.IsNaN(e.Validation.PrecisionAt1));
+            reports.Where(r => r.Validation != null).Select(r => r.Step).Should().Equal(5, 10, 15);
+            result.BestCheckpoint.Should().Be(Path.Combine(dir, "best.safetensors"));
+            var restored = Weights(encoder);
+            var (_, best) = Make(data, null);
+            best.Load(result.BestCheckpoint!);
+            restored.Should().Equal(Weights(best), "RestoreBestWeights leaves the encoder at the best epoch");
+            var (_, last) = Make(data, null);
+            last.Load(Path.Combine(dir, "last.safetensors"));
+            Weights(last).Should().NotEqual(restored, "last.safetensors holds the final step, not the best epoch");
+        }
+        finally { Cleanup(dir); }
+    }
+
+    [Fact]
+    public void An_objective_head_and_the_validation_history_survive_a_resume_bit_identically()
+    {
+        var data = Cohort();
+        var validation = Cohort(99, "v");
+        (Pretrainer, Func<float[]>) MakeMse(string dir)
+        {
+            var mse = new MseScoreRegression(new MseOptions { EmbeddingDimension = 4, ScoreOffset = 300, ScoreScale = 100, InitSeed = 3 });
+            var (t, e) = Make(data, dir, mse, every: 2, configure: o => o with
+            {
+                Epochs = 4,
+                EarlyStopping = new EarlyStoppingOptions { Metric = ValidationMetric.Loss, Patience = 4 },
+            }, validation: validation);
+            return (t, () => Weights(e).Concat(mse.Parameters.SelectMany(p => p.Value.ToArray())).ToArray());
+        }
+        var (full, resumed, fullResult, resumedResult) = RunInterrupted(MakeMse, 7);
+        resumed.Should().Equal(full, "the head's weights and AdamW moments are checkpointed with the encoder");
+        resumedResult.Epochs.Select(e => e.Validation!.Loss).Should().Equal(fullResult.Epochs.Select(e => e.Validation!.Loss));
+        resumedResult.BestEpoch.Should().Be(fullResult.BestEpoch);
     }
 
     private sealed class PoisonedObjective(IObjective inner, int poisonAtCall) : IObjective
@@ -134,6 +279,21 @@ public class PretrainerTests
         {
             var r = inner.Compute(batch, gradEmbeddings, gradSecondView);
             return ++_calls == poisonAtCall ? r with { Loss = double.NaN } : r;
+        }
+    }
+
+    private sealed class SpyObjective(IObjective inner, Action<ReadOnlySpan<float>>? onSecondView, Action<EmbeddingBatch>? onBatch = null, BatchFields extra = 0) : IObjective
+    {
+        public int SecondViewRows { get; private set; }
+        public string Name => inner.Name;
+        public BatchFields Requires => inner.Requires | extra;
+        public IReadOnlyList<ObjectiveParameter> Parameters => inner.Parameters;
+        public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+        {
+            SecondViewRows = batch.SecondView.Length / batch.Dimension;
+            if (!batch.SecondView.IsEmpty) onSecondView?.Invoke(batch.SecondView);
+            onBatch?.Invoke(batch);
+            return inner.Compute(batch, gradEmbeddings, gradSecondView);
         }
     }
 
