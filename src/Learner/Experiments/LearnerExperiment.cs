@@ -135,7 +135,7 @@ public sealed class LearnerExperiment
     /// <summary>The objective names an experiment understands.</summary>
     public static IReadOnlyList<string> KnownObjectives { get; } = new[]
     {
-        "mse", "contrastive", "weighted-contrastive", "triplet", "supcon", "rnc", "y-aware", "mse+weighted-contrastive",
+        "mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware", "mse+weighted-contrastive",
     };
 
     private readonly ExperimentOptions _options;
@@ -229,6 +229,7 @@ public sealed class LearnerExperiment
             "weighted-contrastive" => Weighted(),
             "contrastive" => new ContrastiveLoss(new ContrastiveOptions { UseProvidedPairs = false, InterPatientOnly = true }),
             "triplet" => new TripletLoss(),
+            "infonce" => new InfoNceLoss(),
             "supcon" => new SupConLoss(),
             "rnc" => new RankNContrastLoss(),
             "y-aware" => new YAwareInfoNceLoss(new YAwareOptions { Sigma = 0.25f * scoreScale }),
