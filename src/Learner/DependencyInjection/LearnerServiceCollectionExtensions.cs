@@ -1,7 +1,11 @@
+using Learner.Data;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Objectives;
+using Learner.Sampling;
+using Learner.Training;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Learner.DependencyInjection;
@@ -12,7 +16,9 @@ public static class LearnerServiceCollectionExtensions
     /// <summary>
     /// Registers the experiment settings (<see cref="ExperimentOptions"/>, validated when first resolved and at host start
     /// with messages naming the invalid option), the objectives by name (<c>AddLearnerObjectives</c>), an encoder factory
-    /// (<see cref="Func{TResult}"/> of <see cref="IEncoder"/> built from <see cref="ExperimentOptions.Encoder"/>) and
+    /// (<see cref="Func{TResult}"/> of <see cref="IEncoder"/> built from <see cref="ExperimentOptions.Encoder"/>), a batch
+    /// sampler factory (<see cref="Func{T, TResult}"/> from <see cref="LongitudinalDataset"/> to <see cref="IBatchSampler"/>),
+    /// the <see cref="PretrainerFactory"/> (with loggers from the container when it has an <see cref="ILoggerFactory"/>) and
     /// <see cref="LearnerExperiment"/>.
     /// </summary>
     /// <param name="services">The container.</param>
@@ -31,6 +37,8 @@ public static class LearnerServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
             return () => EncoderFactory.Create(options.Encoder);
         });
+        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.AddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
         services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value));
         return services;
     }
