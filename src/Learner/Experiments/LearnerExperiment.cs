@@ -78,7 +78,37 @@ public sealed record ExperimentOptions
 /// |Δscore| (the paper's Fig. 1), with its interval.</param>
 /// <param name="PretrainingSeconds">Wall time of the pretraining.</param>
 /// <param name="FinalLoss">Mean loss of the last 10 steps.</param>
-public sealed record ExperimentRow(string Objective, int Seed, MetricInterval Accuracy, MetricInterval MacroF1, MetricInterval QuadraticKappa, MetricInterval Spearman, double PretrainingSeconds, double FinalLoss);
+public sealed record ExperimentRow(string Objective, int Seed, MetricInterval Accuracy, MetricInterval MacroF1, MetricInterval QuadraticKappa, MetricInterval Spearman, double PretrainingSeconds, double FinalLoss)
+{
+    /// <summary>What the report draws for this run (training curve, alignment scatter, confusion matrix), or null.</summary>
+    public ExperimentRunDetails? Details { get; init; }
+}
+
+/// <summary>The per-run data behind the report's charts.</summary>
+/// <param name="Losses">The training loss of every step.</param>
+/// <param name="PairDistances">Cosine distance of each same-patient consecutive pair's embeddings.</param>
+/// <param name="PairGaps">|Δscore| of each such pair (same order).</param>
+/// <param name="Confusion">Change confusion matrix, truth × prediction, classes worsened / stable / improved.</param>
+public sealed record ExperimentRunDetails(IReadOnlyList<double> Losses, IReadOnlyList<double> PairDistances, IReadOnlyList<double> PairGaps, int[,] Confusion)
+{
+    /// <summary>The loss curve reduced to at most <paramref name="points"/> points by averaging consecutive steps.</summary>
+    /// <param name="points">Most points (≥ 1).</param>
+    /// <returns>The reduced curve and the number of steps per point.</returns>
+    public (double[] Values, int StepsPerPoint) LossCurve(int points = 500)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(points, 1);
+        int per = Math.Max(1, (Losses.Count + points - 1) / points);
+        var values = new double[(Losses.Count + per - 1) / per];
+        for (int i = 0; i < values.Length; i++)
+        {
+            double sum = 0;
+            int n = 0;
+            for (int k = i * per; k < Math.Min(Losses.Count, (i + 1) * per); k++) { sum += Losses[k]; n++; }
+            values[i] = sum / n;
+        }
+        return (values, per);
+    }
+}
 
 /// <summary>The results table of an experiment.</summary>
 /// <param name="Rows">One row per objective and seed.</param>
@@ -111,16 +141,35 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
         return sb.ToString();
     }
 
-    /// <summary>JSON (NaN written as null).</summary>
+    /// <summary>JSON (NaN written as null). With <paramref name="includeDetails"/>, each row also carries its loss curve
+    /// (at most 500 points), its confusion matrix and the number of alignment pairs.</summary>
+    /// <param name="includeDetails">Whether to include the per-run details.</param>
     /// <returns>The JSON text.</returns>
-    public string ToJson()
+    public string ToJson(bool includeDetails = false)
     {
         static double? N(double v) => double.IsFinite(v) ? v : null;
         static object I(MetricInterval m) => new { estimate = N(m.Estimate), lower = N(m.Lower), upper = N(m.Upper) };
-        return JsonSerializer.Serialize(Rows.Select(r => new
+        static object? D(ExperimentRunDetails? d)
         {
-            objective = r.Objective, seed = r.Seed, accuracy = I(r.Accuracy), macroF1 = I(r.MacroF1), quadraticKappa = I(r.QuadraticKappa),
-            spearman = I(r.Spearman), pretrainingSeconds = r.PretrainingSeconds, finalLoss = N(r.FinalLoss),
+            if (d is null) return null;
+            var (curve, per) = d.LossCurve();
+            int k = d.Confusion.GetLength(0);
+            return new
+            {
+                lossCurve = curve.Select(N), stepsPerPoint = per, alignmentPairs = d.PairDistances.Count,
+                confusion = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, k).Select(j => d.Confusion[i, j]).ToArray()).ToArray(),
+            };
+        }
+        return JsonSerializer.Serialize(Rows.Select(r =>
+        {
+            var row = new Dictionary<string, object?>
+            {
+                ["objective"] = r.Objective, ["seed"] = r.Seed, ["accuracy"] = I(r.Accuracy), ["macroF1"] = I(r.MacroF1),
+                ["quadraticKappa"] = I(r.QuadraticKappa), ["spearman"] = I(r.Spearman), ["pretrainingSeconds"] = r.PretrainingSeconds,
+                ["finalLoss"] = N(r.FinalLoss),
+            };
+            if (includeDetails) row["details"] = D(r.Details);
+            return row;
         }), new JsonSerializerOptions { WriteIndented = true });
     }
 }
@@ -197,7 +246,10 @@ public sealed class LearnerExperiment
                     return Correlations.Spearman(x, y);
                 }, _options.BootstrapResamples, 0.95, rng.Fork(4));
                 double finalLoss = result.Losses.Skip(Math.Max(0, result.Losses.Count - 10)).DefaultIfEmpty(double.NaN).Average();
-                var row = new ExperimentRow(name, seed, accuracy, macroF1, kappa, spearman, seconds, finalLoss);
+                var row = new ExperimentRow(name, seed, accuracy, macroF1, kappa, spearman, seconds, finalLoss)
+                {
+                    Details = new ExperimentRunDetails(result.Losses, distances.ToArray(), gaps, Classification.ConfusionMatrix(truth, pred, 3)),
+                };
                 rows.Add(row);
                 progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{name} seed {seed}: macro-F1 {macroF1.Estimate:F3}, Spearman {spearman.Estimate:F3}, pretraining {seconds:F1} s"));
             }
