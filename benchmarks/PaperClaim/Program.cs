@@ -75,15 +75,16 @@ static string Aggregate(string dir)
     {
         var mine = rows.Where(r => r.GetProperty("cohort").GetString() == cohort).ToList();
         sb.Append(CultureInfo.InvariantCulture, $"### {cohort.ToUpperInvariant()} ({mine[0].GetProperty("patients").GetInt32()} patients, {mine[0].GetProperty("scans").GetInt32()} scans)\n\n");
-        sb.Append("| objective | seeds | macro-F1 mean ± sd | macro-F1 95 % CI (per seed) | Spearman mean ± sd | Spearman 95 % CI (per seed) | accuracy mean | κ mean | pretraining s (mean) | run s (mean) |\n");
-        sb.Append("|---|---:|---|---|---|---|---:|---:|---:|---:|\n");
-        foreach (var g in mine.GroupBy(r => r.GetProperty("objective").GetString()!).OrderBy(g => Array.IndexOf(LearnerExperiment.KnownObjectives.ToArray(), g.Key)))
+        sb.Append("| objective | steps | seeds | macro-F1 mean ± sd | macro-F1 95 % CI (per seed) | Spearman mean ± sd | Spearman 95 % CI (per seed) | accuracy mean | κ mean |\n");
+        sb.Append("|---|---:|---:|---|---|---|---|---:|---:|\n");
+        foreach (var g in mine.GroupBy(r => r.GetProperty("objective").GetString()!).OrderBy(g => g.Key.Contains("-s", StringComparison.Ordinal) ? 1 : 0).ThenBy(g => Array.IndexOf(LearnerExperiment.KnownObjectives.ToArray(), g.Key.Split("-s")[0])))
         {
             var runs = g.OrderBy(r => r.GetProperty("seed").GetInt32()).ToList();
             double[] E(string m) => runs.Select(r => Num(r.GetProperty(m).GetProperty("Estimate"))).ToArray();
             string Cis(string m) => string.Join("; ", runs.Select(r => $"[{Num(r.GetProperty(m).GetProperty("Lower")):F3}, {Num(r.GetProperty(m).GetProperty("Upper")):F3}]"));
             string Ms(double[] v) => $"{v.Average():F3} ± {Sd(v):F3}";
-            sb.Append(CultureInfo.InvariantCulture, $"| {g.Key} | {runs.Count} | {Ms(E("macroF1"))} | {Cis("macroF1")} | {Ms(E("spearman"))} | {Cis("spearman")} | {E("accuracy").Average():F3} | {E("kappa").Average():F3} | {runs.Average(r => r.GetProperty("pretrainingSeconds").GetDouble()):F1} | {runs.Average(r => r.GetProperty("totalSeconds").GetDouble()):F1} |\n");
+            string steps = runs[0].TryGetProperty("steps", out var st) ? st.GetInt64().ToString(CultureInfo.InvariantCulture) : "120";
+            sb.Append(CultureInfo.InvariantCulture, $"| {g.Key} | {steps} | {runs.Count} | {Ms(E("macroF1"))} | {Cis("macroF1")} | {Ms(E("spearman"))} | {Cis("spearman")} | {E("accuracy").Average():F3} | {E("kappa").Average():F3} |\n");
         }
         sb.Append('\n');
     }

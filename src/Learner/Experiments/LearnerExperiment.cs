@@ -84,6 +84,14 @@ public sealed record ExperimentRow(string Objective, int Seed, MetricInterval Ac
     public ExperimentRunDetails? Details { get; init; }
 }
 
+/// <summary>One training step of one run of an experiment.</summary>
+/// <param name="Objective">The objective being pretrained.</param>
+/// <param name="Seed">The run's seed.</param>
+/// <param name="Run">0-based index of the run (objective-major).</param>
+/// <param name="Runs">Number of runs of the experiment.</param>
+/// <param name="Training">The step's progress.</param>
+public sealed record ExperimentStep(string Objective, int Seed, int Run, int Runs, TrainingProgress Training);
+
 /// <summary>The per-run data behind the report's charts.</summary>
 /// <param name="Losses">The training loss of every step.</param>
 /// <param name="PairDistances">Cosine distance of each same-patient consecutive pair's embeddings.</param>
@@ -204,6 +212,15 @@ public sealed class LearnerExperiment
     /// <param name="cancellationToken">Checked between training steps and runs.</param>
     /// <returns>The results table.</returns>
     public ExperimentResults Run(LongitudinalDataset dataset, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        => Run(dataset, progress, null, cancellationToken);
+
+    /// <summary>Runs every objective and seed, reporting every training step too (for live progress displays).</summary>
+    /// <param name="dataset">Scans with health scores (coarse labels are added by quartiles when missing).</param>
+    /// <param name="progress">Receives one line per finished run.</param>
+    /// <param name="steps">Receives every training step of every run.</param>
+    /// <param name="cancellationToken">Checked between training steps and runs.</param>
+    /// <returns>The results table.</returns>
+    public ExperimentResults Run(LongitudinalDataset dataset, IProgress<string>? progress, IProgress<ExperimentStep>? steps, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (dataset.Scans.Any(s => s.CoarseLabel is null)) dataset = dataset.WithQuantileLabels(4);
@@ -212,16 +229,19 @@ public sealed class LearnerExperiment
         double scale = std > 0 ? std : 1;
         var pairs = new IntraPatientPairSampler(dataset, _options.ChangeThresholds).Pairs;
         var rows = new List<ExperimentRow>();
+        int runCount = _options.Objectives.Count * _options.Seeds.Count, run = 0;
         foreach (string name in _options.Objectives)
             foreach (int seed in _options.Seeds)
             {
+                int runIndex = run++;
+                IProgress<TrainingProgress>? stepProgress = steps is null ? null : new StepRelay(steps, name, seed, runIndex, runCount);
                 cancellationToken.ThrowIfCancellationRequested();
                 var encoder = EncoderFactory.Create(_options.Encoder with { Seed = (ulong)seed });
                 var objective = CreateObjective(name, encoder.EmbeddingDimension, (float)mean, (float)scale, (ulong)seed);
                 var sampler = new PatientBatchSampler(dataset, _options.PatientsPerBatch, _options.ScansPerPatient);
                 var clock = Stopwatch.StartNew();
                 var result = new Pretrainer(encoder, dataset, sampler, objective, _options.Pretraining with { Seed = (ulong)seed, CheckpointDirectory = null })
-                    .Run(null, cancellationToken);
+                    .Run(stepProgress, cancellationToken);
                 double seconds = clock.Elapsed.TotalSeconds;
                 int d = encoder.EmbeddingDimension;
                 var embeddings = Embedder.EmbedAll(encoder, dataset, 64, cancellationToken);
@@ -254,6 +274,11 @@ public sealed class LearnerExperiment
                 progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{name} seed {seed}: macro-F1 {macroF1.Estimate:F3}, Spearman {spearman.Estimate:F3}, pretraining {seconds:F1} s"));
             }
         return new ExperimentResults(rows);
+    }
+
+    private sealed class StepRelay(IProgress<ExperimentStep> target, string objective, int seed, int run, int runs) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => target.Report(new ExperimentStep(objective, seed, run, runs, value));
     }
 
     private static int[] Pick(int[] values, int[] idx)
