@@ -1,0 +1,444 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Learner.Data;
+using Learner.Data.Formats;
+using Learner.Data.Synthetic;
+using Learner.Downstream;
+using Learner.Encoders;
+using Learner.Experiments;
+using Learner.Metrics;
+using Learner.Nn;
+using Learner.Reporting;
+using Learner.Sampling;
+using Learner.Training;
+using Spectre.Console;
+
+namespace Learner.Cli;
+
+/// <summary>The subcommands.</summary>
+internal static class Commands
+{
+    private static readonly string[] Architectures = ["auto", .. EncoderOptions.Architectures];
+
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    private static Option<string> Req(string name, string description) => new(name) { Description = description, Required = true };
+
+    // ---------------------------------------------------------------- synth
+    public static Command Synth(CliContext cx, Option<bool> json)
+    {
+        var cohort = Opt("--cohort", "Which cohort: lus (clips, written as NPY) or mri (volumes, written as NIfTI).", "lus").AcceptOnlyFromAmong("lus", "mri");
+        var patients = Opt("--patients", "Number of patients.", 200);
+        var visits = Opt("--visits", "Visits per patient.", 3);
+        var seed = Opt("--seed", "Cohort seed.", 7);
+        var output = Req("--out", "Folder to write manifest.csv and the payload files into (created).");
+        var cmd = new Command("synth", """
+            Write a synthetic cohort to disk: manifest.csv plus one payload file per scan.
+
+            Examples:
+              learner synth --cohort lus --patients 60 --out data/lus
+              learner synth --cohort mri --patients 100 --seed 3 --out data/mri
+            """) { cohort, patients, visits, seed, output };
+        cmd.SetAction(p =>
+        {
+            string dir = p.GetValue(output)!;
+            int n = p.GetValue(patients), v = p.GetValue(visits), s = p.GetValue(seed);
+            CliContext.Positive(n, "--patients");
+            CliContext.Positive(v, "--visits");
+            Directory.CreateDirectory(Path.Combine(dir, "scans"));
+            bool lus = p.GetValue(cohort) == "lus";
+            var data = lus
+                ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = n, VisitsPerPatient = v, Seed = (ulong)s })
+                : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = n, VisitsPerPatient = v, Seed = (ulong)s });
+            var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var scan in data.Scans)
+            {
+                using var scope = TensorScope.Begin();
+                var payload = scan.LoadPayload();
+                string safe = string.Concat(scan.Id.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+                string file = Path.Combine(dir, "scans", safe + (lus ? ".npy" : ".nii.gz"));
+                if (lus) Npy.Write(file, payload);
+                else Nifti.Write(file, payload);
+                paths[scan.Id] = Path.GetFullPath(file);
+            }
+            string manifest = Path.Combine(dir, "manifest.csv");
+            Manifest.Write(manifest, data, sc => paths[sc.Id]);
+            double threshold = lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold;
+            if (p.GetValue(json))
+                cx.WriteJson(new { manifest = Path.GetFullPath(manifest), patients = data.PatientCount, scans = data.ScanCount, changeThreshold = threshold });
+            else
+                cx.Out.WriteLine($"Wrote {data.ScanCount} scans of {data.PatientCount} patients and {manifest} (change threshold for evaluate: {threshold.ToString(CultureInfo.InvariantCulture)}).");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    // ---------------------------------------------------------------- pretrain
+    public static Command Pretrain(CliContext cx, Option<bool> json)
+    {
+        var manifest = new Option<string>("--manifest") { Description = "The training manifest CSV (scan_id, patient_id, time, score, label, path)." };
+        var output = Req("--out", "Run folder: run.json (settings), log.jsonl (progress), last.safetensors and head files.");
+        var objective = Opt("--objective", $"Objective: {string.Join(", ", LearnerExperiment.KnownObjectives)}.", "mse+weighted-contrastive").AcceptOnlyFromAmong([.. LearnerExperiment.KnownObjectives]);
+        var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
+        var dim = Opt("--dim", "Embedding dimension.", 64);
+        var width = Opt("--width", "Encoder width multiplier.", 1.0);
+        var epochs = Opt("--epochs", "Epochs.", 2);
+        var steps = Opt("--steps", "Optimizer steps per epoch.", 60);
+        var ppb = Opt("--patients-per-batch", "Patients per batch.", 8);
+        var spp = Opt("--scans-per-patient", "Scans per patient in a batch.", 4);
+        var lr = Opt("--lr", "Peak learning rate (AdamW).", 1e-3);
+        var warmup = Opt("--warmup", "Warm-up steps.", 5);
+        var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
+        var every = Opt("--checkpoint-every", "Checkpoint every this many steps.", 20);
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json." };
+        var cmd = new Command("pretrain", """
+            Pretrain an encoder on a manifest with one objective (or a composite such as mse+weighted-contrastive).
+            Ctrl-C stops after the current step and leaves a checkpoint; continue with --resume.
+
+            Examples:
+              learner pretrain --manifest data/lus/manifest.csv --objective weighted-contrastive --epochs 3 --out runs/wc
+              learner pretrain --out runs/wc --resume
+            """) { manifest, output, objective, encoder, dim, width, epochs, steps, ppb, spp, lr, warmup, seed, every, resume };
+        cmd.SetAction(async (p, ct) =>
+        {
+            string dir = p.GetValue(output)!;
+            RunSettings settings;
+            if (p.GetValue(resume))
+            {
+                string runFile = Path.Combine(dir, RunSettings.FileName);
+                if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
+                settings = RunSettings.Read(runFile);
+                if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again without --resume.", ExitCodes.Failed);
+            }
+            else
+            {
+                string? m = p.GetValue(manifest) ?? throw new CliException("--manifest is required (unless --resume).");
+                settings = new RunSettings
+                {
+                    Manifest = Path.GetFullPath(m), Objective = p.GetValue(objective)!, Encoder = p.GetValue(encoder)!, Dimension = p.GetValue(dim),
+                    Width = p.GetValue(width), Epochs = p.GetValue(epochs), StepsPerEpoch = p.GetValue(steps), PatientsPerBatch = p.GetValue(ppb),
+                    ScansPerPatient = p.GetValue(spp), LearningRate = p.GetValue(lr), Warmup = p.GetValue(warmup), Seed = p.GetValue(seed),
+                    CheckpointEvery = p.GetValue(every),
+                };
+            }
+            var data = CliContext.ReadManifest(settings.Manifest);
+            var (pretrainer, enc) = settings.CreatePretrainer(data, dir);
+            Directory.CreateDirectory(dir);
+            if (!p.GetValue(resume)) settings.Write(Path.Combine(dir, RunSettings.FileName));
+            await using var log = new StreamWriter(Path.Combine(dir, "log.jsonl"), append: p.GetValue(resume));
+            bool quiet = p.GetValue(json);
+            var clock = Stopwatch.StartNew();
+            PretrainingResult result;
+            try
+            {
+                result = await Task.Run(() => RunWithProgress(cx, quiet, settings.Objective, settings.TotalSteps, progress =>
+                    p.GetValue(resume) ? pretrainer.Resume(Path.Combine(dir, "last.safetensors"), progress, ct) : pretrainer.Run(progress, ct), log), CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
+                await log.FlushAsync(CancellationToken.None);
+                await cx.Err.WriteLineAsync($"learner: cancelled; the checkpoint in '{dir}' is resumable: learner pretrain --out {dir} --resume");
+                return ExitCodes.Cancelled;
+            }
+            if (quiet)
+                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = result.LastCheckpoint, seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
+            else
+                cx.Out.WriteLine($"Pretrained {enc.Name} with {settings.Objective}: {result.CompletedSteps} steps in {clock.Elapsed.TotalSeconds:F1} s; checkpoint {result.LastCheckpoint}.");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static PretrainingResult RunWithProgress(CliContext cx, bool quiet, string label, long total, Func<IProgress<TrainingProgress>, PretrainingResult> run, StreamWriter log)
+    {
+        void Log(TrainingProgress t) => log.WriteLine(JsonSerializer.Serialize(new { epoch = t.Epoch, step = t.Step, loss = double.IsFinite(t.Loss) ? t.Loss : (double?)null, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => double.IsFinite(k.Value) ? k.Value : (double?)null) }));
+        if (cx.Interactive && !quiet)
+        {
+            PretrainingResult? result = null;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask(Markup.Escape(label), maxValue: total);
+                    result = run(new Relay<TrainingProgress>(t =>
+                    {
+                        Log(t);
+                        task.Value = t.Step;
+                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} epoch {t.Epoch} loss {t.Loss:F4}"));
+                    }));
+                });
+            return result!;
+        }
+        return run(new Relay<TrainingProgress>(t =>
+        {
+            Log(t);
+            bool epochEnd = t.Step == t.TotalSteps || t.Validation is not null || t.Step % Math.Max(1, t.TotalSteps / 10) == 0;
+            if (!quiet && epochEnd)
+                cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {t.Step}/{t.TotalSteps} epoch {t.Epoch}: loss {t.Loss:F4}, lr {t.LearningRate:G3}, {t.StepsPerSecond:F1} steps/s, ETA {t.Eta:mm\\:ss}"));
+        }));
+    }
+
+    // ---------------------------------------------------------------- embed
+    public static Command Embed(CliContext cx, Option<bool> json)
+    {
+        var run = Req("--run", "The run folder written by pretrain (its run.json rebuilds the encoder).");
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to load (default: the run's best.safetensors if any, else last.safetensors)." };
+        var manifest = Req("--manifest", "Manifest of the scans to embed.");
+        var output = Req("--out", "The embeddings file (.npy, float32 N×D); scan ids are written beside it as <out>.ids.csv.");
+        var batch = Opt("--batch", "Scans per forward pass.", 64);
+        var cmd = new Command("embed", """
+            Embed every scan of a manifest with a pretrained encoder.
+
+            Example:
+              learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
+            """) { run, checkpoint, manifest, output, batch };
+        cmd.SetAction(p =>
+        {
+            string dir = p.GetValue(run)!;
+            string runFile = Path.Combine(dir, RunSettings.FileName);
+            CliContext.RequireFile(runFile, "--run");
+            var settings = RunSettings.Read(runFile);
+            string ckpt = p.GetValue(checkpoint) ?? (File.Exists(Path.Combine(dir, "best.safetensors")) ? Path.Combine(dir, "best.safetensors") : Path.Combine(dir, "last.safetensors"));
+            CliContext.RequireFile(ckpt, "--checkpoint");
+            var data = CliContext.ReadManifest(p.GetValue(manifest)!);
+            CliContext.Positive(p.GetValue(batch), "--batch");
+            var encoder = EncoderFactory.Create(settings.EncoderOptions(data));
+            encoder.Load(ckpt, null, strict: true);
+            var embeddings = Embedder.EmbedAll(encoder, data, p.GetValue(batch));
+            string file = p.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+            Npy.Write(file, new Tensor(embeddings, data.ScanCount, encoder.EmbeddingDimension));
+            using (var ids = new StreamWriter(file + ".ids.csv"))
+            {
+                ids.WriteLine("row,scan_id,patient_id");
+                for (int i = 0; i < data.ScanCount; i++) ids.WriteLine($"{i},{Csv(data.Scans[i].Id)},{Csv(data.Scans[i].PatientId)}");
+            }
+            if (p.GetValue(json)) cx.WriteJson(new { embeddings = Path.GetFullPath(file), ids = Path.GetFullPath(file + ".ids.csv"), scans = data.ScanCount, dimension = encoder.EmbeddingDimension, checkpoint = Path.GetFullPath(ckpt) });
+            else cx.Out.WriteLine($"Wrote {data.ScanCount} × {encoder.EmbeddingDimension} embeddings to {file} (checkpoint {ckpt}).");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
+
+    // ---------------------------------------------------------------- evaluate
+    public static Command Evaluate(CliContext cx, Option<bool> json)
+    {
+        var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, rows in manifest order).");
+        var manifest = Req("--manifest", "The manifest the embeddings were computed from.");
+        var threshold = new Option<double>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable.", Required = true };
+        var folds = Opt("--folds", "Folds of the patient-grouped cross-validation.", 5);
+        var seed = Opt("--seed", "Seed of the folds and the bootstrap.", 1);
+        var head = Opt("--classifier", "Change classifier: logistic or mlp.", "logistic").AcceptOnlyFromAmong("logistic", "mlp");
+        var resamples = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", 500);
+        var output = new Option<string>("--out") { Description = "Also write the metrics JSON to this file." };
+        var cmd = new Command("evaluate", """
+            Three-way change classification (worsened / stable / improved) from same-patient embedding differences,
+            patient-grouped k-fold cross-validation, plus the alignment of embedding distance with |Δscore|.
+
+            Example:
+              learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20 --out runs/wc/metrics.json
+            """) { embeddings, manifest, threshold, folds, seed, head, resamples, output };
+        cmd.SetAction(p =>
+        {
+            string file = p.GetValue(embeddings)!;
+            CliContext.RequireFile(file, "--embeddings");
+            var data = CliContext.ReadManifest(p.GetValue(manifest)!);
+            double t = p.GetValue(threshold);
+            if (!(t > 0) || double.IsInfinity(t)) throw new CliException($"--threshold must be positive and finite, got {t.ToString(CultureInfo.InvariantCulture)}.");
+            int k = p.GetValue(folds);
+            if (k < 2) throw new CliException($"--folds must be ≥ 2, got {k}.");
+            CliContext.Positive(p.GetValue(resamples), "--bootstrap");
+            var tensor = Npy.Read(file);
+            if (tensor.Rank != 2 || tensor.Dim(0) != data.ScanCount)
+                throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {data.ScanCount} scans; expected [{data.ScanCount}, D].", ExitCodes.Failed);
+            CheckIds(file + ".ids.csv", data);
+            int d = tensor.Dim(1);
+            var emb = tensor.ToArray();
+            int s = p.GetValue(seed);
+            var classifier = new ChangeClassifierOptions { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression };
+            var thresholds = ChangeThresholds.Absolute(t);
+            var eval = ChangeEvaluation.CrossValidate(data, emb, d, thresholds, k, s, classifier);
+            var rng = CliContext.SeedRng(s).Fork(0xE7A1);
+            int n = p.GetValue(resamples);
+            MetricInterval Ci(Func<int[], int[], double> metric, ulong stream) => Bootstrap.ConfidenceInterval(eval.PatientIndices, idx =>
+                metric(idx.Select(i => eval.Truth[i]).ToArray(), idx.Select(i => eval.Predicted[i]).ToArray()), n, 0.95, rng.Fork(stream));
+            var acc = Ci((a, b) => Classification.Accuracy(a, b, 3), 1);
+            var f1 = Ci((a, b) => Classification.MacroF1(a, b, 3), 2);
+            var kappa = Ci((a, b) => Classification.CohenKappa(a, b, 3), 3);
+            var pairs = new IntraPatientPairSampler(data, thresholds).Pairs;
+            var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray());
+            var confusion = Classification.ConfusionMatrix(eval.Truth, eval.Predicted, 3);
+            var report = new
+            {
+                pairs = eval.Truth.Length, folds = k,
+                accuracy = Interval(acc), macroF1 = Interval(f1), quadraticKappa = Interval(kappa),
+                balancedAccuracy = Classification.BalancedAccuracy(eval.Truth, eval.Predicted, 3),
+                spearman = alignment.Spearman, pearson = alignment.Pearson, kendall = alignment.Kendall,
+                classes = Classification.ChangeLabelNames,
+                confusion = Enumerable.Range(0, 3).Select(i => Enumerable.Range(0, 3).Select(j => confusion[i, j]).ToArray()).ToArray(),
+            };
+            if (p.GetValue(output) is { } outFile)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outFile))!);
+                File.WriteAllText(outFile, JsonSerializer.Serialize(report, CliContext.JsonOptions));
+            }
+            if (p.GetValue(json)) cx.WriteJson(report);
+            else
+            {
+                cx.Out.WriteLine($"{eval.Truth.Length} same-patient pairs, patient-grouped {k}-fold CV");
+                cx.Out.WriteLine($"  accuracy          {CliContext.F(acc.Estimate)} [{CliContext.F(acc.Lower)}, {CliContext.F(acc.Upper)}]");
+                cx.Out.WriteLine($"  macro-F1          {CliContext.F(f1.Estimate)} [{CliContext.F(f1.Lower)}, {CliContext.F(f1.Upper)}]");
+                cx.Out.WriteLine($"  quadratic kappa   {CliContext.F(kappa.Estimate)} [{CliContext.F(kappa.Lower)}, {CliContext.F(kappa.Upper)}]");
+                cx.Out.WriteLine($"  Spearman(distance, |Δscore|) {CliContext.F(alignment.Spearman)}");
+                cx.Out.WriteLine("  confusion (rows true, columns predicted: worsened, stable, improved):");
+                for (int i = 0; i < 3; i++) cx.Out.WriteLine($"    {Classification.ChangeLabelNames[i],-9} {confusion[i, 0],6} {confusion[i, 1],6} {confusion[i, 2],6}");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static object Interval(MetricInterval m) => new { estimate = m.Estimate, lower = m.Lower, upper = m.Upper };
+
+    private static void CheckIds(string idsFile, LongitudinalDataset data)
+    {
+        if (!File.Exists(idsFile)) return;
+        var lines = File.ReadAllLines(idsFile);
+        for (int i = 1; i < lines.Length && i - 1 < data.ScanCount; i++)
+        {
+            string[] cols = lines[i].Split(',');
+            if (cols.Length >= 2 && cols[1] != data.Scans[i - 1].Id && !lines[i].Contains('"', StringComparison.Ordinal))
+                throw new CliException($"{idsFile}, line {i + 1}: row {i - 1} is scan '{cols[1]}', but the manifest's scan {i - 1} is '{data.Scans[i - 1].Id}'; embed this manifest again.", ExitCodes.Failed);
+        }
+    }
+
+    // ---------------------------------------------------------------- experiment
+    public static Command Experiment(CliContext cx, Option<bool> json)
+    {
+        var cohort = new Option<string>("--cohort") { Description = "Run on a synthetic cohort: lus or mri (instead of --manifest)." }.AcceptOnlyFromAmong("lus", "mri");
+        var patients = Opt("--patients", "Patients of the synthetic cohort.", 200);
+        var manifest = new Option<string>("--manifest") { Description = "Run on the scans of a manifest." };
+        var objectives = Opt("--objectives", $"Comma-separated objectives: {string.Join(", ", LearnerExperiment.KnownObjectives)}.", "mse,weighted-contrastive,mse+weighted-contrastive");
+        var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
+        var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(Architectures);
+        var dim = Opt("--dim", "Embedding dimension.", 64);
+        var epochs = Opt("--epochs", "Epochs per run.", 2);
+        var steps = Opt("--steps", "Steps per epoch.", 60);
+        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." };
+        var folds = Opt("--folds", "Cross-validation folds.", 5);
+        var output = Req("--out", "Folder for results.md, results.csv, results.json, experiment.json and report.html.");
+        var cmd = new Command("experiment", """
+            The paper's comparison: pretrain each objective with the same encoder and budget for each seed, embed, evaluate
+            three-way change with patient-grouped CV, and write the results table and the HTML report.
+
+            Examples:
+              learner experiment --cohort lus --objectives mse,weighted-contrastive --seeds 1,2,3 --out runs/exp
+              learner experiment --manifest data/my/manifest.csv --threshold 20 --objectives mse,rnc --out runs/mine
+            """) { cohort, patients, manifest, objectives, seeds, encoder, dim, epochs, steps, threshold, folds, output };
+        cmd.SetAction(async (p, ct) =>
+        {
+            string? c = p.GetValue(cohort), m = p.GetValue(manifest);
+            if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
+            var names = p.GetValue(objectives)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var name in names)
+                if (!LearnerExperiment.KnownObjectives.Contains(name))
+                    throw new CliException($"--objectives: '{name}' is not an objective; allowed: {string.Join(", ", LearnerExperiment.KnownObjectives)}.");
+            var seedList = p.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new CliException($"--seeds: '{s}' is not an integer.")).ToArray();
+            if (seedList.Length == 0) throw new CliException("--seeds: give at least one seed.");
+            CliContext.Positive(p.GetValue(patients), "--patients");
+            LongitudinalDataset data;
+            double t;
+            string source;
+            if (c is not null)
+            {
+                bool lus = c == "lus";
+                data = lus ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 }) : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
+                t = p.GetValue(threshold) ?? (lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold);
+                source = $"synthetic {c.ToUpperInvariant()} cohort (seed 7)";
+            }
+            else
+            {
+                data = CliContext.ReadManifest(m!);
+                t = p.GetValue(threshold) ?? throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened).");
+                source = Path.GetFullPath(m!);
+            }
+            var settings = new RunSettings { Encoder = p.GetValue(encoder)!, Dimension = p.GetValue(dim), Epochs = p.GetValue(epochs), StepsPerEpoch = p.GetValue(steps) };
+            var options = new ExperimentOptions
+            {
+                Objectives = names, Seeds = seedList, Encoder = settings.EncoderOptions(data), Folds = p.GetValue(folds),
+                Pretraining = new PretrainingOptions { Epochs = settings.Epochs, StepsPerEpoch = settings.StepsPerEpoch, WarmupSteps = Math.Min(5, settings.Epochs * settings.StepsPerEpoch) },
+                ChangeThresholds = ChangeThresholds.Absolute(t),
+            };
+            options.Validate();
+            string dir = p.GetValue(output)!;
+            Directory.CreateDirectory(dir);
+            bool quiet = p.GetValue(json);
+            var lines = new Relay<string>(line => { if (!quiet) cx.Out.WriteLine(line); });
+            var results = await Task.Run(() => new LearnerExperiment(options).Run(data, lines, null, ct), CancellationToken.None);
+            var reportOptions = new ReportOptions
+            {
+                Title = "Learner experiment",
+                Description = $"{source}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold ±{t.ToString(CultureInfo.InvariantCulture)}.",
+                Settings =
+                [
+                    new("encoder", $"{options.Encoder.Architecture}, D = {options.Encoder.EmbeddingDimension}"),
+                    new("budget", $"{options.Pretraining.TotalSteps} steps of {options.PatientsPerBatch} patients × {options.ScansPerPatient} scans"),
+                    new("seeds", string.Join(", ", seedList)),
+                ],
+            };
+            File.WriteAllText(Path.Combine(dir, "results.md"), results.ToMarkdown());
+            File.WriteAllText(Path.Combine(dir, "results.csv"), results.ToCsv());
+            File.WriteAllText(Path.Combine(dir, "results.json"), results.ToJson());
+            ExperimentFile.Write(Path.Combine(dir, "experiment.json"), results, reportOptions);
+            HtmlReport.Write(Path.Combine(dir, "report.html"), results, reportOptions);
+            if (quiet) cx.Out.WriteLine(results.ToJson());
+            else
+            {
+                cx.Out.WriteLine(results.ToMarkdown());
+                cx.Out.WriteLine($"Wrote results.md, results.csv, results.json, experiment.json and report.html to {dir}.");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    // ---------------------------------------------------------------- report
+    public static Command Report(CliContext cx, Option<bool> json)
+    {
+        var experiment = Req("--experiment", "experiment.json written by the experiment command.");
+        var output = Req("--out", "The HTML file to write.");
+        var title = new Option<string>("--title") { Description = "Page title (default: the experiment's)." };
+        var cmd = new Command("report", """
+            Write the self-contained HTML report (inline SVG: results with CIs, training curves, distance-vs-|Δscore|
+            scatter per objective, confusion matrices) of a saved experiment.
+
+            Example:
+              learner report --experiment runs/exp/experiment.json --out runs/exp/report.html
+            """) { experiment, output, title };
+        cmd.SetAction(p =>
+        {
+            string file = p.GetValue(experiment)!;
+            CliContext.RequireFile(file, "--experiment");
+            var (results, options) = ExperimentFile.Read(file);
+            if (p.GetValue(title) is { } t) options = options with { Title = t };
+            string outFile = p.GetValue(output)!;
+            HtmlReport.Write(outFile, results, options);
+            if (p.GetValue(json)) cx.WriteJson(new { report = Path.GetFullPath(outFile), runs = results.Rows.Count });
+            else cx.Out.WriteLine($"Wrote {outFile} ({results.Rows.Count} runs).");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>A synchronous <see cref="IProgress{T}"/>.</summary>
+internal sealed class Relay<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Learner.Data;
+using Learner.Nn;
+using Learner.Training;
+
+namespace Learner.Cli;
+
+/// <summary>
+/// The <c>learner</c> command line: <c>synth</c>, <c>pretrain</c>, <c>embed</c>, <c>evaluate</c>, <c>experiment</c> and
+/// <c>report</c>. Callable in-process (tests, other tools) with any output writers.
+/// </summary>
+public static class LearnerCli
+{
+    /// <summary>Parses and runs a command line.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="output">Where results go (human-readable, or JSON with <c>--json</c>).</param>
+    /// <param name="error">Where errors go.</param>
+    /// <param name="interactive">Whether to draw live progress bars (a terminal); otherwise progress is one line per epoch.</param>
+    /// <param name="cancellationToken">Cancels the command (as Ctrl-C does).</param>
+    /// <returns>The exit code (<see cref="ExitCodes"/>).</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var json = new Option<bool>("--json") { Description = "Write machine-readable JSON to standard output instead of tables and progress.", Recursive = true };
+        var verbose = new Option<bool>("--verbose") { Description = "Show stack traces of errors.", Recursive = true };
+        var root = new RootCommand("""
+            learner — LEARNER-style contrastive pretraining: learn fine-grained, within-patient change from coarse health labels.
+
+            Typical session:
+              learner synth --cohort lus --patients 60 --out data/lus
+              learner pretrain --manifest data/lus/manifest.csv --objective mse+weighted-contrastive --out runs/wc
+              learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
+              learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20
+              learner experiment --cohort lus --objectives mse,weighted-contrastive --out runs/exp
+              learner report --experiment runs/exp/experiment.json --out runs/exp/report.html
+
+            Exit codes: 0 success, 1 failure (missing or malformed file, diverged training), 2 usage error, 130 cancelled.
+            """);
+        root.Add(json);
+        root.Add(verbose);
+        var context = new CliContext(output, error, interactive);
+        root.Add(Commands.Synth(context, json));
+        root.Add(Commands.Pretrain(context, json));
+        root.Add(Commands.Embed(context, json));
+        root.Add(Commands.Evaluate(context, json));
+        root.Add(Commands.Experiment(context, json));
+        root.Add(Commands.Report(context, json));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                // Name the option a bad value belongs to, and put the allowed values on one line.
+                string? option = e.SymbolResult switch
+                {
+                    System.CommandLine.Parsing.OptionResult o => o.Option.Name,
+                    System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option.Name,
+                    _ => null,
+                };
+                string message = string.Join(" ", e.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(x => x.Trim()));
+                await error.WriteLineAsync(option is not null && !message.Contains(option, StringComparison.Ordinal) ? $"learner: {option}: {message}" : $"learner: {message}");
+            }
+            string command = parse.CommandResult.Command == root ? "learner" : $"learner {parse.CommandResult.Command.Name}";
+            await error.WriteLineAsync($"Run '{command} --help' for the options and examples.");
+            return ExitCodes.Usage;
+        }
+        bool showStack = parse.GetValue(verbose);
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromMinutes(2) }, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("learner: cancelled.");
+            return ExitCodes.Cancelled;
+        }
+        catch (Exception e) when (Describe(e) is { } described)
+        {
+            await error.WriteLineAsync($"learner: {described.Message}");
+            if (showStack) await error.WriteLineAsync(e.ToString());
+            return described.Code;
+        }
+    }
+
+    /// <summary>The one-line message and exit code of an error a user can act on.</summary>
+    private static (string Message, int Code)? Describe(Exception e) => e switch
+    {
+        CliException c => (c.Message, c.ExitCode),
+        FileNotFoundException f => (f.FileName is { } name && !f.Message.Contains(name, StringComparison.Ordinal) ? $"{f.Message} ({name})" : f.Message, ExitCodes.Failed),
+        DirectoryNotFoundException d => (d.Message, ExitCodes.Failed),
+        LearnerDataException or InvalidDataException or JsonException or Nn.Serialization.CheckpointException or TrainingDivergedException => (e.Message, ExitCodes.Failed),
+        Sampling.SamplingException => (e.Message, ExitCodes.Failed),
+        ArgumentException a => (a.Message, ExitCodes.Usage),
+        IOException or UnauthorizedAccessException => (e.Message, ExitCodes.Failed),
+        _ => ($"{e.GetType().Name}: {e.Message} (run with --verbose for details)", ExitCodes.Failed),
+    };
+}
+
+/// <summary>Shared state of one invocation: writers and the progress style.</summary>
+internal sealed class CliContext(TextWriter output, TextWriter error, bool interactive)
+{
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Err { get; } = error;
+
+    public bool Interactive { get; } = interactive;
+
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public void WriteJson(object value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+
+    public static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "NaN";
+
+    public static void RequireFile(string path, string option)
+    {
+        if (!File.Exists(path)) throw new CliException($"{option}: the file '{path}' does not exist.", ExitCodes.Failed);
+    }
+
+    public static LongitudinalDataset ReadManifest(string path)
+    {
+        RequireFile(path, "--manifest");
+        return Manifest.Read(path);
+    }
+
+    public static void Positive(int value, string option)
+    {
+        if (value < 1) throw new CliException($"{option} must be ≥ 1, got {value}.");
+    }
+
+    public static Rng SeedRng(int seed) => new((ulong)seed);
+}
