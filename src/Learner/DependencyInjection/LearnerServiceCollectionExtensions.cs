@@ -4,6 +4,7 @@ using Learner.Experiments;
 using Learner.Objectives;
 using Learner.Sampling;
 using Learner.Training;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,27 @@ public static class LearnerServiceCollectionExtensions
         services.AddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
         services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value));
         return services;
+    }
+
+    /// <summary>
+    /// Registers Learner like <see cref="AddLearner(IServiceCollection, Action{ExperimentOptions}?)"/>, with the settings
+    /// bound from a configuration section (e.g. <c>builder.Configuration.GetSection("Learner")</c>). Lists in the section
+    /// (<c>Objectives</c>, <c>Seeds</c>) replace the defaults instead of being appended to them, as the plain binder would.
+    /// </summary>
+    /// <param name="services">The container.</param>
+    /// <param name="configuration">The section holding <see cref="ExperimentOptions"/>' properties.</param>
+    /// <param name="configure">Further adjustments after binding, or null.</param>
+    /// <returns>The container, for chaining.</returns>
+    public static IServiceCollection AddLearner(this IServiceCollection services, IConfiguration configuration, Action<ExperimentOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddLearner(o =>
+        {
+            configuration.Bind(o);
+            if (configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() is { } objectives) o.Objectives = objectives;
+            if (configuration.GetSection(nameof(ExperimentOptions.Seeds)).Get<int[]>() is { } seeds) o.Seeds = seeds;
+            configure?.Invoke(o);
+        });
     }
 
     /// <summary>Turns <see cref="ExperimentOptions.Validate"/>'s exception into an options validation failure.</summary>

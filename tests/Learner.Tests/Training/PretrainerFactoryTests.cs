@@ -5,7 +5,9 @@ using Learner.Experiments;
 using Learner.Nn;
 using Learner.Sampling;
 using Learner.Training;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Learner.Tests.Training;
 
@@ -51,5 +53,36 @@ public class PretrainerFactoryTests
         result.CompletedSteps.Should().Be(6);
         result.Epochs.Should().HaveCount(2).And.OnlyContain(e => e.Validation != null && double.IsFinite(e.Validation.MacroF1));
         FluentActions.Invoking(() => factory.Create(train, "magic")).Should().Throw<ArgumentException>().WithMessage("*magic*allowed*mse*");
+    }
+
+    [Fact]
+    public void AddLearner_from_configuration_replaces_list_defaults_and_validates_naming_the_option()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Learner:Objectives:0"] = "rnc",
+            ["Learner:Seeds:0"] = "4",
+            ["Learner:Seeds:1"] = "5",
+            ["Learner:Folds"] = "3",
+            ["Learner:Encoder:Architecture"] = "mlp",
+            ["Learner:Encoder:InputFeatures"] = "5",
+            ["Learner:Pretraining:Epochs"] = "7",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLearner(config.GetSection("Learner"));
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<ExperimentOptions>>().Value;
+        options.Objectives.Should().Equal("rnc");
+        options.Seeds.Should().Equal(4, 5);
+        options.Folds.Should().Be(3);
+        options.Pretraining.Epochs.Should().Be(7);
+        options.Encoder.InputFeatures.Should().Be(5);
+
+        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Folds"] = "1" }).Build();
+        var badServices = new ServiceCollection();
+        badServices.AddLearner(bad);
+        using var badProvider = badServices.BuildServiceProvider();
+        FluentActions.Invoking(() => badProvider.GetRequiredService<IOptions<ExperimentOptions>>().Value)
+            .Should().Throw<OptionsValidationException>().WithMessage("*Folds*");
     }
 }
