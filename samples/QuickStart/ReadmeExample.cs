@@ -1,0 +1,31 @@
+// The code example of README.md, compiled here so that it cannot rot: tests/Learner.Tests/Docs/ReadmeExampleTests.cs
+// checks that README.md shows exactly the usings (README:BEGIN … README:BODY), a blank line, then the method body
+// (README:BEGIN-BODY … README:END-BODY, unindented).
+// README:BEGIN
+using Learner.Data.Synthetic;
+using Learner.Encoders;
+using Learner.Experiments;
+using Learner.Reporting;
+using Learner.Training;
+// README:BODY
+
+/// <summary>The README's example as a method (not run by QuickStart).</summary>
+internal static class ReadmeExample
+{
+    public static void Run()
+    {
+        // README:BEGIN-BODY
+        var data = SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 200, Seed = 7 });
+        var experiment = new LearnerExperiment(new ExperimentOptions
+        {
+            Objectives = new[] { "mse", "mse+weighted-contrastive" },
+            Seeds = new[] { 1, 2, 3 },
+            Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64 },
+            Pretraining = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 60 },
+        });
+        ExperimentResults results = experiment.Run(data);
+        Console.WriteLine(results.ToMarkdown());
+        HtmlReport.Write("report.html", results);
+        // README:END-BODY
+    }
+}
