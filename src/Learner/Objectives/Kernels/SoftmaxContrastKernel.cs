@@ -80,10 +80,8 @@ internal sealed class SoftmaxContrastKernel
         if (w == 0f) { row.Clear(); return 0; }
         double tdot = targets.TargetDot(i, row, scratch);
         if (self) row[i] = float.NegativeInfinity;
-        float m = TensorPrimitives.Max(row);
-        TensorPrimitives.Subtract(row, m, row);
-        TensorPrimitives.Exp(row, row);
-        double sum = Accumulate.Sum(row);
+        float m = RowSoftmax.Max(row);
+        double sum = RowSoftmax.ExpShiftSum(row, m);
         double lse = m + Math.Log(sum);
         if (wantGrad)
         {

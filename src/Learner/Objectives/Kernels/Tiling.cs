@@ -38,7 +38,17 @@ internal static class RowParallel
 
     private static void Split<TJob>(TJob job, int rows, int workers) where TJob : struct, IRowJob
     {
-        int per = (rows + workers - 1) / workers;
-        Parallel.For(0, workers, w => job.Run(w * per, Math.Min(rows, (w + 1) * per), w));
+        // On the engine's own worker threads (not the thread pool, whose idle spinning steals the cores from the GEMMs
+        // around this loop on small machines).
+        var parts = new Parts<TJob> { Job = job, Rows = rows, Per = (rows + workers - 1) / workers };
+        Learner.Nn.Kernels.WorkerPool.Run(ref parts, workers);
+    }
+
+    private struct Parts<TJob> : Learner.Nn.Kernels.IParallelJob where TJob : struct, IRowJob
+    {
+        public TJob Job;
+        public int Rows, Per;
+
+        public readonly void RunPart(int part) => Job.Run(part * Per, Math.Min(Rows, (part + 1) * Per), part);
     }
 }

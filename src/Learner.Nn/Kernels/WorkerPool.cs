@@ -1,0 +1,109 @@
+using System.Runtime.CompilerServices;
+
+namespace Learner.Nn.Kernels;
+
+/// <summary>A piece of parallel work split into parts; part p runs on one thread.</summary>
+public interface IParallelJob
+{
+    /// <summary>Runs part <paramref name="part"/> of the job.</summary>
+    /// <param name="part">0-based part index, below the part count given to <see cref="WorkerPool.Run{TJob}"/>.</param>
+    void RunPart(int part);
+}
+
+/// <summary>
+/// The engine's own worker threads for data-parallel kernels (GEMM, row-wise objective kernels). Part 0 runs on the
+/// calling thread, the others on dedicated background threads that sleep between jobs. Unlike the thread pool, nothing
+/// spins on the cores once a job ends, so consecutive kernels on a small machine do not steal each other's cores.
+/// One job runs at a time; a call made while another is in flight (or from inside a part) runs all parts on the
+/// calling thread, so nesting is safe. Parts must not depend on running concurrently.
+/// </summary>
+public static unsafe class WorkerPool
+{
+    private sealed class Worker
+    {
+        public readonly ManualResetEventSlim Start = new(false, spinCount: 1);
+        public int Part;
+    }
+
+    private static int _busy;
+    private static readonly ManualResetEventSlim Done = new(false, spinCount: 1);
+    private static Worker[] _workers = Array.Empty<Worker>();
+    private static delegate*<void*, int, void> _body;
+    private static void* _state;
+    private static int _pending;
+    private static Exception? _error;
+
+    /// <summary>Runs parts 0 … <paramref name="parts"/> − 1 of <paramref name="job"/>, in parallel when possible, and returns
+    /// when all have finished. An exception in a part is rethrown (wrapped in <see cref="AggregateException"/> when it
+    /// came from a worker thread).</summary>
+    /// <typeparam name="TJob">The job type.</typeparam>
+    /// <param name="job">The job (read by every part; not copied).</param>
+    /// <param name="parts">Number of parts (≥ 1).</param>
+    public static void Run<TJob>(ref TJob job, int parts) where TJob : struct, IParallelJob
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        if (parts == 1 || !TryRun(Unsafe.AsPointer(ref job), &Invoke<TJob>, parts))
+            for (int p = 0; p < parts; p++) job.RunPart(p);
+    }
+
+    private static void Invoke<TJob>(void* state, int part) where TJob : struct, IParallelJob => Unsafe.AsRef<TJob>(state).RunPart(part);
+
+    /// <summary>Runs <paramref name="body"/>(state, p) for every part; false (nothing run) when the pool is busy.</summary>
+    internal static bool TryRun(void* state, delegate*<void*, int, void> body, int parts)
+    {
+        // Not a Monitor: it is re-entrant, and a part that calls back into the pool on the caller's thread must get
+        // the serial path, not overwrite the job in flight.
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        try
+        {
+            EnsureWorkers(parts - 1);
+            _state = state;
+            _body = body;
+            _error = null;
+            Volatile.Write(ref _pending, parts - 1);
+            Done.Reset();
+            for (int w = 0; w < parts - 1; w++)
+            {
+                _workers[w].Part = w + 1;
+                _workers[w].Start.Set();
+            }
+            try { body(state, 0); }
+            finally { Done.Wait(); }
+            if (_error is not null) throw new AggregateException("A Learner.Nn worker thread failed.", _error);
+            return true;
+        }
+        finally
+        {
+            _state = null;
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private static void EnsureWorkers(int count)
+    {
+        if (_workers.Length >= count) return;
+        var grown = new Worker[count];
+        Array.Copy(_workers, grown, _workers.Length);
+        for (int w = _workers.Length; w < count; w++)
+        {
+            var worker = new Worker();
+            grown[w] = worker;
+            var thread = new Thread(Loop, 256 * 1024) { IsBackground = true, Name = $"Learner.Nn worker {w + 1}" };
+            thread.Start(worker);
+        }
+        _workers = grown;
+    }
+
+    private static void Loop(object? state)
+    {
+        var self = (Worker)state!;
+        while (true)
+        {
+            self.Start.Wait();
+            self.Start.Reset();
+            try { _body(_state, self.Part); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+            if (Interlocked.Decrement(ref _pending) == 0) Done.Set();
+        }
+    }
+}
