@@ -1,0 +1,37 @@
+using Learner.DependencyInjection;
+using Learner.Encoders;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Learner.TorchSharp.Tests;
+
+public class TorchSharpServiceCollectionTests
+{
+    [TorchSharpFact]
+    public void AddLearnerTorchSharp_makes_the_encoder_factory_build_TorchSharp_encoders_on_the_chosen_device()
+    {
+        var services = new ServiceCollection();
+        services.AddLearner(o => o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 6 });
+        services.AddLearnerTorchSharp(() => nn.Sequential(("0", nn.Linear(6, 8)), ("1", nn.ReLU()), ("2", nn.Linear(8, 4))), 4, o => o.Device = "cpu");
+        using var provider = services.BuildServiceProvider();
+        using var encoder = (TorchSharpEncoder)provider.GetRequiredService<Func<IEncoder>>()();
+        encoder.EmbeddingDimension.Should().Be(4);
+        encoder.Device.type.Should().Be(DeviceType.CPU);
+        var e = new float[8];
+        encoder.Forward(new Learner.Nn.Tensor(new float[12], 2, 6), e, requiresGrad: false);
+    }
+
+    [TorchSharpFact]
+    public void A_bad_device_fails_validation_naming_the_option()
+    {
+        var services = new ServiceCollection();
+        services.AddLearnerTorchSharp(() => nn.Sequential(("0", nn.Linear(6, 4))), 4, o => o.Device = "tpu");
+        using var provider = services.BuildServiceProvider();
+        FluentActions.Invoking(() => provider.GetRequiredService<IOptions<TorchSharpOptions>>().Value)
+            .Should().Throw<OptionsValidationException>().WithMessage("*Device*tpu*auto, cpu, cuda*");
+        if (!cuda.is_available())
+            FluentActions.Invoking(() => new TorchSharpOptions { Device = "cuda" }.ResolveDevice()).Should().Throw<ArgumentException>().WithMessage("*no CUDA device*");
+    }
+}
