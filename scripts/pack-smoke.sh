@@ -1,84 +1,112 @@
 #!/usr/bin/env bash
-# Packs every packable project (src/*) into a temporary local feed, checks what the packages hold, then proves they
-# work outside the solution: a fresh console app restores Learner from that feed and runs a tiny pretraining, and the
-# `learner` tool installs from it and answers --help. Run by .ci/run after the tests.
+# Packs every packable project under src/ into a temporary local feed, checks what each package holds (README, license,
+# XML docs or tool layout, symbols package, repository commit, SourceLink map in the PDB), then proves the packages work
+# outside the solution: `dotnet new console` in a temporary folder, `dotnet add package Learner` from the local feed,
+# a tiny pretraining run; every .NET tool package is installed from the feed and answers --help.
+# Run by .ci/run after the tests; a new src/ project is packed and checked without editing this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 work="$(mktemp -d)"
+feed="$work/feed"
 suffix="smoke.$(date +%s)"
 version="$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props)-$suffix"
+ids=()
 cleanup() {
   rm -rf "$work"
   # Drop the throw-away versions from the package cache so they never shadow a real build.
-  local cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
-  rm -rf "$cache"/learner/"$version" "$cache"/learner.nn/"$version" "$cache"/learner.cli/"$version" 2>/dev/null || true
+  local cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}" id
+  for id in "${ids[@]}"; do rm -rf "$cache/${id,,}/$version"; done
 }
 trap cleanup EXIT
+fail() { echo "pack-smoke: FAILED: $*" >&2; exit 1; }
 
 # Zip listing and extraction with unzip, or Python's zipfile where unzip is absent.
 zlist() { if command -v unzip >/dev/null; then unzip -Z1 "$1"; else python3 -c 'import sys,zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$1"; fi; }
-zcat1() { if command -v unzip >/dev/null; then unzip -p "$1" "$2"; else python3 -c 'import sys,zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())' "$1" "$2"; fi; }
+zcat1() { if command -v unzip >/dev/null; then unzip -p "$1" "$2"; else python3 -c 'import sys,zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$1" "$2"; fi; }
+prop() { sed -n "s|.*\"$2\": *\"\\([^\"]*\\)\".*|\\1|p" <<<"$1"; }
 
-echo "pack-smoke: packing $version into $work/feed"
-dotnet pack Learner.sln -c Release -o "$work/feed" -p:VersionSuffix="$suffix" --nologo -v quiet >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; exit 1; }
-for id in Learner.Nn Learner Learner.Cli; do
-  pkg="$work/feed/$id.$version.nupkg"
-  [ -f "$pkg" ] || { echo "pack-smoke: missing $pkg"; ls "$work/feed"; exit 1; }
-  [ -f "$work/feed/$id.$version.snupkg" ] || { echo "pack-smoke: missing symbols package for $id"; exit 1; }
-  listing="$(zlist "$pkg")"
-  grep -qx "README.md" <<<"$listing" || { echo "pack-smoke: $id has no README.md"; exit 1; }
-  if [ "$id" != Learner.Cli ]; then
-    grep -qx "lib/net10.0/$id.xml" <<<"$listing" || { echo "pack-smoke: $id has no XML docs"; exit 1; }
+# 1. Pack every packable src/ project.
+tools=()
+for proj in src/*/*.csproj; do
+  props="$(dotnet msbuild "$proj" -getProperty:IsPackable -getProperty:PackageId -getProperty:PackAsTool -getProperty:ToolCommandName)"
+  [ "$(prop "$props" IsPackable)" = true ] || { echo "pack-smoke: $proj is not packable, skipped"; continue; }
+  id="$(prop "$props" PackageId)"
+  ids+=("$id")
+  [ "$(prop "$props" PackAsTool)" = true ] && tools+=("$id:$(prop "$props" ToolCommandName)")
+  echo "pack-smoke: dotnet pack $proj → $feed/$id.$version.nupkg"
+  dotnet pack "$proj" -c Release -o "$feed" -p:VersionSuffix="$suffix" --nologo -v quiet >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail "dotnet pack $proj"; }
+done
+[[ " ${ids[*]} " == *" Learner.Nn "* && " ${ids[*]} " == *" Learner "* ]] || fail "Learner.Nn and Learner must both be packable (got: ${ids[*]})"
+
+# 2. Check each package's contents and metadata.
+commit="$(git rev-parse HEAD 2>/dev/null || true)"
+for id in "${ids[@]}"; do
+  pkg="$feed/$id.$version.nupkg" sym="$feed/$id.$version.snupkg"
+  [ -f "$pkg" ] || fail "missing $pkg"
+  [ -f "$sym" ] || fail "missing symbols package $sym"
+  listing="$(zlist "$pkg")" nuspec="$(zcat1 "$pkg" "$id.nuspec")"
+  grep -qx "README.md" <<<"$listing" || fail "$id has no README.md"
+  grep -q "<readme>README.md</readme>" <<<"$nuspec" || fail "$id does not declare its README"
+  grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id has no license expression"
+  grep -q "<version>$version</version>" <<<"$nuspec" || fail "$id is not version $version"
+  what="README, MIT license"
+  if grep -q "^lib/" <<<"$listing"; then
+    grep -qx "lib/net10.0/$id.xml" <<<"$listing" || fail "$id has no XML docs (lib/net10.0/$id.xml)"
+    what+=", XML docs"
+  else
+    grep -q "^tools/net10.0/any/" <<<"$listing" || fail "$id has neither lib/ nor a tool layout"
+    what+=", tool layout"
   fi
-  zcat1 "$pkg" "$id.nuspec" | grep -q "<license type=\"expression\">MIT</license>" || { echo "pack-smoke: $id has no license"; exit 1; }
-  zcat1 "$pkg" "$id.nuspec" | grep -q "<repository " || { echo "pack-smoke: $id has no repository (SourceLink) entry"; exit 1; }
-  echo "pack-smoke: $id ok (nupkg + snupkg, README, license, docs, repository)"
+  pdb="$(zlist "$sym" | grep -m1 '\.pdb$')" || fail "$id's symbols package holds no PDB"
+  what+=", snupkg ($pdb)"
+  if [ -n "$commit" ]; then
+    grep -q "<repository type=\"git\" url=\"[^\"]*\" commit=\"$commit\"" <<<"$nuspec" || fail "$id's nuspec has no repository entry with commit $commit"
+    # SourceLink: the PDB maps the sources to raw URLs at this commit.
+    zcat1 "$sym" "$pdb" | grep -aq "raw.githubusercontent.com/[^\"]*/$commit/\*" || fail "$id's PDB has no SourceLink map to commit $commit"
+    what+=", repository + SourceLink at ${commit:0:7}"
+  fi
+  echo "pack-smoke: $id ok ($what)"
 done
 
-mkdir -p "$work/app"
+# 3. A fresh console app, outside the solution, restoring Learner from the local feed plus the repository's source.
+echo "pack-smoke: dotnet new console in $work/app; dotnet add package Learner $version from the local feed"
+dotnet new console -o "$work/app" -n SmokeApp --no-restore >/dev/null
 cat >"$work/app/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <packageSources>
     <clear />
-    <add key="local" value="$work/feed" />
+    <add key="local" value="$feed" />
 $(sed -n 's:^\s*\(<add key=.*/>\)\s*$:    \1:p' "$repo/nuget.config")
   </packageSources>
 </configuration>
 XML
-cat >"$work/app/SmokeApp.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <OutputType>Exe</OutputType>
-    <TargetFramework>net10.0</TargetFramework>
-    <Nullable>enable</Nullable>
-    <ImplicitUsings>enable</ImplicitUsings>
-    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
-  </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include="Learner" Version="$version" />
-  </ItemGroup>
-</Project>
-XML
+(cd "$work/app" && dotnet add package Learner --version "$version" >"$work/add.log" 2>&1) || { cat "$work/add.log"; fail "dotnet add package Learner"; }
 cat >"$work/app/Program.cs" <<'CS'
 using Learner.Data.Synthetic;
 using Learner.Encoders;
+using Learner.Experiments;
 using Learner.Sampling;
 using Learner.Training;
-using Learner.Experiments;
 
 var data = SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 12, Seed = 1 });
 var encoder = EncoderFactory.Create(new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 8, WidthMultiplier = 0.25 });
 var objective = LearnerExperiment.CreateObjective("weighted-contrastive", encoder.EmbeddingDimension, 300, 100, 1);
 var result = new Pretrainer(encoder, data, new PatientBatchSampler(data, 4, 2), objective, new PretrainingOptions { Epochs = 1, StepsPerEpoch = 3 }).Run();
-Console.WriteLine($"smoke: {result.CompletedSteps} steps, last loss {result.Losses[^1]:F4}");
+Console.WriteLine($"smoke app: {encoder.Name}, {result.CompletedSteps} pretraining steps, last loss {result.Losses[^1]:F4}");
 return result.CompletedSteps == 3 && double.IsFinite(result.Losses[^1]) ? 0 : 1;
 CS
-echo "pack-smoke: a fresh console app referencing Learner $version from the local feed"
-(cd "$work/app" && dotnet run -c Release --nologo -v quiet)
+echo "pack-smoke: dotnet run (a 3-step pretraining through the packaged library)"
+(cd "$work/app" && dotnet run -c Release --nologo -v quiet) || fail "the smoke app"
 
-echo "pack-smoke: installing the learner tool from the local feed"
-dotnet tool install Learner.Cli --version "$version" --tool-path "$work/tools" --configfile "$work/app/nuget.config" >/dev/null
-"$work/tools/learner" --help | head -n 3
-echo "pack-smoke: ok"
+# 4. Every tool package installs from the feed and runs.
+for tool in "${tools[@]}"; do
+  id="${tool%%:*}" command="${tool#*:}"
+  echo "pack-smoke: dotnet tool install $id $version; $command --help"
+  dotnet tool install "$id" --version "$version" --tool-path "$work/tools" --configfile "$work/app/nuget.config" >/dev/null || fail "dotnet tool install $id"
+  "$work/tools/$command" --help >"$work/help.txt" || fail "$command --help"
+  head -n 3 "$work/help.txt"
+done
+echo "pack-smoke: ok (${ids[*]})"

@@ -73,9 +73,12 @@ sealed class BandFeatureEncoder : IEncoder
 
     public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)
     {
-        int n = input.Shape[0];
-        if (input.Size != n * _frames * _height * _width)
-            throw new ArgumentException($"Expected clips of {_frames}×{_height}×{_width} values, got input {Tensor.FormatShape(input.Shape)}.", nameof(input));
+        // The seam's contract: a batch that does not fit, or a buffer that is not B×D, is a ShapeMismatchException.
+        int n = input.Rank > 0 ? input.Shape[0] : 0;
+        if (input.Rank == 0 || input.Size != n * _frames * _height * _width)
+            throw new ShapeMismatchException($"{Name}: expected clips [B, {_frames}, {_height}, {_width}], got {Tensor.FormatShape(input.Shape)}.");
+        if (embeddings.Length != n * _dimension)
+            throw new ShapeMismatchException($"{Name}: the embedding buffer holds {embeddings.Length} floats, expected B×D = {n}×{_dimension}.");
         var x = input.Data;
         var f = new float[n * _features];
         int rowsPerBand = _height / _bands, frameSize = _height * _width;
@@ -108,6 +111,8 @@ sealed class BandFeatureEncoder : IEncoder
     public void Backward(ReadOnlySpan<float> g)
     {
         var f = _lastFeatures ?? throw new InvalidOperationException("Backward needs a Forward with requiresGrad: true first.");
+        if (g.Length != _lastCount * _dimension)
+            throw new ShapeMismatchException($"{Name}: the embedding gradient holds {g.Length} floats, expected B×D = {_lastCount}×{_dimension}.");
         // e = W f + b  ⇒  ∂L/∂W = Σ_s g_s f_sᵀ, ∂L/∂b = Σ_s g_s (accumulated, as autograd would).
         for (int s = 0; s < _lastCount; s++)
             for (int d = 0; d < _dimension; d++)
@@ -186,8 +191,14 @@ sealed class BandFeatureEncoder : IEncoder
 
         public void CheckGradientsFinite()
         {
-            for (int i = 0; i < e._gradWeight.Length; i++)
-                if (!float.IsFinite(e._gradWeight[i])) throw new NonFiniteValueException($"{e.Name}: weight gradient {i} is {e._gradWeight[i]}.", i);
+            Check(e._gradWeight, "weight");
+            Check(e._gradBias, "bias");
+
+            void Check(float[] g, string what)
+            {
+                for (int i = 0; i < g.Length; i++)
+                    if (!float.IsFinite(g[i])) throw new NonFiniteValueException($"{e.Name}: {what} gradient {i} is {g[i]}.", i);
+            }
         }
 
         public void Step()

@@ -11,12 +11,31 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
-var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddLearner(builder.Configuration.GetSection("Learner"));
+// appsettings.json is copied beside the executable; reading it from there (not from the current directory, the host's
+// default content root) makes `dotnet run --project samples/DependencyInjection` from the repository root find it.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var section = builder.Configuration.GetSection("Learner");
+if (!section.Exists())
+    throw new InvalidOperationException($"No \"Learner\" section in the configuration (looked for appsettings.json in {AppContext.BaseDirectory}).");
+// Bound from the section; code adds what JSON does not express well: the validation change classifier uses the
+// experiment's change thresholds, so each epoch's validation also reports change macro-F1.
+builder.Services.AddLearner(section, o => o.Pretraining = o.Pretraining with
+{
+    Validation = o.Pretraining.Validation with { ChangeThresholds = o.ChangeThresholds, ChangeFolds = 3 },
+});
 builder.Services.AddSingleton(_ => SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 60, Seed = 7 }));
 using var host = builder.Build();
-await host.StartAsync(); // ValidateOnStart: an invalid "Learner" section fails here, naming the option.
+try
+{
+    await host.StartAsync(); // ValidateOnStart: an invalid "Learner" section fails here, naming the option.
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Invalid configuration: {e.Message}");
+    return 2;
+}
 
 var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sample");
 var data = host.Services.GetRequiredService<LongitudinalDataset>();
@@ -32,3 +51,4 @@ log.LogInformation("Pretrained {Encoder}: {Steps} steps; validation Spearman per
 var results = host.Services.GetRequiredService<LearnerExperiment>().Run(data, new Progress<string>(line => log.LogInformation("{Line}", line)));
 Console.WriteLine(results.ToMarkdown());
 await host.StopAsync();
+return 0;
