@@ -3,7 +3,7 @@
 # XML docs or tool layout, symbols package, repository commit, SourceLink map in the PDB), then proves the packages work
 # outside the solution: `dotnet new console` in a temporary folder, `dotnet add package Learner` from the local feed,
 # a tiny pretraining run; every .NET tool package is installed from the feed and answers --help.
-# Run by .ci/run after the tests; a new src/ project is packed and checked without editing this script.
+# Run by .ci/run after the tests; a new src/ project of Learner.sln is packed and checked without editing this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -29,7 +29,8 @@ prop() { sed -n "s|.*\"$2\": *\"\\([^\"]*\\)\".*|\\1|p" <<<"$1"; }
 
 # 1. Pack every packable src/ project.
 tools=()
-for proj in src/*/*.csproj; do
+# The projects of Learner.sln under src/ (Learner.TorchSharp lives outside the solution: TorchSharp is not restorable here).
+for proj in $(dotnet sln Learner.sln list | tr '\\' '/' | grep '^src/.*\.csproj$'); do
   props="$(dotnet msbuild "$proj" -getProperty:IsPackable -getProperty:PackageId -getProperty:PackAsTool -getProperty:ToolCommandName)"
   [ "$(prop "$props" IsPackable)" = true ] || { echo "pack-smoke: $proj is not packable, skipped"; continue; }
   id="$(prop "$props" PackageId)"
