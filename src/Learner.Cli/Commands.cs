@@ -158,7 +158,7 @@ internal static class Commands
         if (cx.Interactive && !quiet)
         {
             PretrainingResult? result = null;
-            AnsiConsole.Progress()
+            cx.Console.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
                 {
@@ -167,7 +167,7 @@ internal static class Commands
                     {
                         Log(t);
                         task.Value = t.Step;
-                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} epoch {t.Epoch} loss {t.Loss:F4}"));
+                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} epoch {t.Epoch}, step {t.Step}/{t.TotalSteps}, loss {t.Loss:F4}"));
                     }));
                 });
             return result!;
@@ -187,17 +187,20 @@ internal static class Commands
         var run = Req("--run", "The run folder written by pretrain (its run.json rebuilds the encoder).");
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to load (default: the run's best.safetensors if any, else last.safetensors)." };
         var manifest = Req("--manifest", "Manifest of the scans to embed.");
-        var output = Req("--out", "The embeddings file (.npy, float32 N×D); scan ids are written beside it as <out>.ids.csv.");
+        var output = Req("--out", "The embeddings file: .npy (float32 N×D) or .npz (member 'embeddings', float32 N×D); scan ids are written beside it as <out>.ids.csv.");
         var batch = Opt("--batch", "Scans per forward pass.", 64);
         var cmd = new Command("embed", """
             Embed every scan of a manifest with a pretrained encoder.
 
-            Example:
+            Examples:
               learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
+              learner embed --run runs/wc --checkpoint runs/wc/last.safetensors --manifest data/test/manifest.csv --out test.npz
             """) { run, checkpoint, manifest, output, batch };
         cmd.SetAction(p =>
         {
             string dir = p.GetValue(run)!;
+            string file = p.GetValue(output)!;
+            bool npz = EmbeddingsFormat(file, "--out");
             string runFile = Path.Combine(dir, RunSettings.FileName);
             CliContext.RequireFile(runFile, "--run");
             var settings = RunSettings.Read(runFile);
@@ -208,9 +211,10 @@ internal static class Commands
             var encoder = EncoderFactory.Create(settings.EncoderOptions(data));
             encoder.Load(ckpt, null, strict: true);
             var embeddings = Embedder.EmbedAll(encoder, data, p.GetValue(batch));
-            string file = p.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-            Npy.Write(file, new Tensor(embeddings, data.ScanCount, encoder.EmbeddingDimension));
+            var matrix = new Tensor(embeddings, data.ScanCount, encoder.EmbeddingDimension);
+            if (npz) Npz.Write(file, new Dictionary<string, Tensor> { [NpzMember] = matrix });
+            else Npy.Write(file, matrix);
             using (var ids = new StreamWriter(file + ".ids.csv"))
             {
                 ids.WriteLine("row,scan_id,patient_id");
@@ -223,12 +227,24 @@ internal static class Commands
         return cmd;
     }
 
+    /// <summary>The NPZ member that holds the embedding matrix.</summary>
+    private const string NpzMember = "embeddings";
+
+    /// <summary>True for .npz, false for .npy; any other extension is a usage error naming the option.</summary>
+    private static bool EmbeddingsFormat(string file, string option)
+    {
+        string ext = Path.GetExtension(file);
+        if (ext.Equals(".npz", StringComparison.OrdinalIgnoreCase)) return true;
+        if (ext.Equals(".npy", StringComparison.OrdinalIgnoreCase)) return false;
+        throw new CliException($"{option}: '{file}' must end in .npy or .npz (the embeddings formats), got '{(ext.Length == 0 ? "no extension" : ext)}'.");
+    }
+
     private static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 
     // ---------------------------------------------------------------- evaluate
     public static Command Evaluate(CliContext cx, Option<bool> json)
     {
-        var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, rows in manifest order).");
+        var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, or .npz with an 'embeddings' member; rows in manifest order).");
         var manifest = Req("--manifest", "The manifest the embeddings were computed from.");
         var threshold = new Option<double>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable.", Required = true };
         var folds = Opt("--folds", "Folds of the patient-grouped cross-validation.", 5);
@@ -246,6 +262,7 @@ internal static class Commands
         cmd.SetAction(p =>
         {
             string file = p.GetValue(embeddings)!;
+            bool npz = EmbeddingsFormat(file, "--embeddings");
             CliContext.RequireFile(file, "--embeddings");
             var data = CliContext.ReadManifest(p.GetValue(manifest)!);
             double t = p.GetValue(threshold);
@@ -253,7 +270,7 @@ internal static class Commands
             int k = p.GetValue(folds);
             if (k < 2) throw new CliException($"--folds must be ≥ 2, got {k}.");
             CliContext.Positive(p.GetValue(resamples), "--bootstrap");
-            var tensor = Npy.Read(file);
+            var tensor = npz ? Npz.ReadArray(file, NpzMember) : Npy.Read(file);
             if (tensor.Rank != 2 || tensor.Dim(0) != data.ScanCount)
                 throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {data.ScanCount} scans; expected [{data.ScanCount}, D].", ExitCodes.Failed);
             CheckIds(file + ".ids.csv", data);
@@ -290,13 +307,20 @@ internal static class Commands
             if (p.GetValue(json)) cx.WriteJson(report);
             else
             {
-                cx.Out.WriteLine($"{eval.Truth.Length} same-patient pairs, patient-grouped {k}-fold CV");
-                cx.Out.WriteLine($"  accuracy          {CliContext.F(acc.Estimate)} [{CliContext.F(acc.Lower)}, {CliContext.F(acc.Upper)}]");
-                cx.Out.WriteLine($"  macro-F1          {CliContext.F(f1.Estimate)} [{CliContext.F(f1.Lower)}, {CliContext.F(f1.Upper)}]");
-                cx.Out.WriteLine($"  quadratic kappa   {CliContext.F(kappa.Estimate)} [{CliContext.F(kappa.Lower)}, {CliContext.F(kappa.Upper)}]");
-                cx.Out.WriteLine($"  Spearman(distance, |Δscore|) {CliContext.F(alignment.Spearman)}");
-                cx.Out.WriteLine("  confusion (rows true, columns predicted: worsened, stable, improved):");
-                for (int i = 0; i < 3; i++) cx.Out.WriteLine($"    {Classification.ChangeLabelNames[i],-9} {confusion[i, 0],6} {confusion[i, 1],6} {confusion[i, 2],6}");
+                cx.Out.WriteLine($"{eval.Truth.Length} same-patient pairs, patient-grouped {k}-fold CV, 95 % patient-bootstrap intervals ({n} resamples)");
+                var metrics = new Table().AddColumn("metric").AddColumn(new TableColumn("estimate").RightAligned()).AddColumn(new TableColumn("95 % interval").RightAligned());
+                void Row(string name, MetricInterval m) => metrics.AddRow(name, CliContext.F(m.Estimate), Markup.Escape($"[{CliContext.F(m.Lower)}, {CliContext.F(m.Upper)}]"));
+                Row("accuracy", acc);
+                Row("macro-F1", f1);
+                Row("quadratic kappa", kappa);
+                metrics.AddRow("balanced accuracy", CliContext.F(report.balancedAccuracy), "");
+                metrics.AddRow("Spearman(distance, |Δscore|)", CliContext.F(alignment.Spearman), "");
+                cx.Console.Write(metrics);
+                var table = new Table().Title("confusion (rows true, columns predicted)").AddColumn("true \\ predicted");
+                foreach (var name in Classification.ChangeLabelNames) table.AddColumn(new TableColumn(name).RightAligned());
+                for (int i = 0; i < 3; i++)
+                    table.AddRow(Classification.ChangeLabelNames[i], confusion[i, 0].ToString(CultureInfo.InvariantCulture), confusion[i, 1].ToString(CultureInfo.InvariantCulture), confusion[i, 2].ToString(CultureInfo.InvariantCulture));
+                cx.Console.Write(table);
             }
             return ExitCodes.Ok;
         });
@@ -309,12 +333,38 @@ internal static class Commands
     {
         if (!File.Exists(idsFile)) return;
         var lines = File.ReadAllLines(idsFile);
+        int rows = lines.Skip(1).Count(l => l.Length > 0);
+        if (rows != data.ScanCount)
+            throw new CliException($"{idsFile}: {rows} scan ids, but the manifest has {data.ScanCount} scans; embed this manifest again.", ExitCodes.Failed);
         for (int i = 1; i < lines.Length && i - 1 < data.ScanCount; i++)
         {
-            string[] cols = lines[i].Split(',');
-            if (cols.Length >= 2 && cols[1] != data.Scans[i - 1].Id && !lines[i].Contains('"', StringComparison.Ordinal))
-                throw new CliException($"{idsFile}, line {i + 1}: row {i - 1} is scan '{cols[1]}', but the manifest's scan {i - 1} is '{data.Scans[i - 1].Id}'; embed this manifest again.", ExitCodes.Failed);
+            var cols = SplitCsv(lines[i]);
+            if (cols.Count < 2 || cols[1] != data.Scans[i - 1].Id)
+                throw new CliException($"{idsFile}, line {i + 1}: row {i - 1} is scan '{(cols.Count >= 2 ? cols[1] : lines[i])}', but the manifest's scan {i - 1} is '{data.Scans[i - 1].Id}'; embed this manifest again.", ExitCodes.Failed);
         }
+    }
+
+    /// <summary>Splits one CSV line written by <see cref="Csv"/> (fields optionally quoted, "" inside quotes).</summary>
+    internal static List<string> SplitCsv(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return fields;
     }
 
     // ---------------------------------------------------------------- experiment

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Learner.Data;
 using Learner.Nn;
 using Learner.Training;
+using Spectre.Console;
 
 namespace Learner.Cli;
 
@@ -15,7 +16,8 @@ public static class LearnerCli
 {
     /// <summary>Parses and runs a command line.</summary>
     /// <param name="args">The arguments.</param>
-    /// <param name="output">Where results go (human-readable, or JSON with <c>--json</c>).</param>
+    /// <param name="output">Where results and progress go (human-readable, or JSON with <c>--json</c>: then every result,
+    /// and every error as <c>{"error": message, "exitCode": code}</c>, is one JSON document here).</param>
     /// <param name="error">Where errors go.</param>
     /// <param name="interactive">Whether to draw live progress bars (a terminal); otherwise progress is one line per epoch.</param>
     /// <param name="cancellationToken">Cancels the command (as Ctrl-C does).</param>
@@ -51,8 +53,11 @@ public static class LearnerCli
         root.Add(Commands.Report(context, json));
 
         var parse = root.Parse(args);
+        // --json is honoured for errors too, even when the command line does not parse (it is then looked for by name).
+        bool jsonErrors = parse.Errors.Count == 0 ? parse.GetValue(json) : args.Contains("--json", StringComparer.Ordinal);
         if (parse.Errors.Count > 0)
         {
+            var messages = new List<string>();
             foreach (var e in parse.Errors)
             {
                 // Name the option a bad value belongs to, and put the allowed values on one line.
@@ -63,10 +68,12 @@ public static class LearnerCli
                     _ => null,
                 };
                 string message = string.Join(" ", e.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(x => x.Trim()));
-                await error.WriteLineAsync(option is not null && !message.Contains(option, StringComparison.Ordinal) ? $"learner: {option}: {message}" : $"learner: {message}");
+                messages.Add(option is not null && !message.Contains(option, StringComparison.Ordinal) ? $"{option}: {message}" : message);
             }
+            foreach (var m in messages) await error.WriteLineAsync($"learner: {m}");
             string command = parse.CommandResult.Command == root ? "learner" : $"learner {parse.CommandResult.Command.Name}";
             await error.WriteLineAsync($"Run '{command} --help' for the options and examples.");
+            if (jsonErrors) context.WriteJson(new { error = string.Join(" ", messages), exitCode = ExitCodes.Usage });
             return ExitCodes.Usage;
         }
         bool showStack = parse.GetValue(verbose);
@@ -77,12 +84,14 @@ public static class LearnerCli
         catch (OperationCanceledException)
         {
             await error.WriteLineAsync("learner: cancelled.");
+            if (jsonErrors) context.WriteJson(new { error = "cancelled", exitCode = ExitCodes.Cancelled });
             return ExitCodes.Cancelled;
         }
         catch (Exception e) when (Describe(e) is { } described)
         {
             await error.WriteLineAsync($"learner: {described.Message}");
             if (showStack) await error.WriteLineAsync(e.ToString());
+            if (jsonErrors) context.WriteJson(new { error = described.Message, exitCode = described.Code });
             return described.Code;
         }
     }
@@ -110,7 +119,23 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
 
     public bool Interactive { get; } = interactive;
 
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>A Spectre console over <see cref="Out"/>: live progress and colour only when interactive.</summary>
+    public IAnsiConsole Console { get; } = CreateConsole(output, interactive);
+
+    private static IAnsiConsole CreateConsole(TextWriter output, bool interactive)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!interactive) console.Profile.Width = 120;
+        return console;
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public void WriteJson(object value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 

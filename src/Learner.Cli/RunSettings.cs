@@ -27,6 +27,7 @@ internal sealed record RunSettings
     public int Seed { get; init; } = 1;
     public int CheckpointEvery { get; init; } = 20;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
     public static RunSettings Read(string path)
@@ -41,7 +42,7 @@ internal sealed record RunSettings
         }
     }
 
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
 
     /// <summary>The encoder for the dataset's payloads; "auto" picks by payload rank and shape.</summary>
     public EncoderOptions EncoderOptions(LongitudinalDataset data)
