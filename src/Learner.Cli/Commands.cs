@@ -143,10 +143,12 @@ internal static class Commands
                 await cx.Err.WriteLineAsync($"learner: cancelled; the checkpoint in '{dir}' is resumable: learner pretrain --out {dir} --resume");
                 return ExitCodes.Cancelled;
             }
+            // A resumed run that was already complete writes no new checkpoint: name the one it resumed from.
+            string checkpoint = string.IsNullOrEmpty(result.LastCheckpoint) ? Path.Combine(dir, "last.safetensors") : result.LastCheckpoint;
             if (quiet)
-                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = result.LastCheckpoint, seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
+                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
             else
-                cx.Out.WriteLine($"Pretrained {enc.Name} with {settings.Objective}: {result.CompletedSteps} steps in {clock.Elapsed.TotalSeconds:F1} s; checkpoint {result.LastCheckpoint}.");
+                cx.Out.WriteLine($"Pretrained {enc.Name} with {settings.Objective}: {result.CompletedSteps} steps in {clock.Elapsed.TotalSeconds:F1} s; checkpoint {checkpoint}.");
             return ExitCodes.Ok;
         });
         return cmd;

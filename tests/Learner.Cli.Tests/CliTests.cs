@@ -78,10 +78,61 @@ public sealed class CliTests : IDisposable
         err.Should().Contain("--resume");
         File.Exists(P("cut/last.safetensors")).Should().BeTrue("cancellation leaves a resumable checkpoint");
 
+        LoggedSteps(P("cut/log.jsonl")).Should().BeEmpty("cancelled before the first step, the run checkpointed step 0");
+
         (code, _, err) = await Run("pretrain", "--out", P("cut"), "--resume");
         code.Should().Be(ExitCodes.Ok, err);
         File.ReadAllBytes(P("cut/last.safetensors")).Should().Equal(File.ReadAllBytes(P("full/last.safetensors")), "a resumed run ends bit-identical");
     }
+
+    [Fact]
+    public async Task A_pretrain_cancelled_mid_run_stops_after_the_current_step_and_resume_continues_from_there()
+    {
+        string manifest = await Synth();
+        (await Run(["pretrain", "--manifest", manifest, "--out", P("full"), "--objective", "mse", .. TinyTraining])).Code.Should().Be(ExitCodes.Ok);
+
+        // Ctrl-C while step 1 is being reported (the redirected progress prints every step of a 3-step run).
+        using var ctrlC = new CancellationTokenSource();
+        var output = new CancelOnWriter("step 1/3", ctrlC);
+        var error = new StringWriter();
+        int code = await LearnerCli.RunAsync(["pretrain", "--manifest", manifest, "--out", P("cut"), "--objective", "mse", .. TinyTraining], output, error, false, ctrlC.Token);
+        code.Should().Be(ExitCodes.Cancelled, error.ToString());
+        LoggedSteps(P("cut/log.jsonl")).Should().Equal([1], "the run stops after the step in flight");
+
+        string err;
+        (code, _, err) = await Run("pretrain", "--out", P("cut"), "--resume");
+        code.Should().Be(ExitCodes.Ok, err);
+        LoggedSteps(P("cut/log.jsonl")).Should().Equal([1, 2, 3], "the resumed run continues after the checkpointed step instead of starting over");
+        // Weights and optimizer state end bit-identical. (The checkpoint's epoch history is not compared: the library's
+        // mean train loss of an interrupted epoch covers only the steps run after the resume.)
+        var (cutTensors, cutMeta) = ReadSafetensors(P("cut/last.safetensors"));
+        var (fullTensors, fullMeta) = ReadSafetensors(P("full/last.safetensors"));
+        cutTensors.Should().Equal(fullTensors, "a resumed run ends with the same weights and optimizer moments, bit for bit");
+        cutMeta.GetProperty("pretrain.step").GetString().Should().Be("3");
+        cutMeta.GetProperty("learner.optimizer").GetString().Should().Be(fullMeta.GetProperty("learner.optimizer").GetString());
+    }
+
+    /// <summary>The tensor bytes and the metadata of a safetensors file.</summary>
+    private static (byte[] Tensors, JsonElement Metadata) ReadSafetensors(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        int headerLength = checked((int)BitConverter.ToUInt64(bytes, 0));
+        var header = JsonDocument.Parse(bytes.AsMemory(8, headerLength)).RootElement;
+        return (bytes[(8 + headerLength)..], header.GetProperty("__metadata__"));
+    }
+
+    /// <summary>Cancels (as Ctrl-C does) when a line containing <paramref name="trigger"/> is written.</summary>
+    private sealed class CancelOnWriter(string trigger, CancellationTokenSource source) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(trigger, StringComparison.Ordinal) == true) source.Cancel();
+        }
+    }
+
+    private static long[] LoggedSteps(string log) =>
+        File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToArray();
 
     [Fact]
     public async Task Experiment_writes_tables_and_a_report_that_report_can_redraw()
@@ -132,13 +183,91 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Help_lists_every_command_with_examples()
+    public async Task Help_lists_every_command_and_the_exit_codes_and_each_command_shows_examples()
     {
         var (code, output, _) = await Run("--help");
         code.Should().Be(ExitCodes.Ok);
-        foreach (var c in new[] { "synth", "pretrain", "embed", "evaluate", "experiment", "report" }) output.Should().Contain(c);
-        (code, output, _) = await Run("pretrain", "--help");
-        code.Should().Be(ExitCodes.Ok);
-        output.Should().Contain("Examples:").And.Contain("--resume");
+        string[] commands = ["synth", "pretrain", "embed", "evaluate", "experiment", "report"];
+        foreach (var c in commands) output.Should().Contain(c);
+        output.Should().Contain("Exit codes: 0 success, 1 failure").And.Contain("130 cancelled");
+        foreach (var c in commands)
+        {
+            (code, output, _) = await Run(c, "--help");
+            code.Should().Be(ExitCodes.Ok, c);
+            output.Should().Contain("Example", c).And.Contain($"learner {c} ", c).And.Contain("--json", c);
+        }
+        (_, output, _) = await Run("pretrain", "--help");
+        output.Should().Contain("--resume").And.Contain("weighted-contrastive");
+    }
+
+    [Fact]
+    public async Task Synth_mri_writes_nifti_volumes_and_a_manifest_that_reads_back()
+    {
+        var (code, output, err) = await Run("synth", "--cohort", "mri", "--patients", "3", "--visits", "2", "--seed", "5", "--out", P("mri"), "--json");
+        code.Should().Be(ExitCodes.Ok, err);
+        JsonDocument.Parse(output).RootElement.GetProperty("scans").GetInt32().Should().Be(6);
+        Directory.GetFiles(P("mri/scans"), "*.nii.gz").Should().HaveCount(6);
+        var data = Learner.Data.Manifest.Read(P("mri/manifest.csv"));
+        data.ScanCount.Should().Be(6);
+        data.PatientCount.Should().Be(3);
+        using var scope = Learner.Nn.TensorScope.Begin();
+        data.Scans[0].LoadPayload().Rank.Should().Be(3, "an MRI payload is a volume");
+    }
+
+    [Fact]
+    public async Task Npz_embeddings_give_the_same_metrics_as_npy_and_a_reordered_ids_file_is_refused_naming_the_line()
+    {
+        string manifest = await Synth();
+        (await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "mse", .. TinyTraining])).Code.Should().Be(ExitCodes.Ok);
+        foreach (var f in new[] { "e.npy", "e.npz" })
+        {
+            var (c, _, e) = await Run("embed", "--run", P("run"), "--manifest", manifest, "--out", P(f));
+            c.Should().Be(ExitCodes.Ok, e);
+        }
+        string[] evaluate = ["evaluate", "--manifest", manifest, "--threshold", "20", "--folds", "3", "--bootstrap", "10", "--json"];
+        var npy = await Run([.. evaluate, "--embeddings", P("e.npy")]);
+        var npz = await Run([.. evaluate, "--embeddings", P("e.npz")]);
+        npy.Code.Should().Be(ExitCodes.Ok, npy.Err);
+        npz.Code.Should().Be(ExitCodes.Ok, npz.Err);
+        npz.Out.Should().Be(npy.Out, "the same embeddings in another container evaluate identically");
+
+        var (code, _, err) = await Run("embed", "--run", P("run"), "--manifest", manifest, "--out", P("e.csv"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--out").And.Contain(".npy or .npz");
+
+        var ids = File.ReadAllLines(P("e.npy.ids.csv"));
+        (ids[1], ids[2]) = (ids[2], ids[1]);
+        File.WriteAllLines(P("e.npy.ids.csv"), ids);
+        (code, _, err) = await Run([.. evaluate, "--embeddings", P("e.npy")]);
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().Contain("e.npy.ids.csv, line 2").And.Contain("embed this manifest again");
+    }
+
+    [Fact]
+    public async Task Json_mode_reports_errors_as_json_on_standard_output()
+    {
+        var (code, output, err) = await Run("--json", "evaluate", "--embeddings", P("none.npy"), "--manifest", P("none.csv"), "--threshold", "20");
+        code.Should().Be(ExitCodes.Failed);
+        var doc = JsonDocument.Parse(output).RootElement;
+        doc.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
+        doc.GetProperty("error").GetString().Should().Contain("none.npy");
+        err.Should().Contain("none.npy");
+
+        (code, output, _) = await Run("synth", "--cohort", "ct", "--out", P("x"), "--json");
+        code.Should().Be(ExitCodes.Usage);
+        doc = JsonDocument.Parse(output).RootElement;
+        doc.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Usage);
+        doc.GetProperty("error").GetString().Should().Contain("--cohort").And.Contain("'lus'").And.Contain("'mri'");
+    }
+
+    [Fact]
+    public async Task Interactive_progress_reports_epoch_step_and_loss_to_the_given_writer()
+    {
+        string manifest = await Synth();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await LearnerCli.RunAsync(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "mse", .. TinyTraining], output, error, interactive: true);
+        code.Should().Be(ExitCodes.Ok, error.ToString());
+        output.ToString().Should().Contain("mse epoch 1, step 3/3, loss").And.Contain("Pretrained");
     }
 }
