@@ -251,7 +251,11 @@ public sealed class CliTests : IDisposable
         var doc = JsonDocument.Parse(output).RootElement;
         doc.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
         doc.GetProperty("error").GetString().Should().Contain("none.npy");
-        err.Should().Contain("none.npy");
+        err.Should().Contain("none.npy").And.NotContain(" at ", "no stack trace without --verbose");
+
+        (code, _, err) = await Run("--verbose", "embed", "--run", P("none"), "--manifest", P("none.csv"), "--out", P("e.npy"));
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().StartWith("learner: --run: the file").And.Contain(" at Learner.Cli.", "--verbose adds the stack trace");
 
         (code, output, _) = await Run("synth", "--cohort", "ct", "--out", P("x"), "--json");
         code.Should().Be(ExitCodes.Usage);
