@@ -60,12 +60,16 @@ for id in "${ids[@]}"; do
     grep -q "^tools/net10.0/any/" <<<"$listing" || fail "$id has neither lib/ nor a tool layout"
     what+=", tool layout"
   fi
-  pdb="$(zlist "$sym" | grep -m1 '\.pdb$')" || fail "$id's symbols package holds no PDB"
+  # List first, then search: `zlist | grep -m1` fails at random under pipefail when grep exits before the lister.
+  symlisting="$(zlist "$sym")"
+  pdb="$(grep -m1 '\.pdb$' <<<"$symlisting" || true)"
+  [ -n "$pdb" ] || fail "$id's symbols package holds no PDB"
   what+=", snupkg ($pdb)"
   if [ -n "$commit" ]; then
     grep -q "<repository type=\"git\" url=\"[^\"]*\" commit=\"$commit\"" <<<"$nuspec" || fail "$id's nuspec has no repository entry with commit $commit"
     # SourceLink: the PDB maps the sources to raw URLs at this commit.
-    zcat1 "$sym" "$pdb" | grep -aq "raw.githubusercontent.com/[^\"]*/$commit/\*" || fail "$id's PDB has no SourceLink map to commit $commit"
+    zcat1 "$sym" "$pdb" >"$work/check.pdb"   # to a file: `zcat1 | grep -q` would race under pipefail
+    grep -aq "raw.githubusercontent.com/[^\"]*/$commit/\*" "$work/check.pdb" || fail "$id's PDB has no SourceLink map to commit $commit"
     what+=", repository + SourceLink at ${commit:0:7}"
   fi
   echo "pack-smoke: $id ok ($what)"

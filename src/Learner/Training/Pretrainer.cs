@@ -216,8 +216,6 @@ public sealed class Pretrainer
         var validator = _validationSet is null ? null : new Validator(this, _validationSet);
         string? tempBestDir = null;
         bool stoppedEarly = early is not null && state.BadEpochs >= early.Patience;
-        double epochLossSum = 0;
-        int epochLossCount = 0;
         _encoder.SetTraining(true);
         try
         {
@@ -272,8 +270,8 @@ public sealed class Pretrainer
                 _optimizer.Step();
                 if (_headOptimizer is not null) StepHead(lr);
                 losses.Add(result.Loss);
-                epochLossSum += result.Loss;
-                epochLossCount++;
+                state.EpochLossSum += result.Loss;
+                state.EpochLossCount++;
 
                 long done = step + 1;
                 ValidationReport? report = null;
@@ -286,9 +284,9 @@ public sealed class Pretrainer
                         _logger.LogInformation("Epoch {Epoch} validation: loss {Loss:G4}, Spearman {Spearman:F3}, macro-F1 {F1:F3}, P@1 {P1:F3}",
                             finished, report.Loss, report.Spearman, report.MacroF1, report.PrecisionAt1);
                     }
-                    state.Epochs.Add(new EpochSummary(finished, done, epochLossCount > 0 ? epochLossSum / epochLossCount : double.NaN, lr, report));
-                    epochLossSum = 0;
-                    epochLossCount = 0;
+                    state.Epochs.Add(new EpochSummary(finished, done, state.EpochLossCount > 0 ? state.EpochLossSum / state.EpochLossCount : double.NaN, lr, report));
+                    state.EpochLossSum = 0;
+                    state.EpochLossCount = 0;
                     if (early is not null && report is not null)
                     {
                         double value = report.Get(early.Metric);
@@ -689,6 +687,12 @@ public sealed class Pretrainer
 
         public int BadEpochs { get; set; }
 
+        /// <summary>Sum and count of the training losses of the epoch in progress (checkpointed, so that an epoch
+        /// interrupted and resumed reports the same mean as an uninterrupted one).</summary>
+        public double EpochLossSum { get; set; }
+
+        public int EpochLossCount { get; set; }
+
         public string? BestCheckpoint { get; set; }
 
         public string? BestHead { get; set; }
@@ -702,6 +706,8 @@ public sealed class Pretrainer
             BestValue = BestValue,
             BestEpoch = BestEpoch,
             BadEpochs = BadEpochs,
+            EpochLossSum = EpochLossSum,
+            EpochLossCount = EpochLossCount,
             BestCheckpoint = BestCheckpoint,
             Epochs = Epochs.Select(e => new EpochDto
             {
@@ -719,7 +725,11 @@ public sealed class Pretrainer
             Dto dto;
             try { dto = JsonSerializer.Deserialize<Dto>(json) ?? throw new JsonException("null"); }
             catch (JsonException e) { throw new InvalidDataException($"'{path}': the pretraining state in its metadata is not valid JSON ({e.Message}).", e); }
-            var state = new RunState { BestValue = dto.BestValue, BestEpoch = dto.BestEpoch, BadEpochs = dto.BadEpochs, BestCheckpoint = dto.BestCheckpoint };
+            var state = new RunState
+            {
+                BestValue = dto.BestValue, BestEpoch = dto.BestEpoch, BadEpochs = dto.BadEpochs, BestCheckpoint = dto.BestCheckpoint,
+                EpochLossSum = dto.EpochLossSum, EpochLossCount = dto.EpochLossCount,
+            };
             foreach (var e in dto.Epochs ?? new List<EpochDto>())
             {
                 ValidationReport? v = null;
@@ -743,6 +753,10 @@ public sealed class Pretrainer
             public int? BestEpoch { get; set; }
 
             public int BadEpochs { get; set; }
+
+            public double EpochLossSum { get; set; }
+
+            public int EpochLossCount { get; set; }
 
             public string? BestCheckpoint { get; set; }
 

@@ -206,7 +206,7 @@ public sealed record ValidationReport(int Epoch, long Step, double Loss, IReadOn
 /// <summary>One epoch of a run.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Step">Completed global steps at its end.</param>
-/// <param name="TrainLoss">Mean training loss of its steps (those run by this call; NaN if it ran none).</param>
+/// <param name="TrainLoss">Mean training loss of its steps (including those before a resume).</param>
 /// <param name="LearningRate">The learning rate of its last step.</param>
 /// <param name="Validation">What was measured on the validation set, or null without one.</param>
 public sealed record EpochSummary(int Epoch, long Step, double TrainLoss, double LearningRate, ValidationReport? Validation);

@@ -266,6 +266,8 @@ public class PretrainerTests
         var (full, resumed, fullResult, resumedResult) = RunInterrupted(MakeMse, 7);
         resumed.Should().Equal(full, "the head's weights and AdamW moments are checkpointed with the encoder");
         resumedResult.Epochs.Select(e => e.Validation!.Loss).Should().Equal(fullResult.Epochs.Select(e => e.Validation!.Loss));
+        resumedResult.Epochs.Select(e => e.TrainLoss).Should().Equal(fullResult.Epochs.Select(e => e.TrainLoss),
+            "the epoch cut by the cancellation (steps 5–9, cancelled after 7) averages the steps before and after the resume");
         resumedResult.BestEpoch.Should().Be(fullResult.BestEpoch);
     }
 
