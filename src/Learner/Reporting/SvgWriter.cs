@@ -39,10 +39,25 @@ public sealed class SvgWriter
     /// <returns>The text.</returns>
     public static string N(double value) => double.IsFinite(value) ? Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture) : "0";
 
-    /// <summary>Escapes text for XML content and attribute values.</summary>
+    /// <summary>Escapes text for XML content and attribute values; characters XML forbids become U+FFFD.</summary>
     /// <param name="text">The text.</param>
     /// <returns>The escaped text.</returns>
-    public static string Escape(string text) => WebUtility.HtmlEncode(text ?? string.Empty);
+    public static string Escape(string text)
+    {
+        text ??= string.Empty;
+        // Characters XML 1.0 forbids (control characters, lone surrogates) become U+FFFD, so the page stays well-formed.
+        if (!text.Any(c => c < 0x20 && c is not ('\t' or '\n' or '\r') || char.IsSurrogate(c) || c is '\uFFFE' or '\uFFFF'))
+            return WebUtility.HtmlEncode(text);
+        var sb = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { sb.Append(c).Append(text[++i]); continue; }
+            bool bad = c < 0x20 && c is not ('\t' or '\n' or '\r') || char.IsSurrogate(c) || c is '\uFFFE' or '\uFFFF';
+            sb.Append(bad ? '\uFFFD' : c);
+        }
+        return WebUtility.HtmlEncode(sb.ToString());
+    }
 
     /// <summary>A line segment.</summary>
     /// <param name="x1">Start x.</param>

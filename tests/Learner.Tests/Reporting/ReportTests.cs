@@ -63,6 +63,14 @@ public class ReportTests
     }
 
     [Fact]
+    public void Control_characters_and_lone_surrogates_cannot_break_the_xml()
+    {
+        string nasty = "a\u0001b\u001Fc\uD800d\uFFFEe 😀 & <x>";
+        var root = Parse(Charts.Line(nasty, nasty, nasty, new[] { new ChartSeries(nasty, new[] { 1.0, 2.0 }) }));
+        root.Descendants().Where(e => e.Name.LocalName == "title").Select(e => e.Value).Should().Contain("a\uFFFDb\uFFFDc\uFFFDd\uFFFDe 😀 & <x>");
+    }
+
+    [Fact]
     public void Empty_and_all_nan_inputs_give_a_no_data_chart()
     {
         foreach (var svg in new[]
