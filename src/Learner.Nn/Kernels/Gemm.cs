@@ -108,11 +108,9 @@ public static class Gemm
         int units = ((splitRows ? problem.M : problem.N) + unit - 1) / unit;
         int parts = work >= ParallelThreshold ? Math.Min(Math.Max(maxThreads, 1), units) : 1;
         if (parts > 1)
-        {
-            var job = new GemmJob { Problem = problem, Parts = parts, SplitRows = splitRows, Units = units, Unit = unit };
-            if (GemmWorkers.TryRun(job, &RunPart<TK>)) return;
-        }
-        GemmDriver.Run<TK>(problem, 0, problem.M, 0, problem.N);
+            GemmWorkers.Run(new GemmJob { Problem = problem, Parts = parts, SplitRows = splitRows, Units = units, Unit = unit }, &RunPart<TK>);
+        else
+            GemmDriver.Run<TK>(problem, 0, problem.M, 0, problem.N);
     }
 
     private static void RunPart<TK>(in GemmJob job, int part) where TK : struct, IGemmMicroKernel

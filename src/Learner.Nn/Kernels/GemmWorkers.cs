@@ -33,10 +33,9 @@ internal static unsafe class GemmWorkers
     }
 
     /// <summary>Runs every part of <paramref name="job"/> (on the pool when it is free, else on this thread).</summary>
-    internal static bool TryRun(in GemmJob job, delegate*<in GemmJob, int, void> body)
+    internal static void Run(in GemmJob job, delegate*<in GemmJob, int, void> body)
     {
         var adapter = new Adapter { Job = job, Body = body };
         WorkerPool.Run(ref adapter, Math.Max(1, job.Parts));
-        return true;
     }
 }

@@ -205,31 +205,46 @@ public sealed class LongitudinalDataset
     /// <returns>The batch.</returns>
     /// <exception cref="RaggedPayloadException">The payloads do not share a shape.</exception>
     /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
-    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices)
+    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices) => LoadBatch(scanIndices, 1, null);
+
+    /// <summary>Loads the payloads of the given scans <paramref name="views"/> times, passes each copy through
+    /// <paramref name="transform"/> (e.g. a seeded augmentation), and stacks them view-major into one tensor of shape
+    /// (views × B, …): rows [v·B, (v+1)·B) are view v of the B scans.</summary>
+    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
+    /// <param name="views">Copies of each scan (≥ 1).</param>
+    /// <param name="transform">Called with (payload, v·B + i) for copy v of scan i; null keeps the payloads as stored.</param>
+    /// <returns>The batch.</returns>
+    /// <exception cref="RaggedPayloadException">The (transformed) payloads do not share a shape.</exception>
+    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
+    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices, int views, Func<Tensor, int, Tensor>? transform)
     {
         if (scanIndices.Length == 0) throw new ArgumentException("A batch needs at least one scan.", nameof(scanIndices));
+        ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
+        int b = scanIndices.Length;
         float[]? data = null;
         int[]? itemShape = null;
         int itemSize = 0;
-        for (int b = 0; b < scanIndices.Length; b++)
-        {
-            int i = scanIndices[b];
-            if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
-            var scan = _scans[i];
-            using var scope = TensorScope.Begin();
-            var t = scan.LoadPayload();
-            if (itemShape is null)
+        for (int v = 0; v < views; v++)
+            for (int k = 0; k < b; k++)
             {
-                itemShape = t.ShapeArray;
-                itemSize = t.Size;
-                data = new float[checked(itemSize * scanIndices.Length)];
+                int i = scanIndices[k];
+                if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
+                var scan = _scans[i];
+                using var scope = TensorScope.Begin();
+                var t = scan.LoadPayload();
+                if (transform is not null) t = transform(t, v * b + k);
+                if (itemShape is null)
+                {
+                    itemShape = t.ShapeArray;
+                    itemSize = t.Size;
+                    data = new float[checked(itemSize * views * b)];
+                }
+                else if (!t.Shape.SequenceEqual(itemShape))
+                    throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape, t.ShapeArray);
+                t.Data.CopyTo(data.AsSpan((v * b + k) * itemSize, itemSize));
             }
-            else if (!t.Shape.SequenceEqual(itemShape))
-                throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape, t.ShapeArray);
-            t.Data.CopyTo(data.AsSpan(b * itemSize, itemSize));
-        }
         var shape = new int[itemShape!.Length + 1];
-        shape[0] = scanIndices.Length;
+        shape[0] = views * b;
         itemShape.CopyTo(shape, 1);
         return new Tensor(data!, shape);
     }

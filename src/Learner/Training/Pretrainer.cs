@@ -374,33 +374,8 @@ public sealed class Pretrainer
 
     /// <summary>The batch tensor: the scans as stored, or (views × B) augmented copies, view-major.</summary>
     private static Tensor LoadInput(LongitudinalDataset dataset, int[] indices, int views, AugmentationOptions? augmentation, Rng rng)
-    {
-        if (augmentation is null) return dataset.LoadBatch(indices);
-        int b = indices.Length;
-        float[]? data = null;
-        int[]? itemShape = null;
-        int itemSize = 0;
-        for (int v = 0; v < views; v++)
-            for (int i = 0; i < b; i++)
-            {
-                var scan = dataset.Scans[indices[i]];
-                using var scope = TensorScope.Begin();
-                var x = Augment.Apply(scan.LoadPayload(), rng.Fork((ulong)(v * b + i)), augmentation);
-                if (itemShape is null)
-                {
-                    itemShape = x.ShapeArray;
-                    itemSize = x.Size;
-                    data = new float[checked(itemSize * views * b)];
-                }
-                else if (!x.Shape.SequenceEqual(itemShape))
-                    throw new RaggedPayloadException(scan.Id, scan.Payload?.Description ?? "(none)", itemShape, x.ShapeArray);
-                x.Data.CopyTo(data.AsSpan((v * b + i) * itemSize, itemSize));
-            }
-        var shape = new int[itemShape!.Length + 1];
-        shape[0] = views * b;
-        itemShape.CopyTo(shape, 1);
-        return new Tensor(data!, shape);
-    }
+        => augmentation is null ? dataset.LoadBatch(indices)
+            : dataset.LoadBatch(indices, views, (x, copy) => Augment.Apply(x, rng.Fork((ulong)copy), augmentation));
 
     private void CheckHeadGradientsFinite()
     {

@@ -123,6 +123,23 @@ public class DatasetTests
     }
 
     [Fact]
+    public void LoadBatch_with_views_stacks_transformed_copies_view_major()
+    {
+        var ds = new LongitudinalDataset(new[]
+        {
+            S("a", "A", 0, 1, payload: new TensorPayload(Tensor.Full(1f, 2))),
+            S("b", "B", 0, 2, payload: new TensorPayload(Tensor.Full(2f, 2))),
+        }, true);
+        var copies = new List<int>();
+        var batch = ds.LoadBatch(new[] { 1, 0 }, 2, (x, copy) => { copies.Add(copy); return Ops.Mul(x, 10f * copy + 1); });
+        batch.ShapeArray.Should().Equal(4, 2);
+        batch.ToArray().Should().Equal(2, 2, 11, 11, 42, 42, 31, 31);
+        copies.Should().Equal(0, 1, 2, 3);
+        ds.Invoking(d => d.LoadBatch(new[] { 0, 1 }, 1, (x, copy) => copy == 1 ? Tensor.Full(0f, 3) : x)).Should().Throw<RaggedPayloadException>();
+        ds.Invoking(d => d.LoadBatch(new[] { 0 }, 0, null)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void Missing_payload_files_are_reported_by_path_and_scan()
     {
         var missing = Path.Combine(Path.GetTempPath(), "nope-" + Guid.NewGuid() + ".npy");

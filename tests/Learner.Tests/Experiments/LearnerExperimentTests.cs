@@ -11,7 +11,8 @@ namespace Learner.Tests.Experiments;
 
 public class LearnerExperimentTests
 {
-    private static LongitudinalDataset Cohort()
+    /// <summary>16 patients × 3 visits of 3 features (score, a per-patient nuisance, noise); shared with the report tests.</summary>
+    internal static LongitudinalDataset Cohort()
     {
         var rng = new Rng(2);
         var scans = new List<Scan>();

@@ -101,18 +101,6 @@ public class ReportTests
     [Fact]
     public void The_report_of_a_real_experiment_has_every_section_per_objective()
     {
-        var rng = new Rng(2);
-        var scans = new List<Scan>();
-        for (int p = 0; p < 16; p++)
-        {
-            double score = 200 + 200 * rng.NextDouble();
-            float nuisance = (float)rng.NextGaussian();
-            for (int v = 0; v < 3; v++)
-            {
-                scans.Add(new Scan($"s{p}-{v}", $"p{p}", v, score, payload: new TensorPayload(Tensor.FromSpan(new[] { (float)score / 100, nuisance, (float)rng.NextGaussian() }, 3))));
-                score += (rng.NextInt(3) - 1) * 40;
-            }
-        }
         var options = new ExperimentOptions
         {
             Objectives = new[] { "mse", "weighted-contrastive" },
@@ -121,7 +109,7 @@ public class ReportTests
             Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 6 },
             PatientsPerBatch = 4, ScansPerPatient = 2, Folds = 4, BootstrapResamples = 30,
         };
-        var results = new LearnerExperiment(options).Run(new LongitudinalDataset(scans, higherIsHealthier: true));
+        var results = new LearnerExperiment(options).Run(Experiments.LearnerExperimentTests.Cohort());
         results.Rows.Should().OnlyContain(r => r.Details != null && r.Details.Losses.Count == 6 && r.Details.PairDistances.Count == r.Details.PairGaps.Count);
         foreach (var r in results.Rows)
         {
