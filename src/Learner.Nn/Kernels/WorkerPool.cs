@@ -42,8 +42,20 @@ public static unsafe class WorkerPool
     public static void Run<TJob>(ref TJob job, int parts) where TJob : struct, IParallelJob
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
-        if (parts == 1 || !TryRun(Unsafe.AsPointer(ref job), &Invoke<TJob>, parts))
-            for (int p = 0; p < parts; p++) job.RunPart(p);
+        if (parts == 1) { job.RunPart(0); return; }
+        // The workers reach the job through a raw pointer, so it must not move: `job` may live on the heap (a field, a
+        // captured local), which the GC can relocate mid-run. A copy on this frame's stack stays put, and the GC still
+        // sees (and updates) the references it holds. Mutations made by the parts are copied back.
+        TJob pinned = job;
+        try
+        {
+            if (!TryRun(Unsafe.AsPointer(ref pinned), &Invoke<TJob>, parts))
+                for (int p = 0; p < parts; p++) pinned.RunPart(p);
+        }
+        finally
+        {
+            job = pinned;
+        }
     }
 
     private static void Invoke<TJob>(void* state, int part) where TJob : struct, IParallelJob => Unsafe.AsRef<TJob>(state).RunPart(part);
