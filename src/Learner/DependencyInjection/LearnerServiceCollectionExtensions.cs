@@ -6,6 +6,7 @@ using Learner.Sampling;
 using Learner.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,8 @@ public static class LearnerServiceCollectionExtensions
     /// <summary>
     /// Registers the experiment settings (<see cref="ExperimentOptions"/>, validated when first resolved and at host start
     /// with messages naming the invalid option), the objectives by name (<c>AddLearnerObjectives</c>), an encoder factory
-    /// (<see cref="Func{TResult}"/> of <see cref="IEncoder"/> built from <see cref="ExperimentOptions.Encoder"/>), a batch
+    /// (<see cref="Func{TResult}"/> of <see cref="IEncoder"/> built from <see cref="ExperimentOptions.Encoder"/> by the registered
+    /// <see cref="ComputeBackend"/>, <see cref="ComputeBackend.Managed"/> unless a backend package registered its own), a batch
     /// sampler factory (<see cref="Func{T, TResult}"/> from <see cref="LongitudinalDataset"/> to <see cref="IBatchSampler"/>),
     /// the <see cref="PretrainerFactory"/> (with loggers from the container when it has an <see cref="ILoggerFactory"/>) and
     /// <see cref="LearnerExperiment"/>.
@@ -33,14 +35,16 @@ public static class LearnerServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
         services.AddLearnerObjectives();
+        services.TryAddSingleton(ComputeBackend.Managed);
         services.AddTransient<Func<IEncoder>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
-            return () => EncoderFactory.Create(options.Encoder);
+            var backend = sp.GetRequiredService<ComputeBackend>();
+            return () => backend.CreateEncoder(options.Encoder);
         });
-        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ComputeBackend>()));
         services.AddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
-        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value));
+        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetRequiredService<ComputeBackend>()));
         return services;
     }
 

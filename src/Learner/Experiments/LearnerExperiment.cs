@@ -196,15 +196,22 @@ public sealed class LearnerExperiment
     };
 
     private readonly ExperimentOptions _options;
+    private readonly ComputeBackend _backend;
 
     /// <summary>Creates the experiment.</summary>
     /// <param name="options">Settings (validated).</param>
-    public LearnerExperiment(ExperimentOptions options)
+    /// <param name="backend">Builds the encoders and objectives, or null for the managed engine
+    /// (<see cref="ComputeBackend.Managed"/>).</param>
+    public LearnerExperiment(ExperimentOptions options, ComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _backend = backend ?? ComputeBackend.Managed;
     }
+
+    /// <summary>The backend that builds the encoders and objectives.</summary>
+    public ComputeBackend Backend => _backend;
 
     /// <summary>Runs every objective and seed.</summary>
     /// <param name="dataset">Scans with health scores (coarse labels are added by quartiles when missing).</param>
@@ -236,44 +243,59 @@ public sealed class LearnerExperiment
                 int runIndex = run++;
                 IProgress<TrainingProgress>? stepProgress = steps is null ? null : new StepRelay(steps, name, seed, runIndex, runCount);
                 cancellationToken.ThrowIfCancellationRequested();
-                var encoder = EncoderFactory.Create(_options.Encoder with { Seed = (ulong)seed });
-                var objective = CreateObjective(name, encoder.EmbeddingDimension, (float)mean, (float)scale, (ulong)seed);
-                var sampler = new PatientBatchSampler(dataset, _options.PatientsPerBatch, _options.ScansPerPatient);
-                var clock = Stopwatch.StartNew();
-                var result = new Pretrainer(encoder, dataset, sampler, objective, _options.Pretraining with { Seed = (ulong)seed, CheckpointDirectory = null })
-                    .Run(stepProgress, cancellationToken);
-                double seconds = clock.Elapsed.TotalSeconds;
-                int d = encoder.EmbeddingDimension;
-                var embeddings = Embedder.EmbedAll(encoder, dataset, 64, cancellationToken);
-                var eval = ChangeEvaluation.CrossValidate(dataset, embeddings, d, _options.ChangeThresholds, _options.Folds, seed, _options.Classifier);
-
-                var rng = new Rng((ulong)seed).Fork(0xB007);
-                var truth = eval.Truth; var pred = eval.Predicted;
-                var accuracy = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.Accuracy(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(1));
-                var macroF1 = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.MacroF1(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(2));
-                var kappa = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.CohenKappa(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(3));
-
-                // Cosine distances of the consecutive pairs once; each bootstrap replicate only re-ranks a resample.
-                var pairIdx = pairs.Select(p => (p.Before, p.After)).ToArray();
-                var gaps = pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray();
-                var distances = Alignment.Compute(embeddings, d, pairIdx, gaps).Distances;
-                var pairPatients = pairs.Select(p => dataset.Scans[p.Before].PatientIndex).ToArray();
-                var spearman = Bootstrap.ConfidenceInterval(pairPatients, idx =>
+                var encoder = _backend.CreateEncoder(_options.Encoder with { Seed = (ulong)seed });
+                IObjective? objective = null;
+                try
                 {
-                    var x = new double[idx.Length];
-                    var y = new double[idx.Length];
-                    for (int i = 0; i < idx.Length; i++) { x[i] = distances[idx[i]]; y[i] = gaps[idx[i]]; }
-                    return Correlations.Spearman(x, y);
-                }, _options.BootstrapResamples, 0.95, rng.Fork(4));
-                double finalLoss = result.Losses.Skip(Math.Max(0, result.Losses.Count - 10)).DefaultIfEmpty(double.NaN).Average();
-                var row = new ExperimentRow(name, seed, accuracy, macroF1, kappa, spearman, seconds, finalLoss)
+                    objective = CreateObjective(name, encoder.EmbeddingDimension, (float)mean, (float)scale, (ulong)seed, _backend.Objectives);
+                    rows.Add(RunOne(dataset, name, seed, encoder, objective, pairs, stepProgress, progress, cancellationToken));
+                }
+                finally
                 {
-                    Details = new ExperimentRunDetails(result.Losses, distances.ToArray(), gaps, Classification.ConfusionMatrix(truth, pred, 3)),
-                };
-                rows.Add(row);
-                progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{name} seed {seed}: macro-F1 {macroF1.Estimate:F3}, Spearman {spearman.Estimate:F3}, pretraining {seconds:F1} s"));
+                    (objective as IDisposable)?.Dispose();
+                    (encoder as IDisposable)?.Dispose();
+                }
             }
         return new ExperimentResults(rows);
+    }
+
+    private ExperimentRow RunOne(LongitudinalDataset dataset, string name, int seed, IEncoder encoder, IObjective objective, IReadOnlyList<ConsecutivePair> pairs,
+        IProgress<TrainingProgress>? stepProgress, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var sampler = new PatientBatchSampler(dataset, _options.PatientsPerBatch, _options.ScansPerPatient);
+        var clock = Stopwatch.StartNew();
+        var result = new Pretrainer(encoder, dataset, sampler, objective, _options.Pretraining with { Seed = (ulong)seed, CheckpointDirectory = null })
+            .Run(stepProgress, cancellationToken);
+        double seconds = clock.Elapsed.TotalSeconds;
+        int d = encoder.EmbeddingDimension;
+        var embeddings = Embedder.EmbedAll(encoder, dataset, 64, cancellationToken);
+        var eval = ChangeEvaluation.CrossValidate(dataset, embeddings, d, _options.ChangeThresholds, _options.Folds, seed, _options.Classifier);
+
+        var rng = new Rng((ulong)seed).Fork(0xB007);
+        var truth = eval.Truth; var pred = eval.Predicted;
+        var accuracy = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.Accuracy(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(1));
+        var macroF1 = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.MacroF1(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(2));
+        var kappa = Bootstrap.ConfidenceInterval(eval.PatientIndices, idx => Classification.CohenKappa(Pick(truth, idx), Pick(pred, idx), 3), _options.BootstrapResamples, 0.95, rng.Fork(3));
+
+        // Cosine distances of the consecutive pairs once; each bootstrap replicate only re-ranks a resample.
+        var pairIdx = pairs.Select(p => (p.Before, p.After)).ToArray();
+        var gaps = pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray();
+        var distances = Alignment.Compute(embeddings, d, pairIdx, gaps).Distances;
+        var pairPatients = pairs.Select(p => dataset.Scans[p.Before].PatientIndex).ToArray();
+        var spearman = Bootstrap.ConfidenceInterval(pairPatients, idx =>
+        {
+            var x = new double[idx.Length];
+            var y = new double[idx.Length];
+            for (int i = 0; i < idx.Length; i++) { x[i] = distances[idx[i]]; y[i] = gaps[idx[i]]; }
+            return Correlations.Spearman(x, y);
+        }, _options.BootstrapResamples, 0.95, rng.Fork(4));
+        double finalLoss = result.Losses.Skip(Math.Max(0, result.Losses.Count - 10)).DefaultIfEmpty(double.NaN).Average();
+        var row = new ExperimentRow(name, seed, accuracy, macroF1, kappa, spearman, seconds, finalLoss)
+        {
+            Details = new ExperimentRunDetails(result.Losses, distances.ToArray(), gaps, Classification.ConfusionMatrix(truth, pred, 3)),
+        };
+        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{name} seed {seed}: macro-F1 {macroF1.Estimate:F3}, Spearman {spearman.Estimate:F3}, pretraining {seconds:F1} s"));
+        return row;
     }
 
     private sealed class StepRelay(IProgress<ExperimentStep> target, string objective, int seed, int run, int runs) : IProgress<TrainingProgress>
@@ -297,20 +319,35 @@ public sealed class LearnerExperiment
     /// <param name="seed">Seed for heads an objective owns.</param>
     /// <returns>The objective.</returns>
     public static IObjective CreateObjective(string name, int embeddingDimension, float scoreMean, float scoreScale, ulong seed)
+        => CreateObjective(name, embeddingDimension, scoreMean, scoreScale, seed, ObjectiveRegistry.CreateDefault());
+
+    /// <summary>Creates an objective by experiment name from a backend's registry (see
+    /// <see cref="ComputeBackend.Objectives"/>), with scores normalised as in
+    /// <see cref="CreateObjective(string, int, float, float, ulong)"/>.</summary>
+    /// <param name="name">One of <see cref="KnownObjectives"/>.</param>
+    /// <param name="embeddingDimension">D.</param>
+    /// <param name="scoreMean">Mean health score of the dataset.</param>
+    /// <param name="scoreScale">Standard deviation of the health scores.</param>
+    /// <param name="seed">Seed for heads an objective owns.</param>
+    /// <param name="registry">Resolves the registry names ("mse", "infonce", …, "composite") to implementations.</param>
+    /// <returns>The objective.</returns>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="KnownObjectives"/>.</exception>
+    public static IObjective CreateObjective(string name, int embeddingDimension, float scoreMean, float scoreScale, ulong seed, ObjectiveRegistry registry)
     {
-        IObjective Mse() => new MseScoreRegression(new MseOptions { EmbeddingDimension = embeddingDimension, ScoreOffset = scoreMean, ScoreScale = scoreScale, InitSeed = seed });
-        IObjective Weighted() => new WeightedContrastiveLoss(new WeightedContrastiveOptions { UseProvidedPairs = false, PositiveThreshold = 0.1f * scoreScale, GapScale = scoreScale });
+        ArgumentNullException.ThrowIfNull(registry);
+        var mse = new MseOptions { EmbeddingDimension = embeddingDimension, ScoreOffset = scoreMean, ScoreScale = scoreScale, InitSeed = seed };
+        var weighted = new WeightedContrastiveOptions { UseProvidedPairs = false, PositiveThreshold = 0.1f * scoreScale, GapScale = scoreScale };
         return name switch
         {
-            "mse" => Mse(),
-            "weighted-contrastive" => Weighted(),
-            "contrastive" => new ContrastiveLoss(new ContrastiveOptions { UseProvidedPairs = false, InterPatientOnly = true }),
-            "triplet" => new TripletLoss(),
-            "infonce" => new InfoNceLoss(),
-            "supcon" => new SupConLoss(),
-            "rnc" => new RankNContrastLoss(),
-            "y-aware" => new YAwareInfoNceLoss(new YAwareOptions { Sigma = 0.25f * scoreScale }),
-            "mse+weighted-contrastive" => new CompositeObjective(new CompositeTerm("mse", Mse(), 1.0), new CompositeTerm("weighted-contrastive", Weighted(), 1.0)),
+            "mse" => registry.Create("mse", mse),
+            "weighted-contrastive" => registry.Create("weighted-contrastive", weighted),
+            "contrastive" => registry.Create("contrastive", new ContrastiveOptions { UseProvidedPairs = false, InterPatientOnly = true }),
+            "triplet" or "infonce" or "supcon" or "rnc" => registry.Create(name),
+            "y-aware" => registry.Create("y-aware", new YAwareOptions { Sigma = 0.25f * scoreScale }),
+            "mse+weighted-contrastive" => registry.Create("composite", new CompositeOptions
+            {
+                Terms = new[] { new CompositeTermOptions("mse", 1.0, mse), new CompositeTermOptions("weighted-contrastive", 1.0, weighted) },
+            }),
             _ => throw new ArgumentException($"Objective '{name}' is unknown; allowed: {string.Join(", ", KnownObjectives)}.", nameof(name)),
         };
     }

@@ -12,9 +12,10 @@ public sealed record CompositeTerm(string Name, IObjective Objective, double Wei
 /// <summary>
 /// A weighted sum of objectives, L = Σ_k λ_k L_k (the paper's MSE + contrastive pretraining), reporting each term's
 /// unweighted value. Gradients are the weighted sums of the components' gradients; gradients of parameters owned by
-/// components (e.g. the MSE head) are scaled by their component's weight in place.
+/// components (e.g. the MSE head) are scaled by their component's weight in place. The composite owns its components:
+/// disposing it disposes those that are <see cref="IDisposable"/> (e.g. objectives computed on a GPU).
 /// </summary>
-public sealed class CompositeObjective : IObjective
+public sealed class CompositeObjective : IObjective, IDisposable
 {
     private readonly CompositeTerm[] _terms;
     private readonly ObjectiveTerm[] _reported;
@@ -49,6 +50,12 @@ public sealed class CompositeObjective : IObjective
 
     /// <summary>The components.</summary>
     public IReadOnlyList<CompositeTerm> Terms => _terms;
+
+    /// <summary>Disposes the components that are <see cref="IDisposable"/>.</summary>
+    public void Dispose()
+    {
+        foreach (var t in _terms) (t.Objective as IDisposable)?.Dispose();
+    }
 
     /// <inheritdoc />
     public string Name => "composite";

@@ -1,0 +1,49 @@
+using Learner.Objectives;
+
+namespace Learner.Encoders;
+
+/// <summary>
+/// Where the method's numbers are computed: how encoders are built from <see cref="EncoderOptions"/> and which objective
+/// implementations the names resolve to. <see cref="Managed"/> is the embedded Learner.Nn engine; a GPU package (for
+/// example <c>Learner.TorchSharp</c>) supplies its own, and <see cref="Experiments.LearnerExperiment"/>,
+/// <see cref="Training.PretrainerFactory"/> and <c>services.AddLearner(...)</c> use whichever they are given.
+/// </summary>
+public sealed class ComputeBackend
+{
+    /// <summary>Creates a backend.</summary>
+    /// <param name="name">A short name for logs and reports (e.g. "managed", "torchsharp:cuda").</param>
+    /// <param name="createEncoder">Builds a fresh encoder from settings (the seed is in the settings).</param>
+    /// <param name="objectives">Resolves objective names to implementations, or null for the managed ones.</param>
+    public ComputeBackend(string name, Func<EncoderOptions, IEncoder> createEncoder, ObjectiveRegistry? objectives = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(createEncoder);
+        Name = name;
+        _createEncoder = createEncoder;
+        Objectives = objectives ?? ObjectiveRegistry.CreateDefault();
+    }
+
+    private readonly Func<EncoderOptions, IEncoder> _createEncoder;
+
+    /// <summary>The embedded managed engine: <see cref="EncoderFactory.Create"/> and the default objective registry.</summary>
+    public static ComputeBackend Managed { get; } = new("managed", EncoderFactory.Create);
+
+    /// <summary>The backend's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The objective implementations of this backend, by name.</summary>
+    public ObjectiveRegistry Objectives { get; }
+
+    /// <summary>Builds a fresh encoder.</summary>
+    /// <param name="options">The settings (validated by the backend; the message names a bad option).</param>
+    /// <returns>The encoder. Dispose it when it is <see cref="IDisposable"/> (a backend holding native memory).</returns>
+    /// <exception cref="InvalidOperationException">The backend's factory returned null.</exception>
+    public IEncoder CreateEncoder(EncoderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return _createEncoder(options) ?? throw new InvalidOperationException($"The '{Name}' backend's encoder factory returned null for architecture '{options.Architecture}'.");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
