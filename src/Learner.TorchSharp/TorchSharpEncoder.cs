@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Learner.Encoders;
 using Learner.Nn.Serialization;
+using Learner.TorchSharp.Encoders;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -88,31 +89,15 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
             throw new ArgumentException($"{Name}: the embeddings span holds {embeddings.Length} values, expected {b} × {EmbeddingDimension}.", nameof(embeddings));
         var shape = new long[input.Rank];
         for (int i = 0; i < shape.Length; i++) shape[i] = input.Shape[i];
-        using var host = tensor(input.ToArray(), shape);
-        var x = host.to(Device);
-        try
-        {
-            TTensor output;
-            using (requiresGrad ? null : no_grad())
-            {
-                var prepared = _prepare is null ? x : _prepare(x);
-                output = _module.call(prepared);
-                if (!ReferenceEquals(prepared, x)) prepared.Dispose();
-            }
-            if (output.dim() != 2 || output.shape[0] != b || output.shape[1] != EmbeddingDimension)
-            {
-                var got = "[" + string.Join(", ", output.shape) + "]";
-                output.Dispose();
-                throw new Learner.Nn.ShapeMismatchException($"{Name}: the module returned {got}, expected [{b}, {EmbeddingDimension}].");
-            }
-            CopyOut(output, embeddings);
-            if (requiresGrad) _output = output;
-            else output.Dispose();
-        }
-        finally
-        {
-            if (!ReferenceEquals(x, host)) x.Dispose();
-        }
+        using var scope = NewDisposeScope();
+        var x = tensor(input.ToArray(), shape).to(Device);
+        TTensor output;
+        using (requiresGrad ? null : no_grad())
+            output = _module.call(_prepare is null ? x : _prepare(x));
+        if (output.dim() != 2 || output.shape[0] != b || output.shape[1] != EmbeddingDimension)
+            throw new Learner.Nn.ShapeMismatchException($"{Name}: the module returned {TorchOps.Shape(output)}, expected [{b}, {EmbeddingDimension}].");
+        CopyOut(output, embeddings);
+        if (requiresGrad) _output = scope.MoveToOuter(output);
     }
 
     /// <inheritdoc />
@@ -122,14 +107,9 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
         var output = _output ?? throw new InvalidOperationException($"{Name}: Backward needs a Forward with requiresGrad: true first.");
         if (embeddingGradient.Length != output.numel())
             throw new ArgumentException($"{Name}: the gradient holds {embeddingGradient.Length} values, expected {output.numel()}.", nameof(embeddingGradient));
-        using var hostGrad = tensor(embeddingGradient.ToArray(), output.shape);
-        var grad = hostGrad.to(Device);
-        try { output.backward(new[] { grad }); }
-        finally
-        {
-            if (!ReferenceEquals(grad, hostGrad)) grad.Dispose();
-            DiscardGraph();
-        }
+        using var scope = NewDisposeScope();
+        try { output.backward(new[] { tensor(embeddingGradient.ToArray(), output.shape).to(Device) }); }
+        finally { DiscardGraph(); }
     }
 
     /// <inheritdoc />
@@ -153,7 +133,7 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         var entries = new List<KeyValuePair<string, LTensor>>();
         foreach (var (key, value) in _module.state_dict())
-            if (value.dtype == ScalarType.Float32) entries.Add(new(key, ToLearner(value)));
+            if (IsCheckpointed(value)) entries.Add(new(key, ToLearner(value)));
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         if (metadata is not null) foreach (var kv in metadata) meta[kv.Key] = kv.Value;
         meta[Checkpoint.ReservedMetadataPrefix + "format"] = Checkpoint.FormatId;
@@ -174,7 +154,7 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var file = Safetensors.Load(path);
-        var targets = _module.state_dict().Where(kv => kv.Value.dtype == ScalarType.Float32).ToList();
+        var targets = _module.state_dict().Where(kv => IsCheckpointed(kv.Value)).ToList();
         var problems = new List<string>();
         foreach (var (key, target) in targets)
         {
@@ -205,28 +185,37 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
             {
                 if (!file.Tensors.TryGetValue(key, out var source)) continue;
                 using var host = tensor(source.ToArray(), target.shape);
-                target.copy_(host);
+                using var converted = host.to(target.dtype);
+                target.copy_(converted);
             }
         }
         if (optimizerBytes is not null) Unwrap(optimizer!).LoadState(optimizerBytes);
         return file.Metadata;
     }
 
-    /// <summary>Copies a float32 tensor (any device) into a new Learner tensor of the same shape.</summary>
+    /// <summary>Copies a tensor (any device, any real type) into a new float32 Learner tensor of the same shape (rank 0
+    /// stays rank 0, as Learner.Nn's scalar buffers such as <c>num_batches_tracked</c>).</summary>
     /// <param name="value">The tensor.</param>
     /// <returns>The host copy.</returns>
     public static LTensor ToLearner(TTensor value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        using var host = value.detach().cpu().contiguous();
+        using var detached = value.detach();
+        using var host = detached.to(ScalarType.Float32, CPU).contiguous();
         var data = host.data<float>().ToArray();
         var shape = value.shape.Select(v => checked((int)v)).ToArray();
-        return new LTensor(data, shape.Length == 0 ? new[] { 1 } : shape);
+        return new LTensor(data, shape);
     }
+
+    /// <summary>Float32 parameters and buffers, and integer buffers (batch norm's <c>num_batches_tracked</c>, which
+    /// Learner.Nn keeps as a float scalar) go into checkpoints.</summary>
+    private static bool IsCheckpointed(TTensor value) =>
+        value.dtype is ScalarType.Float32 or ScalarType.Int64 or ScalarType.Int32;
 
     private static void CopyOut(TTensor output, Span<float> destination)
     {
-        using var host = output.detach().cpu().contiguous();
+        using var detached = output.detach();
+        using var host = detached.cpu().contiguous();
         host.data<float>().ToArray().AsSpan().CopyTo(destination);
     }
 

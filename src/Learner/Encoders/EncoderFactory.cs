@@ -55,18 +55,51 @@ public static class EncoderFactory
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        int Scale(int w) => Math.Max(1, (int)Math.Round(w * options.WidthMultiplier));
         ModuleEncoder backbone = options.Architecture switch
         {
-            "mlp" => new MlpEncoder(new MlpEncoderOptions { InputFeatures = options.InputFeatures, Hidden = new[] { Scale(256), Scale(256) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
-            "cnn2d" => new Cnn2dEncoder(new ConvEncoderOptions { Widths = new[] { Scale(16), Scale(32), Scale(64) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
-            "volume" => new VolumeEncoder(VolumeEncoder.Small with { Widths = new[] { Scale(8), Scale(16), Scale(32), Scale(64) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
-            _ => new TsmResNetEncoder(TsmResNetOptions.Small.WithWidthMultiplier(options.WidthMultiplier) with { ClipLength = options.ClipLength, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed }),
+            "mlp" => new MlpEncoder(MlpOptions(options)),
+            "cnn2d" => new Cnn2dEncoder(Cnn2dOptions(options)),
+            "volume" => new VolumeEncoder(VolumeOptions(options)),
+            _ => new TsmResNetEncoder(TsmResNetOptions(options)),
         };
         if (options.ProjectionDimension == 0 && !options.NormalizeOutput) return backbone;
-        var wrapped = new ProjectedModule(backbone.Module, options.EmbeddingDimension, options.ProjectionDimension, null, options.NormalizeOutput, new Rng(options.Seed).Fork(0x4EAD));
+        var wrapped = new ProjectedModule(backbone.Module, options.EmbeddingDimension, options.ProjectionDimension, null, options.NormalizeOutput, HeadRng(options));
         return new WrappedEncoder(backbone, wrapped);
     }
+
+    /// <summary>The settings of the "mlp" backbone that <see cref="Create"/> builds: hidden widths 256-256 scaled by
+    /// <see cref="EncoderOptions.WidthMultiplier"/>.</summary>
+    /// <param name="options">The settings.</param>
+    /// <returns>The backbone's settings.</returns>
+    public static MlpEncoderOptions MlpOptions(EncoderOptions options) =>
+        new() { InputFeatures = options.InputFeatures, Hidden = new[] { Scale(256, options), Scale(256, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+
+    /// <summary>The settings of the "cnn2d" backbone that <see cref="Create"/> builds: widths 16-32-64, scaled.</summary>
+    /// <param name="options">The settings.</param>
+    /// <returns>The backbone's settings.</returns>
+    public static ConvEncoderOptions Cnn2dOptions(EncoderOptions options) =>
+        new() { Widths = new[] { Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+
+    /// <summary>The settings of the "volume" backbone that <see cref="Create"/> builds: <see cref="VolumeEncoder.Small"/>'s
+    /// widths 8-16-32-64, scaled.</summary>
+    /// <param name="options">The settings.</param>
+    /// <returns>The backbone's settings.</returns>
+    public static ConvEncoderOptions VolumeOptions(EncoderOptions options) =>
+        VolumeEncoder.Small with { Widths = new[] { Scale(8, options), Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+
+    /// <summary>The settings of the "tsm-resnet" backbone that <see cref="Create"/> builds: <see cref="TsmResNetOptions.Small"/>
+    /// scaled, with the clip length, D and seed of <paramref name="options"/>.</summary>
+    /// <param name="options">The settings.</param>
+    /// <returns>The backbone's settings.</returns>
+    public static TsmResNetOptions TsmResNetOptions(EncoderOptions options) =>
+        Encoders.TsmResNetOptions.Small.WithWidthMultiplier(options.WidthMultiplier) with { ClipLength = options.ClipLength, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+
+    private static int Scale(int width, EncoderOptions options) => Math.Max(1, (int)Math.Round(width * options.WidthMultiplier));
+
+    /// <summary>The generator that initialises the projection head <see cref="Create"/> adds.</summary>
+    /// <param name="options">The settings.</param>
+    /// <returns>The generator.</returns>
+    internal static Rng HeadRng(EncoderOptions options) => new Rng(options.Seed).Fork(0x4EAD);
 
     /// <summary>A built-in encoder with a head: the backbone's input handling, then the wrapped module's head.</summary>
     private sealed class WrappedEncoder(ModuleEncoder inner, ProjectedModule module)
