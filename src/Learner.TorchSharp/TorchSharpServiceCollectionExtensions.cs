@@ -1,5 +1,6 @@
 using Learner.Encoders;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -36,10 +37,26 @@ public sealed class TorchSharpOptions
 public static class TorchSharpServiceCollectionExtensions
 {
     /// <summary>
-    /// Makes the container's encoder factory (<see cref="Func{TResult}"/> of <see cref="IEncoder"/>, registered by
-    /// <c>AddLearner</c>) build <see cref="TorchSharpEncoder"/>s around modules from <paramref name="moduleFactory"/>, on
-    /// the device <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option). Call it after
-    /// <c>AddLearner</c>; the latest registration of the factory wins.
+    /// Makes Learner run on TorchSharp: registers <see cref="TorchSharpBackend.Create(Device?)"/> as the container's
+    /// <see cref="ComputeBackend"/>, so the encoder factory (<see cref="Func{TResult}"/> of <see cref="IEncoder"/>), the
+    /// <see cref="Training.PretrainerFactory"/> and the <see cref="Experiments.LearnerExperiment"/> registered by
+    /// <c>AddLearner</c> build the built-in encoders from <see cref="Experiments.ExperimentOptions.Encoder"/> on the device
+    /// <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option). Call it before or after
+    /// <c>AddLearner</c>.
+    /// </summary>
+    /// <param name="services">The container.</param>
+    /// <param name="configure">Adjusts the settings, or null.</param>
+    /// <returns>The container, for chaining.</returns>
+    public static IServiceCollection AddLearnerTorchSharp(this IServiceCollection services, Action<TorchSharpOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return services.AddBackend(configure, TorchSharpBackend.Create);
+    }
+
+    /// <summary>
+    /// Like <see cref="AddLearnerTorchSharp(IServiceCollection, Action{TorchSharpOptions}?)"/>, with encoders around your
+    /// own modules: every encoder the container builds wraps a fresh module from <paramref name="moduleFactory"/>
+    /// (the libtorch generator is seeded with the encoder settings' seed first).
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="moduleFactory">Creates a fresh network mapping <c>[B, …]</c> to <c>[B, embeddingDimension]</c>.</param>
@@ -51,13 +68,15 @@ public static class TorchSharpServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(moduleFactory);
         ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDimension, 1);
+        return services.AddBackend(configure, device => TorchSharpBackend.Create(moduleFactory, embeddingDimension, device));
+    }
+
+    private static IServiceCollection AddBackend(this IServiceCollection services, Action<TorchSharpOptions>? configure, Func<Device, ComputeBackend> create)
+    {
         services.AddOptions<TorchSharpOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TorchSharpOptions>, Validator>();
-        services.AddTransient<Func<IEncoder>>(sp =>
-        {
-            var device = sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value.ResolveDevice();
-            return () => new TorchSharpEncoder(moduleFactory(), embeddingDimension, "torchsharp", device);
-        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TorchSharpOptions>, Validator>());
+        services.RemoveAll<ComputeBackend>();
+        services.AddSingleton(sp => create(sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value.ResolveDevice()));
         return services;
     }
 

@@ -1,0 +1,45 @@
+using Learner.Encoders;
+using Learner.Objectives;
+using Learner.TorchSharp.Encoders;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Learner.TorchSharp;
+
+/// <summary>
+/// The TorchSharp <see cref="ComputeBackend"/>: hand it to <see cref="Experiments.LearnerExperiment"/> or
+/// <see cref="Training.PretrainerFactory"/> (or register it with <c>services.AddLearnerTorchSharp()</c>) and the built-in
+/// encoders run on libtorch — CUDA when TorchSharp finds a GPU, else the CPU — with the same architectures, weights
+/// and checkpoints as the managed engine.
+/// </summary>
+public static class TorchSharpBackend
+{
+    /// <summary>The built-in encoders (<see cref="TorchSharpEncoders"/>) on a device.</summary>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    /// <returns>The backend, named <c>torchsharp:&lt;device&gt;</c>.</returns>
+    public static ComputeBackend Create(Device? device = null)
+    {
+        var d = device ?? TorchSharpEncoder.DefaultDevice();
+        return new ComputeBackend($"torchsharp:{d}", o => TorchSharpEncoders.Create(o, d), ObjectiveRegistry.CreateDefault());
+    }
+
+    /// <summary>Encoders around modules from <paramref name="moduleFactory"/> on a device, whatever architecture the
+    /// settings name; before each module is built the libtorch generator is seeded with <see cref="EncoderOptions.Seed"/>,
+    /// so a seed gives the same initial weights every time.</summary>
+    /// <param name="moduleFactory">Creates a fresh network mapping <c>[B, …]</c> to <c>[B, embeddingDimension]</c>.</param>
+    /// <param name="embeddingDimension">D.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    /// <param name="name">The encoders' name in logs and checkpoints.</param>
+    /// <returns>The backend.</returns>
+    public static ComputeBackend Create(Func<nn.Module<Tensor, Tensor>> moduleFactory, int embeddingDimension, Device? device = null, string name = "torchsharp")
+    {
+        ArgumentNullException.ThrowIfNull(moduleFactory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDimension, 1);
+        var d = device ?? TorchSharpEncoder.DefaultDevice();
+        return new ComputeBackend($"torchsharp:{d}", o =>
+        {
+            _ = manual_seed(unchecked((long)o.Seed));
+            return new TorchSharpEncoder(moduleFactory(), embeddingDimension, name, d);
+        }, ObjectiveRegistry.CreateDefault());
+    }
+}
