@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Learner.Encoders;
+using Learner.TorchSharp.Benchmarks;
+
+// One pretraining step of the small TSM ResNet on the managed engine and on TorchSharp (CPU, and CUDA when present).
+//   --quick [steps]   time each backend with a stopwatch (median of the steps) and print the ratios
+//   anything else     BenchmarkDotNet (in-process, so the TorchSharp assembly given by path is the one measured)
+try
+{
+    using var probe = TorchSharp.torch.ones(1);
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"TorchSharp's native library could not be loaded ({e.GetType().Name}: {e.Message}); this benchmark runs only where it loads (docs/torchsharp.md).");
+    return 2;
+}
+
+// Both engines get every core: libtorch's intra-op pool is set to the processor count (some builds start with 1).
+TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
+
+if (args.Length > 0 && args[0] == "--quick")
+{
+    int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+    Console.WriteLine($"threads: managed {Environment.ProcessorCount}, libtorch {TorchSharp.torch.get_num_threads()}; {steps} steps after 3 warm-up steps");
+    var medians = new Dictionary<string, double>();
+    foreach (string backend in StepWorkload.Backends())
+    {
+        var (encoder, objective) = StepWorkload.Create(backend);
+        var optimizer = encoder.CreateOptimizer(new EncoderOptimizerOptions());
+        var (clips, scores, patients) = StepWorkload.Batch();
+        var emb = new float[StepWorkload.BatchSize * encoder.EmbeddingDimension];
+        var grad = new float[emb.Length];
+        var times = new List<double>();
+        double loss = 0;
+        for (int i = 0; i < steps + 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            loss = StepWorkload.Step(encoder, optimizer, objective, clips, scores, patients, emb, grad);
+            if (i >= 3) times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        medians[backend] = times[times.Count / 2];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} {medians[backend],9:F2} ms/step (min {times[0]:F2}, max {times[^1]:F2}), last loss {loss:F5}"));
+        (objective as IDisposable)?.Dispose();
+        (encoder as IDisposable)?.Dispose();
+    }
+    foreach (var (backend, ms) in medians.Where(kv => kv.Key != "managed"))
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed / {backend}: {medians["managed"] / ms:F2}× (above 1: {backend} is faster)"));
+    return 0;
+}
+
+var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
+BenchmarkSwitcher.FromAssembly(typeof(PretrainingStepBenchmarks).Assembly).Run(args, config);
+return 0;
