@@ -1,6 +1,7 @@
 using Learner.Encoders;
 using Learner.Objectives;
 using Learner.TorchSharp.Encoders;
+using Learner.TorchSharp.Objectives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,18 +11,28 @@ namespace Learner.TorchSharp;
 /// The TorchSharp <see cref="ComputeBackend"/>: hand it to <see cref="Experiments.LearnerExperiment"/> or
 /// <see cref="Training.PretrainerFactory"/> (or register it with <c>services.AddLearnerTorchSharp()</c>) and the built-in
 /// encoders run on libtorch — CUDA when TorchSharp finds a GPU, else the CPU — with the same architectures, weights
-/// and checkpoints as the managed engine.
+/// and checkpoints as the managed engine, and (by default) the objectives are computed on the same device
+/// (<see cref="TorchSharpObjectives"/>).
 /// </summary>
 public static class TorchSharpBackend
 {
     /// <summary>The built-in encoders (<see cref="TorchSharpEncoders"/>) on a device.</summary>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    /// <param name="deviceObjectives">Compute the objectives on the device (<see cref="TorchSharpObjectives.CreateRegistry"/>);
+    /// false keeps the managed objectives on the host.</param>
     /// <returns>The backend, named <c>torchsharp:&lt;device&gt;</c>.</returns>
-    public static ComputeBackend Create(Device? device = null)
+    public static ComputeBackend Create(Device? device = null, bool deviceObjectives = true)
     {
         var d = device ?? TorchSharpEncoder.DefaultDevice();
-        return new ComputeBackend($"torchsharp:{d}", o => TorchSharpEncoders.Create(o, d), ObjectiveRegistry.CreateDefault());
+        return new ComputeBackend($"torchsharp:{d}", o => TorchSharpEncoders.Create(o, d), Objectives(d, deviceObjectives));
     }
+
+    /// <summary>The objectives a TorchSharp backend resolves names to.</summary>
+    /// <param name="device">The device.</param>
+    /// <param name="deviceObjectives">Device objectives, or the managed ones.</param>
+    /// <returns>The registry.</returns>
+    private static ObjectiveRegistry Objectives(Device device, bool deviceObjectives) =>
+        deviceObjectives ? TorchSharpObjectives.CreateRegistry(device) : ObjectiveRegistry.CreateDefault();
 
     /// <summary>Encoders around modules from <paramref name="moduleFactory"/> on a device, whatever architecture the
     /// settings name; before each module is built the libtorch generator is seeded with <see cref="EncoderOptions.Seed"/>,
@@ -30,8 +41,9 @@ public static class TorchSharpBackend
     /// <param name="embeddingDimension">D.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
     /// <param name="name">The encoders' name in logs and checkpoints.</param>
+    /// <param name="deviceObjectives">Compute the objectives on the device; false keeps the managed ones.</param>
     /// <returns>The backend.</returns>
-    public static ComputeBackend Create(Func<nn.Module<Tensor, Tensor>> moduleFactory, int embeddingDimension, Device? device = null, string name = "torchsharp")
+    public static ComputeBackend Create(Func<nn.Module<Tensor, Tensor>> moduleFactory, int embeddingDimension, Device? device = null, string name = "torchsharp", bool deviceObjectives = true)
     {
         ArgumentNullException.ThrowIfNull(moduleFactory);
         ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDimension, 1);
@@ -40,6 +52,6 @@ public static class TorchSharpBackend
         {
             _ = manual_seed(unchecked((long)o.Seed));
             return new TorchSharpEncoder(moduleFactory(), embeddingDimension, name, d);
-        }, ObjectiveRegistry.CreateDefault());
+        }, Objectives(d, deviceObjectives));
     }
 }

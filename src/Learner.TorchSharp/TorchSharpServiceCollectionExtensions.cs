@@ -1,4 +1,6 @@
 using Learner.Encoders;
+using Learner.Objectives;
+using Learner.TorchSharp.Objectives;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -13,6 +15,11 @@ public sealed class TorchSharpOptions
     /// <summary>The device: <c>auto</c> (CUDA when TorchSharp finds a GPU, else the CPU), <c>cpu</c>, <c>cuda</c> or
     /// <c>cuda:N</c>. Default <c>auto</c>.</summary>
     public string Device { get; set; } = "auto";
+
+    /// <summary>Compute the objectives on the device too (default true): the experiment's, the pretrainer factory's and
+    /// the container's <see cref="ObjectiveRegistry"/> resolve the built-in names to <see cref="TorchSharpObjectives"/>.
+    /// False keeps the managed objectives on the host (the embeddings cross to the host each step either way).</summary>
+    public bool DeviceObjectives { get; set; } = true;
 
     /// <summary>The device the setting names.</summary>
     /// <returns>The device.</returns>
@@ -37,12 +44,15 @@ public sealed class TorchSharpOptions
 public static class TorchSharpServiceCollectionExtensions
 {
     /// <summary>
-    /// Makes Learner run on TorchSharp: registers <see cref="TorchSharpBackend.Create(Device?)"/> as the container's
+    /// Makes Learner run on TorchSharp: registers <see cref="TorchSharpBackend.Create(Device?, bool)"/> as the container's
     /// <see cref="ComputeBackend"/>, so the encoder factory (<see cref="Func{TResult}"/> of <see cref="IEncoder"/>), the
     /// <see cref="Training.PretrainerFactory"/> and the <see cref="Experiments.LearnerExperiment"/> registered by
     /// <c>AddLearner</c> build the built-in encoders from <see cref="Experiments.ExperimentOptions.Encoder"/> on the device
-    /// <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option). Call it before or after
-    /// <c>AddLearner</c>.
+    /// <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option), and — unless
+    /// <see cref="TorchSharpOptions.DeviceObjectives"/> is false — the objectives are computed there too: the container's
+    /// <see cref="ObjectiveRegistry"/> (from <c>AddLearnerObjectives</c>, with any objectives you registered in it) gets the
+    /// device objectives under the built-in names. Call it before or after <c>AddLearner</c>, and after
+    /// <c>AddLearnerObjectives(configure)</c> when you extend the registry.
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="configure">Adjusts the settings, or null.</param>
@@ -50,7 +60,7 @@ public static class TorchSharpServiceCollectionExtensions
     public static IServiceCollection AddLearnerTorchSharp(this IServiceCollection services, Action<TorchSharpOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        return services.AddBackend(configure, TorchSharpBackend.Create);
+        return services.AddBackend(configure, o => TorchSharpBackend.Create(o.ResolveDevice(), o.DeviceObjectives));
     }
 
     /// <summary>
@@ -68,16 +78,45 @@ public static class TorchSharpServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(moduleFactory);
         ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDimension, 1);
-        return services.AddBackend(configure, device => TorchSharpBackend.Create(moduleFactory, embeddingDimension, device));
+        return services.AddBackend(configure, o => TorchSharpBackend.Create(moduleFactory, embeddingDimension, o.ResolveDevice(), deviceObjectives: o.DeviceObjectives));
     }
 
-    private static IServiceCollection AddBackend(this IServiceCollection services, Action<TorchSharpOptions>? configure, Func<Device, ComputeBackend> create)
+    private static IServiceCollection AddBackend(this IServiceCollection services, Action<TorchSharpOptions>? configure, Func<TorchSharpOptions, ComputeBackend> create)
     {
         services.AddOptions<TorchSharpOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TorchSharpOptions>, Validator>());
         services.RemoveAll<ComputeBackend>();
-        services.AddSingleton(sp => create(sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value.ResolveDevice()));
+        services.AddSingleton(sp => create(sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value));
+        // The container's registry: whatever was registered (AddLearnerObjectives, possibly extended), else the default,
+        // with the built-in names on the device. Repeated calls wrap only the original registration.
+        var existing = services.LastOrDefault(s => s.ServiceType == typeof(ObjectiveRegistry));
+        if (existing?.ImplementationFactory?.Target is RegistryOnDevice) return services;
+        services.RemoveAll<ObjectiveRegistry>();
+        var wrapper = new RegistryOnDevice(existing);
+        services.AddSingleton(wrapper.Create);
         return services;
+    }
+
+    /// <summary>Builds the container's <see cref="ObjectiveRegistry"/>: the one registered before (or the default),
+    /// with the device objectives when the settings ask for them.</summary>
+    private sealed class RegistryOnDevice
+    {
+        private readonly ServiceDescriptor? _inner;
+
+        public RegistryOnDevice(ServiceDescriptor? inner) => _inner = inner;
+
+        public ObjectiveRegistry Create(IServiceProvider sp)
+        {
+            var registry = _inner switch
+            {
+                null => ObjectiveRegistry.CreateDefault(),
+                { ImplementationInstance: ObjectiveRegistry r } => r,
+                { ImplementationFactory: { } f } => (ObjectiveRegistry)f(sp),
+                _ => (ObjectiveRegistry)ActivatorUtilities.CreateInstance(sp, _inner.ImplementationType!),
+            };
+            var o = sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value;
+            return o.DeviceObjectives ? TorchSharpObjectives.RegisterAll(registry, o.ResolveDevice()) : registry;
+        }
     }
 
     private sealed class Validator : IValidateOptions<TorchSharpOptions>

@@ -1,0 +1,92 @@
+using Learner.Objectives.Distances;
+using Learner.Objectives.Options;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>The device formulations the objectives share: distances (matrix and pairs), similarity inputs, penalties.</summary>
+internal static class DeviceOps
+{
+    /// <summary>ε on norms, as torch.nn.functional.normalize and the managed objectives.</summary>
+    public const double NormEpsilon = 1e-12;
+
+    /// <summary>ε inside the Euclidean square root, as the managed objectives.</summary>
+    public const double EuclideanEpsilon = 1e-12;
+
+    /// <summary>Row-wise x / max(‖x‖, ε) (torch.nn.functional.normalize's definition and backward).</summary>
+    public static TTensor Normalize(TTensor x) => x / x.norm(1, true).clamp_min(NormEpsilon);
+
+    /// <summary>The rows a softmax objective compares: normalised for cosine, as they are for the dot product.</summary>
+    public static TTensor Similarity(TTensor x, SimilarityKind kind) => kind == SimilarityKind.Cosine ? Normalize(x) : x;
+
+    /// <summary>The N×N distance matrix. Euclidean distances come from the row differences (no ‖a‖² + ‖b‖² − 2a·b
+    /// cancellation), in row chunks of at most <see cref="TorchSharpObjective.ChunkElements"/> values.</summary>
+    public static TTensor Matrix(TTensor x, DistanceKind kind)
+    {
+        if (kind == DistanceKind.Cosine)
+        {
+            var n = Normalize(x);
+            return 1f - n.mm(n.t());
+        }
+        long rows = x.shape[0], d = x.shape[1];
+        long chunk = Math.Max(1, TorchSharpObjective.ChunkElements / Math.Max(1, rows * d));
+        TTensor sq;
+        if (chunk >= rows) sq = (x.unsqueeze(1) - x.unsqueeze(0)).square().sum(2);
+        else
+        {
+            var parts = new List<TTensor>();
+            for (long r = 0; r < rows; r += chunk)
+            {
+                long c = Math.Min(chunk, rows - r);
+                parts.Add((x.narrow(0, r, c).unsqueeze(1) - x.unsqueeze(0)).square().sum(2));
+            }
+            sq = cat(parts, 0);
+        }
+        return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
+    }
+
+    /// <summary>d(x[i_k], x[j_k]) for index vectors <paramref name="i"/>, <paramref name="j"/> (exact per pair).</summary>
+    public static TTensor Pairs(TTensor x, TTensor i, TTensor j, DistanceKind kind)
+    {
+        if (kind == DistanceKind.Cosine)
+        {
+            var n = Normalize(x);
+            return 1f - (n.index_select(0, i) * n.index_select(0, j)).sum(1);
+        }
+        var sq = (x.index_select(0, i) - x.index_select(0, j)).square().sum(1);
+        return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
+    }
+
+    /// <summary>The triplet penalty φ(v): max(0, v), or the stable soft-plus max(v, 0) + log(1 + e^{−|v|}).</summary>
+    public static TTensor Penalty(TTensor v, TripletPenalty penalty) =>
+        penalty == TripletPenalty.Hinge ? v.relu() : v.relu() + v.abs().neg().exp().log1p();
+
+    /// <summary>A float32 scalar zero connected to the inputs, so that backward gives them zero gradients.</summary>
+    public static TTensor ZeroLoss(TTensor z, TTensor? second) => second is null ? z.sum() * 0f : (z.sum() + second.sum()) * 0f;
+
+    /// <summary>Σ over the true entries of a boolean tensor, on the host.</summary>
+    public static int Count(TTensor mask)
+    {
+        using var s = mask.sum();
+        return checked((int)s.item<long>());
+    }
+
+    /// <summary>How many entries of <paramref name="loss"/> are non-zero where <paramref name="mask"/> holds (all when null).</summary>
+    public static int ActiveCount(TTensor loss, TTensor? mask)
+    {
+        using var _ = no_grad();
+        using var nz = loss.detach().ne(0);
+        if (mask is null) return Count(nz);
+        using var both = nz.logical_and(mask);
+        return Count(both);
+    }
+
+    /// <summary>The rows of <paramref name="n"/> in chunks of at most <paramref name="perRow"/>-sized slabs within the
+    /// chunk budget: yields (start, count).</summary>
+    public static IEnumerable<(long Start, long Count)> Chunks(long n, long perRow)
+    {
+        long chunk = Math.Max(1, TorchSharpObjective.ChunkElements / Math.Max(1, perRow));
+        for (long r = 0; r < n; r += chunk) yield return (r, Math.Min(chunk, n - r));
+    }
+}

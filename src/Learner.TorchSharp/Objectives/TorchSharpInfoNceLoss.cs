@@ -1,0 +1,64 @@
+using Learner.Objectives;
+using Learner.Objectives.Options;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>InfoNCE / NT-Xent (<see cref="InfoNceLoss"/>) on a libtorch device: cross-view, symmetric or NT-Xent over
+/// the 2B views, with cosine or dot-product similarity.</summary>
+public sealed class TorchSharpInfoNceLoss : TorchSharpObjective
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    public TorchSharpInfoNceLoss(InfoNceOptions? options = null, Device? device = null) : base("infonce", device)
+    {
+        Options = options ?? new InfoNceOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public InfoNceOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.SecondView;
+
+    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    {
+        meta.RequireSecondView("InfoNCE");
+        long b = meta.Count;
+        float invTau = 1f / Options.Temperature;
+        var u = DeviceOps.Similarity(z, Options.Similarity);
+        var v = DeviceOps.Similarity(second!, Options.Similarity);
+        switch (Options.Variant)
+        {
+            case InfoNceVariant.NtXent:
+            {
+                var all = cat(new[] { u, v }, 0);
+                var logits = all.mm(all.t()) * invTau;
+                using var self = eye(2 * b, 2 * b, ScalarType.Bool, Device);
+                var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
+                var partner = (arange(2 * b, ScalarType.Int64, Device) + b).remainder(2 * b);
+                var target = logits.gather(1, partner.unsqueeze(1)).squeeze(1);
+                active = (int)(2 * b);
+                return (lse - target).sum() * (1.0 / (2 * b));
+            }
+            case InfoNceVariant.Symmetric:
+            {
+                var logits = u.mm(v.t()) * invTau;
+                var diag = logits.diagonal(0, 0, 1);
+                var rows = (logits.logsumexp(1) - diag).sum();
+                var columns = (logits.logsumexp(0) - diag).sum();
+                active = (int)b;
+                return (rows + columns) * (0.5 / b);
+            }
+            default:
+            {
+                var logits = u.mm(v.t()) * invTau;
+                active = (int)b;
+                return (logits.logsumexp(1) - logits.diagonal(0, 0, 1)).sum() * (1.0 / b);
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using Learner.Objectives;
+using Learner.Objectives.Kernels;
+using TorchSharp;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>
+/// An objective computed by libtorch on a device (CUDA or CPU): the same definition, options, input checks and
+/// exceptions as its managed counterpart in <c>Learner.Objectives</c>, with the loss built from TorchSharp operations
+/// and the gradient from libtorch's autograd.
+/// </summary>
+/// <remarks>
+/// <para>Two ways in. Through <see cref="IObjective"/> (what the pretrainer and the experiment use): the host batch is
+/// copied to the device in one bulk copy per tensor, the loss is built and back-propagated there, and the B×D
+/// gradients come back in one copy each. Through <see cref="Loss"/>: embeddings that are already on the device (the
+/// output of your own TorchSharp module) give a scalar loss tensor attached to their graph, so a TorchSharp training
+/// loop never leaves the GPU.</para>
+/// <para>Metadata (labels, scores, patient ids, pairs, triplets) is validated on the host and uploaded as small index
+/// or mask tensors; coefficients that depend only on metadata (a weighted loss's score-gap weights and margins) are
+/// computed on the host in double precision, exactly as the managed objective computes them. Mining (batch-hard,
+/// semi-hard, batch-all) and every computation on embeddings run on the device. Dense formulations hold B×B (pairs),
+/// or B×B×B (batch-all and semi-hard triplets, Rank-N-Contrast) values, processed in anchor chunks of at most 2²⁴
+/// elements.</para>
+/// <para>Not thread-safe: use one instance per training loop.</para>
+/// </remarks>
+public abstract class TorchSharpObjective : IObjective, IDisposable
+{
+    /// <summary>Elements per chunk of a B×B×B formulation.</summary>
+    internal const long ChunkElements = 1L << 24;
+
+    private readonly ObjectiveTerm[] _term = new ObjectiveTerm[1];
+    private bool _disposed;
+
+    private protected TorchSharpObjective(string name, Device? device)
+    {
+        Name = name;
+        Device = device ?? TorchSharpEncoder.DefaultDevice();
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>The device the loss is computed on.</summary>
+    public Device Device { get; }
+
+    /// <inheritdoc />
+    public abstract BatchFields Requires { get; }
+
+    /// <inheritdoc />
+    public virtual IReadOnlyList<ObjectiveParameter> Parameters => Array.Empty<ObjectiveParameter>();
+
+    /// <inheritdoc />
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch.Embeddings.IsEmpty)
+            throw new ObjectiveInputException($"{Name}: the batch has no embeddings (use the EmbeddingBatch constructor).", "Embeddings");
+        InputChecks.Gradient(gradEmbeddings, batch.Embeddings.Length, nameof(gradEmbeddings));
+        if (!gradSecondView.IsEmpty)
+        {
+            if (batch.SecondView.IsEmpty)
+                throw new ObjectiveInputException($"{Name}: a second-view gradient buffer was given but the batch has no second view.", nameof(gradSecondView));
+            InputChecks.Gradient(gradSecondView, batch.Embeddings.Length, nameof(gradSecondView));
+        }
+        InputChecks.Embeddings(batch);
+        var meta = BatchView.From(batch);
+        int b = batch.Count, d = batch.Dimension;
+        bool wantFirst = !gradEmbeddings.IsEmpty, wantSecond = !gradSecondView.IsEmpty;
+        double value;
+        int active;
+        using (var scope = NewDisposeScope())
+        {
+            var z = Upload(batch.Embeddings, b, d, wantFirst);
+            TTensor? second = null;
+            if (!batch.SecondView.IsEmpty)
+            {
+                if (batch.SecondView.Length != batch.Embeddings.Length)
+                    throw new ObjectiveInputException($"{Name}: the second view holds {batch.SecondView.Length} values, but B×D = {b}×{d} = {batch.Embeddings.Length}.", "SecondView");
+                second = Upload(batch.SecondView, b, d, wantSecond);
+            }
+            var parameters = UploadParameters(wantFirst || wantSecond);
+            var loss = LossCore(z, second, meta, parameters, out active);
+            value = loss.to_type(ScalarType.Float64).item<double>();
+            if ((wantFirst || wantSecond || parameters.Count > 0) && loss.requires_grad) loss.backward();
+            CopyGradient(z, gradEmbeddings);
+            if (second is not null) CopyGradient(second, gradSecondView);
+            DownloadParameterGradients(parameters);
+        }
+        _term[0] = new ObjectiveTerm(Name, value, 1.0);
+        return new ObjectiveResult(value, active, _term);
+    }
+
+    /// <summary>Computes the loss and its gradient with respect to the embeddings (no second-view gradient).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="gradEmbeddings">Receives d(loss)/d(embeddings), B×D (overwritten); empty to compute the value only.</param>
+    /// <returns>The loss and its terms.</returns>
+    public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings) => Compute(batch, gradEmbeddings, default);
+
+    /// <summary>The loss of embeddings that live on a device, as a scalar tensor attached to their autograd graph
+    /// (call <c>backward()</c> on it). Checks the same metadata as <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/>.</summary>
+    /// <param name="embeddings">B×D float32 embeddings on <see cref="Device"/>.</param>
+    /// <param name="metadata">The batch's metadata (host memory), or null when the objective needs none.</param>
+    /// <param name="secondView">A second view (B×D) on the same device, or null.</param>
+    /// <returns>The loss tensor, the active count, and the device tensors of the objective's own parameters (whose
+    /// <c>grad</c> the backward pass fills; empty for most objectives).</returns>
+    /// <exception cref="ObjectiveInputException">A tensor has the wrong rank, shape, type or device, or metadata is missing or mis-sized.</exception>
+    /// <exception cref="NonFiniteEmbeddingException">An embedding is NaN or infinite.</exception>
+    public TorchSharpLoss Loss(TTensor embeddings, BatchMetadata? metadata = null, TTensor? secondView = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(embeddings);
+        CheckDeviceTensor(embeddings, "embeddings", null);
+        int b = (int)embeddings.shape[0], d = (int)embeddings.shape[1];
+        if (secondView is not null) CheckDeviceTensor(secondView, "second view", embeddings);
+        CheckFinite(embeddings, "embeddings");
+        if (secondView is not null) CheckFinite(secondView, "second view");
+        var meta = BatchView.From(metadata, b, d, secondView is not null);
+        var parameters = UploadParameters(true);
+        var loss = LossCore(embeddings, secondView, meta, parameters, out int active);
+        return new TorchSharpLoss(loss, active, parameters);
+    }
+
+    /// <summary>Builds the loss.</summary>
+    /// <param name="z">B×D embeddings on the device.</param>
+    /// <param name="second">The second view, or null.</param>
+    /// <param name="meta">The host metadata.</param>
+    /// <param name="parameters">The objective's parameters on the device (from <see cref="UploadParameters"/>).</param>
+    /// <param name="active">The active count.</param>
+    /// <returns>A scalar float32 tensor.</returns>
+    internal abstract TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active);
+
+    /// <summary>The objective's parameters as device leaves (empty for most objectives).</summary>
+    private protected virtual IReadOnlyList<TTensor> UploadParameters(bool requiresGrad) => Array.Empty<TTensor>();
+
+    /// <summary>Copies the device parameters' gradients into <see cref="Parameters"/>.</summary>
+    private protected virtual void DownloadParameterGradients(IReadOnlyList<TTensor> parameters) { }
+
+    /// <summary>A float32 tensor on the device from host values.</summary>
+    private protected TTensor Upload(ReadOnlySpan<float> values, long rows, long columns, bool requiresGrad)
+    {
+        var t = tensor(values.ToArray(), new[] { rows, columns }).to(Device);
+        return requiresGrad ? t.requires_grad_(true) : t;
+    }
+
+    /// <summary>A tensor on the device from host integers (int64, for indexing).</summary>
+    private protected TTensor UploadIndex(ReadOnlySpan<int> values)
+    {
+        var a = new long[values.Length];
+        for (int i = 0; i < a.Length; i++) a[i] = values[i];
+        return tensor(a, new long[] { a.Length }).to(Device);
+    }
+
+    /// <summary>A float64 tensor on the device from host float32 values (exact).</summary>
+    private protected TTensor UploadDouble(ReadOnlySpan<float> values)
+    {
+        var a = new double[values.Length];
+        for (int i = 0; i < a.Length; i++) a[i] = values[i];
+        return tensor(a, new long[] { a.Length }).to(Device);
+    }
+
+    private static void CopyGradient(TTensor leaf, Span<float> destination)
+    {
+        if (destination.IsEmpty) return;
+        using var grad = leaf.grad();
+        if (grad is null) { destination.Clear(); return; }
+        using var host = grad.cpu().contiguous();
+        host.data<float>().ToArray().AsSpan().CopyTo(destination);
+    }
+
+    private void CheckDeviceTensor(TTensor t, string input, TTensor? like)
+    {
+        if (t.dim() != 2)
+            throw new ObjectiveInputException($"{Name}: the {input} must be a B×D matrix, got shape [{string.Join(", ", t.shape)}].", input);
+        if (t.dtype != ScalarType.Float32)
+            throw new ObjectiveInputException($"{Name}: the {input} must be float32, got {t.dtype}.", input);
+        if (t.device.type != Device.type || (Device.type == DeviceType.CUDA && t.device.index != Device.index && Device.index >= 0))
+            throw new ObjectiveInputException($"{Name}: the {input} are on {t.device}, the objective computes on {Device}.", input);
+        if (t.shape[0] < 1 || t.shape[1] < 1)
+            throw new ObjectiveInputException($"{Name}: the {input} are empty, shape [{string.Join(", ", t.shape)}].", input);
+        if (like is not null && (t.shape[0] != like.shape[0] || t.shape[1] != like.shape[1]))
+            throw new ObjectiveInputException($"{Name}: the {input} has shape [{string.Join(", ", t.shape)}], the embeddings [{string.Join(", ", like.shape)}].", "SecondView");
+    }
+
+    private static void CheckFinite(TTensor t, string input)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        if (t.isfinite().all().item<bool>()) return;
+        var host = t.detach().cpu().contiguous().data<float>().ToArray();
+        InputChecks.Finite(host, (int)t.shape[1], input);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _disposed = true;
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The value of a <see cref="TorchSharpObjective"/> on device embeddings.</summary>
+/// <param name="Value">The scalar float32 loss, attached to the embeddings' graph.</param>
+/// <param name="ActiveCount">As <see cref="ObjectiveResult.ActiveCount"/>.</param>
+/// <param name="Parameters">The objective's own parameters as device leaves (the MSE head's weight and bias), in the
+/// order of <see cref="IObjective.Parameters"/>; their gradients appear after <c>Value.backward()</c>.</param>
+public sealed record TorchSharpLoss(TTensor Value, int ActiveCount, IReadOnlyList<TTensor> Parameters);

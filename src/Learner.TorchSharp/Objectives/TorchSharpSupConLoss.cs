@@ -1,0 +1,54 @@
+using Learner.Objectives;
+using Learner.Objectives.Options;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>Supervised contrastive loss over coarse labels (<see cref="SupConLoss"/>, L^sup_out) on a libtorch device;
+/// with a second view, both views of every scan are anchors and candidates.</summary>
+public sealed class TorchSharpSupConLoss : TorchSharpObjective
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    public TorchSharpSupConLoss(SupConOptions? options = null, Device? device = null) : base("supcon", device)
+    {
+        Options = options ?? new SupConOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public SupConOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Labels;
+
+    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    {
+        var labels = meta.CheckedLabels("SupCon");
+        int b = meta.Count, n = second is null ? b : 2 * b;
+        var all = new int[n];
+        labels.CopyTo(all);
+        if (n > b) labels.CopyTo(all.AsSpan(b));
+        // Positives per row (same label, not itself), counted on the host.
+        var groups = new Dictionary<int, int>();
+        foreach (int l in all) groups[l] = groups.GetValueOrDefault(l) + 1;
+        var positives = new float[n];
+        int valid = 0;
+        for (int i = 0; i < n; i++) { positives[i] = groups[all[i]] - 1; if (positives[i] > 0) valid++; }
+        active = valid;
+        if (valid == 0) return DeviceOps.ZeroLoss(z, second);
+        var rows = DeviceOps.Similarity(z, Options.Similarity);
+        if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
+        var logits = rows.mm(rows.t()) * (1f / Options.Temperature);
+        using var self = eye(n, n, ScalarType.Bool, Device);
+        var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
+        var lab = UploadIndex(all);
+        var positiveMask = lab.unsqueeze(1).eq(lab.unsqueeze(0)).logical_and(self.logical_not()).to_type(ScalarType.Float32);
+        var counts = tensor(positives, new long[] { n }).to(Device);
+        var weights = counts.gt(0f).to_type(ScalarType.Float32) * (1.0 / valid);
+        var targetDot = (logits * positiveMask).sum(1) / counts.clamp_min(1f);
+        return (weights * (lse - targetDot)).sum();
+    }
+}

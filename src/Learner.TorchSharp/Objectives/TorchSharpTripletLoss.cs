@@ -1,0 +1,149 @@
+using Learner.Objectives;
+using Learner.Objectives.Kernels;
+using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>Triplet margin loss (<see cref="TripletLoss"/>) on a libtorch device, with the triplets mined on the device:
+/// batch-all, batch-hard (first index on ties, as the managed miner), semi-hard (nearest negative farther than the
+/// positive, else the farthest negative), or the sampler's triplets; hinge or soft-plus penalty.</summary>
+public sealed class TorchSharpTripletLoss : TorchSharpObjective
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null) : base("triplet", device)
+    {
+        Options = options ?? new TripletOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public TripletOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
+
+    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    {
+        int n = meta.Count;
+        float margin = Options.Margin;
+        var penalty = Options.Penalty;
+        TTensor sum;
+        long count;
+        if (Options.Selection == TripletSelection.Provided)
+        {
+            var triplets = meta.Triplets;
+            if (triplets.IsEmpty)
+                throw new ObjectiveInputException("Triplet loss with Selection = Provided needs EmbeddingBatch.Triplets, but the batch has none.", "Triplets");
+            var a = new long[triplets.Length];
+            var p = new long[triplets.Length];
+            var q = new long[triplets.Length];
+            for (int t = 0; t < triplets.Length; t++)
+            {
+                var tr = triplets[t];
+                InputChecks.Index(tr.Anchor, n, "Triplets", t);
+                InputChecks.Index(tr.Positive, n, "Triplets", t);
+                InputChecks.Index(tr.Negative, n, "Triplets", t);
+                a[t] = tr.Anchor; p[t] = tr.Positive; q[t] = tr.Negative;
+            }
+            long[] shape = { triplets.Length };
+            var ai = tensor(a, shape).to(Device);
+            var l = DeviceOps.Penalty(DeviceOps.Pairs(z, ai, tensor(p, shape).to(Device), Options.Distance)
+                - DeviceOps.Pairs(z, ai, tensor(q, shape).to(Device), Options.Distance) + margin, penalty);
+            count = triplets.Length;
+            active = DeviceOps.ActiveCount(l, null);
+            sum = l.sum();
+        }
+        else
+        {
+            var labels = meta.CheckedLabels("Triplet loss");
+            // Positives and negatives per anchor, counted on the host.
+            var groups = new Dictionary<int, int>();
+            foreach (int label in labels) groups[label] = groups.GetValueOrDefault(label) + 1;
+            var lab = UploadIndex(labels);
+            var same = lab.unsqueeze(1).eq(lab.unsqueeze(0));
+            var eye = DeviceEye(n);
+            var positiveMask = same.logical_and(eye.logical_not());
+            var negativeMask = same.logical_not();
+            var dist = DeviceOps.Matrix(z, Options.Distance);
+            switch (Options.Selection)
+            {
+                case TripletSelection.BatchHard:
+                {
+                    var valid = new bool[n];
+                    count = 0;
+                    for (int i = 0; i < n; i++) { int g = groups[labels[i]]; valid[i] = g > 1 && g < n; if (valid[i]) count++; }
+                    TTensor hardPositive, hardNegative;
+                    using (no_grad())
+                    {
+                        var ranked = dist.detach();
+                        hardPositive = ranked.masked_fill(positiveMask.logical_not(), double.NegativeInfinity).argmax(1, true);
+                        hardNegative = ranked.masked_fill(negativeMask.logical_not(), double.PositiveInfinity).argmin(1, true);
+                    }
+                    var validMask = tensor(valid, new long[] { n }).to(Device);
+                    var l = DeviceOps.Penalty((dist.gather(1, hardPositive) - dist.gather(1, hardNegative)).squeeze(1) + margin, penalty)
+                        * validMask.to_type(ScalarType.Float32);
+                    active = DeviceOps.ActiveCount(l, validMask);
+                    sum = l.sum();
+                    break;
+                }
+                case TripletSelection.BatchAll:
+                {
+                    count = 0;
+                    foreach (int label in labels) { long g = groups[label]; count += (g - 1) * (n - g); }
+                    var parts = new List<TTensor>();
+                    active = 0;
+                    foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
+                    {
+                        var d = dist.narrow(0, start, rows);
+                        var v = d.unsqueeze(2) - d.unsqueeze(1) + margin;                      // [a, p, q] = d_ap − d_aq + m
+                        var valid = positiveMask.narrow(0, start, rows).unsqueeze(2)
+                            .logical_and(negativeMask.narrow(0, start, rows).unsqueeze(1));
+                        var l = DeviceOps.Penalty(v, penalty) * valid.to_type(ScalarType.Float32);
+                        active += DeviceOps.ActiveCount(l, valid);
+                        parts.Add(l.sum());
+                    }
+                    sum = parts.Count == 1 ? parts[0] : stack(parts).sum();
+                    break;
+                }
+                default:
+                {
+                    count = 0;
+                    var hasNegative = new bool[n];
+                    for (int i = 0; i < n; i++) { int g = groups[labels[i]]; hasNegative[i] = g < n; if (hasNegative[i]) count += g - 1; }
+                    var anchors = tensor(hasNegative, new long[] { n }).to(Device);
+                    var parts = new List<TTensor>();
+                    active = 0;
+                    foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
+                    {
+                        var d = dist.narrow(0, start, rows);
+                        var negatives = negativeMask.narrow(0, start, rows);
+                        TTensor pick;
+                        using (no_grad())
+                        {
+                            var ranked = d.detach();
+                            // [a, p, q]: negative q farther from a than p is.
+                            var farther = negatives.unsqueeze(1).logical_and(ranked.unsqueeze(1).gt(ranked.unsqueeze(2)));
+                            var semiHard = ranked.unsqueeze(1).expand(rows, n, n).masked_fill(farther.logical_not(), double.PositiveInfinity).argmin(2);
+                            var farthest = ranked.masked_fill(negatives.logical_not(), double.NegativeInfinity).argmax(1, true).expand(rows, n);
+                            pick = semiHard.where(farther.any(2), farthest);
+                        }
+                        var valid = positiveMask.narrow(0, start, rows).logical_and(anchors.narrow(0, start, rows).unsqueeze(1));
+                        var l = DeviceOps.Penalty(d - d.gather(1, pick) + margin, penalty) * valid.to_type(ScalarType.Float32);
+                        active += DeviceOps.ActiveCount(l, valid);
+                        parts.Add(l.sum());
+                    }
+                    sum = parts.Count == 1 ? parts[0] : stack(parts).sum();
+                    break;
+                }
+            }
+        }
+        return sum * Reducer.Scale(Options.Reduction, count, active);
+    }
+
+    private TTensor DeviceEye(int n) => eye(n, n, ScalarType.Bool, Device);
+}

@@ -1,0 +1,51 @@
+using Learner.Objectives;
+using Learner.Objectives.Options;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>y-aware InfoNCE (<see cref="YAwareInfoNceLoss"/>) on a libtorch device: every candidate a soft positive
+/// weighted by a Gaussian kernel of the score difference.</summary>
+public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    public TorchSharpYAwareInfoNceLoss(YAwareOptions? options = null, Device? device = null) : base("y-aware", device)
+    {
+        Options = options ?? new YAwareOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public YAwareOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Scores;
+
+    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    {
+        var scores = meta.CheckedScores("y-aware InfoNCE");
+        int b = meta.Count, n = second is null ? b : 2 * b;
+        if (n < 2) { active = 0; return DeviceOps.ZeroLoss(z, second); }
+        var all = new float[n];
+        scores.CopyTo(all);
+        if (n > b) scores.CopyTo(all.AsSpan(b));
+        var rows = DeviceOps.Similarity(z, Options.Similarity);
+        if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
+        var logits = rows.mm(rows.t()) * (1f / Options.Temperature);
+        using var self = eye(n, n, ScalarType.Bool, Device);
+        var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
+        TTensor targets;
+        using (no_grad())
+        {
+            var y = tensor(all, new long[] { n }).to(Device);
+            var gap = y.unsqueeze(0) - y.unsqueeze(1);
+            var k = (gap * gap * (-0.5f / (Options.Sigma * Options.Sigma))).masked_fill(self, double.NegativeInfinity);
+            targets = (k - k.logsumexp(1, true)).exp();
+        }
+        active = n;
+        return (lse - (logits * targets).sum(1)).sum() * (1.0 / n);
+    }
+}

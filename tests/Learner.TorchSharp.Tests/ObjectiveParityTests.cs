@@ -1,0 +1,370 @@
+using Learner.Nn;
+using Learner.Objectives;
+using Learner.Objectives.Distances;
+using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
+using Learner.TorchSharp.Objectives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Learner.TorchSharp.Tests;
+
+/// <summary>Every device objective against its managed reference on the same batches: the loss within 1e-5 relative,
+/// the embedding (and second-view, and head) gradients within 1e-5 of the largest reference entry, the same active
+/// count; and the same exceptions for bad batches.</summary>
+public class ObjectiveParityTests
+{
+    private const double Tolerance = 1e-5;
+
+    /// <summary>A batch's host data: B = 12 scans of 6 patients (two each) in 3 coarse classes, D = 8, scores with ties.</summary>
+    internal sealed class BatchData
+    {
+        public const int B = 12, D = 8;
+        public float[] Embeddings = null!, SecondView = null!, Scores = null!;
+        public int[] Patients = null!, Labels = null!;
+        public IndexPair[] Pairs = null!;
+        public IndexTriplet[] Triplets = null!;
+        public bool WithSecondView, WithPairs, WithPatients = true;
+
+        public static BatchData Create(int seed, float scale = 1f)
+        {
+            var rng = new Rng((ulong)seed);
+            var data = new BatchData
+            {
+                Embeddings = Gaussian(rng, B * D, scale),
+                SecondView = Gaussian(rng, B * D, scale),
+                Scores = new float[B], Patients = new int[B], Labels = new int[B],
+            };
+            for (int i = 0; i < B; i++)
+            {
+                data.Patients[i] = i / 2;
+                data.Labels[i] = (i / 2) % 3;
+                data.Scores[i] = i % 4 == 0 ? 2f : MathF.Round((float)(rng.NextDouble() * 6), 1);   // ties at 2
+            }
+            var pairs = new List<IndexPair>();
+            for (int p = 0; p < 20; p++)
+            {
+                int a = rng.NextInt(B), c = rng.NextInt(B);
+                if (a != c) pairs.Add(new IndexPair(a, c, data.Labels[a] == data.Labels[c]));
+            }
+            data.Pairs = pairs.ToArray();
+            data.Triplets = new[] { new IndexTriplet(0, 7, 2), new IndexTriplet(3, 9, 4), new IndexTriplet(5, 11, 0), new IndexTriplet(8, 1, 10), new IndexTriplet(2, 2, 6) };
+            return data;
+        }
+
+        private static float[] Gaussian(Rng rng, int n, float scale)
+        {
+            var a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float)rng.NextGaussian() * scale;
+            return a;
+        }
+
+        public EmbeddingBatch Batch() => new(Embeddings, B, D)
+        {
+            SecondView = WithSecondView ? SecondView : default,
+            Scores = Scores, Labels = Labels,
+            PatientIds = WithPatients ? Patients : default,
+            Pairs = WithPairs ? Pairs : default,
+            Triplets = Triplets,
+        };
+    }
+
+    public sealed record Case(string Label, Func<IObjective> Managed, Func<Device, TorchSharpObjective> OnDevice, bool SecondView = false, bool Pairs = false,
+        bool Patients = true, float Scale = 1f)
+    {
+        public override string ToString() => Label;
+    }
+
+    private static Case C<TOptions>(string label, string name, TOptions? options, bool secondView = false, bool pairs = false, bool patients = true, float scale = 1f)
+        where TOptions : ObjectiveOptions =>
+        new(label, () => ObjectiveRegistry.CreateDefault().Create(name, options), d => TorchSharpObjectives.Create(name, options, d), secondView, pairs, patients, scale);
+
+    public static TheoryData<Case> Cases()
+    {
+        var all = new TheoryData<Case>
+        {
+            C("infonce cross-view", "infonce", new InfoNceOptions(), secondView: true),
+            C("infonce symmetric", "infonce", new InfoNceOptions { Variant = InfoNceVariant.Symmetric, Temperature = 0.3f }, secondView: true),
+            C("infonce nt-xent", "infonce", new InfoNceOptions { Variant = InfoNceVariant.NtXent }, secondView: true),
+            C("infonce dot", "infonce", new InfoNceOptions { Similarity = SimilarityKind.Dot, Temperature = 2f }, secondView: true),
+            C("supcon", "supcon", new SupConOptions()),
+            C("supcon two views", "supcon", new SupConOptions { Temperature = 0.5f }, secondView: true),
+            C("supcon dot", "supcon", new SupConOptions { Similarity = SimilarityKind.Dot, Temperature = 3f }),
+            C("y-aware", "y-aware", new YAwareOptions()),
+            C("y-aware two views", "y-aware", new YAwareOptions { Sigma = 0.5f }, secondView: true),
+            C("y-aware dot", "y-aware", new YAwareOptions { Similarity = SimilarityKind.Dot, Temperature = 2f, Sigma = 2f }),
+            C("contrastive pairs", "contrastive", new ContrastiveOptions { Margin = 0.8f }, pairs: true),
+            C("contrastive all pairs", "contrastive", new ContrastiveOptions { Margin = 0.9f, InterPatientOnly = true }),
+            C("contrastive euclidean sum", "contrastive", new ContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 4f, Reduction = Reduction.Sum }),
+            C("contrastive squared mean-active", "contrastive", new ContrastiveOptions { Distance = DistanceKind.SquaredEuclidean, Margin = 12f, Reduction = Reduction.MeanOverActive }, pairs: true),
+            C("weighted all pairs", "weighted-contrastive", new WeightedContrastiveOptions()),
+            C("weighted pairs", "weighted-contrastive", new WeightedContrastiveOptions { Margin = 0.9f }, pairs: true),
+            C("weighted no patients", "weighted-contrastive", new WeightedContrastiveOptions { Margin = 0.9f }, patients: false),
+            C("weighted sqrt margin threshold", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Sqrt, MarginByGap = true, PositiveThreshold = 0.5f, Margin = 0.6f }),
+            C("weighted exp unnormalised euclidean", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Exp, GapScale = 3f, NormalizeWeights = false, Distance = DistanceKind.Euclidean, Margin = 4f, Reduction = Reduction.Sum }),
+            C("weighted custom margin only", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Custom, CustomGapFunction = g => g * g / 4, WeightByGap = false, MarginByGap = true, MarginSlope = 0.1f, Reduction = Reduction.MeanOverActive }),
+            C("mse", "mse", new MseOptions { EmbeddingDimension = BatchData.D, ScoreOffset = 3f, ScoreScale = 2f, InitSeed = 5 }),
+            C("rnc", "rnc", new RankNContrastOptions()),
+            C("rnc cosine", "rnc", new RankNContrastOptions { Distance = DistanceKind.Cosine, Temperature = 0.5f }),
+            C("rnc squared", "rnc", new RankNContrastOptions { Distance = DistanceKind.SquaredEuclidean, Temperature = 10f }),
+            C("triplet provided", "triplet", new TripletOptions { Selection = TripletSelection.Provided, Margin = 1f }),
+        };
+        foreach (var selection in new[] { TripletSelection.BatchAll, TripletSelection.BatchHard, TripletSelection.SemiHard })
+            foreach (var distance in Enum.GetValues<DistanceKind>())
+                foreach (var penalty in Enum.GetValues<TripletPenalty>())
+                {
+                    float margin = distance == DistanceKind.Cosine ? 0.3f : distance == DistanceKind.Euclidean ? 1f : 4f;
+                    var reduction = penalty == TripletPenalty.Hinge ? Reduction.MeanOverActive : Reduction.Mean;
+                    all.Add(C($"triplet {selection} {distance} {penalty}", "triplet", new TripletOptions { Selection = selection, Distance = distance, Penalty = penalty, Margin = margin, Reduction = reduction }));
+                }
+        all.Add(C("triplet batch-all sum", "triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Reduction = Reduction.Sum }));
+        return all;
+    }
+
+    [TorchSharpTheory]
+    [MemberData(nameof(Cases))]
+    public void Device_objective_matches_the_managed_one(Case c)
+    {
+        foreach (int seed in new[] { 1, 2 })
+        {
+            var data = BatchData.Create(seed, c.Scale);
+            data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
+            var managed = c.Managed();
+            using var device = c.OnDevice(CPU);
+            device.Name.Should().Be(managed.Name);
+            device.Requires.Should().Be(managed.Requires);
+            int n = BatchData.B * BatchData.D;
+            float[] gm = new float[n], gd = new float[n], sm = new float[c.SecondView ? n : 0], sd = new float[c.SecondView ? n : 0];
+            var rm = managed.Compute(data.Batch(), gm, sm);
+            var rd = device.Compute(data.Batch(), gd, sd);
+            Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance, $"{c} seed {seed}: loss {rd.Loss} vs managed {rm.Loss}");
+            rd.ActiveCount.Should().Be(rm.ActiveCount, $"{c} seed {seed}");
+            rd.Terms.Span[0].Name.Should().Be(rm.Terms.Span[0].Name);
+            GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: embedding gradient");
+            if (c.SecondView) GradientError(sd, sm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: second-view gradient");
+            device.Parameters.Count.Should().Be(managed.Parameters.Count);
+            for (int p = 0; p < managed.Parameters.Count; p++)
+            {
+                device.Parameters[p].Name.Should().Be(managed.Parameters[p].Name);
+                device.Parameters[p].Value.ToArray().Should().Equal(managed.Parameters[p].Value.ToArray(), "the head starts from the same initialisation");
+                GradientError(device.Parameters[p].Gradient.ToArray(), managed.Parameters[p].Gradient.ToArray()).Should().BeLessThan(Tolerance, $"{c}: {managed.Parameters[p].Name} gradient");
+            }
+            // The value alone (no gradient buffers) is the same number.
+            device.Compute(data.Batch(), default).Loss.Should().BeApproximately(rd.Loss, 1e-6 * Math.Max(1, Math.Abs(rd.Loss)));
+        }
+    }
+
+    [TorchSharpTheory]
+    [MemberData(nameof(Cases))]
+    public void Device_api_gives_the_same_loss_and_gradient_on_device_tensors(Case c)
+    {
+        var data = BatchData.Create(3, c.Scale);
+        data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
+        using var objective = c.OnDevice(CPU);
+        int n = BatchData.B * BatchData.D;
+        var g = new float[n];
+        var host = objective.Compute(data.Batch(), g, c.SecondView ? new float[n] : default);
+        using var scope = NewDisposeScope();
+        var z = tensor(data.Embeddings, new long[] { BatchData.B, BatchData.D }).requires_grad_(true);
+        var v = c.SecondView ? tensor(data.SecondView, new long[] { BatchData.B, BatchData.D }) : null;
+        var metadata = new BatchMetadata
+        {
+            Scores = data.Scores, Labels = data.Labels,
+            PatientIds = c.Patients ? data.Patients : ReadOnlyMemory<int>.Empty,
+            Pairs = c.Pairs ? data.Pairs : ReadOnlyMemory<IndexPair>.Empty,
+            Triplets = data.Triplets,
+        };
+        var loss = objective.Loss(z, metadata, v);
+        loss.Value.dim().Should().Be(0);
+        loss.Value.item<float>().Should().BeApproximately((float)host.Loss, 1e-6f * Math.Max(1f, Math.Abs((float)host.Loss)));
+        loss.ActiveCount.Should().Be(host.ActiveCount);
+        loss.Value.backward();
+        var grad = z.grad()!.data<float>().ToArray();
+        GradientError(grad, g).Should().Be(0, "the same computation");
+        loss.Parameters.Count.Should().Be(objective.Parameters.Count);
+        for (int p = 0; p < loss.Parameters.Count; p++)
+            loss.Parameters[p].grad()!.data<float>().ToArray().Should().Equal(objective.Parameters[p].Gradient.ToArray());
+    }
+
+    [TorchSharpFact]
+    public void Batches_without_positives_or_pairs_give_zero_loss_and_zero_gradient_as_managed()
+    {
+        var data = BatchData.Create(4);
+        for (int i = 0; i < BatchData.B; i++) data.Labels[i] = i;          // no positives anywhere
+        foreach (var (name, options) in new (string, ObjectiveOptions)[]
+        {
+            ("supcon", new SupConOptions()),
+            ("triplet", new TripletOptions { Selection = TripletSelection.BatchHard }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.BatchAll }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard }),
+        })
+        {
+            using var device = TorchSharpObjectives.Create(name, options, CPU);
+            var managed = ObjectiveRegistry.CreateDefault().Create(name, options);
+            var gd = Enumerable.Repeat(7f, BatchData.B * BatchData.D).ToArray();
+            var gm = new float[gd.Length];
+            var rd = device.Compute(data.Batch(), gd);
+            var rm = managed.Compute(data.Batch(), gm);
+            rd.Loss.Should().Be(0); rm.Loss.Should().Be(0);
+            rd.ActiveCount.Should().Be(0);
+            gd.Should().OnlyContain(x => x == 0f, $"{name} {options}: stale buffer contents are overwritten");
+        }
+        // One scan: Rank-N-Contrast and y-aware InfoNCE have nothing to contrast.
+        var one = new float[BatchData.D];
+        foreach (var name in new[] { "rnc", "y-aware" })
+        {
+            using var device = TorchSharpObjectives.Create(name, null, CPU);
+            var g = Enumerable.Repeat(1f, BatchData.D).ToArray();
+            var r = device.Compute(new EmbeddingBatch(one, 1, BatchData.D) { Scores = new[] { 1f } }, g);
+            r.Loss.Should().Be(0); r.ActiveCount.Should().Be(0);
+            g.Should().OnlyContain(x => x == 0f);
+        }
+    }
+
+    [TorchSharpFact]
+    public void Bad_batches_throw_what_the_managed_objectives_throw()
+    {
+        var data = BatchData.Create(5);
+        int n = BatchData.B * BatchData.D;
+        var cases = new List<(string Name, ObjectiveOptions? Options, Func<BatchData, float[]?> Mutate)>
+        {
+            ("supcon", null, d => { d.Labels = new int[3]; return null; }),
+            ("triplet", null, d => { d.Labels = Array.Empty<int>(); return null; }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.Provided }, d => { d.Triplets = Array.Empty<IndexTriplet>(); return null; }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.Provided }, d => { d.Triplets = new[] { new IndexTriplet(0, 1, 99) }; return null; }),
+            ("contrastive", null, d => { d.WithPairs = true; d.Pairs = new[] { new IndexPair(0, -1, true) }; return null; }),
+            ("contrastive", null, d => { d.Labels = new int[1]; return null; }),
+            ("weighted-contrastive", null, d => { d.Scores = new float[2]; return null; }),
+            ("weighted-contrastive", null, d => { d.Scores[3] = float.NaN; return null; }),
+            ("weighted-contrastive", null, d => { d.Patients = new int[5]; return null; }),
+            ("weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Custom, CustomGapFunction = _ => -1 }, _ => null),
+            ("infonce", null, d => { d.WithSecondView = false; return null; }),
+            ("infonce", null, d => { d.WithSecondView = true; d.SecondView[17] = float.PositiveInfinity; return null; }),
+            ("y-aware", null, d => { d.Embeddings[9] = float.NaN; return null; }),
+            ("rnc", null, d => { d.Scores = Array.Empty<float>(); return null; }),
+            ("mse", new MseOptions { EmbeddingDimension = 3 }, _ => null),
+            ("mse", new MseOptions { EmbeddingDimension = BatchData.D }, d => { d.Scores = new float[1]; return null; }),
+            ("supcon", null, _ => new float[5]),
+        };
+        foreach (var (name, options, mutate) in cases)
+        {
+            var managedData = BatchData.Create(5);
+            var deviceData = BatchData.Create(5);
+            var gm = mutate(managedData) ?? new float[n];
+            var gd = mutate(deviceData) ?? new float[n];
+            var managed = ObjectiveRegistry.CreateDefault().Create(name, options);
+            using var device = TorchSharpObjectives.Create(name, options, CPU);
+            var expected = Catch(() => managed.Compute(managedData.Batch(), gm));
+            var actual = Catch(() => device.Compute(deviceData.Batch(), gd));
+            expected.Should().NotBeNull($"{name}: the managed objective rejects this batch");
+            actual.Should().NotBeNull($"{name}: the device objective rejects it too ({expected!.Message})");
+            actual!.GetType().Should().Be(expected!.GetType(), name);
+            actual.Message.Should().Be(expected.Message, name);
+        }
+    }
+
+    [TorchSharpFact]
+    public void Device_api_rejects_tensors_that_do_not_fit()
+    {
+        using var objective = new TorchSharpSupConLoss(device: CPU);
+        var metadata = new BatchMetadata { Labels = new[] { 0, 0, 1 } };
+        using var scope = NewDisposeScope();
+        var ok = ones(3, 4);
+        objective.Loss(ok, metadata).ActiveCount.Should().Be(2);
+        FluentActions.Invoking(() => objective.Loss(ones(3, 4, 1), metadata)).Should().Throw<ObjectiveInputException>().WithMessage("*B×D matrix*[3, 4, 1]*");
+        FluentActions.Invoking(() => objective.Loss(ones(3, 4, ScalarType.Float64), metadata)).Should().Throw<ObjectiveInputException>().WithMessage("*float32*Float64*");
+        FluentActions.Invoking(() => objective.Loss(ones(3, 4), new BatchMetadata { Labels = new[] { 0, 1 } })).Should().Throw<ObjectiveInputException>().WithMessage("*one coarse label per row*expected 3, got 2*");
+        var nan = ones(3, 4);
+        nan[1, 2] = tensor(float.NaN);
+        FluentActions.Invoking(() => objective.Loss(nan, metadata)).Should().Throw<NonFiniteEmbeddingException>().Where(e => e.Row == 1 && e.Column == 2);
+        using var infonce = new TorchSharpInfoNceLoss(device: CPU);
+        FluentActions.Invoking(() => infonce.Loss(ok, null, ones(2, 4))).Should().Throw<ObjectiveInputException>().WithMessage("*second view*[2, 4]*[3, 4]*");
+        FluentActions.Invoking(() => infonce.Loss(ok)).Should().Throw<ObjectiveInputException>().WithMessage("InfoNCE needs a second view*");
+    }
+
+    [TorchSharpFact]
+    public void Registry_resolves_the_built_in_names_to_device_objectives_and_composes_them()
+    {
+        var registry = TorchSharpObjectives.CreateRegistry(CPU);
+        foreach (var name in TorchSharpObjectives.Names)
+        {
+            ObjectiveOptions? options = name == "mse" ? new MseOptions { EmbeddingDimension = 4 } : null;
+            using var o = (TorchSharpObjective)registry.Create(name, options);
+            o.Name.Should().Be(name);
+            o.Device.type.Should().Be(DeviceType.CPU);
+        }
+        FluentActions.Invoking(() => TorchSharpObjectives.Create("arcface", null, CPU)).Should().Throw<KeyNotFoundException>().WithMessage("*arcface*weighted-contrastive*");
+        FluentActions.Invoking(() => TorchSharpObjectives.Create("mse", null, CPU)).Should().Throw<ArgumentException>().WithMessage("*EmbeddingDimension*");
+        FluentActions.Invoking(() => TorchSharpObjectives.Create("supcon", new InfoNceOptions(), CPU)).Should().Throw<ArgumentException>().WithMessage("*SupConOptions*InfoNceOptions*");
+        FluentActions.Invoking(() => new TorchSharpTripletLoss(new TripletOptions { Margin = -1 }, CPU)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Margin*");
+
+        // A composite of device objectives equals the managed composite.
+        var composite = new CompositeOptions
+        {
+            Terms = new[]
+            {
+                new CompositeTermOptions("mse", 0.5, new MseOptions { EmbeddingDimension = BatchData.D, InitSeed = 3 }),
+                new CompositeTermOptions("weighted-contrastive", 2.0),
+            },
+        };
+        var data = BatchData.Create(6);
+        using var onDevice = (CompositeObjective)registry.Create("composite", composite);
+        var managed = ObjectiveRegistry.CreateDefault().Create("composite", composite);
+        var gd = new float[BatchData.B * BatchData.D];
+        var gm = new float[gd.Length];
+        var rd = onDevice.Compute(data.Batch(), gd);
+        var rm = managed.Compute(data.Batch(), gm);
+        Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance);
+        GradientError(gd, gm).Should().BeLessThan(Tolerance);
+        onDevice.Parameters.Select(p => p.Name).Should().Equal(managed.Parameters.Select(p => p.Name));
+    }
+
+    [TorchSharpFact]
+    public void Objectives_have_exact_gradients_by_finite_differences_in_double_precision()
+    {
+        // The dense device formulations (Rank-N-Contrast, mined triplets, the weighted loss, the softmax losses) against
+        // central differences of the device loss itself (float32, h = 1e-2; smooth penalties so no hinge kink is crossed).
+        var data = BatchData.Create(8);
+        foreach (var (name, options) in new (string, ObjectiveOptions?)[]
+        {
+            ("rnc", null), ("weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard, Penalty = TripletPenalty.SoftPlus }),
+            ("triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Penalty = TripletPenalty.SoftPlus, Distance = DistanceKind.Cosine }),
+            ("y-aware", null), ("supcon", null),
+        })
+        {
+            using var objective = TorchSharpObjectives.Create(name, options, CPU);
+            var g = new float[data.Embeddings.Length];
+            objective.Compute(data.Batch(), g);
+            var rng = new Rng(11);
+            for (int probe = 0; probe < 6; probe++)
+            {
+                int k = rng.NextInt(g.Length);
+                const float h = 1e-2f;
+                float x = data.Embeddings[k];
+                data.Embeddings[k] = x + h;
+                double up = objective.Compute(data.Batch(), default).Loss;
+                data.Embeddings[k] = x - h;
+                double down = objective.Compute(data.Batch(), default).Loss;
+                data.Embeddings[k] = x;
+                double numeric = (up - down) / (2 * h);
+                Math.Abs(numeric - g[k]).Should().BeLessThan(2e-3 + 2e-2 * Math.Abs(g[k]), $"{name} {options} at {k}: numeric {numeric}, autograd {g[k]}");
+            }
+        }
+    }
+
+    private static Exception? Catch(Action a)
+    {
+        try { a(); return null; }
+        catch (Exception e) { return e; }
+    }
+
+    private static double Relative(double actual, double expected) => Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-3);
+
+    private static double GradientError(float[] actual, float[] expected)
+    {
+        double scale = 0, err = 0;
+        for (int i = 0; i < expected.Length; i++) { scale = Math.Max(scale, Math.Abs(expected[i])); err = Math.Max(err, Math.Abs(actual[i] - expected[i])); }
+        return scale == 0 ? err : err / scale;
+    }
+}
