@@ -273,7 +273,7 @@ public sealed class TorchSharpEncoder : IEncoder, IDisposable
         {
             for (int i = 0; i < _parameters.Count; i++)
             {
-                using var g = _parameters[i].grad();
+                using var g = _parameters[i].GradOrNull();
                 if (g is null) continue;
                 using var finite = isfinite(g).all();
                 if (!finite.item<bool>())

@@ -1,5 +1,8 @@
 using Learner.DependencyInjection;
 using Learner.Encoders;
+using Learner.Objectives;
+using Learner.Objectives.Options;
+using Learner.TorchSharp.Objectives;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TorchSharp;
@@ -33,5 +36,37 @@ public class TorchSharpServiceCollectionTests
             .Should().Throw<OptionsValidationException>().WithMessage("*Device*tpu*auto, cpu, cuda*");
         if (!cuda.is_available())
             FluentActions.Invoking(() => new TorchSharpOptions { Device = "cuda" }.ResolveDevice()).Should().Throw<ArgumentException>().WithMessage("*no CUDA device*");
+    }
+
+    [TorchSharpFact]
+    public void The_container_and_the_backend_resolve_objectives_on_the_device_unless_told_otherwise()
+    {
+        var services = new ServiceCollection();
+        // Registered first with a custom objective: it survives, and the built-in names move to the device.
+        services.AddLearnerObjectives(r => r.Register<SupConOptions>("my-supcon", o => new SupConLoss(o)));
+        services.AddLearner(o => o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3 });
+        services.AddLearnerTorchSharp(o => o.Device = "cpu");
+        services.AddObjective("weighted-contrastive");
+        using (var provider = services.BuildServiceProvider())
+        {
+            var registry = provider.GetRequiredService<ObjectiveRegistry>();
+            registry.Create("my-supcon").Should().BeOfType<SupConLoss>();
+            using (var o = (TorchSharpObjective)registry.Create("supcon")) o.Device.type.Should().Be(DeviceType.CPU);
+            provider.GetRequiredService<IObjective>().Should().BeOfType<TorchSharpWeightedContrastiveLoss>();
+            provider.GetRequiredService<ComputeBackend>().Objectives.Create("rnc").Should().BeOfType<TorchSharpRankNContrastLoss>();
+        }
+
+        var managed = new ServiceCollection();
+        managed.AddLearner();
+        managed.AddLearnerTorchSharp(o => { o.Device = "cpu"; o.DeviceObjectives = false; });
+        managed.AddLearnerTorchSharp(o => o.Device = "cpu");   // a second call keeps one registry wrapper
+        managed.AddObjective("infonce");
+        using (var provider = managed.BuildServiceProvider())
+        {
+            provider.GetRequiredService<IObjective>().Should().BeOfType<InfoNceLoss>();
+            provider.GetRequiredService<ComputeBackend>().Objectives.Create("infonce").Should().BeOfType<InfoNceLoss>();
+        }
+        TorchSharpBackend.Create(CPU).Objectives.Create("triplet").Should().BeOfType<TorchSharpTripletLoss>();
+        TorchSharpBackend.Create(CPU, deviceObjectives: false).Objectives.Create("triplet").Should().BeOfType<TripletLoss>();
     }
 }

@@ -82,7 +82,7 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
 
         static void Download(TTensor leaf, Span<float> destination)
         {
-            using var grad = leaf.grad();
+            using var grad = leaf.GradOrNull();
             if (grad is null) { destination.Clear(); return; }
             using var host = grad.cpu().contiguous();
             host.data<float>().ToArray().AsSpan().CopyTo(destination);

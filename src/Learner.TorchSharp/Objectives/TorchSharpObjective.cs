@@ -163,7 +163,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     private static void CopyGradient(TTensor leaf, Span<float> destination)
     {
         if (destination.IsEmpty) return;
-        using var grad = leaf.grad();
+        using var grad = leaf.GradOrNull();
         if (grad is null) { destination.Clear(); return; }
         using var host = grad.cpu().contiguous();
         host.data<float>().ToArray().AsSpan().CopyTo(destination);
