@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Learner.Encoders;
 using Learner.TorchSharp.Benchmarks;
 
@@ -54,6 +52,7 @@ if (args.Length > 0 && args[0] == "--quick")
     return 0;
 }
 
-var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
-BenchmarkSwitcher.FromAssembly(typeof(PretrainingStepBenchmarks).Assembly).Run(args, config);
+// In-process (--inProcess), so every job (e.g. --job short) measures the TorchSharp assembly this process loaded.
+var bdnArgs = args.Any(a => a is "--inProcess" or "-i") ? args : args.Append("--inProcess").ToArray();
+BenchmarkSwitcher.FromAssembly(typeof(PretrainingStepBenchmarks).Assembly).Run(bdnArgs, DefaultConfig.Instance);
 return 0;
