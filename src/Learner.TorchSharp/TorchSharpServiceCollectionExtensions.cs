@@ -16,10 +16,11 @@ public sealed class TorchSharpOptions
     /// <c>cuda:N</c>. Default <c>auto</c>.</summary>
     public string Device { get; set; } = "auto";
 
-    /// <summary>Compute the objectives on the device too (default true): the experiment's, the pretrainer factory's and
-    /// the container's <see cref="ObjectiveRegistry"/> resolve the built-in names to <see cref="TorchSharpObjectives"/>.
-    /// False keeps the managed objectives on the host (the embeddings cross to the host each step either way).</summary>
-    public bool DeviceObjectives { get; set; } = true;
+    /// <summary>Compute the objectives on the device: true, the experiment's, the pretrainer factory's and the container's
+    /// <see cref="ObjectiveRegistry"/> resolve the built-in names to <see cref="TorchSharpObjectives"/>; false keeps the
+    /// managed objectives on the host; null (default) means true on a GPU and false on the CPU device, where the managed
+    /// objectives are faster (docs/performance.md). The embeddings cross to the host each step either way.</summary>
+    public bool? DeviceObjectives { get; set; }
 
     /// <summary>The device the setting names.</summary>
     /// <returns>The device.</returns>
@@ -44,12 +45,12 @@ public sealed class TorchSharpOptions
 public static class TorchSharpServiceCollectionExtensions
 {
     /// <summary>
-    /// Makes Learner run on TorchSharp: registers <see cref="TorchSharpBackend.Create(Device?, bool)"/> as the container's
+    /// Makes Learner run on TorchSharp: registers <see cref="TorchSharpBackend.Create(Device?, bool?)"/> as the container's
     /// <see cref="ComputeBackend"/>, so the encoder factory (<see cref="Func{TResult}"/> of <see cref="IEncoder"/>), the
     /// <see cref="Training.PretrainerFactory"/> and the <see cref="Experiments.LearnerExperiment"/> registered by
     /// <c>AddLearner</c> build the built-in encoders from <see cref="Experiments.ExperimentOptions.Encoder"/> on the device
-    /// <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option), and — unless
-    /// <see cref="TorchSharpOptions.DeviceObjectives"/> is false — the objectives are computed there too: the container's
+    /// <see cref="TorchSharpOptions.Device"/> names (validated at start, naming the option), and — on a GPU, or when
+    /// <see cref="TorchSharpOptions.DeviceObjectives"/> is true — the objectives are computed there too: the container's
     /// <see cref="ObjectiveRegistry"/> (from <c>AddLearnerObjectives</c>, with any objectives you registered in it) gets the
     /// device objectives under the built-in names. Call it before or after <c>AddLearner</c>, and after
     /// <c>AddLearnerObjectives(configure)</c> when you extend the registry.
@@ -115,7 +116,8 @@ public static class TorchSharpServiceCollectionExtensions
                 _ => (ObjectiveRegistry)ActivatorUtilities.CreateInstance(sp, _inner.ImplementationType!),
             };
             var o = sp.GetRequiredService<IOptions<TorchSharpOptions>>().Value;
-            return o.DeviceObjectives ? TorchSharpObjectives.RegisterAll(registry, o.ResolveDevice()) : registry;
+            var device = o.ResolveDevice();
+            return TorchSharpBackend.UsesDeviceObjectives(device, o.DeviceObjectives) ? TorchSharpObjectives.RegisterAll(registry, device) : registry;
         }
     }
 

@@ -40,12 +40,16 @@ public class TorchSharpBackendTests
         PatientsPerBatch = 4, ScansPerPatient = 2, Folds = 4, BootstrapResamples = 20,
     };
 
-    [TorchSharpFact]
-    public void The_experiment_on_TorchSharp_follows_the_managed_run_step_for_step()
+    [TorchSharpTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_experiment_on_TorchSharp_follows_the_managed_run_step_for_step(bool deviceObjectives)
     {
         var options = Small("mse", "weighted-contrastive", "mse+weighted-contrastive", "supcon");
         var managed = new LearnerExperiment(options).Run(Cohort());
-        var torch = new LearnerExperiment(options, TorchSharpBackend.Create(CPU)).Run(Cohort());
+        var backend = TorchSharpBackend.Create(CPU, deviceObjectives);
+        backend.Objectives.Create("supcon").GetType().Namespace.Should().Be(deviceObjectives ? "Learner.TorchSharp.Objectives" : "Learner.Objectives");
+        var torch = new LearnerExperiment(options, backend).Run(Cohort());
         torch.Rows.Should().HaveCount(managed.Rows.Count);
         for (int r = 0; r < managed.Rows.Count; r++)
         {

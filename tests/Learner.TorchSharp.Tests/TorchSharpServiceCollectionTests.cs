@@ -45,7 +45,7 @@ public class TorchSharpServiceCollectionTests
         // Registered first with a custom objective: it survives, and the built-in names move to the device.
         services.AddLearnerObjectives(r => r.Register<SupConOptions>("my-supcon", o => new SupConLoss(o)));
         services.AddLearner(o => o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3 });
-        services.AddLearnerTorchSharp(o => o.Device = "cpu");
+        services.AddLearnerTorchSharp(o => { o.Device = "cpu"; o.DeviceObjectives = true; });
         services.AddObjective("weighted-contrastive");
         using (var provider = services.BuildServiceProvider())
         {
@@ -58,15 +58,17 @@ public class TorchSharpServiceCollectionTests
 
         var managed = new ServiceCollection();
         managed.AddLearner();
-        managed.AddLearnerTorchSharp(o => { o.Device = "cpu"; o.DeviceObjectives = false; });
-        managed.AddLearnerTorchSharp(o => o.Device = "cpu");   // a second call keeps one registry wrapper
+        managed.AddLearnerTorchSharp(o => o.Device = "cpu");   // auto: managed objectives on the CPU
+        managed.AddLearnerTorchSharp(o => { o.Device = "cpu"; o.DeviceObjectives = false; });   // a second call keeps one registry wrapper
         managed.AddObjective("infonce");
         using (var provider = managed.BuildServiceProvider())
         {
             provider.GetRequiredService<IObjective>().Should().BeOfType<InfoNceLoss>();
             provider.GetRequiredService<ComputeBackend>().Objectives.Create("infonce").Should().BeOfType<InfoNceLoss>();
         }
-        TorchSharpBackend.Create(CPU).Objectives.Create("triplet").Should().BeOfType<TorchSharpTripletLoss>();
+        TorchSharpBackend.Create(CPU, deviceObjectives: true).Objectives.Create("triplet").Should().BeOfType<TorchSharpTripletLoss>();
         TorchSharpBackend.Create(CPU, deviceObjectives: false).Objectives.Create("triplet").Should().BeOfType<TripletLoss>();
+        TorchSharpBackend.Create(CPU).Objectives.Create("triplet").Should().BeOfType<TripletLoss>("on the CPU the managed objectives are faster (docs/performance.md)");
+        new TorchSharpOptions().DeviceObjectives.Should().BeNull();
     }
 }
