@@ -108,6 +108,8 @@ public class ObjectiveParityTests
             C("rnc cosine", "rnc", new RankNContrastOptions { Distance = DistanceKind.Cosine, Temperature = 0.5f }),
             C("rnc squared", "rnc", new RankNContrastOptions { Distance = DistanceKind.SquaredEuclidean, Temperature = 10f }),
             C("triplet provided", "triplet", new TripletOptions { Selection = TripletSelection.Provided, Margin = 1f }),
+            C("triplet ignores a second view", "triplet", new TripletOptions { Margin = 1f }, secondView: true),
+            C("mse ignores a second view", "mse", new MseOptions { EmbeddingDimension = BatchData.D }, secondView: true),
         };
         foreach (var selection in new[] { TripletSelection.BatchAll, TripletSelection.BatchHard, TripletSelection.SemiHard })
             foreach (var distance in Enum.GetValues<DistanceKind>())
@@ -245,6 +247,7 @@ public class ObjectiveParityTests
             ("mse", new MseOptions { EmbeddingDimension = 3 }, _ => null),
             ("mse", new MseOptions { EmbeddingDimension = BatchData.D }, d => { d.Scores = new float[1]; return null; }),
             ("supcon", null, _ => new float[5]),
+            ("supcon", null, d => { d.WithSecondView = true; d.SecondView = new float[5]; return null; }),
         };
         foreach (var (name, options, mutate) in cases)
         {

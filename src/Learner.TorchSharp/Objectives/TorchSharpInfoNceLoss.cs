@@ -24,6 +24,8 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.SecondView;
 
+    private protected override string? SecondViewReader => "InfoNCE";
+
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         meta.RequireSecondView("InfoNCE");

@@ -74,12 +74,13 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         {
             var z = Upload(batch.Embeddings, b, d, wantFirst);
             TTensor? second = null;
-            if (!batch.SecondView.IsEmpty)
+            if (!batch.SecondView.IsEmpty && SecondViewReader is { } reader)
             {
                 if (batch.SecondView.Length != batch.Embeddings.Length)
-                    throw new ObjectiveInputException($"{Name}: the second view holds {batch.SecondView.Length} values, but B×D = {b}×{d} = {batch.Embeddings.Length}.", "SecondView");
+                    throw new ObjectiveInputException($"{reader}: the second view holds {batch.SecondView.Length} values, but B×D = {b}×{d} = {batch.Embeddings.Length}.", "SecondView");
                 second = Upload(batch.SecondView, b, d, wantSecond);
             }
+            else gradSecondView.Clear();
             var parameters = UploadParameters(wantFirst || wantSecond);
             var loss = LossCore(z, second, meta, parameters, out active);
             value = loss.to_type(ScalarType.Float64).item<double>();
@@ -118,9 +119,13 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         if (secondView is not null) CheckFinite(secondView, "second view");
         var meta = BatchView.From(metadata, b, d, secondView is not null);
         var parameters = UploadParameters(true);
-        var loss = LossCore(embeddings, secondView, meta, parameters, out int active);
+        var loss = LossCore(embeddings, SecondViewReader is null ? null : secondView, meta, parameters, out int active);
         return new TorchSharpLoss(loss, active, parameters);
     }
+
+    /// <summary>The objective's name in messages when it reads the second view (InfoNCE, SupCon, y-aware InfoNCE); null
+    /// when it ignores it, which is then neither copied to the device nor given a gradient.</summary>
+    private protected virtual string? SecondViewReader => null;
 
     /// <summary>Builds the loss.</summary>
     /// <param name="z">B×D embeddings on the device.</param>

@@ -24,6 +24,8 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
 
+    private protected override string? SecondViewReader => "SupCon";
+
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var labels = meta.CheckedLabels("SupCon");

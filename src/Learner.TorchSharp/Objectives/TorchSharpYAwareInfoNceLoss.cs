@@ -24,6 +24,8 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
+    private protected override string? SecondViewReader => "y-aware InfoNCE";
+
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var scores = meta.CheckedScores("y-aware InfoNCE");
