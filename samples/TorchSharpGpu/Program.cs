@@ -2,11 +2,12 @@
 // GPU and a TorchSharp-cuda package are present, else the CPU).
 // 1. generate a synthetic lung-ultrasound cohort (clips of 8 frames of 32×32 with S/F-ratio-like scores);
 // 2. pretrain the small ResNet-TSM with MSE + weighted contrastive on the TorchSharp backend — the same architecture,
-//    initial weights and checkpoint format as the managed engine, the objective computed on the device;
+//    initial weights and checkpoint format as the managed engine, the objectives computed on the device when it is
+//    a GPU (--device-objectives on|off|auto);
 // 3. evaluate three-way change prediction (patient-grouped 5-fold CV) from same-patient embedding differences;
 // 4. with --compare, run the same experiment on the managed engine and print both.
 // Usage: dotnet run -c Release --project samples/TorchSharpGpu -p:TorchSharpAssembly=... [-- [--device auto|cpu|cuda]
-//        [--patients N] [--steps N] [--compare]]
+//        [--device-objectives auto|on|off] [--patients N] [--steps N] [--compare]]
 using System.Globalization;
 using Learner.Data;
 using Learner.Data.Synthetic;
@@ -18,6 +19,7 @@ using Learner.Training;
 string device = "auto";
 int patients = 120, steps = 80;
 bool compare = false;
+bool? deviceObjectives = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -26,8 +28,19 @@ for (int i = 0; i < args.Length; i++)
         case "--patients": patients = int.Parse(Next(ref i), CultureInfo.InvariantCulture); break;
         case "--steps": steps = int.Parse(Next(ref i), CultureInfo.InvariantCulture); break;
         case "--compare": compare = true; break;
+        case "--device-objectives":
+            switch (Next(ref i))
+            {
+                case "auto": deviceObjectives = null; break;
+                case "on": deviceObjectives = true; break;
+                case "off": deviceObjectives = false; break;
+                case var other:
+                    Console.Error.WriteLine($"--device-objectives: '{other}' is not allowed; use auto, on or off.");
+                    return 2;
+            }
+            break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--device auto|cpu|cuda|cuda:N] [--patients N] [--steps N] [--compare]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--device auto|cpu|cuda|cuda:N] [--device-objectives auto|on|off] [--patients N] [--steps N] [--compare]");
             return 2;
     }
 }
@@ -67,7 +80,8 @@ var progress = new SyncProgress<ExperimentStep>(s =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Objective,-26} step {s.Training.Step,4}/{options.Pretraining.TotalSteps}: loss {s.Training.Loss:F4}"));
 });
 
-var backends = new List<ComputeBackend> { TorchSharpBackend.Create(target) };
+var backends = new List<ComputeBackend> { TorchSharpBackend.Create(target, deviceObjectives) };
+Console.WriteLine($"objectives computed on: {(TorchSharpBackend.UsesDeviceObjectives(target, deviceObjectives) ? target.ToString() : "the host (managed)")}");
 if (compare) backends.Add(ComputeBackend.Managed);
 foreach (var backend in backends)
 {
