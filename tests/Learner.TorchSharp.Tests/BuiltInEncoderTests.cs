@@ -200,4 +200,26 @@ public sealed class BuiltInEncoderTests : IDisposable
         using var txg = tx.GradOrNull()!;
         txg.data<float>().ToArray().Should().Equal(x.Grad!.ToArray());
     }
+
+    [TorchSharpFact]
+    public void L2Normalize_matches_the_managed_operation_and_its_gradient_including_a_zero_row()
+    {
+        var x = Input(new[] { 3, 5 }, 43);
+        for (int j = 0; j < 5; j++) x.Data[5 + j] = 0f;            // row 1 is zero
+        var g = Input(new[] { 3, 5 }, 44);
+        x.RequiresGrad = true;
+        var y = Ops.L2Normalize(x);
+        y.Backward(g);
+        using var tx = torch.tensor(x.ToArray(), new long[] { 3, 5 }, requires_grad: true);
+        using var module = new L2NormalizeModule();
+        using var ty = module.call(tx);
+        using var tg = torch.tensor(g.ToArray(), ty.shape);
+        ty.backward(new[] { tg });
+        ty.data<float>().ToArray().Should().BeEquivalentTo(y.ToArray(), o => o.Using<float>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-6f)).WhenTypeIs<float>());
+        using var txg = tx.GradOrNull()!;
+        var tgrad = txg.data<float>().ToArray();
+        tgrad.Should().OnlyContain(v => float.IsFinite(v));
+        for (int i = 0; i < tgrad.Length; i++)
+            tgrad[i].Should().BeApproximately(x.Grad!.Data[i], 1e-5f * Math.Max(1f, Math.Abs(x.Grad!.Data[i])), $"element {i}");
+    }
 }

@@ -267,6 +267,45 @@ public class ObjectiveParityTests
     }
 
     [TorchSharpFact]
+    public void A_TorchSharp_loop_trains_through_the_device_api()
+    {
+        // The loop of docs/torchsharp.md: module output → Loss → backward → optimizer, never leaving the device.
+        _ = manual_seed(4);
+        var net = nn.Sequential(("0", nn.Linear(6, 16)), ("1", nn.ReLU()), ("2", nn.Linear(16, 4)));
+        var optimizer = optim.AdamW(net.parameters(), 1e-2);
+        using var objective = new TorchSharpWeightedContrastiveLoss(new WeightedContrastiveOptions { MarginByGap = true }, CPU);
+        var rng = new Rng(5);
+        var scores = Enumerable.Range(0, 16).Select(_ => (float)(rng.NextDouble() * 4)).ToArray();
+        var features = new float[16 * 6];
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 6; j++) features[i * 6 + j] = scores[i] * (j % 2 == 0 ? 1 : -1) + (float)rng.NextGaussian();
+        var metadata = new BatchMetadata { Scores = scores, PatientIds = Enumerable.Range(0, 16).Select(i => i / 2).ToArray() };
+        using var x = tensor(features, new long[] { 16, 6 });
+        var losses = new List<float>();
+        for (int step = 0; step < 40; step++)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = objective.Loss(net.call(x), metadata);
+            losses.Add(loss.Value.item<float>());
+            loss.Value.backward();
+            optimizer.step();
+        }
+        losses[^1].Should().BeLessThan(0.5f * losses[0], "training through the device loss lowers it");
+    }
+
+    [TorchSharpFact]
+    public void A_disposed_objective_refuses_work()
+    {
+        var objective = new TorchSharpRankNContrastLoss(device: CPU);
+        objective.Dispose();
+        objective.Dispose();
+        var data = BatchData.Create(9);
+        FluentActions.Invoking(() => objective.Compute(data.Batch(), default)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => objective.Loss(ones(2, 2), new BatchMetadata { Scores = new[] { 1f, 2f } })).Should().Throw<ObjectDisposedException>();
+    }
+
+    [TorchSharpFact]
     public void Device_api_rejects_tensors_that_do_not_fit()
     {
         using var objective = new TorchSharpSupConLoss(device: CPU);

@@ -13,7 +13,8 @@ public sealed class GlobalAvgPoolModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input) => TorchOps.GlobalAvgPool(input);
 }
 
-/// <summary>Row-wise L2 normalisation x / max(‖x‖, ε) as a parameterless module.</summary>
+/// <summary>Row-wise L2 normalisation x / max(‖x‖, ε) as a parameterless module, with torch.nn.functional.normalize's
+/// (and Learner.Nn's) backward: a row whose norm is below ε gets the gradient g/ε, never NaN.</summary>
 public sealed class L2NormalizeModule : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
@@ -26,7 +27,8 @@ public sealed class L2NormalizeModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var norm = (input * input).sum(-1L, true).sqrt().clamp_min(_eps);
+        // Tensor.norm's backward masks zero norms (sqrt of a sum of squares would give 0·∞ = NaN there).
+        var norm = input.norm((int)input.dim() - 1, true).clamp_min(_eps);
         return scope.MoveToOuter(input / norm);
     }
 }
