@@ -16,7 +16,8 @@ public class ObjectiveParityTests
 {
     private const double Tolerance = 1e-5;
 
-    /// <summary>A batch's host data: B = 12 scans of 6 patients (two each) in 3 coarse classes, D = 8, scores with ties.</summary>
+    /// <summary>A batch's host data: B = 12 scans of 6 patients (two each) in 3 coarse classes, D = 8, scores with ties;
+    /// optionally each patient's two scans near-coincident.</summary>
     internal sealed class BatchData
     {
         public const int B = 12, D = 8;
@@ -26,7 +27,7 @@ public class ObjectiveParityTests
         public IndexTriplet[] Triplets = null!;
         public bool WithSecondView, WithPairs, WithPatients = true;
 
-        public static BatchData Create(int seed, float scale = 1f)
+        public static BatchData Create(int seed, float scale = 1f, bool near = false)
         {
             var rng = new Rng((ulong)seed);
             var data = new BatchData
@@ -48,6 +49,9 @@ public class ObjectiveParityTests
                 if (a != c) pairs.Add(new IndexPair(a, c, data.Labels[a] == data.Labels[c]));
             }
             data.Pairs = pairs.ToArray();
+            if (near)
+                for (int i = 1; i < B; i += 2)
+                    for (int j = 0; j < D; j++) data.Embeddings[i * D + j] = data.Embeddings[(i - 1) * D + j] + 1e-3f * (float)rng.NextGaussian();
             data.Triplets = new[] { new IndexTriplet(0, 7, 2), new IndexTriplet(3, 9, 4), new IndexTriplet(5, 11, 0), new IndexTriplet(8, 1, 10), new IndexTriplet(2, 2, 6) };
             return data;
         }
@@ -70,14 +74,14 @@ public class ObjectiveParityTests
     }
 
     public sealed record Case(string Label, Func<IObjective> Managed, Func<Device, TorchSharpObjective> OnDevice, bool SecondView = false, bool Pairs = false,
-        bool Patients = true, float Scale = 1f)
+        bool Patients = true, float Scale = 1f, bool Near = false)
     {
         public override string ToString() => Label;
     }
 
-    private static Case C<TOptions>(string label, string name, TOptions? options, bool secondView = false, bool pairs = false, bool patients = true, float scale = 1f)
+    private static Case C<TOptions>(string label, string name, TOptions? options, bool secondView = false, bool pairs = false, bool patients = true, float scale = 1f, bool near = false)
         where TOptions : ObjectiveOptions =>
-        new(label, () => ObjectiveRegistry.CreateDefault().Create(name, options), d => TorchSharpObjectives.Create(name, options, d), secondView, pairs, patients, scale);
+        new(label, () => ObjectiveRegistry.CreateDefault().Create(name, options), d => TorchSharpObjectives.Create(name, options, d), secondView, pairs, patients, scale, near);
 
     public static TheoryData<Case> Cases()
     {
@@ -120,6 +124,11 @@ public class ObjectiveParityTests
                     all.Add(C($"triplet {selection} {distance} {penalty}", "triplet", new TripletOptions { Selection = selection, Distance = distance, Penalty = penalty, Margin = margin, Reduction = reduction }));
                 }
         all.Add(C("triplet batch-all sum", "triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Reduction = Reduction.Sum }));
+        // Near-coincident scans (each patient's second scan 1e-3 from the first): the exact-difference path.
+        all.Add(C("contrastive euclidean near-coincident", "contrastive", new ContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 4f }, near: true));
+        all.Add(C("weighted squared near-coincident", "weighted-contrastive", new WeightedContrastiveOptions { Distance = DistanceKind.SquaredEuclidean, InterPatientOnly = false, Margin = 12f }, near: true));
+        all.Add(C("triplet batch-all euclidean near-coincident", "triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Distance = DistanceKind.Euclidean, Margin = 1f, Penalty = TripletPenalty.SoftPlus }, near: true));
+        all.Add(C("rnc near-coincident", "rnc", new RankNContrastOptions(), near: true));
         return all;
     }
 
@@ -129,7 +138,7 @@ public class ObjectiveParityTests
     {
         foreach (int seed in new[] { 1, 2 })
         {
-            var data = BatchData.Create(seed, c.Scale);
+            var data = BatchData.Create(seed, c.Scale, c.Near);
             data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
             var managed = c.Managed();
             using var device = c.OnDevice(CPU);
@@ -160,7 +169,7 @@ public class ObjectiveParityTests
     [MemberData(nameof(Cases))]
     public void Device_api_gives_the_same_loss_and_gradient_on_device_tensors(Case c)
     {
-        var data = BatchData.Create(3, c.Scale);
+        var data = BatchData.Create(3, c.Scale, c.Near);
         data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
         using var objective = c.OnDevice(CPU);
         int n = BatchData.B * BatchData.D;

@@ -20,8 +20,9 @@ internal static class DeviceOps
     /// <summary>The rows a softmax objective compares: normalised for cosine, as they are for the dot product.</summary>
     public static TTensor Similarity(TTensor x, SimilarityKind kind) => kind == SimilarityKind.Cosine ? Normalize(x) : x;
 
-    /// <summary>The N×N distance matrix. Euclidean distances come from the row differences (no ‖a‖² + ‖b‖² − 2a·b
-    /// cancellation), in row chunks of at most <see cref="TorchSharpObjective.ChunkElements"/> values.</summary>
+    /// <summary>The N×N distance matrix. Squared Euclidean distances come from one GEMM, ‖a‖² + ‖b‖² − 2a·b, and the
+    /// entries where that expansion cancels (‖a − b‖² below 1/16 of ‖a‖² + ‖b‖²: near-coincident points, the diagonal)
+    /// are recomputed exactly from the row differences — the managed objectives' rule, in values and in gradients.</summary>
     public static TTensor Matrix(TTensor x, DistanceKind kind)
     {
         if (kind == DistanceKind.Cosine)
@@ -29,20 +30,18 @@ internal static class DeviceOps
             var n = Normalize(x);
             return 1f - n.mm(n.t());
         }
-        long rows = x.shape[0], d = x.shape[1];
-        long chunk = Math.Max(1, TorchSharpObjective.ChunkElements / Math.Max(1, rows * d));
-        TTensor sq;
-        if (chunk >= rows) sq = (x.unsqueeze(1) - x.unsqueeze(0)).square().sum(2);
-        else
+        var norms = x.square().sum(1);
+        var total = norms.unsqueeze(1) + norms.unsqueeze(0);
+        var sq = total - 2f * x.mm(x.t());
+        TTensor near;
+        using (no_grad()) near = (sq.detach() * 16f).lt(total.detach());
+        var pairs = near.nonzero();                                   // row-major, as masked_scatter fills
+        if (pairs.shape[0] > 0)
         {
-            var parts = new List<TTensor>();
-            for (long r = 0; r < rows; r += chunk)
-            {
-                long c = Math.Min(chunk, rows - r);
-                parts.Add((x.narrow(0, r, c).unsqueeze(1) - x.unsqueeze(0)).square().sum(2));
-            }
-            sq = cat(parts, 0);
+            var exact = (x.index_select(0, pairs.select(1, 0)) - x.index_select(0, pairs.select(1, 1))).square().sum(1);
+            sq = sq.masked_scatter(near, exact);
         }
+        sq = sq.clamp_min(0f);
         return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
     }
 
