@@ -48,7 +48,8 @@ public static class TorchSharpBackend
 
     /// <summary>Encoders around modules from <paramref name="moduleFactory"/> on a device, whatever architecture the
     /// settings name; before each module is built the libtorch generator is seeded with <see cref="EncoderOptions.Seed"/>,
-    /// so a seed gives the same initial weights every time.</summary>
+    /// so a seed gives the same initial weights every time. The generator is libtorch's process-wide one: build encoders
+    /// from one thread at a time.</summary>
     /// <param name="moduleFactory">Creates a fresh network mapping <c>[B, …]</c> to <c>[B, embeddingDimension]</c>.</param>
     /// <param name="embeddingDimension">D.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>

@@ -20,9 +20,9 @@ namespace Learner.TorchSharp.Objectives;
 /// <para>Metadata (labels, scores, patient ids, pairs, triplets) is validated on the host and uploaded as small index
 /// or mask tensors; coefficients that depend only on metadata (a weighted loss's score-gap weights and margins) are
 /// computed on the host in double precision, exactly as the managed objective computes them. Mining (batch-hard,
-/// semi-hard, batch-all) and every computation on embeddings run on the device. Dense formulations hold B×B (pairs),
-/// or B×B×B (batch-all and semi-hard triplets, Rank-N-Contrast) values, processed in anchor chunks of at most 2²⁴
-/// elements.</para>
+/// semi-hard, batch-all) and every computation on embeddings run on the device. Dense formulations hold B×B
+/// values (Rank-N-Contrast and semi-hard mining sort each anchor's row: O(B² log B)); only batch-all triplets hold
+/// B×B×B values, processed in anchor chunks of at most 2²⁴ elements.</para>
 /// <para>Not thread-safe: use one instance per training loop.</para>
 /// </remarks>
 public abstract class TorchSharpObjective : IObjective, IDisposable

@@ -5,9 +5,10 @@ using TTensor = TorchSharp.torch.Tensor;
 
 namespace Learner.TorchSharp.Objectives;
 
-/// <summary>Rank-N-Contrast (<see cref="RankNContrastLoss"/>) on a libtorch device, in its dense form: for every
-/// anchor i and candidate k ≠ i, a log-sum-exp over S_ik = {j ≠ i : |y_i − y_j| ≥ |y_i − y_k|} (score gaps compared in
-/// double precision, so ties are the managed objective's ties), in anchor chunks of at most 2²⁴ elements.</summary>
+/// <summary>Rank-N-Contrast (<see cref="RankNContrastLoss"/>) on a libtorch device in O(N² log N): for every anchor i
+/// the candidates sorted by decreasing score gap, so that each log-sum-exp over S_ik = {j ≠ i : |y_i − y_j| ≥ |y_i − y_k|}
+/// is a running log-cum-sum-exp read at the end of k's tie group (gaps compared in double precision, so ties are the
+/// managed objective's ties).</summary>
 public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective
 {
     /// <summary>Creates the objective.</summary>
@@ -31,22 +32,21 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective
         int n = meta.Count;
         if (n < 2) { active = 0; return DeviceOps.ZeroLoss(z, second); }
         var x = DeviceOps.Matrix(z, Options.Distance) * (-1.0 / Options.Temperature);   // x_ij = −d_ij / τ
-        var y = UploadDouble(scores);
-        var gap = (y.unsqueeze(1) - y.unsqueeze(0)).abs();                               // |y_i − y_j|, double
-        var self = eye(n, n, ScalarType.Bool, Device);
-        var parts = new List<TTensor>();
-        foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
+        TTensor order, groupEnd;
+        using (no_grad())
         {
-            var g = gap.narrow(0, start, rows);
-            var notSelf = self.narrow(0, start, rows).logical_not();
-            // [i, k, j]: j ∈ S_ik.
-            var members = g.unsqueeze(1).ge(g.unsqueeze(2)).logical_and(notSelf.unsqueeze(1));
-            var xi = x.narrow(0, start, rows);
-            var lse = xi.unsqueeze(1).expand(rows, n, n).masked_fill(members.logical_not(), double.NegativeInfinity).logsumexp(2);
-            parts.Add(((lse - xi) * notSelf.to_type(ScalarType.Float32)).sum());
+            // Per anchor, candidates in decreasing score gap |y_i − y_j| (double, so ties are the managed ties); the anchor
+            // itself gets gap −1 and sorts last. S_ik is then the prefix through the end of k's tie group.
+            var y = UploadDouble(scores);
+            var gap = (y.unsqueeze(1) - y.unsqueeze(0)).abs().masked_fill(eye(n, n, ScalarType.Bool, Device), -1.0);
+            order = gap.argsort(1, descending: true);
+            var ascending = gap.gather(1, order).neg();                                   // −gap, ascending per row
+            groupEnd = searchsorted(ascending, ascending, right: true) - 1;               // last position of each tie group
         }
+        var sorted = x.gather(1, order);
+        var prefix = sorted.logcumsumexp(1).gather(1, groupEnd);                         // log Σ_{j∈S_ik} exp(x_ij)
+        var sum = (prefix - sorted).narrow(1, 0, n - 1).sum();                           // the last position is the anchor
         active = n * (n - 1);
-        var sum = parts.Count == 1 ? parts[0] : stack(parts).sum();
         return sum * (1.0 / ((double)n * (n - 1)));
     }
 }

@@ -8,8 +8,9 @@ using TTensor = TorchSharp.torch.Tensor;
 namespace Learner.TorchSharp.Objectives;
 
 /// <summary>Triplet margin loss (<see cref="TripletLoss"/>) on a libtorch device, with the triplets mined on the device:
-/// batch-all, batch-hard (first index on ties, as the managed miner), semi-hard (nearest negative farther than the
-/// positive, else the farthest negative), or the sampler's triplets; hinge or soft-plus penalty.</summary>
+/// batch-all (B×B×B, in anchor chunks), batch-hard (first index on ties, as the managed miner), semi-hard (nearest
+/// negative farther than the positive, else the farthest negative; a sort and a binary search per anchor), or the
+/// sampler's triplets; hinge or soft-plus penalty.</summary>
 public sealed class TorchSharpTripletLoss : TorchSharpObjective
 {
     /// <summary>Creates the objective.</summary>
@@ -114,30 +115,29 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                 {
                     count = 0;
                     var hasNegative = new bool[n];
-                    for (int i = 0; i < n; i++) { int g = groups[labels[i]]; hasNegative[i] = g < n; if (hasNegative[i]) count += g - 1; }
-                    var anchors = tensor(hasNegative, new long[] { n }).to(Device);
-                    var parts = new List<TTensor>();
-                    active = 0;
-                    foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
+                    var lastNegative = new long[n];
+                    for (int i = 0; i < n; i++)
                     {
-                        var d = dist.narrow(0, start, rows);
-                        var negatives = negativeMask.narrow(0, start, rows);
-                        TTensor pick;
-                        using (no_grad())
-                        {
-                            var ranked = d.detach();
-                            // [a, p, q]: negative q farther from a than p is.
-                            var farther = negatives.unsqueeze(1).logical_and(ranked.unsqueeze(1).gt(ranked.unsqueeze(2)));
-                            var semiHard = ranked.unsqueeze(1).expand(rows, n, n).masked_fill(farther.logical_not(), double.PositiveInfinity).argmin(2);
-                            var farthest = ranked.masked_fill(negatives.logical_not(), double.NegativeInfinity).argmax(1, true).expand(rows, n);
-                            pick = semiHard.where(farther.any(2), farthest);
-                        }
-                        var valid = positiveMask.narrow(0, start, rows).logical_and(anchors.narrow(0, start, rows).unsqueeze(1));
-                        var l = DeviceOps.Penalty(d - d.gather(1, pick) + margin, penalty) * valid.to_type(ScalarType.Float32);
-                        active += DeviceOps.ActiveCount(l, valid);
-                        parts.Add(l.sum());
+                        int g = groups[labels[i]];
+                        hasNegative[i] = g < n;
+                        lastNegative[i] = Math.Max(0, n - g - 1);
+                        if (hasNegative[i]) count += g - 1;
                     }
-                    sum = parts.Count == 1 ? parts[0] : stack(parts).sum();
+                    TTensor pick;
+                    using (no_grad())
+                    {
+                        // Per anchor, its negatives' distances ascending (others +∞ at the end); for each positive p, the
+                        // first negative farther than d(a,p), else the farthest negative — the managed semi-hard rule.
+                        var ranked = dist.detach();
+                        var (negativeDistances, negativeIndices) = ranked.masked_fill(negativeMask.logical_not(), double.PositiveInfinity).sort(1);
+                        var atMost = searchsorted(negativeDistances, ranked.contiguous(), right: true);   // #negatives ≤ d(a,p)
+                        var position = atMost.minimum(tensor(lastNegative, new long[] { n }).to(Device).unsqueeze(1));
+                        pick = negativeIndices.gather(1, position);
+                    }
+                    var valid = positiveMask.logical_and(tensor(hasNegative, new long[] { n }).to(Device).unsqueeze(1));
+                    var l = DeviceOps.Penalty(dist - dist.gather(1, pick) + margin, penalty) * valid.to_type(ScalarType.Float32);
+                    active = DeviceOps.ActiveCount(l, valid);
+                    sum = l.sum();
                     break;
                 }
             }
