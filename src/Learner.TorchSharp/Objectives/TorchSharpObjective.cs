@@ -21,8 +21,8 @@ namespace Learner.TorchSharp.Objectives;
 /// or mask tensors; coefficients that depend only on metadata (a weighted loss's score-gap weights and margins) are
 /// computed on the host in double precision, exactly as the managed objective computes them. Mining (batch-hard,
 /// semi-hard, batch-all) and every computation on embeddings run on the device. Dense formulations hold B×B
-/// values (Rank-N-Contrast and semi-hard mining sort each anchor's row: O(B² log B)); only batch-all triplets hold
-/// B×B×B values, processed in anchor chunks of at most 2²⁴ elements.</para>
+/// values (Rank-N-Contrast, semi-hard mining and hinge batch-all sort each anchor's row: O(B² log B)); only soft-plus
+/// batch-all triplets hold B×B×B values, processed in anchor chunks of at most 2²⁴ elements.</para>
 /// <para>Not thread-safe: use one instance per training loop.</para>
 /// </remarks>
 public abstract class TorchSharpObjective : IObjective, IDisposable
