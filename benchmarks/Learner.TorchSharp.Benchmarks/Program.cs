@@ -34,16 +34,17 @@ if (args.Length > 0 && args[0] == "--quick")
         var emb = new float[StepWorkload.BatchSize * encoder.EmbeddingDimension];
         var grad = new float[emb.Length];
         var times = new List<double>();
-        double loss = 0;
+        double first = 0, loss = 0;
         for (int i = 0; i < steps + 3; i++)
         {
             var clock = Stopwatch.StartNew();
             loss = StepWorkload.Step(encoder, optimizer, objective, clips, scores, patients, emb, grad);
+            if (i == 0) first = loss;
             if (i >= 3) times.Add(clock.Elapsed.TotalMilliseconds);
         }
         times.Sort();
         medians[backend] = times[times.Count / 2];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} {medians[backend],9:F2} ms/step (min {times[0]:F2}, max {times[^1]:F2}), last loss {loss:F5}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} {medians[backend],9:F2} ms/step (min {times[0]:F2}, max {times[^1]:F2}), loss {first:F5} at the first step, {loss:F5} at the last (the same batch every step)"));
         (objective as IDisposable)?.Dispose();
         (encoder as IDisposable)?.Dispose();
     }
