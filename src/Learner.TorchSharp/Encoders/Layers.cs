@@ -13,8 +13,7 @@ public sealed class GlobalAvgPoolModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input) => TorchOps.GlobalAvgPool(input);
 }
 
-/// <summary>Row-wise L2 normalisation x / max(‖x‖, ε) as a parameterless module, with torch.nn.functional.normalize's
-/// (and Learner.Nn's) backward: a row whose norm is below ε gets the gradient g/ε, never NaN.</summary>
+/// <summary>Row-wise L2 normalisation x / max(‖x‖, ε) (<see cref="TorchOps.L2Normalize"/>) as a parameterless module.</summary>
 public sealed class L2NormalizeModule : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
@@ -27,8 +26,6 @@ public sealed class L2NormalizeModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        // Tensor.norm's backward masks zero norms (sqrt of a sum of squares would give 0·∞ = NaN there).
-        var norm = input.norm((int)input.dim() - 1, true).clamp_min(_eps);
-        return scope.MoveToOuter(input / norm);
+        return scope.MoveToOuter(TorchOps.L2Normalize(input, _eps));
     }
 }

@@ -68,6 +68,18 @@ public static class TorchOps
         return x.mean(axes);
     }
 
+    /// <summary>x / max(‖x‖, ε) along the last axis, as torch.nn.functional.normalize and Learner.Nn's
+    /// <c>Ops.L2Normalize</c> define it, backward included: a slice whose norm is below ε gets g/ε (Tensor.norm's
+    /// backward masks a zero norm, where the square root of a sum of squares would give 0·∞ = NaN).</summary>
+    /// <param name="x">The input, rank ≥ 1.</param>
+    /// <param name="eps">The lower bound of the norm.</param>
+    /// <returns>The normalised tensor.</returns>
+    public static Tensor L2Normalize(Tensor x, double eps = 1e-12)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return x / x.norm((int)x.dim() - 1, true).clamp_min(eps);
+    }
+
     /// <summary>A shape as <c>[a, b, …]</c> for messages.</summary>
     /// <param name="x">The tensor.</param>
     /// <returns>The text.</returns>

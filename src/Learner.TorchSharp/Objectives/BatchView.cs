@@ -3,8 +3,8 @@ using Learner.Objectives.Kernels;
 
 namespace Learner.TorchSharp.Objectives;
 
-/// <summary>The host side of a batch a device objective reads: its size and metadata, with the same checks (and
-/// messages) as the managed objectives apply.</summary>
+/// <summary>The host side of a batch a device objective reads: its size and metadata, checked by the managed
+/// objectives' own <see cref="InputChecks"/>.</summary>
 internal readonly ref struct BatchView
 {
     private BatchView(int count, int dimension, bool hasSecondView, ReadOnlySpan<float> scores, ReadOnlySpan<int> patients,
@@ -46,47 +46,24 @@ internal readonly ref struct BatchView
         : new(count, dimension, hasSecondView, metadata.Scores.Span, metadata.PatientIds.Span, metadata.Labels.Span, metadata.Pairs.Span, metadata.Triplets.Span);
 
     /// <summary>The scores, checked for length and finiteness.</summary>
-    public ReadOnlySpan<float> CheckedScores(string objective)
-    {
-        if (Scores.Length != Count)
-            throw new ObjectiveInputException($"{objective} needs one health score per row (EmbeddingBatch.Scores): expected {Count}, got {Scores.Length}.", "Scores");
-        InputChecks.Finite(Scores, 1, "scores");
-        return Scores;
-    }
+    public ReadOnlySpan<float> CheckedScores(string objective) => InputChecks.Scores(Scores, Count, objective);
 
     /// <summary>The labels, checked for length.</summary>
-    public ReadOnlySpan<int> CheckedLabels(string objective)
-    {
-        if (Labels.Length != Count)
-            throw new ObjectiveInputException($"{objective} needs one coarse label per row (EmbeddingBatch.Labels): expected {Count}, got {Labels.Length}.", "Labels");
-        return Labels;
-    }
+    public ReadOnlySpan<int> CheckedLabels(string objective) => InputChecks.Labels(Labels, Count, objective);
 
     /// <summary>The patient ids if present (checked for length), else empty.</summary>
-    public ReadOnlySpan<int> OptionalPatients(string objective)
-    {
-        if (!PatientIds.IsEmpty && PatientIds.Length != Count)
-            throw new ObjectiveInputException($"{objective}: EmbeddingBatch.PatientIds has {PatientIds.Length} entries, expected one per row ({Count}).", "PatientIds");
-        return PatientIds;
-    }
+    public ReadOnlySpan<int> OptionalPatients(string objective) => InputChecks.OptionalPatients(PatientIds, Count, objective);
 
     /// <summary>Throws when a required second view is missing.</summary>
-    public void RequireSecondView(string objective)
-    {
-        if (!HasSecondView)
-            throw new ObjectiveInputException($"{objective} needs a second view (EmbeddingBatch.SecondView, B×D = {Count}×{Dimension}), but the batch has none.", "SecondView");
-    }
+    public void RequireSecondView(string objective) =>
+        InputChecks.SecondView(HasSecondView ? Count * Dimension : 0, Count, Dimension, objective, required: true);
 
     /// <summary>The explicit pairs when <paramref name="useProvided"/> and present (indices checked), else empty
     /// (meaning: every pair i &lt; j).</summary>
     public ReadOnlySpan<IndexPair> SelectedPairs(bool useProvided)
     {
         if (!useProvided || Pairs.IsEmpty) return default;
-        for (int p = 0; p < Pairs.Length; p++)
-        {
-            InputChecks.Index(Pairs[p].First, Count, "Pairs", p);
-            InputChecks.Index(Pairs[p].Second, Count, "Pairs", p);
-        }
+        InputChecks.Pairs(Pairs, Count);
         return Pairs;
     }
 }

@@ -1,5 +1,6 @@
 using Learner.Objectives.Distances;
 using Learner.Objectives.Options;
+using Learner.TorchSharp.Encoders;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -8,17 +9,14 @@ namespace Learner.TorchSharp.Objectives;
 /// <summary>The device formulations the objectives share: distances (matrix and pairs), similarity inputs, penalties.</summary>
 internal static class DeviceOps
 {
-    /// <summary>ε on norms, as torch.nn.functional.normalize and the managed objectives.</summary>
-    public const double NormEpsilon = 1e-12;
-
     /// <summary>ε inside the Euclidean square root, as the managed objectives.</summary>
     public const double EuclideanEpsilon = 1e-12;
 
-    /// <summary>Row-wise x / max(‖x‖, ε) (torch.nn.functional.normalize's definition and backward).</summary>
-    public static TTensor Normalize(TTensor x) => x / x.norm(1, true).clamp_min(NormEpsilon);
-
     /// <summary>The rows a softmax objective compares: normalised for cosine, as they are for the dot product.</summary>
-    public static TTensor Similarity(TTensor x, SimilarityKind kind) => kind == SimilarityKind.Cosine ? Normalize(x) : x;
+    public static TTensor Similarity(TTensor x, SimilarityKind kind) => kind == SimilarityKind.Cosine ? TorchOps.L2Normalize(x) : x;
+
+    /// <summary>The rows a distance reads: normalised for the cosine distance, as they are for the Euclidean ones.</summary>
+    public static TTensor DistanceRows(TTensor x, DistanceKind kind) => kind == DistanceKind.Cosine ? TorchOps.L2Normalize(x) : x;
 
     /// <summary>The N×N distance matrix. Squared Euclidean distances come from one GEMM, ‖a‖² + ‖b‖² − 2a·b, and the
     /// entries where that expansion cancels (‖a − b‖² below 1/16 of ‖a‖² + ‖b‖²: near-coincident points, the diagonal)
@@ -27,7 +25,7 @@ internal static class DeviceOps
     {
         if (kind == DistanceKind.Cosine)
         {
-            var n = Normalize(x);
+            var n = TorchOps.L2Normalize(x);
             return 1f - n.mm(n.t());
         }
         var norms = x.square().sum(1);
@@ -45,16 +43,23 @@ internal static class DeviceOps
         return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
     }
 
-    /// <summary>d(x[i_k], x[j_k]) for index vectors <paramref name="i"/>, <paramref name="j"/> (exact per pair).</summary>
-    public static TTensor Pairs(TTensor x, TTensor i, TTensor j, DistanceKind kind)
+    /// <summary>d(rows[i_k], rows[j_k]) for index vectors <paramref name="i"/>, <paramref name="j"/> (exact per pair), on
+    /// rows from <see cref="DistanceRows"/>.</summary>
+    public static TTensor Pairs(TTensor rows, TTensor i, TTensor j, DistanceKind kind)
     {
-        if (kind == DistanceKind.Cosine)
-        {
-            var n = Normalize(x);
-            return 1f - (n.index_select(0, i) * n.index_select(0, j)).sum(1);
-        }
-        var sq = (x.index_select(0, i) - x.index_select(0, j)).square().sum(1);
+        if (kind == DistanceKind.Cosine) return 1f - (rows.index_select(0, i) * rows.index_select(0, j)).sum(1);
+        var sq = (rows.index_select(0, i) - rows.index_select(0, j)).square().sum(1);
         return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
+    }
+
+    /// <summary>For each row, the size of its label group (itself included), counted on the host.</summary>
+    public static int[] GroupSizes(ReadOnlySpan<int> labels)
+    {
+        var counts = new Dictionary<int, int>();
+        foreach (int l in labels) counts[l] = counts.GetValueOrDefault(l) + 1;
+        var sizes = new int[labels.Length];
+        for (int i = 0; i < sizes.Length; i++) sizes[i] = counts[labels[i]];
+        return sizes;
     }
 
     /// <summary>The triplet penalty φ(v): max(0, v), or the stable soft-plus max(v, 0) + log(1 + e^{−|v|}).</summary>

@@ -18,15 +18,15 @@ internal static class PairTensors
         return (tensor(first, shape).to(owner.Device), tensor(second, shape).to(owner.Device), tensor(positive, shape).to(owner.Device));
     }
 
-    /// <summary>The B×B mask of the all-pairs selection (i &lt; j, of different patients when <paramref name="patients"/>
-    /// is not empty) and its number of pairs.</summary>
-    public static (TTensor Mask, int Count) AllPairs(TorchSharpObjective owner, int n, ReadOnlySpan<int> patients)
+    /// <summary>The all-pairs selection (i &lt; j, of different patients when <paramref name="patients"/> is not empty)
+    /// as a host B×B mask, row-major, and its number of pairs.</summary>
+    public static (bool[] Mask, int Count) AllPairs(int n, ReadOnlySpan<int> patients)
     {
         var mask = new bool[(long)n * n];
         int count = 0;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++)
                 if (patients.IsEmpty || patients[i] != patients[j]) { mask[(long)i * n + j] = true; count++; }
-        return (tensor(mask, new long[] { n, n }).to(owner.Device), count);
+        return (mask, count);
     }
 }

@@ -35,7 +35,7 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
         if (!pairs.IsEmpty)
         {
             var (first, other, positive) = PairTensors.Upload(this, pairs);
-            var d = DeviceOps.Pairs(z, first, other, Options.Distance);
+            var d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, Options.Distance), first, other, Options.Distance);
             loss = d.square().where(positive, (margin - d).relu().square());
             count = pairs.Length;
         }
@@ -46,7 +46,8 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
             var d = DeviceOps.Matrix(z, Options.Distance);
             var lab = UploadIndex(labels);
             var positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));
-            (include, count) = PairTensors.AllPairs(this, meta.Count, patients);
+            (var mask, count) = PairTensors.AllPairs(meta.Count, patients);
+            include = tensor(mask, new long[] { meta.Count, meta.Count }).to(Device);
             loss = d.square().where(positive, (margin - d).relu().square()) * include.to_type(ScalarType.Float32);
         }
         active = DeviceOps.ActiveCount(loss, include);

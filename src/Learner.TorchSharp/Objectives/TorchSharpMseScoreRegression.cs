@@ -1,4 +1,3 @@
-using Learner.Nn;
 using Learner.Objectives;
 using Learner.Objectives.Options;
 using static TorchSharp.torch;
@@ -14,7 +13,7 @@ namespace Learner.TorchSharp.Objectives;
 /// <see cref="HeadBiasGradient"/>.</summary>
 public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
 {
-    private readonly ObjectiveParameter[] _parameters;
+    private readonly MseHead _head;
 
     /// <summary>Creates the objective and initialises its head.</summary>
     /// <param name="options">Options (validated; <see cref="MseOptions.EmbeddingDimension"/> is required).</param>
@@ -23,52 +22,31 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
-        int d = options.EmbeddingDimension;
-        HeadWeight = Unscoped(new float[d], "mse.head.weight", d);
-        HeadBias = Unscoped(new float[1], "mse.head.bias", 1);
-        HeadWeightGradient = Unscoped(new float[d], "mse.head.weight.grad", d);
-        HeadBiasGradient = Unscoped(new float[1], "mse.head.bias.grad", 1);
-        float bound = 1f / MathF.Sqrt(d);
-        new Rng(options.InitSeed).FillUniform(HeadWeight.Data, -bound, bound);
-        HeadWeight.RequiresGrad = true;
-        HeadBias.RequiresGrad = true;
-        _parameters = new[]
-        {
-            new ObjectiveParameter(HeadWeight.Name!, HeadWeight, HeadWeightGradient),
-            new ObjectiveParameter(HeadBias.Name!, HeadBias, HeadBiasGradient),
-        };
-    }
-
-    private static LTensor Unscoped(float[] data, string name, int length)
-    {
-        var t = new LTensor(data, length) { Name = name };
-        TensorScope.Current?.Keep(t);
-        return t;
+        _head = new MseHead(options);
     }
 
     /// <summary>The options.</summary>
-    public MseOptions Options { get; }
+    public MseOptions Options => _head.Options;
 
     /// <summary>The head's weight w (length D, host).</summary>
-    public LTensor HeadWeight { get; }
+    public LTensor HeadWeight => _head.Weight;
 
     /// <summary>The head's bias b (length 1, host).</summary>
-    public LTensor HeadBias { get; }
+    public LTensor HeadBias => _head.Bias;
 
     /// <summary>d(loss)/dw from the last <see cref="TorchSharpObjective.Compute(in EmbeddingBatch, Span{float}, Span{float})"/>.</summary>
-    public LTensor HeadWeightGradient { get; }
+    public LTensor HeadWeightGradient => _head.WeightGradient;
 
     /// <summary>d(loss)/db from the last <see cref="TorchSharpObjective.Compute(in EmbeddingBatch, Span{float}, Span{float})"/>.</summary>
-    public LTensor HeadBiasGradient { get; }
+    public LTensor HeadBiasGradient => _head.BiasGradient;
 
     /// <inheritdoc />
-    public override IReadOnlyList<ObjectiveParameter> Parameters => _parameters;
+    public override IReadOnlyList<ObjectiveParameter> Parameters => _head.Parameters;
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
-    private protected override IReadOnlyList<TTensor> UploadParameters(bool requiresGrad) => new[]
+    private protected override IReadOnlyList<TTensor> UploadParameters() => new[]
     {
         // The head's gradient is always written, as the managed objective does.
         tensor(HeadWeight.Data.ToArray(), new long[] { Options.EmbeddingDimension }).to(Device).requires_grad_(true),
@@ -77,27 +55,17 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
 
     private protected override void DownloadParameterGradients(IReadOnlyList<TTensor> parameters)
     {
-        Download(parameters[0], HeadWeightGradient.Data);
-        Download(parameters[1], HeadBiasGradient.Data);
-
-        static void Download(TTensor leaf, Span<float> destination)
-        {
-            using var grad = leaf.GradOrNull();
-            if (grad is null) { destination.Clear(); return; }
-            using var host = grad.cpu().contiguous();
-            host.data<float>().ToArray().AsSpan().CopyTo(destination);
-        }
+        CopyGradient(parameters[0], HeadWeightGradient.Data);
+        CopyGradient(parameters[1], HeadBiasGradient.Data);
     }
 
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        int b = meta.Count, d = meta.Dimension;
-        if (d != Options.EmbeddingDimension)
-            throw new ObjectiveInputException($"MSE score regression: the batch has D = {d}, the head was built for EmbeddingDimension = {Options.EmbeddingDimension}.", "Dimension");
+        int b = meta.Count;
+        _head.CheckDimension(meta.Dimension);
         var scores = meta.CheckedScores("MSE score regression");
         var target = new float[b];
-        double invScale = 1.0 / Options.ScoreScale;
-        for (int i = 0; i < b; i++) target[i] = (float)((scores[i] - (double)Options.ScoreOffset) * invScale);
+        for (int i = 0; i < b; i++) target[i] = (float)_head.Target(scores[i]);
         var prediction = z.matmul(parameters[0]) + parameters[1];
         active = b;
         return (prediction - tensor(target, new long[] { b }).to(Device)).square().mean();

@@ -55,16 +55,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (batch.Embeddings.IsEmpty)
-            throw new ObjectiveInputException($"{Name}: the batch has no embeddings (use the EmbeddingBatch constructor).", "Embeddings");
-        InputChecks.Gradient(gradEmbeddings, batch.Embeddings.Length, nameof(gradEmbeddings));
-        if (!gradSecondView.IsEmpty)
-        {
-            if (batch.SecondView.IsEmpty)
-                throw new ObjectiveInputException($"{Name}: a second-view gradient buffer was given but the batch has no second view.", nameof(gradSecondView));
-            InputChecks.Gradient(gradSecondView, batch.Embeddings.Length, nameof(gradSecondView));
-        }
-        InputChecks.Embeddings(batch);
+        InputChecks.Batch(batch, Name, gradEmbeddings, gradSecondView);
         var meta = BatchView.From(batch);
         int b = batch.Count, d = batch.Dimension;
         bool wantFirst = !gradEmbeddings.IsEmpty, wantSecond = !gradSecondView.IsEmpty;
@@ -76,12 +67,11 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             TTensor? second = null;
             if (!batch.SecondView.IsEmpty && SecondViewReader is { } reader)
             {
-                if (batch.SecondView.Length != batch.Embeddings.Length)
-                    throw new ObjectiveInputException($"{reader}: the second view holds {batch.SecondView.Length} values, but B×D = {b}×{d} = {batch.Embeddings.Length}.", "SecondView");
+                InputChecks.SecondView(batch.SecondView.Length, b, d, reader, required: false);
                 second = Upload(batch.SecondView, b, d, wantSecond);
             }
             else gradSecondView.Clear();
-            var parameters = UploadParameters(wantFirst || wantSecond);
+            var parameters = UploadParameters();
             var loss = LossCore(z, second, meta, parameters, out active);
             value = loss.to_type(ScalarType.Float64).item<double>();
             if ((wantFirst || wantSecond || parameters.Count > 0) && loss.requires_grad) loss.backward();
@@ -118,7 +108,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         CheckFinite(embeddings, "embeddings");
         if (secondView is not null) CheckFinite(secondView, "second view");
         var meta = BatchView.From(metadata, b, d, secondView is not null);
-        var parameters = UploadParameters(true);
+        var parameters = UploadParameters();
         var loss = LossCore(embeddings, SecondViewReader is null ? null : secondView, meta, parameters, out int active);
         return new TorchSharpLoss(loss, active, parameters);
     }
@@ -136,8 +126,8 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     /// <returns>A scalar float32 tensor.</returns>
     internal abstract TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active);
 
-    /// <summary>The objective's parameters as device leaves (empty for most objectives).</summary>
-    private protected virtual IReadOnlyList<TTensor> UploadParameters(bool requiresGrad) => Array.Empty<TTensor>();
+    /// <summary>The objective's parameters as device leaves that require gradients (empty for most objectives).</summary>
+    private protected virtual IReadOnlyList<TTensor> UploadParameters() => Array.Empty<TTensor>();
 
     /// <summary>Copies the device parameters' gradients into <see cref="Parameters"/>.</summary>
     private protected virtual void DownloadParameterGradients(IReadOnlyList<TTensor> parameters) { }
@@ -165,7 +155,9 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         return tensor(a, new long[] { a.Length }).to(Device);
     }
 
-    private static void CopyGradient(TTensor leaf, Span<float> destination)
+    /// <summary>Copies a leaf's gradient into <paramref name="destination"/> (zeros when it has none; nothing when the
+    /// destination is empty).</summary>
+    private protected static void CopyGradient(TTensor leaf, Span<float> destination)
     {
         if (destination.IsEmpty) return;
         using var grad = leaf.GradOrNull();

@@ -34,11 +34,10 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective
         labels.CopyTo(all);
         if (n > b) labels.CopyTo(all.AsSpan(b));
         // Positives per row (same label, not itself), counted on the host.
-        var groups = new Dictionary<int, int>();
-        foreach (int l in all) groups[l] = groups.GetValueOrDefault(l) + 1;
+        var groups = DeviceOps.GroupSizes(all);
         var positives = new float[n];
         int valid = 0;
-        for (int i = 0; i < n; i++) { positives[i] = groups[all[i]] - 1; if (positives[i] > 0) valid++; }
+        for (int i = 0; i < n; i++) { positives[i] = groups[i] - 1; if (positives[i] > 0) valid++; }
         active = valid;
         if (valid == 0) return DeviceOps.ZeroLoss(z, second);
         var rows = DeviceOps.Similarity(z, Options.Similarity);

@@ -37,24 +37,16 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
         long count;
         if (Options.Selection == TripletSelection.Provided)
         {
-            var triplets = meta.Triplets;
-            if (triplets.IsEmpty)
-                throw new ObjectiveInputException("Triplet loss with Selection = Provided needs EmbeddingBatch.Triplets, but the batch has none.", "Triplets");
+            var triplets = InputChecks.ProvidedTriplets(meta.Triplets, n);
             var a = new long[triplets.Length];
             var p = new long[triplets.Length];
             var q = new long[triplets.Length];
-            for (int t = 0; t < triplets.Length; t++)
-            {
-                var tr = triplets[t];
-                InputChecks.Index(tr.Anchor, n, "Triplets", t);
-                InputChecks.Index(tr.Positive, n, "Triplets", t);
-                InputChecks.Index(tr.Negative, n, "Triplets", t);
-                a[t] = tr.Anchor; p[t] = tr.Positive; q[t] = tr.Negative;
-            }
+            for (int t = 0; t < triplets.Length; t++) (a[t], p[t], q[t]) = (triplets[t].Anchor, triplets[t].Positive, triplets[t].Negative);
             long[] shape = { triplets.Length };
             var ai = tensor(a, shape).to(Device);
-            var l = DeviceOps.Penalty(DeviceOps.Pairs(z, ai, tensor(p, shape).to(Device), Options.Distance)
-                - DeviceOps.Pairs(z, ai, tensor(q, shape).to(Device), Options.Distance) + margin, penalty);
+            var rows = DeviceOps.DistanceRows(z, Options.Distance);
+            var l = DeviceOps.Penalty(DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
+                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance) + margin, penalty);
             count = triplets.Length;
             active = DeviceOps.ActiveCount(l, null);
             sum = l.sum();
@@ -62,9 +54,8 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
         else
         {
             var labels = meta.CheckedLabels("Triplet loss");
-            // Positives and negatives per anchor, counted on the host.
-            var groups = new Dictionary<int, int>();
-            foreach (int label in labels) groups[label] = groups.GetValueOrDefault(label) + 1;
+            // Positives (g − 1) and negatives (n − g) per anchor, counted on the host.
+            var groups = DeviceOps.GroupSizes(labels);
             var lab = UploadIndex(labels);
             var same = lab.unsqueeze(1).eq(lab.unsqueeze(0));
             var eye = DeviceEye(n);
@@ -77,7 +68,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                 {
                     var valid = new bool[n];
                     count = 0;
-                    for (int i = 0; i < n; i++) { int g = groups[labels[i]]; valid[i] = g > 1 && g < n; if (valid[i]) count++; }
+                    for (int i = 0; i < n; i++) { int g = groups[i]; valid[i] = g > 1 && g < n; if (valid[i]) count++; }
                     TTensor hardPositive, hardNegative;
                     using (no_grad())
                     {
@@ -98,7 +89,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                     // distances), k = #negatives nearer than d_ap + m: a sort, a running sum and a binary search per
                     // anchor, O(B² log B) instead of B×B×B (the managed miner's method).
                     count = 0;
-                    foreach (int label in labels) { long g = groups[label]; count += (g - 1) * (n - g); }
+                    foreach (long g in groups) count += (g - 1) * (n - g);
                     TTensor order, nearer, isNegative;
                     using (no_grad())
                     {
@@ -117,7 +108,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                 case TripletSelection.BatchAll:
                 {
                     count = 0;
-                    foreach (int label in labels) { long g = groups[label]; count += (g - 1) * (n - g); }
+                    foreach (long g in groups) count += (g - 1) * (n - g);
                     var parts = new List<TTensor>();
                     active = 0;
                     foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
@@ -140,7 +131,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                     var lastNegative = new long[n];
                     for (int i = 0; i < n; i++)
                     {
-                        int g = groups[labels[i]];
+                        int g = groups[i];
                         hasNegative[i] = g < n;
                         lastNegative[i] = Math.Max(0, n - g - 1);
                         if (hasNegative[i]) count += g - 1;

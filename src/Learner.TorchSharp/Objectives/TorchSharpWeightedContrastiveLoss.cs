@@ -33,76 +33,47 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
         var pairs = meta.SelectedPairs(Options.UseProvidedPairs);
         int n = meta.Count;
         var o = Options;
-        double thr = o.PositiveThreshold;
-        // The selection, each pair's kind, g(Δ), and the mean of g over the negatives (for the weight normalisation).
-        int count;
-        double sumG = 0; long negatives = 0;
-        long size = pairs.IsEmpty ? (long)n * n : pairs.Length;
+        // The selection: the sampler's pairs, or every pair i < j (of different patients) as a B×B mask.
+        bool explicitPairs = !pairs.IsEmpty;
+        var (include, count) = explicitPairs ? (null, pairs.Length)
+            : PairTensors.AllPairs(n, o.InterPatientOnly ? meta.OptionalPatients("weighted contrastive") : default);
+        long size = explicitPairs ? pairs.Length : (long)n * n;
+        // Each selected pair's kind and, for a negative, g(Δ); then the weight normalisation, weights and margins — the
+        // managed objective's coefficients. Pairs outside the selection keep weight 0: they contribute nothing.
         var positive = new bool[size];
-        var gaps = new double[size];
-        var include = pairs.IsEmpty ? new bool[size] : null;
-        if (!pairs.IsEmpty)
+        var g = new double[size];
+        double sumG = 0;
+        long negatives = 0;
+        for (long k = 0; k < size; k++)
         {
-            count = pairs.Length;
-            for (int p = 0; p < pairs.Length; p++) Classify(p, s[pairs[p].First], s[pairs[p].Second]);
+            if (include is not null && !include[k]) continue;
+            int i = explicitPairs ? pairs[(int)k].First : (int)(k / n), j = explicitPairs ? pairs[(int)k].Second : (int)(k % n);
+            double gap = Math.Abs((double)s[i] - s[j]);
+            if (gap <= o.PositiveThreshold) { positive[k] = true; continue; }
+            g[k] = o.Gap(gap);
+            sumG += g[k];
+            negatives++;
         }
-        else
-        {
-            var patients = o.InterPatientOnly ? meta.OptionalPatients("weighted contrastive") : default;
-            count = 0;
-            for (int i = 0; i < n; i++)
-                for (int j = i + 1; j < n; j++)
-                {
-                    if (!patients.IsEmpty && patients[i] == patients[j]) continue;
-                    long k = (long)i * n + j;
-                    include![k] = true;
-                    count++;
-                    Classify(k, s[i], s[j]);
-                }
-        }
-        double weightScale = 1.0;
-        if (o.WeightByGap && o.NormalizeWeights)
-        {
-            double mean = negatives > 0 ? sumG / negatives : 0;
-            weightScale = mean > 0 ? 1.0 / mean : 0.0;
-        }
+        double weightScale = WeightedContrastiveLoss.WeightScale(o, sumG, negatives);
         var weight = new float[size];
         var margin = new float[size];
         for (long k = 0; k < size; k++)
         {
             if (positive[k] || (include is not null && !include[k])) continue;
-            double g = gaps[k];
-            weight[k] = (float)(o.WeightByGap ? g * weightScale : 1.0);
-            margin[k] = (float)(o.Margin + (o.MarginByGap ? o.MarginSlope * g : 0.0));
+            weight[k] = (float)WeightedContrastiveLoss.NegativeWeight(o, g[k], weightScale);
+            margin[k] = (float)WeightedContrastiveLoss.NegativeMargin(o, g[k]);
         }
-        long[] shape = pairs.IsEmpty ? new long[] { n, n } : new long[] { pairs.Length };
-        var w = tensor(weight, shape).to(Device);
-        var m = tensor(margin, shape).to(Device);
-        var pos = tensor(positive, shape).to(Device);
+        long[] shape = explicitPairs ? new long[] { pairs.Length } : new long[] { n, n };
         TTensor d;
-        TTensor? mask = null;
-        if (!pairs.IsEmpty)
+        if (explicitPairs)
         {
             var (first, other, _) = PairTensors.Upload(this, pairs);
-            d = DeviceOps.Pairs(z, first, other, o.Distance);
+            d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, o.Distance), first, other, o.Distance);
         }
-        else
-        {
-            d = DeviceOps.Matrix(z, o.Distance);
-            mask = tensor(include!, shape).to(Device);
-        }
-        var loss = d.square().where(pos, w * (m - d).relu().square());
-        if (mask is not null) loss = loss * mask.to_type(ScalarType.Float32);
-        active = DeviceOps.ActiveCount(loss, mask);
+        else d = DeviceOps.Matrix(z, o.Distance);
+        var loss = d.square().where(tensor(positive, shape).to(Device),
+            tensor(weight, shape).to(Device) * (tensor(margin, shape).to(Device) - d).relu().square());
+        active = DeviceOps.ActiveCount(loss, null);
         return loss.sum() * Reducer.Scale(o.Reduction, count, active);
-
-        void Classify(long k, float si, float sj)
-        {
-            double gap = Math.Abs((double)si - sj);
-            if (gap <= thr) { positive[k] = true; return; }
-            double g = o.Gap(gap);
-            gaps[k] = g;
-            sumG += g; negatives++;
-        }
     }
 }

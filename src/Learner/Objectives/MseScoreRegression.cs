@@ -15,7 +15,7 @@ namespace Learner.Objectives;
 public sealed class MseScoreRegression : ObjectiveBase
 {
     private readonly Workspace<float> _residual = new();
-    private readonly ObjectiveParameter[] _parameters;
+    private readonly MseHead _head;
 
     /// <summary>Creates the objective and initialises its head from <see cref="MseOptions.InitSeed"/>.</summary>
     /// <param name="options">Options (validated; <see cref="MseOptions.EmbeddingDimension"/> is required).</param>
@@ -23,48 +23,26 @@ public sealed class MseScoreRegression : ObjectiveBase
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
-        int d = options.EmbeddingDimension;
-        HeadWeight = Unscoped(new float[d], "mse.head.weight", d);
-        HeadBias = Unscoped(new float[1], "mse.head.bias", 1);
-        HeadWeightGradient = Unscoped(new float[d], "mse.head.weight.grad", d);
-        HeadBiasGradient = Unscoped(new float[1], "mse.head.bias.grad", 1);
-        var rng = new Rng(options.InitSeed);
-        float bound = 1f / MathF.Sqrt(d);
-        rng.FillUniform(HeadWeight.Data, -bound, bound);
-        HeadWeight.RequiresGrad = true;
-        HeadBias.RequiresGrad = true;
-        _parameters = new[]
-        {
-            new ObjectiveParameter(HeadWeight.Name!, HeadWeight, HeadWeightGradient),
-            new ObjectiveParameter(HeadBias.Name!, HeadBias, HeadBiasGradient),
-        };
-    }
-
-    private static Tensor Unscoped(float[] data, string name, int length)
-    {
-        var t = new Tensor(data, length) { Name = name };
-        TensorScope.Current?.Keep(t);
-        return t;
+        _head = new MseHead(options);
     }
 
     /// <summary>The options.</summary>
-    public MseOptions Options { get; }
+    public MseOptions Options => _head.Options;
 
     /// <summary>The head's weight w (length D).</summary>
-    public Tensor HeadWeight { get; }
+    public Tensor HeadWeight => _head.Weight;
 
     /// <summary>The head's bias b (length 1).</summary>
-    public Tensor HeadBias { get; }
+    public Tensor HeadBias => _head.Bias;
 
     /// <summary>d(loss)/dw from the last call.</summary>
-    public Tensor HeadWeightGradient { get; }
+    public Tensor HeadWeightGradient => _head.WeightGradient;
 
     /// <summary>d(loss)/db from the last call.</summary>
-    public Tensor HeadBiasGradient { get; }
+    public Tensor HeadBiasGradient => _head.BiasGradient;
 
     /// <inheritdoc />
-    public override IReadOnlyList<ObjectiveParameter> Parameters => _parameters;
+    public override IReadOnlyList<ObjectiveParameter> Parameters => _head.Parameters;
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -83,19 +61,16 @@ public sealed class MseScoreRegression : ObjectiveBase
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int b = batch.Count, d = batch.Dimension;
-        if (d != Options.EmbeddingDimension)
-            throw new ObjectiveInputException($"MSE score regression: the batch has D = {d}, the head was built for EmbeddingDimension = {Options.EmbeddingDimension}.", "Dimension");
+        _head.CheckDimension(d);
         var scores = InputChecks.Scores(batch, "MSE score regression");
         var w = HeadWeight.Data;
         float bias = HeadBias.Data[0];
         var r = _residual.Get(b);
         double loss = 0, sumR = 0;
-        double invScale = 1.0 / Options.ScoreScale;
         for (int i = 0; i < b; i++)
         {
             double pred = Accumulate.Dot(batch.Row(i), w) + bias;
-            double target = (scores[i] - (double)Options.ScoreOffset) * invScale;
-            double res = pred - target;
+            double res = pred - _head.Target(scores[i]);
             loss += res * res;
             r[i] = (float)(2.0 * res / b);
             sumR += 2.0 * res / b;

@@ -23,16 +23,7 @@ public abstract class ObjectiveBase : IObjective
     /// <inheritdoc />
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
-        if (batch.Embeddings.IsEmpty)
-            throw new ObjectiveInputException($"{Name}: the batch has no embeddings (use the EmbeddingBatch constructor).", "Embeddings");
-        InputChecks.Gradient(gradEmbeddings, batch.Embeddings.Length, nameof(gradEmbeddings));
-        if (!gradSecondView.IsEmpty)
-        {
-            if (batch.SecondView.IsEmpty)
-                throw new ObjectiveInputException($"{Name}: a second-view gradient buffer was given but the batch has no second view.", nameof(gradSecondView));
-            InputChecks.Gradient(gradSecondView, batch.Embeddings.Length, nameof(gradSecondView));
-        }
-        InputChecks.Embeddings(batch);
+        InputChecks.Batch(batch, Name, gradEmbeddings, gradSecondView);
         var (loss, active) = ComputeCore(batch, gradEmbeddings, gradSecondView);
         _term[0] = new ObjectiveTerm(Name, loss, 1.0);
         return new ObjectiveResult(loss, active, _term);

@@ -49,17 +49,8 @@ public sealed class TripletLoss : ObjectiveBase
         var penalty = Options.Penalty;
         if (Options.Selection == TripletSelection.Provided)
         {
-            var triplets = batch.Triplets;
-            if (triplets.IsEmpty)
-                throw new ObjectiveInputException("Triplet loss with Selection = Provided needs EmbeddingBatch.Triplets, but the batch has none.", "Triplets");
-            for (int t = 0; t < triplets.Length; t++)
-            {
-                var tr = triplets[t];
-                InputChecks.Index(tr.Anchor, n, "Triplets", t);
-                InputChecks.Index(tr.Positive, n, "Triplets", t);
-                InputChecks.Index(tr.Negative, n, "Triplets", t);
-                Exact(tr.Anchor, tr.Positive, tr.Negative, wantGrad, ref sum, ref active);
-            }
+            var triplets = InputChecks.ProvidedTriplets(batch.Triplets, n);
+            foreach (var tr in triplets) Exact(tr.Anchor, tr.Positive, tr.Negative, wantGrad, ref sum, ref active);
             count = triplets.Length;
         }
         else

@@ -68,12 +68,26 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
                     sum += rs; count += rc;
                 }
             }
-            double mean = count > 0 ? sum / count : 0;
-            weightScale = mean > 0 ? 1.0 / mean : 0.0;
+            weightScale = WeightScale(Options, sum, count);
         }
         gradSecondView.Clear();
         return _engine.Run(new Penalty(s, Options, weightScale), _distance, batch, selection, Options.Reduction, gradEmbeddings);
     }
+
+    /// <summary>The factor the negatives' g(Δ) weights are multiplied by: 1 / (mean g over the selection's negatives)
+    /// when <see cref="WeightedContrastiveOptions.NormalizeWeights"/> (0 when that mean is 0), else 1.</summary>
+    internal static double WeightScale(WeightedContrastiveOptions o, double sumG, long negatives)
+    {
+        if (!o.WeightByGap || !o.NormalizeWeights) return 1.0;
+        double mean = negatives > 0 ? sumG / negatives : 0;
+        return mean > 0 ? 1.0 / mean : 0.0;
+    }
+
+    /// <summary>A negative pair's weight w_ij from g = g(Δ).</summary>
+    internal static double NegativeWeight(WeightedContrastiveOptions o, double g, double weightScale) => o.WeightByGap ? g * weightScale : 1.0;
+
+    /// <summary>A negative pair's margin m_ij from g = g(Δ).</summary>
+    internal static double NegativeMargin(WeightedContrastiveOptions o, double g) => o.Margin + (o.MarginByGap ? o.MarginSlope * g : 0.0);
 
     private readonly struct Penalty : IPairPenalty
     {
@@ -91,9 +105,8 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             double gap = Math.Abs((double)_scores[i] - _scores[j]);
             if (gap <= _o.PositiveThreshold) { grad = 2 * distance; return distance * distance; }
             double g = _o.Gap(gap);
-            double w = _o.WeightByGap ? g * _weightScale : 1.0;
-            double m = _o.Margin + (_o.MarginByGap ? _o.MarginSlope * g : 0.0);
-            double h = m - distance;
+            double w = NegativeWeight(_o, g, _weightScale);
+            double h = NegativeMargin(_o, g) - distance;
             if (h <= 0 || w == 0) { grad = 0; return 0; }
             grad = -2 * w * h;
             return w * h * h;

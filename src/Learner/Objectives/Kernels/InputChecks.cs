@@ -41,46 +41,99 @@ internal static class InputChecks
         if (!batch.SecondView.IsEmpty) Finite(batch.SecondView, batch.Dimension, "second view");
     }
 
+    /// <summary>Everything an objective checks before its own metadata: the embeddings are present and finite (the
+    /// second view too), and each gradient buffer is empty or B×D (a second-view buffer only with a second view).</summary>
+    public static void Batch(in EmbeddingBatch batch, string objective, Span<float> gradEmbeddings, Span<float> gradSecondView)
+    {
+        if (batch.Embeddings.IsEmpty)
+            throw new ObjectiveInputException($"{objective}: the batch has no embeddings (use the EmbeddingBatch constructor).", "Embeddings");
+        Gradient(gradEmbeddings, batch.Embeddings.Length, nameof(gradEmbeddings));
+        if (!gradSecondView.IsEmpty)
+        {
+            if (batch.SecondView.IsEmpty)
+                throw new ObjectiveInputException($"{objective}: a second-view gradient buffer was given but the batch has no second view.", nameof(gradSecondView));
+            Gradient(gradSecondView, batch.Embeddings.Length, nameof(gradSecondView));
+        }
+        Embeddings(batch);
+    }
+
     /// <summary>The second view, checked for shape.</summary>
     public static ReadOnlySpan<float> SecondView(in EmbeddingBatch batch, string objective, bool required)
     {
         var v = batch.SecondView;
-        if (v.IsEmpty)
-        {
-            if (required) throw new ObjectiveInputException($"{objective} needs a second view (EmbeddingBatch.SecondView, B×D = {batch.Count}×{batch.Dimension}), but the batch has none.", "SecondView");
-            return v;
-        }
-        if (v.Length != batch.Embeddings.Length)
-            throw new ObjectiveInputException($"{objective}: the second view holds {v.Length} values, but B×D = {batch.Count}×{batch.Dimension} = {batch.Embeddings.Length}.", "SecondView");
+        SecondView(v.Length, batch.Count, batch.Dimension, objective, required);
         return v;
     }
 
-    /// <summary>The scores, checked for length and finiteness.</summary>
-    public static ReadOnlySpan<float> Scores(in EmbeddingBatch batch, string objective)
+    /// <summary>Checks a second view of <paramref name="length"/> values (0: none) against B×D.</summary>
+    public static void SecondView(int length, int count, int dimension, string objective, bool required)
     {
-        var s = batch.Scores;
-        if (s.Length != batch.Count)
-            throw new ObjectiveInputException($"{objective} needs one health score per row (EmbeddingBatch.Scores): expected {batch.Count}, got {s.Length}.", "Scores");
+        if (length == 0)
+        {
+            if (required) throw new ObjectiveInputException($"{objective} needs a second view (EmbeddingBatch.SecondView, B×D = {count}×{dimension}), but the batch has none.", "SecondView");
+            return;
+        }
+        if (length != (long)count * dimension)
+            throw new ObjectiveInputException($"{objective}: the second view holds {length} values, but B×D = {count}×{dimension} = {(long)count * dimension}.", "SecondView");
+    }
+
+    /// <summary>The scores, checked for length and finiteness.</summary>
+    public static ReadOnlySpan<float> Scores(in EmbeddingBatch batch, string objective) => Scores(batch.Scores, batch.Count, objective);
+
+    /// <summary>Scores for <paramref name="count"/> rows, checked for length and finiteness.</summary>
+    public static ReadOnlySpan<float> Scores(ReadOnlySpan<float> s, int count, string objective)
+    {
+        if (s.Length != count)
+            throw new ObjectiveInputException($"{objective} needs one health score per row (EmbeddingBatch.Scores): expected {count}, got {s.Length}.", "Scores");
         Finite(s, 1, "scores");
         return s;
     }
 
     /// <summary>The coarse labels, checked for length.</summary>
-    public static ReadOnlySpan<int> Labels(in EmbeddingBatch batch, string objective)
+    public static ReadOnlySpan<int> Labels(in EmbeddingBatch batch, string objective) => Labels(batch.Labels, batch.Count, objective);
+
+    /// <summary>Coarse labels for <paramref name="count"/> rows, checked for length.</summary>
+    public static ReadOnlySpan<int> Labels(ReadOnlySpan<int> s, int count, string objective)
     {
-        var s = batch.Labels;
-        if (s.Length != batch.Count)
-            throw new ObjectiveInputException($"{objective} needs one coarse label per row (EmbeddingBatch.Labels): expected {batch.Count}, got {s.Length}.", "Labels");
+        if (s.Length != count)
+            throw new ObjectiveInputException($"{objective} needs one coarse label per row (EmbeddingBatch.Labels): expected {count}, got {s.Length}.", "Labels");
         return s;
     }
 
     /// <summary>The patient ids if present (checked for length), else empty.</summary>
-    public static ReadOnlySpan<int> OptionalPatients(in EmbeddingBatch batch, string objective)
+    public static ReadOnlySpan<int> OptionalPatients(in EmbeddingBatch batch, string objective) => OptionalPatients(batch.PatientIds, batch.Count, objective);
+
+    /// <summary>Patient ids for <paramref name="count"/> rows if present (checked for length), else empty.</summary>
+    public static ReadOnlySpan<int> OptionalPatients(ReadOnlySpan<int> s, int count, string objective)
     {
-        var s = batch.PatientIds;
-        if (!s.IsEmpty && s.Length != batch.Count)
-            throw new ObjectiveInputException($"{objective}: EmbeddingBatch.PatientIds has {s.Length} entries, expected one per row ({batch.Count}).", "PatientIds");
+        if (!s.IsEmpty && s.Length != count)
+            throw new ObjectiveInputException($"{objective}: EmbeddingBatch.PatientIds has {s.Length} entries, expected one per row ({count}).", "PatientIds");
         return s;
+    }
+
+    /// <summary>Checks every pair's indices against a batch of <paramref name="count"/> rows.</summary>
+    public static void Pairs(ReadOnlySpan<IndexPair> pairs, int count)
+    {
+        for (int p = 0; p < pairs.Length; p++)
+        {
+            Index(pairs[p].First, count, "Pairs", p);
+            Index(pairs[p].Second, count, "Pairs", p);
+        }
+    }
+
+    /// <summary>The sampler's triplets for a triplet loss with provided selection: present, every index inside a batch of
+    /// <paramref name="count"/> rows (checked before any is used).</summary>
+    public static ReadOnlySpan<IndexTriplet> ProvidedTriplets(ReadOnlySpan<IndexTriplet> triplets, int count)
+    {
+        if (triplets.IsEmpty)
+            throw new ObjectiveInputException("Triplet loss with Selection = Provided needs EmbeddingBatch.Triplets, but the batch has none.", "Triplets");
+        for (int t = 0; t < triplets.Length; t++)
+        {
+            Index(triplets[t].Anchor, count, "Triplets", t);
+            Index(triplets[t].Positive, count, "Triplets", t);
+            Index(triplets[t].Negative, count, "Triplets", t);
+        }
+        return triplets;
     }
 
     /// <summary>Checks an index into the batch.</summary>

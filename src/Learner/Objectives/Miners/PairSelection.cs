@@ -28,13 +28,8 @@ internal readonly ref struct PairSelection
     {
         if (useProvided && !batch.Pairs.IsEmpty)
         {
-            var pairs = batch.Pairs;
-            for (int p = 0; p < pairs.Length; p++)
-            {
-                Kernels.InputChecks.Index(pairs[p].First, batch.Count, "Pairs", p);
-                Kernels.InputChecks.Index(pairs[p].Second, batch.Count, "Pairs", p);
-            }
-            return new PairSelection(pairs, default, all: false);
+            Kernels.InputChecks.Pairs(batch.Pairs, batch.Count);
+            return new PairSelection(batch.Pairs, default, all: false);
         }
         var patients = interPatientOnly ? Kernels.InputChecks.OptionalPatients(batch, objective) : default;
         return new PairSelection(default, patients, all: true);
