@@ -36,22 +36,25 @@ public static class LearnerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
         services.AddLearnerObjectives();
         services.TryAddSingleton(ComputeBackend.Managed);
+        services.TryAddSingleton(ObjectiveRecipes.Default);
         services.AddTransient<Func<IEncoder>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
             var backend = sp.GetRequiredService<ComputeBackend>();
             return () => backend.CreateEncoder(options.Encoder);
         });
-        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ComputeBackend>()));
+        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ComputeBackend>(), sp.GetRequiredService<ObjectiveRecipes>()));
         services.AddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
-        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetRequiredService<ComputeBackend>()));
+        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetRequiredService<ComputeBackend>(), sp.GetRequiredService<ObjectiveRecipes>()));
         return services;
     }
 
     /// <summary>
     /// Registers Learner like <see cref="AddLearner(IServiceCollection, Action{ExperimentOptions}?)"/>, with the settings
     /// bound from a configuration section (e.g. <c>builder.Configuration.GetSection("Learner")</c>). Lists in the section
-    /// (<c>Objectives</c>, <c>Seeds</c>) replace the defaults instead of being appended to them, as the plain binder would.
+    /// (<c>Objectives</c> — objective specs in the grammar of <see cref="ObjectiveSpec"/>, e.g.
+    /// <c>"mse+0.5*weighted-contrastive(marginByGap=true)"</c> —, <c>Seeds</c>, <c>Search:LearningRates</c>,
+    /// <c>Protocol:TestPatients</c>) replace the defaults instead of being appended to them, as the plain binder would.
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="configuration">The section holding <see cref="ExperimentOptions"/>' properties.</param>
@@ -65,6 +68,8 @@ public static class LearnerServiceCollectionExtensions
             configuration.Bind(o);
             if (configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() is { } objectives) o.Objectives = objectives;
             if (configuration.GetSection(nameof(ExperimentOptions.Seeds)).Get<int[]>() is { } seeds) o.Seeds = seeds;
+            if (configuration.GetSection("Search:LearningRates").Get<double[]>() is { } rates) o.Search.LearningRates = rates;
+            if (configuration.GetSection("Protocol:TestPatients").Get<string[]>() is { } test) o.Protocol.TestPatients = test;
             configure?.Invoke(o);
         });
     }

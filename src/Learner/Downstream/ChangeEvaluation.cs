@@ -94,6 +94,52 @@ public static class ChangeEvaluation
         return new ChangeEvaluationResult(truth.ToArray(), predicted.ToArray(), probs.ToArray(), patients.ToArray(), folds);
     }
 
+    /// <summary>
+    /// The held-out protocol's change step: fits the change classifier on the consecutive pairs of
+    /// <paramref name="trainPatients"/> only and predicts the pairs of <paramref name="testPatients"/>. Pairs of any other
+    /// patient are ignored. The two patient sets must be disjoint.
+    /// </summary>
+    /// <param name="dataset">The dataset the embeddings index.</param>
+    /// <param name="embeddings">Row-major N×D embeddings of <c>dataset.Scans</c> (rows of patients in neither set are not read).</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="thresholds">How score changes map to change labels (from <see cref="Scan.ChangeScore"/>).</param>
+    /// <param name="trainPatients">Patients whose pairs fit the classifier.</param>
+    /// <param name="testPatients">Patients whose pairs are predicted.</param>
+    /// <param name="options">Classifier settings.</param>
+    /// <returns>The predictions of the test pairs (with <see cref="ChangeEvaluationResult.Folds"/> = 1) and the indices of
+    /// those pairs in <see cref="IntraPatientPairSampler.Pairs"/> of <paramref name="dataset"/>.</returns>
+    /// <exception cref="PatientLeakageException">A patient is in both sets.</exception>
+    /// <exception cref="ArgumentException">A set has no consecutive pair.</exception>
+    public static (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredict(LongitudinalDataset dataset, ReadOnlySpan<float> embeddings, int dimension,
+        ChangeThresholds thresholds, IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients, ChangeClassifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(trainPatients);
+        ArgumentNullException.ThrowIfNull(testPatients);
+        if (embeddings.Length != dataset.ScanCount * dimension)
+            throw new ArgumentException($"{embeddings.Length} embedding values for {dataset.ScanCount} scans of dimension {dimension}.", nameof(embeddings));
+        var train = trainPatients as ISet<string> ?? new HashSet<string>(trainPatients, StringComparer.Ordinal);
+        var test = testPatients as ISet<string> ?? new HashSet<string>(testPatients, StringComparer.Ordinal);
+        foreach (var p in test)
+            if (train.Contains(p)) throw new PatientLeakageException(p, "classifier fit", "held-out prediction");
+        var pairs = new IntraPatientPairSampler(dataset, thresholds).Pairs;
+        var trainRows = new List<int>(); var testRows = new List<int>();
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            string patient = dataset.Scans[pairs[p].Before].PatientId;
+            if (test.Contains(patient)) testRows.Add(p);
+            else if (train.Contains(patient)) trainRows.Add(p);
+        }
+        if (trainRows.Count == 0) throw new ArgumentException($"The {train.Count} training patients have no consecutive-visit pair to fit the change classifier on.", nameof(trainPatients));
+        if (testRows.Count == 0) throw new ArgumentException($"The {test.Count} held-out patients have no consecutive-visit pair to predict.", nameof(testPatients));
+        var features = Differences(embeddings, dimension, pairs);
+        var clf = new ChangeClassifier(options).Fit(Gather(features, dimension, trainRows), dimension, trainRows.Select(r => (int)pairs[r].Change).ToArray(), 3);
+        var p3 = clf.PredictProbabilities(Gather(features, dimension, testRows));
+        var result = new ChangeEvaluationResult(testRows.Select(r => (int)pairs[r].Change).ToArray(), ChangeClassifier.ArgMax(p3, 3), p3,
+            testRows.Select(r => dataset.Scans[pairs[r].Before].PatientIndex).ToArray(), 1);
+        return (result, testRows.ToArray());
+    }
+
     private static float[] Gather(float[] features, int d, List<int> rows)
     {
         var x = new float[rows.Count * d];

@@ -1,0 +1,137 @@
+using System.Globalization;
+using Learner.Metrics;
+using Learner.Nn;
+using Learner.Reporting;
+
+namespace Learner.Experiments;
+
+/// <summary>What an experiment ran on and with: recorded in every results file so that a number can be traced back to
+/// the code, the command and every resolved setting that produced it.</summary>
+public sealed record ExperimentMetadata
+{
+    /// <summary>The Learner library version (informational version, with the commit when the build knew it).</summary>
+    public string LibraryVersion { get; init; } = ExperimentProvenance.LibraryVersion;
+
+    /// <summary>The source commit the library was built from, or null when unknown.</summary>
+    public string? Commit { get; init; } = ExperimentProvenance.Commit;
+
+    /// <summary>The command line that ran the experiment, or null from code.</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>The protocol's name ("held-out k-fold", "held-out split", "transductive").</summary>
+    public string Protocol { get; init; } = "held-out k-fold";
+
+    /// <summary>A description of the data (source, patients, scans, which column fed what).</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>Every resolved setting, as name → value text, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = Array.Empty<KeyValuePair<string, string>>();
+
+    /// <summary>When the experiment started (UTC).</summary>
+    public DateTimeOffset Started { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>False when the experiment was cancelled before every run finished (the rows are the finished runs).</summary>
+    public bool Complete { get; init; } = true;
+}
+
+/// <summary>The results of an experiment: one row per objective × seed, plus what produced them.</summary>
+/// <param name="Rows">One row per objective and seed.</param>
+public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
+{
+    /// <summary>Provenance and settings.</summary>
+    public ExperimentMetadata Metadata { get; init; } = new();
+
+    /// <summary>The results table (estimates with 95 % intervals), as a <see cref="TextTable"/>.</summary>
+    /// <returns>The table.</returns>
+    public TextTable ToTable()
+    {
+        var table = new TextTable(
+            new TextColumn("objective"), new TextColumn("seed", TextAlignment.Right), new TextColumn("protocol"),
+            new TextColumn("accuracy"), new TextColumn("macro-F1"), new TextColumn("quadratic κ"),
+            new TextColumn("Spearman(dist, |Δscore|)"), new TextColumn("pretraining s", TextAlignment.Right));
+        foreach (var r in Rows)
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Protocol, TextTable.Interval(r.Accuracy), TextTable.Interval(r.MacroF1),
+                TextTable.Interval(r.QuadraticKappa), TextTable.Interval(r.Spearman), r.PretrainingSeconds.ToString("F1", CultureInfo.InvariantCulture));
+        return table;
+    }
+
+    /// <summary>A GitHub markdown table (estimates with 95 % intervals), preceded by the protocol and followed by warnings.</summary>
+    /// <returns>The markdown.</returns>
+    public string ToMarkdown()
+    {
+        string protocol = Rows.Select(r => r.Protocol).Distinct().DefaultIfEmpty(Metadata.Protocol).Aggregate((a, b) => a + ", " + b);
+        var text = $"Protocol: {protocol}{(protocol.Contains("transductive", StringComparison.Ordinal) ? " — pretraining saw every evaluated patient; these are not held-out estimates" : "")}.{(Metadata.Complete ? "" : " Incomplete: cancelled before every run finished.")}\n\n" + ToTable().ToMarkdown();
+        var warnings = Rows.SelectMany(r => r.Warnings.Select(w => $"- {r.Objective} (seed {r.Seed}): {w}")).ToList();
+        return warnings.Count == 0 ? text : text + "\n" + string.Join("\n", warnings) + "\n";
+    }
+
+    /// <summary>CSV with one column per estimate and bound (RFC 4180 quoting; NaN written as NaN).</summary>
+    /// <returns>The CSV text.</returns>
+    public string ToCsv()
+    {
+        var table = new TextTable("objective,seed,protocol,accuracy,accuracy_lo,accuracy_hi,macro_f1,macro_f1_lo,macro_f1_hi,kappa,kappa_lo,kappa_hi,spearman,spearman_lo,spearman_hi,pretraining_seconds,final_loss"
+            .Split(',').Select(c => new TextColumn(c)).ToArray());
+        static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        foreach (var r in Rows)
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Protocol,
+                R(r.Accuracy.Estimate), R(r.Accuracy.Lower), R(r.Accuracy.Upper), R(r.MacroF1.Estimate), R(r.MacroF1.Lower), R(r.MacroF1.Upper),
+                R(r.QuadraticKappa.Estimate), R(r.QuadraticKappa.Lower), R(r.QuadraticKappa.Upper), R(r.Spearman.Estimate), R(r.Spearman.Lower), R(r.Spearman.Upper),
+                R(r.PretrainingSeconds), R(r.FinalLoss));
+        return table.ToCsv();
+    }
+
+    /// <summary>The versioned results JSON (<see cref="ExperimentResultsFile.Schema"/>; NaN written as null). With
+    /// <paramref name="includeDetails"/>, each row also carries its loss curve, predictions and alignment pairs.</summary>
+    /// <param name="includeDetails">Whether to include the per-run details.</param>
+    /// <returns>The JSON text.</returns>
+    public string ToJson(bool includeDetails = false) => ExperimentResultsFile.Serialize(this, includeDetails);
+
+    /// <summary>
+    /// The paired difference <paramref name="objective"/> − <paramref name="baseline"/> of macro-F1 for one seed: both
+    /// were evaluated on the same held-out pairs (same seed, same folds), so the patient bootstrap resamples patients once
+    /// per replicate for both, and the interval is that of the difference. A difference is significant at 95 % only
+    /// when its interval excludes 0.
+    /// </summary>
+    /// <param name="objective">The objective spec of the row compared.</param>
+    /// <param name="baseline">The baseline's objective spec.</param>
+    /// <param name="seed">The seed both rows share.</param>
+    /// <param name="resamples">Bootstrap replicates (≥ 1).</param>
+    /// <returns>The difference and its interval.</returns>
+    /// <exception cref="ArgumentException">A row is missing or lacks recorded predictions, or the two were not evaluated on
+    /// the same pairs.</exception>
+    public MetricInterval PairedMacroF1Difference(string objective, string baseline, int seed, int resamples = 1000)
+    {
+        var a = Find(objective, seed);
+        var b = Find(baseline, seed);
+        var da = a.Details; var db = b.Details;
+        if (da is null || db is null || da.Truth.Count == 0 || db.Truth.Count == 0)
+            throw new ArgumentException($"The rows of '{objective}' and '{baseline}' (seed {seed}) must both carry their predictions (Details.Truth).", nameof(objective));
+        if (!da.Truth.SequenceEqual(db.Truth) || !da.PairPatients.SequenceEqual(db.PairPatients))
+            throw new ArgumentException($"'{objective}' and '{baseline}' (seed {seed}) were not evaluated on the same pairs; a paired difference needs the same folds.", nameof(baseline));
+        int[] truth = da.Truth.ToArray(), pa = da.Predicted.ToArray(), pb = db.Predicted.ToArray();
+        double Metric(int[] idx)
+        {
+            var t = new int[idx.Length]; var x = new int[idx.Length]; var y = new int[idx.Length];
+            for (int i = 0; i < idx.Length; i++) { t[i] = truth[idx[i]]; x[i] = pa[idx[i]]; y[i] = pb[idx[i]]; }
+            return Classification.MacroF1(t, x, 3) - Classification.MacroF1(t, y, 3);
+        }
+        return Bootstrap.ConfidenceInterval(da.PairPatients.ToArray(), Metric, resamples, 0.95, new Rng((ulong)seed).Fork(0xD1FF));
+    }
+
+    private ExperimentRow Find(string objective, int seed) =>
+        Rows.FirstOrDefault(r => r.Seed == seed && string.Equals(r.Objective, objective, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"No row of objective '{objective}' with seed {seed}; rows: {string.Join(", ", Rows.Select(r => $"{r.Objective}/{r.Seed}"))}.", nameof(objective));
+}
+
+/// <summary>The library version and commit recorded in results.</summary>
+public static class ExperimentProvenance
+{
+    /// <summary>The informational version of the Learner assembly (e.g. <c>0.1.0+3f2a…</c>).</summary>
+    public static string LibraryVersion { get; } =
+        (typeof(ExperimentProvenance).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion)
+        ?? typeof(ExperimentProvenance).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>The commit in the informational version (after '+'), or null.</summary>
+    public static string? Commit { get; } = LibraryVersion.IndexOf('+', StringComparison.Ordinal) is int plus and >= 0 ? LibraryVersion[(plus + 1)..] : null;
+}

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using Learner.Data;
+using Learner.Downstream;
+using Learner.Encoders;
+using Learner.Metrics;
+using Learner.Objectives;
+using Learner.Sampling;
+using Learner.Training;
+
+namespace Learner.Experiments;
+
+public sealed partial class LearnerExperiment
+{
+    /// <summary>One outer fold of one run: pretraining (every trial of the search) on the fold's pretraining patients,
+    /// selection on its validation patients, then one prediction of its held-out patients by the chosen model.</summary>
+    private sealed class FoldContext(LearnerExperiment owner, LongitudinalDataset dataset, ObjectiveSpec spec, int seed, FoldPlan plan,
+        int run, int runs, int folds, ExperimentStore? store, bool resume, IProgress<ExperimentStep>? steps, ProgressTracker tracker)
+    {
+        private readonly ExperimentOptions _o = owner._options;
+
+        /// <summary>A trial's trained encoder and what selection needs of it.</summary>
+        private sealed record Trained(IEncoder Encoder, double Score, double Seconds, double[] Losses, string Settings, float[]? TrainingEmbeddings);
+
+        public FoldOutcome Run(CancellationToken ct)
+        {
+            var (pretrain, validation) = WithLabels(plan.Pretrain, plan.Validation);
+            var stats = CohortStatistics.FromDataset(pretrain);
+            var trials = HyperparameterSearch.Trials(spec, _o.Search, (ulong)seed * 1_000_003UL + (ulong)plan.Index);
+            string foldDir = store?.FoldDirectory(spec.ToString(), seed, plan.Index) ?? "";
+            Trained? best = null;
+            var records = new List<TrialResult>();
+            double seconds = 0;
+            int count = Math.Max(1, trials.Count);
+            try
+            {
+                for (int t = 0; t < count; t++)
+                {
+                    var trial = trials.Count > 0 ? trials[t] : null;
+                    var trialSpec = trial is null ? spec : HyperparameterSearch.Apply(spec, trial);
+                    double lr = trial?.LearningRate ?? _o.Pretraining.Optimizer.LearningRate;
+                    string? dir = store is null ? null : ExperimentStore.TrialDirectory(foldDir, trial is null ? -1 : t);
+                    var trained = Train(pretrain, validation, stats, trialSpec, lr, trial is null ? -1 : t, trials.Count, dir, ct);
+                    seconds += trained.Seconds;
+                    if (trial is not null)
+                        records.Add(new TrialResult(t, trained.Settings, _o.Search.Metric, trained.Score, trained.Seconds));
+                    bool better = best is null || (double.IsFinite(trained.Score) && (!double.IsFinite(best.Score)
+                        || (_o.Search.Metric == "loss" ? trained.Score < best.Score : trained.Score > best.Score)));
+                    if (better)
+                    {
+                        (best?.Encoder as IDisposable)?.Dispose();
+                        best = trained;
+                    }
+                    else (trained.Encoder as IDisposable)?.Dispose();
+                }
+                return Predict(best!, records, seconds, ct);
+            }
+            finally
+            {
+                (best?.Encoder as IDisposable)?.Dispose();
+            }
+        }
+
+        /// <summary>Two untimed steps of pretraining (JIT warm-up); nothing is kept.</summary>
+        public void WarmUp()
+        {
+            var (pretrain, _) = WithLabels(plan.Pretrain, null);
+            var stats = CohortStatistics.FromDataset(pretrain);
+            var encoder = owner._backend.CreateEncoder(_o.Encoder with { Seed = (ulong)seed });
+            IObjective? objective = null;
+            try
+            {
+                objective = owner._recipes.Build(spec, new ObjectiveContext(encoder.EmbeddingDimension, stats, (ulong)seed), owner._backend.Objectives);
+                var source = _o.BatchSource.Create(pretrain, stats.ScoreScale, _o.Pretraining.Epochs);
+                var options = _o.Pretraining with { Seed = (ulong)seed, CheckpointDirectory = null, EarlyStopping = null, Epochs = 1, StepsPerEpoch = 2, WarmupSteps = 0 };
+                new Pretrainer(encoder, pretrain, source, objective, options).Run();
+            }
+            finally
+            {
+                (objective as IDisposable)?.Dispose();
+                (encoder as IDisposable)?.Dispose();
+            }
+        }
+
+        private Trained Train(LongitudinalDataset pretrain, LongitudinalDataset? validation, CohortStatistics stats, ObjectiveSpec trialSpec, double lr,
+            int trial, int trials, string? dir, CancellationToken ct)
+        {
+            string settings = string.Create(CultureInfo.InvariantCulture, $"{trialSpec} @ lr={lr:R}");
+            var encoder = owner._backend.CreateEncoder(_o.Encoder with { Seed = (ulong)seed });
+            IObjective? objective = null;
+            try
+            {
+                var record = resume && dir is not null ? ExperimentStore.TryLoadTrial(dir) : null;
+                if (record is not null && record.Settings == settings)
+                {
+                    encoder.Load(Path.Combine(dir!, "last.safetensors"), null, strict: true);
+                    tracker.Skip(_o.Pretraining.TotalSteps);
+                    var emb = trials > 0 && _o.Search.Metric != "loss" ? Embed(encoder, plan.Pretrain, plan.Validation, ct) : null;
+                    return new Trained(encoder, record.Score, record.Seconds, record.Losses, settings, emb);
+                }
+                objective = owner._recipes.Build(trialSpec, new ObjectiveContext(encoder.EmbeddingDimension, stats, (ulong)seed), owner._backend.Objectives);
+                var source = _o.BatchSource.Create(pretrain, stats.ScoreScale, _o.Pretraining.Epochs);
+                bool validate = validation is not null && (_o.Pretraining.EarlyStopping is not null || (trials > 0 && _o.Search.Metric == "loss"));
+                var options = _o.Pretraining with
+                {
+                    Seed = (ulong)seed,
+                    CheckpointDirectory = dir,
+                    Optimizer = _o.Pretraining.Optimizer with { LearningRate = lr },
+                    Validation = _o.Pretraining.Validation with
+                    {
+                        ChangeThresholds = _o.Pretraining.Validation.ChangeThresholds
+                            ?? (validate && validation!.PatientCount >= _o.Pretraining.Validation.ChangeFolds ? _o.ChangeThresholds : null),
+                    },
+                };
+                var pretrainer = new Pretrainer(encoder, pretrain, source, objective, options) { ValidationSet = validate ? validation : null };
+                long before = tracker.Completed;
+                var relay = steps is null ? null : new StepRelay(this, trial, trials, before);
+                var clock = Stopwatch.StartNew();
+                string? last = dir is null ? null : Path.Combine(dir, "last.safetensors");
+                var result = resume && last is not null && File.Exists(last) ? pretrainer.Resume(last, relay, ct) : pretrainer.Run(relay, ct);
+                double seconds = clock.Elapsed.TotalSeconds;
+                tracker.Set(before + _o.Pretraining.TotalSteps);
+                float[]? embeddings = null;
+                double score = double.NaN;
+                if (trials > 0)
+                {
+                    if (_o.Search.Metric == "loss")
+                        score = result.Epochs.LastOrDefault(e => e.Validation is not null)?.Validation!.Loss ?? double.NaN;
+                    else
+                    {
+                        embeddings = Embed(encoder, plan.Pretrain, plan.Validation, ct);
+                        score = ValidationScore(embeddings, encoder.EmbeddingDimension);
+                    }
+                }
+                var losses = result.Losses.ToArray();
+                if (dir is not null) ExperimentStore.SaveTrial(dir, new TrialRecord(trial, settings, score, seconds, losses));
+                return new Trained(encoder, score, seconds, losses, settings, embeddings);
+            }
+            catch
+            {
+                (encoder as IDisposable)?.Dispose();
+                throw;
+            }
+            finally
+            {
+                (objective as IDisposable)?.Dispose();
+            }
+        }
+
+        /// <summary>Embeds the scans of the given groups into a full-dataset matrix (rows of other patients stay zero).</summary>
+        private float[] Embed(IEncoder encoder, LongitudinalDataset first, LongitudinalDataset? second, CancellationToken ct, float[]? into = null)
+        {
+            int d = encoder.EmbeddingDimension;
+            var full = into ?? new float[dataset.ScanCount * d];
+            foreach (var part in second is null ? new[] { first } : new[] { first, second })
+            {
+                if (part.ScanCount == 0) continue;
+                var e = Embedder.EmbedAll(encoder, part, 64, ct);
+                for (int i = 0; i < part.ScanCount; i++)
+                    e.AsSpan(i * d, d).CopyTo(full.AsSpan(dataset.GetScan(part.Scans[i].Id).Index * d, d));
+            }
+            return full;
+        }
+
+        private double ValidationScore(float[] embeddings, int d)
+        {
+            var validation = plan.Validation!;
+            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, _o.ChangeThresholds,
+                plan.Pretrain.Patients.Select(p => p.Id).ToArray(), validation.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
+            return _o.Search.Metric switch
+            {
+                "accuracy" => eval.Accuracy,
+                "quadraticKappa" => eval.QuadraticKappa,
+                "spearman" => Spearman(embeddings, d, rows),
+                _ => eval.MacroF1,
+            };
+        }
+
+        private double Spearman(float[] embeddings, int d, int[] rows)
+        {
+            var pairs = new IntraPatientPairSampler(dataset, _o.ChangeThresholds).Pairs;
+            if (rows.Length < 2) return double.NaN;
+            return Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray()).Spearman;
+        }
+
+        private FoldOutcome Predict(Trained chosen, List<TrialResult> trials, double seconds, CancellationToken ct)
+        {
+            var encoder = chosen.Encoder;
+            int d = encoder.EmbeddingDimension;
+            var pairs = new IntraPatientPairSampler(dataset, _o.ChangeThresholds).Pairs;
+            double finalLoss = chosen.Losses.Skip(Math.Max(0, chosen.Losses.Length - 10)).DefaultIfEmpty(double.NaN).Average();
+            int? chosenIndex = trials.Count > 0 ? trials.First(t => t.Settings == chosen.Settings).Index : null;
+            if (plan.Test is null)
+            {
+                // Transductive: every patient pretrained; only the classifier is cross-validated.
+                var all = Embedder.EmbedAll(encoder, dataset, 64, ct);
+                var cv = ChangeEvaluation.CrossValidate(dataset, all, d, _o.ChangeThresholds, _o.Protocol.OuterFolds, seed, _o.Classifier);
+                var align = Alignment.Compute(all, d, pairs.Select(p => (p.Before, p.After)).ToArray(), pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray());
+                var folds = PatientSplits.KFold(dataset, _o.Protocol.OuterFolds, seed);
+                return new FoldOutcome
+                {
+                    Fold = plan.Record(folds.SelectMany(f => f.Test.Patients.Select(p => p.Id)).ToArray()) with { ChosenSettings = chosen.Settings, PretrainingSeconds = seconds, FinalLoss = finalLoss },
+                    Truth = cv.Truth, Predicted = cv.Predicted, PairPatients = cv.PatientIndices,
+                    Distances = align.Distances.ToArray(), Gaps = pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray(),
+                    AlignmentPatients = pairs.Select(p => dataset.Scans[p.Before].PatientIndex).ToArray(),
+                    Losses = chosen.Losses,
+                };
+            }
+            // Held out: the test patients are embedded once, by the chosen model, and predicted by a classifier fit on the
+            // training patients' pairs only.
+            var embeddings = chosen.TrainingEmbeddings ?? Embed(encoder, plan.Pretrain, plan.Validation, ct);
+            Embed(encoder, plan.Test, null, ct, embeddings);
+            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, _o.ChangeThresholds, plan.ClassifierPatients,
+                plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
+            var gaps = rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray();
+            var distances = Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), gaps).Distances.ToArray();
+            return new FoldOutcome
+            {
+                Fold = plan.Record() with { Trials = trials, ChosenTrial = chosenIndex, ChosenSettings = chosen.Settings, PretrainingSeconds = seconds, FinalLoss = finalLoss },
+                Truth = eval.Truth, Predicted = eval.Predicted, PairPatients = eval.PatientIndices, Distances = distances, Gaps = gaps,
+                AlignmentPatients = eval.PatientIndices,
+                Losses = chosen.Losses,
+            };
+        }
+
+        /// <summary>Adds coarse labels from the pretraining patients' score quartiles when the scans have none (the bins
+        /// are computed from pretraining patients only and applied to the validation patients).</summary>
+        private static (LongitudinalDataset Pretrain, LongitudinalDataset? Validation) WithLabels(LongitudinalDataset pretrain, LongitudinalDataset? validation)
+        {
+            bool missing = pretrain.Scans.Any(s => s.CoarseLabel is null) || validation is not null && validation.Scans.Any(s => s.CoarseLabel is null);
+            if (!missing || !pretrain.Scans.All(s => s.HasScore) || validation is not null && !validation.Scans.All(s => s.HasScore)) return (pretrain, validation);
+            var binning = ScoreBinning.FromQuantiles(pretrain.Scans.Select(s => s.Score!.Value), 4, pretrain.HigherIsHealthier);
+            return (pretrain.WithCoarseLabels(binning), validation?.WithCoarseLabels(binning));
+        }
+
+        private sealed class StepRelay(FoldContext fold, int trial, int trials, long before) : IProgress<TrainingProgress>
+        {
+            public void Report(TrainingProgress value)
+            {
+                long done = before + value.Step;
+                fold.tracker.Set(done);
+                fold.steps!.Report(new ExperimentStep(fold.spec.ToString(), fold.seed, fold.run, fold.runs, value)
+                {
+                    Fold = fold.plan.Index, Folds = fold.folds, Trial = trial, Trials = trials,
+                    CompletedSteps = done, TotalSteps = fold.tracker.Total, Eta = fold.tracker.Eta,
+                });
+            }
+        }
+    }
+
+    /// <summary>Steps done of the whole experiment and the training speed, for the ETA.</summary>
+    private sealed class ProgressTracker(long total)
+    {
+        private readonly Stopwatch _clock = new();
+        private long _timedSteps;
+        private long _skipped;
+
+        public long Total { get; } = total;
+
+        public long Completed { get; private set; }
+
+        public void Skip(long steps)
+        {
+            Completed += steps;
+            _skipped += steps;
+        }
+
+        public void Set(long completed)
+        {
+            if (!_clock.IsRunning) _clock.Start();
+            Completed = completed;
+            _timedSteps = Completed - _skipped;
+        }
+
+        public TimeSpan Eta
+        {
+            get
+            {
+                double rate = _timedSteps / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
+                return rate > 0 ? TimeSpan.FromSeconds(Math.Min((Total - Completed) / rate, TimeSpan.MaxValue.TotalSeconds / 2)) : TimeSpan.Zero;
+            }
+        }
+    }
+}
