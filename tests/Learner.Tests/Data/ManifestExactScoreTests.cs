@@ -47,16 +47,15 @@ public class ManifestExactScoreTests
     public void A_label_only_manifest_pretrains_on_labels_and_labels_change_from_exact_scores()
     {
         using var tmp = new TempFolder();
-        File.WriteAllText(tmp.File("m.csv"), "scan_id,patient_id,time,label,exact_score\na0,A,0,1,210\na1,A,1,1,290\nb0,B,0,2,305\nb1,B,1,2,\n");
+        File.WriteAllText(tmp.File("m.csv"), "scan_id,patient_id,time,label,exact_score\na0,A,0,1,210\na1,A,1,1,290\nb0,B,0,2,305\nb1,B,1,2,300\n");
         var ds = Manifest.Read(tmp.File("m.csv"));
         ds.Scans.Should().OnlyContain(s => s.Score == null);
         ds.Scans.Select(s => s.CoarseLabel).Should().Equal(1, 1, 2, 2);
         ds.LabelCount.Should().Be(3);
 
         var change = new IntraPatientPairSampler(ds, ChangeThresholds.Absolute(20), VisitPairing.AllScans);
-        change.Pairs.Should().ContainSingle();
-        change.Pairs[0].Change.Should().Be(ChangeLabel.Improved);
-        change.Pairs[0].HealthChange.Should().Be(80f);
+        change.Pairs.Select(p => (p.Change, p.HealthChange)).Should().Equal((ChangeLabel.Improved, 80f), (ChangeLabel.Stable, -5f));
+        ds.Invoking(d => d.ScoresAsSingle("the score objective")).Should().Throw<MissingScoreException>().Which.ScanId.Should().Be("a0");
     }
 
     [Fact]
