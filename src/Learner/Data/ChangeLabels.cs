@@ -88,6 +88,36 @@ public sealed record ChangeThresholds
         return higherIsHealthier ? d : -d;
     }
 
+    /// <summary>The signed health change (positive = healthier) between two scans, from their
+    /// <see cref="Scan.ChangeScore"/> (exact score, else score) — never from a coarse pretraining score that an exact
+    /// score overrides.</summary>
+    /// <param name="before">Earlier scan.</param>
+    /// <param name="after">Later scan.</param>
+    /// <param name="higherIsHealthier">The score direction.</param>
+    /// <returns>The change in the thresholds' units.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite change score (the message names it).</exception>
+    public double HealthChange(Scan before, Scan after, bool higherIsHealthier)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        return HealthChange(before.RequireChangeScore(ChangePurpose), after.RequireChangeScore(ChangePurpose), higherIsHealthier);
+    }
+
+    /// <summary>Labels the change between two scans from their <see cref="Scan.ChangeScore"/> (exact score, else score).</summary>
+    /// <param name="before">Earlier scan.</param>
+    /// <param name="after">Later scan.</param>
+    /// <param name="higherIsHealthier">The score direction.</param>
+    /// <returns>The change label.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite change score (the message names it).</exception>
+    public ChangeLabel Classify(Scan before, Scan after, bool higherIsHealthier)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        return Classify(before.RequireChangeScore(ChangePurpose), after.RequireChangeScore(ChangePurpose), higherIsHealthier);
+    }
+
+    private const string ChangePurpose = "labelling intra-patient change";
+
     /// <summary>Labels the change from <paramref name="before"/> to <paramref name="after"/>.</summary>
     /// <param name="before">Earlier score.</param>
     /// <param name="after">Later score.</param>
@@ -151,6 +181,30 @@ public sealed class ScoreBinning
             if (_edges[mid] <= score) lo = mid + 1; else hi = mid;
         }
         return HigherIsHealthier ? lo : _edges.Length - lo;
+    }
+
+    /// <summary>The mean of the scores that fall in each bin, indexed by label: the least-squares coarse value of a bin
+    /// (see <see cref="LongitudinalDataset.WithCoarseScores(ScoreBinning)"/>). A bin no score falls in gets NaN.</summary>
+    /// <param name="scores">The scores (all finite).</param>
+    /// <returns>A new array of length <see cref="BinCount"/>.</returns>
+    /// <exception cref="ArgumentException">A score is not finite (the message names its position and value).</exception>
+    public double[] BinMeans(IEnumerable<double> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var sum = new double[BinCount];
+        var count = new int[BinCount];
+        int i = 0;
+        foreach (double v in scores)
+        {
+            if (!double.IsFinite(v)) throw new ArgumentException($"Score {i} is not finite ({v.ToString(CultureInfo.InvariantCulture)}); bin means need finite scores.", nameof(scores));
+            int b = Assign(v);
+            sum[b] += v;
+            count[b]++;
+            i++;
+        }
+        var mean = new double[BinCount];
+        for (int b = 0; b < mean.Length; b++) mean[b] = count[b] == 0 ? double.NaN : sum[b] / count[b];
+        return mean;
     }
 
     /// <summary>

@@ -39,18 +39,28 @@ public sealed class UnknownPatientException : LearnerDataException
     public string PatientId { get; }
 }
 
-/// <summary>A scan has no health score (missing or NaN) where one is needed.</summary>
+/// <summary>A scan has no health score (missing or NaN) where one is needed: its pretraining <see cref="Scan.Score"/>, or
+/// the <see cref="Scan.ChangeScore"/> (exact score, else score) that change labels are derived from.</summary>
 public sealed class MissingScoreException : LearnerDataException
 {
+    /// <summary>Creates the exception for a missing pretraining score (<see cref="Scan.Score"/>).</summary>
+    /// <param name="scanId">The scan.</param>
+    /// <param name="value">The score found: null when missing, NaN or infinity otherwise.</param>
+    /// <param name="purpose">What needed the score.</param>
+    public MissingScoreException(string scanId, double? value, string purpose) : this(scanId, value, purpose, forChangeLabels: false) { }
+
     /// <summary>Creates the exception.</summary>
     /// <param name="scanId">The scan.</param>
     /// <param name="value">The score found: null when missing, NaN or infinity otherwise.</param>
     /// <param name="purpose">What needed the score.</param>
-    public MissingScoreException(string scanId, double? value, string purpose)
-        : base($"Scan '{scanId}' has {(value is null ? "no health score" : "a non-finite health score (" + value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")")}, but {purpose} needs one.")
+    /// <param name="forChangeLabels">True when the missing score is the <see cref="Scan.ChangeScore"/> that change labels
+    /// are derived from (the message then says so and names both sources); false for the pretraining score.</param>
+    public MissingScoreException(string scanId, double? value, string purpose, bool forChangeLabels)
+        : base(Describe(scanId, value, purpose, forChangeLabels))
     {
         ScanId = scanId;
         Value = value;
+        ForChangeLabels = forChangeLabels;
     }
 
     /// <summary>The scan.</summary>
@@ -58,6 +68,18 @@ public sealed class MissingScoreException : LearnerDataException
 
     /// <summary>The score found: null when missing.</summary>
     public double? Value { get; }
+
+    /// <summary>Whether the missing score is the one change labels are derived from (exact score, else score) rather than
+    /// the pretraining score.</summary>
+    public bool ForChangeLabels { get; }
+
+    private static string Describe(string scanId, double? value, string purpose, bool forChangeLabels)
+    {
+        string what = forChangeLabels ? "change score (exact score, else score)" : "health score";
+        string found = value is null ? "no " + what : "a non-finite " + what + " (" + value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")";
+        string tail = forChangeLabels ? "; change labels are derived from the exact score, or from the score where the scan has no exact score" : "";
+        return $"Scan '{scanId}' has {found}, but {purpose} needs one{tail}.";
+    }
 }
 
 /// <summary>A scan has no coarse label where one is needed.</summary>

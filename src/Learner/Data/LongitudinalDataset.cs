@@ -157,17 +157,82 @@ public sealed class LongitudinalDataset
         return r;
     }
 
-    /// <summary>A dataset whose coarse labels are the bins of each scan's score.</summary>
+    /// <summary>A dataset whose coarse labels are the bins of each scan's score (scores and exact scores are kept).</summary>
     /// <param name="binning">The binning; its direction must match the dataset's.</param>
     /// <returns>The relabelled dataset.</returns>
     /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
     /// <exception cref="ArgumentException">The binning's direction differs from the dataset's.</exception>
     public LongitudinalDataset WithCoarseLabels(ScoreBinning binning)
     {
+        CheckDirection(binning);
+        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier);
+    }
+
+    /// <summary>
+    /// The "pretrain on coarse, judge on exact" cohort in one call: every scan's <see cref="Scan.Score"/> is replaced by
+    /// the representative value of its bin, <see cref="Scan.CoarseLabel"/> becomes the bin, and
+    /// <see cref="Scan.ExactScore"/> keeps the original score (a scan that already has an exact score keeps that one), so
+    /// change labels still come from the exact scores.
+    /// </summary>
+    /// <remarks>The representative value is the <b>mean of this dataset's scores in the bin</b>
+    /// (<see cref="ScoreBinning.BinMeans"/>), not the bin centre: the outer bins are unbounded, so they have no centre,
+    /// and the mean is the value that minimises the squared error to the scores it replaces (the best constant a score
+    /// regression could learn from the bin). Call it on the training patients and pass the means to
+    /// <see cref="WithCoarseScores(ScoreBinning, IReadOnlyList{double})"/> for the held-out ones to keep their scores out
+    /// of the representatives; pass band midpoints there to mimic clinical bands.</remarks>
+    /// <param name="binning">The binning of <see cref="Scan.Score"/>; its direction must match the dataset's.</param>
+    /// <returns>The coarse-score dataset.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
+    /// <exception cref="ArgumentException">The binning's direction differs from the dataset's.</exception>
+    public LongitudinalDataset WithCoarseScores(ScoreBinning binning)
+    {
+        CheckDirection(binning);
+        return WithCoarseScores(binning, binning.BinMeans(_scans.Select(s => s.RequireScore("coarse-score binning"))));
+    }
+
+    /// <summary>As <see cref="WithCoarseScores(ScoreBinning)"/>, with the representative score of each bin given:
+    /// bin <c>k</c>'s scans get <c>binScores[k]</c> as their <see cref="Scan.Score"/>.</summary>
+    /// <param name="binning">The binning of <see cref="Scan.Score"/>; its direction must match the dataset's.</param>
+    /// <param name="binScores">One value per bin, indexed by label (e.g. training-set bin means or band midpoints); a
+    /// bin that a scan falls in must have a finite value.</param>
+    /// <returns>The coarse-score dataset.</returns>
+    /// <exception cref="MissingScoreException">A scan has no finite score.</exception>
+    /// <exception cref="ArgumentException">The binning's direction differs from the dataset's, the number of values is
+    /// not the number of bins, or a scan falls in a bin whose value is not finite (the message names scan and bin).</exception>
+    public LongitudinalDataset WithCoarseScores(ScoreBinning binning, IReadOnlyList<double> binScores)
+    {
+        CheckDirection(binning);
+        ArgumentNullException.ThrowIfNull(binScores);
+        if (binScores.Count != binning.BinCount)
+            throw new ArgumentException($"{binScores.Count} bin scores were given for {binning.BinCount} bins.", nameof(binScores));
+        var coarse = new Scan[_scans.Length];
+        for (int i = 0; i < coarse.Length; i++)
+        {
+            var s = _scans[i];
+            double exact = s.RequireScore("coarse-score binning");
+            int bin = binning.Assign(exact);
+            double value = binScores[bin];
+            if (!double.IsFinite(value))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Scan '{s.Id}' (score {exact:G6}) falls in bin {bin}, whose coarse score {value} is not finite."), nameof(binScores));
+            coarse[i] = new Scan(s.Id, s.PatientId, s.Time, value, bin, s.Payload, s.ExactScore ?? exact);
+        }
+        return new LongitudinalDataset(coarse, HigherIsHealthier);
+    }
+
+    /// <summary>A label-only dataset for experiments without a score target: every <see cref="Scan.Score"/> is removed,
+    /// coarse labels are kept, and <see cref="Scan.ExactScore"/> keeps the exact score (the original score where the
+    /// scan had no exact one), so change labels can still be derived for evaluation.</summary>
+    /// <remarks>Objectives and samplers that need scores then raise <see cref="MissingScoreException"/>; scans without a
+    /// coarse label are kept and fail only where a label is needed (<see cref="MissingLabelException"/>).</remarks>
+    /// <returns>The dataset without pretraining scores.</returns>
+    public LongitudinalDataset WithoutScores() =>
+        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier);
+
+    private void CheckDirection(ScoreBinning binning)
+    {
         ArgumentNullException.ThrowIfNull(binning);
         if (binning.HigherIsHealthier != HigherIsHealthier)
             throw new ArgumentException($"The binning says higher-is-healthier = {binning.HigherIsHealthier}, the dataset says {HigherIsHealthier}.", nameof(binning));
-        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier);
     }
 
     /// <summary>A dataset whose coarse labels are the quantile bins of the scores (see <see cref="ScoreBinning.FromQuantiles"/>).</summary>

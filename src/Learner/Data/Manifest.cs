@@ -6,6 +6,19 @@ using Learner.Data.Formats;
 namespace Learner.Data;
 
 /// <summary>Column names and choices for reading and writing a manifest CSV.</summary>
+/// <remarks>
+/// Which column feeds what:
+/// <list type="bullet">
+/// <item><see cref="ScoreColumn"/> (<c>score</c>) → <see cref="Scan.Score"/>, the <em>pretraining target</em>: objectives
+/// that use scores, score-scaled defaults (margins, gaps), inter-patient pair and triplet gaps.</item>
+/// <item><see cref="LabelColumn"/> (<c>label</c>) → <see cref="Scan.CoarseLabel"/>, the coarse label: label objectives
+/// and the same-label positive rule.</item>
+/// <item><see cref="ExactScoreColumn"/> (<c>exact_score</c>) → <see cref="Scan.ExactScore"/>, used only for the change
+/// labels of evaluation; where the column is absent or a cell is empty, change labels fall back to <c>score</c>.</item>
+/// </list>
+/// Every one of the three is optional: a manifest with <c>label</c> and <c>exact_score</c> but no <c>score</c> column
+/// reads fine (label-only pretraining judged on exact change).
+/// </remarks>
 public sealed record ManifestOptions
 {
     /// <summary>Column of the scan identifier (required). Default <c>scan_id</c>.</summary>
@@ -17,9 +30,16 @@ public sealed record ManifestOptions
     /// <summary>Column of the acquisition time or visit index (required, a number). Default <c>time</c>.</summary>
     public string TimeColumn { get; init; } = "time";
 
-    /// <summary>Column of the continuous health score (optional; empty cells are missing, <c>NaN</c> is kept and rejected
-    /// where a score is needed). Default <c>score</c>.</summary>
+    /// <summary>Column of the continuous health score that is the pretraining target, <see cref="Scan.Score"/> (optional;
+    /// empty cells are missing, <c>NaN</c> is kept and rejected where a score is needed); it also feeds change labels for
+    /// rows without an exact score. Default <c>score</c>.</summary>
     public string ScoreColumn { get; init; } = "score";
+
+    /// <summary>Column of the exact health score, <see cref="Scan.ExactScore"/>, from which the change labels of
+    /// evaluation are derived (optional; same value rules as <see cref="ScoreColumn"/>: empty cells are missing and fall
+    /// back to the score, <c>NaN</c> is kept and rejected where a change label is needed). Written only when some scan
+    /// has an exact score. Default <c>exact_score</c>.</summary>
+    public string ExactScoreColumn { get; init; } = "exact_score";
 
     /// <summary>Column of the coarse ordinal label (optional; a non-negative integer or empty). Default <c>label</c>.</summary>
     public string LabelColumn { get; init; } = "label";
@@ -42,8 +62,9 @@ public sealed record ManifestOptions
 
 /// <summary>
 /// Reads and writes the manifest CSV that describes a longitudinal dataset: one row per scan with scan id, patient id,
-/// time, optional score, optional coarse label and optional payload path (relative to the manifest). Column names are
-/// configurable (<see cref="ManifestOptions"/>); extra columns are ignored.
+/// time, optional score (pretraining target), optional coarse label, optional exact score (change labels) and optional
+/// payload path (relative to the manifest). Column names are configurable (<see cref="ManifestOptions"/>, which also says
+/// which column feeds what); extra columns are ignored.
 /// </summary>
 public static class Manifest
 {
@@ -88,6 +109,7 @@ public static class Manifest
             }
             int cScan = Col(options.ScanIdColumn, true), cPatient = Col(options.PatientIdColumn, true), cTime = Col(options.TimeColumn, true);
             int cScore = Col(options.ScoreColumn, false), cLabel = Col(options.LabelColumn, false), cPath = Col(options.PayloadColumn, false);
+            int cExact = Col(options.ExactScoreColumn, false);
 
             while (parser.Read())
             {
@@ -103,13 +125,8 @@ public static class Manifest
 
                 if (!double.TryParse(row[cTime], NumberStyles.Float, CultureInfo.InvariantCulture, out double time) || !double.IsFinite(time))
                     throw new ManifestFormatException(path, line, $"'{options.TimeColumn}' value '{row[cTime]}' of scan '{scanId}' is not a finite number.");
-                double? score = null;
-                if (cScore >= 0 && row[cScore].Length > 0)
-                {
-                    if (!double.TryParse(row[cScore], NumberStyles.Float, CultureInfo.InvariantCulture, out double s))
-                        throw new ManifestFormatException(path, line, $"'{options.ScoreColumn}' value '{row[cScore]}' of scan '{scanId}' is not a number.");
-                    score = s;
-                }
+                double? score = ParseScore(path, line, row, cScore, options.ScoreColumn, scanId);
+                double? exactScore = ParseScore(path, line, row, cExact, options.ExactScoreColumn, scanId);
                 int? label = null;
                 if (cLabel >= 0 && row[cLabel].Length > 0)
                 {
@@ -130,7 +147,7 @@ public static class Manifest
                         throw new PayloadNotFoundException(file, $"{path} line {line}, scan '{scanId}'");
                     payload = new FilePayload(file, options.PayloadOptions);
                 }
-                scans.Add(new Scan(scanId, patientId, time, score, label, payload));
+                scans.Add(new Scan(scanId, patientId, time, score, label, payload, exactScore));
             }
         }
         catch (CsvHelperException e)
@@ -140,8 +157,17 @@ public static class Manifest
         return new LongitudinalDataset(scans, options.HigherIsHealthier);
     }
 
+    /// <summary>The score in column <paramref name="column"/> of a row: null when the column is absent or the cell empty.</summary>
+    private static double? ParseScore(string path, int line, string[] row, int column, string name, string scanId)
+    {
+        if (column < 0 || row[column].Length == 0) return null;
+        if (!double.TryParse(row[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double s))
+            throw new ManifestFormatException(path, line, $"'{name}' value '{row[column]}' of scan '{scanId}' is not a number.");
+        return s;
+    }
+
     /// <summary>Writes a dataset as a manifest CSV. Payload paths are written relative to the manifest's folder when
-    /// they lie beneath it.</summary>
+    /// they lie beneath it. The exact-score column is written (after the label) only when some scan has an exact score.</summary>
     /// <param name="path">The CSV file (overwritten).</param>
     /// <param name="dataset">The dataset.</param>
     /// <param name="payloadPath">The payload file of each scan (absolute or relative to the manifest), or null for none;
@@ -157,8 +183,11 @@ public static class Manifest
         var config = new CsvConfiguration(CultureInfo.InvariantCulture) { Delimiter = options.Delimiter };
         using var writer = new StreamWriter(path);
         using var csv = new CsvWriter(writer, config);
-        foreach (var h in new[] { options.ScanIdColumn, options.PatientIdColumn, options.TimeColumn, options.ScoreColumn, options.LabelColumn, options.PayloadColumn })
-            csv.WriteField(h);
+        bool exact = dataset.Scans.Any(s => s.ExactScore is not null);
+        var headers = new List<string> { options.ScanIdColumn, options.PatientIdColumn, options.TimeColumn, options.ScoreColumn, options.LabelColumn };
+        if (exact) headers.Add(options.ExactScoreColumn);
+        headers.Add(options.PayloadColumn);
+        foreach (var h in headers) csv.WriteField(h);
         csv.NextRecord();
         foreach (var s in dataset.Scans)
         {
@@ -167,6 +196,7 @@ public static class Manifest
             csv.WriteField(s.Time.ToString("R", CultureInfo.InvariantCulture));
             csv.WriteField(s.Score is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "");
             csv.WriteField(s.CoarseLabel is { } l ? l.ToString(CultureInfo.InvariantCulture) : "");
+            if (exact) csv.WriteField(s.ExactScore is { } e ? e.ToString("R", CultureInfo.InvariantCulture) : "");
             string? p = payloadPath(s);
             if (p is not null && Path.IsPathRooted(p))
             {

@@ -21,6 +21,9 @@ public enum VisitPairing
 /// LEARNER (classify the change from the embedding difference u(t + 1) − u(t)). Patients with a single visit give no
 /// pair; they are counted in <see cref="SingleVisitPatientCount"/>, not treated as errors.
 /// </summary>
+/// <remarks>Change labels and <see cref="ConsecutivePair.HealthChange"/> come from each scan's
+/// <see cref="Scan.ChangeScore"/>: the exact score when the scan has one, its (possibly coarse) pretraining score
+/// otherwise — so a cohort pretrained on coarse scores is still judged on exact change.</remarks>
 public sealed class IntraPatientPairSampler : IScanSampler<ConsecutivePair>
 {
     private readonly ConsecutivePair[] _pairs;
@@ -29,7 +32,8 @@ public sealed class IntraPatientPairSampler : IScanSampler<ConsecutivePair>
     /// <param name="dataset">The dataset.</param>
     /// <param name="thresholds">The change thresholds (the dataset's score direction is respected).</param>
     /// <param name="pairing">How scans of two visits are paired.</param>
-    /// <exception cref="MissingScoreException">A scan in a pair has no finite score.</exception>
+    /// <exception cref="MissingScoreException">A scan in a pair has no finite change score (neither a finite exact score
+    /// nor, without one, a finite score); the message names the scan and that change labels need it.</exception>
     public IntraPatientPairSampler(LongitudinalDataset dataset, ChangeThresholds thresholds, VisitPairing pairing = VisitPairing.AllScans)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -63,7 +67,7 @@ public sealed class IntraPatientPairSampler : IScanSampler<ConsecutivePair>
                         if (pairing == VisitPairing.FirstScan && (i != 0 || j != 0)) continue;
                         var before = scans[start + i];
                         var after = scans[mid + j];
-                        double sb = before.RequireScore(purpose), sa = after.RequireScore(purpose);
+                        double sb = before.RequireChangeScore(purpose), sa = after.RequireChangeScore(purpose);
                         var label = thresholds.Classify(sb, sa, dataset.HigherIsHealthier);
                         counts[(int)label]++;
                         pairs.Add(new ConsecutivePair(before.Index, after.Index, label, (float)thresholds.HealthChange(sb, sa, dataset.HigherIsHealthier)));
