@@ -1,5 +1,5 @@
 // Measures the paper's claim on the synthetic cohorts: for one cohort, objective and seed, pretrain the experiment's
-// encoder, embed, and evaluate three-way change with patient-grouped CV; write the row as JSON. `aggregate` folds the
+// encoder on each outer fold's training patients, and evaluate three-way change on the held-out patients; write the row as JSON. `aggregate` folds the
 // JSON rows of many runs into the markdown tables of docs/results.md.
 //
 //   dotnet run -c Release --project benchmarks/PaperClaim -- run lus weighted-contrastive 1 out/
@@ -19,7 +19,7 @@ if (args.Length >= 5 && args[0] == "run") return Run(args[1], args[2], int.Parse
 if (args.Length >= 2 && args[0] == "oracle") { Oracle(args[1]); return 0; }
 if (args.Length >= 2 && args[0] == "aggregate") { Console.Write(Aggregate(args[1])); return 0; }
 Console.Error.WriteLine("usage: PaperClaim run <lus|mri> <objective> <seed> <outdir> [stepsPerEpoch] | aggregate <outdir> | oracle <lus|mri>");
-Console.Error.WriteLine("objectives: " + string.Join(", ", LearnerExperiment.KnownObjectives));
+Console.Error.WriteLine("objectives: any objective spec, e.g. " + string.Join(", ", Learner.Objectives.ObjectiveRecipes.Default.Names) + ", or mse+0.5*weighted-contrastive(marginByGap=true)");
 return 2;
 
 static (LongitudinalDataset Data, ExperimentOptions Options) Setup(string cohort)

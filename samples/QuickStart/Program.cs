@@ -1,8 +1,9 @@
 // QuickStart: the method end to end on a synthetic lung-ultrasound cohort.
 // 1. generate 200 patients × 3 daily visits × 4 clips (8 frames of 32×32) with S/F-ratio-like health scores;
 // 2. pretrain the small ResNet-TSM with the MSE baseline and with LEARNER's weighted contrastive objective (same budget);
-// 3. embed every clip, train a three-way change classifier on same-patient embedding differences with patient-grouped
-//    5-fold cross-validation, and measure how embedding distance tracks |Δscore|;
+// 3. held-out protocol: 30 % of the patients are set aside before pretraining; the encoders pretrain on the others, a
+//    three-way change classifier is fit on their same-patient embedding differences, and the held-out patients' changes
+//    are predicted once; we also measure how embedding distance tracks |Δscore| on them;
 // 4. print the comparison and write quickstart-report.html (self-contained, open it in a browser).
 // Usage: dotnet run -c Release --project samples/QuickStart [-- <report.html> [patients]]
 using System.Diagnostics;
@@ -32,24 +33,22 @@ var options = new ExperimentOptions
     Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64, ClipLength = cohortOptions.Frames },
     Pretraining = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 60, WarmupSteps = 5 },
     ChangeThresholds = ChangeThresholds.Absolute(cohortOptions.ChangeThreshold),
+    // One held-out split keeps the sample at about two minutes; the default is 5 outer folds (5× the pretraining).
+    Protocol = new ExperimentProtocolOptions { TestFraction = 0.3 },
 };
 
-ExperimentResults results = null!;
-AnsiConsole.Progress()
-    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-    .Start(ctx =>
-    {
-        var tasks = options.Objectives.ToDictionary(o => o, o => ctx.AddTask(o, autoStart: false, maxValue: options.Pretraining.TotalSteps));
-        var steps = new SyncProgress<ExperimentStep>(s =>
-        {
-            var task = tasks[s.Objective];
-            if (!task.IsStarted) task.StartTask();
-            task.Value = s.Training.Step;
-            task.Description = string.Create(CultureInfo.InvariantCulture, $"{s.Objective,-22} loss {s.Training.Loss,8:F4}");
-        });
-        // A synchronous IProgress (not Progress<T>, which posts to the thread pool) keeps the bars in step with training.
-        results = new LearnerExperiment(options).Run(data, null, steps, cts.Token);
-    });
+// Prints each finished run and, every few seconds, the step, loss, position in the experiment and ETA.
+var reporter = new ConsoleProgressReporter();
+ExperimentResults results;
+try
+{
+    results = new LearnerExperiment(options).Run(data, reporter, reporter, cts.Token);
+}
+catch (ExperimentCancelledException cancelled)
+{
+    AnsiConsole.MarkupLine($"[yellow]Cancelled[/] after {cancelled.Partial.Rows.Count} finished run(s).");
+    return 130;
+}
 
 var table = new Table().AddColumns("objective", "accuracy", "macro-F1 [[95 % CI]]", "quadratic κ", "Spearman(distance, |Δscore|)", "pretraining s");
 foreach (var r in results.Rows)
@@ -60,20 +59,10 @@ AnsiConsole.Write(table);
 HtmlReport.Write(reportPath, results, new ReportOptions
 {
     Title = "Learner QuickStart: MSE vs weighted contrastive",
-    Description = "Synthetic lung-ultrasound cohort; three-way change (worsened / stable / improved) from same-patient embedding differences, patient-grouped 5-fold CV.",
-    Settings = new[]
-    {
-        new KeyValuePair<string, string>("cohort", $"{data.PatientCount} patients, {data.ScanCount} clips (seed 7)"),
-        new KeyValuePair<string, string>("encoder", $"{options.Encoder.Architecture}, D = {options.Encoder.EmbeddingDimension}"),
-        new KeyValuePair<string, string>("budget", $"{options.Pretraining.TotalSteps} steps of {options.PatientsPerBatch} patients × {options.ScansPerPatient} clips"),
-    },
+    Description = $"Synthetic lung-ultrasound cohort ({data.PatientCount} patients, {data.ScanCount} clips, seed 7); three-way change (worsened / stable / improved) from same-patient embedding differences, predicted for held-out patients that neither pretraining nor the classifier saw.",
+    Settings = results.Metadata.Settings.ToArray(),
 });
 AnsiConsole.MarkupLine($"Report: [link]{Markup.Escape(Path.GetFullPath(reportPath))}[/]  (total {clock.Elapsed.TotalSeconds:F0} s)");
 return 0;
 
 static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "—";
-
-sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -13,6 +13,7 @@ using Learner.Data;
 using Learner.Data.Synthetic;
 using Learner.Encoders;
 using Learner.Experiments;
+using Learner.Reporting;
 using Learner.TorchSharp;
 using Learner.Training;
 
@@ -73,12 +74,9 @@ var options = new ExperimentOptions
     Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64, ClipLength = cohort.Frames },
     Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = steps, WarmupSteps = 5 },
     ChangeThresholds = ChangeThresholds.Absolute(cohort.ChangeThreshold),
+    Protocol = new ExperimentProtocolOptions { TestFraction = 0.3 },
 };
-var progress = new SyncProgress<ExperimentStep>(s =>
-{
-    if (s.Training.Step % 20 == 0 || s.Training.Step == options.Pretraining.TotalSteps)
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Objective,-26} step {s.Training.Step,4}/{options.Pretraining.TotalSteps}: loss {s.Training.Loss:F4}"));
-});
+var progress = new ConsoleProgressReporter();
 
 var backends = new List<ComputeBackend> { TorchSharpBackend.Create(target, deviceObjectives) };
 Console.WriteLine($"objectives computed on: {(TorchSharpBackend.UsesDeviceObjectives(target, deviceObjectives) ? target.ToString() : "the host (managed)")}");
@@ -86,7 +84,7 @@ if (compare) backends.Add(ComputeBackend.Managed);
 foreach (var backend in backends)
 {
     Console.WriteLine($"— {backend.Name}");
-    var results = new LearnerExperiment(options, backend).Run(data, null, progress);
+    var results = new LearnerExperiment(options, backend).Run(data, progress, progress);
     foreach (var r in results.Rows)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{backend.Name,-16} {r.Objective,-26} macro-F1 {r.MacroF1.Estimate:F3} [{r.MacroF1.Lower:F3}, {r.MacroF1.Upper:F3}]  Spearman {r.Spearman.Estimate:F3}  pretraining {r.PretrainingSeconds:F1} s ({1000 * r.PretrainingSeconds / options.Pretraining.TotalSteps:F0} ms/step)"));
@@ -97,10 +95,4 @@ string Next(ref int i)
 {
     if (i + 1 >= args.Length) throw new ArgumentException($"{args[i]} needs a value.");
     return args[++i];
-}
-
-/// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -20,7 +20,7 @@ namespace Learner.Cli;
 /// <summary>The subcommands.</summary>
 internal static class Commands
 {
-    private static readonly string[] Architectures = ["auto", .. EncoderOptions.Architectures];
+    internal static readonly string[] Architectures = ["auto", .. EncoderOptions.Architectures];
 
     private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
@@ -81,7 +81,11 @@ internal static class Commands
     {
         var manifest = new Option<string>("--manifest") { Description = "The training manifest CSV (scan_id, patient_id, time, score, label, path)." };
         var output = Req("--out", "Run folder: run.json (settings), log.jsonl (progress), last.safetensors and head files.");
-        var objective = Opt("--objective", $"Objective: {string.Join(", ", LearnerExperiment.KnownObjectives)}.", "mse+weighted-contrastive").AcceptOnlyFromAmong([.. LearnerExperiment.KnownObjectives]);
+        var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", "mse+weighted-contrastive");
+        var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its Pretraining, BatchSource and Encoder sections and its first objective; command-line options override it." };
+        var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs with a coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
+        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", 32);
+        var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
         var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
         var dim = Opt("--dim", "Embedding dimension.", 64);
         var width = Opt("--width", "Encoder width multiplier.", 1.0);
@@ -116,12 +120,19 @@ internal static class Commands
             else
             {
                 string? m = p.GetValue(manifest) ?? throw new CliException("--manifest is required (unless --resume).");
+                var fromConfig = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file) : null;
+                T Pick<T>(Option<T> o, Func<ExperimentOptions, T> fromFile) => fromConfig is null || ExperimentSettings.Given(p, o) ? p.GetValue(o)! : fromFile(fromConfig);
+                string spec = fromConfig is null || ExperimentSettings.Given(p, objective) ? p.GetValue(objective)! : fromConfig.Objectives[0];
                 settings = new RunSettings
                 {
-                    Manifest = Path.GetFullPath(m), Objective = p.GetValue(objective)!, Encoder = p.GetValue(encoder)!, Dimension = p.GetValue(dim),
-                    Width = p.GetValue(width), Epochs = p.GetValue(epochs), StepsPerEpoch = p.GetValue(steps), PatientsPerBatch = p.GetValue(ppb),
-                    ScansPerPatient = p.GetValue(spp), LearningRate = p.GetValue(lr), Warmup = p.GetValue(warmup), Seed = p.GetValue(seed),
-                    CheckpointEvery = p.GetValue(every),
+                    Manifest = Path.GetFullPath(m), Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
+                    Encoder = Pick(encoder, c => c.Encoder.Architecture), Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
+                    Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
+                    PatientsPerBatch = Pick(ppb, c => c.BatchSource.PatientsPerBatch), ScansPerPatient = Pick(spp, c => c.BatchSource.ScansPerPatient),
+                    BatchSource = Pick(source, c => ExperimentSettings.Name(c.BatchSource.Kind)), PairsPerBatch = Pick(pairs, c => c.BatchSource.PairsPerBatch),
+                    Curriculum = Pick(curriculum, c => c.BatchSource.CurriculumShape.ToString().ToLowerInvariant()),
+                    LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
+                    CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
                 };
             }
             var data = CliContext.ReadManifest(settings.Manifest);
@@ -282,22 +293,22 @@ internal static class Commands
             var classifier = new ChangeClassifierOptions { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression };
             var thresholds = ChangeThresholds.Absolute(t);
             var eval = ChangeEvaluation.CrossValidate(data, emb, d, thresholds, k, s, classifier);
-            var rng = CliContext.SeedRng(s).Fork(0xE7A1);
             int n = p.GetValue(resamples);
-            MetricInterval Ci(Func<int[], int[], double> metric, ulong stream) => Bootstrap.ConfidenceInterval(eval.PatientIndices, idx =>
-                metric(idx.Select(i => eval.Truth[i]).ToArray(), idx.Select(i => eval.Predicted[i]).ToArray()), n, 0.95, rng.Fork(stream));
-            var acc = Ci((a, b) => Classification.Accuracy(a, b, 3), 1);
-            var f1 = Ci((a, b) => Classification.MacroF1(a, b, 3), 2);
-            var kappa = Ci((a, b) => Classification.CohenKappa(a, b, 3), 3);
             var pairs = new IntraPatientPairSampler(data, thresholds).Pairs;
-            var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray());
+            var gaps = pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray();
+            var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), gaps);
+            // The experiment's summary: same bootstrap streams, so the same predictions get the same intervals.
+            var summary = ChangeReport.Summarize(eval, alignment.Distances.ToArray(), gaps, pairs.Select(q => data.Scans[q.Before].PatientIndex).ToArray(), n, (ulong)s);
+            var (acc, f1, kappa) = (summary.Accuracy, summary.MacroF1, summary.QuadraticKappa);
+            foreach (var warning in summary.Warnings) cx.Err.WriteLine($"learner: warning: {warning}");
             var confusion = Classification.ConfusionMatrix(eval.Truth, eval.Predicted, 3);
             var report = new
             {
                 pairs = eval.Truth.Length, folds = k,
                 accuracy = Interval(acc), macroF1 = Interval(f1), quadraticKappa = Interval(kappa),
                 balancedAccuracy = Classification.BalancedAccuracy(eval.Truth, eval.Predicted, 3),
-                spearman = alignment.Spearman, pearson = alignment.Pearson, kendall = alignment.Kendall,
+                spearman = Interval(summary.Spearman), pearson = alignment.Pearson, kendall = alignment.Kendall,
+                warnings = summary.Warnings,
                 classes = Classification.ChangeLabelNames,
                 confusion = Enumerable.Range(0, 3).Select(i => Enumerable.Range(0, 3).Select(j => confusion[i, j]).ToArray()).ToArray(),
             };
@@ -316,7 +327,7 @@ internal static class Commands
                 Row("macro-F1", f1);
                 Row("quadratic kappa", kappa);
                 metrics.AddRow("balanced accuracy", CliContext.F(report.balancedAccuracy), "");
-                metrics.AddRow("Spearman(distance, |Δscore|)", CliContext.F(alignment.Spearman), "");
+                Row("Spearman(distance, |Δscore|)", summary.Spearman);
                 cx.Console.Write(metrics);
                 var table = new Table().Title("confusion (rows true, columns predicted)").AddColumn("true \\ predicted");
                 foreach (var name in Classification.ChangeLabelNames) table.AddColumn(new TableColumn(name).RightAligned());
@@ -369,101 +380,10 @@ internal static class Commands
         return fields;
     }
 
-    // ---------------------------------------------------------------- experiment
-    public static Command Experiment(CliContext cx, Option<bool> json)
-    {
-        var cohort = new Option<string>("--cohort") { Description = "Run on a synthetic cohort: lus or mri (instead of --manifest)." }.AcceptOnlyFromAmong("lus", "mri");
-        var patients = Opt("--patients", "Patients of the synthetic cohort.", 200);
-        var manifest = new Option<string>("--manifest") { Description = "Run on the scans of a manifest." };
-        var objectives = Opt("--objectives", $"Comma-separated objectives: {string.Join(", ", LearnerExperiment.KnownObjectives)}.", "mse,weighted-contrastive,mse+weighted-contrastive");
-        var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
-        var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(Architectures);
-        var dim = Opt("--dim", "Embedding dimension.", 64);
-        var epochs = Opt("--epochs", "Epochs per run.", 2);
-        var steps = Opt("--steps", "Steps per epoch.", 60);
-        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." };
-        var folds = Opt("--folds", "Cross-validation folds.", 5);
-        var output = Req("--out", "Folder for results.md, results.csv, results.json, experiment.json and report.html.");
-        var cmd = new Command("experiment", """
-            The paper's comparison: pretrain each objective with the same encoder and budget for each seed, embed, evaluate
-            three-way change with patient-grouped CV, and write the results table and the HTML report.
-
-            Examples:
-              learner experiment --cohort lus --objectives mse,weighted-contrastive --seeds 1,2,3 --out runs/exp
-              learner experiment --manifest data/my/manifest.csv --threshold 20 --objectives mse,rnc --out runs/mine
-            """) { cohort, patients, manifest, objectives, seeds, encoder, dim, epochs, steps, threshold, folds, output };
-        cmd.SetAction(async (p, ct) =>
-        {
-            string? c = p.GetValue(cohort), m = p.GetValue(manifest);
-            if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
-            var names = p.GetValue(objectives)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            foreach (var name in names)
-                if (!LearnerExperiment.KnownObjectives.Contains(name))
-                    throw new CliException($"--objectives: '{name}' is not an objective; allowed: {string.Join(", ", LearnerExperiment.KnownObjectives)}.");
-            var seedList = p.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new CliException($"--seeds: '{s}' is not an integer.")).ToArray();
-            if (seedList.Length == 0) throw new CliException("--seeds: give at least one seed.");
-            CliContext.Positive(p.GetValue(patients), "--patients");
-            LongitudinalDataset data;
-            double t;
-            string source;
-            if (c is not null)
-            {
-                bool lus = c == "lus";
-                data = lus ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 }) : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
-                t = p.GetValue(threshold) ?? (lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold);
-                source = $"synthetic {c.ToUpperInvariant()} cohort (seed 7)";
-            }
-            else
-            {
-                data = CliContext.ReadManifest(m!);
-                t = p.GetValue(threshold) ?? throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened).");
-                source = Path.GetFullPath(m!);
-            }
-            var settings = new RunSettings { Encoder = p.GetValue(encoder)!, Dimension = p.GetValue(dim), Epochs = p.GetValue(epochs), StepsPerEpoch = p.GetValue(steps) };
-            var options = new ExperimentOptions
-            {
-                Objectives = names, Seeds = seedList, Encoder = settings.EncoderOptions(data), Folds = p.GetValue(folds),
-                Pretraining = new PretrainingOptions { Epochs = settings.Epochs, StepsPerEpoch = settings.StepsPerEpoch, WarmupSteps = Math.Min(5, settings.Epochs * settings.StepsPerEpoch) },
-                ChangeThresholds = ChangeThresholds.Absolute(t),
-            };
-            options.Validate();
-            string dir = p.GetValue(output)!;
-            Directory.CreateDirectory(dir);
-            bool quiet = p.GetValue(json);
-            var lines = new Relay<string>(line => { if (!quiet) cx.Out.WriteLine(line); });
-            var results = await Task.Run(() => new LearnerExperiment(options).Run(data, lines, null, ct), CancellationToken.None);
-            var reportOptions = new ReportOptions
-            {
-                Title = "Learner experiment",
-                Description = $"{source}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold ±{t.ToString(CultureInfo.InvariantCulture)}.",
-                Settings =
-                [
-                    new("encoder", $"{options.Encoder.Architecture}, D = {options.Encoder.EmbeddingDimension}"),
-                    new("budget", $"{options.Pretraining.TotalSteps} steps of {options.PatientsPerBatch} patients × {options.ScansPerPatient} scans"),
-                    new("seeds", string.Join(", ", seedList)),
-                ],
-            };
-            File.WriteAllText(Path.Combine(dir, "results.md"), results.ToMarkdown());
-            File.WriteAllText(Path.Combine(dir, "results.csv"), results.ToCsv());
-            File.WriteAllText(Path.Combine(dir, "results.json"), results.ToJson());
-            ExperimentFile.Write(Path.Combine(dir, "experiment.json"), results, reportOptions);
-            HtmlReport.Write(Path.Combine(dir, "report.html"), results, reportOptions);
-            if (quiet) cx.Out.WriteLine(results.ToJson());
-            else
-            {
-                cx.Out.WriteLine(results.ToMarkdown());
-                cx.Out.WriteLine($"Wrote results.md, results.csv, results.json, experiment.json and report.html to {dir}.");
-            }
-            return ExitCodes.Ok;
-        });
-        return cmd;
-    }
-
     // ---------------------------------------------------------------- report
     public static Command Report(CliContext cx, Option<bool> json)
     {
-        var experiment = Req("--experiment", "experiment.json written by the experiment command.");
+        var experiment = Req("--experiment", "results.json written by the experiment command.");
         var output = Req("--out", "The HTML file to write.");
         var title = new Option<string>("--title") { Description = "Page title (default: the experiment's)." };
         var cmd = new Command("report", """
@@ -471,13 +391,14 @@ internal static class Commands
             scatter per objective, confusion matrices) of a saved experiment.
 
             Example:
-              learner report --experiment runs/exp/experiment.json --out runs/exp/report.html
+              learner report --experiment runs/exp/results.json --out runs/exp/report.html
             """) { experiment, output, title };
         cmd.SetAction(p =>
         {
             string file = p.GetValue(experiment)!;
             CliContext.RequireFile(file, "--experiment");
-            var (results, options) = ExperimentFile.Read(file);
+            var results = ExperimentResultsFile.Read(file);
+            var options = ExperimentCommand.ReportFor(results);
             if (p.GetValue(title) is { } t) options = options with { Title = t };
             string outFile = p.GetValue(output)!;
             HtmlReport.Write(outFile, results, options);

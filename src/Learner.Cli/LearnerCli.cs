@@ -37,19 +37,19 @@ public static class LearnerCli
               learner pretrain --manifest data/lus/manifest.csv --objective mse+weighted-contrastive --out runs/wc
               learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
               learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20
-              learner experiment --cohort lus --objectives mse,weighted-contrastive --out runs/exp
-              learner report --experiment runs/exp/experiment.json --out runs/exp/report.html
+              learner experiment --cohort lus --objectives "mse; weighted-contrastive(marginByGap=true)" --out runs/exp
+              learner report --experiment runs/exp/results.json --out runs/exp/report.html
 
             Exit codes: 0 success, 1 failure (missing or malformed file, diverged training), 2 usage error, 130 cancelled.
             """);
         root.Add(json);
         root.Add(verbose);
-        var context = new CliContext(output, error, interactive);
+        var context = new CliContext(output, error, interactive) { Args = args };
         root.Add(Commands.Synth(context, json));
         root.Add(Commands.Pretrain(context, json));
         root.Add(Commands.Embed(context, json));
         root.Add(Commands.Evaluate(context, json));
-        root.Add(Commands.Experiment(context, json));
+        root.Add(ExperimentCommand.Create(context, json, Commands.Architectures));
         root.Add(Commands.Report(context, json));
 
         var parse = root.Parse(args);
@@ -118,6 +118,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
     public TextWriter Err { get; } = error;
 
     public bool Interactive { get; } = interactive;
+
+    /// <summary>The command line being run (recorded in results; replayed by <c>experiment --resume</c>).</summary>
+    public IReadOnlyList<string> Args { get; init; } = Array.Empty<string>();
 
     /// <summary>A Spectre console over <see cref="Out"/>: live progress and colour only when interactive.</summary>
     public IAnsiConsole Console { get; } = CreateConsole(output, interactive);

@@ -22,6 +22,9 @@ internal sealed record RunSettings
     public int StepsPerEpoch { get; init; } = 60;
     public int PatientsPerBatch { get; init; } = 8;
     public int ScansPerPatient { get; init; } = 4;
+    public string BatchSource { get; init; } = "pk";
+    public int PairsPerBatch { get; init; } = 32;
+    public string Curriculum { get; init; } = "linear";
     public double LearningRate { get; init; } = 1e-3;
     public int Warmup { get; init; } = 5;
     public int Seed { get; init; } = 1;
@@ -78,17 +81,25 @@ internal sealed record RunSettings
         CliContext.Positive(CheckpointEvery, "--checkpoint-every");
         if (PatientsPerBatch < 2) throw new CliException($"--patients-per-batch must be ≥ 2, got {PatientsPerBatch}.");
         CliContext.Positive(ScansPerPatient, "--scans-per-patient");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new CliException($"--lr must be positive, got {LearningRate}.");
+        if (!(LearningRate > 0) || !float.IsFinite((float)LearningRate)) throw new CliException($"--lr must be positive and finite in float32, got {LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         if (Warmup < 0) throw new CliException($"--warmup must be ≥ 0, got {Warmup}.");
         var experiment = new ExperimentOptions
         {
-            Encoder = EncoderOptions(data), PatientsPerBatch = PatientsPerBatch, ScansPerPatient = ScansPerPatient,
+            Encoder = EncoderOptions(data),
+            Objectives = new[] { Objective },
+            BatchSource = new BatchSourceOptions
+            {
+                Kind = ExperimentSettings.ParseBatchSource(BatchSource), PatientsPerBatch = PatientsPerBatch, ScansPerPatient = ScansPerPatient,
+                PairsPerBatch = PairsPerBatch, CurriculumShape = ExperimentSettings.ParseCurriculum(Curriculum),
+            },
             Pretraining = new PretrainingOptions
             {
                 Epochs = Epochs, StepsPerEpoch = StepsPerEpoch, WarmupSteps = Warmup, CheckpointDirectory = directory, CheckpointEverySteps = CheckpointEvery,
                 Optimizer = new EncoderOptimizerOptions { LearningRate = LearningRate },
             },
         };
+        try { experiment.Validate(); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
         var (pretrainer, encoder) = new PretrainerFactory(experiment).Create(data, Objective, Seed);
         return (pretrainer, encoder);
     }

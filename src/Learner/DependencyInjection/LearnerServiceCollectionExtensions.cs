@@ -65,13 +65,33 @@ public static class LearnerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         return services.AddLearner(o =>
         {
-            configuration.Bind(o);
-            if (configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() is { } objectives) o.Objectives = objectives;
-            if (configuration.GetSection(nameof(ExperimentOptions.Seeds)).Get<int[]>() is { } seeds) o.Seeds = seeds;
-            if (configuration.GetSection("Search:LearningRates").Get<double[]>() is { } rates) o.Search.LearningRates = rates;
-            if (configuration.GetSection("Protocol:TestPatients").Get<string[]>() is { } test) o.Protocol.TestPatients = test;
+            BindExperimentOptions(configuration, o);
             configure?.Invoke(o);
         });
+    }
+
+    /// <summary>Binds <paramref name="options"/> from a configuration section (the <c>Learner</c> section of an
+    /// <c>appsettings.json</c>, or a file given to <c>learner experiment --config</c>): property names as in
+    /// <see cref="ExperimentOptions"/>, nested sections for <c>Pretraining</c>, <c>BatchSource</c>, <c>Protocol</c>,
+    /// <c>Search</c>, <c>Encoder</c> and <c>Classifier</c>. Lists (<c>Objectives</c> — objective specs such as
+    /// <c>"mse+0.5*weighted-contrastive(marginByGap=true)"</c> —, <c>Seeds</c>, <c>Search:LearningRates</c>,
+    /// <c>Protocol:TestPatients</c>) replace the defaults instead of being appended to them.</summary>
+    /// <param name="configuration">The section.</param>
+    /// <param name="options">The options to update.</param>
+    /// <exception cref="InvalidOperationException">A value does not convert to its property's type (the binder's message
+    /// names the key).</exception>
+    public static void BindExperimentOptions(IConfiguration configuration, ExperimentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(options);
+        var objectives = options.Objectives;
+        var seeds = options.Seeds;
+        var rates = options.Search.LearningRates;
+        configuration.Bind(options, b => b.ErrorOnUnknownConfiguration = true);
+        options.Objectives = configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() ?? objectives;
+        options.Seeds = configuration.GetSection(nameof(ExperimentOptions.Seeds)).Get<int[]>() ?? seeds;
+        options.Search.LearningRates = configuration.GetSection("Search:LearningRates").Get<double[]>() ?? rates;
+        if (configuration.GetSection("Protocol:TestPatients").Get<string[]>() is { } test) options.Protocol.TestPatients = test;
     }
 
     /// <summary>Turns <see cref="ExperimentOptions.Validate"/>'s exception into an options validation failure.</summary>

@@ -46,12 +46,12 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
     public TextTable ToTable()
     {
         var table = new TextTable(
-            new TextColumn("objective"), new TextColumn("seed", TextAlignment.Right), new TextColumn("protocol"),
+            new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("protocol"),
             new TextColumn("accuracy"), new TextColumn("macro-F1"), new TextColumn("quadratic κ"),
-            new TextColumn("Spearman(dist, |Δscore|)"), new TextColumn("pretraining s", TextAlignment.Right));
+            new TextColumn("Spearman(dist, |Δscore|)"), new TextColumn("pretraining s", ColumnAlignment.Right));
         foreach (var r in Rows)
-            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Protocol, TextTable.Interval(r.Accuracy), TextTable.Interval(r.MacroF1),
-                TextTable.Interval(r.QuadraticKappa), TextTable.Interval(r.Spearman), r.PretrainingSeconds.ToString("F1", CultureInfo.InvariantCulture));
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Protocol, IntervalText.Format(r.Accuracy), IntervalText.Format(r.MacroF1),
+                IntervalText.Format(r.QuadraticKappa), IntervalText.Format(r.Spearman), r.PretrainingSeconds.ToString("F1", CultureInfo.InvariantCulture));
         return table;
     }
 

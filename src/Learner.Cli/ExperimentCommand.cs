@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Globalization;
+using Learner.Data;
+using Learner.Data.Synthetic;
+using Learner.Experiments;
+using Learner.Reporting;
+using Learner.Training;
+using Spectre.Console;
+
+namespace Learner.Cli;
+
+/// <summary>The <c>experiment</c> command: the paper's comparison under the held-out protocol.</summary>
+internal static class ExperimentCommand
+{
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    public static Command Create(CliContext cx, Option<bool> json, string[] architectures)
+    {
+        var cohort = new Option<string>("--cohort") { Description = "Run on a synthetic cohort: lus or mri (instead of --manifest)." }.AcceptOnlyFromAmong("lus", "mri");
+        var patients = Opt("--patients", "Patients of the synthetic cohort.", 200);
+        var manifest = new Option<string>("--manifest") { Description = "Run on the scans of a manifest (columns: score → pretraining target, label → coarse label, exact_score → change labels, falling back to score)." };
+        var config = new Option<string>("--config") { Description = "A JSON file of experiment settings (its 'Learner' section, or the whole file; names as in ExperimentOptions). Options given on the command line override it." };
+        var objectives = Opt("--objectives", "Objective specs separated by ';' (or ',' outside parentheses), e.g. \"mse; mse+0.5*weighted-contrastive(marginByGap=true)\". Grammar: docs/objectives.md.", "mse,weighted-contrastive,mse+weighted-contrastive");
+        var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
+        var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
+        var dim = Opt("--dim", "Embedding dimension.", 64);
+        var epochs = Opt("--epochs", "Epochs per pretraining.", 2);
+        var steps = Opt("--steps", "Steps per epoch.", 60);
+        var lr = Opt("--lr", "Peak learning rate (AdamW).", 1e-3);
+        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." };
+        var folds = Opt("--folds", "Outer patient folds: each fold's patients are held out from pretraining, selection and the classifier's fit.", 5);
+        var testFraction = new Option<double?>("--test-fraction") { Description = "Instead of folds: hold out this share of patients once (0 < f < 1)." };
+        var validation = new Option<double?>("--validation-fraction") { Description = "Share of each fold's training patients kept for selection and early stopping (default 0.2 with a search, else 0)." };
+        var transductive = new Option<bool>("--transductive") { Description = "The old leaky mode, for comparison only: pretrain on every patient, cross-validate the classifier only. Labelled 'transductive' in every output." };
+        var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs, coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
+        var ppb = Opt("--patients-per-batch", "P of P×K batches.", 8);
+        var spp = Opt("--scans-per-patient", "K of P×K batches.", 4);
+        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", 32);
+        var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
+        var startGap = Opt("--curriculum-start", "Starting negative gap, in training-score standard deviations.", 1.0);
+        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap, in training-score standard deviations.", 0.25);
+        var trials = Opt("--search-trials", "Hyperparameter-search trials per objective and fold, scored on validation patients (0: none).", 0);
+        var metric = Opt("--search-metric", "Validation metric the search maximises.", "macroF1").AcceptOnlyFromAmong([.. HyperparameterSearchOptions.Metrics]);
+        var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
+        var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", 500);
+        var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
+        var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (checkpoints, chosen encoders).", Required = true };
+        var cmd = new Command("experiment", """
+            The paper's comparison without leakage: patients are split into outer folds first; for each objective, seed and
+            fold the encoder pretrains on the fold's training patients only, the change classifier is fit on their pairs,
+            and the held-out patients are predicted once. Metrics pool the held-out predictions (patient-bootstrap CIs).
+            Ctrl-C writes the finished runs and stops; continue with --resume.
+
+            Examples:
+              learner experiment --cohort lus --objectives "mse; weighted-contrastive(marginByGap=true)" --seeds 1,2,3 --out runs/exp
+              learner experiment --cohort lus --batch-source pairs --curriculum linear --search-trials 3 --out runs/pairs
+              learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
+              learner experiment --out runs/exp --resume
+            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, epochs, steps, lr, threshold, folds, testFraction, validation, transductive,
+                source, ppb, spp, pairs, curriculum, startGap, negativeGap, trials, metric, strategy, bootstrap, resume, output };
+        cmd.SetAction(async (p, ct) =>
+        {
+            string dir = p.GetValue(output)!;
+            string? c = p.GetValue(cohort), m = p.GetValue(manifest);
+            string argsFile = Path.Combine(dir, "command.json");
+            if (p.GetValue(resume) && c is null && m is null)
+            {
+                // Replay the command line saved by the run being resumed.
+                if (!File.Exists(argsFile)) throw new CliException($"--resume: '{dir}' holds no command.json; give the experiment's options again, with --resume.", ExitCodes.Failed);
+                var saved = System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(argsFile)) ?? throw new CliException($"--resume: '{argsFile}' is empty.", ExitCodes.Failed);
+                return await LearnerCli.RunAsync([.. saved.Where(a => a != "--resume"), "--resume"], cx.Out, cx.Err, cx.Interactive, ct);
+            }
+            if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
+            var options = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file) : new ExperimentOptions();
+            var given = (Option o) => ExperimentSettings.Given(p, o);
+            if (given(objectives) || p.GetValue(config) is null) options.Objectives = ExperimentSettings.SplitObjectives(p.GetValue(objectives)!, "--objectives");
+            if (given(seeds) || p.GetValue(config) is null) options.Seeds = ExperimentSettings.ParseSeeds(p.GetValue(seeds)!);
+            CliContext.Positive(p.GetValue(patients), "--patients");
+            LongitudinalDataset data;
+            double? t = p.GetValue(threshold);
+            string sourceText;
+            if (c is not null)
+            {
+                bool lus = c == "lus";
+                data = lus ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 }) : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
+                t ??= lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold;
+                sourceText = $"synthetic {c.ToUpperInvariant()} cohort (seed 7)";
+            }
+            else
+            {
+                data = CliContext.ReadManifest(m!);
+                if (t is null && p.GetValue(config) is null) throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened).");
+                sourceText = Path.GetFullPath(m!);
+            }
+            if (t is { } tv)
+            {
+                if (!(tv > 0) || double.IsInfinity(tv)) throw new CliException($"--threshold must be positive and finite, got {tv.ToString(CultureInfo.InvariantCulture)}.");
+                options.ChangeThresholds = ChangeThresholds.Absolute(tv);
+            }
+            var run = new RunSettings
+            {
+                Encoder = ExperimentSettings.Pick(p, encoder, p.GetValue(config) is null ? "auto" : options.Encoder.Architecture),
+                Dimension = ExperimentSettings.Pick(p, dim, p.GetValue(config) is null ? 64 : options.Encoder.EmbeddingDimension),
+            };
+            options.Encoder = run.EncoderOptions(data);
+            var pre = options.Pretraining;
+            int e = ExperimentSettings.Pick(p, epochs, pre.Epochs), s = ExperimentSettings.Pick(p, steps, pre.StepsPerEpoch);
+            CliContext.Positive(e, "--epochs");
+            CliContext.Positive(s, "--steps");
+            double rate = ExperimentSettings.Pick(p, lr, pre.Optimizer.LearningRate);
+            if (!(rate > 0) || !float.IsFinite((float)rate)) throw new CliException($"--lr must be positive and finite in float32, got {rate.ToString(CultureInfo.InvariantCulture)}.");
+            options.Pretraining = pre with
+            {
+                Epochs = e, StepsPerEpoch = s, WarmupSteps = Math.Min(pre.WarmupSteps, e * s),
+                Optimizer = pre.Optimizer with { LearningRate = rate },
+            };
+            var b = options.BatchSource;
+            options.BatchSource = b with
+            {
+                Kind = given(source) ? ExperimentSettings.ParseBatchSource(p.GetValue(source)!) : b.Kind,
+                PatientsPerBatch = ExperimentSettings.Pick(p, ppb, b.PatientsPerBatch),
+                ScansPerPatient = ExperimentSettings.Pick(p, spp, b.ScansPerPatient),
+                PairsPerBatch = ExperimentSettings.Pick(p, pairs, b.PairsPerBatch),
+                CurriculumShape = given(curriculum) ? ExperimentSettings.ParseCurriculum(p.GetValue(curriculum)!) : b.CurriculumShape,
+                CurriculumStartGap = ExperimentSettings.Pick(p, startGap, b.CurriculumStartGap),
+                NegativeGap = ExperimentSettings.Pick(p, negativeGap, b.NegativeGap),
+            };
+            var protocol = options.Protocol;
+            protocol.OuterFolds = ExperimentSettings.Pick(p, folds, protocol.OuterFolds);
+            if (given(testFraction)) protocol.TestFraction = p.GetValue(testFraction);
+            if (given(validation)) protocol.ValidationFraction = p.GetValue(validation);
+            if (given(transductive)) protocol.Transductive = p.GetValue(transductive);
+            var search = options.Search;
+            search.Trials = ExperimentSettings.Pick(p, trials, search.Trials);
+            search.Metric = ExperimentSettings.Pick(p, metric, search.Metric);
+            if (given(strategy)) search.Strategy = p.GetValue(strategy) == "grid" ? SearchStrategy.Grid : SearchStrategy.Random;
+            options.BootstrapResamples = ExperimentSettings.Pick(p, bootstrap, options.BootstrapResamples);
+            try { options.Validate(); }
+            catch (ArgumentException ex) { throw new CliException(ex.Message); }
+
+            bool quiet = p.GetValue(json);
+            bool exact = data.Scans.Any(sc => sc.ExactScore is not null);
+            string columns = $"score → pretraining targets{(data.Scans.All(sc => !sc.HasScore) ? " (none: label-only)" : "")}; label → coarse labels{(data.Scans.Any(sc => sc.CoarseLabel is null) ? " (missing: quartiles of each fold's training scores)" : "")}; {(exact ? "exact_score" : "score")} → change labels";
+            string description = $"{sourceText}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold ±{options.ChangeThresholds.Improvement.ToString(CultureInfo.InvariantCulture)}; {columns}.";
+            var experiment = new LearnerExperiment(options);
+            if (!quiet)
+            {
+                cx.Out.WriteLine(description);
+                cx.Out.WriteLine($"Protocol: {options.Protocol.Name}{(options.Protocol.Transductive ? " — NOT a held-out evaluation: pretraining sees every evaluated patient" : "")}; {options.Objectives.Count} objective(s) × {options.Seeds.Count} seed(s).");
+            }
+            Directory.CreateDirectory(dir);
+            if (!p.GetValue(resume)) File.WriteAllText(argsFile, System.Text.Json.JsonSerializer.Serialize(cx.Args.ToArray()));
+            var runOptions = new ExperimentRunOptions
+            {
+                OutputDirectory = dir, Resume = p.GetValue(resume), DatasetDescription = description,
+                CommandLine = "learner " + string.Join(' ', cx.Args.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"\"{a}\"" : a)),
+            };
+            var reporter = new ConsoleProgressReporter(cx.Out);
+            IProgress<string>? lines = quiet ? null : reporter;
+            ExperimentResults results;
+            try
+            {
+                results = cx.Interactive && !quiet
+                    ? await Task.Run(() => WithBar(cx, experiment, data, runOptions, ct), CancellationToken.None)
+                    : await Task.Run(() => experiment.Run(data, runOptions, lines, quiet ? null : reporter, ct), CancellationToken.None);
+            }
+            catch (ExperimentCancelledException cancelled)
+            {
+                Write(dir, cancelled.Partial, description);
+                await cx.Err.WriteLineAsync($"learner: cancelled after {cancelled.Partial.Rows.Count} finished run(s); partial results in '{dir}'. Continue with: learner experiment --out {dir} --resume (and the same options).");
+                return ExitCodes.Cancelled;
+            }
+            Write(dir, results, description);
+            if (quiet) cx.Out.WriteLine(results.ToJson());
+            else
+            {
+                cx.Out.WriteLine(results.ToMarkdown());
+                cx.Out.WriteLine($"Wrote results.md, results.csv, results.json and report.html to {dir} (chosen encoders under {Path.Combine(dir, "runs")}).");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static void Write(string dir, ExperimentResults results, string description)
+    {
+        File.WriteAllText(Path.Combine(dir, "results.md"), results.ToMarkdown());
+        File.WriteAllText(Path.Combine(dir, "results.csv"), results.ToCsv());
+        ExperimentResultsFile.Write(Path.Combine(dir, "results.json"), results);
+        HtmlReport.Write(Path.Combine(dir, "report.html"), results, ReportFor(results, description));
+    }
+
+    /// <summary>The report's title, description and settings from the results' metadata.</summary>
+    public static ReportOptions ReportFor(ExperimentResults results, string? description = null) => new()
+    {
+        Title = results.Metadata.Protocol == "transductive" ? "Learner experiment (transductive: not held out)" : "Learner experiment",
+        Description = description ?? results.Metadata.Dataset,
+        Settings = results.Metadata.Settings.ToArray(),
+    };
+
+    private static ExperimentResults WithBar(CliContext cx, LearnerExperiment experiment, LongitudinalDataset data, ExperimentRunOptions run, CancellationToken ct)
+    {
+        ExperimentResults? results = null;
+        cx.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var total = ctx.AddTask("experiment", maxValue: 1);
+                var lines = new Relay<string>(line => cx.Console.MarkupLine(Markup.Escape(line)));
+                results = experiment.Run(data, run, lines, new Relay<ExperimentStep>(step =>
+                {
+                    total.MaxValue = Math.Max(1, step.TotalSteps);
+                    total.Value = step.CompletedSteps;
+                    total.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{step.Position}: step {step.Training.Step}/{step.Training.TotalSteps}, loss {step.Training.Loss:F4}"));
+                }), ct);
+            });
+        return results!;
+    }
+}
