@@ -29,6 +29,7 @@ internal ref struct ObjectiveSpecParser
         SkipWhitespace();
         if (_pos == _text.Length)
         {
+            _termNumber = 1;
             error = Error("an objective name (the spec is empty)", null);
             return null;
         }
