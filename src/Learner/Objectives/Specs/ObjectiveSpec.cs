@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 
@@ -23,10 +22,11 @@ namespace Learner.Objectives;
 /// <para>The spec is immutable with value equality; <see cref="ToString"/> gives the canonical form (weights of 1 left
 /// out, ", " between options, " + " between terms), and <c>Parse(spec.ToString())</c> equals <c>spec</c>. In JSON a spec
 /// is the grammar string or <c>{"terms":[{"name":…,"weight":…,"options":{…}}]}</c> (see
-/// <see cref="ObjectiveSpecJsonConverter"/>); in configuration it is the grammar string.</para>
+/// <see cref="ObjectiveSpecJsonConverter"/>); in configuration it is the grammar string: bind strings and
+/// <see cref="Parse"/> each (the configuration binder silently drops collection elements it cannot convert, so specs are
+/// deliberately not bindable as objects).</para>
 /// </summary>
 [JsonConverter(typeof(ObjectiveSpecJsonConverter))]
-[TypeConverter(typeof(ObjectiveSpecTypeConverter))]
 public sealed class ObjectiveSpec : IEquatable<ObjectiveSpec>
 {
     private readonly ObjectiveSpecTerm[] _terms;

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -36,7 +37,8 @@ public sealed class ObjectiveSpecJsonConverter : JsonConverter<ObjectiveSpec>
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(value);
-        writer.WriteStringValue(value.ToString());
+        // Relaxed escaping keeps '+' readable in settings files (the default encoder writes \u002B).
+        writer.WriteStringValue(JsonEncodedText.Encode(value.ToString(), JavaScriptEncoder.UnsafeRelaxedJsonEscaping));
     }
 
     private static ObjectiveSpec ReadObject(ref Utf8JsonReader reader)
