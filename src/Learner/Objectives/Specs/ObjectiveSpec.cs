@@ -91,6 +91,38 @@ public sealed class ObjectiveSpec : IEquatable<ObjectiveSpec>
         return true;
     }
 
+    /// <summary>Parses a list of specs separated by ',' or ';' outside parentheses (e.g. the CLI's
+    /// <c>--objectives "mse, weighted-contrastive(marginByGap=true, marginSlope=1), mse+weighted-contrastive"</c>): the
+    /// grammar has no other use for those characters there, so the split is unambiguous.</summary>
+    /// <param name="text">The list.</param>
+    /// <returns>The specs in order (at least one).</returns>
+    /// <exception cref="ObjectiveSpecException">An item is empty or malformed; the message quotes the list, numbers the item
+    /// and carries the item's own parse error.</exception>
+    public static IReadOnlyList<ObjectiveSpec> ParseList(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var items = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && text[i] == '(') depth++;
+            else if (i < text.Length && text[i] == ')') depth = Math.Max(0, depth - 1);
+            else if (i == text.Length || (depth == 0 && text[i] is ',' or ';'))
+            {
+                items.Add(text[start..i]);
+                start = i + 1;
+            }
+        }
+        var specs = new List<ObjectiveSpec>(items.Count);
+        for (int k = 0; k < items.Count; k++)
+        {
+            if (!TryParse(items[k], out var spec, out var error))
+                throw new ObjectiveSpecException($"Objective list '{text}' item {k + 1}: {error!.Message}", text, null, null, null, error);
+            specs.Add(spec);
+        }
+        return specs;
+    }
+
     /// <summary>Checks, without a cohort, that every term names a recipe of <paramref name="recipes"/> or an objective of
     /// <paramref name="registry"/>, and that every option exists, takes its value and passes the options' validation. It
     /// resolves each term against <see cref="ObjectiveContext.ForValidation"/> (D = 8, score mean 0, standard deviation 1),

@@ -156,6 +156,19 @@ public class ObjectiveSpecGrammarTests
     }
 
     [Fact]
+    public void A_list_splits_on_commas_and_semicolons_outside_parentheses_only()
+    {
+        var specs = ObjectiveSpec.ParseList(" mse, weighted-contrastive(marginByGap=true, marginSlope=1) ; mse+weighted-contrastive");
+        specs.Should().Equal(ObjectiveSpec.Parse("mse"), ObjectiveSpec.Parse("weighted-contrastive(marginByGap=true,marginSlope=1)"), ObjectiveSpec.Parse("mse+weighted-contrastive"));
+        ObjectiveSpec.ParseList("supcon").Should().ContainSingle();
+        var ex = Assert.Throws<ObjectiveSpecException>(() => ObjectiveSpec.ParseList("mse,,supcon"));
+        ex.Message.Should().StartWith("Objective list 'mse,,supcon' item 2: Objective spec '' is invalid at position 0");
+        ex.InnerException.Should().BeOfType<ObjectiveSpecException>();
+        Assert.Throws<ObjectiveSpecException>(() => ObjectiveSpec.ParseList("mse, supcon(temperature=)")).Message
+            .Should().Contain("item 2: Objective spec ' supcon(temperature=)' is invalid at position 20");
+    }
+
+    [Fact]
     public void Terms_built_in_code_are_checked_like_parsed_ones()
     {
         Assert.Throws<ObjectiveSpecException>(() => new ObjectiveSpecTerm("3d", 1)).Message.Should().Contain("'3d'").And.Contain("expected a letter");
