@@ -44,6 +44,31 @@ public sealed class ObjectiveRegistry
     /// <returns>True if registered.</returns>
     public bool Contains(string name) => _factories.ContainsKey(name);
 
+    /// <summary>The options type the factory registered as <paramref name="name"/> takes (what
+    /// <see cref="Create"/> accepts for that name, e.g. <see cref="MseOptions"/> for "mse").</summary>
+    /// <param name="name">The name (case-insensitive).</param>
+    /// <returns>The options type.</returns>
+    /// <exception cref="KeyNotFoundException">The name is not registered (the message lists the known names).</exception>
+    public Type OptionsTypeOf(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return TryGetOptionsType(name, out var type)
+            ? type
+            : throw new KeyNotFoundException($"No objective is registered as '{name}'. Known: {string.Join(", ", _factories.Keys.Order(StringComparer.Ordinal))}.");
+    }
+
+    /// <summary>The options type the factory registered as <paramref name="name"/> takes, if registered.</summary>
+    /// <param name="name">The name (case-insensitive).</param>
+    /// <param name="optionsType">The options type, or null when <paramref name="name"/> is not registered.</param>
+    /// <returns>True if registered.</returns>
+    public bool TryGetOptionsType(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? optionsType)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_factories.TryGetValue(name, out var entry)) { optionsType = entry.OptionsType; return true; }
+        optionsType = null;
+        return false;
+    }
+
     /// <summary>Registers (or replaces) an objective factory.</summary>
     /// <typeparam name="TOptions">The options type the factory takes.</typeparam>
     /// <param name="name">The name.</param>
