@@ -54,7 +54,7 @@ public sealed class ContrastiveLoss : ObjectiveBase
 
         public Penalty(int[] labels, double margin) { _labels = labels; _margin = margin; }
 
-        public double Evaluate(int i, int j, bool positiveFlag, double distance, out double grad)
+        public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
         {
             bool positive = _labels.Length == 0 ? positiveFlag : _labels[i] == _labels[j];
             if (positive) { grad = 2 * distance; return distance * distance; }

@@ -11,6 +11,10 @@ namespace Learner.Objectives;
 /// and m_ij = m₀ + α·g(Δ) (or m₀): the push between two scans grows with their health-score difference.
 /// Reference: LEARNER (arXiv 2411.01144): inter-patient contrastive pretraining weighted by the health-score difference.
 /// </summary>
+/// <remarks>With sampler pairs (<see cref="EmbeddingBatch.Pairs"/> and <see cref="WeightedContrastiveOptions.UseProvidedPairs"/>),
+/// a pair is positive when the sampler marked it so (<see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, the
+/// default) and Δ is the pair's <see cref="IndexPair.ScoreGap"/> when finite; with every in-batch pair, or with
+/// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/> false, Δ ≤ threshold decides.</remarks>
 public sealed class WeightedContrastiveLoss : ObjectiveBase
 {
     private readonly PairDistance _distance;
@@ -50,8 +54,8 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             {
                 foreach (var p in selection.Explicit)
                 {
-                    double gap = Math.Abs((double)s[p.First] - s[p.Second]);
-                    if (gap > thr) { sum += Options.Gap(gap); count++; }
+                    double gap = PairGap(s, p.First, p.Second, p.ScoreGap);
+                    if (!IsPositive(Options, p.Positive, gap, provided: true)) { sum += Options.Gap(gap); count++; }
                 }
             }
             else
@@ -71,7 +75,7 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             weightScale = WeightScale(Options, sum, count);
         }
         gradSecondView.Clear();
-        return _engine.Run(new Penalty(s, Options, weightScale), _distance, batch, selection, Options.Reduction, gradEmbeddings);
+        return _engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Options.Reduction, gradEmbeddings);
     }
 
     /// <summary>The factor the negatives' g(Δ) weights are multiplied by: 1 / (mean g over the selection's negatives)
@@ -82,6 +86,15 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
         double mean = negatives > 0 ? sumG / negatives : 0;
         return mean > 0 ? 1.0 / mean : 0.0;
     }
+
+    /// <summary>Δ of a pair: the sampler's gap when finite, else |s_i − s_j| of the batch scores.</summary>
+    internal static double PairGap(float[] scores, int i, int j, float providedGap)
+        => float.IsFinite(providedGap) ? providedGap : Math.Abs((double)scores[i] - scores[j]);
+
+    /// <summary>Whether a pair is a positive: the sampler's flag for provided pairs when
+    /// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, else Δ ≤ the positive threshold.</summary>
+    internal static bool IsPositive(WeightedContrastiveOptions o, bool flag, double gap, bool provided)
+        => provided && o.PositivesFromPairs ? flag : gap <= o.PositiveThreshold;
 
     /// <summary>A negative pair's weight w_ij from g = g(Δ).</summary>
     internal static double NegativeWeight(WeightedContrastiveOptions o, double g, double weightScale) => o.WeightByGap ? g * weightScale : 1.0;
@@ -94,16 +107,17 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
         private readonly float[] _scores;
         private readonly WeightedContrastiveOptions _o;
         private readonly double _weightScale;
+        private readonly bool _provided;
 
-        public Penalty(float[] scores, WeightedContrastiveOptions options, double weightScale)
+        public Penalty(float[] scores, WeightedContrastiveOptions options, double weightScale, bool provided)
         {
-            _scores = scores; _o = options; _weightScale = weightScale;
+            _scores = scores; _o = options; _weightScale = weightScale; _provided = provided;
         }
 
-        public double Evaluate(int i, int j, bool positiveFlag, double distance, out double grad)
+        public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
         {
-            double gap = Math.Abs((double)_scores[i] - _scores[j]);
-            if (gap <= _o.PositiveThreshold) { grad = 2 * distance; return distance * distance; }
+            double gap = PairGap(_scores, i, j, providedGap);
+            if (IsPositive(_o, positiveFlag, gap, _provided)) { grad = 2 * distance; return distance * distance; }
             double g = _o.Gap(gap);
             double w = NegativeWeight(_o, g, _weightScale);
             double h = NegativeMargin(_o, g) - distance;

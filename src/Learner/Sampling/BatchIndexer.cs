@@ -52,7 +52,8 @@ public sealed class BatchIndexer
     /// <summary>Indexes pairs.</summary>
     /// <param name="pairs">Sampled pairs of dataset scans.</param>
     /// <param name="batchScans">Receives the distinct scans; room for 2 × pairs.Length is always enough.</param>
-    /// <param name="batchPairs">Receives the pairs as batch indices (same length as <paramref name="pairs"/>).</param>
+    /// <param name="batchPairs">Receives the pairs as batch indices (same length as <paramref name="pairs"/>), with the
+    /// sampler's positive flag and score gap.</param>
     /// <returns>The number of distinct scans written to <paramref name="batchScans"/>.</returns>
     public int Index(ReadOnlySpan<ScanPair> pairs, Span<int> batchScans, Span<IndexPair> batchPairs)
     {
@@ -65,7 +66,7 @@ public sealed class BatchIndexer
             var p = pairs[i];
             int a = SlotOf(p.First, batchScans, ref count);
             int b = SlotOf(p.Second, batchScans, ref count);
-            batchPairs[i] = new IndexPair(a, b, p.IsPositive);
+            batchPairs[i] = new IndexPair(a, b, p.IsPositive, p.ScoreGap);
         }
         return count;
     }

@@ -1,35 +1,40 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Learner.Data;
-using Learner.Downstream;
 using Learner.Encoders;
-using Learner.Metrics;
 using Learner.Nn;
-using Learner.Nn.Modules;
 using Learner.Nn.Serialization;
 using Learner.Objectives;
 using Learner.Sampling;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static Learner.Training.PretrainingCheckpoints;
 
 namespace Learner.Training;
 
 /// <summary>
-/// Pretrains an encoder through the encoder seam: batches of scans from a sampler, embeddings from the encoder, the
-/// objective's exact embedding gradient back through the encoder, an optimizer step with a warm-up + cosine learning
-/// rate; validation after each epoch with early stopping on a chosen metric. Checkpoints are atomic; a run cancelled or
-/// killed between steps resumes from its last checkpoint to the same final weights, bit for bit, as an uninterrupted
-/// run with the same seed.
+/// Pretrains an encoder through the encoder seam: each step's scans (and sampler pairs or triplets) from an
+/// <see cref="IPretrainingBatchSource"/>, embeddings from the encoder, the objective's exact embedding gradient back
+/// through the encoder, an optimizer step with a warm-up + cosine learning rate; validation after each epoch with early
+/// stopping on a chosen metric. Checkpoints are atomic; a run cancelled or killed between steps resumes from its last
+/// checkpoint to the same final weights, bit for bit, as an uninterrupted run with the same seed.
 /// </summary>
 /// <remarks>
 /// <para>The batch of global step s is drawn with <c>new Rng(options.Seed).Fork(s)</c> and augmented from a second stream
-/// forked the same way, so the sequence of batches does not depend on where a run was interrupted.</para>
-/// <para>Inputs each objective needs are supplied by the loop: scores, patient ids and coarse labels from the scans;
-/// a second, independently augmented view of every scan for two-view objectives (InfoNCE), both views going through the
-/// encoder in one forward pass of 2B scans; triplets from an <see cref="ITripletSampler"/> (the constructor that takes a
-/// triplet-sampler factory), the batch being the B anchors, then the B positives, then the B negatives. Pair objectives
-/// use every in-batch pair.</para>
+/// forked the same way; the source's curriculum is moved with <see cref="IPretrainingBatchSource.BeginEpoch"/> at the
+/// first step of every epoch and at the first step of a resumed run. So the sequence of batches does not depend on where
+/// a run was interrupted.</para>
+/// <para>Batch sources: <see cref="PatientBatchSource"/> (P × K patient batches; pair objectives use every in-batch
+/// pair), <see cref="InterPatientPairSource"/> (LEARNER's inter-patient pairs, de-duplicated into a compact batch of a
+/// varying number of scans, handed to the objective as <see cref="EmbeddingBatch.Pairs"/> with the sampler's positive
+/// flag and score gap; a coarse-to-fine <see cref="CurriculumSchedule"/> shrinks the negatives' gap over the epochs),
+/// <see cref="TripletBatchSource"/> (the B anchors, then the B positives, then the B negatives, as
+/// <see cref="EmbeddingBatch.Triplets"/>); <see cref="BatchSourceOptions"/> chooses one declaratively. Buffers are sized
+/// once to the source's maxima.</para>
+/// <para>Inputs each objective needs are supplied by the loop: scores, patient ids and coarse labels from the scans; a
+/// second, independently augmented view of every scan for two-view objectives (InfoNCE), both views going through the
+/// encoder in one forward pass of 2B scans. The validation loss uses fixed batches drawn once from the same kind of
+/// source over the validation set (see <see cref="ValidationSet"/>).</para>
 /// <para>Heads an objective owns (the MSE baseline's linear head) train with AdamW on the same schedule; their weights and
 /// AdamW state are checkpointed beside the encoder's (<c>head-&lt;step&gt;.safetensors</c>, referenced from the encoder
 /// checkpoint's metadata and written before it, so a crash between the two writes never pairs mismatched files).
@@ -38,45 +43,40 @@ namespace Learner.Training;
 /// </remarks>
 public sealed class Pretrainer
 {
-    private const string StepKey = "pretrain.step";
-    private const string SeedKey = "pretrain.seed";
-    private const string HeadKey = "pretrain.head";
-    private const string BestHeadKey = "pretrain.best_head";
-    private const string StateKey = "pretrain.state";
     private const ulong AugmentStream = 0xA09_0E27;
-    private const ulong ValidationStream = 0x7A11_D000;
 
     private readonly IEncoder _encoder;
     private readonly LongitudinalDataset _dataset;
-    private readonly IBatchSource _source;
-    private readonly Func<LongitudinalDataset, ITripletSampler>? _tripletSamplerFactory;
+    private readonly IPretrainingBatchSource _source;
     private readonly IObjective _objective;
     private readonly PretrainingOptions _options;
     private readonly ILogger _logger;
     private readonly IEncoderOptimizer _optimizer;
     private readonly Learner.Nn.Optim.AdamW? _headOptimizer;
-    private readonly HeadModule? _head;
+    private readonly ObjectiveHeadModule? _head;
+    private readonly PretrainingCheckpoints _checkpoints;
     private readonly bool _twoViews;
     private LongitudinalDataset? _validationSet;
+    private PretrainingValidator? _validator;
 
-    /// <summary>Prepares a run whose batches come from a batch sampler.</summary>
+    /// <summary>Prepares a run whose batches come from a batch sampler (a <see cref="PatientBatchSource"/>).</summary>
     /// <param name="encoder">The encoder to train.</param>
     /// <param name="dataset">The scans the sampler indexes.</param>
     /// <param name="sampler">Draws the scan indices of each batch.</param>
     /// <param name="objective">The objective (any <see cref="IObjective"/>, including a composite).</param>
     /// <param name="options">Settings (validated).</param>
     /// <param name="logger">Optional logger.</param>
-    /// <exception cref="ArgumentException">An option is invalid, or the objective needs inputs the dataset lacks, or
-    /// triplets (use the constructor that takes a triplet sampler).</exception>
+    /// <exception cref="ArgumentException">An option is invalid, or the objective needs triplets (use a
+    /// <see cref="TripletBatchSource"/>).</exception>
+    /// <exception cref="MissingScoreException">The objective needs scores and a scan has none.</exception>
+    /// <exception cref="MissingLabelException">The objective needs coarse labels and a scan has none.</exception>
     public Pretrainer(IEncoder encoder, LongitudinalDataset dataset, IBatchSampler sampler, IObjective objective, PretrainingOptions options, ILogger<Pretrainer>? logger = null)
-        : this(encoder, dataset, new SamplerSource(sampler ?? throw new ArgumentNullException(nameof(sampler))), null, objective, options, logger)
+        : this(encoder, dataset, new PatientBatchSource(sampler ?? throw new ArgumentNullException(nameof(sampler))), objective, options, logger)
     {
-        if (objective.Requires.HasFlag(BatchFields.Triplets))
-            throw new ArgumentException($"Objective '{objective.Name}' needs Triplets; create the pretrainer with a triplet sampler (the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
     }
 
-    /// <summary>Prepares a run whose batches are triplets (anchor, positive, negative) from a triplet sampler; the
-    /// objective receives them as <see cref="EmbeddingBatch.Triplets"/>.</summary>
+    /// <summary>Prepares a run whose batches are triplets (anchor, positive, negative) from a triplet sampler (a
+    /// <see cref="TripletBatchSource"/>); the objective receives them as <see cref="EmbeddingBatch.Triplets"/>.</summary>
     /// <param name="encoder">The encoder to train.</param>
     /// <param name="dataset">The training scans.</param>
     /// <param name="tripletSampler">Creates a triplet sampler over a dataset: called once for the training set and once for
@@ -85,24 +85,39 @@ public sealed class Pretrainer
     /// <param name="objective">The objective.</param>
     /// <param name="options">Settings (validated).</param>
     /// <param name="logger">Optional logger.</param>
-    /// <exception cref="ArgumentException">An option is invalid, or the objective needs inputs the dataset lacks.</exception>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="MissingScoreException">The objective needs scores and a scan has none.</exception>
+    /// <exception cref="MissingLabelException">The objective needs coarse labels and a scan has none.</exception>
     public Pretrainer(IEncoder encoder, LongitudinalDataset dataset, Func<LongitudinalDataset, ITripletSampler> tripletSampler, int tripletsPerBatch, IObjective objective, PretrainingOptions options, ILogger<Pretrainer>? logger = null)
-        : this(encoder, dataset, CreateTripletSource(dataset, tripletSampler, tripletsPerBatch), tripletSampler, objective, options, logger)
+        : this(encoder, dataset, new TripletBatchSource(dataset, tripletSampler, tripletsPerBatch), objective, options, logger)
     {
     }
 
-    private Pretrainer(IEncoder encoder, LongitudinalDataset dataset, IBatchSource source, Func<LongitudinalDataset, ITripletSampler>? tripletFactory, IObjective objective, PretrainingOptions options, ILogger<Pretrainer>? logger)
+    /// <summary>Prepares a run whose steps come from <paramref name="source"/>.</summary>
+    /// <param name="encoder">The encoder to train.</param>
+    /// <param name="dataset">The training scans the source indexes.</param>
+    /// <param name="source">What each step's scans, pairs and triplets are.</param>
+    /// <param name="objective">The objective.</param>
+    /// <param name="options">Settings (validated).</param>
+    /// <param name="logger">Optional logger.</param>
+    /// <exception cref="ArgumentException">An option is invalid, or the objective needs triplets the source does not draw.</exception>
+    /// <exception cref="MissingScoreException">The objective needs scores and a scan has none (the message names the
+    /// scan, its patient and the objective).</exception>
+    /// <exception cref="MissingLabelException">The objective needs coarse labels and a scan has none.</exception>
+    public Pretrainer(IEncoder encoder, LongitudinalDataset dataset, IPretrainingBatchSource source, IObjective objective, PretrainingOptions options, ILogger<Pretrainer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(objective);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        CheckDataset(objective, dataset, nameof(dataset));
+        if (objective.Requires.HasFlag(BatchFields.Triplets) && source.MaxTriplets == 0)
+            throw new ArgumentException($"Objective '{objective.Name}' needs Triplets, but the batch source {source.GetType().Name} draws none; use a triplet sampler (TripletBatchSource, or the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
+        CheckDataset(objective, dataset, "training set");
         _encoder = encoder;
         _dataset = dataset;
         _source = source;
-        _tripletSamplerFactory = tripletFactory;
         _objective = objective;
         _options = options;
         _twoViews = objective.Requires.HasFlag(BatchFields.SecondView);
@@ -111,33 +126,44 @@ public sealed class Pretrainer
         // Heads the objective owns (the MSE baseline's linear head) train with AdamW at the same schedule.
         if (objective.Parameters.Count > 0)
         {
-            _head = new HeadModule(objective.Parameters);
+            _head = new ObjectiveHeadModule(objective.Parameters);
             _headOptimizer = new Learner.Nn.Optim.AdamW(_head.Parameters(), options.Optimizer.LearningRate, weightDecay: 0);
         }
+        _checkpoints = new PretrainingCheckpoints(encoder, _optimizer, objective, _head, _headOptimizer, options.Seed);
     }
 
     /// <summary>The optimizer this run updates the encoder with.</summary>
     public IEncoderOptimizer Optimizer => _optimizer;
 
+    /// <summary>Where each step's scans, pairs and triplets come from.</summary>
+    public IPretrainingBatchSource Source => _source;
+
     /// <summary>Scans measured after each epoch (objective value, alignment, retrieval and, when
     /// <see cref="ValidationOptions.ChangeThresholds"/> is set, change classification), or null for none. Use patients
-    /// disjoint from the training set (<see cref="PatientSplits"/>). Required by early stopping.</summary>
-    /// <exception cref="ArgumentException">The set lacks what the objective or the configured metrics need, or shares a
-    /// patient with the training set.</exception>
+    /// disjoint from the training set (<see cref="PatientSplits"/>). Required by early stopping. The objective value is
+    /// the mean over <see cref="ValidationOptions.LossBatches"/> fixed batches drawn once here, seeded: from the batch
+    /// source rebuilt over this set (<see cref="IPretrainingBatchSource.ForDataset"/>, at its epoch-0 curriculum state),
+    /// or, for a <see cref="PatientBatchSource"/>, the set's patients in a seeded order cut into batches.</summary>
+    /// <exception cref="MissingScoreException">The objective needs scores the set lacks.</exception>
+    /// <exception cref="MissingLabelException">The objective needs coarse labels the set lacks.</exception>
+    /// <exception cref="PatientLeakageException">The set shares a patient with the training set.</exception>
+    /// <exception cref="ArgumentException">The set has fewer patients than the change-classification folds.</exception>
     public LongitudinalDataset? ValidationSet
     {
         get => _validationSet;
         init
         {
+            _validator = null;
             if (value is not null)
             {
-                CheckDataset(_objective, value, nameof(ValidationSet));
+                CheckDataset(_objective, value, "validation set");
                 var train = new HashSet<string>(_dataset.Scans.Select(s => s.PatientId), StringComparer.Ordinal);
                 var shared = value.Scans.FirstOrDefault(s => train.Contains(s.PatientId));
                 if (shared is not null)
                     throw new PatientLeakageException(shared.PatientId, "training set", "validation set");
                 if (_options.Validation.ChangeThresholds is not null && value.PatientCount < _options.Validation.ChangeFolds)
                     throw new ArgumentException($"The validation set has {value.PatientCount} patients, fewer than Validation.ChangeFolds = {_options.Validation.ChangeFolds}.", nameof(ValidationSet));
+                _validator = new PretrainingValidator(_encoder, _objective, _options, _source, _twoViews, value);
             }
             _validationSet = value;
         }
@@ -150,7 +176,7 @@ public sealed class Pretrainer
     /// <returns>The result.</returns>
     /// <exception cref="InvalidOperationException">Early stopping is configured but no <see cref="ValidationSet"/> is.</exception>
     public PretrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-        => Train(new RunState(), progress, cancellationToken);
+        => Train(new PretrainingRunState(), progress, cancellationToken);
 
     /// <summary>Continues a run from a checkpoint written by this pretrainer (same options and seed).</summary>
     /// <param name="checkpointPath">The checkpoint (normally <c>last.safetensors</c>).</param>
@@ -179,7 +205,7 @@ public sealed class Pretrainer
             headPath = Path.Combine(dir, headName);
             if (!File.Exists(headPath)) throw new InvalidDataException($"The head checkpoint '{headPath}' named by '{checkpointPath}' does not exist.");
         }
-        var state = fileMeta.TryGetValue(StateKey, out var json) ? RunState.FromJson(json, checkpointPath) : new RunState();
+        var state = fileMeta.TryGetValue(StateKey, out var json) ? PretrainingRunState.FromJson(json, checkpointPath) : new PretrainingRunState();
         // Validate everything before changing anything: encoder first (it checks its own file), then the head.
         _encoder.Load(checkpointPath, _optimizer, strict: true);
         if (headPath is not null) Checkpoint.Load(headPath, _head!, _headOptimizer, null, strict: true);
@@ -191,21 +217,12 @@ public sealed class Pretrainer
         return Train(state, progress, cancellationToken);
     }
 
-    private PretrainingResult Train(RunState state, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    private PretrainingResult Train(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         var early = _options.EarlyStopping;
         if (early is not null && _validationSet is null)
             throw new InvalidOperationException("EarlyStopping is configured but the pretrainer has no ValidationSet.");
-        int b = _source.BatchScans, d = _encoder.EmbeddingDimension;
-        int views = _twoViews ? 2 : 1;
-        var indices = new int[b];
-        var embeddings = new float[views * b * d];
-        var gradient = new float[views * b * d];
-        var scores = new float[b];
-        var patients = new int[b];
-        var labels = new int[b];
-        var triplets = new IndexTriplet[_source.Triplets];
-        var metadata = MakeMetadata(scores, patients, labels, triplets);
+        var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Requires);
         var baseRng = new Rng(_options.Seed);
         var augmentRng = new Rng(_options.Seed).Fork(AugmentStream);
         var augmentation = _options.Augmentation ?? (_twoViews ? new AugmentationOptions() : null);
@@ -213,7 +230,7 @@ public sealed class Pretrainer
         string? lastCheckpoint = null;
         long total = _options.TotalSteps;
         var clock = Stopwatch.StartNew();
-        var validator = _validationSet is null ? null : new Validator(this, _validationSet);
+        var validator = _validator;
         string? tempBestDir = null;
         bool stoppedEarly = early is not null && state.BadEpochs >= early.Patience;
         _encoder.SetTraining(true);
@@ -229,20 +246,18 @@ public sealed class Pretrainer
                 }
                 int epoch = (int)(step / _options.StepsPerEpoch);
                 if (step % _options.StepsPerEpoch == 0 || step == state.StartStep) _source.BeginEpoch(epoch);
-                _source.Draw(indices, triplets, baseRng.Fork((ulong)step));
-                FillMetadata(_dataset, indices, scores, patients, labels);
+                buffers.Draw(_source, _dataset, baseRng.Fork((ulong)step));
                 double lr = _options.LearningRateAt(step);
                 _optimizer.LearningRate = lr;
                 _optimizer.ZeroGrad();
                 ObjectiveResult result;
                 using (var scope = TensorScope.Begin())
                 {
-                    var input = LoadInput(_dataset, indices, views, augmentation, augmentRng.Fork((ulong)step));
-                    _encoder.Forward(input, embeddings, requiresGrad: true);
+                    var input = buffers.LoadInput(_dataset, augmentation, augmentRng.Fork((ulong)step));
+                    _encoder.Forward(input, buffers.AllEmbeddings, requiresGrad: true);
                     try
                     {
-                        var batch = metadata.ToBatch(embeddings.AsSpan(0, b * d), b, d, _twoViews ? embeddings.AsSpan(b * d, b * d) : default);
-                        result = _objective.Compute(batch, gradient.AsSpan(0, b * d), _twoViews ? gradient.AsSpan(b * d, b * d) : default);
+                        result = _objective.Compute(buffers.Batch(), buffers.FirstGradient, buffers.SecondGradient);
                     }
                     catch
                     {
@@ -255,7 +270,7 @@ public sealed class Pretrainer
                         string term = NonFiniteTerm(result);
                         throw new TrainingDivergedException(step, term, $"Step {step}: the loss of '{_objective.Name}' is {result.Loss.ToString(CultureInfo.InvariantCulture)} (term '{term}'); training stopped before the update, the last checkpoint is intact.");
                     }
-                    _encoder.Backward(gradient);
+                    _encoder.Backward(buffers.AllGradients);
                 }
                 try
                 {
@@ -298,7 +313,7 @@ public sealed class Pretrainer
                             state.BestEpoch = finished;
                             state.BadEpochs = 0;
                             string bestDir = _options.CheckpointDirectory ?? (tempBestDir ??= Path.Combine(Path.GetTempPath(), $"learner-best-{Guid.NewGuid():N}"));
-                            state.BestCheckpoint = SaveCheckpointTo(bestDir, "best", done, state);
+                            state.BestCheckpoint = _checkpoints.SaveTo(bestDir, "best", done, state);
                         }
                         else
                         {
@@ -350,33 +365,6 @@ public sealed class Pretrainer
         }
     }
 
-    private BatchMetadata MakeMetadata(float[] scores, int[] patients, int[] labels, IndexTriplet[] triplets)
-    {
-        var metadata = new BatchMetadata();
-        var requires = _objective.Requires;
-        if (requires.HasFlag(BatchFields.Scores)) metadata.Scores = scores;
-        if (requires.HasFlag(BatchFields.PatientIds)) metadata.PatientIds = patients;
-        if (requires.HasFlag(BatchFields.Labels)) metadata.Labels = labels;
-        if (triplets.Length > 0) metadata.Triplets = triplets;
-        return metadata;
-    }
-
-    private static void FillMetadata(LongitudinalDataset dataset, ReadOnlySpan<int> indices, float[] scores, int[] patients, int[] labels)
-    {
-        for (int i = 0; i < indices.Length; i++)
-        {
-            var scan = dataset.Scans[indices[i]];
-            scores[i] = (float)(scan.Score ?? double.NaN);
-            patients[i] = scan.PatientIndex;
-            labels[i] = scan.CoarseLabel ?? -1;
-        }
-    }
-
-    /// <summary>The batch tensor: the scans as stored, or (views × B) augmented copies, view-major.</summary>
-    private static Tensor LoadInput(LongitudinalDataset dataset, int[] indices, int views, AugmentationOptions? augmentation, Rng rng)
-        => augmentation is null ? dataset.LoadBatch(indices)
-            : dataset.LoadBatch(indices, views, (x, copy) => Augment.Apply(x, rng.Fork((ulong)copy), augmentation));
-
     private void CheckHeadGradientsFinite()
     {
         if (_head is null) return;
@@ -406,351 +394,23 @@ public sealed class Pretrainer
         return "loss";
     }
 
-    private string? SaveCheckpoint(string kind, long completedSteps, RunState state)
-        => _options.CheckpointDirectory is null ? null : SaveCheckpointTo(_options.CheckpointDirectory, kind, completedSteps, state);
+    private string? SaveCheckpoint(string kind, long completedSteps, PretrainingRunState state)
+        => _options.CheckpointDirectory is null ? null : _checkpoints.SaveTo(_options.CheckpointDirectory, kind, completedSteps, state);
 
-    private string SaveCheckpointTo(string directory, string kind, long completedSteps, RunState state)
+    /// <summary>Throws the data layer's typed error when the objective needs scores or coarse labels a scan lacks.</summary>
+    private static void CheckDataset(IObjective objective, LongitudinalDataset dataset, string which)
     {
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, kind + ".safetensors");
-        var meta = new Dictionary<string, string>
+        if (objective.Requires.HasFlag(BatchFields.Scores))
         {
-            [StepKey] = completedSteps.ToString(CultureInfo.InvariantCulture),
-            [SeedKey] = _options.Seed.ToString(CultureInfo.InvariantCulture),
-            [StateKey] = state.ToJson(),
-            ["pretrain.objective"] = _objective.Name,
-            ["pretrain.encoder"] = _encoder.Name,
-        };
-        string? headName = null;
-        if (_head is not null)
-        {
-            // The head file is written first under a name unique to its step, so that the pair (encoder file, head file)
-            // referenced by the encoder file's metadata is always consistent, whenever a crash happens.
-            headName = $"head-{kind}-{completedSteps.ToString("D9", CultureInfo.InvariantCulture)}.safetensors";
-            Checkpoint.Save(Path.Combine(directory, headName), _head, _headOptimizer, null, new Dictionary<string, string> { [StepKey] = meta[StepKey] });
-            meta[HeadKey] = headName;
-            if (kind == "best") state.BestHead = headName;
-            if (state.BestHead is not null) meta[BestHeadKey] = state.BestHead;
+            var bad = dataset.Scans.FirstOrDefault(s => s.Score is null || !double.IsFinite(s.Score.Value));
+            if (bad is not null)
+                throw new MissingScoreException(bad.Id, bad.Score, $"objective '{objective.Name}' (pretraining, {which}, patient '{bad.PatientId}')");
         }
-        _encoder.Save(path, _optimizer, meta);
-        if (_head is not null)
+        if (objective.Requires.HasFlag(BatchFields.Labels))
         {
-            string? previous = kind == "best" ? state.PreviousBestHead : state.LastHead;
-            if (kind == "best") state.PreviousBestHead = headName; else state.LastHead = headName;
-            if (previous is not null && previous != headName && previous != state.BestHead && previous != state.LastHead)
-                TryDelete(Path.Combine(directory, previous));
-        }
-        return path;
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
-    private static void CheckDataset(IObjective objective, LongitudinalDataset dataset, string parameter)
-    {
-        if (objective.Requires.HasFlag(BatchFields.Scores) && dataset.Scans.Any(s => s.Score is null || !double.IsFinite(s.Score.Value)))
-        {
-            var bad = dataset.Scans.First(s => s.Score is null || !double.IsFinite(s.Score.Value));
-            throw new ArgumentException($"Objective '{objective.Name}' needs health scores, but scan '{bad.Id}' of patient '{bad.PatientId}' has {(bad.Score is null ? "none" : bad.Score.Value.ToString(CultureInfo.InvariantCulture))}.", parameter);
-        }
-        if (objective.Requires.HasFlag(BatchFields.Labels) && dataset.Scans.Any(s => s.CoarseLabel is null))
-        {
-            var bad = dataset.Scans.First(s => s.CoarseLabel is null);
-            throw new ArgumentException($"Objective '{objective.Name}' needs coarse labels, but scan '{bad.Id}' has none; bin the scores first (LongitudinalDataset.WithCoarseLabels).", parameter);
-        }
-    }
-
-    private static IBatchSource CreateTripletSource(LongitudinalDataset dataset, Func<LongitudinalDataset, ITripletSampler> factory, int tripletsPerBatch)
-    {
-        ArgumentNullException.ThrowIfNull(dataset);
-        ArgumentNullException.ThrowIfNull(factory);
-        if (tripletsPerBatch < 1) throw new ArgumentOutOfRangeException(nameof(tripletsPerBatch), tripletsPerBatch, "tripletsPerBatch must be ≥ 1.");
-        var sampler = factory(dataset) ?? throw new ArgumentException("The triplet sampler factory returned null.", nameof(factory));
-        return new TripletSource(sampler, tripletsPerBatch);
-    }
-
-    /// <summary>Where the scans (and triplets) of each step come from.</summary>
-    private interface IBatchSource
-    {
-        int BatchScans { get; }
-
-        int Triplets { get; }
-
-        void BeginEpoch(int epoch);
-
-        void Draw(Span<int> indices, Span<IndexTriplet> triplets, Rng rng);
-    }
-
-    private sealed class SamplerSource(IBatchSampler sampler) : IBatchSource
-    {
-        public int BatchScans => sampler.BatchSize;
-
-        public int Triplets => 0;
-
-        public void BeginEpoch(int epoch) => (sampler as ICurriculumSampler)?.BeginEpoch(epoch);
-
-        public void Draw(Span<int> indices, Span<IndexTriplet> triplets, Rng rng) => sampler.SampleBatch(indices, rng);
-    }
-
-    private sealed class TripletSource(ITripletSampler sampler, int count) : IBatchSource
-    {
-        private readonly ScanTriplet[] _buffer = new ScanTriplet[count];
-
-        public int BatchScans => 3 * count;
-
-        public int Triplets => count;
-
-        public void BeginEpoch(int epoch) => (sampler as ICurriculumSampler)?.BeginEpoch(epoch);
-
-        public void Draw(Span<int> indices, Span<IndexTriplet> triplets, Rng rng)
-        {
-            sampler.SampleBatch(_buffer, rng);
-            for (int t = 0; t < count; t++)
-            {
-                indices[t] = _buffer[t].Anchor;
-                indices[count + t] = _buffer[t].Positive;
-                indices[2 * count + t] = _buffer[t].Negative;
-                triplets[t] = new IndexTriplet(t, count + t, 2 * count + t);
-            }
-        }
-    }
-
-    /// <summary>Measures the validation set: fixed loss batches drawn once, then embeddings of every scan.</summary>
-    private sealed class Validator
-    {
-        private readonly Pretrainer _owner;
-        private readonly LongitudinalDataset _set;
-        private readonly int[][] _batches;
-        private readonly IndexTriplet[][] _triplets;
-        private readonly (int First, int Second)[] _pairs;
-        private readonly double[] _gaps;
-        private readonly int[]? _labels;
-
-        public Validator(Pretrainer owner, LongitudinalDataset set)
-        {
-            _owner = owner;
-            _set = set;
-            var options = owner._options.Validation;
-            var rng = new Rng(owner._options.Seed).Fork(ValidationStream);
-            int b = owner._source.BatchScans;
-            _batches = new int[options.LossBatches][];
-            _triplets = new IndexTriplet[options.LossBatches][];
-            if (owner._tripletSamplerFactory is not null)
-            {
-                // Triplet runs: triplets drawn from the validation set by a sampler made the same way as the training one.
-                var source = CreateTripletSource(set, owner._tripletSamplerFactory, owner._source.Triplets);
-                for (int k = 0; k < _batches.Length; k++)
-                {
-                    _batches[k] = new int[b];
-                    _triplets[k] = new IndexTriplet[owner._source.Triplets];
-                    source.Draw(_batches[k], _triplets[k], rng.Fork((ulong)k));
-                }
-            }
-            else
-            {
-                // Batch runs: patients in a seeded order, their scans laid out consecutively and cut into batches of B
-                // (wrapping around), so a batch holds several patients with several visits each, as training batches do.
-                var order = new int[set.PatientCount];
-                for (int i = 0; i < order.Length; i++) order[i] = i;
-                rng.Shuffle(order.AsSpan());
-                var flat = order.SelectMany(p => Enumerable.Range(set.Patients[p].FirstScanIndex, set.Patients[p].ScanCount)).ToArray();
-                for (int k = 0; k < _batches.Length; k++)
-                {
-                    _batches[k] = new int[b];
-                    for (int i = 0; i < b; i++) _batches[k][i] = flat[(k * b + i) % flat.Length];
-                    _triplets[k] = Array.Empty<IndexTriplet>();
-                }
-            }
-            var consecutive = new IntraPatientPairSampler(set, options.ChangeThresholds ?? ChangeThresholds.Absolute(1)).Pairs;
-            bool scores = set.Scans.All(s => s.Score is { } v && double.IsFinite(v));
-            _pairs = scores ? consecutive.Select(p => (p.Before, p.After)).ToArray() : Array.Empty<(int, int)>();
-            _gaps = scores ? consecutive.Select(p => Math.Abs((double)p.HealthChange)).ToArray() : Array.Empty<double>();
-            _labels = set.Scans.All(s => s.CoarseLabel is not null) ? set.Scans.Select(s => s.CoarseLabel!.Value).ToArray() : null;
-        }
-
-        public ValidationReport Measure(int epoch, long step, CancellationToken ct)
-        {
-            var o = _owner;
-            var encoder = o._encoder;
-            int b = o._source.BatchScans, d = encoder.EmbeddingDimension, views = o._twoViews ? 2 : 1;
-            var options = o._options.Validation;
-            var embeddings = new float[views * b * d];
-            var gradient = new float[views * b * d];
-            var scores = new float[b];
-            var patients = new int[b];
-            var labels = new int[b];
-            double lossSum = 0;
-            var termSums = new List<KeyValuePair<string, double>>();
-            encoder.SetTraining(false);
-            try
-            {
-                var augmentation = o._options.Augmentation ?? (o._twoViews ? new AugmentationOptions() : null);
-                var augmentRng = new Rng(o._options.Seed).Fork(ValidationStream + 1);
-                for (int k = 0; k < _batches.Length; k++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var triplets = _triplets[k];
-                    var metadata = o.MakeMetadata(scores, patients, labels, triplets);
-                    FillMetadata(_set, _batches[k], scores, patients, labels);
-                    using var scope = TensorScope.Begin();
-                    var input = LoadInput(_set, _batches[k], views, augmentation, augmentRng.Fork((ulong)k));
-                    encoder.Forward(input, embeddings, requiresGrad: false);
-                    var batch = metadata.ToBatch(embeddings.AsSpan(0, b * d), b, d, o._twoViews ? embeddings.AsSpan(b * d, b * d) : default);
-                    var r = o._objective.Compute(batch, gradient.AsSpan(0, b * d), o._twoViews ? gradient.AsSpan(b * d, b * d) : default);
-                    lossSum += r.Loss;
-                    var terms = r.Terms.Span;
-                    for (int t = 0; t < terms.Length; t++)
-                    {
-                        if (termSums.Count <= t) termSums.Add(new(terms[t].Name, 0));
-                        termSums[t] = new(terms[t].Name, termSums[t].Value + terms[t].Value);
-                    }
-                }
-            }
-            finally
-            {
-                encoder.SetTraining(true);
-            }
-            int n = _batches.Length;
-            var all = Embedder.EmbedAll(encoder, _set, options.EmbeddingBatchSize, ct);
-            encoder.SetTraining(true);
-            double spearman = _pairs.Length >= 2 ? Alignment.Compute(all, d, _pairs, _gaps).Spearman : double.NaN;
-            double p1 = double.NaN, mapr = double.NaN;
-            if (_labels is not null)
-            {
-                var retrieval = Retrieval.Evaluate(all, d, _labels);
-                p1 = retrieval.PrecisionAt1;
-                mapr = retrieval.MapAtR;
-            }
-            double accuracy = double.NaN, macroF1 = double.NaN, kappa = double.NaN;
-            if (options.ChangeThresholds is not null)
-            {
-                var eval = ChangeEvaluation.CrossValidate(_set, all, d, options.ChangeThresholds, options.ChangeFolds, (int)(o._options.Seed % int.MaxValue), options.Classifier);
-                accuracy = eval.Accuracy;
-                macroF1 = eval.MacroF1;
-                kappa = eval.QuadraticKappa;
-            }
-            return new ValidationReport(epoch, step, lossSum / n, termSums.Select(t => new KeyValuePair<string, double>(t.Key, t.Value / n)).ToArray(),
-                spearman, p1, mapr, accuracy, macroF1, kappa);
-        }
-    }
-
-    /// <summary>The objective's head parameters as a module, so they checkpoint like any model.</summary>
-    private sealed class HeadModule : Module
-    {
-        public HeadModule(IReadOnlyList<ObjectiveParameter> parameters)
-        {
-            foreach (var p in parameters) RegisterParameter(p.Name.Replace('.', '_'), p.Value);
-        }
-
-        public override Tensor Forward(Tensor input) => throw new NotSupportedException("An objective head is not run as a module.");
-    }
-
-    /// <summary>Progress of early stopping and the epoch history; saved in checkpoint metadata so a resumed run continues it.</summary>
-    private sealed class RunState
-    {
-        public long StartStep { get; set; }
-
-        public List<EpochSummary> Epochs { get; } = new();
-
-        public double? BestValue { get; set; }
-
-        public int? BestEpoch { get; set; }
-
-        public int BadEpochs { get; set; }
-
-        /// <summary>Sum and count of the training losses of the epoch in progress (checkpointed, so that an epoch
-        /// interrupted and resumed reports the same mean as an uninterrupted one).</summary>
-        public double EpochLossSum { get; set; }
-
-        public int EpochLossCount { get; set; }
-
-        public string? BestCheckpoint { get; set; }
-
-        public string? BestHead { get; set; }
-
-        public string? PreviousBestHead { get; set; }
-
-        public string? LastHead { get; set; }
-
-        public string ToJson() => JsonSerializer.Serialize(new Dto
-        {
-            BestValue = BestValue,
-            BestEpoch = BestEpoch,
-            BadEpochs = BadEpochs,
-            EpochLossSum = EpochLossSum,
-            EpochLossCount = EpochLossCount,
-            BestCheckpoint = BestCheckpoint,
-            Epochs = Epochs.Select(e => new EpochDto
-            {
-                Epoch = e.Epoch, Step = e.Step, TrainLoss = Finite(e.TrainLoss), LearningRate = e.LearningRate,
-                Validation = e.Validation is { } v ? new[]
-                {
-                    Finite(v.Loss), Finite(v.Spearman), Finite(v.PrecisionAt1), Finite(v.MapAtR), Finite(v.Accuracy), Finite(v.MacroF1), Finite(v.QuadraticKappa),
-                } : null,
-                Terms = e.Validation?.Terms.ToDictionary(t => t.Key, t => Finite(t.Value)),
-            }).ToList(),
-        });
-
-        public static RunState FromJson(string json, string path)
-        {
-            Dto dto;
-            try { dto = JsonSerializer.Deserialize<Dto>(json) ?? throw new JsonException("null"); }
-            catch (JsonException e) { throw new InvalidDataException($"'{path}': the pretraining state in its metadata is not valid JSON ({e.Message}).", e); }
-            var state = new RunState
-            {
-                BestValue = dto.BestValue, BestEpoch = dto.BestEpoch, BadEpochs = dto.BadEpochs, BestCheckpoint = dto.BestCheckpoint,
-                EpochLossSum = dto.EpochLossSum, EpochLossCount = dto.EpochLossCount,
-            };
-            foreach (var e in dto.Epochs ?? new List<EpochDto>())
-            {
-                ValidationReport? v = null;
-                if (e.Validation is { Length: 7 } a)
-                    v = new ValidationReport(e.Epoch, e.Step, N(a[0]), (e.Terms ?? new()).Select(t => new KeyValuePair<string, double>(t.Key, N(t.Value))).ToArray(),
-                        N(a[1]), N(a[2]), N(a[3]), N(a[4]), N(a[5]), N(a[6]));
-                state.Epochs.Add(new EpochSummary(e.Epoch, e.Step, N(e.TrainLoss), e.LearningRate, v));
-            }
-            if (state.BestCheckpoint is not null && !File.Exists(state.BestCheckpoint)) state.BestCheckpoint = null;
-            return state;
-        }
-
-        private static double? Finite(double v) => double.IsFinite(v) ? v : null;
-
-        private static double N(double? v) => v ?? double.NaN;
-
-        private sealed class Dto
-        {
-            public double? BestValue { get; set; }
-
-            public int? BestEpoch { get; set; }
-
-            public int BadEpochs { get; set; }
-
-            public double EpochLossSum { get; set; }
-
-            public int EpochLossCount { get; set; }
-
-            public string? BestCheckpoint { get; set; }
-
-            public List<EpochDto>? Epochs { get; set; }
-        }
-
-        private sealed class EpochDto
-        {
-            public int Epoch { get; set; }
-
-            public long Step { get; set; }
-
-            public double? TrainLoss { get; set; }
-
-            public double LearningRate { get; set; }
-
-            public double?[]? Validation { get; set; }
-
-            public Dictionary<string, double?>? Terms { get; set; }
+            var bad = dataset.Scans.FirstOrDefault(s => s.CoarseLabel is null);
+            if (bad is not null)
+                throw new MissingLabelException(bad.Id, $"objective '{objective.Name}' (pretraining, {which}, patient '{bad.PatientId}')");
         }
     }
 }

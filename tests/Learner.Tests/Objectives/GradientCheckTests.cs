@@ -105,8 +105,45 @@ public class GradientCheckTests
     {
         foreach (var (name, r) in Cases(5, patients: 4))
             Check(new WeightedContrastiveLoss(o), b => ReferenceObjectives.WeightedContrastive(b, o), r, $"weighted {config} {name}", o.Distance == DistanceKind.Cosine);
+        // Provided pairs three ways: the sampler's flags decide (default), the threshold decides (flags ignored), and the
+        // sampler's own score gaps (here deliberately different from |s_i − s_j|, to show they are the ones used).
         foreach (var (name, r) in Cases(6, pairs: true))
+        {
             Check(new WeightedContrastiveLoss(o), b => ReferenceObjectives.WeightedContrastive(b, o), r, $"weighted {config} pairs {name}", o.Distance == DistanceKind.Cosine);
+            var byThreshold = o with { PositivesFromPairs = false };
+            Check(new WeightedContrastiveLoss(byThreshold), b => ReferenceObjectives.WeightedContrastive(b, byThreshold), r, $"weighted {config} pairs by threshold {name}", o.Distance == DistanceKind.Cosine);
+            var gapped = WithPairGaps(r, 10 + name.Length);
+            Check(new WeightedContrastiveLoss(o), b => ReferenceObjectives.WeightedContrastive(b, o), gapped, $"weighted {config} pairs with gaps {name}", o.Distance == DistanceKind.Cosine);
+        }
+    }
+
+    /// <summary>The batch with a finite, seeded score gap on every provided pair.</summary>
+    static RefBatch WithPairGaps(RefBatch r, int seed)
+    {
+        var rng = new Learner.Nn.Rng((ulong)seed);
+        return new RefBatch
+        {
+            E = r.E, B = r.B, D = r.D, V = r.V, Scores = r.Scores, Labels = r.Labels, Patients = r.Patients, Triplets = r.Triplets,
+            Pairs = r.Pairs!.Select(p => p with { ScoreGap = (float)(rng.NextDouble() * 3) }).ToArray(),
+        };
+    }
+
+    [Fact]
+    public void Weighted_contrastive_takes_positives_from_the_pair_flags_and_gaps_from_the_pairs()
+    {
+        // Two rows, one pair with Δ = 1 between the scores: above the threshold 0.5, so a negative by the threshold.
+        float[] e = { 1, 0, 0, 1 };
+        float[] scores = { 0, 1 };
+        var positivePair = new[] { new IndexPair(0, 1, true) };
+        var o = new WeightedContrastiveOptions { Margin = 2f, PositiveThreshold = 0.5f, NormalizeWeights = false };
+        double d = 1; // cosine distance of orthogonal unit rows
+        new WeightedContrastiveLoss(o).Compute(new EmbeddingBatch(e, 2, 2) { Scores = scores, Pairs = positivePair }, Span<float>.Empty)
+            .Loss.Should().BeApproximately(d * d, 1e-6, "the sampler's positive flag wins over the threshold");
+        new WeightedContrastiveLoss(o with { PositivesFromPairs = false }).Compute(new EmbeddingBatch(e, 2, 2) { Scores = scores, Pairs = positivePair }, Span<float>.Empty)
+            .Loss.Should().BeApproximately(1 * (2 - d) * (2 - d), 1e-6, "by the threshold Δ = 1 is a negative weighted by g(1) = 1");
+        var gapped = new[] { new IndexPair(0, 1, false, 3f) };
+        new WeightedContrastiveLoss(o).Compute(new EmbeddingBatch(e, 2, 2) { Scores = scores, Pairs = gapped }, Span<float>.Empty)
+            .Loss.Should().BeApproximately(3 * (2 - d) * (2 - d), 1e-5, "a finite ScoreGap is the pair's Δ (weight g(3) = 3)");
     }
 
     [Theory]

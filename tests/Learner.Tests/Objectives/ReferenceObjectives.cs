@@ -110,8 +110,13 @@ public static class ReferenceObjectives
 
     public static double WeightedContrastive(RefBatch b, WeightedContrastiveOptions o)
     {
-        var pairs = Pairs(b, o.UseProvidedPairs, o.InterPatientOnly).ToList();
-        double Gap(int i, int j) => Math.Abs(b.Scores![i] - b.Scores[j]);
+        // Provided pairs: Δ is the pair's own gap when finite, and the sampler's flag decides positives when
+        // PositivesFromPairs; every in-batch pair (or PositivesFromPairs off): Δ = |s_i − s_j| ≤ threshold decides.
+        bool provided = o.UseProvidedPairs && b.Pairs is { Length: > 0 };
+        var pairs = provided
+            ? b.Pairs!.Select(p => (p.First, p.Second, p.Positive, Gap: float.IsFinite(p.ScoreGap) ? p.ScoreGap : Math.Abs(b.Scores![p.First] - b.Scores[p.Second]))).ToList()
+            : Pairs(b, false, o.InterPatientOnly).Select(p => (p.I, p.J, Positive: false, Gap: Math.Abs(b.Scores![p.I] - b.Scores[p.J]))).ToList();
+        bool IsPositive((int, int, bool Flag, double Gap) p) => provided && o.PositivesFromPairs ? p.Flag : p.Gap <= o.PositiveThreshold;
         double g(double gap) => o.GapFunction switch
         {
             ScoreGapFunction.Linear => gap / o.GapScale,
@@ -122,21 +127,20 @@ public static class ReferenceObjectives
         double norm = 1;
         if (o.WeightByGap && o.NormalizeWeights)
         {
-            var negs = pairs.Where(p => Gap(p.I, p.J) > o.PositiveThreshold).Select(p => g(Gap(p.I, p.J))).ToList();
+            var negs = pairs.Where(p => !IsPositive(p)).Select(p => g(p.Gap)).ToList();
             double mean = negs.Count > 0 ? negs.Average() : 0;
             norm = mean > 0 ? 1 / mean : 0;
         }
         double sum = 0; long count = 0, active = 0;
-        foreach (var (i, j, _) in pairs)
+        foreach (var p in pairs)
         {
-            double d = Distance(o.Distance, Row(b.E, i, b.D), Row(b.E, j, b.D));
-            double gap = Gap(i, j);
+            double d = Distance(o.Distance, Row(b.E, p.Item1, b.D), Row(b.E, p.Item2, b.D));
             double l;
-            if (gap <= o.PositiveThreshold) l = d * d;
+            if (IsPositive(p)) l = d * d;
             else
             {
-                double w = o.WeightByGap ? g(gap) * norm : 1;
-                double m = o.Margin + (o.MarginByGap ? o.MarginSlope * g(gap) : 0);
+                double w = o.WeightByGap ? g(p.Gap) * norm : 1;
+                double m = o.Margin + (o.MarginByGap ? o.MarginSlope * g(p.Gap) : 0);
                 l = w * Math.Pow(Math.Max(0, m - d), 2);
             }
             sum += l; count++; if (l != 0) active++;

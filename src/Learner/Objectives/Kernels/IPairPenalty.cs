@@ -8,8 +8,10 @@ internal interface IPairPenalty
     /// <param name="i">First row.</param>
     /// <param name="j">Second row.</param>
     /// <param name="positiveFlag">The sampler's flag for explicit pairs (false for all-pairs selection).</param>
+    /// <param name="providedGap">The sampler's |Δscore| for explicit pairs (<see cref="IndexPair.ScoreGap"/>, possibly NaN);
+    /// NaN for all-pairs selection.</param>
     /// <param name="distance">d(i, j).</param>
     /// <param name="grad">dℓ/dd.</param>
     /// <returns>ℓ.</returns>
-    double Evaluate(int i, int j, bool positiveFlag, double distance, out double grad);
+    double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad);
 }

@@ -31,7 +31,7 @@ internal sealed class PairLossEngine
             foreach (var p in selection.Explicit)
             {
                 double dist = distance.Pair(p.First, p.Second);
-                double l = penalty.Evaluate(p.First, p.Second, p.Positive, dist, out double g);
+                double l = penalty.Evaluate(p.First, p.Second, p.Positive, p.ScoreGap, dist, out double g);
                 sum += l; count++;
                 if (l != 0) active++;
                 if (wantGrad && g != 0) distance.AccumulatePair(p.First, p.Second, g, dist);
@@ -91,7 +91,7 @@ internal sealed class PairLossEngine
         for (int j = i + 1; j < n; j++)
         {
             if (patients is not null && patients[i] == patients[j]) { coef[j] = 0f; continue; }
-            double l = penalty.Evaluate(i, j, false, dist[j], out double g);
+            double l = penalty.Evaluate(i, j, false, float.NaN, dist[j], out double g);
             coef[j] = (float)g;
             s += l; c++;
             if (l != 0) a++;

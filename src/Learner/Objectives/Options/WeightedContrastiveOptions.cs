@@ -38,9 +38,16 @@ public sealed record WeightedContrastiveOptions : ObjectiveOptions
     /// batch's spread of scores (default true).</summary>
     public bool NormalizeWeights { get; init; } = true;
 
-    /// <summary>Use the sampler's pairs (<see cref="EmbeddingBatch.Pairs"/>, their Positive flag ignored) when the batch
-    /// has them; otherwise every pair i &lt; j.</summary>
+    /// <summary>Use the sampler's pairs (<see cref="EmbeddingBatch.Pairs"/>) when the batch has them; otherwise every pair
+    /// i &lt; j. A provided pair's finite <see cref="IndexPair.ScoreGap"/> is its Δ (it equals |s_i − s_j| up to float
+    /// rounding); see <see cref="PositivesFromPairs"/> for which provided pairs are positives.</summary>
     public bool UseProvidedPairs { get; init; } = true;
+
+    /// <summary>For provided pairs: true (default) takes positive/negative from the sampler's flag
+    /// (<see cref="IndexPair.Positive"/>, e.g. the inter-patient sampler's same-coarse-label rule), so a negative pair is
+    /// weighted by g(Δ) even if Δ ≤ <see cref="PositiveThreshold"/>; false decides by Δ ≤ <see cref="PositiveThreshold"/>
+    /// and ignores the flag. All-pairs selection always decides by the threshold.</summary>
+    public bool PositivesFromPairs { get; init; } = true;
 
     /// <summary>With all-pairs selection and patient ids present, skip pairs of scans of the same patient (the paper
     /// contrasts different patients; default true).</summary>
