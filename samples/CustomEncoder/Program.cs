@@ -28,7 +28,7 @@ var train = split.Train;
 string[] trainIds = train.Patients.Select(p => p.Id).ToArray(), testIds = split.Test.Patients.Select(p => p.Id).ToArray();
 // The objective from its spec; the recipe scales its defaults by the training patients' score statistics.
 var objective = ObjectiveRecipes.Default.Build(ObjectiveSpec.Parse("mse+weighted-contrastive"),
-    new ObjectiveContext(encoder.EmbeddingDimension, CohortStatistics.FromDataset(train), 1), ObjectiveRegistry.CreateDefault());
+    new ObjectiveContext(encoder.EmbeddingDimension, 1, CohortStatistics.FromDataset(train)), ObjectiveRegistry.CreateDefault());
 var options = new PretrainingOptions
 {
     Epochs = 4, StepsPerEpoch = 40, WarmupSteps = 10, Seed = 1,

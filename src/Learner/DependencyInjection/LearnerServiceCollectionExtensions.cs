@@ -94,7 +94,7 @@ public static class LearnerServiceCollectionExtensions
         if (configuration.GetSection("Protocol:TestPatients").Get<string[]>() is { } test) options.Protocol.TestPatients = test;
     }
 
-    /// <summary>Turns <see cref="ExperimentOptions.Validate"/>'s exception into an options validation failure.</summary>
+    /// <summary>Turns <see cref="ExperimentOptions.Validate()"/>'s exception into an options validation failure.</summary>
     private sealed class ExperimentOptionsValidator : IValidateOptions<ExperimentOptions>
     {
         public ValidateOptionsResult Validate(string? name, ExperimentOptions options)

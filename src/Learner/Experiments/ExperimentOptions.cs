@@ -6,7 +6,7 @@ using Learner.Training;
 
 namespace Learner.Experiments;
 
-/// <summary>Settings of a <see cref="LearnerExperiment"/>. <see cref="Validate"/> names the first invalid option.</summary>
+/// <summary>Settings of a <see cref="LearnerExperiment"/>. <see cref="Validate()"/> names the first invalid option.</summary>
 public sealed record ExperimentOptions
 {
     /// <summary>The pretraining objectives compared, as objective specs (<see cref="ObjectiveSpec"/>: a registered name with

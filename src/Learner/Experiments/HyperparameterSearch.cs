@@ -100,7 +100,7 @@ public static class HyperparameterSearch
         var terms = spec.Terms.Select((term, t) =>
         {
             var extra = trial.Settings.Where(s => s.Term == t).Select(s => new KeyValuePair<string, string>(s.Option, s.Value)).ToArray();
-            return extra.Length == 0 ? term : term with { Options = term.Options.Concat(extra).ToArray() };
+            return extra.Length == 0 ? term : new ObjectiveSpecTerm(term.Name, term.Weight, term.Options.Concat(extra).ToArray());
         }).ToArray();
         return new ObjectiveSpec(terms);
     }

@@ -70,8 +70,8 @@ public sealed partial class LearnerExperiment
             IObjective? objective = null;
             try
             {
-                objective = owner._recipes.Build(spec, new ObjectiveContext(encoder.EmbeddingDimension, stats, (ulong)seed), owner._backend.Objectives);
-                var source = _o.BatchSource.Create(pretrain, stats.ScoreScale, _o.Pretraining.Epochs);
+                objective = owner._recipes.Build(spec, new ObjectiveContext(encoder.EmbeddingDimension, (ulong)seed, stats), owner._backend.Objectives);
+                var source = _o.BatchSource.Create(pretrain, stats.HasScores ? stats.ScoreScale : 1.0, _o.Pretraining.Epochs);
                 var options = _o.Pretraining with { Seed = (ulong)seed, CheckpointDirectory = null, EarlyStopping = null, Epochs = 1, StepsPerEpoch = 2, WarmupSteps = 0 };
                 new Pretrainer(encoder, pretrain, source, objective, options).Run();
             }
@@ -98,8 +98,8 @@ public sealed partial class LearnerExperiment
                     var emb = trials > 0 && _o.Search.Metric != "loss" ? Embed(encoder, plan.Pretrain, plan.Validation, ct) : null;
                     return new Trained(encoder, record.Score, record.Seconds, record.Losses, settings, emb);
                 }
-                objective = owner._recipes.Build(trialSpec, new ObjectiveContext(encoder.EmbeddingDimension, stats, (ulong)seed), owner._backend.Objectives);
-                var source = _o.BatchSource.Create(pretrain, stats.ScoreScale, _o.Pretraining.Epochs);
+                objective = owner._recipes.Build(trialSpec, new ObjectiveContext(encoder.EmbeddingDimension, (ulong)seed, stats), owner._backend.Objectives);
+                var source = _o.BatchSource.Create(pretrain, stats.HasScores ? stats.ScoreScale : 1.0, _o.Pretraining.Epochs);
                 bool validate = validation is not null && (_o.Pretraining.EarlyStopping is not null || (trials > 0 && _o.Search.Metric == "loss"));
                 var options = _o.Pretraining with
                 {
@@ -233,18 +233,22 @@ public sealed partial class LearnerExperiment
             return (pretrain.WithCoarseLabels(binning), validation?.WithCoarseLabels(binning));
         }
 
+        private void Report(ExperimentStep step) => steps?.Report(step);
+
+        private ExperimentStep Step(TrainingProgress value, int trial, int trials, long before)
+        {
+            long done = before + value.Step;
+            tracker.Set(done);
+            return new ExperimentStep(spec.ToString(), seed, run, runs, value)
+            {
+                Fold = plan.Index, Folds = folds, Trial = trial, Trials = trials,
+                CompletedSteps = done, TotalSteps = tracker.Total, Eta = tracker.Eta,
+            };
+        }
+
         private sealed class StepRelay(FoldContext fold, int trial, int trials, long before) : IProgress<TrainingProgress>
         {
-            public void Report(TrainingProgress value)
-            {
-                long done = before + value.Step;
-                fold.tracker.Set(done);
-                fold.steps!.Report(new ExperimentStep(fold.spec.ToString(), fold.seed, fold.run, fold.runs, value)
-                {
-                    Fold = fold.plan.Index, Folds = fold.folds, Trial = trial, Trials = trials,
-                    CompletedSteps = done, TotalSteps = fold.tracker.Total, Eta = fold.tracker.Eta,
-                });
-            }
+            public void Report(TrainingProgress value) => fold.Report(fold.Step(value, trial, trials, before));
         }
     }
 

@@ -56,7 +56,8 @@ public sealed class PretrainerFactory
     public IPretrainingBatchSource CreateBatchSource(LongitudinalDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        return _options.BatchSource.Create(dataset, CohortStatistics.FromDataset(dataset).ScoreScale, _options.Pretraining.Epochs);
+        var stats = CohortStatistics.FromDataset(dataset);
+        return _options.BatchSource.Create(dataset, stats.HasScores ? stats.ScoreScale : 1.0, _options.Pretraining.Epochs);
     }
 
     /// <summary>Builds a pretrainer of a fresh encoder (or <paramref name="encoder"/>) with an objective spec.</summary>
@@ -89,8 +90,8 @@ public sealed class PretrainerFactory
         encoder ??= _backend.CreateEncoder(_options.Encoder with { Seed = (ulong)seed });
         try
         {
-            var loss = _recipes.Build(spec, new ObjectiveContext(encoder.EmbeddingDimension, stats, (ulong)seed), _backend.Objectives);
-            var source = _options.BatchSource.Create(dataset, stats.ScoreScale, _options.Pretraining.Epochs);
+            var loss = _recipes.Build(spec, new ObjectiveContext(encoder.EmbeddingDimension, (ulong)seed, stats), _backend.Objectives);
+            var source = _options.BatchSource.Create(dataset, stats.HasScores ? stats.ScoreScale : 1.0, _options.Pretraining.Epochs);
             var options = _options.Pretraining with
             {
                 Seed = (ulong)seed,
