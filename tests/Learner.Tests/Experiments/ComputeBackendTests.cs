@@ -76,8 +76,13 @@ public class ComputeBackendTests
         Seeds = new[] { 3, 4 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
         Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 4 },
-        PatientsPerBatch = 4, ScansPerPatient = 2, Folds = 4, BootstrapResamples = 20,
+        BatchSource = new BatchSourceOptions { PatientsPerBatch = 4, ScansPerPatient = 2 }, BootstrapResamples = 20,
+        Protocol = new ExperimentProtocolOptions { TestFraction = 0.25 },
     };
+
+    private static readonly ExperimentRunOptions Cold = new() { WarmUp = false };
+
+    private static ExperimentResults RunCold(LearnerExperiment experiment) => experiment.Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
 
     private static string[] Numbers(ExperimentResults r) =>
         r.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => string.Join(',', l.Split(',').Take(14))).ToArray();
@@ -88,14 +93,14 @@ public class ComputeBackendTests
         var rec = new Recorder();
         var experiment = new LearnerExperiment(Small(), rec.Backend());
         experiment.Backend.Name.Should().Be("tracked");
-        var results = experiment.Run(LearnerExperimentTests.Cohort());
+        var results = RunCold(experiment);
 
         rec.Built.Select(o => o.Seed).Should().Equal(3UL, 4UL, 3UL, 4UL);
         rec.Disposed.Should().HaveCount(4).And.OnlyContain(e => e.Disposed);
         rec.Objectives.Should().HaveCount(4, "both the plain objective and the composite's term come from the backend's registry");
         rec.Objectives.Should().OnlyContain(o => o.Calls == 4 && o.Disposed, "each run's objective (the composite's term too) is used for the 4 steps, then disposed");
         // The decorators change nothing: the table equals the managed backend's.
-        Numbers(results).Should().Equal(Numbers(new LearnerExperiment(Small()).Run(LearnerExperimentTests.Cohort())));
+        Numbers(results).Should().Equal(Numbers(RunCold(new LearnerExperiment(Small()))));
     }
 
     [Fact]
@@ -105,7 +110,7 @@ public class ComputeBackendTests
         var made = new List<CountingObjective>();
         registry.Register<InfoNceOptions>("infonce", o => { var c = new CountingObjective(new InfoNceLoss(o)); made.Add(c); return c; });
         var backend = new ComputeBackend("counting", EncoderFactory.Create, registry);
-        new LearnerExperiment(Small() with { Objectives = new[] { "infonce" }, Seeds = new[] { 1 } }, backend).Run(LearnerExperimentTests.Cohort());
+        RunCold(new LearnerExperiment(Small() with { Objectives = new[] { "infonce" }, Seeds = new[] { 1 } }, backend));
         made.Should().ContainSingle().Which.Disposed.Should().BeTrue();
         made[0].Calls.Should().Be(4);
     }
@@ -145,11 +150,13 @@ public class ComputeBackendTests
     public void Experiment_objectives_resolve_through_the_given_registry_with_the_same_settings()
     {
         var rec = new Recorder();
-        var composite = LearnerExperiment.CreateObjective("mse+weighted-contrastive", 4, 300, 50, 1, rec.Backend().Objectives);
+        var spec = ObjectiveSpec.Parse("mse+weighted-contrastive");
+        var context = new ObjectiveContext(4, 1, CohortStatistics.FromMoments(300, 50));
+        var composite = ObjectiveRecipes.Default.Build(spec, context, rec.Backend().Objectives);
         composite.Should().BeOfType<CompositeObjective>();
-        composite.Name.Should().Be(LearnerExperiment.CreateObjective("mse+weighted-contrastive", 4, 300, 50, 1).Name);
+        composite.Name.Should().Be(ObjectiveRecipes.Default.Build(spec, context, ObjectiveRegistry.CreateDefault()).Name);
         rec.Objectives.Should().ContainSingle();
-        FluentActions.Invoking(() => LearnerExperiment.CreateObjective("magic", 4, 0, 1, 1, ObjectiveRegistry.CreateDefault()))
+        FluentActions.Invoking(() => new LearnerExperiment(Small() with { Objectives = new[] { "magic" } }, rec.Backend()))
             .Should().Throw<ArgumentException>().WithMessage("*magic*");
         FluentActions.Invoking(() => new ComputeBackend("null", _ => null!).CreateEncoder(new EncoderOptions()))
             .Should().Throw<InvalidOperationException>().WithMessage("*'null'*tsm-resnet*");

@@ -107,7 +107,8 @@ public class ReportTests
             Seeds = new[] { 1, 2 },
             Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
             Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 6 },
-            PatientsPerBatch = 4, ScansPerPatient = 2, Folds = 4, BootstrapResamples = 30,
+            BatchSource = new BatchSourceOptions { PatientsPerBatch = 4, ScansPerPatient = 2 }, BootstrapResamples = 30,
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25 },
         };
         var results = new LearnerExperiment(options).Run(Experiments.LearnerExperimentTests.Cohort());
         results.Rows.Should().OnlyContain(r => r.Details != null && r.Details.Losses.Count == 6 && r.Details.PairDistances.Count == r.Details.PairGaps.Count);
@@ -136,7 +137,7 @@ public class ReportTests
         finally { Directory.Delete(Path.GetDirectoryName(path)!, true); }
 
         var json = System.Text.Json.JsonDocument.Parse(results.ToJson(includeDetails: true)).RootElement;
-        json[0].GetProperty("details").GetProperty("lossCurve").GetArrayLength().Should().Be(6);
-        json[0].GetProperty("details").GetProperty("confusion").GetArrayLength().Should().Be(3);
+        json.GetProperty("rows")[0].GetProperty("details").GetProperty("losses").GetArrayLength().Should().Be(6);
+        json.GetProperty("rows")[0].GetProperty("details").GetProperty("confusion").GetArrayLength().Should().Be(3);
     }
 }

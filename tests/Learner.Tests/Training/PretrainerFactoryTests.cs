@@ -40,8 +40,7 @@ public class PretrainerFactoryTests
         {
             o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 5, EmbeddingDimension = 8 };
             o.Pretraining = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 3, Validation = new ValidationOptions { ChangeThresholds = ChangeThresholds.Absolute(10), ChangeFolds = 2 } };
-            o.PatientsPerBatch = 4;
-            o.ScansPerPatient = 2;
+            o.BatchSource = new BatchSourceOptions { PatientsPerBatch = 4, ScansPerPatient = 2 };
         });
         using var provider = services.BuildServiceProvider();
         var train = Cohort("t", 1);
@@ -52,7 +51,7 @@ public class PretrainerFactoryTests
         var result = pretrainer.Run();
         result.CompletedSteps.Should().Be(6);
         result.Epochs.Should().HaveCount(2).And.OnlyContain(e => e.Validation != null && double.IsFinite(e.Validation.MacroF1));
-        FluentActions.Invoking(() => factory.Create(train, "magic")).Should().Throw<ArgumentException>().WithMessage("*magic*allowed*mse*");
+        FluentActions.Invoking(() => factory.Create(train, "magic")).Should().Throw<ArgumentException>().WithMessage("*magic*");
     }
 
     [Fact]
@@ -63,7 +62,9 @@ public class PretrainerFactoryTests
             ["Learner:Objectives:0"] = "rnc",
             ["Learner:Seeds:0"] = "4",
             ["Learner:Seeds:1"] = "5",
-            ["Learner:Folds"] = "3",
+            ["Learner:Protocol:OuterFolds"] = "3",
+            ["Learner:BatchSource:Kind"] = "InterPatientPairs",
+            ["Learner:Search:LearningRates:0"] = "0.01",
             ["Learner:Encoder:Architecture"] = "mlp",
             ["Learner:Encoder:InputFeatures"] = "5",
             ["Learner:Pretraining:Epochs"] = "7",
@@ -74,15 +75,17 @@ public class PretrainerFactoryTests
         var options = provider.GetRequiredService<IOptions<ExperimentOptions>>().Value;
         options.Objectives.Should().Equal("rnc");
         options.Seeds.Should().Equal(4, 5);
-        options.Folds.Should().Be(3);
+        options.Protocol.OuterFolds.Should().Be(3);
+        options.BatchSource.Kind.Should().Be(BatchSourceKind.InterPatientPairs);
+        options.Search.LearningRates.Should().Equal(0.01);
         options.Pretraining.Epochs.Should().Be(7);
         options.Encoder.InputFeatures.Should().Be(5);
 
-        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Folds"] = "1" }).Build();
+        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Protocol:OuterFolds"] = "1" }).Build();
         var badServices = new ServiceCollection();
         badServices.AddLearner(bad);
         using var badProvider = badServices.BuildServiceProvider();
         FluentActions.Invoking(() => badProvider.GetRequiredService<IOptions<ExperimentOptions>>().Value)
-            .Should().Throw<OptionsValidationException>().WithMessage("*Folds*");
+            .Should().Throw<OptionsValidationException>().WithMessage("*OuterFolds*");
     }
 }

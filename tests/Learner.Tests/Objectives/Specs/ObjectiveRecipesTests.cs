@@ -17,10 +17,27 @@ public class ObjectiveRecipesTests
     private static IObjective Build(string spec, ObjectiveContext? context = null, ObjectiveRegistry? registry = null, ObjectiveRecipes? recipes = null)
         => (recipes ?? ObjectiveRecipes.Default).Build(ObjectiveSpec.Parse(spec), context ?? Context, registry ?? Registry);
 
+    /// <summary>The recipes LearnerExperiment hard-coded before specs existed (kept here as the reference the recipes
+    /// must reproduce, apart from the pair objectives now using provided pairs).</summary>
     private static IObjective Old(string name)
     {
-        var (mean, scale) = SpecCohorts.ExperimentMoments(Cohort);
-        return LearnerExperiment.CreateObjective(name, D, mean, scale, Seed);
+        var (scoreMean, scoreScale) = SpecCohorts.ExperimentMoments(Cohort);
+        var registry = ObjectiveRegistry.CreateDefault();
+        var mse = new MseOptions { EmbeddingDimension = D, ScoreOffset = scoreMean, ScoreScale = scoreScale, InitSeed = Seed };
+        var weighted = new WeightedContrastiveOptions { UseProvidedPairs = false, PositiveThreshold = 0.1f * scoreScale, GapScale = scoreScale };
+        return name switch
+        {
+            "mse" => registry.Create("mse", mse),
+            "weighted-contrastive" => registry.Create("weighted-contrastive", weighted),
+            "contrastive" => registry.Create("contrastive", new ContrastiveOptions { UseProvidedPairs = false, InterPatientOnly = true }),
+            "triplet" or "infonce" or "supcon" or "rnc" => registry.Create(name),
+            "y-aware" => registry.Create("y-aware", new YAwareOptions { Sigma = 0.25f * scoreScale }),
+            "mse+weighted-contrastive" => registry.Create("composite", new CompositeOptions
+            {
+                Terms = new[] { new CompositeTermOptions("mse", 1.0, mse), new CompositeTermOptions("weighted-contrastive", 1.0, weighted) },
+            }),
+            _ => throw new ArgumentException(name),
+        };
     }
 
     [Fact]
@@ -140,7 +157,7 @@ public class ObjectiveRecipesTests
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse + weighted-contrastive(marginByGapp=true)"));
         ex.Message.Should().Be("Objective spec 'mse + weighted-contrastive(marginByGapp=true)' term 'weighted-contrastive' has the unknown option 'marginByGapp'; " +
             "the options of weighted-contrastive (WeightedContrastiveOptions) that can be set are: distance, gapFunction, gapScale, interPatientOnly, margin, " +
-            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, reduction, useProvidedPairs, weightByGap.");
+            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, positivesFromPairs, reduction, useProvidedPairs, weightByGap.");
         (ex.Spec, ex.Term, ex.Option).Should().Be(("mse + weighted-contrastive(marginByGapp=true)", "weighted-contrastive", "marginByGapp"));
     }
 
