@@ -99,13 +99,17 @@ internal static class Commands
         var every = Opt("--checkpoint-every", "Checkpoint every this many steps.", 20);
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json." };
         var cmd = new Command("pretrain", """
-            Pretrain an encoder on a manifest with one objective (or a composite such as mse+weighted-contrastive).
+            Pretrain an encoder on a manifest with one objective spec (a name with options, or a weighted sum such as
+            "mse+0.5*weighted-contrastive(marginByGap=true)"). Columns: score → pretraining targets, label → coarse labels
+            (label-only objectives need no score). Evaluate on other patients: this command trains on every scan given.
             Ctrl-C stops after the current step and leaves a checkpoint; continue with --resume.
 
             Examples:
               learner pretrain --manifest data/lus/manifest.csv --objective weighted-contrastive --epochs 3 --out runs/wc
+              learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
+              learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, encoder, dim, width, epochs, steps, ppb, spp, lr, warmup, seed, every, resume };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every, resume };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -120,13 +124,15 @@ internal static class Commands
             else
             {
                 string? m = p.GetValue(manifest) ?? throw new CliException("--manifest is required (unless --resume).");
-                var fromConfig = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file) : null;
+                Microsoft.Extensions.Configuration.IConfiguration? section = null;
+                var fromConfig = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file, out section) : null;
                 T Pick<T>(Option<T> o, Func<ExperimentOptions, T> fromFile) => fromConfig is null || ExperimentSettings.Given(p, o) ? p.GetValue(o)! : fromFile(fromConfig);
                 string spec = fromConfig is null || ExperimentSettings.Given(p, objective) ? p.GetValue(objective)! : fromConfig.Objectives[0];
                 settings = new RunSettings
                 {
                     Manifest = Path.GetFullPath(m), Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
-                    Encoder = Pick(encoder, c => c.Encoder.Architecture), Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
+                    Encoder = Pick(encoder, c => section!["Encoder:Architecture"] is null ? "auto" : c.Encoder.Architecture),
+                    Dimension = Pick(dim, c => section!["Encoder:EmbeddingDimension"] is null ? 64 : c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
                     PatientsPerBatch = Pick(ppb, c => c.BatchSource.PatientsPerBatch), ScansPerPatient = Pick(spp, c => c.BatchSource.ScansPerPatient),
                     BatchSource = Pick(source, c => ExperimentSettings.Name(c.BatchSource.Kind)), PairsPerBatch = Pick(pairs, c => c.BatchSource.PairsPerBatch),

@@ -5,6 +5,7 @@ using Learner.Data.Synthetic;
 using Learner.Experiments;
 using Learner.Reporting;
 using Learner.Training;
+using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 
 namespace Learner.Cli;
@@ -72,7 +73,8 @@ internal static class ExperimentCommand
                 return await LearnerCli.RunAsync([.. saved.Where(a => a != "--resume"), "--resume"], cx.Out, cx.Err, cx.Interactive, ct);
             }
             if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
-            var options = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file) : new ExperimentOptions();
+            Microsoft.Extensions.Configuration.IConfiguration? section = null;
+            var options = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file, out section) : new ExperimentOptions();
             var given = (Option o) => ExperimentSettings.Given(p, o);
             if (given(objectives) || p.GetValue(config) is null) options.Objectives = ExperimentSettings.SplitObjectives(p.GetValue(objectives)!, "--objectives");
             if (given(seeds) || p.GetValue(config) is null) options.Seeds = ExperimentSettings.ParseSeeds(p.GetValue(seeds)!);
@@ -90,7 +92,8 @@ internal static class ExperimentCommand
             else
             {
                 data = CliContext.ReadManifest(m!);
-                if (t is null && p.GetValue(config) is null) throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened).");
+                if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
+                    throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);
             }
             if (t is { } tv)
@@ -100,8 +103,8 @@ internal static class ExperimentCommand
             }
             var run = new RunSettings
             {
-                Encoder = ExperimentSettings.Pick(p, encoder, p.GetValue(config) is null ? "auto" : options.Encoder.Architecture),
-                Dimension = ExperimentSettings.Pick(p, dim, p.GetValue(config) is null ? 64 : options.Encoder.EmbeddingDimension),
+                Encoder = ExperimentSettings.Pick(p, encoder, section?["Encoder:Architecture"] is null ? "auto" : options.Encoder.Architecture),
+                Dimension = ExperimentSettings.Pick(p, dim, section?["Encoder:EmbeddingDimension"] is null ? 64 : options.Encoder.EmbeddingDimension),
             };
             options.Encoder = run.EncoderOptions(data);
             var pre = options.Pretraining;

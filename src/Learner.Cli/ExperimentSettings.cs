@@ -50,7 +50,10 @@ internal static class ExperimentSettings
 
     /// <summary>Experiment options from a JSON file: its <c>Learner</c> section if it has one, else the whole file, bound
     /// like the DI configuration (<see cref="LearnerServiceCollectionExtensions.BindExperimentOptions"/>).</summary>
-    public static ExperimentOptions LoadConfig(string path)
+    public static ExperimentOptions LoadConfig(string path) => LoadConfig(path, out _);
+
+    /// <summary>As <see cref="LoadConfig(string)"/>, also giving the bound section (to tell which keys the file set).</summary>
+    public static ExperimentOptions LoadConfig(string path, out IConfiguration section)
     {
         CliContext.RequireFile(path, "--config");
         IConfigurationRoot root;
@@ -59,7 +62,7 @@ internal static class ExperimentSettings
         {
             throw new CliException($"--config: '{path}' is not valid JSON: {e.Message}", ExitCodes.Failed);
         }
-        IConfiguration section = root.GetSection("Learner").Exists() ? root.GetSection("Learner") : root;
+        section = root.GetSection("Learner").Exists() ? root.GetSection("Learner") : root;
         var options = new ExperimentOptions();
         try { LearnerServiceCollectionExtensions.BindExperimentOptions(section, options); }
         catch (InvalidOperationException e) { throw new CliException($"--config: '{path}': {e.Message}"); }

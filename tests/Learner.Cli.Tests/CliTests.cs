@@ -138,17 +138,65 @@ public sealed class CliTests : IDisposable
     public async Task Experiment_writes_tables_and_a_report_that_report_can_redraw()
     {
         string manifest = await Synth(12);
-        var (code, output, err) = await Run("experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse,weighted-contrastive",
+        var (code, output, err) = await Run("experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse; weighted-contrastive(marginByGap=true, marginSlope=1)",
             "--epochs", "1", "--steps", "2", "--dim", "8", "--folds", "3", "--out", P("exp"));
         code.Should().Be(ExitCodes.Ok, err);
-        output.Should().Contain("| weighted-contrastive | 1 |");
-        foreach (var f in new[] { "results.md", "results.csv", "results.json", "experiment.json", "report.html" }) File.Exists(P("exp/" + f)).Should().BeTrue(f);
+        output.Should().Contain("| weighted-contrastive(marginByGap=true, marginSlope=1) | 1 | held-out k-fold |");
+        output.Should().Contain("score → pretraining targets").And.Contain("score → change labels").And.Contain("Protocol: held-out k-fold");
+        foreach (var f in new[] { "results.md", "results.csv", "results.json", "report.html", "command.json" }) File.Exists(P("exp/" + f)).Should().BeTrue(f);
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("exp/results.json"))).RootElement;
+        json.GetProperty("schema").GetString().Should().Be("learner-results/2");
+        json.GetProperty("commandLine").GetString().Should().Contain("--folds 3");
+        json.GetProperty("rows")[1].GetProperty("folds").GetArrayLength().Should().Be(3);
+        Directory.GetFiles(P("exp/runs"), "last.safetensors", SearchOption.AllDirectories).Should().HaveCount(6, "every fold's encoder is saved");
 
-        (code, _, err) = await Run("report", "--experiment", P("exp/experiment.json"), "--out", P("exp/again.html"), "--title", "Again <&>");
+        // Resuming a finished experiment reuses every fold and reproduces the table.
+        string before = File.ReadAllText(P("exp/results.csv"));
+        (code, _, err) = await Run("experiment", "--out", P("exp"), "--resume");
+        code.Should().Be(ExitCodes.Ok, err);
+        string Numbers(string csv) => string.Join('\n', csv.Split('\n').Select(l => string.Join(',', l.Split(',').Take(15))));
+        Numbers(File.ReadAllText(P("exp/results.csv"))).Should().Be(Numbers(before));
+
+        (code, _, err) = await Run("report", "--experiment", P("exp/results.json"), "--out", P("exp/again.html"), "--title", "Again <&>");
         code.Should().Be(ExitCodes.Ok, err);
         string html = File.ReadAllText(P("exp/again.html"));
         html.Should().Contain("<title>Again &lt;&amp;&gt;</title>").And.Contain("Confusion matrices");
         System.Text.RegularExpressions.Regex.Matches(html, "<svg ").Count.Should().Be(2 + 3 * 2);
+    }
+
+    [Fact]
+    public async Task Label_only_manifests_pretrain_label_objectives_and_data_errors_exit_1()
+    {
+        // Coarse labels for pretraining, exact scores only for change labels: no 'score' column at all.
+        File.WriteAllText(P("f.npy"), "");
+        var rows = new List<string> { "scan_id,patient_id,time,label,exact_score,path" };
+        for (int p = 0; p < 6; p++)
+            for (int v = 0; v < 2; v++)
+            {
+                string file = $"s{p}{v}.npy";
+                Learner.Data.Formats.Npy.Write(P(file), Learner.Nn.Tensor.FromSpan(new float[] { p, v, p * v, 1 }, 4));
+                rows.Add($"s{p}{v},p{p},{v},{p % 3},{100 + 10 * p + 15 * v},{file}");
+            }
+        File.WriteAllLines(P("labels.csv"), rows);
+        var (code, output, err) = await Run(["pretrain", "--manifest", P("labels.csv"), "--objective", "supcon(temperature=0.2)", "--out", P("sup"), .. TinyTraining]);
+        code.Should().Be(ExitCodes.Ok, err);
+        (code, _, err) = await Run(["pretrain", "--manifest", P("labels.csv"), "--objective", "mse", "--out", P("mse"), .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed, "a missing score is a data error, not a usage error");
+        err.Should().Contain("s00").And.Contain("score");
+
+        // A config file sets the objective and the batch source; the command line overrides the budget.
+        File.WriteAllText(P("exp.json"), """{ "Learner": { "Objectives": ["contrastive(margin=0.7)"], "Pretraining": { "Epochs": 3 }, "BatchSource": { "PatientsPerBatch": 3, "ScansPerPatient": 2 } } }""");
+        (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("exp.json"), "--out", P("cfg"), "--steps", "2", "--dim", "8", "--width", "0.25", "--warmup", "0");
+        code.Should().Be(ExitCodes.Ok, err);
+        var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("cfg/run.json"))).RootElement;
+        run.GetProperty("Objective").GetString().Should().Be("contrastive(margin=0.7)");
+        run.GetProperty("Epochs").GetInt32().Should().Be(3);
+        run.GetProperty("StepsPerEpoch").GetInt32().Should().Be(2);
+        run.GetProperty("PatientsPerBatch").GetInt32().Should().Be(3);
+        File.WriteAllText(P("typo.json"), """{ "Learner": { "Pretraning": { "Epochs": 3 } } }""");
+        (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("typo.json"), "--out", P("typo"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("Pretraning");
     }
 
     [Fact]
@@ -172,6 +220,10 @@ public sealed class CliTests : IDisposable
         (code, _, err) = await Run("experiment", "--cohort", "lus", "--objectives", "mse,frob", "--out", P("x"));
         code.Should().Be(ExitCodes.Usage);
         err.Should().Contain("--objectives").And.Contain("frob");
+
+        (code, _, err) = await Run("experiment", "--cohort", "lus", "--objectives", "weighted-contrastive(margn=1)", "--out", P("x"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--objectives").And.Contain("margn").And.Contain("marginByGap");
 
         (code, _, err) = await Run("pretrain", "--out", P("nothing"), "--resume");
         code.Should().Be(ExitCodes.Failed);

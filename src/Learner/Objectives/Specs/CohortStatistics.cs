@@ -49,7 +49,8 @@ public sealed record CohortStatistics
         ArgumentNullException.ThrowIfNull(training);
         var scores = training.Scans.Where(s => s.HasScore).Select(s => s.Score!.Value).ToArray();
         int labels = training.Scans.Where(s => s.CoarseLabel is not null).Select(s => s.CoarseLabel!.Value).Distinct().Count();
-        if (scores.Length == 0) return new CohortStatistics(0, double.NaN, double.NaN, double.NaN, double.NaN, labels);
+        if (scores.Length == 0)
+            return new CohortStatistics(0, double.NaN, double.NaN, double.NaN, double.NaN, labels) { FirstUnscoredScanId = training.Scans.FirstOrDefault()?.Id };
         // The same arithmetic as LearnerExperiment has always used (population standard deviation), so the scaled
         // defaults do not move by a rounding error.
         double mean = scores.Average();
@@ -95,11 +96,19 @@ public sealed record CohortStatistics
     /// scores).</summary>
     public double ScoreScale => !HasScores ? double.NaN : ScoreStandardDeviation > 0 ? ScoreStandardDeviation : 1;
 
+    /// <summary>When built from a dataset without any score: its first scan (named by <see cref="RequireScores"/>).</summary>
+    public string? FirstUnscoredScanId { get; init; }
+
     /// <summary>Throws unless the cohort has scores; recipes that scale from the scores call it first.</summary>
     /// <param name="objective">The objective that needs the scores (named in the message).</param>
-    /// <exception cref="InvalidOperationException">No scan has a finite health score.</exception>
+    /// <exception cref="MissingScoreException">No scan of the dataset the statistics came from has a finite health
+    /// score (a data error: the message names its first scan).</exception>
+    /// <exception cref="InvalidOperationException">No score is known and the statistics did not come from a dataset.</exception>
     public void RequireScores(string objective)
     {
+        if (!HasScores && FirstUnscoredScanId is { } scan)
+            throw new MissingScoreException(scan, null,
+                $"objective '{objective}', whose defaults scale from the training cohort's health scores (no training scan has one; use a label-only objective such as supcon, contrastive, triplet or infonce, or add scores)");
         if (!HasScores)
             throw new InvalidOperationException(
                 $"Objective '{objective}' scales its defaults from the training cohort's health scores, but no training scan has a finite score " +

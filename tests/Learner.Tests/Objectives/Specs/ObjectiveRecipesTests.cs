@@ -226,10 +226,15 @@ public class ObjectiveRecipesTests
         Build("supcon+0.5*triplet", context).Should().BeOfType<CompositeObjective>();
         foreach (var name in new[] { "mse", "weighted-contrastive", "y-aware" })
         {
-            var ex = Assert.Throws<ObjectiveSpecException>(() => Build($"supcon+{name}", context));
-            ex.Message.Should().Contain($"Objective spec 'supcon + {name}' term '{name}' cannot be built for this cohort: Objective '{name}' scales its defaults from the training cohort's health scores, but no training scan has a finite score");
-            ex.InnerException.Should().BeOfType<InvalidOperationException>();
-            ex.Term.Should().Be(name);
+            // From a dataset: a data error naming the first scan and the objective.
+            var ex = Assert.Throws<Learner.Data.MissingScoreException>(() => Build($"supcon+{name}", context));
+            ex.Message.Should().Contain(SpecCohorts.LabelOnly().Scans[0].Id).And.Contain($"objective '{name}', whose defaults scale from the training cohort's health scores");
+            // Without a dataset behind the statistics: the spec error.
+            var bare = new ObjectiveContext(D, Seed, CohortStatistics.LabelsOnly(3));
+            var spec = Assert.Throws<ObjectiveSpecException>(() => Build($"supcon+{name}", bare));
+            spec.Message.Should().Contain($"Objective spec 'supcon + {name}' term '{name}' cannot be built for this cohort: Objective '{name}' scales its defaults from the training cohort's health scores, but no training scan has a finite score");
+            spec.InnerException.Should().BeOfType<InvalidOperationException>();
+            spec.Term.Should().Be(name);
         }
     }
 
