@@ -86,7 +86,7 @@ public class ObjectiveParityTests
         public override string ToString() => Label;
 
         /// <summary>The case's batch data for a seed.</summary>
-        public BatchData Data(int seed)
+        internal BatchData Data(int seed)
         {
             var data = BatchData.Create(seed, Scale, Near);
             data.WithSecondView = SecondView; data.WithPairs = Pairs; data.WithGaps = Gaps; data.WithPatients = Patients;
