@@ -447,6 +447,45 @@ public class ObjectiveParityTests
     }
 
     [TorchSharpFact]
+    public void Objective_specs_build_through_the_recipes_with_the_device_registry_as_with_the_managed_one()
+    {
+        // The experiment's path: ObjectiveRecipes.Build(spec, context, backend.Objectives). The device registry has the
+        // managed names and options types, so the recipes' cohort-scaled defaults and the spec's overrides reach the device
+        // objectives unchanged: the same loss and gradient on a batch of gapped sampler pairs.
+        var context = new ObjectiveContext(BatchData.D, 3, CohortStatistics.FromMoments(3, 1.5));
+        var deviceRegistry = TorchSharpObjectives.CreateRegistry(CPU);
+        var data = BatchData.Create(7);
+        data.WithPairs = data.WithGaps = true;
+        int n = BatchData.B * BatchData.D;
+        foreach (var text in new[]
+        {
+            "weighted-contrastive", "weighted-contrastive(positivesFromPairs=false)", "weighted-contrastive(marginByGap=true, useProvidedPairs=false)",
+            "mse", "y-aware", "contrastive", "rnc", "mse+0.5*weighted-contrastive(marginByGap=true)",
+        })
+        {
+            var spec = ObjectiveSpec.Parse(text);
+            var managed = ObjectiveRecipes.Default.Build(spec, context, ObjectiveRegistry.CreateDefault());
+            var device = ObjectiveRecipes.Default.Build(spec, context, deviceRegistry);
+            try
+            {
+                device.Name.Should().Be(managed.Name, text);
+                if (device is CompositeObjective composite)
+                    composite.Terms.Should().OnlyContain(t => t.Objective is TorchSharpObjective, $"{text}: a composite of device objectives");
+                else device.Should().BeAssignableTo<TorchSharpObjective>(text);
+                float[] gm = new float[n], gd = new float[n];
+                var rm = managed.Compute(data.Batch(), gm);
+                var rd = device.Compute(data.Batch(), gd);
+                Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance, $"{text}: loss {rd.Loss} vs managed {rm.Loss}");
+                GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{text}: embedding gradient");
+            }
+            finally
+            {
+                (device as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    [TorchSharpFact]
     public void Objectives_have_exact_gradients_by_finite_differences_in_double_precision()
     {
         // The dense device formulations (Rank-N-Contrast, mined triplets, the weighted loss, the softmax losses) against
