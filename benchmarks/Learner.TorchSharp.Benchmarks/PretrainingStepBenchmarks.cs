@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Learner.Encoders;
-using Learner.Experiments;
 using Learner.Nn;
 using Learner.Objectives;
 using static TorchSharp.torch;
@@ -89,7 +88,11 @@ public static class StepWorkload
         };
         var encoder = b.CreateEncoder(Encoder);
         encoder.SetTraining(true);
-        return (encoder, LearnerExperiment.CreateObjective("weighted-contrastive", encoder.EmbeddingDimension, 300, 100, 1, b.Objectives));
+        // The experiment's recipe for the spec, built by the backend's registry (device objectives where it has them):
+        // a cohort of mean score 300 and standard deviation 100, the run's seed 1.
+        var objective = ObjectiveRecipes.Default.Build(ObjectiveSpec.Parse("weighted-contrastive"),
+            new ObjectiveContext(encoder.EmbeddingDimension, 1, CohortStatistics.FromMoments(300, 100)), b.Objectives);
+        return (encoder, objective);
     }
 
     /// <summary>One batch: 8 patients × 2 clips of 8 frames of 32×32, with scores.</summary>

@@ -4,7 +4,8 @@
 // 2. pretrain the small ResNet-TSM with MSE + weighted contrastive on the TorchSharp backend — the same architecture,
 //    initial weights and checkpoint format as the managed engine, the objectives computed on the device when it is
 //    a GPU (--device-objectives on|off|auto);
-// 3. evaluate three-way change prediction (patient-grouped 5-fold CV) from same-patient embedding differences;
+// 3. evaluate three-way change prediction from same-patient embedding differences on held-out patients (a single
+//    stratified 30 % test split: pretraining and the change classifier never see them);
 // 4. with --compare, run the same experiment on the managed engine and print both.
 // Usage: dotnet run -c Release --project samples/TorchSharpGpu -p:TorchSharpAssembly=... [-- [--device auto|cpu|cuda]
 //        [--device-objectives auto|on|off] [--patients N] [--steps N] [--compare]]

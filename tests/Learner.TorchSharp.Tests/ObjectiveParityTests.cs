@@ -17,15 +17,20 @@ public class ObjectiveParityTests
     private const double Tolerance = 1e-5;
 
     /// <summary>A batch's host data: B = 12 scans of 6 patients (two each) in 3 coarse classes, D = 8, scores with ties;
-    /// optionally each patient's two scans near-coincident.</summary>
+    /// optionally each patient's two scans near-coincident. The sampler's pairs are marked positive by coarse label; their
+    /// gapped copy (<see cref="WithGaps"/>) carries seeded score gaps that differ from the batch scores' |Δ| (every third
+    /// pair keeps NaN, so the fallback to the scores is mixed in).</summary>
     internal sealed class BatchData
     {
         public const int B = 12, D = 8;
         public float[] Embeddings = null!, SecondView = null!, Scores = null!;
         public int[] Patients = null!, Labels = null!;
-        public IndexPair[] Pairs = null!;
+        public IndexPair[] Pairs = null!, GappedPairs = null!;
         public IndexTriplet[] Triplets = null!;
-        public bool WithSecondView, WithPairs, WithPatients = true;
+        public bool WithSecondView, WithPairs, WithGaps, WithPatients = true;
+
+        /// <summary>The pairs the batch carries (when <see cref="WithPairs"/>): gapped or not.</summary>
+        public IndexPair[] CurrentPairs => WithGaps ? GappedPairs : Pairs;
 
         public static BatchData Create(int seed, float scale = 1f, bool near = false)
         {
@@ -49,6 +54,8 @@ public class ObjectiveParityTests
                 if (a != c) pairs.Add(new IndexPair(a, c, data.Labels[a] == data.Labels[c]));
             }
             data.Pairs = pairs.ToArray();
+            var gapRng = new Rng((ulong)seed + 1000);                       // its own stream: the other fields do not move
+            data.GappedPairs = data.Pairs.Select((p, k) => k % 3 == 2 ? p : p with { ScoreGap = MathF.Round((float)(gapRng.NextDouble() * 4), 2) }).ToArray();
             if (near)
                 for (int i = 1; i < B; i += 2)
                     for (int j = 0; j < D; j++) data.Embeddings[i * D + j] = data.Embeddings[(i - 1) * D + j] + 1e-3f * (float)rng.NextGaussian();
@@ -68,20 +75,36 @@ public class ObjectiveParityTests
             SecondView = WithSecondView ? SecondView : default,
             Scores = Scores, Labels = Labels,
             PatientIds = WithPatients ? Patients : default,
-            Pairs = WithPairs ? Pairs : default,
+            Pairs = WithPairs ? CurrentPairs : default,
             Triplets = Triplets,
         };
     }
 
     public sealed record Case(string Label, Func<IObjective> Managed, Func<Device, TorchSharpObjective> OnDevice, bool SecondView = false, bool Pairs = false,
-        bool Patients = true, float Scale = 1f, bool Near = false)
+        bool Patients = true, float Scale = 1f, bool Near = false, bool Gaps = false)
     {
         public override string ToString() => Label;
+
+        /// <summary>The case's batch data for a seed.</summary>
+        internal BatchData Data(int seed)
+        {
+            var data = BatchData.Create(seed, Scale, Near);
+            data.WithSecondView = SecondView; data.WithPairs = Pairs; data.WithGaps = Gaps; data.WithPatients = Patients;
+            return data;
+        }
     }
 
-    private static Case C<TOptions>(string label, string name, TOptions? options, bool secondView = false, bool pairs = false, bool patients = true, float scale = 1f, bool near = false)
+    private static Case C<TOptions>(string label, string name, TOptions? options, bool secondView = false, bool pairs = false, bool patients = true, float scale = 1f,
+        bool near = false, bool gaps = false)
         where TOptions : ObjectiveOptions =>
-        new(label, () => ObjectiveRegistry.CreateDefault().Create(name, options), d => TorchSharpObjectives.Create(name, options, d), secondView, pairs, patients, scale, near);
+        new(label, () => ObjectiveRegistry.CreateDefault().Create(name, options), d => TorchSharpObjectives.Create(name, options, d), secondView, pairs, patients, scale, near, gaps);
+
+    /// <summary>The weighted contrastive loss on the sampler's pairs: flags decide (the default, with a threshold the flags
+    /// overrule), the threshold decides (flags ignored), and pairs carrying score gaps both ways.</summary>
+    internal static readonly WeightedContrastiveOptions FlagsDecide = new() { PositiveThreshold = 0.5f, Margin = 0.9f },
+        ThresholdDecides = new() { PositiveThreshold = 0.5f, Margin = 0.9f, PositivesFromPairs = false },
+        GapsFlagsDecide = new() { GapFunction = ScoreGapFunction.Sqrt, MarginByGap = true, PositiveThreshold = 0.5f, Margin = 0.6f },
+        GapsThresholdDecides = new() { GapFunction = ScoreGapFunction.Exp, GapScale = 3f, PositiveThreshold = 0.5f, Margin = 0.6f, PositivesFromPairs = false };
 
     public static TheoryData<Case> Cases()
     {
@@ -106,6 +129,11 @@ public class ObjectiveParityTests
             C("weighted no patients", "weighted-contrastive", new WeightedContrastiveOptions { Margin = 0.9f }, patients: false),
             C("weighted sqrt margin threshold", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Sqrt, MarginByGap = true, PositiveThreshold = 0.5f, Margin = 0.6f }),
             C("weighted exp unnormalised euclidean", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Exp, GapScale = 3f, NormalizeWeights = false, Distance = DistanceKind.Euclidean, Margin = 4f, Reduction = Reduction.Sum }),
+            C("weighted pairs flags decide", "weighted-contrastive", FlagsDecide, pairs: true),
+            C("weighted pairs threshold decides", "weighted-contrastive", ThresholdDecides, pairs: true),
+            C("weighted pairs with gaps flags decide", "weighted-contrastive", GapsFlagsDecide, pairs: true, gaps: true),
+            C("weighted pairs with gaps threshold decides", "weighted-contrastive", GapsThresholdDecides, pairs: true, gaps: true),
+            C("weighted pairs with gaps euclidean sum", "weighted-contrastive", new WeightedContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 4f, NormalizeWeights = false, Reduction = Reduction.Sum }, pairs: true, gaps: true),
             C("weighted custom margin only", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Custom, CustomGapFunction = g => g * g / 4, WeightByGap = false, MarginByGap = true, MarginSlope = 0.1f, Reduction = Reduction.MeanOverActive }),
             C("mse", "mse", new MseOptions { EmbeddingDimension = BatchData.D, ScoreOffset = 3f, ScoreScale = 2f, InitSeed = 5 }),
             C("rnc", "rnc", new RankNContrastOptions()),
@@ -138,8 +166,7 @@ public class ObjectiveParityTests
     {
         foreach (int seed in new[] { 1, 2 })
         {
-            var data = BatchData.Create(seed, c.Scale, c.Near);
-            data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
+            var data = c.Data(seed);
             var managed = c.Managed();
             using var device = c.OnDevice(CPU);
             device.Name.Should().Be(managed.Name);
@@ -169,8 +196,7 @@ public class ObjectiveParityTests
     [MemberData(nameof(Cases))]
     public void Device_api_gives_the_same_loss_and_gradient_on_device_tensors(Case c)
     {
-        var data = BatchData.Create(3, c.Scale, c.Near);
-        data.WithSecondView = c.SecondView; data.WithPairs = c.Pairs; data.WithPatients = c.Patients;
+        var data = c.Data(3);
         using var objective = c.OnDevice(CPU);
         int n = BatchData.B * BatchData.D;
         var g = new float[n];
@@ -182,7 +208,7 @@ public class ObjectiveParityTests
         {
             Scores = data.Scores, Labels = data.Labels,
             PatientIds = c.Patients ? data.Patients : ReadOnlyMemory<int>.Empty,
-            Pairs = c.Pairs ? data.Pairs : ReadOnlyMemory<IndexPair>.Empty,
+            Pairs = c.Pairs ? data.CurrentPairs : ReadOnlyMemory<IndexPair>.Empty,
             Triplets = data.Triplets,
         };
         var loss = objective.Loss(z, metadata, v);
@@ -195,6 +221,54 @@ public class ObjectiveParityTests
         loss.Parameters.Count.Should().Be(objective.Parameters.Count);
         for (int p = 0; p < loss.Parameters.Count; p++)
             loss.Parameters[p].GradOrNull()!.data<float>().ToArray().Should().Equal(objective.Parameters[p].Gradient.ToArray());
+    }
+
+    [Fact]
+    public void The_provided_pair_cases_tell_flags_threshold_and_gaps_apart()
+    {
+        // Managed only (runs without libtorch): the parity cases above can fail. On their batches the flags and the
+        // threshold disagree on some pairs and the gapped pairs' Δ differ from the scores', so a device loss that took
+        // positives by the threshold, or ignored ScoreGap, would land on another managed value, far outside the tolerance.
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            var data = BatchData.Create(seed);
+            data.WithPairs = true;
+            data.Pairs.Should().Contain(p => p.Positive && Math.Abs(data.Scores[p.First] - data.Scores[p.Second]) > FlagsDecide.PositiveThreshold, "a flagged positive the threshold calls negative");
+            data.Pairs.Should().Contain(p => !p.Positive && Math.Abs(data.Scores[p.First] - data.Scores[p.Second]) <= FlagsDecide.PositiveThreshold, "a flagged negative the threshold calls positive");
+            data.GappedPairs.Select(p => p.ScoreGap).Should().Contain(float.NaN, "some pairs fall back to the scores").And.Contain(g => float.IsFinite(g));
+            Relative(Managed(FlagsDecide, data), Managed(ThresholdDecides, data)).Should().BeGreaterThan(100 * Tolerance, $"seed {seed}: flags vs threshold");
+            foreach (var o in new[] { GapsFlagsDecide, GapsThresholdDecides })
+            {
+                data.WithGaps = false;
+                double plain = Managed(o, data);
+                data.WithGaps = true;
+                Relative(Managed(o, data), plain).Should().BeGreaterThan(100 * Tolerance, $"seed {seed} {o}: the gaps change the loss");
+            }
+        }
+
+        static double Managed(WeightedContrastiveOptions o, BatchData d) => new WeightedContrastiveLoss(o).Compute(d.Batch(), default).Loss;
+    }
+
+    [TorchSharpFact]
+    public void Device_weighted_loss_takes_positives_from_the_pair_flags_and_gaps_from_the_pairs()
+    {
+        // The managed objective's closed-form example on the device: two orthogonal rows (cosine distance d = 1), scores
+        // 0 and 1 (Δ = 1), threshold 0.5, margin 3, unnormalised linear weights g(Δ) = Δ.
+        float[] e = { 1, 0, 0, 1 };
+        float[] scores = { 0, 1 };
+        var o = new WeightedContrastiveOptions { PositiveThreshold = 0.5f, Margin = 3f, NormalizeWeights = false };
+        var byThreshold = o with { PositivesFromPairs = false };
+        double Loss(WeightedContrastiveOptions options, IndexPair pair)
+        {
+            using var objective = new TorchSharpWeightedContrastiveLoss(options, CPU);
+            return objective.Compute(new EmbeddingBatch(e, 2, 2) { Scores = scores, Pairs = new[] { pair } }, default).Loss;
+        }
+        Loss(o, new IndexPair(0, 1, true)).Should().BeApproximately(1, 1e-6, "the sampler's positive flag wins over the threshold: d²");
+        Loss(byThreshold, new IndexPair(0, 1, true)).Should().BeApproximately(4, 1e-5, "by the threshold Δ = 1 is a negative: g(1)·(3 − d)²");
+        Loss(o, new IndexPair(0, 1, false, 3f)).Should().BeApproximately(12, 1e-5, "a finite ScoreGap is the pair's Δ: g(3)·(3 − d)²");
+        Loss(o, new IndexPair(0, 1, false, 0.4f)).Should().BeApproximately(1.6, 1e-5, "a flagged negative below the threshold is still weighted by g(Δ)");
+        Loss(byThreshold, new IndexPair(0, 1, false, 0.4f)).Should().BeApproximately(1, 1e-6, "by the threshold the pair's gap 0.4 makes it a positive: d²");
+        Loss(byThreshold, new IndexPair(0, 1, false)).Should().BeApproximately(4, 1e-5, "without a gap Δ comes from the scores");
     }
 
     [TorchSharpFact]
@@ -249,6 +323,8 @@ public class ObjectiveParityTests
             ("weighted-contrastive", null, d => { d.Scores[3] = float.NaN; return null; }),
             ("weighted-contrastive", null, d => { d.Patients = new int[5]; return null; }),
             ("weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Custom, CustomGapFunction = _ => -1 }, _ => null),
+            ("weighted-contrastive", null, d => { d.WithPairs = true; d.Pairs = new[] { new IndexPair(0, 3, true), new IndexPair(1, 4, false, -2f) }; return null; }),
+            ("weighted-contrastive", null, d => { d.WithPairs = true; d.Pairs = new[] { new IndexPair(0, 12, false, 1f) }; return null; }),
             ("infonce", null, d => { d.WithSecondView = false; return null; }),
             ("infonce", null, d => { d.WithSecondView = true; d.SecondView[17] = float.PositiveInfinity; return null; }),
             ("y-aware", null, d => { d.Embeddings[9] = float.NaN; return null; }),
@@ -371,19 +447,60 @@ public class ObjectiveParityTests
     }
 
     [TorchSharpFact]
+    public void Objective_specs_build_through_the_recipes_with_the_device_registry_as_with_the_managed_one()
+    {
+        // The experiment's path: ObjectiveRecipes.Build(spec, context, backend.Objectives). The device registry has the
+        // managed names and options types, so the recipes' cohort-scaled defaults and the spec's overrides reach the device
+        // objectives unchanged: the same loss and gradient on a batch of gapped sampler pairs.
+        var context = new ObjectiveContext(BatchData.D, 3, CohortStatistics.FromMoments(3, 1.5));
+        var deviceRegistry = TorchSharpObjectives.CreateRegistry(CPU);
+        var data = BatchData.Create(7);
+        data.WithPairs = data.WithGaps = true;
+        int n = BatchData.B * BatchData.D;
+        foreach (var text in new[]
+        {
+            "weighted-contrastive", "weighted-contrastive(positivesFromPairs=false)", "weighted-contrastive(marginByGap=true, useProvidedPairs=false)",
+            "mse", "y-aware", "contrastive", "rnc", "mse+0.5*weighted-contrastive(marginByGap=true)",
+        })
+        {
+            var spec = ObjectiveSpec.Parse(text);
+            var managed = ObjectiveRecipes.Default.Build(spec, context, ObjectiveRegistry.CreateDefault());
+            var device = ObjectiveRecipes.Default.Build(spec, context, deviceRegistry);
+            try
+            {
+                device.Name.Should().Be(managed.Name, text);
+                if (device is CompositeObjective composite)
+                    composite.Terms.Should().OnlyContain(t => t.Objective is TorchSharpObjective, $"{text}: a composite of device objectives");
+                else device.Should().BeAssignableTo<TorchSharpObjective>(text);
+                float[] gm = new float[n], gd = new float[n];
+                var rm = managed.Compute(data.Batch(), gm);
+                var rd = device.Compute(data.Batch(), gd);
+                Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance, $"{text}: loss {rd.Loss} vs managed {rm.Loss}");
+                GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{text}: embedding gradient");
+            }
+            finally
+            {
+                (device as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    [TorchSharpFact]
     public void Objectives_have_exact_gradients_by_finite_differences_in_double_precision()
     {
         // The dense device formulations (Rank-N-Contrast, mined triplets, the weighted loss, the softmax losses) against
         // central differences of the device loss itself (float32, h = 1e-2; smooth penalties so no hinge kink is crossed).
         var data = BatchData.Create(8);
-        foreach (var (name, options) in new (string, ObjectiveOptions?)[]
+        foreach (var (name, options, gappedPairs) in new (string, ObjectiveOptions?, bool)[]
         {
-            ("rnc", null), ("weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true }),
-            ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard, Penalty = TripletPenalty.SoftPlus }),
-            ("triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Penalty = TripletPenalty.SoftPlus, Distance = DistanceKind.Cosine }),
-            ("y-aware", null), ("supcon", null),
+            ("rnc", null, false), ("weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true }, false),
+            ("weighted-contrastive", GapsFlagsDecide, true),
+            ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard, Penalty = TripletPenalty.SoftPlus }, false),
+            ("triplet", new TripletOptions { Selection = TripletSelection.BatchAll, Penalty = TripletPenalty.SoftPlus, Distance = DistanceKind.Cosine }, false),
+            ("y-aware", null, false), ("supcon", null, false),
         })
         {
+            data.WithPairs = data.WithGaps = gappedPairs;
             using var objective = TorchSharpObjectives.Create(name, options, CPU);
             var g = new float[data.Embeddings.Length];
             objective.Compute(data.Batch(), g);

@@ -37,7 +37,9 @@ public class TorchSharpBackendTests
         Seeds = new[] { 1, 2 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
         Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 6 },
-        PatientsPerBatch = 4, ScansPerPatient = 2, Folds = 4, BootstrapResamples = 20,
+        BatchSource = new BatchSourceOptions { PatientsPerBatch = 4, ScansPerPatient = 2 },
+        Protocol = new ExperimentProtocolOptions { OuterFolds = 4 },
+        BootstrapResamples = 20,
     };
 
     [TorchSharpTheory]
@@ -54,6 +56,31 @@ public class TorchSharpBackendTests
         for (int r = 0; r < managed.Rows.Count; r++)
         {
             var (m, t) = (managed.Rows[r].Details!.Losses, torch.Rows[r].Details!.Losses);
+            t.Should().HaveCount(m.Count);
+            for (int i = 0; i < m.Count; i++)
+                t[i].Should().BeApproximately(m[i], 1e-4 * Math.Max(1, Math.Abs(m[i])), $"{managed.Rows[r].Objective} seed {managed.Rows[r].Seed} step {i}");
+        }
+    }
+
+    [TorchSharpTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void On_inter_patient_pairs_the_experiment_on_TorchSharp_follows_the_managed_run_step_for_step(bool deviceObjectives)
+    {
+        // The sampler's pairs reach the objectives with their Positive flags and score gaps: the device weighted loss must
+        // take both as the managed one does (PositivesFromPairs, ScoreGap), and the spec's overrides reach both backends.
+        var options = Small("weighted-contrastive", "weighted-contrastive(positivesFromPairs=false)", "mse+weighted-contrastive(marginByGap=true)") with
+        {
+            BatchSource = new BatchSourceOptions { Kind = BatchSourceKind.InterPatientPairs, PairsPerBatch = 8 },
+        };
+        var data = Cohort().WithQuantileLabels(3);
+        var managed = new LearnerExperiment(options).Run(data);
+        var torch = new LearnerExperiment(options, TorchSharpBackend.Create(CPU, deviceObjectives)).Run(data);
+        torch.Rows.Select(r => r.Objective).Should().Equal(managed.Rows.Select(r => r.Objective));
+        for (int r = 0; r < managed.Rows.Count; r++)
+        {
+            var (m, t) = (managed.Rows[r].Details!.Losses, torch.Rows[r].Details!.Losses);
+            m.Should().NotBeEmpty();
             t.Should().HaveCount(m.Count);
             for (int i = 0; i < m.Count; i++)
                 t[i].Should().BeApproximately(m[i], 1e-4 * Math.Max(1, Math.Abs(m[i])), $"{managed.Rows[r].Objective} seed {managed.Rows[r].Seed} step {i}");

@@ -6,10 +6,16 @@ using TTensor = TorchSharp.torch.Tensor;
 
 namespace Learner.TorchSharp.Objectives;
 
-/// <summary>LEARNER's weighted contrastive loss (<see cref="WeightedContrastiveLoss"/>) on a libtorch device. The
-/// score-gap weights w_ij and margins m_ij depend only on the scores: they are computed on the host in double precision
-/// (every gap function, the custom one included, exactly as the managed objective) and uploaded with the pair
-/// selection; distances, hinges, the reduction and the gradient run on the device.</summary>
+/// <summary>LEARNER's weighted contrastive loss (<see cref="WeightedContrastiveLoss"/>) on a libtorch device. Which pairs
+/// are positives and the score-gap weights w_ij and margins m_ij depend only on the scores and the sampler's pairs: they
+/// are computed on the host in double precision by the managed objective's own rules (every gap function, the custom
+/// one included) and uploaded with the pair selection; distances, hinges, the reduction and the gradient run on the
+/// device.</summary>
+/// <remarks>As the managed objective: with sampler pairs (<see cref="EmbeddingBatch.Pairs"/> and
+/// <see cref="WeightedContrastiveOptions.UseProvidedPairs"/>) a pair is positive when the sampler marked it so
+/// (<see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, the default) and its Δ is the pair's
+/// <see cref="IndexPair.ScoreGap"/> when finite, else |s_i − s_j|; with every in-batch pair, or with
+/// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/> false, Δ ≤ the positive threshold decides.</remarks>
 public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
 {
     /// <summary>Creates the objective.</summary>
@@ -44,12 +50,15 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
         var g = new double[size];
         double sumG = 0;
         long negatives = 0;
+        var scores = s.ToArray();
         for (long k = 0; k < size; k++)
         {
             if (include is not null && !include[k]) continue;
-            int i = explicitPairs ? pairs[(int)k].First : (int)(k / n), j = explicitPairs ? pairs[(int)k].Second : (int)(k % n);
-            double gap = Math.Abs((double)s[i] - s[j]);
-            if (gap <= o.PositiveThreshold) { positive[k] = true; continue; }
+            // Δ and the pair's kind by the managed rules: a provided pair's finite ScoreGap and (PositivesFromPairs) its
+            // flag; for all pairs |s_i − s_j| against the threshold.
+            var pair = explicitPairs ? pairs[(int)k] : new IndexPair((int)(k / n), (int)(k % n), false);
+            double gap = WeightedContrastiveLoss.PairGap(scores, pair.First, pair.Second, pair.ScoreGap);
+            if (WeightedContrastiveLoss.IsPositive(o, pair.Positive, gap, provided: explicitPairs)) { positive[k] = true; continue; }
             g[k] = o.Gap(gap);
             sumG += g[k];
             negatives++;
