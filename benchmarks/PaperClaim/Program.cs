@@ -57,7 +57,7 @@ static int Run(string cohort, string objective, int seed, string outDir, int ste
     var row = results.Rows[0];
     var json = JsonSerializer.Serialize(new
     {
-        cohort, objective = objective + tag, seed, steps = options.Pretraining.TotalSteps, patients = data.PatientCount, scans = data.ScanCount,
+        cohort, objective = objective + tag, seed, protocol = row.Protocol, steps = options.Pretraining.TotalSteps, patients = data.PatientCount, scans = data.ScanCount,
         accuracy = row.Accuracy, macroF1 = row.MacroF1, kappa = row.QuadraticKappa, spearman = row.Spearman,
         pretrainingSeconds = row.PretrainingSeconds, totalSeconds = total, generateSeconds = generate, finalLoss = row.FinalLoss,
         environment = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
@@ -69,6 +69,8 @@ static int Run(string cohort, string objective, int seed, string outDir, int ste
 
 static string Aggregate(string dir)
 {
+    // Built-in objectives first, in the recipes' order, then composites and other specs.
+    string[] Order = [.. Learner.Objectives.ObjectiveRecipes.Default.Names, "mse + weighted-contrastive"];
     var rows = Directory.GetFiles(dir, "*.json").Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement).ToList();
     var sb = new StringBuilder();
     foreach (var cohort in rows.Select(r => r.GetProperty("cohort").GetString()!).Distinct().Order())
@@ -77,7 +79,7 @@ static string Aggregate(string dir)
         sb.Append(CultureInfo.InvariantCulture, $"### {cohort.ToUpperInvariant()} ({mine[0].GetProperty("patients").GetInt32()} patients, {mine[0].GetProperty("scans").GetInt32()} scans)\n\n");
         sb.Append("| objective | steps | seeds | macro-F1 mean ± sd | macro-F1 95 % CI (per seed) | Spearman mean ± sd | Spearman 95 % CI (per seed) | accuracy mean | κ mean |\n");
         sb.Append("|---|---:|---:|---|---|---|---|---:|---:|\n");
-        foreach (var g in mine.GroupBy(r => r.GetProperty("objective").GetString()!).OrderBy(g => g.Key.Contains("-s", StringComparison.Ordinal) ? 1 : 0).ThenBy(g => Array.IndexOf(LearnerExperiment.KnownObjectives.ToArray(), g.Key.Split("-s")[0])))
+        foreach (var g in mine.GroupBy(r => r.GetProperty("objective").GetString()!).OrderBy(g => g.Key.Contains("-s", StringComparison.Ordinal) ? 1 : 0).ThenBy(g => Array.IndexOf(Order, g.Key.Split("-s")[0])))
         {
             var runs = g.OrderBy(r => r.GetProperty("seed").GetInt32()).ToList();
             double[] E(string m) => runs.Select(r => Num(r.GetProperty(m).GetProperty("Estimate"))).ToArray();

@@ -36,7 +36,7 @@ public static class HtmlReport
         h3{font-size:15px;margin:16px 0 6px}p.lead{color:#555;margin-top:0}
         table{border-collapse:collapse;margin:8px 0 16px;font-size:13px;background:#fff}
         th,td{border:1px solid #e2e2e2;padding:5px 9px;text-align:right}th{background:#f0f3f7;font-weight:600}
-        td:first-child,th:first-child{text-align:left}.best{font-weight:700;background:#eef7ee}
+        td:first-child,th:first-child{text-align:left}.best{font-weight:700;background:#eef7ee}.chosen{font-weight:600}
         .grid{display:flex;flex-wrap:wrap;gap:14px}.card{background:#fff;border:1px solid #e4e4e4;border-radius:6px;padding:8px}
         .note{color:#666;font-size:12px;max-width:900px}code{background:#f0f0f0;padding:1px 4px;border-radius:3px}
         """;
@@ -54,6 +54,7 @@ public static class HtmlReport
         sb.Append("<title>").Append(E(options.Title)).Append("</title><style>").Append(Css).Append("</style></head><body><main>\n");
         sb.Append("<h1>").Append(E(options.Title)).Append("</h1>\n");
         if (options.Description is not null) sb.Append("<p class=\"lead\">").Append(E(options.Description)).Append("</p>\n");
+        Protocol(sb, results);
         if (options.Settings.Count > 0)
         {
             sb.Append("<table>");
@@ -67,7 +68,14 @@ public static class HtmlReport
             return sb.ToString();
         }
 
-        Summary(sb, groups);
+        Summary(sb, groups, results);
+        var warnings = results.Rows.SelectMany(r => r.Warnings.Select(w => $"{r.Objective} (seed {r.Seed}): {w}")).ToList();
+        if (warnings.Count > 0)
+        {
+            sb.Append("<ul class=\"note\">");
+            foreach (var w in warnings) sb.Append("<li>").Append(E(w)).Append("</li>");
+            sb.Append("</ul>\n");
+        }
         sb.Append("<div class=\"grid\">");
         Card(sb, Charts.IntervalBars("Macro-F1 of three-way change", "macro-F1", groups.Select(g => Interval(g.Key, g.Select(r => r.MacroF1))).ToList()));
         Card(sb, Charts.IntervalBars("Alignment: Spearman(distance, |Δscore|)", "Spearman ρ", groups.Select(g => Interval(g.Key, g.Select(r => r.Spearman))).ToList()));
@@ -112,7 +120,8 @@ public static class HtmlReport
         sb.Append("<h2>Every run</h2><table><tr><th>objective</th><th>seed</th><th>accuracy</th><th>macro-F1</th><th>quadratic κ</th><th>Spearman</th><th>pretraining s</th><th>final loss</th></tr>");
         foreach (var r in results.Rows)
             sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(r.Objective)}</td><td>{r.Seed}</td><td>{Ci(r.Accuracy)}</td><td>{Ci(r.MacroF1)}</td><td>{Ci(r.QuadraticKappa)}</td><td>{Ci(r.Spearman)}</td><td>{r.PretrainingSeconds:F1}</td><td>{F(r.FinalLoss)}</td></tr>");
-        sb.Append("</table>\n<p class=\"note\">Intervals: 95 % bootstrap over patients. Change classification: patient-grouped k-fold cross-validation (no patient in both training and test).</p>\n");
+        sb.Append("</table>\n<p class=\"note\">Intervals: 95 % bootstrap over patients. ").Append(E(ProtocolNote(results))).Append("</p>\n");
+        Search(sb, results);
         sb.Append("</main></body></html>\n");
         return sb.ToString();
     }
@@ -132,18 +141,74 @@ public static class HtmlReport
         File.Move(temp, path, overwrite: true);
     }
 
-    private static void Summary(StringBuilder sb, List<IGrouping<string, ExperimentRow>> groups)
+    private static void Protocol(StringBuilder sb, ExperimentResults results)
     {
-        double best = groups.Max(g => Mean(g.Select(r => r.MacroF1.Estimate)));
+        bool transductive = results.Rows.Any(r => r.Protocol == "transductive") || results.Metadata.Protocol == "transductive";
+        sb.Append(transductive ? "<p class=\"lead\" style=\"color:#b00\">" : "<p class=\"note\">").Append(E(ProtocolNote(results)));
+        if (!results.Metadata.Complete) sb.Append(" <strong>Incomplete:</strong> the experiment was cancelled; only finished runs are shown.");
+        sb.Append(CultureInfo.InvariantCulture, $" Learner {E(results.Metadata.LibraryVersion)}").Append("</p>\n");
+    }
+
+    private static string ProtocolNote(ExperimentResults results) =>
+        results.Rows.Any(r => r.Protocol == "transductive") || results.Metadata.Protocol == "transductive"
+            ? "Protocol: transductive — pretraining saw every evaluated patient (scans and scores); only the change classifier was cross-validated. These are not held-out estimates."
+            : $"Protocol: {results.Metadata.Protocol} — patients were split before pretraining; each held-out patient was predicted once by a model whose pretraining, selection and change classifier never saw it.";
+
+    /// <summary>Every search trial with its validation score; the chosen one in bold.</summary>
+    private static void Search(StringBuilder sb, ExperimentResults results)
+    {
+        var searched = results.Rows.Where(r => r.Folds.Any(f => f.Trials.Count > 0)).ToList();
+        if (searched.Count == 0) return;
+        sb.Append("<h2>Hyperparameter search (validation patients)</h2><table><tr><th>objective</th><th>seed</th><th>fold</th><th>trial</th><th>settings</th><th>validation score</th><th>s</th></tr>");
+        foreach (var r in searched)
+            foreach (var f in r.Folds)
+                foreach (var t in f.Trials)
+                {
+                    bool chosen = f.ChosenTrial == t.Index;
+                    sb.Append(chosen ? "<tr class=\"chosen\">" : "<tr>").Append(CultureInfo.InvariantCulture,
+                        $"<td>{E(r.Objective)}</td><td>{r.Seed}</td><td>{f.Index}</td><td>{t.Index}{(chosen ? " (chosen)" : "")}</td><td style=\"text-align:left\">{E(t.Settings)}</td><td>{E(t.Metric)} {F(t.Score)}</td><td>{t.PretrainingSeconds:F1}</td></tr>");
+                }
+        sb.Append("</table>\n");
+    }
+
+    /// <summary>The objective with the best mean macro-F1, if its paired difference to every other objective (same seeds,
+    /// same held-out pairs) has a 95 % interval above 0 for every shared seed; otherwise null (no winner is claimed).</summary>
+    private static string? SignificantBest(List<IGrouping<string, ExperimentRow>> groups, ExperimentResults results)
+    {
+        if (groups.Count < 2) return null;
+        var best = groups.MaxBy(g => Mean(g.Select(r => r.MacroF1.Estimate)))!;
+        foreach (var other in groups.Where(g => g.Key != best.Key))
+        {
+            var seeds = best.Select(r => r.Seed).Intersect(other.Select(r => r.Seed)).ToList();
+            if (seeds.Count == 0) return null;
+            foreach (int seed in seeds)
+            {
+                try
+                {
+                    if (!(results.PairedMacroF1Difference(best.Key, other.Key, seed, 500).Lower > 0)) return null;
+                }
+                catch (ArgumentException)
+                {
+                    return null; // no recorded predictions, or different pairs: no paired comparison, no claim
+                }
+            }
+        }
+        return best.Key;
+    }
+
+    private static void Summary(StringBuilder sb, List<IGrouping<string, ExperimentRow>> groups, ExperimentResults results)
+    {
+        string? best = SignificantBest(groups, results);
         sb.Append("<h2>Results</h2><table><tr><th>objective</th><th>seeds</th><th>accuracy</th><th>macro-F1 (mean ± sd)</th><th>quadratic κ</th><th>Spearman (mean ± sd)</th><th>pretraining s</th></tr>");
         foreach (var g in groups)
         {
-            double f1 = Mean(g.Select(r => r.MacroF1.Estimate));
-            sb.Append(f1 == best ? "<tr class=\"best\">" : "<tr>");
+            sb.Append(g.Key == best ? "<tr class=\"best\">" : "<tr>");
             sb.Append(CultureInfo.InvariantCulture,
                 $"<td>{E(g.Key)}</td><td>{g.Count()}</td><td>{F(Mean(g.Select(r => r.Accuracy.Estimate)))}</td><td>{MeanSd(g.Select(r => r.MacroF1.Estimate))}</td><td>{F(Mean(g.Select(r => r.QuadraticKappa.Estimate)))}</td><td>{MeanSd(g.Select(r => r.Spearman.Estimate))}</td><td>{g.Average(r => r.PretrainingSeconds):F1}</td></tr>");
         }
-        sb.Append("</table>\n");
+        sb.Append("</table>\n<p class=\"note\">").Append(best is null
+            ? "No objective is highlighted: no objective's paired macro-F1 difference to every other one has a 95 % patient-bootstrap interval above 0."
+            : $"Highlighted: {E(best)}, whose paired macro-F1 difference to every other objective (same seeds, same held-out pairs) has a 95 % interval above 0.").Append("</p>\n");
     }
 
     private static ChartInterval Interval(string name, IEnumerable<MetricInterval> values)

@@ -140,4 +140,27 @@ public class ReportTests
         json.GetProperty("rows")[0].GetProperty("details").GetProperty("losses").GetArrayLength().Should().Be(6);
         json.GetProperty("rows")[0].GetProperty("details").GetProperty("confusion").GetArrayLength().Should().Be(3);
     }
+
+    [Fact]
+    public void The_report_states_the_protocol_shows_every_trial_and_claims_no_winner_without_a_significant_paired_difference()
+    {
+        var cold = new ExperimentRunOptions { WarmUp = false };
+        var options = Experiments.LearnerExperimentTests.Small() with
+        {
+            Objectives = new[] { "mse", "weighted-contrastive" },
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25, ValidationFraction = 0.34 },
+            Search = new HyperparameterSearchOptions { Trials = 2, LearningRates = new[] { 1e-3, 3e-3 } },
+        };
+        var results = new LearnerExperiment(options).Run(Experiments.LearnerExperimentTests.Cohort(), cold, null, null, CancellationToken.None);
+        string html = HtmlReport.Render(results);
+        html.Should().Contain("Protocol: held-out split").And.Contain("Hyperparameter search (validation patients)").And.Contain("(chosen)");
+        System.Text.RegularExpressions.Regex.Matches(html, "\\(chosen\\)").Count.Should().Be(2, "one chosen trial per objective and fold");
+        // Four held-out patients cannot separate two objectives: the report must not highlight a winner.
+        html.Should().Contain("No objective is highlighted");
+        html.Should().NotContain("<tr class=\"best\"><td>mse</td>").And.NotContain("<tr class=\"best\"><td>weighted-contrastive</td>");
+
+        var leaky = new LearnerExperiment(options with { Search = new HyperparameterSearchOptions(), Protocol = new ExperimentProtocolOptions { OuterFolds = 4, Transductive = true } })
+            .Run(Experiments.LearnerExperimentTests.Cohort(), cold, null, null, CancellationToken.None);
+        HtmlReport.Render(leaky).Should().Contain("Protocol: transductive").And.Contain("not held-out estimates");
+    }
 }
