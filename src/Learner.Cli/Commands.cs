@@ -273,7 +273,9 @@ internal static class Commands
         var output = new Option<string>("--out") { Description = "Also write the metrics JSON to this file." };
         var cmd = new Command("evaluate", """
             Three-way change classification (worsened / stable / improved) from same-patient embedding differences,
-            patient-grouped k-fold cross-validation, plus the alignment of embedding distance with |Δscore|.
+            patient-grouped k-fold cross-validation, plus the alignment of embedding distance with |Δscore|; intervals
+            from the same patient bootstrap (same streams) as experiment. Embed patients the encoder did not pretrain
+            on (pretrain on another manifest): otherwise the estimate is transductive, not held out.
 
             Example:
               learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20 --out runs/wc/metrics.json

@@ -10,27 +10,8 @@ namespace Learner.Tests.Training;
 
 public class PretrainerTests
 {
-    /// <summary>12 patients × 3 visits; a 6-feature payload whose first feature follows the score, the rest is a
-    /// per-patient offset (nuisance) plus noise.</summary>
-    private static LongitudinalDataset Cohort(ulong seed = 11, string prefix = "p")
-    {
-        var rng = new Rng(seed);
-        var scans = new List<Scan>();
-        for (int p = 0; p < 12; p++)
-        {
-            float offset = (float)rng.NextGaussian();
-            double baseScore = 100 + 400 * rng.NextDouble();
-            for (int v = 0; v < 3; v++)
-            {
-                double score = baseScore + (30 * v + 25 * rng.NextDouble()) * (p % 2 == 0 ? 1 : -1);
-                var x = new float[6];
-                x[0] = (float)((score - 300) / 100);
-                for (int k = 1; k < 6; k++) x[k] = offset + 0.1f * (float)rng.NextGaussian();
-                scans.Add(new Scan($"{prefix}s{p}-{v}", $"{prefix}{p}", v, score, payload: new TensorPayload(Tensor.FromSpan(x, 6))));
-            }
-        }
-        return new LongitudinalDataset(scans, higherIsHealthier: true);
-    }
+    /// <summary>12 patients × 3 visits, no labels (<see cref="TrainingFixtures.Cohort"/>).</summary>
+    private static LongitudinalDataset Cohort(ulong seed = 11, string prefix = "p") => TrainingFixtures.Cohort(seed, prefix, labels: false);
 
     private static (Pretrainer Trainer, MlpEncoder Encoder) Make(LongitudinalDataset data, string? dir, IObjective? objective = null, int every = 4,
         Func<PretrainingOptions, PretrainingOptions>? configure = null, LongitudinalDataset? validation = null)
