@@ -93,14 +93,18 @@ cat >"$work/app/Program.cs" <<'CS'
 using Learner.Data.Synthetic;
 using Learner.Encoders;
 using Learner.Experiments;
-using Learner.Sampling;
 using Learner.Training;
 
 var data = SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 12, Seed = 1 });
-var encoder = EncoderFactory.Create(new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 8, WidthMultiplier = 0.25 });
-var objective = LearnerExperiment.CreateObjective("weighted-contrastive", encoder.EmbeddingDimension, 300, 100, 1);
-var result = new Pretrainer(encoder, data, new PatientBatchSampler(data, 4, 2), objective, new PretrainingOptions { Epochs = 1, StepsPerEpoch = 3 }).Run();
-Console.WriteLine($"smoke app: {encoder.Name}, {result.CompletedSteps} pretraining steps, last loss {result.Losses[^1]:F4}");
+var factory = new PretrainerFactory(new ExperimentOptions
+{
+    Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 8, WidthMultiplier = 0.25 },
+    Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 3 },
+    BatchSource = new BatchSourceOptions { Kind = BatchSourceKind.InterPatientPairs, PairsPerBatch = 8 },
+});
+var (pretrainer, encoder) = factory.Create(data, "mse+0.5*weighted-contrastive(marginByGap=true)");
+var result = pretrainer.Run();
+Console.WriteLine($"smoke app: {encoder.Name}, {result.CompletedSteps} pretraining steps on inter-patient pairs, last loss {result.Losses[^1]:F4}");
 return result.CompletedSteps == 3 && double.IsFinite(result.Losses[^1]) ? 0 : 1;
 CS
 echo "pack-smoke: dotnet run (a 3-step pretraining through the packaged library)"
