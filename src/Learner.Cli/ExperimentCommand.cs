@@ -46,7 +46,7 @@ internal static class ExperimentCommand
         var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
         var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", 500);
         var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
-        var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (checkpoints, chosen encoders).", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (every fold's and trial's checkpoint; results.json names the chosen one).", Required = true };
         var cmd = new Command("experiment", """
             The paper's comparison without leakage: patients are split into outer folds first; for each objective, seed and
             fold the encoder pretrains on the fold's training patients only, the change classifier is fit on their pairs,
@@ -179,7 +179,7 @@ internal static class ExperimentCommand
             else
             {
                 cx.Out.WriteLine(results.ToMarkdown());
-                cx.Out.WriteLine($"Wrote results.md, results.csv, results.json and report.html to {dir} (chosen encoders under {Path.Combine(dir, "runs")}).");
+                cx.Out.WriteLine($"Wrote results.md, results.csv, results.json and report.html to {dir} (every fold's and trial's checkpoint under {Path.Combine(dir, "runs")}; results.json names each fold's chosen trial).");
             }
             return ExitCodes.Ok;
         });

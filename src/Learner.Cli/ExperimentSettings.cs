@@ -11,41 +11,22 @@ namespace Learner.Cli;
 /// <summary>Reading objective lists and configuration files for <c>experiment</c> and <c>pretrain</c>.</summary>
 internal static class ExperimentSettings
 {
-    /// <summary>Splits an objective list: specs separated by ';' or by ',' outside parentheses (so
-    /// <c>mse,weighted-contrastive(margin=1,marginByGap=true)</c> is two specs). Each is parsed; a bad one is a usage
-    /// error naming the option and the spec.</summary>
+    /// <summary>Splits an objective list (<see cref="ObjectiveSpec.ParseList"/>: specs separated by ',' or ';' outside
+    /// parentheses, so <c>mse,weighted-contrastive(margin=1,marginByGap=true)</c> is two specs). Each is parsed and
+    /// validated; a bad one is a usage error naming the option and the spec.</summary>
     public static string[] SplitObjectives(string text, string option)
     {
-        var specs = new List<string>();
-        int depth = 0, start = 0;
-        for (int i = 0; i <= text.Length; i++)
+        try
         {
-            char c = i < text.Length ? text[i] : ';';
-            if (c == '(') depth++;
-            else if (c == ')') depth = Math.Max(0, depth - 1);
-            else if (c == ';' || (c == ',' && depth == 0))
-            {
-                string part = text[start..i].Trim();
-                if (part.Length > 0) specs.Add(part);
-                start = i + 1;
-            }
+            var specs = ObjectiveSpec.ParseList(text);
+            if (specs.Count == 0) throw new CliException($"{option}: give at least one objective spec.");
+            foreach (var spec in specs) spec.Validate(ObjectiveRecipes.Default, ObjectiveRegistry.CreateDefault());
+            return specs.Select(s => s.ToString()).ToArray();
         }
-        if (specs.Count == 0) throw new CliException($"{option}: give at least one objective spec.");
-        var canonical = new List<string>();
-        foreach (var s in specs)
+        catch (ArgumentException e)
         {
-            try
-            {
-                var spec = ObjectiveSpec.Parse(s);
-                spec.Validate(ObjectiveRecipes.Default, ObjectiveRegistry.CreateDefault());
-                canonical.Add(spec.ToString());
-            }
-            catch (ArgumentException e)
-            {
-                throw new CliException($"{option}: {e.Message}");
-            }
+            throw new CliException($"{option}: {e.Message}");
         }
-        return canonical.ToArray();
     }
 
     /// <summary>Experiment options from a JSON file: its <c>Learner</c> section if it has one, else the whole file, bound

@@ -87,11 +87,25 @@ public static class LearnerServiceCollectionExtensions
         var objectives = options.Objectives;
         var seeds = options.Seeds;
         var rates = options.Search.LearningRates;
+        var changeThresholds = options.ChangeThresholds;
         configuration.Bind(options, b => b.ErrorOnUnknownConfiguration = true);
+        options.ChangeThresholds = changeThresholds;
         options.Objectives = configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() ?? objectives;
         options.Seeds = configuration.GetSection(nameof(ExperimentOptions.Seeds)).Get<int[]>() ?? seeds;
         options.Search.LearningRates = configuration.GetSection("Search:LearningRates").Get<double[]>() ?? rates;
         if (configuration.GetSection("Protocol:TestPatients").Get<string[]>() is { } test) options.Protocol.TestPatients = test;
+        // ChangeThresholds has no setters (it is built from its constructor): read its keys explicitly.
+        var thresholds = configuration.GetSection(nameof(ExperimentOptions.ChangeThresholds));
+        if (thresholds.Exists())
+        {
+            double? improvement = thresholds.GetValue<double?>(nameof(ChangeThresholds.Improvement));
+            double? worsening = thresholds.GetValue<double?>(nameof(ChangeThresholds.Worsening));
+            var mode = thresholds.GetValue<ThresholdMode?>(nameof(ChangeThresholds.Mode)) ?? ThresholdMode.Absolute;
+            if (improvement is null && worsening is null)
+                throw new InvalidOperationException($"'{thresholds.Path}' must set Improvement (and optionally Worsening and Mode), e.g. {{ \"Improvement\": 20 }}.");
+            try { options.ChangeThresholds = new ChangeThresholds(improvement ?? worsening!.Value, worsening ?? improvement!.Value, mode); }
+            catch (ArgumentException e) { throw new InvalidOperationException($"'{thresholds.Path}': {e.Message}", e); }
+        }
     }
 
     /// <summary>Turns <see cref="ExperimentOptions.Validate()"/>'s exception into an options validation failure.</summary>

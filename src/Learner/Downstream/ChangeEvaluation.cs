@@ -22,8 +22,10 @@ public sealed record ChangeEvaluationResult(int[] Truth, int[] Predicted, float[
     public double QuadraticKappa => Classification.CohenKappa(Truth, Predicted, 3);
 }
 
-/// <summary>Three-way change prediction from embedding differences, evaluated only with patient-grouped k-fold
-/// cross-validation: no patient's pairs are ever in both the training and the test part of a fold.</summary>
+/// <summary>Three-way change prediction from embedding differences, always split by patient: held out
+/// (<see cref="FitAndPredict"/>: fit on some patients' pairs, predict other patients') or patient-grouped k-fold
+/// cross-validation (<see cref="CrossValidate"/>); no patient's pairs are ever on both sides. Either is a held-out
+/// estimate only if the encoder that made the embeddings did not pretrain on the predicted patients.</summary>
 public static class ChangeEvaluation
 {
     /// <summary>Builds the features d = u(after) − u(before) of same-patient consecutive pairs.</summary>

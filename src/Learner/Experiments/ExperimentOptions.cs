@@ -75,6 +75,8 @@ public sealed record ExperimentOptions
         Protocol.Validate();
         if (Search is null) throw new ArgumentException("Search must be set.", nameof(Search));
         Search.Validate();
+        if (Search.Trials > 0)
+            foreach (var o in Objectives) HyperparameterSearch.Trials(ObjectiveSpec.Parse(o), Search, 0); // every objective must have room for the same number of trials
         if (Search.Trials > 0 && Protocol.Transductive)
             throw new ArgumentException("Search.Trials > 0 needs validation patients, but Protocol.Transductive pretrains on every patient; turn one of them off.", nameof(Search));
         if (Search.Trials > 0 && Protocol.ValidationFraction == 0)

@@ -106,11 +106,7 @@ public sealed partial class LearnerExperiment
                     Seed = (ulong)seed,
                     CheckpointDirectory = dir,
                     Optimizer = _o.Pretraining.Optimizer with { LearningRate = lr },
-                    Validation = _o.Pretraining.Validation with
-                    {
-                        ChangeThresholds = _o.Pretraining.Validation.ChangeThresholds
-                            ?? (validate && validation!.PatientCount >= _o.Pretraining.Validation.ChangeFolds ? _o.ChangeThresholds : null),
-                    },
+                    Validation = ValidationFor(validate ? validation : null),
                 };
                 var pretrainer = new Pretrainer(encoder, pretrain, source, objective, options) { ValidationSet = validate ? validation : null };
                 long before = tracker.Completed;
@@ -145,6 +141,17 @@ public sealed partial class LearnerExperiment
             {
                 (objective as IDisposable)?.Dispose();
             }
+        }
+
+        /// <summary>The pretrainer's validation settings for this fold: the experiment's change thresholds (unless set
+        /// there) and at most as many change folds as the validation set has patients (at least 2).</summary>
+        private ValidationOptions ValidationFor(LongitudinalDataset? validation)
+        {
+            var v = _o.Pretraining.Validation;
+            if (validation is null) return v;
+            if (validation.PatientCount < 2)
+                throw new ArgumentException($"Fold {plan.Index} has {validation.PatientCount} validation patient(s); validation during pretraining needs at least 2. Raise Protocol.ValidationFraction or use more patients.", nameof(validation));
+            return v with { ChangeThresholds = v.ChangeThresholds ?? _o.ChangeThresholds, ChangeFolds = Math.Min(v.ChangeFolds, validation.PatientCount) };
         }
 
         /// <summary>Embeds the scans of the given groups into a full-dataset matrix (rows of other patients stay zero).</summary>

@@ -162,10 +162,25 @@ public class LearnerExperimentTests
         results.Rows[1].Folds[0].Trials.Select(t => t.Settings).Should().OnlyContain(s => s.Contains("margin=", StringComparison.Ordinal), "the weighted loss's margin is searched with the learning rate");
         results.Metadata.Settings.Single(kv => kv.Key == "search").Value.Should().Contain("2 Random trials");
 
-        // A space smaller than the trial count is refused (objectives would otherwise get different budgets).
-        FluentActions.Invoking(() => new LearnerExperiment(options with { Search = new HyperparameterSearchOptions { Trials = 3, LearningRates = new[] { 1e-3, 3e-3 } } })
-            .Run(Cohort(), Cold, null, null, CancellationToken.None))
+        // A space smaller than the trial count is refused up front, before any objective trains (objectives would
+        // otherwise get different budgets).
+        FluentActions.Invoking(() => new LearnerExperiment(options with { Search = new HyperparameterSearchOptions { Trials = 3, LearningRates = new[] { 1e-3, 3e-3 } } }))
             .Should().Throw<ArgumentException>().WithMessage("*'mse'*2 points*Trials = 3*");
+    }
+
+    [Fact]
+    public void Early_stopping_on_validation_macro_F1_uses_the_experiment_thresholds_on_small_validation_sets()
+    {
+        var options = Small() with
+        {
+            Objectives = new[] { "mse" },
+            Pretraining = new PretrainingOptions { Epochs = 3, StepsPerEpoch = 2, EarlyStopping = new EarlyStoppingOptions { Metric = ValidationMetric.MacroF1, Patience = 1 } },
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25, ValidationFraction = 0.25 },
+        };
+        var results = new LearnerExperiment(options).Run(Cohort(), Cold, null, null, CancellationToken.None);
+        var fold = results.Rows[0].Folds.Should().ContainSingle().Subject;
+        fold.ValidationPatients.Count.Should().BeLessThan(5, "fewer validation patients than the default 5 change folds");
+        results.Rows[0].MacroF1.Estimate.Should().BeInRange(0, 1);
     }
 
     [Fact]
