@@ -1,6 +1,7 @@
 // DependencyInjection: a generic-host console app that configures Learner from appsettings.json through
 // services.AddLearner(...), with logging, options validated at start, and the pretrainer and the experiment resolved
-// from the container. Try breaking appsettings.json (e.g. "Folds": 1) to see the start-up validation name the option.
+// from the container. Try breaking appsettings.json (e.g. "Protocol": { "OuterFolds": 1 }, or an objective spec such as
+// "weighted-contrastive(margn=1)") to see the start-up validation name the option.
 using Learner.Data;
 using Learner.Data.Synthetic;
 using Learner.DependencyInjection;
@@ -47,7 +48,7 @@ var run = pretrainer.Run();
 log.LogInformation("Pretrained {Encoder}: {Steps} steps; validation Spearman per epoch: {Spearman}", encoder.Name, run.CompletedSteps,
     string.Join(", ", run.Epochs.Select(e => e.Validation?.Spearman.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))));
 
-// 2. The configured comparison.
+// 2. The configured comparison, held out by patient (appsettings.json: one 30 % test split).
 var results = host.Services.GetRequiredService<LearnerExperiment>().Run(data, new Progress<string>(line => log.LogInformation("{Line}", line)));
 Console.WriteLine(results.ToMarkdown());
 await host.StopAsync();
