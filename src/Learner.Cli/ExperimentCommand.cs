@@ -26,6 +26,7 @@ internal static class ExperimentCommand
         var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
         var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
         var dim = Opt("--dim", "Embedding dimension.", 64);
+        var width = Opt("--width", "Encoder width multiplier.", 1.0);
         var epochs = Opt("--epochs", "Epochs per pretraining.", 2);
         var steps = Opt("--steps", "Steps per epoch.", 60);
         var lr = Opt("--lr", "Peak learning rate (AdamW).", 1e-3);
@@ -58,7 +59,7 @@ internal static class ExperimentCommand
               learner experiment --cohort lus --batch-source pairs --curriculum linear --search-trials 3 --out runs/pairs
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
-            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, epochs, steps, lr, threshold, folds, testFraction, validation, transductive,
+            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, epochs, steps, lr, threshold, folds, testFraction, validation, transductive,
                 source, ppb, spp, pairs, curriculum, startGap, negativeGap, trials, metric, strategy, bootstrap, resume, output };
         cmd.SetAction(async (p, ct) =>
         {
@@ -70,7 +71,8 @@ internal static class ExperimentCommand
                 // Replay the command line saved by the run being resumed.
                 if (!File.Exists(argsFile)) throw new CliException($"--resume: '{dir}' holds no command.json; give the experiment's options again, with --resume.", ExitCodes.Failed);
                 var saved = System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(argsFile)) ?? throw new CliException($"--resume: '{argsFile}' is empty.", ExitCodes.Failed);
-                return await LearnerCli.RunAsync([.. saved.Where(a => a != "--resume"), "--resume"], cx.Out, cx.Err, cx.Interactive, ct);
+                string[] flags = [.. cx.Args.Where(a => a is "--verbose" or "--json")];
+                return await LearnerCli.RunAsync([.. saved.Where(a => a is not ("--resume" or "--verbose" or "--json")), "--resume", .. flags], cx.Out, cx.Err, cx.Interactive, ct);
             }
             if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
             Microsoft.Extensions.Configuration.IConfiguration? section = null;
@@ -105,6 +107,7 @@ internal static class ExperimentCommand
             {
                 Encoder = ExperimentSettings.Pick(p, encoder, section?["Encoder:Architecture"] is null ? "auto" : options.Encoder.Architecture),
                 Dimension = ExperimentSettings.Pick(p, dim, section?["Encoder:EmbeddingDimension"] is null ? 64 : options.Encoder.EmbeddingDimension),
+                Width = ExperimentSettings.Pick(p, width, options.Encoder.WidthMultiplier),
             };
             options.Encoder = run.EncoderOptions(data);
             var pre = options.Pretraining;

@@ -165,6 +165,57 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cancelled_experiment_exits_130_with_partial_results_and_resume_finishes_it()
+    {
+        // Feature payloads (an MLP encoder) keep this fast.
+        var rows = new List<string> { "scan_id,patient_id,time,score,path" };
+        var rng = new Learner.Nn.Rng(3);
+        for (int p = 0; p < 10; p++)
+        {
+            double score = 200 + 30 * p;
+            for (int v = 0; v < 3; v++)
+            {
+                string file = $"f{p}{v}.npy";
+                Learner.Data.Formats.Npy.Write(P(file), Learner.Nn.Tensor.FromSpan(new float[] { (float)(score / 100), (float)rng.NextGaussian(), p, 1 }, 4));
+                rows.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"s{p}{v},p{p},{v},{score},{file}"));
+                score += (rng.NextInt(3) - 1) * 25;
+            }
+        }
+        File.WriteAllLines(P("features.csv"), rows);
+        string[] args = ["experiment", "--manifest", P("features.csv"), "--threshold", "20", "--objectives", "mse,contrastive", "--folds", "2",
+            "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--out", P("cx")];
+        using var cts = new CancellationTokenSource();
+        // Cancel as soon as the first run's second fold reports progress (the output writer sees the line).
+        var output = new CancelOnText("fold 2/2", cts);
+        var error = new StringWriter();
+        int code = await LearnerCli.RunAsync(args, output, error, interactive: false, cts.Token);
+        code.Should().Be(ExitCodes.Cancelled, error.ToString());
+        error.ToString().Should().Contain("--resume");
+        var partial = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("cx/results.json"))).RootElement;
+        partial.GetProperty("complete").GetBoolean().Should().BeFalse();
+        partial.GetProperty("rows").GetArrayLength().Should().Be(0, "no run had finished");
+        File.Exists(P("cx/results.md")).Should().BeTrue();
+        Directory.GetFiles(P("cx/runs"), "fold.json", SearchOption.AllDirectories).Should().HaveCount(1, "the first fold finished and was kept");
+
+        var (again, text, err) = await Run("experiment", "--out", P("cx"), "--resume");
+        again.Should().Be(ExitCodes.Ok, err);
+        text.Should().Contain("| contrastive | 1 | held-out k-fold |");
+        var done = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("cx/results.json"))).RootElement;
+        done.GetProperty("complete").GetBoolean().Should().BeTrue();
+        done.GetProperty("rows").GetArrayLength().Should().Be(2);
+    }
+
+    /// <summary>A writer that cancels a token when a line containing <paramref name="text"/> is written.</summary>
+    private sealed class CancelOnText(string text, CancellationTokenSource cts) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.Contains(text, StringComparison.Ordinal)) cts.Cancel();
+        }
+    }
+
+    [Fact]
     public async Task Label_only_manifests_pretrain_label_objectives_and_data_errors_exit_1()
     {
         // Coarse labels for pretraining, exact scores only for change labels: no 'score' column at all.

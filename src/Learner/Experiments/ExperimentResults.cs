@@ -61,8 +61,32 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
     {
         string protocol = Rows.Select(r => r.Protocol).Distinct().DefaultIfEmpty(Metadata.Protocol).Aggregate((a, b) => a + ", " + b);
         var text = $"Protocol: {protocol}{(protocol.Contains("transductive", StringComparison.Ordinal) ? " — pretraining saw every evaluated patient; these are not held-out estimates" : "")}.{(Metadata.Complete ? "" : " Incomplete: cancelled before every run finished.")}\n\n" + ToTable().ToMarkdown();
+        var paired = PairedDifferences();
+        if (paired.Rows.Count > 0)
+            text += $"\nPaired macro-F1 difference to {Rows[0].Objective} (same seed, same held-out pairs; 95 % patient bootstrap; significant only when the interval excludes 0):\n\n" + paired.ToMarkdown();
         var warnings = Rows.SelectMany(r => r.Warnings.Select(w => $"- {r.Objective} (seed {r.Seed}): {w}")).ToList();
         return warnings.Count == 0 ? text : text + "\n" + string.Join("\n", warnings) + "\n";
+    }
+
+    /// <summary>The paired macro-F1 difference of every objective to the first row's objective (the baseline), per
+    /// seed, where both rows carry their predictions (<see cref="PairedMacroF1Difference"/>).</summary>
+    /// <param name="resamples">Bootstrap replicates (≥ 1).</param>
+    /// <returns>A table with objective, seed, difference [interval] and whether the interval excludes 0.</returns>
+    public TextTable PairedDifferences(int resamples = 1000)
+    {
+        var table = new TextTable(new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("Δ macro-F1 [95 % CI]"), new TextColumn("excludes 0"));
+        if (Rows.Count == 0) return table;
+        string baseline = Rows[0].Objective;
+        foreach (var r in Rows.Where(r => !string.Equals(r.Objective, baseline, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (r.Details is not { Truth.Count: > 0 } || !Rows.Any(b => b.Seed == r.Seed && b.Objective == baseline && b.Details is { Truth.Count: > 0 })) continue;
+            MetricInterval d;
+            try { d = PairedMacroF1Difference(r.Objective, baseline, r.Seed, resamples); }
+            catch (ArgumentException) { continue; } // evaluated on different pairs: no paired comparison
+            bool excludes = d.Lower > 0 || d.Upper < 0;
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), IntervalText.Format(d), excludes ? (d.Lower > 0 ? "yes (better)" : "yes (worse)") : "no");
+        }
+        return table;
     }
 
     /// <summary>CSV with one column per estimate and bound (RFC 4180 quoting; NaN written as NaN).</summary>

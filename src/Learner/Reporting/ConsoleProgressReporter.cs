@@ -19,7 +19,7 @@ public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgre
     private readonly TextWriter _out;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly object _gate = new();
-    private TimeSpan _last = TimeSpan.MinValue;
+    private TimeSpan? _last;
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="output">Where lines go; null for <see cref="Console.Out"/>.</param>
@@ -70,7 +70,7 @@ public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgre
         {
             var now = _clock.Elapsed;
             bool edge = t.Step <= 1 || t.Step >= t.TotalSteps || t.Validation is not null;
-            if (!edge && now - _last < Interval) return false;
+            if (!edge && _last is { } last && now - last < Interval) return false;
             _last = now;
             return true;
         }

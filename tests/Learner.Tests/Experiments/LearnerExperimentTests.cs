@@ -268,6 +268,9 @@ public class LearnerExperimentTests
         diff.Estimate.Should().BeApproximately(results.Rows[1].MacroF1.Estimate - results.Rows[0].MacroF1.Estimate, 1e-12);
         diff.Lower.Should().BeLessThanOrEqualTo(diff.Estimate + 1e-12);
         diff.Upper.Should().BeGreaterThanOrEqualTo(diff.Estimate - 1e-12);
+        var table = results.PairedDifferences(200);
+        table.Rows.Should().ContainSingle().Which[0].Should().Be("weighted-contrastive");
+        results.ToMarkdown().Should().Contain("Paired macro-F1 difference to mse").And.Contain("| weighted-contrastive | 1 |");
     }
 
     [Fact]
