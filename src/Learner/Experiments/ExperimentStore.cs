@@ -55,6 +55,49 @@ internal sealed class ExperimentStore(string root)
         WriteAtomic(Path.Combine(dir, "fold.json"), JsonSerializer.Serialize(outcome, Json));
     }
 
+    /// <summary>Records what the run folder was written with (every resolved setting and a fingerprint of the data) on
+    /// a fresh run; on a resume, checks the folder was written with the same, so that no fold computed under other
+    /// settings or on other data is reused.</summary>
+    /// <exception cref="InvalidDataException">Resuming with other settings or data (the message names the first
+    /// difference), or a folder without the record.</exception>
+    public void CheckOrWriteSettings(IReadOnlyList<KeyValuePair<string, string>> settings, string dataFingerprint, bool resume)
+    {
+        string file = Path.Combine(Root, "experiment-state.json");
+        var current = new SettingsRecord(settings.Select(kv => new[] { kv.Key, kv.Value }).ToArray(), dataFingerprint);
+        if (!resume || !File.Exists(file))
+        {
+            if (resume && Directory.Exists(Path.Combine(Root, "runs")))
+                throw new InvalidDataException($"'{Root}' holds runs but no experiment-state.json, so it cannot be checked that they were made with these settings; start the experiment again without resume (or in a new folder).");
+            Directory.CreateDirectory(Root);
+            WriteAtomic(file, JsonSerializer.Serialize(current, Json));
+            return;
+        }
+        SettingsRecord? saved;
+        try { saved = JsonSerializer.Deserialize<SettingsRecord>(File.ReadAllText(file), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"'{file}' is not valid JSON: {e.Message}", e); }
+        if (saved?.Settings is null) throw new InvalidDataException($"'{file}' holds no settings.");
+        if (saved.Data != dataFingerprint)
+            throw new InvalidDataException($"'{Root}' was written for other data (scans, patients, scores or labels differ); resume with the same data, or start in a new folder.");
+        foreach (var pair in current.Settings)
+        {
+            var old = saved.Settings.FirstOrDefault(x => x.Length == 2 && x[0] == pair[0]);
+            if (old is null || old[1] != pair[1])
+                throw new InvalidDataException($"'{Root}' was written with {pair[0]} = '{old?[1] ?? "(unset)"}', but this run has '{pair[1]}'; resume with the same settings, or start in a new folder.");
+        }
+    }
+
+    /// <summary>A fingerprint of what the experiment reads from the data: every scan's id, patient, time, scores, label.</summary>
+    public static string Fingerprint(Data.LongitudinalDataset dataset)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var s in dataset.Scans)
+            sha.AppendData(Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{s.Id}\u001f{s.PatientId}\u001f{s.Time:R}\u001f{s.Score:R}\u001f{s.ExactScore:R}\u001f{s.CoarseLabel}\u001e")));
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    private sealed record SettingsRecord(string[][] Settings, string Data);
+
     public static TrialRecord? TryLoadTrial(string trialDirectory)
     {
         string file = Path.Combine(trialDirectory, "trial.json");

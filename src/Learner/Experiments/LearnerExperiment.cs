@@ -104,6 +104,7 @@ public sealed partial class LearnerExperiment
             CommandLine = run.CommandLine, Protocol = _options.Protocol.Name, Settings = ResolvedSettings(),
             Dataset = run.DatasetDescription ?? string.Create(CultureInfo.InvariantCulture, $"{dataset.PatientCount} patients, {dataset.ScanCount} scans"),
         };
+        store?.CheckOrWriteSettings(metadata.Settings, ExperimentStore.Fingerprint(dataset), run.Resume);
         var plans = _options.Seeds.ToDictionary(s => s, s => FoldPlan.Create(dataset, _options.Protocol, EffectiveValidationFraction, s));
         int runs = _specs.Length * _options.Seeds.Count;
         int trials = Math.Max(1, _options.Search.Trials);

@@ -69,8 +69,18 @@ public class LearnerExperimentTests
         }
         string markdown = results.ToMarkdown();
         markdown.Should().Contain("Protocol: held-out k-fold").And.Contain("| mse + weighted-contrastive | 1 | held-out k-fold |");
-        foreach (var line in markdown.Split('\n').Where(l => l.StartsWith('|')))
-            System.Text.RegularExpressions.Regex.Matches(line, @"(?<!\\)\|").Count.Should().Be(9, $"'{line}' must be a valid 8-column table row");
+        // Every table is valid GitHub markdown: each row has as many unescaped '|' as its header (the results table has
+        // 8 columns although a header holds "|Δscore|").
+        int expected = 0;
+        foreach (var line in markdown.Split('\n'))
+        {
+            if (!line.StartsWith('|')) { expected = 0; continue; }
+            int pipes = System.Text.RegularExpressions.Regex.Matches(line, @"(?<!\\)\|").Count;
+            if (expected == 0) expected = pipes;
+            pipes.Should().Be(expected, $"'{line}' must have as many columns as its table's header");
+        }
+        markdown.Split('\n').First(l => l.StartsWith("| objective | seed | protocol", StringComparison.Ordinal))
+            .Count(c => c == '|').Should().Be(11, "9 column separators and the two escaped '|' of |Δscore|");
         results.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(4);
         var json = System.Text.Json.JsonDocument.Parse(results.ToJson()).RootElement;
         json.GetProperty("schema").GetString().Should().Be(ExperimentResultsFile.Schema);
@@ -211,6 +221,13 @@ public class LearnerExperimentTests
             steps.First().Training.Step.Should().BeGreaterThan(1, "the interrupted fold continues from its checkpoint");
             Numbers(resumed).Should().Equal(Numbers(reference));
             ExperimentResultsFile.Read(Path.Combine(dir, "results.json")).Metadata.Complete.Should().BeTrue();
+            // Resuming with another budget, or on other data, would reuse folds made differently: refused.
+            var other = options with { Pretraining = options.Pretraining with { StepsPerEpoch = 5 } };
+            FluentActions.Invoking(() => new LearnerExperiment(other).Run(Cohort(), run with { Resume = true }, null, null, CancellationToken.None))
+                .Should().Throw<InvalidDataException>().WithMessage("*budget*");
+            var changed = new LongitudinalDataset(Cohort().Scans.Select(s => s.Id == "s0-0" ? s.WithScore(s.Score + 1) : s), true);
+            FluentActions.Invoking(() => new LearnerExperiment(options).Run(changed, run with { Resume = true }, null, null, CancellationToken.None))
+                .Should().Throw<InvalidDataException>().WithMessage("*other data*");
             Directory.GetFiles(Path.Combine(dir, "runs"), "last.safetensors", SearchOption.AllDirectories).Should().HaveCount(8, "each fold's chosen encoder is saved");
         }
         finally
