@@ -142,6 +142,7 @@ internal static class Commands
                 };
             }
             var data = CliContext.ReadManifest(settings.Manifest);
+            CheckCommand.Preflight(data, [settings.Objective]);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);
             Directory.CreateDirectory(dir);
             if (!p.GetValue(resume)) settings.Write(Path.Combine(dir, RunSettings.FileName));

@@ -94,6 +94,7 @@ internal static class ExperimentCommand
             else
             {
                 data = CliContext.ReadManifest(m!);
+                CheckCommand.Preflight(data, options.Objectives);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);

@@ -9,8 +9,8 @@ using Spectre.Console;
 namespace Learner.Cli;
 
 /// <summary>
-/// The <c>learner</c> command line: <c>synth</c>, <c>pretrain</c>, <c>embed</c>, <c>evaluate</c>, <c>experiment</c> and
-/// <c>report</c>. Callable in-process (tests, other tools) with any output writers.
+/// The <c>learner</c> command line: <c>synth</c>, <c>pretrain</c>, <c>embed</c>, <c>evaluate</c>, <c>experiment</c>,
+/// <c>report</c> and <c>check</c>. Callable in-process (tests, other tools) with any output writers.
 /// </summary>
 public static class LearnerCli
 {
@@ -34,6 +34,7 @@ public static class LearnerCli
 
             Typical session:
               learner synth --cohort lus --patients 60 --out data/lus
+              learner check --manifest data/lus/manifest.csv --objective mse+weighted-contrastive
               learner pretrain --manifest data/lus/manifest.csv --objective mse+weighted-contrastive --out runs/wc
               learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
               learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20
@@ -51,6 +52,7 @@ public static class LearnerCli
         root.Add(Commands.Evaluate(context, json));
         root.Add(ExperimentCommand.Create(context, json, Commands.Architectures));
         root.Add(Commands.Report(context, json));
+        root.Add(CheckCommand.Create(context, json));
 
         var parse = root.Parse(args);
         // --json is honoured for errors too, even when the command line does not parse (it is then looked for by name).

@@ -154,3 +154,67 @@ public sealed class RaggedPayloadException : LearnerDataException
     /// <summary>The shape found.</summary>
     public IReadOnlyList<int> Actual { get; }
 }
+
+/// <summary>A loaded payload holds a NaN or an infinity. Raised where the payload enters (<see cref="FilePayload.Load()"/>,
+/// <see cref="Scan.LoadPayload"/>, hence <see cref="LongitudinalDataset.LoadBatch(ReadOnlySpan{int})"/>), before any
+/// value reaches an encoder or objective; the message names the scan, the file, the manifest line and the first bad
+/// element.</summary>
+public sealed class NonFinitePayloadException : LearnerDataException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="scanId">The scan, or null when the payload was loaded on its own.</param>
+    /// <param name="source">The payload's source (its file, for a file payload).</param>
+    /// <param name="manifestPath">The manifest the scan was read from, or null.</param>
+    /// <param name="manifestLine">The 1-based manifest line of the scan (0 when not read from a manifest).</param>
+    /// <param name="shape">The payload's shape.</param>
+    /// <param name="elementIndex">The flat (row-major) index of the first non-finite element.</param>
+    /// <param name="value">That element's value.</param>
+    public NonFinitePayloadException(string? scanId, string source, string? manifestPath, int manifestLine, IReadOnlyList<int> shape, long elementIndex, float value)
+        : base(Describe(scanId, source, manifestPath, manifestLine, shape, elementIndex, value))
+    {
+        ScanId = scanId;
+        PayloadSource = source;
+        ManifestPath = manifestPath;
+        ManifestLine = manifestLine;
+        Shape = shape.ToArray();
+        ElementIndex = elementIndex;
+        Value = value;
+    }
+
+    /// <summary>The scan, or null when the payload was loaded on its own.</summary>
+    public string? ScanId { get; }
+
+    /// <summary>The payload's source (its file, for a file payload).</summary>
+    public string PayloadSource { get; }
+
+    /// <summary>The manifest the scan was read from, or null.</summary>
+    public string? ManifestPath { get; }
+
+    /// <summary>The 1-based manifest line of the scan (0 when not read from a manifest).</summary>
+    public int ManifestLine { get; }
+
+    /// <summary>The payload's shape.</summary>
+    public IReadOnlyList<int> Shape { get; }
+
+    /// <summary>The flat (row-major) index of the first non-finite element.</summary>
+    public long ElementIndex { get; }
+
+    /// <summary>The first non-finite value (NaN or ±infinity).</summary>
+    public float Value { get; }
+
+    private static string Describe(string? scanId, string source, string? manifestPath, int manifestLine, IReadOnlyList<int> shape, long index, float value)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        var position = new long[shape.Count];
+        long rest = index;
+        for (int d = shape.Count - 1; d >= 0; d--)
+        {
+            int n = Math.Max(1, shape[d]);
+            position[d] = rest % n;
+            rest /= n;
+        }
+        string who = scanId is null ? "A payload" : $"The payload of scan '{scanId}'";
+        string where = manifestPath is null ? "" : manifestLine > 0 ? $", {manifestPath} line {manifestLine.ToString(c)}" : $", {manifestPath}";
+        return $"{who} ({source}{where}) holds {value.ToString(c)} at element {index.ToString(c)} (index [{string.Join(", ", position.Select(p => p.ToString(c)))}] of shape [{string.Join(", ", shape.Select(s => s.ToString(c)))}]); payload values must be finite (fix or drop the file).";
+    }
+}

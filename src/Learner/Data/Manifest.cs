@@ -31,13 +31,16 @@ public sealed record ManifestOptions
     public string TimeColumn { get; init; } = "time";
 
     /// <summary>Column of the continuous health score that is the pretraining target, <see cref="Scan.Score"/> (optional;
-    /// empty cells are missing, <c>NaN</c> is kept and rejected where a score is needed); it also feeds change labels for
-    /// rows without an exact score. Default <c>score</c>.</summary>
+    /// empty cells are missing, <c>NaN</c> is kept and rejected where a score is needed — <see cref="Scan.HasScore"/> is
+    /// false for it and <see cref="Scan.RequireScore"/> raises <see cref="MissingScoreException"/> — and an infinite or
+    /// overflowing value such as <c>inf</c> or <c>1e400</c> fails the read with a <see cref="ManifestFormatException"/>);
+    /// it also feeds change labels for rows without an exact score. Default <c>score</c>.</summary>
     public string ScoreColumn { get; init; } = "score";
 
     /// <summary>Column of the exact health score, <see cref="Scan.ExactScore"/>, from which the change labels of
     /// evaluation are derived (optional; same value rules as <see cref="ScoreColumn"/>: empty cells are missing and fall
-    /// back to the score, <c>NaN</c> is kept and rejected where a change label is needed). Written only when some scan
+    /// back to the score, <c>NaN</c> is kept and rejected where a change label is needed, an infinite or overflowing value
+    /// fails the read). Written only when some scan
     /// has an exact score. Default <c>exact_score</c>.</summary>
     public string ExactScoreColumn { get; init; } = "exact_score";
 
@@ -73,8 +76,10 @@ public static class Manifest
     /// <param name="options">Column names and choices; null for defaults.</param>
     /// <returns>The dataset.</returns>
     /// <exception cref="FileNotFoundException">The manifest does not exist.</exception>
-    /// <exception cref="ManifestFormatException">A row has the wrong number of columns, a required column is missing, or
-    /// a value does not parse (the message names the line, column and value).</exception>
+    /// <exception cref="ManifestFormatException">A row has the wrong number of columns, a required column is missing, a
+    /// column the reader uses occurs twice in the header (the message names it and both positions), a value does not
+    /// parse, or a score is infinite or overflows a double, such as <c>1e400</c> (the message names the line, column and
+    /// value).</exception>
     /// <exception cref="DuplicateScanIdException">Two rows share a scan id (the message names both lines).</exception>
     /// <exception cref="PayloadNotFoundException">A payload file is missing (with <see cref="ManifestOptions.RequirePayloadFiles"/>).</exception>
     public static LongitudinalDataset Read(string path, ManifestOptions? options = null)
@@ -105,6 +110,9 @@ public static class Manifest
                 int i = Array.FindIndex(header, h => string.Equals(h, name, StringComparison.Ordinal));
                 if (i < 0 && required)
                     throw new ManifestFormatException(path, parser.RawRow, $"required column '{name}' is missing (columns: {string.Join(", ", header)}).");
+                if (i >= 0 && Array.FindIndex(header, i + 1, h => string.Equals(h, name, StringComparison.Ordinal)) is var j and >= 0)
+                    throw new ManifestFormatException(path, parser.RawRow,
+                        $"column '{name}' occurs twice in the header, at positions {i + 1} and {j + 1} (1-based); which one to read is ambiguous, so rename or drop one.");
                 return i;
             }
             int cScan = Col(options.ScanIdColumn, true), cPatient = Col(options.PatientIdColumn, true), cTime = Col(options.TimeColumn, true);
@@ -145,7 +153,7 @@ public static class Manifest
                     }
                     if (options.RequirePayloadFiles && !File.Exists(file))
                         throw new PayloadNotFoundException(file, $"{path} line {line}, scan '{scanId}'");
-                    payload = new FilePayload(file, options.PayloadOptions);
+                    payload = new FilePayload(file, options.PayloadOptions) { ScanId = scanId, ManifestPath = path, ManifestLine = line };
                 }
                 scans.Add(new Scan(scanId, patientId, time, score, label, payload, exactScore));
             }
@@ -163,7 +171,19 @@ public static class Manifest
         if (column < 0 || row[column].Length == 0) return null;
         if (!double.TryParse(row[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double s))
             throw new ManifestFormatException(path, line, $"'{name}' value '{row[column]}' of scan '{scanId}' is not a number.");
+        // .NET parses an out-of-range literal such as 1e400 as ±infinity: that is never a usable score, and silently
+        // turning it into one would make every downstream statistic infinite. NaN stays (documented as "missing, rejected
+        // where a score is needed").
+        if (double.IsInfinity(s))
+            throw new ManifestFormatException(path, line,
+                $"'{name}' value '{row[column]}' (column {column + 1}) of scan '{scanId}' is {(IsInfinityLiteral(row[column]) ? "infinite" : "outside the range of a double (it would become " + (s > 0 ? "+" : "-") + "infinity)")}; scores must be finite (leave the cell empty or write NaN for a missing score).");
         return s;
+    }
+
+    private static bool IsInfinityLiteral(string text)
+    {
+        var t = text.TrimStart('+', '-');
+        return t.Equals("Infinity", StringComparison.OrdinalIgnoreCase) || t.Equals("inf", StringComparison.OrdinalIgnoreCase) || t == "∞";
     }
 
     /// <summary>Writes a dataset as a manifest CSV. Payload paths are written relative to the manifest's folder when

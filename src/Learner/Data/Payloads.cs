@@ -15,6 +15,7 @@ public interface IScanPayload
 }
 
 /// <summary>A payload stored in a file: <c>.npy</c>, <c>.npz</c> (its single array, or the one named), <c>.nii</c> or <c>.nii.gz</c>.</summary>
+/// <remarks>Immutable; <see cref="Load()"/> may be called from several threads at once.</remarks>
 public sealed class FilePayload : IScanPayload
 {
     /// <summary>Creates the payload source.</summary>
@@ -33,11 +34,66 @@ public sealed class FilePayload : IScanPayload
     /// <summary>Reader options.</summary>
     public PayloadReadOptions Options { get; }
 
-    /// <inheritdoc />
-    public string Description => Path;
+    /// <summary>The scan this file belongs to, when known (<see cref="Manifest.Read"/> sets it), for messages.</summary>
+    public string? ScanId { get; init; }
+
+    /// <summary>The manifest that named this file, when it was read from one (<see cref="Manifest.Read"/> sets it).</summary>
+    public string? ManifestPath { get; init; }
+
+    /// <summary>The 1-based manifest line that named this file (0 when not read from a manifest).</summary>
+    public int ManifestLine { get; init; }
 
     /// <inheritdoc />
-    public Tensor Load() => PayloadFile.Read(Path, Options);
+    public string Description => ManifestPath is null ? Path : $"{Path}, {ManifestPath} line {ManifestLine}";
+
+    /// <summary>Reads the file and checks that every value is finite.</summary>
+    /// <returns>The payload.</returns>
+    /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
+    /// <exception cref="PayloadFormatException">The file is malformed.</exception>
+    /// <exception cref="NonFinitePayloadException">The file holds a NaN or an infinity (the message names the scan,
+    /// file, manifest line and the first bad element).</exception>
+    public Tensor Load() => Load(ScanId);
+
+    /// <summary>As <see cref="Load()"/>, naming <paramref name="scanId"/> in a non-finite error.</summary>
+    internal Tensor Load(string? scanId)
+    {
+        var t = PayloadFile.Read(Path, Options);
+        PayloadValues.CheckFinite(t, scanId ?? ScanId, Path, ManifestPath, ManifestLine);
+        return t;
+    }
+}
+
+/// <summary>Finiteness checks of loaded payloads.</summary>
+internal static class PayloadValues
+{
+    /// <summary>Throws <see cref="NonFinitePayloadException"/> when <paramref name="payload"/> holds a NaN or infinity.</summary>
+    public static void CheckFinite(Tensor payload, string? scanId, string source, string? manifestPath, int manifestLine)
+    {
+        int bad = IndexOfNonFinite(payload.Data);
+        if (bad >= 0) throw new NonFinitePayloadException(scanId, source, manifestPath, manifestLine, payload.ShapeArray, bad, payload.Data[bad]);
+    }
+
+    /// <summary>The flat index of the first NaN or infinity in <paramref name="values"/>, or −1 when all are finite.</summary>
+    /// <param name="values">The values.</param>
+    /// <returns>The index, or −1.</returns>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && values.Length >= System.Numerics.Vector<float>.Count)
+        {
+            // x − x is 0 for every finite x and NaN for NaN and ±infinity, so one compare per vector finds either.
+            var v = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
+            for (int k = 0; k < v.Length; k++)
+            {
+                var x = v[k];
+                if (!System.Numerics.Vector.EqualsAll(x - x, System.Numerics.Vector<float>.Zero)) { i = k * System.Numerics.Vector<float>.Count; goto scalar; }
+            }
+            i = v.Length * System.Numerics.Vector<float>.Count;
+        }
+    scalar:
+        for (; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
 }
 
 /// <summary>A payload held in memory; <see cref="Load"/> returns a copy.</summary>

@@ -115,10 +115,15 @@ public sealed class Scan
     /// <summary>Loads the payload.</summary>
     /// <returns>A new tensor.</returns>
     /// <exception cref="LearnerDataException">The scan has no payload, or loading it failed (a subtype names the file).</exception>
+    /// <exception cref="NonFinitePayloadException">The payload holds a NaN or an infinity (whatever its source; the
+    /// message names this scan, the file and manifest line when known, and the first bad element).</exception>
     public Tensor LoadPayload()
     {
         if (Payload is null) throw new LearnerDataException($"Scan '{Id}' has no payload.");
-        return Payload.Load();
+        if (Payload is FilePayload file) return file.Load(Id);
+        var t = Payload.Load() ?? throw new LearnerDataException($"The payload of scan '{Id}' ({Payload.Description}) returned no tensor.");
+        PayloadValues.CheckFinite(t, Id, Payload.Description, null, 0);
+        return t;
     }
 
     /// <summary>A copy with another coarse label.</summary>

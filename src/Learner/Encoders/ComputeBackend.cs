@@ -8,6 +8,7 @@ namespace Learner.Encoders;
 /// example <c>Learner.TorchSharp</c>) supplies its own, and <see cref="Experiments.LearnerExperiment"/>,
 /// <see cref="Training.PretrainerFactory"/> and <c>services.AddLearner(...)</c> use whichever they are given.
 /// </summary>
+/// <remarks>Immutable; safe to share between threads (each encoder it creates is not).</remarks>
 public sealed class ComputeBackend
 {
     /// <summary>Creates a backend.</summary>

@@ -56,6 +56,7 @@ public sealed record ConvEncoderOptions
 }
 
 /// <summary>A small 2-D CNN for single frames or images, <c>[B, H, W]</c> (grayscale) or <c>[B, C, H, W]</c>.</summary>
+/// <remarks>Not thread-safe; one step on one thread (see <see cref="ModuleEncoder"/>).</remarks>
 public sealed class Cnn2dEncoder : ModuleEncoder
 {
     private readonly int _channels;
@@ -78,6 +79,7 @@ public sealed class Cnn2dEncoder : ModuleEncoder
 }
 
 /// <summary>A 3-D CNN for volumes <c>[B, D, H, W]</c> (for example 32³ MRI-like volumes) or <c>[B, C, D, H, W]</c>.</summary>
+/// <remarks>Not thread-safe; one step on one thread (see <see cref="ModuleEncoder"/>).</remarks>
 public sealed class VolumeEncoder : ModuleEncoder
 {
     private readonly int _channels;

@@ -16,6 +16,7 @@ namespace Learner.Encoders;
 /// then <see cref="IEncoderOptimizer.Step"/>. A forward with <c>requiresGrad: true</c> must be followed by exactly one
 /// <see cref="Backward"/> (or <see cref="DiscardGraph"/>) before the next forward.</para>
 /// </remarks>
+/// <remarks>Implementations are not expected to be thread-safe: run a step's Forward, Backward and DiscardGraph on one thread; the managed <see cref="ModuleEncoder"/> detects a call from another thread and throws <see cref="InvalidOperationException"/>.</remarks>
 public interface IEncoder
 {
     /// <summary>A short description of the architecture, for logs and reports.</summary>
@@ -69,6 +70,7 @@ public interface IEncoder
 }
 
 /// <summary>The optimizer side of the encoder seam.</summary>
+/// <remarks>Not thread-safe: it mutates the encoder's parameters and optimizer state; call it from the thread that runs the steps.</remarks>
 public interface IEncoderOptimizer
 {
     /// <summary>The learning rate applied by the next <see cref="Step"/> (the training loop's schedule sets it every step).</summary>

@@ -55,6 +55,7 @@ public sealed record MlpEncoderOptions
 }
 
 /// <summary>A multilayer perceptron over feature vectors <c>[B, F]</c> behind the encoder seam.</summary>
+/// <remarks>Not thread-safe; one step on one thread (see <see cref="ModuleEncoder"/>).</remarks>
 public sealed class MlpEncoder : ModuleEncoder
 {
     /// <summary>Builds the encoder.</summary>

@@ -12,10 +12,16 @@ namespace Learner.Encoders;
 /// encoder opens in <see cref="Forward"/> and closes after <see cref="Backward"/>, so steady-state steps reuse pooled
 /// buffers.
 /// </summary>
+/// <remarks>Not thread-safe, and thread-affine for one step: a step's <see cref="Forward"/>, <see cref="Backward"/> and
+/// <see cref="DiscardGraph"/> must run on one thread (the step's tensor scope is that thread's). A call from a second
+/// thread while a forward runs or its graph is pending throws <see cref="InvalidOperationException"/> naming the type and
+/// both threads before it touches the graph, the gradients or the scope; the owning thread can still finish or discard
+/// the step. Between steps the encoder may move to another thread.</remarks>
 public class ModuleEncoder : IEncoder
 {
     private TensorScope? _scope;
     private Tensor? _output;
+    private int _ownerThread; // managed id of the thread in Forward or holding the pending graph; 0 = none
 
     /// <summary>Wraps a module.</summary>
     /// <param name="module">The network; its output must be <c>[B, embeddingDimension]</c>.</param>
@@ -62,13 +68,24 @@ public class ModuleEncoder : IEncoder
     public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)
     {
         ArgumentNullException.ThrowIfNull(input);
+        Claim(nameof(Forward));
         if (_scope is not null)
             throw new InvalidOperationException($"{Name}: a forward with requiresGrad is still pending; call Backward or DiscardGraph first.");
-        if (input.Rank == 0) throw new ShapeMismatchException($"{Name}: the batch must be [B, …], got a scalar.");
-        int b = input.Dim(0);
-        if (embeddings.Length != b * EmbeddingDimension)
-            throw new ShapeMismatchException($"{Name}: the embedding buffer holds {embeddings.Length} floats, expected B×D = {b}×{EmbeddingDimension}.");
-        var scope = TensorScope.Begin();
+        TensorScope scope;
+        int b;
+        try
+        {
+            if (input.Rank == 0) throw new ShapeMismatchException($"{Name}: the batch must be [B, …], got a scalar.");
+            b = input.Dim(0);
+            if (embeddings.Length != b * EmbeddingDimension)
+                throw new ShapeMismatchException($"{Name}: the embedding buffer holds {embeddings.Length} floats, expected B×D = {b}×{EmbeddingDimension}.");
+            scope = TensorScope.Begin();
+        }
+        catch
+        {
+            Release();
+            throw;
+        }
         try
         {
             Tensor output;
@@ -87,14 +104,39 @@ public class ModuleEncoder : IEncoder
         catch
         {
             scope.Dispose();
+            Release();
             throw;
         }
         scope.Dispose();
+        Release();
     }
+
+    /// <summary>Takes the encoder for the calling thread, or throws when another thread holds it (a forward running, or a
+    /// pending graph), before anything is changed.</summary>
+    private void Claim(string call)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        int owner = Interlocked.CompareExchange(ref _ownerThread, me, 0);
+        if (owner != 0 && owner != me) throw CrossThread(call, me, owner);
+    }
+
+    /// <summary>Throws when a thread other than the caller holds the encoder; does not take it.</summary>
+    private void CheckOwner(string call)
+    {
+        int me = Environment.CurrentManagedThreadId, owner = Volatile.Read(ref _ownerThread);
+        if (owner != 0 && owner != me) throw CrossThread(call, me, owner);
+    }
+
+    private void Release() => Volatile.Write(ref _ownerThread, 0);
+
+    private InvalidOperationException CrossThread(string call, int me, int owner) => new(string.Create(CultureInfo.InvariantCulture,
+        $"{GetType().Name} '{Name}': {call} was called on thread {me} while thread {owner} is using the encoder (a Forward is running or its graph is pending). " +
+        $"An encoder is not thread-safe: run a step's Forward, Backward and DiscardGraph on one thread, and use one encoder per thread for concurrent work. Nothing was changed; thread {owner} can still finish or discard its step."));
 
     /// <inheritdoc />
     public void Backward(ReadOnlySpan<float> embeddingGradient)
     {
+        CheckOwner(nameof(Backward));
         if (_scope is null || _output is null)
             throw new InvalidOperationException($"{Name}: Backward needs a pending Forward with requiresGrad: true.");
         try
@@ -112,10 +154,12 @@ public class ModuleEncoder : IEncoder
     /// <inheritdoc />
     public void DiscardGraph()
     {
+        CheckOwner(nameof(DiscardGraph));
         var s = _scope;
         _scope = null;
         _output = null;
-        s?.Dispose();
+        try { s?.Dispose(); }
+        finally { if (s is not null) Release(); }
     }
 
     /// <inheritdoc />

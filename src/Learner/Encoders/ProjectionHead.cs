@@ -8,6 +8,7 @@ namespace Learner.Encoders;
 /// normalisation of the output. The head's parameters are named <c>head.0.weight</c>, <c>head.2.weight</c>; the
 /// backbone's keep their names under <c>backbone.</c>.
 /// </summary>
+/// <remarks>Not thread-safe: a module holds parameters and gradients that forward and backward mutate.</remarks>
 public sealed class ProjectedModule : Module
 {
     private readonly Module _backbone;

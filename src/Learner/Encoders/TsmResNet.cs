@@ -61,6 +61,7 @@ public sealed record TsmResNetOptions
 /// Parameter names follow torchvision's ResNet (<c>conv1.weight</c>, <c>bn1.running_mean</c>,
 /// <c>layer1.0.conv1.weight</c>, <c>layer2.0.downsample.0.weight</c>, <c>fc.weight</c>).
 /// </summary>
+/// <remarks>Not thread-safe: a module holds parameters, gradients and batch-norm statistics that forward and backward mutate.</remarks>
 public sealed class TsmResNet : Module
 {
     private readonly Conv2d _conv1;
@@ -124,6 +125,7 @@ public sealed class TsmResNet : Module
 }
 
 /// <summary>A ResNet basic block whose residual branch starts with a temporal shift (TSM's residual shift).</summary>
+/// <remarks>Not thread-safe (parameters, gradients, batch-norm statistics).</remarks>
 public sealed class TsmBasicBlock : Module
 {
     private readonly int _clipLength, _foldDivisor;
@@ -162,6 +164,7 @@ public sealed class TsmBasicBlock : Module
 }
 
 /// <summary>The TSM ResNet behind the encoder seam.</summary>
+/// <remarks>Not thread-safe; one step on one thread (see <see cref="ModuleEncoder"/>).</remarks>
 public sealed class TsmResNetEncoder : ModuleEncoder
 {
     /// <summary>Builds the encoder.</summary>

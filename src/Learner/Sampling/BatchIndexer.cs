@@ -15,6 +15,7 @@ namespace Learner.Sampling;
 /// Tensor x = dataset.LoadBatch(batchScans[..n]);   // embed x, then pass batchPairs to the objective
 /// </code>
 /// </example>
+/// <remarks>Not thread-safe (it reuses its scratch arrays across calls): use one indexer per thread.</remarks>
 public sealed class BatchIndexer
 {
     private readonly int[] _slot;

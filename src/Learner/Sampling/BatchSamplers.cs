@@ -8,6 +8,7 @@ namespace Learner.Sampling;
 /// (without replacement when the patient has enough scans, with replacement otherwise). Scans of one patient are
 /// adjacent in the batch. Allocates nothing per batch.
 /// </summary>
+/// <remarks>Thread-safe: concurrent <see cref="SampleBatch"/> calls (each with its own <see cref="Rng"/>) are serialised, so a batch is a function of its generator alone whichever threads share the sampler.</remarks>
 public sealed class PatientBatchSampler : IBatchSampler
 {
     private readonly int[] _patients;   // eligible patient indices, partially shuffled in place per batch
@@ -68,6 +69,13 @@ public sealed class PatientBatchSampler : IBatchSampler
         ArgumentNullException.ThrowIfNull(rng);
         if (destination.Length != BatchSize)
             throw new ArgumentException($"The buffer holds {destination.Length} indices; a P×K batch needs {BatchSize}.", nameof(destination));
+        // The partial shuffle permutes _patients in place and undoes it afterwards: two threads interleaving those swaps
+        // would leave it permuted for good, and every later batch of every generator would differ. One batch at a time.
+        lock (_patients) Fill(destination, rng);
+    }
+
+    private void Fill(Span<int> destination, Rng rng)
+    {
         int k = ScansPerPatient, m = _patients.Length;
         for (int p = 0; p < PatientsPerBatch; p++)
         {
@@ -104,6 +112,7 @@ public sealed class PatientBatchSampler : IBatchSampler
 /// Batches balanced by coarse label: each label present gets an equal share of the batch (the remainder goes to labels
 /// chosen at random), scans drawn uniformly within a label; the batch is then shuffled. Allocates nothing per batch.
 /// </summary>
+/// <remarks>Thread-safe: concurrent <see cref="SampleBatch"/> calls (each with its own <see cref="Rng"/>) are serialised, so a batch is a function of its generator alone.</remarks>
 public sealed class LabelBalancedBatchSampler : IBatchSampler
 {
     private readonly int[] _byLabel;      // scan indices grouped by label
@@ -152,6 +161,11 @@ public sealed class LabelBalancedBatchSampler : IBatchSampler
     public void SampleBatch(Span<int> destination, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
+        lock (_labelOrder) Fill(destination, rng);
+    }
+
+    private void Fill(Span<int> destination, Rng rng)
+    {
         int labels = _start.Length, b = destination.Length;
         int share = b / labels, extra = b % labels;
         for (int i = 0; i < labels; i++) _labelOrder[i] = i;

@@ -7,6 +7,7 @@ namespace Learner.Sampling;
 /// clearly different patients) and shrinks toward the fine-grained gap. The built-in schedules are non-increasing
 /// in the epoch and reach the end gap at epoch <c>epochs − 1</c>, staying there afterwards.
 /// </summary>
+/// <remarks>The built-in schedules are immutable and safe to share between threads; a <c>Custom</c> schedule is as thread-safe as its delegate.</remarks>
 public abstract class CurriculumSchedule
 {
     /// <summary>The gap required of negatives at <paramref name="epoch"/> (0-based).</summary>

@@ -47,6 +47,7 @@ public sealed record InterPatientPairOptions
 /// anchor is uniform over scans that have a valid partner, the partner uniform over the anchor's valid partners of other
 /// patients. <see cref="SampleBatch"/> allocates nothing.
 /// </remarks>
+/// <remarks>Not thread-safe: <see cref="BeginEpoch"/> rewrites the negative ranges that <see cref="SampleBatch"/> reads; use one sampler per thread, or call both from one thread.</remarks>
 public sealed class InterPatientPairSampler : IPairSampler, ICurriculumSampler
 {
     private readonly PairIndex _index;

@@ -28,6 +28,7 @@ public enum TripletSelection
 /// </summary>
 /// <remarks><see cref="SampleBatch"/> allocates nothing; <see cref="SetEmbeddings(ReadOnlySpan{float}, int)"/> copies into a
 /// buffer allocated once per shape.</remarks>
+/// <remarks>Not thread-safe: <see cref="BeginEpoch"/> and <c>SetEmbeddings</c> rewrite state that <see cref="SampleBatch"/> reads; use one sampler per thread, or call all three from one thread.</remarks>
 public sealed class InterPatientTripletSampler : ITripletSampler, ICurriculumSampler
 {
     private readonly PairIndex _index;

@@ -24,6 +24,7 @@ public enum VisitPairing
 /// <remarks>Change labels and <see cref="ConsecutivePair.HealthChange"/> come from each scan's
 /// <see cref="Scan.ChangeScore"/>: the exact score when the scan has one, its (possibly coarse) pretraining score
 /// otherwise — so a cohort pretrained on coarse scores is still judged on exact change.</remarks>
+/// <remarks>Immutable after construction, so safe to share between threads (each with its own <see cref="Rng"/>).</remarks>
 public sealed class IntraPatientPairSampler : IScanSampler<ConsecutivePair>
 {
     private readonly ConsecutivePair[] _pairs;

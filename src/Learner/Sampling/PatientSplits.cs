@@ -4,6 +4,7 @@ using Learner.Nn;
 namespace Learner.Sampling;
 
 /// <summary>A train / validation / test split by patient: every patient's scans are in exactly one part.</summary>
+/// <remarks>Immutable; safe to share between threads.</remarks>
 public sealed class PatientSplit
 {
     internal PatientSplit(LongitudinalDataset train, LongitudinalDataset validation, LongitudinalDataset test)
@@ -25,6 +26,7 @@ public sealed class PatientSplit
 }
 
 /// <summary>One fold of a patient-grouped k-fold: the test patients of this fold and the training patients (all others).</summary>
+/// <remarks>Immutable; safe to share between threads.</remarks>
 public sealed class PatientFold
 {
     internal PatientFold(int index, LongitudinalDataset train, LongitudinalDataset test)

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Learner.Cli;
+using Learner.Data.Formats;
+using Learner.Nn;
+
+namespace Learner.Cli.Tests;
+
+public sealed class CheckCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"learner-check-{Guid.NewGuid():N}");
+
+    public CheckCommandTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, true);
+    }
+
+    private string P(string name) => Path.Combine(_dir, name);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await LearnerCli.RunAsync(args, output, error, interactive: false);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static readonly string[] TinyTraining = ["--epochs", "1", "--steps", "3", "--dim", "8", "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2", "--warmup", "1"];
+
+    private async Task<string> Synth()
+    {
+        var (code, _, err) = await Run("synth", "--cohort", "lus", "--patients", "6", "--out", P("data"));
+        code.Should().Be(ExitCodes.Ok, err);
+        return P("data/manifest.csv");
+    }
+
+    /// <summary>The payload file of manifest line <paramref name="line"/> (1-based; line 1 is the header).</summary>
+    private static string FileOf(string manifest, int line) =>
+        Path.Combine(Path.GetDirectoryName(manifest)!, File.ReadAllLines(manifest)[line - 1].Split(',')[^1]);
+
+    private static void SetScore(string manifest, int line, string score)
+    {
+        var lines = File.ReadAllLines(manifest);
+        var f = lines[line - 1].Split(',');
+        f[3] = score;
+        lines[line - 1] = string.Join(',', f);
+        File.WriteAllLines(manifest, lines);
+    }
+
+    [Fact]
+    public async Task A_good_manifest_passes_with_a_summary()
+    {
+        string manifest = await Synth();
+        var (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "mse+weighted-contrastive");
+        code.Should().Be(ExitCodes.Ok, err);
+        output.Should().Contain("72 scans of 6 patients").And.Contain("[8, 32, 32]").And.Contain("no problems");
+        (code, output, _) = await Run("check", "--manifest", manifest, "--values", "--json");
+        code.Should().Be(ExitCodes.Ok);
+        var json = JsonDocument.Parse(output).RootElement;
+        json.GetProperty("ok").GetBoolean().Should().BeTrue();
+        json.GetProperty("problems").GetArrayLength().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Every_bad_file_and_missing_score_is_listed_with_its_manifest_line()
+    {
+        string manifest = await Synth();
+        File.Delete(FileOf(manifest, 3));
+        Npy.Write(FileOf(manifest, 5), Tensor.Zeros(8, 16, 32));
+        File.WriteAllBytes(FileOf(manifest, 7), File.ReadAllBytes(FileOf(manifest, 7))[..100]);
+        var nan = Tensor.Zeros(8, 32, 32);
+        nan.Data[40] = float.NaN;
+        Npy.Write(FileOf(manifest, 9), nan);
+        SetScore(manifest, 11, "NaN");
+
+        var (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "mse", "--json");
+        code.Should().Be(ExitCodes.Failed, err);
+        var json = JsonDocument.Parse(output).RootElement;
+        json.GetProperty("ok").GetBoolean().Should().BeFalse();
+        json.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
+        var problems = json.GetProperty("problems").EnumerateArray().Select(x => (Kind: x.GetProperty("kind").GetString(), Line: x.GetProperty("line").GetInt32())).ToList();
+        // The header check does not read the NaN inside a well-formed NPY file; --values does.
+        problems.Should().BeEquivalentTo(new[] { ("PayloadNotFound", 3), ("ShapeMismatch", 5), ("UnreadablePayload", 7), ("MissingScore", 11) });
+
+        (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "mse", "--values");
+        code.Should().Be(ExitCodes.Failed);
+        foreach (int line in new[] { 3, 5, 7, 9, 11 }) err.Should().Contain($"{manifest} line {line},");
+        err.Should().Contain("holds NaN at element 40");
+        output.Should().Contain("5 problem(s)");
+        // A label-only objective does not need the score.
+        (code, output, _) = await Run("check", "--manifest", manifest, "--objective", "supcon");
+        output.Should().Contain("3 problem(s)");
+    }
+
+    [Fact]
+    public async Task Pretrain_fails_before_training_with_the_whole_list()
+    {
+        string manifest = await Synth();
+        Npy.Write(FileOf(manifest, 4), Tensor.Zeros(8, 16, 32));
+        SetScore(manifest, 6, "NaN");
+        var (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "mse", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain("2 problem(s)").And.Contain($"{manifest} line 4,").And.Contain($"{manifest} line 6,");
+        File.Exists(P("run/log.jsonl")).Should().BeFalse("nothing was trained");
+
+        (code, _, err) = await Run("experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse", "--out", P("exp"), "--epochs", "1", "--steps", "2");
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain($"{manifest} line 4,").And.Contain($"{manifest} line 6,");
+    }
+
+    [Fact]
+    public async Task A_non_finite_payload_value_fails_pretraining_with_exit_1_naming_scan_file_and_line()
+    {
+        string manifest = await Synth();
+        var bad = Tensor.Zeros(8, 32, 32);
+        bad.Data[7] = float.PositiveInfinity;
+        for (int line = 2; line <= 73; line++) Npy.Write(FileOf(manifest, line), line == 10 ? bad : Tensor.Ones(8, 32, 32));
+        string scan = File.ReadAllLines(manifest)[9].Split(',')[0];
+        var (code, output, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "supcon", "--json", "--epochs", "1", "--steps", "40", "--dim", "8", "--width", "0.25", "--patients-per-batch", "6", "--scans-per-patient", "12", "--warmup", "1"]);
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain($"scan '{scan}'").And.Contain(FileOf(manifest, 10)).And.Contain($"{manifest} line 10").And.Contain("holds Infinity at element 7").And.NotContain("unexpected").And.NotContain("NonFiniteEmbedding");
+        JsonDocument.Parse(output).RootElement.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
+    }
+}
