@@ -353,6 +353,12 @@ public sealed class Pretrainer
                     {
                         result = _objective.Compute(buffers.Batch(), buffers.FirstGradient, buffers.SecondGradient);
                     }
+                    catch (NonFiniteEmbeddingException e)
+                    {
+                        // Finite weights can still overflow in the forward: the encoder's output is the diverged tensor.
+                        _encoder.DiscardGraph();
+                        throw new TrainingDivergedException(step, "embeddings", "embeddings", $"Step {step}: the encoder's forward overflowed: {e.Message} The run has diverged; training stopped before the update, the last checkpoint is intact; lower the learning rate.", e);
+                    }
                     catch
                     {
                         _encoder.DiscardGraph();

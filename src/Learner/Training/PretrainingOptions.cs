@@ -265,7 +265,7 @@ public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double
 }
 
 /// <summary>Thrown when a run diverges: a step's loss or one of its terms is not finite, or explodes past
-/// <see cref="PretrainingOptions.DivergenceFactor"/>; a gradient is not finite; or an update leaves a parameter, a buffer
+/// <see cref="PretrainingOptions.DivergenceFactor"/>; the encoder's embeddings or a gradient are not finite; or an update leaves a parameter, a buffer
 /// (batch-norm running statistics), an optimizer moment or the objective head's state non-finite. No checkpoint holding
 /// a non-finite tensor is ever written, and before this is thrown the encoder, its optimizer and the objective head are
 /// restored to <see cref="RestoredStep"/>: the last checkpoint this call wrote or resumed from, or else the state at the
@@ -298,7 +298,8 @@ public sealed class TrainingDivergedException : Exception
     public long Step { get; }
 
     /// <summary>The objective term that was not finite or exploded ("loss" for the total); "gradient" when a gradient was not
-    /// finite; "state" when the update left a tensor non-finite.</summary>
+    /// finite; "embeddings" when the forward overflowed (finite weights, non-finite embeddings); "state" when the update (or
+    /// the training-mode forward's running statistics) left a tensor non-finite.</summary>
     public string Term { get; }
 
     /// <summary>The first non-finite tensor, named as in the checkpoint (<c>0.weight</c>, <c>1.running_var</c>,
