@@ -357,7 +357,7 @@ public sealed class Pretrainer
                     {
                         // Finite weights can still overflow in the forward: the encoder's output is the diverged tensor.
                         _encoder.DiscardGraph();
-                        throw new TrainingDivergedException(step, "embeddings", "embeddings", $"Step {step}: the encoder's forward overflowed: {e.Message} The run has diverged; training stopped before the update, the last checkpoint is intact; lower the learning rate.", e);
+                        throw new TrainingDivergedException(step, "embeddings", "embeddings", $"Step {step}: the encoder's forward overflowed: {e.Message} The run has diverged; training stopped before the update, no checkpoint holds a non-finite tensor; lower the learning rate.", e);
                     }
                     catch
                     {
@@ -374,7 +374,7 @@ public sealed class Pretrainer
                     {
                         _encoder.DiscardGraph();
                         throw new TrainingDivergedException(step, explosion.Term, string.Create(CultureInfo.InvariantCulture,
-                            $"Step {step}: the loss of '{_objective.Name}' is {result.Loss:G4} (largest term '{explosion.Term}'), more than DivergenceFactor {_options.DivergenceFactor:G4} × {explosion.Reference:G4} (the larger of 1 and the median |loss| of the run's first {state.ReferenceLosses.Count} steps); the run is diverging. Training stopped before the update, the last checkpoint is intact; lower the learning rate, or raise PretrainingOptions.DivergenceFactor (0 turns this guard off)."));
+                            $"Step {step}: the loss of '{_objective.Name}' is {result.Loss:G4} (largest term '{explosion.Term}'), more than DivergenceFactor {_options.DivergenceFactor:G4} × {explosion.Reference:G4} (the larger of 1 and the median |loss| of the run's first {state.ReferenceLosses.Count} steps); the run is diverging. Training stopped before the update, no checkpoint holds a non-finite tensor; lower the learning rate, or raise PretrainingOptions.DivergenceFactor (0 turns this guard off)."));
                     }
                     _encoder.Backward(buffers.AllGradients);
                 }
@@ -392,7 +392,7 @@ public sealed class Pretrainer
                 if (_headOptimizer is not null) StepHead(lr);
                 // The update (and the training-mode forward's running statistics) must leave every tensor finite.
                 if (_checkpoints.FindNonFinite() is { } bad)
-                    throw new TrainingDivergedException(step, "state", bad.Name, $"Step {step}: after the update (loss {result.Loss.ToString("G4", CultureInfo.InvariantCulture)}), {bad}; the run has diverged. The last checkpoint is intact; lower the learning rate.");
+                    throw new TrainingDivergedException(step, "state", bad.Name, $"Step {step}: after the update (loss {result.Loss.ToString("G4", CultureInfo.InvariantCulture)}), {bad}; the run has diverged. No checkpoint holds a non-finite tensor; lower the learning rate.");
                 if (state.ReferenceLosses.Count < _options.DivergenceWindow) state.ReferenceLosses.Add(Math.Abs(result.Loss));
                 losses.Add(result.Loss);
                 state.EpochLossSum += result.Loss;
