@@ -97,7 +97,8 @@ internal static class Commands
         var warmup = Opt("--warmup", "Warm-up steps.", 5);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
         var every = Opt("--checkpoint-every", "Checkpoint every this many steps.", 20);
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json (options that contradict them are refused; --checkpoint-every may change)." };
+        var force = new Option<bool>("--force") { Description = "Replace the run already in --out (its run.json, log, checkpoints and head files are deleted)." };
         var cmd = new Command("pretrain", """
             Pretrain an encoder on a manifest with one objective spec (a name with options, or a weighted sum such as
             "mse+0.5*weighted-contrastive(marginByGap=true)"). Columns: score → pretraining targets, label → coarse labels
@@ -109,17 +110,22 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every, resume };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every, resume, force };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
             RunSettings settings;
-            if (p.GetValue(resume))
+            bool resuming = p.GetValue(resume), replacing = p.GetValue(force);
+            if (resuming && replacing) throw new CliException("--resume and --force contradict each other: --resume continues the run in --out, --force replaces it; give one.");
+            if (!resuming && !replacing && RunFiles.HoldsRun(dir))
+                throw new CliException($"--out: '{dir}' already holds a run; pass --resume to continue it, or --force to replace it (its checkpoints and log are deleted).", ExitCodes.Failed);
+            if (resuming)
             {
                 string runFile = Path.Combine(dir, RunSettings.FileName);
                 if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
                 settings = RunSettings.Read(runFile);
-                if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again without --resume.", ExitCodes.Failed);
+                if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again with --force.", ExitCodes.Failed);
+                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every);
             }
             else
             {
@@ -144,9 +150,21 @@ internal static class Commands
             var data = CliContext.ReadManifest(settings.Manifest);
             CheckCommand.Preflight(data, [settings.Objective]);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);
+            // Only now, with every setting valid, is an old run replaced or a killed one repaired.
+            if (replacing) RunFiles.DeleteRun(dir);
             Directory.CreateDirectory(dir);
-            if (!p.GetValue(resume)) settings.Write(Path.Combine(dir, RunSettings.FileName));
-            await using var log = new StreamWriter(Path.Combine(dir, "log.jsonl"), append: p.GetValue(resume));
+            string logFile = Path.Combine(dir, "log.jsonl");
+            if (resuming)
+            {
+                RunFiles.RemoveStaleTemporaryFiles(dir);
+                long checkpointStep = Pretrainer.ReadCheckpointStep(Path.Combine(dir, "last.safetensors"));
+                var (torn, after) = RunFiles.RepairLog(logFile, checkpointStep);
+                if (torn + after > 0)
+                    await cx.Err.WriteLineAsync($"learner: {logFile}: dropped {torn} torn line(s) and {after} line(s) for steps after the checkpoint's step {checkpointStep} (left by an interrupted run).");
+            }
+            settings.Write(Path.Combine(dir, RunSettings.FileName));
+            // One write and one flush per line: a killed process loses at most the line being written.
+            await using var log = new StreamWriter(new FileStream(logFile, resuming ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 4096)) { AutoFlush = false };
             bool quiet = p.GetValue(json);
             var clock = Stopwatch.StartNew();
             PretrainingResult result;
@@ -174,7 +192,11 @@ internal static class Commands
 
     private static PretrainingResult RunWithProgress(CliContext cx, bool quiet, string label, long total, Func<IProgress<TrainingProgress>, PretrainingResult> run, StreamWriter log)
     {
-        void Log(TrainingProgress t) => log.WriteLine(JsonSerializer.Serialize(new { epoch = t.Epoch, step = t.Step, loss = double.IsFinite(t.Loss) ? t.Loss : (double?)null, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => double.IsFinite(k.Value) ? k.Value : (double?)null) }));
+        void Log(TrainingProgress t)
+        {
+            log.Write(JsonSerializer.Serialize(new { epoch = t.Epoch, step = t.Step, loss = double.IsFinite(t.Loss) ? t.Loss : (double?)null, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => double.IsFinite(k.Value) ? k.Value : (double?)null) }) + "\n");
+            log.Flush();
+        }
         if (cx.Interactive && !quiet)
         {
             PretrainingResult? result = null;
@@ -199,6 +221,44 @@ internal static class Commands
             if (!quiet && epochEnd)
                 cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {t.Step}/{t.TotalSteps} epoch {t.Epoch}: loss {t.Loss:F4}, lr {t.LearningRate:G3}, {t.StepsPerSecond:F1} steps/s, ETA {t.Eta:mm\\:ss}"));
         }));
+    }
+
+    /// <summary>The saved settings of a run being resumed. Options given on the command line must agree with them: a
+    /// resumed run continues the run it started as (another budget, schedule, seed or batch shape would change the batches
+    /// and the learning rate of the remaining steps, so the result would match no uninterrupted run). Only
+    /// --checkpoint-every, which changes no step, is applied (and saved).</summary>
+    private static RunSettings ResumeSettings(ParseResult p, RunSettings saved, string runFile, Option<string> manifest, Option<string> objective, Option<string> config,
+        Option<string> encoder, Option<int> dim, Option<double> width, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
+        Option<int> pairs, Option<string> curriculum, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every)
+    {
+        var conflicts = new List<string>();
+        void Check<T>(Option<T> option, T savedValue, string field, Func<T, T>? normalize = null)
+        {
+            if (!ExperimentSettings.Given(p, option)) return;
+            T given = p.GetValue(option)!;
+            if (normalize is not null) given = normalize(given);
+            if (!EqualityComparer<T>.Default.Equals(given, savedValue))
+                conflicts.Add(string.Create(CultureInfo.InvariantCulture, $"{option.Name} {given} (run.json: {field} = {savedValue})"));
+        }
+        Check(manifest, saved.Manifest, nameof(RunSettings.Manifest), Path.GetFullPath);
+        Check(objective, saved.Objective, nameof(RunSettings.Objective));
+        Check(encoder, saved.Encoder, nameof(RunSettings.Encoder));
+        Check(dim, saved.Dimension, nameof(RunSettings.Dimension));
+        Check(width, saved.Width, nameof(RunSettings.Width));
+        Check(epochs, saved.Epochs, nameof(RunSettings.Epochs));
+        Check(steps, saved.StepsPerEpoch, nameof(RunSettings.StepsPerEpoch));
+        Check(ppb, saved.PatientsPerBatch, nameof(RunSettings.PatientsPerBatch));
+        Check(spp, saved.ScansPerPatient, nameof(RunSettings.ScansPerPatient));
+        Check(source, saved.BatchSource, nameof(RunSettings.BatchSource));
+        Check(pairs, saved.PairsPerBatch, nameof(RunSettings.PairsPerBatch));
+        Check(curriculum, saved.Curriculum, nameof(RunSettings.Curriculum));
+        Check(lr, saved.LearningRate, nameof(RunSettings.LearningRate));
+        Check(warmup, saved.Warmup, nameof(RunSettings.Warmup));
+        Check(seed, saved.Seed, nameof(RunSettings.Seed));
+        if (ExperimentSettings.Given(p, config)) conflicts.Add($"{config.Name} {p.GetValue(config)} (a resumed run takes its settings from run.json only)");
+        if (conflicts.Count > 0)
+            throw new CliException($"--resume: {string.Join("; ", conflicts)} contradict{(conflicts.Count == 1 ? "s" : "")} the saved {runFile}. A resumed run continues with the settings it started with; drop these options, or start a new run with --force. (--checkpoint-every may change on resume.)");
+        return ExperimentSettings.Given(p, every) ? saved with { CheckpointEvery = p.GetValue(every) } : saved;
     }
 
     // ---------------------------------------------------------------- embed
@@ -230,7 +290,15 @@ internal static class Commands
             CliContext.Positive(p.GetValue(batch), "--batch");
             var encoder = EncoderFactory.Create(settings.EncoderOptions(data));
             encoder.Load(ckpt, null, strict: true);
+            if (encoder.FindNonFiniteTensor() is { } bad)
+                throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
             var embeddings = Embedder.EmbedAll(encoder, data, p.GetValue(batch));
+            int nonFinite = Array.FindIndex(embeddings, v => !float.IsFinite(v));
+            if (nonFinite >= 0)
+            {
+                var scan = data.Scans[nonFinite / encoder.EmbeddingDimension];
+                throw new CliException($"The embedding of scan '{scan.Id}' (patient '{scan.PatientId}', row {nonFinite / encoder.EmbeddingDimension}) from '{ckpt}' is not finite (the forward overflowed); nothing was written.", ExitCodes.Failed);
+            }
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
             var matrix = new Tensor(embeddings, data.ScanCount, encoder.EmbeddingDimension);
             if (npz) Npz.Write(file, new Dictionary<string, Tensor> { [NpzMember] = matrix });

@@ -45,7 +45,8 @@ internal sealed record RunSettings
         }
     }
 
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    /// <summary>Writes run.json atomically (a temporary file renamed over it), so a kill never leaves it torn.</summary>
+    public void Write(string path) => RunFiles.WriteAtomically(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
 
     /// <summary>The encoder for the dataset's payloads; "auto" picks by payload rank and shape.</summary>
     public EncoderOptions EncoderOptions(LongitudinalDataset data)
@@ -102,5 +103,109 @@ internal sealed record RunSettings
         catch (ArgumentException e) { throw new CliException(e.Message); }
         var (pretrainer, encoder) = new PretrainerFactory(experiment).Create(data, Objective, Seed);
         return (pretrainer, encoder);
+    }
+}
+
+/// <summary>The files of a pretrain run folder: what makes a folder a run, replacing one (--force), and repairing what a
+/// killed process leaves (a torn or too long log.jsonl, temporary files of interrupted atomic writes).</summary>
+internal static class RunFiles
+{
+    /// <summary>The log of a run: one JSON object per completed step, in step order.</summary>
+    public const string LogFileName = "log.jsonl";
+
+    private static readonly string[] RunFileNames = [RunSettings.FileName, LogFileName, "last.safetensors", "best.safetensors"];
+
+    /// <summary>True when <paramref name="dir"/> holds a run's settings, log or checkpoints.</summary>
+    public static bool HoldsRun(string dir) =>
+        Directory.Exists(dir) && (RunFileNames.Any(f => File.Exists(Path.Combine(dir, f))) || Directory.EnumerateFiles(dir, "head-*.safetensors").Any());
+
+    /// <summary>Deletes the files a run writes (settings, log, checkpoints, head files, temporary files), nothing else.</summary>
+    public static void DeleteRun(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (var f in RunFileNames) File.Delete(Path.Combine(dir, f));
+        foreach (var f in Directory.EnumerateFiles(dir, "head-*.safetensors").ToList()) File.Delete(f);
+        RemoveStaleTemporaryFiles(dir);
+    }
+
+    /// <summary>Deletes the temporary files of interrupted atomic writes (checkpoints, run.json, the repaired log).</summary>
+    /// <returns>How many were deleted.</returns>
+    public static int RemoveStaleTemporaryFiles(string dir)
+    {
+        int n = Pretrainer.RemoveStaleTemporaryFiles(dir).Count;
+        foreach (var pattern in new[] { $".{RunSettings.FileName}.*.tmp", $".{LogFileName}.*.tmp" })
+            foreach (var f in Directory.EnumerateFiles(dir, pattern).ToList())
+            {
+                File.Delete(f);
+                n++;
+            }
+        return n;
+    }
+
+    /// <summary>Writes <paramref name="text"/> to a temporary file beside <paramref name="path"/> and renames it over it.</summary>
+    public static void WriteAtomically(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(text);
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Makes a killed run's log match an uninterrupted run's up to the checkpoint it resumes from: drops a torn
+    /// last line (one without its newline, or not a JSON object with a step), any line that does not parse, lines for
+    /// steps after <paramref name="checkpointStep"/> (they are run again) and repeated steps. Rewritten atomically, and
+    /// only when something was dropped.</summary>
+    /// <param name="path">log.jsonl (missing is fine).</param>
+    /// <param name="checkpointStep">The completed steps of the checkpoint the run resumes from.</param>
+    /// <returns>Lines dropped as torn or unreadable, and as beyond the checkpoint (or repeated).</returns>
+    public static (int Torn, int AfterCheckpoint) RepairLog(string path, long checkpointStep)
+    {
+        if (!File.Exists(path)) return (0, 0);
+        string text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        // The piece after the last newline is empty for a clean file, or the torn line being written when the process died.
+        int torn = lines[^1].Length > 0 ? 1 : 0;
+        int after = 0;
+        var kept = new System.Text.StringBuilder();
+        long last = long.MinValue;
+        for (int i = 0; i < lines.Length - 1; i++)
+        {
+            string line = lines[i].TrimEnd('\r');
+            if (line.Length == 0) continue;
+            long? step = StepOf(line);
+            if (step is null) { torn++; continue; }
+            if (step > checkpointStep || step <= last) { after++; continue; }
+            last = step.Value;
+            kept.Append(line).Append('\n');
+        }
+        if (torn + after > 0) WriteAtomically(path, kept.ToString());
+        return (torn, after);
+    }
+
+    private static long? StepOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt64(out long v) ? v : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

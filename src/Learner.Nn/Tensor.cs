@@ -245,6 +245,10 @@ public partial class Tensor
         source.Data.CopyTo(Data);
     }
 
+    /// <summary>The flat (row-major) index of the first element that is NaN or infinite, or -1 when every element is finite.</summary>
+    /// <returns>The index, or -1.</returns>
+    public int IndexOfNonFinite() => Kernels.Elementwise.IndexOfNonFinite(Data);
+
     /// <summary>Throws <see cref="NonFiniteValueException"/> naming <paramref name="what"/> and the first index if any element is NaN or infinite.</summary>
     /// <param name="what">What the tensor is, for the message.</param>
     /// <returns>This tensor.</returns>

@@ -144,6 +144,23 @@ public abstract class Optimizer
     /// <param name="hyperparameters">The hyper-parameters.</param>
     protected abstract void SetHyperparameters(IReadOnlyDictionary<string, double> hyperparameters);
 
+    /// <summary>Finds the first state buffer (in parameter order, then buffer order) holding NaN or infinity, without copying
+    /// the state.</summary>
+    /// <returns>The flat parameter index, the buffer's name (PyTorch's, e.g. <c>exp_avg</c>), the flat index and the value of
+    /// the first non-finite element; null when the whole state is finite.</returns>
+    public (int Parameter, string Buffer, int Element, float Value)? FindNonFiniteState()
+    {
+        for (int i = 0; i < _params.Length; i++)
+            for (int b = 0; b < _bufferNames.Length; b++)
+            {
+                var t = _buffers[b][i];
+                if (t is null) continue;
+                int bad = t.IndexOfNonFinite();
+                if (bad >= 0) return (i, _bufferNames[b], bad, t.Data[bad]);
+            }
+        return null;
+    }
+
     /// <summary>A copy of the optimizer's full state: hyper-parameters, group rates, per-parameter step counts and buffers.</summary>
     /// <returns>The state (its tensors are copies, outside any tensor scope).</returns>
     public OptimizerState GetState()

@@ -67,6 +67,14 @@ public interface IEncoder
     /// <param name="strict">Fail on missing or unexpected keys.</param>
     /// <returns>The file's metadata.</returns>
     IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true);
+
+    /// <summary>Finds the first tensor of the encoder's state that holds NaN or infinity: every tensor <see cref="Save"/>
+    /// writes for the encoder itself — parameters and buffers such as batch-norm running statistics (the optimizer's state
+    /// is <see cref="IEncoderOptimizer.FindNonFiniteState"/>). The training loop calls it after every update and before
+    /// every checkpoint, so that no checkpoint with a non-finite tensor is written.</summary>
+    /// <returns>The first non-finite tensor, named as in the checkpoint, or null when every tensor is finite. The default
+    /// implementation returns null: an encoder that does not override it is not checked (every built-in encoder does).</returns>
+    NonFiniteTensor? FindNonFiniteTensor() => null;
 }
 
 /// <summary>The optimizer side of the encoder seam.</summary>
@@ -94,6 +102,26 @@ public interface IEncoderOptimizer
 
     /// <summary>Number of completed steps.</summary>
     long StepCount { get; }
+
+    /// <summary>Finds the first tensor of the optimizer's state (moments, momentum buffers) that holds NaN or infinity.</summary>
+    /// <returns>The first non-finite state tensor, named as in the checkpoint, or null when all are finite. The default
+    /// implementation returns null: an optimizer that does not override it is not checked (the built-in ones are).</returns>
+    NonFiniteTensor? FindNonFiniteState() => null;
+}
+
+/// <summary>A tensor that holds NaN or infinity, as reported by <see cref="IEncoder.FindNonFiniteTensor"/> and
+/// <see cref="IEncoderOptimizer.FindNonFiniteState"/>.</summary>
+/// <param name="Name">The tensor's name as in the checkpoint (for example <c>0.weight</c>, <c>1.running_var</c>, or
+/// <c>optim.3.exp_avg</c> for optimizer state).</param>
+/// <param name="Index">The flat (row-major) index of the first non-finite element.</param>
+/// <param name="Value">That element (NaN, +∞ or −∞).</param>
+/// <param name="Owner">For optimizer state: the name of the parameter the state belongs to; otherwise null.</param>
+public sealed record NonFiniteTensor(string Name, long Index, float Value, string? Owner = null)
+{
+    /// <summary>"'name' holds value at flat index i" (with the owning parameter for optimizer state).</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"tensor '{Name}'{(Owner is null ? "" : $" (state of parameter '{Owner}')")} holds {Value} at flat index {Index}");
 }
 
 /// <summary>The optimizer algorithms every backend provides.</summary>

@@ -183,6 +183,37 @@ public class ModuleEncoder : IEncoder
     public IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true)
         => Checkpoint.Load(path, Module, Unwrap(optimizer), null, strict).Metadata;
 
+    /// <inheritdoc />
+    public NonFiniteTensor? FindNonFiniteTensor() => FindNonFinite(Module, prefix: "");
+
+    /// <summary>The first parameter or buffer of <paramref name="module"/> that holds NaN or infinity.</summary>
+    /// <param name="module">The module.</param>
+    /// <param name="prefix">Prepended to each state key in the report.</param>
+    /// <returns>The tensor, or null.</returns>
+    internal static NonFiniteTensor? FindNonFinite(Module module, string prefix)
+    {
+        foreach (var (name, tensor) in module.StateEntries())
+        {
+            int bad = tensor.IndexOfNonFinite();
+            if (bad >= 0) return new NonFiniteTensor(prefix + name, bad, tensor.Data[bad]);
+        }
+        return null;
+    }
+
+    /// <summary>The first non-finite state buffer of <paramref name="optimizer"/>, named as in the checkpoint
+    /// (<c>optim.&lt;i&gt;.&lt;buffer&gt;</c>) with the parameter it belongs to.</summary>
+    /// <param name="module">The module the optimizer updates (for parameter names).</param>
+    /// <param name="optimizer">The optimizer.</param>
+    /// <param name="prefix">Prepended to each name in the report.</param>
+    /// <returns>The tensor, or null.</returns>
+    internal static NonFiniteTensor? FindNonFinite(Module module, Optimizer optimizer, string prefix)
+    {
+        if (optimizer.FindNonFiniteState() is not { } bad) return null;
+        var p = optimizer.Parameters[bad.Parameter];
+        string? owner = module.NamedParameters().FirstOrDefault(kv => ReferenceEquals(kv.Value, p)).Key;
+        return new NonFiniteTensor(string.Create(CultureInfo.InvariantCulture, $"{prefix}{Checkpoint.OptimizerPrefix}{bad.Parameter}.{bad.Buffer}"), bad.Element, bad.Value, owner is null ? null : prefix + owner);
+    }
+
     private Optimizer? Unwrap(IEncoderOptimizer? optimizer) => optimizer switch
     {
         null => null,
@@ -219,6 +250,8 @@ public class ModuleEncoder : IEncoder
         }
 
         public void Step() => Optimizer.Step();
+
+        public NonFiniteTensor? FindNonFiniteState() => FindNonFinite(Module, Optimizer, prefix: "");
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Optimizer.Kind} lr={LearningRate:G4}");
     }

@@ -176,7 +176,43 @@ public sealed class Pretrainer
     /// <returns>The result.</returns>
     /// <exception cref="InvalidOperationException">Early stopping is configured but no <see cref="ValidationSet"/> is.</exception>
     public PretrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-        => Train(new PretrainingRunState(), progress, cancellationToken);
+        => Train(new PretrainingRunState(), null, progress, cancellationToken);
+
+    /// <summary>The completed steps recorded in a checkpoint written by a pretrainer.</summary>
+    /// <param name="checkpointPath">The checkpoint (for example a run's <c>last.safetensors</c>).</param>
+    /// <returns>Its completed global steps.</returns>
+    /// <exception cref="InvalidDataException">The file is not a pretraining checkpoint.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static long ReadCheckpointStep(string checkpointPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"The checkpoint '{checkpointPath}' does not exist.", checkpointPath);
+        var meta = Safetensors.ReadHeader(checkpointPath).Metadata;
+        if (!meta.TryGetValue(StepKey, out var text) || !long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long step))
+            throw new InvalidDataException($"'{checkpointPath}' is not a pretraining checkpoint: its metadata has no '{StepKey}'.");
+        return step;
+    }
+
+    /// <summary>Deletes what an interrupted atomic checkpoint write leaves behind in <paramref name="directory"/>: the
+    /// temporary files (<c>.&lt;name&gt;.safetensors.&lt;id&gt;.tmp</c>) that a killed process never renamed.</summary>
+    /// <param name="directory">A run folder.</param>
+    /// <returns>The files deleted.</returns>
+    public static IReadOnlyList<string> RemoveStaleTemporaryFiles(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var removed = new List<string>();
+        if (!Directory.Exists(directory)) return removed;
+        foreach (var file in Directory.EnumerateFiles(directory, ".*.safetensors.*.tmp"))
+        {
+            try { File.Delete(file); removed.Add(file); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    /// <summary>A state of the encoder, its optimizer and the objective head on disk, restored when a run diverges.</summary>
+    private sealed record RestorePoint(string Encoder, string? Head, long Step);
 
     /// <summary>Continues a run from a checkpoint written by this pretrainer (same options and seed).</summary>
     /// <param name="checkpointPath">The checkpoint (normally <c>last.safetensors</c>).</param>
@@ -202,26 +238,87 @@ public sealed class Pretrainer
         {
             if (!fileMeta.TryGetValue(HeadKey, out var headName))
                 throw new InvalidDataException($"'{checkpointPath}' holds no '{HeadKey}' entry, but objective '{_objective.Name}' owns a head whose state must be restored.");
-            headPath = Path.Combine(dir, headName);
+            headPath = Path.Combine(dir, CheckFileName(checkpointPath, HeadKey, headName));
             if (!File.Exists(headPath)) throw new InvalidDataException($"The head checkpoint '{headPath}' named by '{checkpointPath}' does not exist.");
         }
+        string? bestHead = fileMeta.TryGetValue(BestHeadKey, out var bh) ? CheckFileName(checkpointPath, BestHeadKey, bh) : null;
         var state = fileMeta.TryGetValue(StateKey, out var json) ? PretrainingRunState.FromJson(json, checkpointPath) : new PretrainingRunState();
         // Validate everything before changing anything: encoder first (it checks its own file), then the head.
         _encoder.Load(checkpointPath, _optimizer, strict: true);
         if (headPath is not null) Checkpoint.Load(headPath, _head!, _headOptimizer, null, strict: true);
         state.StartStep = step;
         state.LastHead = _head is not null ? Path.GetFileName(headPath) : null;
-        state.BestHead = fileMeta.TryGetValue(BestHeadKey, out var bh) ? bh : null;
+        state.BestHead = bestHead;
         state.PreviousBestHead = state.BestHead;
+        RemoveStaleTemporaryFiles(dir);
+        if (_options.CheckpointDirectory is { } cd && Directory.Exists(cd)) RemoveStaleTemporaryFiles(cd);
         _logger.LogInformation("Resuming pretraining of {Encoder} from step {Step} ({Path})", _encoder.Name, step, checkpointPath);
-        return Train(state, progress, cancellationToken);
+        return Train(state, new RestorePoint(Path.GetFullPath(checkpointPath), headPath, step), progress, cancellationToken);
     }
 
-    private PretrainingResult Train(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    private PretrainingResult Train(PretrainingRunState state, RestorePoint? restore, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        if (_options.EarlyStopping is not null && _validationSet is null)
+            throw new InvalidOperationException("EarlyStopping is configured but the pretrainer has no ValidationSet.");
+        string? tempBestDir = null;
+        string? tempRestoreDir = null;
+        _encoder.SetTraining(true);
+        try
+        {
+            // What a diverged run is restored to: the checkpoint resumed from, else a snapshot of the start; then every
+            // checkpoint this call writes (each was checked finite).
+            if (restore is null)
+            {
+                tempRestoreDir = Path.Combine(Path.GetTempPath(), $"learner-restore-{Guid.NewGuid():N}");
+                Directory.CreateDirectory(tempRestoreDir);
+                string encoderFile = Path.Combine(tempRestoreDir, "start.safetensors");
+                _encoder.Save(encoderFile, _optimizer);
+                string? headFile = null;
+                if (_head is not null)
+                {
+                    headFile = Path.Combine(tempRestoreDir, "head-start.safetensors");
+                    Checkpoint.Save(headFile, _head, _headOptimizer);
+                }
+                restore = new RestorePoint(encoderFile, headFile, state.StartStep);
+            }
+            try
+            {
+                return TrainSteps(state, progress, ct, ref restore, ref tempBestDir);
+            }
+            catch (TrainingDivergedException e) when (e.RestoredStep is null)
+            {
+                throw Restored(e, restore);
+            }
+        }
+        finally
+        {
+            foreach (var temp in new[] { tempBestDir, tempRestoreDir })
+                if (temp is not null && Directory.Exists(temp))
+                    try { Directory.Delete(temp, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>Restores the encoder, its optimizer and the head from <paramref name="point"/>; returns the exception to throw.</summary>
+    private TrainingDivergedException Restored(TrainingDivergedException e, RestorePoint point)
+    {
+        try
+        {
+            _encoder.Load(point.Encoder, _optimizer, strict: true);
+            if (_head is not null && point.Head is not null) Checkpoint.Load(point.Head, _head, _headOptimizer, null, strict: true);
+            _logger.LogError("Pretraining diverged at step {Step} ({Term}, {Tensor}); restored the state after step {Restored}.", e.Step, e.Term, e.Tensor ?? "loss", point.Step);
+            return new TrainingDivergedException(e.Step, e.Term, e.Tensor,
+                string.Create(CultureInfo.InvariantCulture, $"{e.Message} The encoder, its optimizer and the objective head were restored to the state after step {point.Step}."), e.InnerException)
+            { RestoredStep = point.Step };
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or Learner.Nn.Serialization.CheckpointException)
+        {
+            return new TrainingDivergedException(e.Step, e.Term, e.Tensor, $"{e.Message} Restoring the state after step {point.Step} from '{point.Encoder}' failed: {ex.Message}", ex);
+        }
+    }
+
+    private PretrainingResult TrainSteps(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct, ref RestorePoint restore, ref string? tempBestDir)
     {
         var early = _options.EarlyStopping;
-        if (early is not null && _validationSet is null)
-            throw new InvalidOperationException("EarlyStopping is configured but the pretrainer has no ValidationSet.");
         var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Requires);
         var baseRng = new Rng(_options.Seed);
         var augmentRng = new Rng(_options.Seed).Fork(AugmentStream);
@@ -231,10 +328,7 @@ public sealed class Pretrainer
         long total = _options.TotalSteps;
         var clock = Stopwatch.StartNew();
         var validator = _validator;
-        string? tempBestDir = null;
         bool stoppedEarly = early is not null && state.BadEpochs >= early.Patience;
-        _encoder.SetTraining(true);
-        try
         {
             for (long step = state.StartStep; step < total && !stoppedEarly; step++)
             {
@@ -259,6 +353,12 @@ public sealed class Pretrainer
                     {
                         result = _objective.Compute(buffers.Batch(), buffers.FirstGradient, buffers.SecondGradient);
                     }
+                    catch (NonFiniteEmbeddingException e)
+                    {
+                        // Finite weights can still overflow in the forward: the encoder's output is the diverged tensor.
+                        _encoder.DiscardGraph();
+                        throw new TrainingDivergedException(step, "embeddings", "embeddings", $"Step {step}: the encoder's forward overflowed: {e.Message} The run has diverged; training stopped before the update, no checkpoint holds a non-finite tensor; lower the learning rate.", e);
+                    }
                     catch
                     {
                         _encoder.DiscardGraph();
@@ -270,6 +370,12 @@ public sealed class Pretrainer
                         string term = NonFiniteTerm(result);
                         throw new TrainingDivergedException(step, term, $"Step {step}: the loss of '{_objective.Name}' is {result.Loss.ToString(CultureInfo.InvariantCulture)} (term '{term}'); training stopped before the update, the last checkpoint is intact.");
                     }
+                    if (Exploded(result, state) is { } explosion)
+                    {
+                        _encoder.DiscardGraph();
+                        throw new TrainingDivergedException(step, explosion.Term, string.Create(CultureInfo.InvariantCulture,
+                            $"Step {step}: the loss of '{_objective.Name}' is {result.Loss:G4} (largest term '{explosion.Term}'), more than DivergenceFactor {_options.DivergenceFactor:G4} × {explosion.Reference:G4} (the larger of 1 and the median |loss| of the run's first {state.ReferenceLosses.Count} steps); the run is diverging. Training stopped before the update, no checkpoint holds a non-finite tensor; lower the learning rate, or raise PretrainingOptions.DivergenceFactor (0 turns this guard off)."));
+                    }
                     _encoder.Backward(buffers.AllGradients);
                 }
                 try
@@ -280,10 +386,14 @@ public sealed class Pretrainer
                 }
                 catch (NonFiniteValueException e)
                 {
-                    throw new TrainingDivergedException(step, "gradient", $"Step {step}: {e.Message} Training stopped before the update; the last checkpoint is intact.", e);
+                    throw new TrainingDivergedException(step, "gradient", GradientTensor(e), $"Step {step}: {e.Message} Training stopped before the update; the last checkpoint is intact.", e);
                 }
                 _optimizer.Step();
                 if (_headOptimizer is not null) StepHead(lr);
+                // The update (and the training-mode forward's running statistics) must leave every tensor finite.
+                if (_checkpoints.FindNonFinite() is { } bad)
+                    throw new TrainingDivergedException(step, "state", bad.Name, $"Step {step}: after the update (loss {result.Loss.ToString("G4", CultureInfo.InvariantCulture)}), {bad}; the run has diverged. No checkpoint holds a non-finite tensor; lower the learning rate.");
+                if (state.ReferenceLosses.Count < _options.DivergenceWindow) state.ReferenceLosses.Add(Math.Abs(result.Loss));
                 losses.Add(result.Loss);
                 state.EpochLossSum += result.Loss;
                 state.EpochLossCount++;
@@ -314,6 +424,7 @@ public sealed class Pretrainer
                             state.BadEpochs = 0;
                             string bestDir = _options.CheckpointDirectory ?? (tempBestDir ??= Path.Combine(Path.GetTempPath(), $"learner-best-{Guid.NewGuid():N}"));
                             state.BestCheckpoint = _checkpoints.SaveTo(bestDir, "best", done, state);
+                            restore = new RestorePoint(state.BestCheckpoint, _head is null ? null : Path.Combine(bestDir, state.BestHead!), done);
                         }
                         else
                         {
@@ -331,7 +442,10 @@ public sealed class Pretrainer
                     _logger.LogInformation("Epoch {Epoch}/{Epochs} done: loss {Loss:G4}, lr {Lr:G3}", finished, _options.Epochs, result.Loss, lr);
                 }
                 if (_options.CheckpointDirectory is not null && (done % _options.CheckpointEverySteps == 0 || done == total || stoppedEarly))
+                {
                     lastCheckpoint = SaveCheckpoint("last", done, state);
+                    if (lastCheckpoint is not null) restore = new RestorePoint(lastCheckpoint, _head is null ? null : Path.Combine(_options.CheckpointDirectory, state.LastHead!), done);
+                }
                 if (progress is not null)
                 {
                     double rate = (done - state.StartStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
@@ -358,11 +472,32 @@ public sealed class Pretrainer
                 StoppedEarly = stoppedEarly,
             };
         }
-        finally
-        {
-            if (tempBestDir is not null && Directory.Exists(tempBestDir))
-                try { Directory.Delete(tempBestDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+    }
+
+    /// <summary>The explosion guard (<see cref="PretrainingOptions.DivergenceFactor"/>): the largest term and the reference
+    /// when this step's loss exceeds the factor times the reference, else null.</summary>
+    private (string Term, double Reference)? Exploded(ObjectiveResult result, PretrainingRunState state)
+    {
+        if (_options.DivergenceFactor == 0 || state.ReferenceLosses.Count == 0) return null;
+        var sorted = state.ReferenceLosses.ToArray();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        double median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+        double reference = Math.Max(1, median);
+        if (!(Math.Abs(result.Loss) > _options.DivergenceFactor * reference)) return null;
+        string term = "loss";
+        double largest = double.NegativeInfinity;
+        foreach (var t in result.Terms.Span)
+            if (Math.Abs(t.Value) > largest) (largest, term) = (Math.Abs(t.Value), t.Name);
+        return (term, reference);
+    }
+
+    /// <summary>The parameter a gradient check named ("gradient of parameter 'x'"), or null.</summary>
+    private static string? GradientTensor(NonFiniteValueException e)
+    {
+        int start = e.Message.IndexOf('\'');
+        int end = start < 0 ? -1 : e.Message.IndexOf('\'', start + 1);
+        return end > start ? e.Message[(start + 1)..end] : null;
     }
 
     private void CheckHeadGradientsFinite()

@@ -49,6 +49,19 @@ public sealed record PretrainingOptions
     /// <summary>Early stopping on a validation metric, or null to always run every epoch. Needs a validation set.</summary>
     public EarlyStoppingOptions? EarlyStopping { get; init; }
 
+    /// <summary>Explosion guard: a step whose loss magnitude exceeds <c>DivergenceFactor × max(1, m)</c>, where m is the
+    /// median |loss| of the run's first <see cref="DivergenceWindow"/> steps (of those seen so far while fewer), stops the run
+    /// with <see cref="TrainingDivergedException"/> before its update — long before the weights overflow to infinity. The
+    /// reference is the run's start, not a recent window, so a loss that converges towards 0 and then fluctuates is not
+    /// flagged; the floor of 1 keeps objectives whose loss starts near 0 from being flagged for harmless growth. The
+    /// reference losses are checkpointed, so a resumed run applies the same rule. 0 turns the guard off (non-finite losses,
+    /// gradients and weights are always fatal); otherwise it must be finite and &gt; 1. Default 1e4.</summary>
+    public double DivergenceFactor { get; init; } = 1e4;
+
+    /// <summary>How many of the run's first steps make the explosion guard's reference (≥ 1); see
+    /// <see cref="DivergenceFactor"/>. Default 10.</summary>
+    public int DivergenceWindow { get; init; } = 10;
+
     /// <summary>Total steps of the run.</summary>
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
@@ -63,6 +76,9 @@ public sealed record PretrainingOptions
         if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}.", nameof(MinLearningRateFactor));
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}.", nameof(MaxGradNorm));
         if (CheckpointEverySteps < 1) throw new ArgumentException($"CheckpointEverySteps must be ≥ 1, got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
+        if (!(DivergenceFactor == 0 || DivergenceFactor > 1) || double.IsInfinity(DivergenceFactor))
+            throw new ArgumentException($"DivergenceFactor must be 0 (off) or finite and > 1, got {DivergenceFactor}.", nameof(DivergenceFactor));
+        if (DivergenceWindow < 1) throw new ArgumentException($"DivergenceWindow must be ≥ 1, got {DivergenceWindow}.", nameof(DivergenceWindow));
         if (Validation is null) throw new ArgumentException("Validation must be set (use new ValidationOptions()).", nameof(Validation));
         Validation.Validate();
         EarlyStopping?.Validate(Validation);
@@ -248,24 +264,49 @@ public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double
     public bool StoppedEarly { get; init; }
 }
 
-/// <summary>Thrown when a step produces a non-finite loss or gradient. Training stops before the optimizer step, so the
-/// weights and the last checkpoint are those of the last good step.</summary>
+/// <summary>Thrown when a run diverges: a step's loss or one of its terms is not finite, or explodes past
+/// <see cref="PretrainingOptions.DivergenceFactor"/>; the encoder's embeddings or a gradient are not finite; or an update leaves a parameter, a buffer
+/// (batch-norm running statistics), an optimizer moment or the objective head's state non-finite. No checkpoint holding
+/// a non-finite tensor is ever written, and before this is thrown the encoder, its optimizer and the objective head are
+/// restored to <see cref="RestoredStep"/>: the last checkpoint this call wrote or resumed from, or else the state at the
+/// start of the call.</summary>
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="step">0-based global step.</param>
-    /// <param name="term">The objective term (or "gradient") that was not finite.</param>
+    /// <param name="term">What diverged (see <see cref="Term"/>).</param>
     /// <param name="message">The message.</param>
     /// <param name="inner">The underlying exception, if any.</param>
-    public TrainingDivergedException(long step, string term, string message, Exception? inner = null) : base(message, inner)
+    public TrainingDivergedException(long step, string term, string message, Exception? inner = null) : this(step, term, null, message, inner)
+    {
+    }
+
+    /// <summary>Creates the exception naming the non-finite tensor.</summary>
+    /// <param name="step">0-based global step.</param>
+    /// <param name="term">What diverged (see <see cref="Term"/>).</param>
+    /// <param name="tensor">The first non-finite tensor (see <see cref="Tensor"/>), or null.</param>
+    /// <param name="message">The message.</param>
+    /// <param name="inner">The underlying exception, if any.</param>
+    public TrainingDivergedException(long step, string term, string? tensor, string message, Exception? inner = null) : base(message, inner)
     {
         Step = step;
         Term = term;
+        Tensor = tensor;
     }
 
     /// <summary>0-based global step that diverged.</summary>
     public long Step { get; }
 
-    /// <summary>The objective term (or "gradient") that was not finite.</summary>
+    /// <summary>The objective term that was not finite or exploded ("loss" for the total); "gradient" when a gradient was not
+    /// finite; "embeddings" when the forward overflowed (finite weights, non-finite embeddings); "state" when the update (or
+    /// the training-mode forward's running statistics) left a tensor non-finite.</summary>
     public string Term { get; }
+
+    /// <summary>The first non-finite tensor, named as in the checkpoint (<c>0.weight</c>, <c>1.running_var</c>,
+    /// <c>optim.3.exp_avg</c>; objective-head tensors begin with <c>head:</c>); null when the loss itself diverged.</summary>
+    public string? Tensor { get; }
+
+    /// <summary>The completed steps of the state the encoder, its optimizer and the objective head were restored to, or null
+    /// when they could not be restored (the message then says why).</summary>
+    public long? RestoredStep { get; init; }
 }
