@@ -40,7 +40,19 @@ public sealed partial class LearnerExperiment
                     var trialSpec = trial is null ? spec : HyperparameterSearch.Apply(spec, trial);
                     double lr = trial?.LearningRate ?? _o.Pretraining.Optimizer.LearningRate;
                     string? dir = store is null ? null : ExperimentStore.TrialDirectory(foldDir, trial is null ? -1 : t);
-                    var trained = Train(pretrain, validation, stats, trialSpec, lr, trial is null ? -1 : t, trials.Count, dir, ct);
+                    Trained trained;
+                    try
+                    {
+                        trained = Train(pretrain, validation, stats, trialSpec, lr, trial is null ? -1 : t, trials.Count, dir, ct);
+                    }
+                    catch (TrainingDivergedException e) when (trial is not null && t < count - 1 || trial is not null && best is not null)
+                    {
+                        // A diverged trial is a result of the search (e.g. a learning rate too high), not a failure of the
+                        // experiment: recorded with no score, never chosen. Without a search, or when every trial diverges,
+                        // the divergence stops the experiment.
+                        records.Add(new TrialResult(t, string.Create(CultureInfo.InvariantCulture, $"{trialSpec} @ lr={lr:R} (diverged at step {e.Step}: {e.Term})"), _o.Search.Metric, double.NaN, 0));
+                        continue;
+                    }
                     seconds += trained.Seconds;
                     if (trial is not null)
                         records.Add(new TrialResult(t, trained.Settings, _o.Search.Metric, trained.Score, trained.Seconds));
