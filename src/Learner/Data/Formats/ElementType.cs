@@ -188,30 +188,111 @@ internal static class ElementConvert
 }
 
 /// <summary>
-/// Writes values that arrive in column-major (Fortran, first axis fastest) order to their row-major (C) positions
-/// in a destination array, keeping only an odometer: the reorder needs no second copy of the data.
+/// Writes values that arrive in column-major (Fortran, first axis fastest) order to their row-major (C) positions in
+/// a destination array. Up to 16 consecutive planes of the slowest source axis are gathered in a slab (at most
+/// <see cref="MaxSlabFloats"/> floats, and never more than the destination itself), then written in tiles, so that
+/// both the slab and the destination are touched a cache line at a time; when the slab cannot hold two planes, the values
+/// are scattered one by one. Size-1 axes are dropped first (they change neither order).
 /// </summary>
 internal sealed class FortranScatter
 {
+    /// <summary>Largest slab: 4 Mi floats (16 MiB).</summary>
+    internal const int MaxSlabFloats = 1 << 22;
+
     private readonly float[] _dst;
-    private readonly int[] _shape;
-    private readonly long[] _cstride;
+    private readonly int[] _shape;    // without size-1 axes
+    private readonly long[] _cstride; // for the direct scatter
     private readonly int[] _idx;
     private long _c;
+    private readonly float[]? _slab;
+    private readonly int _planes;     // planes per slab (B)
+    private readonly long _plane;     // elements per plane (P)
+    private int _filled;              // elements in the slab
+    private long _k0;                 // first plane of the slab
 
     internal FortranScatter(float[] dst, int[] shape)
     {
         _dst = dst;
-        _shape = shape;
-        int rank = shape.Length;
+        _shape = shape.Where(d => d != 1).ToArray();
+        if (_shape.Length == 0) _shape = [1];
+        int rank = _shape.Length;
         _cstride = new long[rank];
         _idx = new int[rank];
         long s = 1;
-        for (int k = rank - 1; k >= 0; k--) { _cstride[k] = s; s *= shape[k]; }
+        for (int k = rank - 1; k >= 0; k--) { _cstride[k] = s; s *= _shape[k]; }
+        if (rank >= 2)
+        {
+            _plane = s / _shape[rank - 1];
+            int planes = (int)Math.Min(Math.Min(16, _shape[rank - 1]), MaxSlabFloats / _plane);
+            if (planes >= 2)
+            {
+                _planes = planes;
+                _slab = GC.AllocateUninitializedArray<float>((int)(_planes * _plane));
+            }
+        }
     }
 
     /// <summary>Writes the next values in Fortran order.</summary>
     internal void Write(ReadOnlySpan<float> values)
+    {
+        if (_shape.Length == 1) { values.CopyTo(_dst.AsSpan((int)_c)); _c += values.Length; return; }
+        if (_slab is null) { Scatter(values); return; }
+        while (!values.IsEmpty)
+        {
+            int room = (int)(_planes * _plane) - _filled;
+            int n = Math.Min(room, values.Length);
+            values[..n].CopyTo(_slab.AsSpan(_filled));
+            _filled += n;
+            values = values[n..];
+            long last = _shape[^1];
+            if (_filled == _planes * _plane || (_filled % _plane == 0 && _k0 + _filled / _plane == last)) Flush();
+        }
+    }
+
+    /// <summary>Writes the slab's planes (k0 .. k0 + b − 1) to the destination in tiles of 16 along the first axis.</summary>
+    private void Flush()
+    {
+        var slab = _slab!;
+        var dst = _dst;
+        var shape = _shape;
+        int rank = shape.Length;
+        int b = (int)(_filled / _plane);
+        long z = shape[rank - 1];
+        int x = shape[0];
+        long p = _plane;
+        long rest = p / x; // elements of axes 1 .. rank-2
+        Span<int> idx = stackalloc int[Math.Max(1, rank)];
+        Span<long> fstride = stackalloc long[Math.Max(1, rank)];
+        fstride[0] = 1;
+        for (int a = 1; a < rank; a++) fstride[a] = fstride[a - 1] * shape[a - 1];
+        for (int i0 = 0; i0 < x; i0 += 16)
+        {
+            int iEnd = Math.Min(x, i0 + 16);
+            idx.Clear();
+            long pOff = 0;
+            for (long q = 0; q < rest; q++)
+            {
+                for (int ii = i0; ii < iEnd; ii++)
+                {
+                    long d = ((long)ii * rest + q) * z + _k0;
+                    long sIdx = ii + pOff;
+                    for (int kk = 0; kk < b; kk++, sIdx += p) dst[d + kk] = slab[sIdx];
+                }
+                // Advance the C-order odometer over axes 1 .. rank-2 (last of them fastest), tracking the Fortran offset.
+                for (int a = rank - 2; a >= 1; a--)
+                {
+                    pOff += fstride[a];
+                    if (++idx[a] < shape[a]) break;
+                    pOff -= fstride[a] * shape[a];
+                    idx[a] = 0;
+                }
+            }
+        }
+        _k0 += b;
+        _filled = 0;
+    }
+
+    private void Scatter(ReadOnlySpan<float> values)
     {
         var dst = _dst;
         var shape = _shape;

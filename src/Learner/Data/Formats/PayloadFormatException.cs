@@ -33,8 +33,9 @@ public sealed class PayloadFormatException : LearnerDataException
 /// <remarks>
 /// <para><b>Allocation budget.</b> One read of a file of n bytes allocates at most
 /// <see cref="AllocationBudget(long, bool)"/>: the file itself (read whole), the float32 result (4 bytes per element) and
-/// <see cref="ScratchBytes"/> of scratch and bookkeeping. No growing buffers, no intermediate copy of the data, no second
-/// buffer for the axis reorder. For uncompressed input the result is at most 4·n bytes (every element occupies at least
+/// <see cref="ScratchBytes"/> of scratch and bookkeeping, plus, for column-major data (every NIfTI, Fortran-order NPY),
+/// a reorder slab of at most 16 MiB and never more than the result itself. No growing buffers, no intermediate copy of
+/// the data, no second full-size buffer for the axis reorder. For uncompressed input the result is at most 4·n bytes (every element occupies at least
 /// one byte of the file). For compressed input (<c>.nii.gz</c>, deflated NPZ members) the result of the whole file,
 /// summed over NPZ members, is at most <see cref="MaxDecompressedBytes"/> and at most 4·1032·n (deflate cannot inflate a
 /// byte to more than 1032): a header implying more is refused <i>before</i> anything is inflated.</para>
@@ -63,8 +64,8 @@ public sealed record PayloadReadOptions
     public string? NpzMember { get; init; }
 
     /// <summary>The most bytes one read of a file of <paramref name="fileBytes"/> bytes may allocate under these
-    /// options (see the remarks): the file, the largest result it can decode to, and <see cref="ScratchBytes"/>; an NPZ
-    /// adds 16 bytes per byte of its zip directory for the per-member records.</summary>
+    /// options (see the remarks): the file, the largest result it can decode to, a reorder slab of at most that result and
+    /// 16 MiB, and <see cref="ScratchBytes"/>; compressed input adds 16 bytes per file byte for zip directory records.</summary>
     /// <param name="fileBytes">The file's length.</param>
     /// <param name="compressed">Whether the file is a <c>.nii.gz</c> or an NPZ (whose members may be deflated).</param>
     /// <returns>The bound in bytes.</returns>
@@ -73,6 +74,6 @@ public sealed record PayloadReadOptions
         ArgumentOutOfRangeException.ThrowIfNegative(fileBytes);
         long result = compressed ? Math.Max(4 * fileBytes, Math.Min(MaxDecompressedBytes, 4 * 1032 * fileBytes)) : 4 * fileBytes;
         long bookkeeping = compressed ? 16 * fileBytes : 0;
-        return fileBytes + result + bookkeeping + ScratchBytes;
+        return fileBytes + result + Math.Min(result, 16L << 20) + bookkeeping + ScratchBytes;
     }
 }
