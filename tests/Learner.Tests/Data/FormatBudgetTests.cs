@@ -99,10 +99,10 @@ public class FormatBudgetTests
     /// names): the archive is tiny, every entry inflates to the whole member.
     /// </summary>
     /// <summary>Small compressed seeds of the kind a bomb is made of (zeros that deflate ~1000:1), for fuzzing at the default limits.</summary>
-    internal static byte[] SmallNiftiGzBomb() => GzipWithZeros(NiftiUInt8Header(64, 64, 64), 64 * 64 * 64);
+    internal static byte[] SmallNiftiGzBomb() => GzipWithZeros(NiftiUInt8Header(128, 128, 128), 128 * 128 * 128);
 
-    /// <summary>Two deflated members of 256 Ki uint8 zeros.</summary>
-    internal static byte[] SmallNpzBomb() => NpzOfZeros(2, 256 * 1024);
+    /// <summary>Two deflated members of 256 Ki uint8 zeros, and 24 directory entries sharing one member of 1 Mi.</summary>
+    internal static byte[][] SmallNpzBombs() => [NpzOfZeros(2, 256 * 1024), OverlappingNpz(24, 1 << 20)];
 
     internal static byte[] OverlappingNpz(int entries, long elements)
     {

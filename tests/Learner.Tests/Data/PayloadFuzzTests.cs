@@ -174,7 +174,7 @@ public class PayloadFuzzTests
 
     [Fact]
     public void Npz_reader_stays_within_the_budget_at_the_default_limits() =>
-        Fuzz("npz-default", NpzSeeds().Append(FormatBudgetTests.SmallNpzBomb()).ToArray(), 96, EditZipFields, b => Npz.Read(b, "fuzz.npz"),
+        Fuzz("npz-default", NpzSeeds().Concat(FormatBudgetTests.SmallNpzBombs()).ToArray(), 96, EditZipFields, b => Npz.Read(b, "fuzz.npz"),
             b => PayloadReadOptions.Default.AllocationBudget(b.Length, compressed: true), DefaultLimitMutations, 3);
 
     [Fact]
