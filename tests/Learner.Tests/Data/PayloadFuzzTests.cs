@@ -134,14 +134,14 @@ public class PayloadFuzzTests
         return ms.ToArray();
     }
 
-    private static void Fuzz(string format, byte[][] seeds, int headerSize, Func<byte[], Rng, byte[]>? fieldEdit, Action<byte[]> read, Func<byte[], long> allocationBound)
+    private static void Fuzz(string format, byte[][] seeds, int headerSize, Func<byte[], Rng, byte[]>? fieldEdit, Action<byte[]> read, Func<byte[], long> allocationBound, int mutations = MutationsPerFormat, ulong salt = 0)
     {
         var failures = new List<string>();
         int typed = 0, accepted = 0;
         var task = Task.Run(() =>
         {
-            var rng = new Rng(20241101UL + (ulong)format.Length);
-            for (int i = 0; i < MutationsPerFormat; i++)
+            var rng = new Rng(20241101UL + (ulong)format.Length + salt);
+            for (int i = 0; i < mutations; i++)
             {
                 var seed = seeds[i % seeds.Length];
                 var bytes = Mutate(seed, rng, headerSize, fieldEdit);
@@ -155,8 +155,27 @@ public class PayloadFuzzTests
         });
         task.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue($"the {format} fuzz loop must not hang");
         failures.Should().BeEmpty($"{format}: only PayloadFormatException may escape a reader");
-        typed.Should().BeGreaterThan(MutationsPerFormat / 4, "most mutations must be detected");
+        typed.Should().BeGreaterThan(mutations / 4, "most mutations must be detected");
     }
+
+    // At the default limits (1 GiB decompressed), with seeds that deflate ~1000:1 added: header edits then claim
+    // volumes a small file cannot hold, and every read must stay within PayloadReadOptions.AllocationBudget.
+    private const int DefaultLimitMutations = 600;
+
+    [Fact]
+    public void Npy_reader_stays_within_the_budget_at_the_default_limits() =>
+        Fuzz("npy-default", NpySeeds(), 128, EditNpyHeader, b => Npy.Read(b, "fuzz.npy"),
+            b => PayloadReadOptions.Default.AllocationBudget(b.Length, compressed: false), DefaultLimitMutations, 1);
+
+    [Fact]
+    public void Nifti_reader_stays_within_the_budget_at_the_default_limits() =>
+        Fuzz("nifti-default", NiftiSeeds().Append(FormatBudgetTests.SmallNiftiGzBomb()).ToArray(), 352, EditNiftiHeader, b => Nifti.Read(b, "fuzz.nii"),
+            b => PayloadReadOptions.Default.AllocationBudget(b.Length, compressed: true), DefaultLimitMutations, 2);
+
+    [Fact]
+    public void Npz_reader_stays_within_the_budget_at_the_default_limits() =>
+        Fuzz("npz-default", NpzSeeds().Concat(FormatBudgetTests.SmallNpzBombs()).ToArray(), 96, EditZipFields, b => Npz.Read(b, "fuzz.npz"),
+            b => PayloadReadOptions.Default.AllocationBudget(b.Length, compressed: true), DefaultLimitMutations, 3);
 
     [Fact]
     public void Npy_reader_survives_mutations() =>

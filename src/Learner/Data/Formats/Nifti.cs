@@ -66,8 +66,11 @@ public sealed record NiftiWriteOptions
 /// (a slope of 0 or NaN means no scaling).
 /// </summary>
 /// <remarks>The header is validated (size, dimensions, type, bit width, data offset, magic) and the voxel data it
-/// implies must fit in the bytes the file holds. A gzip file is decompressed into a buffer that grows with the data
-/// actually produced, capped by <see cref="PayloadReadOptions.MaxDecompressedBytes"/>.</remarks>
+/// implies must fit in the bytes the file holds. A <c>.nii.gz</c> is checked before anything is inflated: the header
+/// (inflated alone) must imply a float32 result and a decompressed size both within
+/// <see cref="PayloadReadOptions.MaxDecompressedBytes"/>, and no more data than the compressed bytes can hold (1032
+/// bytes per byte, deflate's maximum); the voxels are then inflated straight into the float32 result through one
+/// 64 KiB scratch buffer and reordered as they arrive, so a read allocates the result plus bounded scratch.</remarks>
 public static class Nifti
 {
     private const int HeaderSize = 348;
@@ -94,15 +97,80 @@ public static class Nifti
     {
         ArgumentNullException.ThrowIfNull(bytes);
         options ??= PayloadReadOptions.Default;
-        if (ByteSource.IsGzip(bytes)) bytes = ByteSource.Gunzip(bytes, options.MaxDecompressedBytes, source);
-        return ReadUncompressed(bytes, source);
+        if (ByteSource.IsGzip(bytes)) return ByteSource.Inflating(source, () => ReadGzip(bytes, source, options));
+        var h = ParseHeader(bytes, bytes.Length, source);
+        var data = GC.AllocateUninitializedArray<float>((int)h.Count);
+        ElementConvert.Decode(bytes.AsSpan(h.DataStart), h.Type, h.Big, h.Dims, fortran: true, data);
+        return Finish(h, data);
+    }
+
+    private static NiftiImage ReadGzip(byte[] bytes, string source, PayloadReadOptions options)
+    {
+        using var gz = ByteSource.OpenGzip(bytes);
+        var head = new byte[HeaderSize];
+        int got = ElementConvert.ReadFully(gz, head);
+        if (got < HeaderSize) throw new PayloadFormatException(source, got, $"{got} decompressed bytes are too few for a NIfTI-1 header ({HeaderSize}).");
+        var h = ParseHeader(head, -1, source);
+        long size = ElementConvert.SizeOf(h.Type);
+        long total = h.DataStart + h.Count * size;
+        long limit = options.MaxDecompressedBytes;
+        string shape = string.Join(", ", h.Dims);
+        if (4 * h.Count > limit)
+            throw new PayloadFormatException(source, 40, $"shape ({shape}) decodes to {4 * h.Count} bytes of float32, which exceeds the {limit}-byte limit for compressed payloads (PayloadReadOptions.MaxDecompressedBytes).");
+        if (total > limit)
+            throw new PayloadFormatException(source, 40, $"shape ({shape}) of {h.Type} at vox_offset {h.DataStart} needs {total} decompressed bytes, which exceeds the {limit}-byte limit (PayloadReadOptions.MaxDecompressedBytes).");
+        long most = (long)bytes.Length * ByteSource.MaxDeflateRatio;
+        if (total > most)
+            throw new PayloadFormatException(source, 40, $"shape ({shape}) of {h.Type} needs {total} decompressed bytes, more than the {bytes.Length} compressed bytes can inflate to ({most}): truncated file or corrupt dim.");
+        var scratch = new byte[ByteSource.ScratchBytes];
+        long skip = h.DataStart - HeaderSize;
+        long skipped = ByteSource.Drain(new LengthLimit(gz, skip), skip, scratch);
+        if (skipped < skip) throw new PayloadFormatException(source, HeaderSize + skipped, $"data ends before vox_offset {h.DataStart} (truncated file).");
+        var data = GC.AllocateUninitializedArray<float>((int)h.Count);
+        long need = h.Count * size;
+        long read = ElementConvert.Decode(gz, h.Type, h.Big, h.Dims, fortran: true, data, scratch);
+        if (read < need)
+            throw new PayloadFormatException(source, h.DataStart + read, $"data ends after {read} of the {need} bytes shape ({shape}) of {h.Type} needs (truncated file).");
+        // Inflate the rest (bounded) so that the gzip trailer's CRC and length are checked, as for a whole-file read.
+        long rest = limit - total;
+        if (ByteSource.Drain(gz, rest, scratch) > rest)
+            throw new PayloadFormatException(source, limit, $"decompressed data exceeds the {limit}-byte limit (PayloadReadOptions.MaxDecompressedBytes).");
+        return Finish(h, data);
+    }
+
+    /// <summary>A read-only view of the next <c>length</c> bytes of a stream.</summary>
+    private sealed class LengthLimit(Stream inner, long length) : Stream
+    {
+        private long _left = length;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            if (_left <= 0) return 0;
+            int n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+            _left -= n;
+            return n;
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static short I16(ReadOnlySpan<byte> b, int off, bool big) => big ? BinaryPrimitives.ReadInt16BigEndian(b[off..]) : BinaryPrimitives.ReadInt16LittleEndian(b[off..]);
 
     private static float F32(ReadOnlySpan<byte> b, int off, bool big) => big ? BinaryPrimitives.ReadSingleBigEndian(b[off..]) : BinaryPrimitives.ReadSingleLittleEndian(b[off..]);
 
-    private static NiftiImage ReadUncompressed(ReadOnlySpan<byte> b, string source)
+    /// <summary>The header fields a read needs.</summary>
+    private sealed record Header(int[] Dims, ElementType Type, bool Big, int DataStart, long Count, float Slope, float Inter, bool Scaled, float[] Spacing);
+
+    /// <summary>Validates the header; <paramref name="fileLength"/> is the uncompressed file's length, or −1 when the
+    /// data is still compressed (its size is then bounded by the caller).</summary>
+    private static Header ParseHeader(ReadOnlySpan<byte> b, long fileLength, string source)
     {
         if (b.Length < HeaderSize) throw new PayloadFormatException(source, b.Length, $"{b.Length} bytes are too few for a NIfTI-1 header ({HeaderSize}).");
         int sizeLe = BinaryPrimitives.ReadInt32LittleEndian(b);
@@ -111,7 +179,6 @@ public static class Nifti
         else if (BinaryPrimitives.ReadInt32BigEndian(b) == HeaderSize) big = true;
         else if (sizeLe == 540 || BinaryPrimitives.ReadInt32BigEndian(b) == 540) throw new PayloadFormatException(source, 0, "NIfTI-2 files are not supported (NIfTI-1 only).");
         else throw new PayloadFormatException(source, 0, $"sizeof_hdr is {sizeLe}, not {HeaderSize}: not a NIfTI-1 file.");
-
 
         var magic = b.Slice(344, 4);
         if (magic.SequenceEqual("ni1\0"u8)) throw new PayloadFormatException(source, 344, "a two-file NIfTI (.hdr/.img) header; only single-file .nii is supported.");
@@ -150,17 +217,21 @@ public static class Nifti
         if (bitpix != size * 8) throw new PayloadFormatException(source, 72, $"bitpix {bitpix} does not match datatype code {code} ({size * 8} bits).");
 
         float voxOffset = F32(b, 108, big);
-        if (!float.IsFinite(voxOffset) || voxOffset < HeaderSize + 4 || voxOffset != MathF.Floor(voxOffset) || voxOffset > b.Length)
-            throw new PayloadFormatException(source, 108, $"vox_offset {voxOffset} must be a whole number of bytes between {HeaderSize + 4} and the file length {b.Length}.");
+        long maxOffset = fileLength >= 0 ? fileLength : int.MaxValue;
+        if (!float.IsFinite(voxOffset) || voxOffset < HeaderSize + 4 || voxOffset != MathF.Floor(voxOffset) || voxOffset > maxOffset)
+            throw new PayloadFormatException(source, 108, fileLength >= 0
+                ? $"vox_offset {voxOffset} must be a whole number of bytes between {HeaderSize + 4} and the file length {fileLength}."
+                : $"vox_offset {voxOffset} must be a whole number of bytes between {HeaderSize + 4} and {int.MaxValue}.");
         int dataStart = (int)voxOffset;
-        long available = b.Length - dataStart;
+        long available = fileLength - dataStart;
         long count = 1;
         foreach (int d in dims)
         {
-            count *= d;
-            if (count * size > available)
+            count *= d; // at most 32767^4 · 8 < 2^63
+            if (fileLength >= 0 && count * size > available)
                 throw new PayloadFormatException(source, dataStart, $"shape ({string.Join(", ", dims)}) of {type} needs more than the {available} bytes after vox_offset (truncated file or corrupt dim).");
         }
+        if (count > Array.MaxLength) throw new PayloadFormatException(source, 40, $"shape ({string.Join(", ", dims)}) has more voxels than an array can hold.");
 
         float slope = F32(b, 112, big), inter = F32(b, 116, big);
         bool scaled = slope != 0 && !float.IsNaN(slope);
@@ -174,16 +245,18 @@ public static class Nifti
 
         var spacing = new float[dims.Length];
         for (int i = 0; i < dims.Length; i++) spacing[i] = F32(b, 80 + 4 * i, big);
+        return new Header(dims, type, big, dataStart, count, slope, inter, scaled, spacing);
+    }
 
-        var data = GC.AllocateUninitializedArray<float>((int)count);
-        ElementConvert.ToSingle(b[dataStart..], type, big, data);
-        if (scaled && (slope != 1 || inter != 0))
+    /// <summary>Applies the scaling in place and wraps the voxels.</summary>
+    private static NiftiImage Finish(Header h, float[] data)
+    {
+        if (h.Scaled && (h.Slope != 1 || h.Inter != 0))
         {
-            TensorPrimitives.Multiply(data, slope, data);
-            TensorPrimitives.Add(data, inter, data);
+            TensorPrimitives.Multiply(data, h.Slope, data);
+            TensorPrimitives.Add(data, h.Inter, data);
         }
-        data = ElementConvert.FortranToC(data, dims);
-        return new NiftiImage(new Tensor(data, dims), spacing, type, big, slope, inter);
+        return new NiftiImage(new Tensor(data, h.Dims), h.Spacing, h.Type, h.Big, h.Slope, h.Inter);
     }
 
     /// <summary>Writes a tensor of shape (X, Y, Z[, T]) (1-D to 4-D) as a little-endian NIfTI-1 file; a path ending in

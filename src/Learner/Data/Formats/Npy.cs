@@ -26,19 +26,23 @@ public static class Npy
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>The largest header accepted (64 KiB, version 1's maximum; numpy's own headers are a few hundred bytes).</summary>
+    public const int MaxHeaderBytes = 1 << 16;
+
     /// <summary>Reads an NPY file.</summary>
     /// <param name="path">The file.</param>
     /// <param name="options">Limits; null for defaults.</param>
     /// <returns>The array as a float32 tensor.</returns>
     /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
-    /// <exception cref="PayloadFormatException">The file is malformed, truncated or unsupported.</exception>
+    /// <exception cref="PayloadFormatException">The file is malformed, truncated, unsupported, or not a regular file.</exception>
     public static Tensor Read(string path, PayloadReadOptions? options = null)
     {
         var bytes = ByteSource.ReadFile(path, (options ?? PayloadReadOptions.Default).MaxFileBytes);
         return Read(bytes, path);
     }
 
-    /// <summary>Reads an NPY array held in memory.</summary>
+    /// <summary>Reads an NPY array held in memory. Allocates the float32 result (4 bytes per element, so at most four
+    /// times the input) and nothing proportional to the data besides: Fortran-order data is reordered as it is converted.</summary>
     /// <param name="bytes">The file contents.</param>
     /// <param name="source">A name for messages.</param>
     /// <returns>The array as a float32 tensor.</returns>
@@ -46,11 +50,9 @@ public static class Npy
     public static Tensor Read(ReadOnlySpan<byte> bytes, string source)
     {
         var h = ReadHeader(bytes, source);
-        long count = 1;
-        foreach (int d in h.Shape) count *= d; // bounded below by the size check in ReadHeader
+        long count = Count(h.Shape);
         var data = GC.AllocateUninitializedArray<float>((int)count);
-        ElementConvert.ToSingle(bytes[h.DataOffset..], h.ElementType, h.BigEndian, data);
-        if (h.FortranOrder) data = ElementConvert.FortranToC(data, h.Shape);
+        ElementConvert.Decode(bytes[h.DataOffset..], h.ElementType, h.BigEndian, h.Shape, h.FortranOrder, data);
         return new Tensor(data, h.Shape);
     }
 
@@ -61,29 +63,58 @@ public static class Npy
     /// <exception cref="PayloadFormatException">The header is malformed or disagrees with the data size.</exception>
     public static NpyHeader ReadHeader(ReadOnlySpan<byte> bytes, string source)
     {
-        if (bytes.Length < 10) throw new PayloadFormatException(source, bytes.Length, $"file of {bytes.Length} bytes is too short for an NPY header.");
-        if (!bytes[..6].SequenceEqual(Magic)) throw new PayloadFormatException(source, 0, "missing the NPY magic string \\x93NUMPY.");
-        int major = bytes[6], minor = bytes[7];
+        var (major, start, headerLen) = ReadPrefix(bytes, bytes.Length, source);
+        int dataOffset = start + headerLen;
+        var h = ParseDict(bytes[start..dataOffset], source, start, major, dataOffset);
+        CheckDataSize(h, bytes.Length - dataOffset, source, "after the header");
+        return h;
+    }
+
+    /// <summary>Validates magic, version and header length; <paramref name="total"/> is the whole file's length.</summary>
+    private static (int Major, int Start, int HeaderLen) ReadPrefix(ReadOnlySpan<byte> prefix, long total, string source)
+    {
+        if (prefix.Length < 10) throw new PayloadFormatException(source, prefix.Length, $"file of {prefix.Length} bytes is too short for an NPY header.");
+        if (!prefix[..6].SequenceEqual(Magic)) throw new PayloadFormatException(source, 0, "missing the NPY magic string \\x93NUMPY.");
+        int major = prefix[6], minor = prefix[7];
         if (major is < 1 or > 3 || minor != 0) throw new PayloadFormatException(source, 6, $"unsupported NPY format version {major}.{minor} (1.0, 2.0 and 3.0 are read).");
         long headerLen;
         int start;
-        if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]); start = 10; }
+        if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..]); start = 10; }
         else
         {
-            if (bytes.Length < 12) throw new PayloadFormatException(source, bytes.Length, "file too short for an NPY 2.0/3.0 header length.");
-            headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+            if (prefix.Length < 12) throw new PayloadFormatException(source, prefix.Length, "file too short for an NPY 2.0/3.0 header length.");
+            headerLen = BinaryPrimitives.ReadUInt32LittleEndian(prefix[8..]);
             start = 12;
         }
-        if (headerLen > bytes.Length - start)
-            throw new PayloadFormatException(source, 8, $"header length {headerLen} runs past the end of the {bytes.Length}-byte file.");
-        int dataOffset = start + (int)headerLen;
-        var header = bytes[start..dataOffset];
+        if (headerLen > total - start)
+            throw new PayloadFormatException(source, 8, $"header length {headerLen} runs past the end of the {total}-byte file.");
+        if (headerLen > MaxHeaderBytes)
+            throw new PayloadFormatException(source, 8, $"header length {headerLen} exceeds the {MaxHeaderBytes}-byte limit (Npy.MaxHeaderBytes).");
+        return (major, start, (int)headerLen);
+    }
+
+    private static NpyHeader ParseDict(ReadOnlySpan<byte> header, string source, int start, int major, int dataOffset)
+    {
         var p = new HeaderParser(header, source, start, major == 3);
         var (descr, fortran, shape) = p.Parse();
         var (type, bigEndian) = ParseDescr(descr, source, start);
+        return new NpyHeader(type, bigEndian, fortran, shape, dataOffset, major);
+    }
 
-        long available = bytes.Length - dataOffset;
-        int itemSize = ElementConvert.SizeOf(type);
+    /// <summary>Element count of a validated shape (every dimension non-negative, the product checked by <see cref="CheckDataSize"/>).</summary>
+    private static long Count(int[] shape)
+    {
+        long count = 1;
+        foreach (int d in shape) count *= d;
+        return count;
+    }
+
+    /// <summary>Checks that the shape's data is exactly <paramref name="available"/> bytes (overflow-safe, element count within an array).</summary>
+    private static void CheckDataSize(NpyHeader h, long available, string source, string where)
+    {
+        var shape = h.Shape;
+        int itemSize = ElementConvert.SizeOf(h.ElementType);
+        string descr = Describe(h);
         long count = 1;
         bool zero = false;
         foreach (int d in shape) if (d == 0) zero = true;
@@ -92,16 +123,77 @@ public static class Npy
             foreach (int d in shape)
             {
                 count *= d;
-                if (count * itemSize > available)
-                    throw new PayloadFormatException(source, dataOffset, $"shape ({string.Join(", ", shape)}) of {descr} needs more data than the {available} bytes after the header (truncated file or corrupt shape).");
+                if (count * itemSize > available) break;
             }
+            // Also covers a 0-d array (no dimensions, one element) with fewer bytes than one element.
+            if (count * itemSize > available)
+                throw new PayloadFormatException(source, h.DataOffset + available, $"shape ({string.Join(", ", shape)}) of {descr} needs more data than the {available} bytes {where} (truncated file or corrupt shape).");
         }
         else count = 0;
-        if (count > Array.MaxLength) throw new PayloadFormatException(source, start, $"shape ({string.Join(", ", shape)}) has more elements than an array can hold.");
+        if (count > Array.MaxLength) throw new PayloadFormatException(source, h.DataOffset, $"shape ({string.Join(", ", shape)}) has more elements than an array can hold.");
         long need = count * itemSize;
         if (need != available)
-            throw new PayloadFormatException(source, dataOffset + need, $"{available - need} unexpected bytes after the data of shape ({string.Join(", ", shape)}) {descr}.");
-        return new NpyHeader(type, bigEndian, fortran, shape, dataOffset, major);
+            throw new PayloadFormatException(source, h.DataOffset + need, $"{available - need} unexpected bytes after the data of shape ({string.Join(", ", shape)}) {descr}.");
+    }
+
+    /// <summary>The dtype descriptor numpy would show for the header's element type and byte order.</summary>
+    private static string Describe(NpyHeader h)
+    {
+        string code = h.ElementType switch
+        {
+            ElementType.Float32 => "f4",
+            ElementType.Float64 => "f8",
+            ElementType.UInt8 => "u1",
+            ElementType.Int8 => "i1",
+            ElementType.Bool => "b1",
+            ElementType.Int16 => "i2",
+            ElementType.UInt16 => "u2",
+            ElementType.Int32 => "i4",
+            ElementType.UInt32 => "u4",
+            _ => "i8",
+        };
+        char order = ElementConvert.SizeOf(h.ElementType) == 1 ? '|' : h.BigEndian ? '>' : '<';
+        return order + code;
+    }
+
+    /// <summary>
+    /// Reads the header of an NPY stream (an NPZ member) of <paramref name="length"/> bytes, as the archive declares;
+    /// the header must imply exactly that length, so the data size is known before any of it is decompressed.
+    /// Allocates only the header (at most <see cref="MaxHeaderBytes"/>).
+    /// </summary>
+    internal static NpyHeader ReadHeader(Stream s, long length, string source)
+    {
+        Span<byte> prefix = stackalloc byte[12];
+        int got = ElementConvert.ReadFully(s, prefix[..10]);
+        if (got < 10) throw new PayloadFormatException(source, got, $"member of {got} bytes is too short for an NPY header.");
+        if (prefix[6] is 2 or 3) got += ElementConvert.ReadFully(s, prefix[10..12]);
+        var (major, start, headerLen) = ReadPrefix(prefix[..got], length, source);
+        var header = new byte[headerLen];
+        if (ElementConvert.ReadFully(s, header) < headerLen)
+            throw new PayloadFormatException(source, start, $"member ends inside its {headerLen}-byte NPY header.");
+        int dataOffset = start + headerLen;
+        var h = ParseDict(header, source, start, major, dataOffset);
+        CheckDataSize(h, length - dataOffset, source, "the archive declares after the header");
+        return h;
+    }
+
+    /// <summary>Element count implied by a header that <see cref="ReadHeader(Stream, long, string)"/> validated.</summary>
+    internal static long ElementCount(NpyHeader h) => Count(h.Shape);
+
+    /// <summary>Decodes the data of a stream positioned after its header into a new float32 tensor, through <paramref name="scratch"/>.</summary>
+    /// <exception cref="PayloadFormatException">The stream ends before the data does, or has bytes after it.</exception>
+    internal static Tensor ReadData(Stream s, NpyHeader h, string source, byte[] scratch)
+    {
+        long count = Count(h.Shape);
+        var data = GC.AllocateUninitializedArray<float>((int)count);
+        long need = count * ElementConvert.SizeOf(h.ElementType);
+        long got = ElementConvert.Decode(s, h.ElementType, h.BigEndian, h.Shape, h.FortranOrder, data, scratch);
+        if (got < need)
+            throw new PayloadFormatException(source, h.DataOffset + got, $"data ends after {got} of the {need} bytes shape ({string.Join(", ", h.Shape)}) of {Describe(h)} needs (truncated member).");
+        long extra = ByteSource.Drain(s, MaxHeaderBytes, scratch);
+        if (extra > 0)
+            throw new PayloadFormatException(source, h.DataOffset + need, $"{(extra > MaxHeaderBytes ? "more than " + MaxHeaderBytes : extra.ToString(CultureInfo.InvariantCulture))} unexpected bytes after the data of shape ({string.Join(", ", h.Shape)}) {Describe(h)}.");
+        return new Tensor(data, h.Shape);
     }
 
     private static (ElementType, bool) ParseDescr(string descr, string source, int offset)

@@ -7,9 +7,13 @@ namespace Learner.Data.Formats;
 /// Reader and writer of numpy's NPZ archives (a zip of NPY members, stored or deflated), as written by
 /// <c>numpy.savez</c> and <c>numpy.savez_compressed</c>.
 /// </summary>
-/// <remarks>Each member is decompressed into a buffer that grows with the data actually produced and is capped by
-/// <see cref="PayloadReadOptions.MaxDecompressedBytes"/>; the size the zip directory declares is never allocated
-/// on trust. Every zip-level error surfaces as <see cref="PayloadFormatException"/> naming the archive and member.</remarks>
+/// <remarks>Before anything is inflated, the zip directory is checked: members must lie inside the archive, one after
+/// another, without overlapping or sharing data; each member's declared size must be one that its compressed bytes can
+/// produce (at most 1032 bytes per deflated byte, exactly its size when stored), and the NPY header of each member read
+/// must imply exactly that declared size. The members read together may then decompress to at most
+/// <see cref="PayloadReadOptions.MaxDecompressedBytes"/> bytes and decode to at most as many bytes of float32; each
+/// member is inflated straight into its float32 result through one 64 KiB scratch buffer. Every zip-level error
+/// surfaces as <see cref="PayloadFormatException"/> naming the archive and member.</remarks>
 public static class Npz
 {
     /// <summary>Reads every array of an NPZ file.</summary>
@@ -17,7 +21,7 @@ public static class Npz
     /// <param name="options">Limits; null for defaults.</param>
     /// <returns>The arrays by member name (without <c>.npy</c>), in archive order.</returns>
     /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
-    /// <exception cref="PayloadFormatException">The archive or a member is malformed, or too large.</exception>
+    /// <exception cref="PayloadFormatException">The archive or a member is malformed, its members overlap, or it is too large.</exception>
     public static IReadOnlyDictionary<string, Tensor> Read(string path, PayloadReadOptions? options = null)
     {
         options ??= PayloadReadOptions.Default;
@@ -37,13 +41,22 @@ public static class Npz
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         Guard(source, null, () =>
         {
+            var dir = ZipDirectory.Validate(bytes, source);
             using var zip = Open(bytes, source);
-            foreach (var e in zip.Entries)
+            var entries = Matched(zip, dir, source);
+            var budget = new ReadBudget(options);
+            var members = new List<(ZipArchiveEntry Entry, string Name)>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < entries.Count; i++)
             {
+                var e = entries[i];
                 string name = MemberName(e.FullName);
-                if (result.ContainsKey(name)) throw new PayloadFormatException(source, -1, $"member '{name}' occurs twice.");
-                result[name] = ReadMember(e, source, options);
+                if (!names.Add(name)) throw new PayloadFormatException(source, -1, $"member '{name}' occurs twice.");
+                Claim(e, dir[i], source, budget);
+                members.Add((e, name));
             }
+            var scratch = new byte[ByteSource.ScratchBytes];
+            foreach (var (e, name) in members) result[name] = ReadMember(e, source, scratch);
         });
         return result;
     }
@@ -74,8 +87,9 @@ public static class Npz
         Tensor? result = null;
         Guard(source, member, () =>
         {
+            var dir = ZipDirectory.Validate(bytes, source);
             using var zip = Open(bytes, source);
-            var entries = zip.Entries;
+            var entries = Matched(zip, dir, source);
             ZipArchiveEntry? chosen = null;
             if (member is null)
             {
@@ -89,9 +103,22 @@ public static class Npz
                 chosen = entries.FirstOrDefault(e => MemberName(e.FullName) == want)
                     ?? throw new PayloadFormatException(source, -1, $"no member '{want}' (members: {string.Join(", ", entries.Select(e => MemberName(e.FullName)))}).");
             }
-            result = ReadMember(chosen, source, options);
+            Claim(chosen, dir[entries.IndexOf(chosen)], source, new ReadBudget(options));
+            result = ReadMember(chosen, source, new byte[ByteSource.ScratchBytes]);
         });
         return result!;
+    }
+
+    /// <summary>The archive's entries, checked to be the members <see cref="ZipDirectory"/> validated, in the same order.</summary>
+    private static List<ZipArchiveEntry> Matched(ZipArchive zip, List<ZipMember> dir, string source)
+    {
+        var entries = zip.Entries.ToList();
+        if (entries.Count != dir.Count)
+            throw new PayloadFormatException(source, -1, $"the zip directory lists {dir.Count} members but the archive opens with {entries.Count}.");
+        for (int i = 0; i < entries.Count; i++)
+            if (entries[i].CompressedLength != dir[i].CompressedSize || entries[i].Length != dir[i].UncompressedSize)
+                throw new PayloadFormatException(source, dir[i].LocalHeader, $"member '{dir[i].Name}' has inconsistent sizes in the zip directory.");
+        return entries;
     }
 
     private static string MemberName(string fullName) => fullName.EndsWith(".npy", StringComparison.Ordinal) ? fullName[..^4] : fullName;
@@ -102,16 +129,29 @@ public static class Npz
         return new ZipArchive(ms, ZipArchiveMode.Read, leaveOpen: false);
     }
 
-    private static Tensor ReadMember(ZipArchiveEntry e, string source, PayloadReadOptions options)
+    /// <summary>
+    /// Checks a member before its data is inflated: its declared size against what its compressed bytes can hold, its
+    /// NPY header against that size, and both the size and the float32 result against what the file may still use.
+    /// </summary>
+    private static void Claim(ZipArchiveEntry e, ZipMember m, string source, ReadBudget budget)
     {
         string where = $"{source}[{e.FullName}]";
-        long declared = e.Length;
-        if (declared > options.MaxDecompressedBytes)
-            throw new PayloadFormatException(where, -1, $"member declares {declared} bytes, beyond the {options.MaxDecompressedBytes}-byte limit (PayloadReadOptions.MaxDecompressedBytes).");
-        byte[] data;
-        using (var s = e.Open())
-            data = ByteSource.ReadBounded(s, options.MaxDecompressedBytes, where, declared);
-        return Npy.Read(data, where);
+        long declared = e.Length, compressed = e.CompressedLength;
+        long most = m.Method == 0 ? compressed : compressed > long.MaxValue / ByteSource.MaxDeflateRatio ? long.MaxValue : compressed * ByteSource.MaxDeflateRatio;
+        if (declared > most)
+            throw new PayloadFormatException(where, -1, $"member declares {declared} bytes, more than its {compressed} compressed bytes can inflate to ({most}).");
+        budget.ClaimDecompressed(declared, where, "the member");
+        NpyHeader h;
+        using (var s = e.Open()) h = Npy.ReadHeader(s, declared, where);
+        budget.ClaimOutput(Npy.ElementCount(h), h.Shape, where);
+    }
+
+    private static Tensor ReadMember(ZipArchiveEntry e, string source, byte[] scratch)
+    {
+        string where = $"{source}[{e.FullName}]";
+        using var s = e.Open();
+        var h = Npy.ReadHeader(s, e.Length, where);
+        return Npy.ReadData(s, h, where, scratch);
     }
 
     /// <summary>Runs zip work, turning the BCL's zip errors into <see cref="PayloadFormatException"/>.</summary>

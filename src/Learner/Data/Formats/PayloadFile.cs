@@ -11,12 +11,13 @@ public static class PayloadFile
     /// <param name="options">Limits and the NPZ member; null for defaults.</param>
     /// <returns>The payload.</returns>
     /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
-    /// <exception cref="PayloadFormatException">The file is malformed, or its extension is not one of the above.</exception>
+    /// <exception cref="PayloadFormatException">The file is malformed, is a directory, empty or not a regular file (a named
+    /// pipe or device is refused before it is opened), or its extension is not one of the above.</exception>
     public static Tensor Read(string path, PayloadReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= PayloadReadOptions.Default;
-        if (!File.Exists(path)) throw new PayloadNotFoundException(path);
+        ByteSource.EnsureRegularFile(path);
         string p = path.ToLowerInvariant();
         if (p.EndsWith(".npy", StringComparison.Ordinal)) return Npy.Read(path, options);
         if (p.EndsWith(".npz", StringComparison.Ordinal)) return Npz.ReadArray(path, options.NpzMember, options);
