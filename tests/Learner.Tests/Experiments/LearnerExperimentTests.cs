@@ -179,6 +179,25 @@ public class LearnerExperimentTests
     }
 
     [Fact]
+    public void A_diverging_search_trial_is_recorded_without_a_score_and_never_chosen()
+    {
+        var options = Small() with
+        {
+            Objectives = new[] { "mse" },
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25, ValidationFraction = 0.34 },
+            Search = new HyperparameterSearchOptions { Trials = 2, Strategy = SearchStrategy.Grid, LearningRates = new[] { 1e4, 1e-3 } },
+        };
+        var fold = new LearnerExperiment(options).Run(Cohort(), Cold, null, null, CancellationToken.None).Rows[0].Folds.Single();
+        fold.Trials.Should().HaveCount(2);
+        fold.Trials[0].Score.Should().Be(double.NaN);
+        fold.Trials[0].Settings.Should().Contain("diverged at step");
+        fold.ChosenTrial.Should().Be(1);
+        // Without a search the divergence stops the experiment.
+        FluentActions.Invoking(() => new LearnerExperiment(options with { Search = new HyperparameterSearchOptions(), Pretraining = options.Pretraining with { Optimizer = new EncoderOptimizerOptions { LearningRate = 1e4 } } })
+            .Run(Cohort(), Cold, null, null, CancellationToken.None)).Should().Throw<TrainingDivergedException>();
+    }
+
+    [Fact]
     public void Early_stopping_on_validation_macro_F1_uses_the_experiment_thresholds_on_small_validation_sets()
     {
         var options = Small() with
