@@ -82,10 +82,12 @@ internal static class Commands
         var manifest = new Option<string>("--manifest") { Description = "The training manifest CSV (scan_id, patient_id, time, score, label, path)." };
         var output = Req("--out", "Run folder: run.json (settings), log.jsonl (progress), last.safetensors and head files.");
         var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", "mse+weighted-contrastive");
-        var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its Pretraining, BatchSource and Encoder sections and its first objective; command-line options override it." };
+        var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its first objective, Encoder, BatchSource, and the Pretraining budget (Epochs, StepsPerEpoch, WarmupSteps, CheckpointEverySteps, Optimizer:LearningRate); other keys are reported as ignored. Command-line options override it." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs with a coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
         var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", 32);
         var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
+        var startGap = Opt("--curriculum-start", "Starting negative gap with pairs, in training-score standard deviations.", 1.0);
+        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap with pairs or triplets, in training-score standard deviations.", 0.25);
         var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
         var dim = Opt("--dim", "Embedding dimension.", 64);
         var width = Opt("--width", "Encoder width multiplier.", 1.0);
@@ -110,7 +112,7 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every, resume, force };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -125,7 +127,7 @@ internal static class Commands
                 if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
                 settings = RunSettings.Read(runFile);
                 if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again with --force.", ExitCodes.Failed);
-                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, lr, warmup, seed, every);
+                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every);
             }
             else
             {
@@ -145,7 +147,22 @@ internal static class Commands
                     Curriculum = Pick(curriculum, c => c.BatchSource.CurriculumShape.ToString().ToLowerInvariant()),
                     LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
+                    Source = (fromConfig?.BatchSource ?? new BatchSourceOptions()) with
+                    {
+                        CurriculumStartGap = Pick(startGap, c => c.BatchSource.CurriculumStartGap), NegativeGap = Pick(negativeGap, c => c.BatchSource.NegativeGap),
+                    },
                 };
+                if (section is not null)
+                {
+                    // pretrain reads only these keys of a settings file; say which others it ignores rather than drop them silently.
+                    string[] used = ["Objectives", "Encoder:Architecture", "Encoder:EmbeddingDimension", "Encoder:WidthMultiplier", "Pretraining:Epochs", "Pretraining:StepsPerEpoch",
+                        "Pretraining:WarmupSteps", "Pretraining:CheckpointEverySteps", "Pretraining:Optimizer:LearningRate", "BatchSource"];
+                    var ignored = Microsoft.Extensions.Configuration.ConfigurationExtensions.AsEnumerable(section, makePathsRelative: true).Where(kv => kv.Value is not null)
+                        .Select(kv => kv.Key).Where(k => !used.Any(u => k.Equals(u, StringComparison.OrdinalIgnoreCase) || k.StartsWith(u + ":", StringComparison.OrdinalIgnoreCase)))
+                        .Order(StringComparer.Ordinal).ToList();
+                    if (ignored.Count > 0)
+                        await cx.Err.WriteLineAsync($"learner: --config: pretrain ignores {string.Join(", ", ignored)} (experiment settings; pretrain uses the objective, Encoder, BatchSource and the Pretraining budget and learning rate).");
+                }
             }
             var data = CliContext.ReadManifest(settings.Manifest);
             CheckCommand.Preflight(data, [settings.Objective]);
@@ -229,7 +246,7 @@ internal static class Commands
     /// --checkpoint-every, which changes no step, is applied (and saved).</summary>
     private static RunSettings ResumeSettings(ParseResult p, RunSettings saved, string runFile, Option<string> manifest, Option<string> objective, Option<string> config,
         Option<string> encoder, Option<int> dim, Option<double> width, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
-        Option<int> pairs, Option<string> curriculum, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every)
+        Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every)
     {
         var conflicts = new List<string>();
         void Check<T>(Option<T> option, T savedValue, string field, Func<T, T>? normalize = null)
@@ -252,6 +269,9 @@ internal static class Commands
         Check(source, saved.BatchSource, nameof(RunSettings.BatchSource));
         Check(pairs, saved.PairsPerBatch, nameof(RunSettings.PairsPerBatch));
         Check(curriculum, saved.Curriculum, nameof(RunSettings.Curriculum));
+        var source0 = saved.Source ?? new BatchSourceOptions();
+        Check(startGap, source0.CurriculumStartGap, "Source.CurriculumStartGap");
+        Check(negativeGap, source0.NegativeGap, "Source.NegativeGap");
         Check(lr, saved.LearningRate, nameof(RunSettings.LearningRate));
         Check(warmup, saved.Warmup, nameof(RunSettings.Warmup));
         Check(seed, saved.Seed, nameof(RunSettings.Seed));

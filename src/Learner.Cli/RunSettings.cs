@@ -25,6 +25,9 @@ internal sealed record RunSettings
     public string BatchSource { get; init; } = "pk";
     public int PairsPerBatch { get; init; } = 32;
     public string Curriculum { get; init; } = "linear";
+    /// <summary>The whole batch source (from --config, with the command line's overrides), or null for one built
+    /// from the fields above (run.json files written before it existed).</summary>
+    public BatchSourceOptions? Source { get; init; }
     public double LearningRate { get; init; } = 1e-3;
     public int Warmup { get; init; } = 5;
     public int Seed { get; init; } = 1;
@@ -88,7 +91,7 @@ internal sealed record RunSettings
         {
             Encoder = EncoderOptions(data),
             Objectives = new[] { Objective },
-            BatchSource = new BatchSourceOptions
+            BatchSource = (Source ?? new BatchSourceOptions()) with
             {
                 Kind = ExperimentSettings.ParseBatchSource(BatchSource), PatientsPerBatch = PatientsPerBatch, ScansPerPatient = ScansPerPatient,
                 PairsPerBatch = PairsPerBatch, CurriculumShape = ExperimentSettings.ParseCurriculum(Curriculum),

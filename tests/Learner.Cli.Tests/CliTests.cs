@@ -236,14 +236,16 @@ public sealed class CliTests : IDisposable
         err.Should().Contain("s00").And.Contain("score");
 
         // A config file sets the objective and the batch source; the command line overrides the budget.
-        File.WriteAllText(P("exp.json"), """{ "Learner": { "Objectives": ["contrastive(margin=0.7)"], "Pretraining": { "Epochs": 3 }, "BatchSource": { "PatientsPerBatch": 3, "ScansPerPatient": 2 } } }""");
+        File.WriteAllText(P("exp.json"), """{ "Learner": { "Objectives": ["contrastive(margin=0.7)"], "Pretraining": { "Epochs": 3 }, "Search": { "Trials": 2 }, "BatchSource": { "PatientsPerBatch": 3, "ScansPerPatient": 2, "NegativeGap": 0.4 } } }""");
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("exp.json"), "--out", P("cfg"), "--steps", "2", "--dim", "8", "--width", "0.25", "--warmup", "0");
         code.Should().Be(ExitCodes.Ok, err);
+        err.Should().Contain("pretrain ignores Search:Trials", "keys pretrain does not use are reported, not dropped silently");
         var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("cfg/run.json"))).RootElement;
         run.GetProperty("Objective").GetString().Should().Be("contrastive(margin=0.7)");
         run.GetProperty("Epochs").GetInt32().Should().Be(3);
         run.GetProperty("StepsPerEpoch").GetInt32().Should().Be(2);
         run.GetProperty("PatientsPerBatch").GetInt32().Should().Be(3);
+        run.GetProperty("Source").GetProperty("NegativeGap").GetDouble().Should().Be(0.4, "the whole BatchSource section is kept");
         File.WriteAllText(P("typo.json"), """{ "Learner": { "Pretraning": { "Epochs": 3 } } }""");
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("typo.json"), "--out", P("typo"));
         code.Should().Be(ExitCodes.Usage);
