@@ -19,19 +19,24 @@ internal static class TorchSharpAvailability
 
     private static string? Probe()
     {
-        try
+        // The dynamic loader first: TorchSharp's own message blames a missing runtime package whatever went wrong (the
+        // loader's error — a missing GLIBCXX version, a missing libtorch — is the real cause), and after a failed load
+        // it copies libtorch (about 500 MB) into a "cpu" folder of the output to try again from there.
+        var cause = NativeLoadError();
+        if (cause is null)
         {
-            using var t = global::TorchSharp.torch.ones(1);
-            return null;
+            try
+            {
+                using var t = global::TorchSharp.torch.ones(1);
+                return null;
+            }
+            catch (Exception e)
+            {
+                cause = $"{e.GetType().Name}: {e.Message}";
+            }
         }
-        catch (Exception e)
-        {
-            // TorchSharp's own message blames a missing runtime package whatever went wrong; the dynamic loader's error
-            // (a missing GLIBCXX version, a missing libtorch) is the real cause.
-            var cause = NativeLoadError() ?? $"{e.GetType().Name}: {e.Message}";
-            return $"TorchSharp's native library could not be loaded: {cause}. See docs/torchsharp.md (\"Native libraries\"); " +
-                   $"set {RequireVariable}=1 to make this a failure.";
-        }
+        return $"TorchSharp's native library could not be loaded: {cause}. See docs/torchsharp.md (\"Native libraries\"); " +
+               $"set {RequireVariable}=1 to make this a failure.";
     }
 
     /// <summary>Loads LibTorchSharp from the test output by path and returns the loader's error, or null when it loads
@@ -44,16 +49,18 @@ internal static class TorchSharpAvailability
         var baseDir = AppContext.BaseDirectory;
         var candidates = new[] { Path.Combine(baseDir, file), Path.Combine(baseDir, "runtimes", rid, "native", file) };
         var path = candidates.FirstOrDefault(File.Exists);
-        if (path is null)
-            return $"{file} is neither in {baseDir} nor in runtimes/{rid}/native there (no TorchSharp runtime package for {rid}?)";
+        if (path is null) return null;   // another layout: TorchSharp finds it or says what is missing
         try
         {
-            NativeLibrary.Free(NativeLibrary.Load(path));
+            NativeLibrary.Load(path);        // kept loaded: TorchSharp loads the same file next (unloading libtorch is unsafe)
             return null;
         }
         catch (Exception e)
         {
-            return $"loading {path} failed: {e.Message}";
+            // .NET's message: "Unable to load shared library '…' or one of its dependencies. In order to help diagnose
+            // loading problems, consider using a tool like strace. …: \n<the loader's error>\n".
+            var lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return $"loading {path} failed: {(lines.Length > 1 ? string.Join(" ", lines.Skip(1)) : e.Message)}";
         }
     }
 }
