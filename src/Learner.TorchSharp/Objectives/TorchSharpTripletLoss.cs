@@ -45,8 +45,8 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
             long[] shape = { triplets.Length };
             var ai = tensor(a, shape).to(Device);
             var rows = DeviceOps.DistanceRows(z, Options.Distance);
-            var l = DeviceOps.Penalty(DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
-                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance).Plus(margin), penalty);
+            var l = DeviceOps.Penalty((DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
+                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance)).Plus(margin), penalty);
             count = triplets.Length;
             active = DeviceOps.ActiveCount(l, null);
             sum = l.sum();
