@@ -29,7 +29,7 @@ prop() { sed -n "s|.*\"$2\": *\"\\([^\"]*\\)\".*|\\1|p" <<<"$1"; }
 
 # 1. Pack every packable src/ project.
 tools=()
-# The projects of Learner.sln under src/ (Learner.TorchSharp lives outside the solution: TorchSharp is not restorable here).
+# The projects of Learner.sln under src/.
 for proj in $(dotnet sln Learner.sln list | tr '\\' '/' | grep '^src/.*\.csproj$'); do
   props="$(dotnet msbuild "$proj" -getProperty:IsPackable -getProperty:PackageId -getProperty:PackAsTool -getProperty:ToolCommandName)"
   [ "$(prop "$props" IsPackable)" = true ] || { echo "pack-smoke: $proj is not packable, skipped"; continue; }
@@ -39,7 +39,8 @@ for proj in $(dotnet sln Learner.sln list | tr '\\' '/' | grep '^src/.*\.csproj$
   echo "pack-smoke: dotnet pack $proj → $feed/$id.$version.nupkg"
   dotnet pack "$proj" -c Release -o "$feed" -p:VersionSuffix="$suffix" --nologo -v quiet >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail "dotnet pack $proj"; }
 done
-[[ " ${ids[*]} " == *" Learner.Nn "* && " ${ids[*]} " == *" Learner "* ]] || fail "Learner.Nn and Learner must both be packable (got: ${ids[*]})"
+[[ " ${ids[*]} " == *" Learner.Nn "* && " ${ids[*]} " == *" Learner "* && " ${ids[*]} " == *" Learner.TorchSharp "* ]] \
+  || fail "Learner.Nn, Learner and Learner.TorchSharp must be packable (got: ${ids[*]})"
 
 # 2. Check each package's contents and metadata.
 commit="$(git rev-parse HEAD 2>/dev/null || true)"
@@ -71,6 +72,13 @@ for id in "${ids[@]}"; do
     zcat1 "$sym" "$pdb" >"$work/check.pdb"   # to a file: `zcat1 | grep -q` would race under pipefail
     grep -aq "raw.githubusercontent.com/[^\"]*/$commit/\*" "$work/check.pdb" || fail "$id's PDB has no SourceLink map to commit $commit"
     what+=", repository + SourceLink at ${commit:0:7}"
+  fi
+  if [ "$id" = Learner.TorchSharp ]; then
+    # The backend depends on the managed TorchSharp package only: the application chooses its runtime package
+    # (TorchSharp-cpu, TorchSharp-cuda-linux, ...), so nothing native (libtorch) comes from us.
+    deps="$(grep -o '<dependency id="[^"]*"' <<<"$nuspec" | sed 's/.*id="//; s/"$//' | sort -u | tr '\n' ' ')"
+    [ "$deps" = "Learner TorchSharp " ] || fail "$id must depend on Learner and TorchSharp only (nuspec: $deps)"
+    what+=", depends on Learner + TorchSharp only"
   fi
   echo "pack-smoke: $id ok ($what)"
 done
@@ -109,6 +117,41 @@ return result.CompletedSteps == 3 && double.IsFinite(result.Losses[^1]) ? 0 : 1;
 CS
 echo "pack-smoke: dotnet run (a 3-step pretraining through the packaged library)"
 (cd "$work/app" && dotnet run -c Release --nologo -v quiet) || fail "the smoke app"
+
+# 3b. A fresh app on the TorchSharp backend: Learner.TorchSharp from the local feed plus the runtime package a user adds
+# for the CPU (TorchSharp-cpu: libtorch for three platforms, hard-linked from the NuGet cache instead of copied where
+# the file system allows). On a libstdc++ older than GCC 13 its libLibTorchSharp.so is patched as the tests' is.
+torchsharp="$(sed -n 's:.*<PackageVersion Include="TorchSharp" Version="\([^"]*\)".*:\1:p' Directory.Packages.props)"
+echo "pack-smoke: dotnet new console in $work/torchapp; dotnet add package Learner.TorchSharp $version, TorchSharp-cpu $torchsharp"
+dotnet new console -o "$work/torchapp" -n SmokeTorchApp --no-restore >/dev/null
+cp "$work/app/nuget.config" "$work/torchapp/nuget.config"
+(cd "$work/torchapp" && dotnet add package Learner.TorchSharp --version "$version" >"$work/add.log" 2>&1 \
+  && dotnet add package TorchSharp-cpu --version "$torchsharp" >>"$work/add.log" 2>&1) || { cat "$work/add.log"; fail "dotnet add package Learner.TorchSharp / TorchSharp-cpu"; }
+cat >"$work/torchapp/Program.cs" <<'CS'
+using Learner.Data.Synthetic;
+using Learner.Encoders;
+using Learner.Experiments;
+using Learner.Training;
+using Learner.TorchSharp;
+
+var data = SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 12, Seed = 1 });
+var backend = TorchSharpBackend.Create(TorchSharp.torch.CPU);
+var factory = new PretrainerFactory(new ExperimentOptions
+{
+    Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 8, WidthMultiplier = 0.25 },
+    Pretraining = new PretrainingOptions { Epochs = 1, StepsPerEpoch = 3 },
+    BatchSource = new BatchSourceOptions { Kind = BatchSourceKind.InterPatientPairs, PairsPerBatch = 8 },
+}, backend: backend);
+var (pretrainer, encoder) = factory.Create(data, "mse+0.5*weighted-contrastive(marginByGap=true)");
+var result = pretrainer.Run();
+Console.WriteLine($"smoke TorchSharp app: {encoder.GetType().Name}, {result.CompletedSteps} pretraining steps on libtorch (CPU), last loss {result.Losses[^1]:F4}");
+return result.CompletedSteps == 3 && double.IsFinite(result.Losses[^1]) ? 0 : 1;
+CS
+(cd "$work/torchapp" && dotnet build -c Release --nologo -v quiet -p:CreateHardLinksForCopyLocalIfPossible=true >"$work/build.log" 2>&1) || { cat "$work/build.log"; fail "dotnet build of the TorchSharp app"; }
+"$repo/scripts/libtorch-loadable.sh" "$work/torchapp/bin/Release" >"$work/loadable.log" 2>&1 || { cat "$work/loadable.log"; fail "scripts/libtorch-loadable.sh on the TorchSharp app"; }
+grep -v ': \(loads\|patched.*\)$' "$work/loadable.log" || true
+echo "pack-smoke: dotnet run (a 3-step pretraining on libtorch through the packaged backend)"
+(cd "$work/torchapp" && OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" dotnet run -c Release --no-build --nologo) || fail "the TorchSharp smoke app"
 
 # 4. Every tool package installs from the feed and runs.
 for tool in "${tools[@]}"; do

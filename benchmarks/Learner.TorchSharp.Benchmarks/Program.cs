@@ -7,7 +7,9 @@ using Learner.TorchSharp.Benchmarks;
 
 // One pretraining step of the small TSM ResNet on the managed engine and on TorchSharp (CPU, and CUDA when present).
 //   --quick [steps]   time each backend with a stopwatch (median of the steps) and print the ratios
-//   anything else     BenchmarkDotNet (in-process, so the TorchSharp assembly given by path is the one measured)
+//   anything else     BenchmarkDotNet (in-process)
+// Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
+Console.WriteLine($"OMP_WAIT_POLICY: {Learner.TorchSharp.LibTorchThreads.UsePassiveWaitUnlessSet()}");
 try
 {
     using var probe = TorchSharp.torch.ones(1);

@@ -7,7 +7,7 @@
 // 3. evaluate three-way change prediction from same-patient embedding differences on held-out patients (a single
 //    stratified 30 % test split: pretraining and the change classifier never see them);
 // 4. with --compare, run the same experiment on the managed engine and print both.
-// Usage: dotnet run -c Release --project samples/TorchSharpGpu -p:TorchSharpAssembly=... [-- [--device auto|cpu|cuda]
+// Usage: dotnet run -c Release --project samples/TorchSharpGpu [-- [--device auto|cpu|cuda]
 //        [--device-objectives auto|on|off] [--patients N] [--steps N] [--compare]]
 using System.Globalization;
 using Learner.Data;
@@ -22,6 +22,8 @@ string device = "auto";
 int patients = 120, steps = 80;
 bool compare = false;
 bool? deviceObjectives = null;
+// Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
+LibTorchThreads.UsePassiveWaitUnlessSet();
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])

@@ -217,10 +217,13 @@ public class ObjectiveParityTests
         loss.ActiveCount.Should().Be(host.ActiveCount);
         loss.Value.backward();
         var grad = z.GradOrNull()!.data<float>().ToArray();
-        GradientError(grad, g).Should().Be(0, "the same computation");
+        // The same computation, but not bit for bit: libtorch 2.10 bundles MKL, whose matrix-vector products round
+        // according to the buffers' alignment (the mse cases differed in the last bits in 3 of 6 runs).
+        GradientError(grad, g).Should().BeLessThanOrEqualTo(SameComputation, "the same computation");
         loss.Parameters.Count.Should().Be(objective.Parameters.Count);
         for (int p = 0; p < loss.Parameters.Count; p++)
-            loss.Parameters[p].GradOrNull()!.data<float>().ToArray().Should().Equal(objective.Parameters[p].Gradient.ToArray());
+            GradientError(loss.Parameters[p].GradOrNull()!.data<float>().ToArray(), objective.Parameters[p].Gradient.ToArray())
+                .Should().BeLessThanOrEqualTo(SameComputation, $"parameter {p}'s gradient is the same computation");
     }
 
     [Fact]
@@ -528,6 +531,10 @@ public class ObjectiveParityTests
     }
 
     private static double Relative(double actual, double expected) => Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-3);
+
+    /// <summary>Largest difference, relative to the largest reference entry, between two runs of the same device
+    /// computation (rounding only).</summary>
+    private const double SameComputation = 1e-5;
 
     private static double GradientError(float[] actual, float[] expected)
     {

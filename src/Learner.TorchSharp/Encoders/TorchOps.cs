@@ -77,7 +77,7 @@ public static class TorchOps
     public static Tensor L2Normalize(Tensor x, double eps = 1e-12)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return x / x.norm((int)x.dim() - 1, true).clamp_min(eps);
+        return x / x.norm((int)x.dim() - 1, true).ClampMin(eps);
     }
 
     /// <summary>A shape as <c>[a, b, …]</c> for messages.</summary>

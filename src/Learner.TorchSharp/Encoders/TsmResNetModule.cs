@@ -124,6 +124,6 @@ public sealed class TsmBasicBlockModule : nn.Module<Tensor, Tensor>
         var y = _bn1.call(_conv1.call(shifted)).relu();
         y = _bn2.call(_conv2.call(y));
         var identity = _downsample is null ? input : _downsample.call(input);
-        return scope.MoveToOuter((y + identity).relu());
+        return scope.MoveToOuter(y.Plus(identity).relu());
     }
 }

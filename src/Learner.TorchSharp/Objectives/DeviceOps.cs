@@ -26,30 +26,30 @@ internal static class DeviceOps
         if (kind == DistanceKind.Cosine)
         {
             var n = TorchOps.L2Normalize(x);
-            return 1f - n.mm(n.t());
+            return n.mm(n.t()).SubtractedFrom(1f);
         }
-        var norms = x.square().sum(1);
-        var total = norms.unsqueeze(1) + norms.unsqueeze(0);
-        var sq = total - 2f * x.mm(x.t());
+        var norms = x.Square().sum(1);
+        var total = norms.unsqueeze(1).Plus(norms.unsqueeze(0));
+        var sq = total - x.mm(x.t()).mul(DeviceScalars.TwoF);
         TTensor near;
-        using (no_grad()) near = (sq.detach() * 16f).lt(total.detach());
+        using (no_grad()) near = sq.detach().mul(DeviceScalars.SixteenF).lt(total.detach());
         var pairs = near.nonzero();                                   // row-major, as masked_scatter fills
         if (pairs.shape[0] > 0)
         {
-            var exact = (x.index_select(0, pairs.select(1, 0)) - x.index_select(0, pairs.select(1, 1))).square().sum(1);
+            var exact = (x.index_select(0, pairs.select(1, 0)) - x.index_select(0, pairs.select(1, 1))).Square().sum(1);
             sq = sq.masked_scatter(near, exact);
         }
-        sq = sq.clamp_min(0f);
-        return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
+        sq = sq.clamp_min(DeviceScalars.ZeroF);
+        return kind == DistanceKind.SquaredEuclidean ? sq : sq.Plus(EuclideanEpsilon).sqrt();
     }
 
     /// <summary>d(rows[i_k], rows[j_k]) for index vectors <paramref name="i"/>, <paramref name="j"/> (exact per pair), on
     /// rows from <see cref="DistanceRows"/>.</summary>
     public static TTensor Pairs(TTensor rows, TTensor i, TTensor j, DistanceKind kind)
     {
-        if (kind == DistanceKind.Cosine) return 1f - (rows.index_select(0, i) * rows.index_select(0, j)).sum(1);
-        var sq = (rows.index_select(0, i) - rows.index_select(0, j)).square().sum(1);
-        return kind == DistanceKind.SquaredEuclidean ? sq : (sq + EuclideanEpsilon).sqrt();
+        if (kind == DistanceKind.Cosine) return (rows.index_select(0, i) * rows.index_select(0, j)).sum(1).SubtractedFrom(1f);
+        var sq = (rows.index_select(0, i) - rows.index_select(0, j)).Square().sum(1);
+        return kind == DistanceKind.SquaredEuclidean ? sq : sq.Plus(EuclideanEpsilon).sqrt();
     }
 
     /// <summary>For each row, the size of its label group (itself included), counted on the host.</summary>
@@ -64,10 +64,10 @@ internal static class DeviceOps
 
     /// <summary>The triplet penalty φ(v): max(0, v), or the stable soft-plus max(v, 0) + log(1 + e^{−|v|}).</summary>
     public static TTensor Penalty(TTensor v, TripletPenalty penalty) =>
-        penalty == TripletPenalty.Hinge ? v.relu() : v.relu() + v.abs().neg().exp().log1p();
+        penalty == TripletPenalty.Hinge ? v.relu() : v.relu().Plus(v.abs().neg().exp().log1p());
 
     /// <summary>A float32 scalar zero connected to the inputs, so that backward gives them zero gradients.</summary>
-    public static TTensor ZeroLoss(TTensor z, TTensor? second) => second is null ? z.sum() * 0f : (z.sum() + second.sum()) * 0f;
+    public static TTensor ZeroLoss(TTensor z, TTensor? second) => second is null ? z.sum().mul(DeviceScalars.ZeroF) : z.sum().Plus(second.sum()).mul(DeviceScalars.ZeroF);
 
     /// <summary>Σ over the true entries of a boolean tensor, on the host.</summary>
     public static int Count(TTensor mask)
@@ -80,7 +80,7 @@ internal static class DeviceOps
     public static int ActiveCount(TTensor loss, TTensor? mask)
     {
         using var _ = no_grad();
-        using var nz = loss.detach().ne(0);
+        using var nz = loss.detach().ne(DeviceScalars.Zero);
         if (mask is null) return Count(nz);
         using var both = nz.logical_and(mask);
         return Count(both);

@@ -36,7 +36,7 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
         {
             var (first, other, positive) = PairTensors.Upload(this, pairs);
             var d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, Options.Distance), first, other, Options.Distance);
-            loss = d.square().where(positive, (margin - d).relu().square());
+            loss = d.Square().where(positive, d.SubtractedFrom(margin).relu().Square());
             count = pairs.Length;
         }
         else
@@ -48,9 +48,9 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
             var positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));
             (var mask, count) = PairTensors.AllPairs(meta.Count, patients);
             include = tensor(mask, new long[] { meta.Count, meta.Count }).to(Device);
-            loss = d.square().where(positive, (margin - d).relu().square()) * include.to_type(ScalarType.Float32);
+            loss = d.Square().where(positive, d.SubtractedFrom(margin).relu().Square()) * include.to_type(ScalarType.Float32);
         }
         active = DeviceOps.ActiveCount(loss, include);
-        return loss.sum() * Reducer.Scale(Options.Reduction, count, active);
+        return loss.sum().Times(Reducer.Scale(Options.Reduction, count, active));
     }
 }

@@ -38,28 +38,30 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective
             case InfoNceVariant.NtXent:
             {
                 var all = cat(new[] { u, v }, 0);
-                var logits = all.mm(all.t()) * invTau;
+                var logits = all.mm(all.t()).Times(invTau);
                 using var self = eye(2 * b, 2 * b, ScalarType.Bool, Device);
-                var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
-                var partner = (arange(2 * b, ScalarType.Int64, Device) + b).remainder(2 * b);
+                var lse = logits.masked_fill(self, DeviceScalars.NegativeInfinity).logsumexp(1);
+                var partnerIndex = new long[2 * b];                                   // row i's other view: (i + b) mod 2b
+                for (long i = 0; i < partnerIndex.Length; i++) partnerIndex[i] = (i + b) % (2 * b);
+                var partner = tensor(partnerIndex, new long[] { 2 * b }).to(Device);
                 var target = logits.gather(1, partner.unsqueeze(1)).squeeze(1);
                 active = (int)(2 * b);
-                return (lse - target).sum() * (1.0 / (2 * b));
+                return (lse - target).sum().Times(1.0 / (2 * b));
             }
             case InfoNceVariant.Symmetric:
             {
-                var logits = u.mm(v.t()) * invTau;
+                var logits = u.mm(v.t()).Times(invTau);
                 var diag = logits.diagonal(0, 0, 1);
                 var rows = (logits.logsumexp(1) - diag).sum();
                 var columns = (logits.logsumexp(0) - diag).sum();
                 active = (int)b;
-                return (rows + columns) * (0.5 / b);
+                return rows.Plus(columns).Times(0.5 / b);
             }
             default:
             {
-                var logits = u.mm(v.t()) * invTau;
+                var logits = u.mm(v.t()).Times(invTau);
                 active = (int)b;
-                return (logits.logsumexp(1) - logits.diagonal(0, 0, 1)).sum() * (1.0 / b);
+                return (logits.logsumexp(1) - logits.diagonal(0, 0, 1)).sum().Times(1.0 / b);
             }
         }
     }

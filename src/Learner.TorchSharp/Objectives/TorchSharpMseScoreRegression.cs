@@ -66,8 +66,8 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
         var scores = meta.CheckedScores("MSE score regression");
         var target = new float[b];
         for (int i = 0; i < b; i++) target[i] = (float)_head.Target(scores[i]);
-        var prediction = z.matmul(parameters[0]) + parameters[1];
+        var prediction = z.matmul(parameters[0]).Plus(parameters[1]);
         active = b;
-        return (prediction - tensor(target, new long[] { b }).to(Device)).square().mean();
+        return (prediction - tensor(target, new long[] { b }).to(Device)).Square().mean();
     }
 }

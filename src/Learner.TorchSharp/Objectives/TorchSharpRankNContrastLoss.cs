@@ -31,22 +31,22 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective
         var scores = meta.CheckedScores("Rank-N-Contrast");
         int n = meta.Count;
         if (n < 2) { active = 0; return DeviceOps.ZeroLoss(z, second); }
-        var x = DeviceOps.Matrix(z, Options.Distance) * (-1.0 / Options.Temperature);   // x_ij = −d_ij / τ
+        var x = DeviceOps.Matrix(z, Options.Distance).Times(-1.0 / Options.Temperature);   // x_ij = −d_ij / τ
         TTensor order, groupEnd;
         using (no_grad())
         {
             // Per anchor, candidates in decreasing score gap |y_i − y_j| (double, so ties are the managed ties); the anchor
             // itself gets gap −1 and sorts last. S_ik is then the prefix through the end of k's tie group.
             var y = UploadDouble(scores);
-            var gap = (y.unsqueeze(1) - y.unsqueeze(0)).abs().masked_fill(eye(n, n, ScalarType.Bool, Device), -1.0);
+            var gap = (y.unsqueeze(1) - y.unsqueeze(0)).abs().masked_fill(eye(n, n, ScalarType.Bool, Device), DeviceScalars.MinusOne);
             order = gap.argsort(1, descending: true);
             var ascending = gap.gather(1, order).neg();                                   // −gap, ascending per row
-            groupEnd = searchsorted(ascending, ascending, right: true) - 1;               // last position of each tie group
+            groupEnd = searchsorted(ascending, ascending, right: true).Minus(1);               // last position of each tie group
         }
         var sorted = x.gather(1, order);
         var prefix = sorted.logcumsumexp(1).gather(1, groupEnd);                         // log Σ_{j∈S_ik} exp(x_ij)
         var sum = (prefix - sorted).narrow(1, 0, n - 1).sum();                           // the last position is the anchor
         active = n * (n - 1);
-        return sum * (1.0 / ((double)n * (n - 1)));
+        return sum.Times(1.0 / ((double)n * (n - 1)));
     }
 }

@@ -42,14 +42,14 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective
         if (valid == 0) return DeviceOps.ZeroLoss(z, second);
         var rows = DeviceOps.Similarity(z, Options.Similarity);
         if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
-        var logits = rows.mm(rows.t()) * (1f / Options.Temperature);
+        var logits = rows.mm(rows.t()).Times(1f / Options.Temperature);
         using var self = eye(n, n, ScalarType.Bool, Device);
-        var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
+        var lse = logits.masked_fill(self, DeviceScalars.NegativeInfinity).logsumexp(1);
         var lab = UploadIndex(all);
         var positiveMask = lab.unsqueeze(1).eq(lab.unsqueeze(0)).logical_and(self.logical_not()).to_type(ScalarType.Float32);
         var counts = tensor(positives, new long[] { n }).to(Device);
-        var weights = counts.gt(0f).to_type(ScalarType.Float32) * (1.0 / valid);
-        var targetDot = (logits * positiveMask).sum(1) / counts.clamp_min(1f);
+        var weights = counts.gt(DeviceScalars.ZeroF).to_type(ScalarType.Float32).Times(1.0 / valid);
+        var targetDot = (logits * positiveMask).sum(1) / counts.clamp_min(DeviceScalars.OneF);
         return (weights * (lse - targetDot)).sum();
     }
 }

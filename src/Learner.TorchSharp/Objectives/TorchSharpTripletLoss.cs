@@ -45,8 +45,8 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
             long[] shape = { triplets.Length };
             var ai = tensor(a, shape).to(Device);
             var rows = DeviceOps.DistanceRows(z, Options.Distance);
-            var l = DeviceOps.Penalty(DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
-                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance) + margin, penalty);
+            var l = DeviceOps.Penalty((DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
+                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance)).Plus(margin), penalty);
             count = triplets.Length;
             active = DeviceOps.ActiveCount(l, null);
             sum = l.sum();
@@ -73,11 +73,11 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                     using (no_grad())
                     {
                         var ranked = dist.detach();
-                        hardPositive = ranked.masked_fill(positiveMask.logical_not(), double.NegativeInfinity).argmax(1, true);
-                        hardNegative = ranked.masked_fill(negativeMask.logical_not(), double.PositiveInfinity).argmin(1, true);
+                        hardPositive = ranked.masked_fill(positiveMask.logical_not(), DeviceScalars.NegativeInfinity).argmax(1, true);
+                        hardNegative = ranked.masked_fill(negativeMask.logical_not(), DeviceScalars.PositiveInfinity).argmin(1, true);
                     }
                     var validMask = tensor(valid, new long[] { n }).to(Device);
-                    var l = DeviceOps.Penalty((dist.gather(1, hardPositive) - dist.gather(1, hardNegative)).squeeze(1) + margin, penalty)
+                    var l = DeviceOps.Penalty((dist.gather(1, hardPositive) - dist.gather(1, hardNegative)).squeeze(1).Plus(margin), penalty)
                         * validMask.to_type(ScalarType.Float32);
                     active = DeviceOps.ActiveCount(l, validMask);
                     sum = l.sum();
@@ -94,13 +94,13 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                     using (no_grad())
                     {
                         var ranked = dist.detach();
-                        var (sortedNegatives, indices) = ranked.masked_fill(negativeMask.logical_not(), double.PositiveInfinity).sort(1);
+                        var (sortedNegatives, indices) = ranked.masked_fill(negativeMask.logical_not(), DeviceScalars.PositiveInfinity).sort(1);
                         order = indices;
                         isNegative = sortedNegatives.isfinite().to_type(ScalarType.Float32);
-                        nearer = searchsorted(sortedNegatives, (ranked + margin).contiguous());     // #negatives with d_aq < d_ap + m
+                        nearer = searchsorted(sortedNegatives, ranked.Plus(margin).contiguous());     // #negatives with d_aq < d_ap + m
                     }
                     var prefix = cat(new[] { zeros(n, 1, ScalarType.Float32, Device), (dist.gather(1, order) * isNegative).cumsum(1) }, 1);
-                    var l = (nearer.to_type(ScalarType.Float32) * (dist + margin) - prefix.gather(1, nearer)) * positiveMask.to_type(ScalarType.Float32);
+                    var l = (nearer.to_type(ScalarType.Float32) * dist.Plus(margin) - prefix.gather(1, nearer)) * positiveMask.to_type(ScalarType.Float32);
                     using (var counted = (nearer * positiveMask.to_type(ScalarType.Int64)).sum()) active = checked((int)counted.item<long>());
                     sum = l.sum();
                     break;
@@ -114,7 +114,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                     foreach (var (start, rows) in DeviceOps.Chunks(n, (long)n * n))
                     {
                         var d = dist.narrow(0, start, rows);
-                        var v = d.unsqueeze(2) - d.unsqueeze(1) + margin;                      // [a, p, q] = d_ap − d_aq + m
+                        var v = (d.unsqueeze(2) - d.unsqueeze(1)).Plus(margin);                      // [a, p, q] = d_ap − d_aq + m
                         var valid = positiveMask.narrow(0, start, rows).unsqueeze(2)
                             .logical_and(negativeMask.narrow(0, start, rows).unsqueeze(1));
                         var l = DeviceOps.Penalty(v, penalty) * valid.to_type(ScalarType.Float32);
@@ -142,20 +142,20 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
                         // Per anchor, its negatives' distances ascending (others +∞ at the end); for each positive p, the
                         // first negative farther than d(a,p), else the farthest negative — the managed semi-hard rule.
                         var ranked = dist.detach();
-                        var (negativeDistances, negativeIndices) = ranked.masked_fill(negativeMask.logical_not(), double.PositiveInfinity).sort(1);
+                        var (negativeDistances, negativeIndices) = ranked.masked_fill(negativeMask.logical_not(), DeviceScalars.PositiveInfinity).sort(1);
                         var atMost = searchsorted(negativeDistances, ranked.contiguous(), right: true);   // #negatives ≤ d(a,p)
                         var position = atMost.minimum(tensor(lastNegative, new long[] { n }).to(Device).unsqueeze(1));
                         pick = negativeIndices.gather(1, position);
                     }
                     var valid = positiveMask.logical_and(tensor(hasNegative, new long[] { n }).to(Device).unsqueeze(1));
-                    var l = DeviceOps.Penalty(dist - dist.gather(1, pick) + margin, penalty) * valid.to_type(ScalarType.Float32);
+                    var l = DeviceOps.Penalty((dist - dist.gather(1, pick)).Plus(margin), penalty) * valid.to_type(ScalarType.Float32);
                     active = DeviceOps.ActiveCount(l, valid);
                     sum = l.sum();
                     break;
                 }
             }
         }
-        return sum * Reducer.Scale(Options.Reduction, count, active);
+        return sum.Times(Reducer.Scale(Options.Reduction, count, active));
     }
 
     private TTensor DeviceEye(int n) => eye(n, n, ScalarType.Bool, Device);

@@ -80,9 +80,9 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
             d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, o.Distance), first, other, o.Distance);
         }
         else d = DeviceOps.Matrix(z, o.Distance);
-        var loss = d.square().where(tensor(positive, shape).to(Device),
-            tensor(weight, shape).to(Device) * (tensor(margin, shape).to(Device) - d).relu().square());
+        var loss = d.Square().where(tensor(positive, shape).to(Device),
+            tensor(weight, shape).to(Device) * (tensor(margin, shape).to(Device) - d).relu().Square());
         active = DeviceOps.ActiveCount(loss, null);
-        return loss.sum() * Reducer.Scale(o.Reduction, count, active);
+        return loss.sum().Times(Reducer.Scale(o.Reduction, count, active));
     }
 }

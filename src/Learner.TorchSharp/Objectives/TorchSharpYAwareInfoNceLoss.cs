@@ -36,18 +36,18 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective
         if (n > b) scores.CopyTo(all.AsSpan(b));
         var rows = DeviceOps.Similarity(z, Options.Similarity);
         if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
-        var logits = rows.mm(rows.t()) * (1f / Options.Temperature);
+        var logits = rows.mm(rows.t()).Times(1f / Options.Temperature);
         using var self = eye(n, n, ScalarType.Bool, Device);
-        var lse = logits.masked_fill(self, double.NegativeInfinity).logsumexp(1);
+        var lse = logits.masked_fill(self, DeviceScalars.NegativeInfinity).logsumexp(1);
         TTensor targets;
         using (no_grad())
         {
             var y = tensor(all, new long[] { n }).to(Device);
             var gap = y.unsqueeze(0) - y.unsqueeze(1);
-            var k = (gap * gap * (-0.5f / (Options.Sigma * Options.Sigma))).masked_fill(self, double.NegativeInfinity);
+            var k = (gap * gap).Times(-0.5f / (Options.Sigma * Options.Sigma)).masked_fill(self, DeviceScalars.NegativeInfinity);
             targets = (k - k.logsumexp(1, true)).exp();
         }
         active = n;
-        return (lse - (logits * targets).sum(1)).sum() * (1.0 / n);
+        return (lse - (logits * targets).sum(1)).sum().Times(1.0 / n);
     }
 }
