@@ -12,21 +12,11 @@ namespace Learner.Tests.Experiments;
 public class ComputeBackendTests
 {
     /// <summary>Delegates to a managed encoder and records that it was disposed.</summary>
-    private sealed class TrackedEncoder(IEncoder inner, List<TrackedEncoder> log) : IEncoder, IDisposable
+    private sealed class TrackedEncoder(IEncoder inner, List<TrackedEncoder> log) : Learner.Tests.Encoders.DelegatingEncoder(inner), IDisposable
     {
         public bool Disposed { get; private set; }
         public EncoderOptions? Options { get; init; }
-        public string Name => "tracked:" + inner.Name;
-        public int EmbeddingDimension => inner.EmbeddingDimension;
-        public long ParameterCount => inner.ParameterCount;
-        public bool Training => inner.Training;
-        public void SetTraining(bool training) => inner.SetTraining(training);
-        public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad) => inner.Forward(input, embeddings, requiresGrad);
-        public void Backward(ReadOnlySpan<float> embeddingGradient) => inner.Backward(embeddingGradient);
-        public void DiscardGraph() => inner.DiscardGraph();
-        public IEncoderOptimizer CreateOptimizer(EncoderOptimizerOptions options) => inner.CreateOptimizer(options);
-        public void Save(string path, IEncoderOptimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null) => inner.Save(path, optimizer, metadata);
-        public IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true) => inner.Load(path, optimizer, strict);
+        public override string Name => "tracked:" + Inner.Name;
         public void Dispose() { Disposed = true; log.Add(this); }
     }
 

@@ -374,15 +374,9 @@ public class LearnerExperimentTests
         });
     }
 
-    private sealed class RecordingEncoder(IEncoder inner, List<string> trained) : IEncoder
+    private sealed class RecordingEncoder(IEncoder inner, List<string> trained) : Learner.Tests.Encoders.DelegatingEncoder(inner)
     {
-        public string Name => inner.Name;
-        public int EmbeddingDimension => inner.EmbeddingDimension;
-        public long ParameterCount => inner.ParameterCount;
-        public bool Training => inner.Training;
-        public void SetTraining(bool training) => inner.SetTraining(training);
-
-        public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)
+        public override void Forward(Tensor input, Span<float> embeddings, bool requiresGrad)
         {
             if (requiresGrad)
             {
@@ -390,14 +384,8 @@ public class LearnerExperimentTests
                 int per = x.Length / input.Dim(0);
                 for (int i = 0; i < input.Dim(0); i++) trained.Add(Key(x.AsSpan(i * per, per)));
             }
-            inner.Forward(input, embeddings, requiresGrad);
+            Inner.Forward(input, embeddings, requiresGrad);
         }
-
-        public void Backward(ReadOnlySpan<float> embeddingGradient) => inner.Backward(embeddingGradient);
-        public void DiscardGraph() => inner.DiscardGraph();
-        public IEncoderOptimizer CreateOptimizer(EncoderOptimizerOptions options) => inner.CreateOptimizer(options);
-        public void Save(string path, IEncoderOptimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null) => inner.Save(path, optimizer, metadata);
-        public IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true) => inner.Load(path, optimizer, strict);
     }
 }
 

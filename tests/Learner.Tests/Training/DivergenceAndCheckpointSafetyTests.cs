@@ -310,21 +310,8 @@ public sealed class DivergenceAndCheckpointSafetyTests : IDisposable
         }
     }
 
-    /// <summary>An encoder written against the seam before FindNonFiniteTensor existed (delegates everything).</summary>
-    private sealed class MinimalEncoder(IEncoder inner) : IEncoder
-    {
-        public string Name => inner.Name;
-        public int EmbeddingDimension => inner.EmbeddingDimension;
-        public long ParameterCount => inner.ParameterCount;
-        public bool Training => inner.Training;
-        public void SetTraining(bool training) => inner.SetTraining(training);
-        public void Forward(Tensor input, Span<float> embeddings, bool requiresGrad) => inner.Forward(input, embeddings, requiresGrad);
-        public void Backward(ReadOnlySpan<float> embeddingGradient) => inner.Backward(embeddingGradient);
-        public void DiscardGraph() => inner.DiscardGraph();
-        public IEncoderOptimizer CreateOptimizer(EncoderOptimizerOptions options) => inner.CreateOptimizer(options);
-        public void Save(string path, IEncoderOptimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null) => inner.Save(path, optimizer, metadata);
-        public IReadOnlyDictionary<string, string> Load(string path, IEncoderOptimizer? optimizer = null, bool strict = true) => inner.Load(path, optimizer, strict);
-    }
+    /// <summary>An encoder written against the seam before FindNonFiniteTensor existed (delegates everything else).</summary>
+    private sealed class MinimalEncoder(IEncoder inner) : Learner.Tests.Encoders.DelegatingEncoder(inner);
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
