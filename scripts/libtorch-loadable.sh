@@ -30,7 +30,9 @@ say() { echo "libtorch-loadable: $*"; }
 mapfile -t libs < <(find "$@" -name libLibTorchSharp.so -type f 2>/dev/null | sort)
 [ ${#libs[@]} -gt 0 ] || { say "no libLibTorchSharp.so under $* (build first)" >&2; exit 1; }
 
-libstdcxx="$(/sbin/ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')"
+# awk reads all of ldconfig's output (no early `exit`): under pipefail an early exit would SIGPIPE ldconfig and fail the
+# assignment at random.
+libstdcxx="$(/sbin/ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found { print $NF; found = 1 }' || true)"
 [ -n "$libstdcxx" ] || libstdcxx=/usr/lib/x86_64-linux-gnu/libstdc++.so.6
 [ -f "$libstdcxx" ] || { say "no libstdc++.so.6 found" >&2; exit 1; }
 if grep -qa "$version" "$libstdcxx"; then
@@ -64,7 +66,7 @@ g++ -O2 -Wall -o "$work/dlopen-check" "$here/dlopen-check.cpp" -ldl
 for lib in "${libs[@]}"; do
   dir="$(dirname "$lib")"
   install -m 755 "$work/$shim" "$dir/$shim"
-  if patchelf --print-needed "$lib" | grep -qx "$shim"; then
+  if patchelf --print-needed "$lib" | grep -x "$shim" >/dev/null; then   # not grep -q: it would SIGPIPE patchelf
     say "$lib: already patched"
   else
     tmp="$dir/.libLibTorchSharp.so.patching"
