@@ -6,7 +6,8 @@ using Learner.Encoders;
 using Learner.TorchSharp.Benchmarks;
 
 // One pretraining step of the small TSM ResNet on the managed engine and on TorchSharp (CPU, and CUDA when present).
-//   --quick [steps]   time each backend with a stopwatch (median of the steps) and print the ratios
+//   --quick [steps]   time each backend with a stopwatch (median of the steps) and print the ratios, then embedding
+//                     throughput (64 clips per forward, evaluation mode)
 //   anything else     BenchmarkDotNet (in-process)
 // Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
 Console.WriteLine($"OMP_WAIT_POLICY: {Learner.TorchSharp.LibTorchThreads.UsePassiveWaitUnlessSet()}");
@@ -52,6 +53,31 @@ if (args.Length > 0 && args[0] == "--quick")
     }
     foreach (var (backend, ms) in medians.Where(kv => kv.Key != "managed"))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed / {backend}: {medians["managed"] / ms:F2}× (above 1: {backend} is faster)"));
+
+    // Embedding throughput: the same encoder in evaluation mode, no gradients, batches of 64 clips (as Embedder does).
+    const int embedBatch = 64, repeats = 7;
+    var clips64 = Learner.Nn.Tensor.Normal(new Learner.Nn.Rng(9), 0, 1, embedBatch, StepWorkload.Encoder.ClipLength, 32, 32);
+    var rates = new Dictionary<string, double>();
+    foreach (string backend in StepWorkload.Backends())
+    {
+        var (encoder, objective) = StepWorkload.Create(backend);
+        encoder.SetTraining(false);
+        var emb = new float[embedBatch * encoder.EmbeddingDimension];
+        var times = new List<double>();
+        for (int i = 0; i < repeats + 2; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (Learner.Nn.TensorScope.Begin()) encoder.Forward(clips64, emb, requiresGrad: false);
+            if (i >= 2) times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        rates[backend] = embedBatch / (times[times.Count / 2] / 1000);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} embedding: {times[times.Count / 2],8:F1} ms per {embedBatch} clips ({rates[backend]:F0} clips/s; median of {repeats})"));
+        (objective as IDisposable)?.Dispose();
+        (encoder as IDisposable)?.Dispose();
+    }
+    foreach (var (backend, rate) in rates.Where(kv => kv.Key != "managed"))
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"embedding managed / {backend}: {rates["managed"] / rate:F2}× (above 1: managed is faster)"));
     return 0;
 }
 
