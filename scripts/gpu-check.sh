@@ -1,75 +1,135 @@
 #!/usr/bin/env bash
-# A prepared check for a machine with an NVIDIA GPU and a CUDA TorchSharp runtime package (not served to our usual
-# machines): builds the TorchSharp step benchmark against that runtime, runs its quick side-by-side mode (managed engine,
-# libtorch CPU, libtorch CUDA: the same weights and batch on each), prints the times and ratios, and fails when
-#   - no CUDA device is visible (nvidia-smi, or the benchmark finds none),
-#   - a backend's loss at the first step (before any update: same weights, same batch) differs from the managed one's by
-#     more than a relative 1e-3 (parity of the encoder forward and the objective on the device),
-#   - any step is not finite.
-# Runs in well under 8 minutes (a build, then 3 backends × 23 steps of the small TSM ResNet).
+# The prepared GPU check of the TorchSharp backend, for a machine with an NVIDIA GPU and a CUDA TorchSharp runtime
+# package (issue 15). Under 8 minutes once the packages are in the NuGet cache:
+#   1. builds the backend's tests and benchmark with the CUDA runtime package (Directory.Build.targets'
+#      -p:TorchSharpRuntimePackage / -p:TorchSharpRuntimeVersion), into artifacts/gpu-check/ (the normal bin/ and obj/
+#      folders, built with the CPU libtorch, stay as they are), and makes the native library loadable where the system
+#      libstdc++ predates GCC 13 (scripts/libtorch-loadable.sh; nothing to do elsewhere);
+#   2. runs the parity tests (ObjectiveParityTests, BuiltInEncoderTests, TorchSharpAvailabilityTests) on the GPU:
+#      LEARNER_TORCHSHARP_TEST_DEVICE=cuda, read by the test project's TestDevice (TF32 off, so float32 tolerances
+#      hold), and LEARNER_REQUIRE_TORCHSHARP=1 (a skip is a failure);
+#   3. runs the benchmark's quick side-by-side (--quick N --require-cuda): the pretraining step, the objectives and
+#      embedding, managed against TorchSharp CPU against CUDA, with the ratios;
+#   4. prints the GPU model, the test counts and every ratio line.
+# Exit status: 0 all passed; 1 a parity test failed (or the build failed); 2 bad arguments; 3 no CUDA (no nvidia-smi, no
+# GPU, or TorchSharp finds no CUDA device); 4 a step ran past its time limit.
 #
-# Usage: scripts/gpu-check.sh [--runtime PACKAGE] [--version VERSION] [--steps N] [--allow-cpu]
-#   --runtime   the native runtime package (default TorchSharp-cuda-linux; on Windows use TorchSharp-cuda-windows)
-#   --version   its version (default 0.107.0, the TorchSharp version pinned in Directory.Packages.props; '' for the
-#               version Directory.Packages.props pins for that package)
-#   --steps     timed steps per backend (default 20)
-#   --allow-cpu run without a GPU (checks the managed/CPU parity and this script itself; still exits 1 on a mismatch)
-# The CUDA path has not been run by us (no CUDA machine was lent when it was written); the CPU path has.
+# Usage: scripts/gpu-check.sh [--runtime PACKAGE] [--version VERSION] [--steps N] [--device cuda|cuda:N|cpu]
+#   --runtime   the CUDA runtime package (default $TORCHSHARP_RUNTIME_PACKAGE, else TorchSharp-cuda-linux; on
+#               Windows TorchSharp-cuda-windows, through Git Bash)
+#   --version   its version (default $TORCHSHARP_RUNTIME_VERSION, else 0.107.0, the TorchSharp version pinned in
+#               Directory.Packages.props)
+#   --steps     the benchmark's --quick steps (default 20)
+#   --device    cpu runs the same sequence on the CPU with the machine's default CPU runtime and without nvidia-smi
+#               (a rehearsal of everything but CUDA; --runtime/--version then ignored)
+# The runtime package must be served by a source in nuget.config (ours does not serve the CUDA packages); a machine-wide
+# NuGet source or a local folder added to nuget.config will do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runtime=TorchSharp-cuda-linux version=0.107.0 steps=20 allow_cpu=0
+repo="$(pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# libtorch's OpenMP threads sleep when idle (read once, when libgomp loads; docs/torchsharp.md, "Threads"). A value in
+# the caller's environment wins.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
+usage() { sed -n '17,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+say() { echo "gpu-check: $*"; }
+# value ARGC REGEX VALUE: an option's value is present and matches.
+value() { [ "$1" -ge 2 ] && [[ "$3" =~ $2 ]]; }
+runtime="${TORCHSHARP_RUNTIME_PACKAGE:-TorchSharp-cuda-linux}"
+version="${TORCHSHARP_RUNTIME_VERSION:-0.107.0}"
+steps=20 device=cuda
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runtime) runtime="${2:?--runtime needs a package id}"; shift 2 ;;
-    --version) version="${2-}"; shift 2 ;;
-    --steps) steps="${2:?--steps needs a number}"; shift 2 ;;
-    --allow-cpu) allow_cpu=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    --runtime) value $# '.' "${2-}" || usage; runtime="$2"; shift 2 ;;
+    --version) value $# '.' "${2-}" || usage; version="$2"; shift 2 ;;
+    --steps) value $# '^[1-9][0-9]{0,3}$' "${2-}" || usage; steps="$2"; shift 2 ;;
+    --device) value $# '^(cpu|cuda|cuda:[0-9]+)$' "${2-}" || usage; device="$2"; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "gpu-check: unknown argument '$1'" >&2; usage ;;
   esac
 done
-[[ "$steps" =~ ^[1-9][0-9]*$ ]] || { echo "gpu-check: --steps must be a positive integer, got '$steps'" >&2; exit 2; }
-say() { echo "gpu-check: $*"; }
+[[ "$runtime" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "gpu-check: '$runtime' is not a package id" >&2; exit 2; }
+[[ "$version" =~ ^[0-9]+(\.[0-9]+){1,3}(-[A-Za-z0-9.-]+)?$ ]] || { echo "gpu-check: '$version' is not a package version" >&2; exit 2; }
 
-if command -v nvidia-smi >/dev/null && gpus="$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null)" && [ -n "$gpus" ]; then
-  say "GPU: $gpus"
-elif [ "$allow_cpu" -eq 1 ]; then
-  say "no NVIDIA GPU visible (nvidia-smi); --allow-cpu: checking managed / libtorch CPU only"
+started=$SECONDS
+out="$repo/artifacts/gpu-check/${device%%:*}"
+log="$out/logs"
+mkdir -p "$log"
+build_args=(-c Release --artifacts-path "$out")
+bench_args=(--quick "$steps")
+if [ "$device" = cpu ]; then
+  say "device cpu: a rehearsal with the machine's CPU runtime package; CUDA is not checked"
+  gpu="none (device cpu)"
 else
-  say "no NVIDIA GPU visible (nvidia-smi missing or listing none); this check needs one (or --allow-cpu)" >&2
-  exit 1
+  command -v nvidia-smi >/dev/null || { say "no nvidia-smi: this check needs an NVIDIA GPU and its driver" >&2; exit 3; }
+  gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | paste -sd ';' -)" || gpu=""
+  [ -n "$gpu" ] || { say "nvidia-smi finds no GPU" >&2; nvidia-smi >&2 || true; exit 3; }
+  driver="$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)" || driver="?"
+  say "GPU: $gpu (driver $driver); runtime package $runtime $version"
+  build_args+=(-p:TorchSharpRuntimePackage="$runtime" -p:TorchSharpRuntimeVersion="$version")
+  bench_args+=(--require-cuda)
 fi
-say "CPU: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1 || true)"
+cpu="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
+say "CPU: ${cpu:-unknown}, $(nproc) cores; OMP_WAIT_POLICY=$OMP_WAIT_POLICY; output $out"
 
-project=benchmarks/Learner.TorchSharp.Benchmarks
-out="$project/bin/Release/net10.0"
-say "build $project with $runtime $version"
-props=(-p:TorchSharpRuntimePackage="$runtime"); [ -z "$version" ] || props+=(-p:TorchSharpRuntimeVersion="$version")
-dotnet build "$project" -c Release --nologo -v quiet "${props[@]}" >/tmp/gpu-check-build.log 2>&1 \
-  || { cat /tmp/gpu-check-build.log >&2; say "build failed" >&2; exit 1; }
-scripts/libtorch-loadable.sh "$project/bin/Release" | sed 's/^/gpu-check: /'
+# 1. Build (restore included: the first run downloads the runtime package, several GB for CUDA).
+for project in tests/Learner.TorchSharp.Tests benchmarks/Learner.TorchSharp.Benchmarks; do
+  name="$(basename "$project")"
+  say "building $name"
+  set +e
+  timeout 300 dotnet build "$project" "${build_args[@]}" >"$log/build-$name.log" 2>&1
+  status=$?
+  set -e
+  if [ "$status" -ne 0 ]; then
+    tail -n 30 "$log/build-$name.log" >&2
+    [ "$status" -eq 124 ] && { say "building $name ran past 300 s" >&2; exit 4; }
+    say "building $name failed (log: $log/build-$name.log)" >&2; exit 1
+  fi
+done
+scripts/libtorch-loadable.sh "$out/bin/Learner.TorchSharp.Tests" "$out/bin/Learner.TorchSharp.Benchmarks" | sed 's/^/gpu-check: /'
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-timeout 420 dotnet "$out/Learner.TorchSharp.Benchmarks.dll" --quick "$steps" | tee "$log" || { say "the benchmark failed or ran past 7 minutes" >&2; exit 1; }
-
-# Lines: "<backend> <ms> ms/step (min …, max …), loss <first> at the first step, <last> at the last …"
-status=0
-managed="$(awk '$1 == "managed" { for (i = 1; i <= NF; i++) if ($i == "loss") { print $(i + 1); exit } }' "$log" || true)"
-[ -n "$managed" ] || { say "no managed line in the benchmark's output" >&2; exit 1; }
-while read -r backend first; do
-  [ "$backend" = managed ] && continue
-  verdict="$(awk -v a="$managed" -v b="$first" 'BEGIN { d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a); if (m < 1e-12) m = 1e-12;
-    if (b != b + 0 || d / m > 1e-3) print "MISMATCH"; else printf "ok (relative difference %.2e)", d / m }')"
-  say "$backend first-step loss $first vs managed $managed: $verdict"
-  [[ "$verdict" == ok* ]] || status=1
-done < <(awk '/ ms\/step / { for (i = 1; i <= NF; i++) if ($i == "loss") { sub(",", "", $(i + 1)); print $1, $(i + 1) } }' "$log")
-if grep -Eq '(NaN|Infinity) at' "$log"; then say "a non-finite loss was printed" >&2; status=1; fi
-if [ "$allow_cpu" -eq 0 ] && ! grep -q '^torchsharp-cuda ' "$log"; then
-  say "the benchmark found no CUDA device (is $runtime the CUDA runtime for this driver?)" >&2
-  status=1
+# 2. The parity tests on the device, without building again (a build would restore the unpatched native library).
+say "parity tests on $device"
+filter='FullyQualifiedName~Learner.TorchSharp.Tests.ObjectiveParityTests|FullyQualifiedName~Learner.TorchSharp.Tests.BuiltInEncoderTests|FullyQualifiedName~Learner.TorchSharp.Tests.TorchSharpAvailabilityTests'
+set +e
+LEARNER_TORCHSHARP_TEST_DEVICE="$device" LEARNER_REQUIRE_TORCHSHARP=1 timeout 240 \
+  dotnet test tests/Learner.TorchSharp.Tests "${build_args[@]}" --no-build --filter "$filter" >"$log/tests.log" 2>&1
+test_status=$?
+set -e
+summary="$(grep -E '^(Passed|Failed)!' "$log/tests.log" || true)"
+if [ "$test_status" -ne 0 ]; then
+  grep -E '^\s+Failed |Error Message|asks for CUDA|finds no CUDA' "$log/tests.log" | head -n 40 >&2 || true
+  [ -n "$summary" ] && echo "$summary" >&2
+  if grep -q 'finds no CUDA device' "$log/tests.log"; then say "TorchSharp finds no CUDA device (log: $log/tests.log)" >&2; exit 3; fi
+  [ "$test_status" -eq 124 ] && { say "the parity tests ran past 240 s (log: $log/tests.log)" >&2; exit 4; }
+  say "parity tests FAILED on $device (log: $log/tests.log)" >&2; exit 1
 fi
-grep -E '^managed / ' "$log" | sed 's/^/gpu-check: ratio /'
-[ "$status" -eq 0 ] && say "ok" || say "FAILED" >&2
-exit "$status"
+[ -n "$summary" ] || { say "no test summary in $log/tests.log" >&2; exit 1; }
+if grep -qE 'Skipped: +[1-9]' <<<"$summary"; then say "parity tests skipped: $summary" >&2; exit 1; fi
+
+# 3. The side-by-side benchmark, run from its built dll.
+say "benchmark ${bench_args[*]}: managed vs TorchSharp CPU$([ "$device" = cpu ] || echo " vs $device")"
+bench="$out/bin/Learner.TorchSharp.Benchmarks/release/Learner.TorchSharp.Benchmarks.dll"
+set +e
+timeout 240 dotnet "$bench" "${bench_args[@]}" >"$log/benchmark.log" 2>&1
+bench_status=$?
+set -e
+cat "$log/benchmark.log"
+case "$bench_status" in
+  0) ;;
+  3) say "the benchmark finds no CUDA device" >&2; exit 3 ;;
+  124) say "the benchmark ran past 240 s" >&2; exit 4 ;;
+  *) say "the benchmark failed (status $bench_status)" >&2; exit 1 ;;
+esac
+if [ "$device" != cpu ] && ! grep -q '^  torchsharp-cuda ' "$log/benchmark.log"; then say "the benchmark measured no CUDA step" >&2; exit 3; fi
+
+# 4. What was measured.
+echo
+say "summary ($((SECONDS - started)) s)"
+say "  GPU: $gpu"
+say "  CPU: ${cpu:-unknown}, $(nproc) cores; OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+say "  runtime: $([ "$device" = cpu ] && echo "the default CPU runtime package" || echo "$runtime $version")"
+say "  parity tests on $device: $summary"
+grep -E 'managed / [a-z:-]+ = |^  (managed|torchsharp-[a-z]+) +[0-9]' "$log/benchmark.log" | sed 's/^/gpu-check:   /'
+sed -n '/^objectives/,/^embedding/p' "$log/benchmark.log" | grep -v '^embedding' | sed 's/^/gpu-check:   /'

@@ -14,14 +14,15 @@ namespace Learner.TorchSharp.Benchmarks;
 /// </summary>
 public class ObjectiveBenchmarks
 {
-    private const int B = 256, D = 128;
     private IObjective _objective = null!;
-    private float[] _embeddings = Array.Empty<float>(), _gradient = Array.Empty<float>(), _scores = Array.Empty<float>();
-    private int[] _patients = Array.Empty<int>(), _labels = Array.Empty<int>();
+    private ObjectiveWorkload.Data _data = null!;
 
     /// <summary>The objectives measured.</summary>
-    [Params("weighted-contrastive", "supcon", "triplet-batch-hard", "triplet-semi-hard", "rnc", "y-aware")]
+    [ParamsSource(nameof(Objectives))]
     public string Objective { get; set; } = "weighted-contrastive";
+
+    /// <summary>The objectives measured.</summary>
+    public static IEnumerable<string> Objectives() => ObjectiveWorkload.Objectives;
 
     /// <summary>The backends present on this machine.</summary>
     public static IEnumerable<string> Backends() => StepWorkload.Backends();
@@ -34,25 +35,8 @@ public class ObjectiveBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (name, options) = Objective switch
-        {
-            "triplet-batch-hard" => ("triplet", (ObjectiveOptions?)new TripletOptions { Selection = TripletSelection.BatchHard }),
-            "triplet-semi-hard" => ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard }),
-            _ => (Objective, null),
-        };
-        _objective = Backend switch
-        {
-            "managed" => ObjectiveRegistry.CreateDefault().Create(name, options),
-            "torchsharp-cpu" => TorchSharpObjectives.Create(name, options, CPU),
-            _ => TorchSharpObjectives.Create(name, options, CUDA),
-        };
-        var rng = new Rng(3);
-        _embeddings = new float[B * D];
-        for (int i = 0; i < _embeddings.Length; i++) _embeddings[i] = (float)rng.NextGaussian();
-        _gradient = new float[B * D];
-        _scores = Enumerable.Range(0, B).Select(_ => (float)(rng.NextDouble() * 10)).ToArray();
-        _patients = Enumerable.Range(0, B).Select(i => i / 4).ToArray();
-        _labels = Enumerable.Range(0, B).Select(i => (i / 4) % 8).ToArray();
+        _objective = ObjectiveWorkload.Create(Objective, Backend);
+        _data = ObjectiveWorkload.Batch();
     }
 
     /// <summary>Releases native memory.</summary>
@@ -62,5 +46,67 @@ public class ObjectiveBenchmarks
     /// <summary>Value and gradient.</summary>
     /// <returns>The loss.</returns>
     [Benchmark]
-    public double Compute() => _objective.Compute(new EmbeddingBatch(_embeddings, B, D) { Scores = _scores, PatientIds = _patients, Labels = _labels }, _gradient).Loss;
+    public double Compute() => ObjectiveWorkload.Compute(_objective, _data);
+}
+
+/// <summary>The objective call both the BenchmarkDotNet suite and the quick side-by-side mode time.</summary>
+public static class ObjectiveWorkload
+{
+    /// <summary>Scans per batch.</summary>
+    public const int B = 256;
+
+    /// <summary>Embedding dimension.</summary>
+    public const int D = 128;
+
+    /// <summary>The objectives measured (the two triplet rows are the mined selections, Euclidean).</summary>
+    public static IReadOnlyList<string> Objectives { get; } = new[] { "weighted-contrastive", "supcon", "triplet-batch-hard", "triplet-semi-hard", "rnc", "y-aware" };
+
+    /// <summary>One batch's host data and the gradient buffer.</summary>
+    public sealed class Data
+    {
+        /// <summary>B×D embeddings, their gradient, scores.</summary>
+        public float[] Embeddings = Array.Empty<float>(), Gradient = Array.Empty<float>(), Scores = Array.Empty<float>();
+
+        /// <summary>Patient ids and coarse labels.</summary>
+        public int[] Patients = Array.Empty<int>(), Labels = Array.Empty<int>();
+    }
+
+    /// <summary>An objective on a backend.</summary>
+    /// <param name="objective">One of <see cref="Objectives"/>.</param>
+    /// <param name="backend">managed, torchsharp-cpu or torchsharp-cuda.</param>
+    /// <returns>The objective (dispose a device one).</returns>
+    public static IObjective Create(string objective, string backend)
+    {
+        var (name, options) = objective switch
+        {
+            "triplet-batch-hard" => ("triplet", (ObjectiveOptions?)new TripletOptions { Selection = TripletSelection.BatchHard }),
+            "triplet-semi-hard" => ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard }),
+            _ => (objective, null),
+        };
+        return backend switch
+        {
+            "managed" => ObjectiveRegistry.CreateDefault().Create(name, options),
+            "torchsharp-cpu" => TorchSharpObjectives.Create(name, options, CPU),
+            "torchsharp-cuda" => TorchSharpObjectives.Create(name, options, CUDA),
+            _ => throw new ArgumentException($"Unknown backend '{backend}'.", nameof(backend)),
+        };
+    }
+
+    /// <summary>The batch: 64 patients × 4 scans, 8 coarse classes, Gaussian embeddings, scores in [0, 10).</summary>
+    /// <returns>The data.</returns>
+    public static Data Batch()
+    {
+        var rng = new Rng(3);
+        var data = new Data { Embeddings = new float[B * D], Gradient = new float[B * D] };
+        for (int i = 0; i < data.Embeddings.Length; i++) data.Embeddings[i] = (float)rng.NextGaussian();
+        data.Scores = Enumerable.Range(0, B).Select(_ => (float)(rng.NextDouble() * 10)).ToArray();
+        data.Patients = Enumerable.Range(0, B).Select(i => i / 4).ToArray();
+        data.Labels = Enumerable.Range(0, B).Select(i => (i / 4) % 8).ToArray();
+        return data;
+    }
+
+    /// <summary>Value and embedding gradient, host copies included.</summary>
+    /// <returns>The loss.</returns>
+    public static double Compute(IObjective objective, Data data) =>
+        objective.Compute(new EmbeddingBatch(data.Embeddings, B, D) { Scores = data.Scores, PatientIds = data.Patients, Labels = data.Labels }, data.Gradient).Loss;
 }

@@ -5,10 +5,11 @@ using BenchmarkDotNet.Running;
 using Learner.Encoders;
 using Learner.TorchSharp.Benchmarks;
 
-// One pretraining step of the small TSM ResNet on the managed engine and on TorchSharp (CPU, and CUDA when present).
-//   --quick [steps]   time each backend with a stopwatch (median of the steps) and print the ratios, then embedding
-//                     throughput (64 clips per forward, evaluation mode)
-//   anything else     BenchmarkDotNet (in-process)
+// The managed engine against TorchSharp (CPU, and CUDA when present), in the same process: one pretraining step of the
+// small TSM ResNet, the objectives' value and gradient, and embedding clips with the same encoder.
+//   --quick [steps] [--require-cuda]   time each backend with a stopwatch (medians) and print the ratios; with
+//                                      --require-cuda, exit 3 when TorchSharp finds no CUDA device
+//   anything else                      BenchmarkDotNet (in-process)
 // Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
 Console.WriteLine($"OMP_WAIT_POLICY: {Learner.TorchSharp.LibTorchThreads.UsePassiveWaitUnlessSet()}");
 try
@@ -26,58 +27,21 @@ TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
 
 if (args.Length > 0 && args[0] == "--quick")
 {
-    int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
-    Console.WriteLine($"threads: managed {Environment.ProcessorCount}, libtorch {TorchSharp.torch.get_num_threads()}; {steps} steps after 3 warm-up steps");
-    var medians = new Dictionary<string, double>();
-    foreach (string backend in StepWorkload.Backends())
+    bool requireCuda = args.Contains("--require-cuda");
+    var numbers = args.Skip(1).Where(a => a != "--require-cuda").ToArray();
+    int steps = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 20;
+    if (steps < 1) throw new ArgumentOutOfRangeException(nameof(args), "--quick takes a positive number of steps.");
+    var backends = StepWorkload.Backends().ToList();
+    Console.WriteLine($"backends: {string.Join(", ", backends)}; CUDA devices: {(TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0)}");
+    if (requireCuda && !backends.Contains("torchsharp-cuda"))
     {
-        var (encoder, objective) = StepWorkload.Create(backend);
-        var optimizer = encoder.CreateOptimizer(new EncoderOptimizerOptions());
-        var (clips, scores, patients) = StepWorkload.Batch();
-        var emb = new float[StepWorkload.BatchSize * encoder.EmbeddingDimension];
-        var grad = new float[emb.Length];
-        var times = new List<double>();
-        double first = 0, loss = 0;
-        for (int i = 0; i < steps + 3; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            loss = StepWorkload.Step(encoder, optimizer, objective, clips, scores, patients, emb, grad);
-            if (i == 0) first = loss;
-            if (i >= 3) times.Add(clock.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        medians[backend] = times[times.Count / 2];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} {medians[backend],9:F2} ms/step (min {times[0]:F2}, max {times[^1]:F2}), loss {first:F5} at the first step, {loss:F5} at the last (the same batch every step)"));
-        (objective as IDisposable)?.Dispose();
-        (encoder as IDisposable)?.Dispose();
+        Console.Error.WriteLine("--require-cuda: TorchSharp finds no CUDA device (a CUDA runtime package, e.g. TorchSharp-cuda-linux, and an NVIDIA driver are needed).");
+        return 3;
     }
-    foreach (var (backend, ms) in medians.Where(kv => kv.Key != "managed"))
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed / {backend}: {medians["managed"] / ms:F2}× (above 1: {backend} is faster)"));
-
-    // Embedding throughput: the same encoder in evaluation mode, no gradients, batches of 64 clips (as Embedder does).
-    const int embedBatch = 64, repeats = 7;
-    var clips64 = Learner.Nn.Tensor.Normal(new Learner.Nn.Rng(9), 0, 1, embedBatch, StepWorkload.Encoder.ClipLength, 32, 32);
-    var rates = new Dictionary<string, double>();
-    foreach (string backend in StepWorkload.Backends())
-    {
-        var (encoder, objective) = StepWorkload.Create(backend);
-        encoder.SetTraining(false);
-        var emb = new float[embedBatch * encoder.EmbeddingDimension];
-        var times = new List<double>();
-        for (int i = 0; i < repeats + 2; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            using (Learner.Nn.TensorScope.Begin()) encoder.Forward(clips64, emb, requiresGrad: false);
-            if (i >= 2) times.Add(clock.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        rates[backend] = embedBatch / (times[times.Count / 2] / 1000);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{backend,-16} embedding: {times[times.Count / 2],8:F1} ms per {embedBatch} clips ({rates[backend]:F0} clips/s; median of {repeats})"));
-        (objective as IDisposable)?.Dispose();
-        (encoder as IDisposable)?.Dispose();
-    }
-    foreach (var (backend, rate) in rates.Where(kv => kv.Key != "managed"))
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"embedding managed / {backend}: {rates["managed"] / rate:F2}× (above 1: managed is faster)"));
+    Console.WriteLine($"threads: managed {Environment.ProcessorCount}, libtorch {TorchSharp.torch.get_num_threads()}");
+    QuickStep(backends, steps);
+    QuickObjectives(backends, Math.Max(10, steps));
+    QuickEmbedding(backends, Math.Max(3, steps / 4));
     return 0;
 }
 
@@ -85,3 +49,96 @@ if (args.Length > 0 && args[0] == "--quick")
 var bdnArgs = args.Any(a => a is "--inProcess" or "-i") ? args : args.Append("--inProcess").ToArray();
 BenchmarkSwitcher.FromAssembly(typeof(PretrainingStepBenchmarks).Assembly).Run(bdnArgs, DefaultConfig.Instance);
 return 0;
+
+// The median of `runs` timed calls after `warmup` untimed ones, with the minimum and maximum.
+static (double Median, double Min, double Max) Time(int warmup, int runs, Action call)
+{
+    for (int i = 0; i < warmup; i++) call();
+    var times = new double[runs];
+    for (int i = 0; i < runs; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        call();
+        times[i] = clock.Elapsed.TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return (times[runs / 2], times[0], times[^1]);
+}
+
+static void Ratios(string what, IReadOnlyDictionary<string, double> medians)
+{
+    foreach (var (backend, ms) in medians.Where(kv => kv.Key != "managed"))
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what}: managed / {backend} = {medians["managed"] / ms:F2}× (above 1: {backend} is faster)"));
+}
+
+static void QuickStep(IReadOnlyList<string> backends, int steps)
+{
+    Console.WriteLine($"pretraining step (TSM ResNet, {StepWorkload.BatchSize} clips of {StepWorkload.Encoder.ClipLength}×32×32, D = {StepWorkload.Encoder.EmbeddingDimension}, weighted contrastive, AdamW): median of {steps} steps after 3 warm-up steps");
+    var medians = new Dictionary<string, double>();
+    foreach (string backend in backends)
+    {
+        var (encoder, objective) = StepWorkload.Create(backend);
+        var optimizer = encoder.CreateOptimizer(new EncoderOptimizerOptions());
+        var (clips, scores, patients) = StepWorkload.Batch();
+        var emb = new float[StepWorkload.BatchSize * encoder.EmbeddingDimension];
+        var grad = new float[emb.Length];
+        double first = double.NaN, loss = 0;
+        var t = Time(3, steps, () =>
+        {
+            loss = StepWorkload.Step(encoder, optimizer, objective, clips, scores, patients, emb, grad);
+            if (double.IsNaN(first)) first = loss;
+        });
+        medians[backend] = t.Median;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {backend,-16} {t.Median,9:F2} ms/step (min {t.Min:F2}, max {t.Max:F2}), loss {first:F5} at the first step, {loss:F5} at the last (the same batch every step)"));
+        (objective as IDisposable)?.Dispose();
+        (encoder as IDisposable)?.Dispose();
+    }
+    Ratios("step", medians);
+}
+
+static void QuickObjectives(IReadOnlyList<string> backends, int calls)
+{
+    Console.WriteLine($"objectives (value and embedding gradient through IObjective.Compute, host copies included; B = {ObjectiveWorkload.B}, D = {ObjectiveWorkload.D}): median of {calls} calls after 3 warm-up calls, ms");
+    Console.WriteLine("  " + "objective".PadRight(22) + string.Concat(backends.Select(b => b.PadLeft(17))) + string.Concat(backends.Skip(1).Select(b => $"managed / {b}".PadLeft(28))));
+    var data = ObjectiveWorkload.Batch();
+    foreach (string name in ObjectiveWorkload.Objectives)
+    {
+        var medians = new Dictionary<string, double>();
+        var losses = new Dictionary<string, double>();
+        foreach (string backend in backends)
+        {
+            var objective = ObjectiveWorkload.Create(name, backend);
+            medians[backend] = Time(3, calls, () => losses[backend] = ObjectiveWorkload.Compute(objective, data)).Median;
+            (objective as IDisposable)?.Dispose();
+        }
+        double worst = backends.Skip(1).Select(b => Math.Abs(losses[b] - losses["managed"]) / Math.Max(1, Math.Abs(losses["managed"]))).DefaultIfEmpty(0).Max();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-22}{string.Concat(backends.Select(b => $"{medians[b],17:F3}"))}{string.Concat(backends.Skip(1).Select(b => $"{medians["managed"] / medians[b],27:F2}×"))}   (loss {losses["managed"]:G6}, largest relative difference {worst:E1})"));
+    }
+}
+
+static void QuickEmbedding(IReadOnlyList<string> backends, int passes)
+{
+    Console.WriteLine($"embedding {EmbeddingWorkload.Clips} clips (the step's encoder, evaluation mode, no gradients, batches of {EmbeddingWorkload.BatchSize}): median of {passes} passes after 1 warm-up pass");
+    var batches = EmbeddingWorkload.Batches();
+    var medians = new Dictionary<string, double>();
+    float[]? reference = null;
+    foreach (string backend in backends)
+    {
+        var encoder = EmbeddingWorkload.Create(backend);
+        var embeddings = new float[EmbeddingWorkload.Clips * encoder.EmbeddingDimension];
+        var t = Time(1, passes, () => EmbeddingWorkload.EmbedAll(encoder, batches, embeddings));
+        medians[backend] = t.Median;
+        string difference = "";
+        if (reference is null) reference = embeddings;
+        else
+        {
+            double worst = 0, scale = reference.Max(v => Math.Abs((double)v));
+            for (int i = 0; i < embeddings.Length; i++) worst = Math.Max(worst, Math.Abs(embeddings[i] - (double)reference[i]));
+            difference = string.Create(CultureInfo.InvariantCulture, $", largest difference from managed {worst:E1} (largest entry {scale:F3})");
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {backend,-16} {t.Median,9:F1} ms/pass (min {t.Min:F1}, max {t.Max:F1}), {EmbeddingWorkload.Clips * 1000.0 / t.Median,7:F0} clips/s{difference}"));
+        (encoder as IDisposable)?.Dispose();
+    }
+    Ratios("embedding", medians);
+}

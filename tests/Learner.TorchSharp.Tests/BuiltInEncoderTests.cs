@@ -69,7 +69,7 @@ public sealed class BuiltInEncoderTests : IDisposable
     {
         var (options, shape) = Setup(name);
         var managed = EncoderFactory.Create(options);
-        using var ts = TorchSharpEncoders.Create(options, CPU);
+        using var ts = TorchSharpEncoders.Create(options, TestDevice.Current);
         ts.Name.Should().Be(managed.Name);
         ts.EmbeddingDimension.Should().Be(managed.EmbeddingDimension);
         ts.ParameterCount.Should().Be(managed.ParameterCount);
@@ -84,7 +84,7 @@ public sealed class BuiltInEncoderTests : IDisposable
     {
         var (options, shape) = Setup(name);
         var managed = EncoderFactory.Create(options);
-        using var ts = TorchSharpEncoders.Create(options, CPU);
+        using var ts = TorchSharpEncoders.Create(options, TestDevice.Current);
         var sgd = new EncoderOptimizerOptions { Kind = OptimizerKind.Sgd, LearningRate = 0.05, Momentum = 0, WeightDecay = 0 };
         var x = Input(shape, 21);
         var rng = new Rng(5);
@@ -114,13 +114,13 @@ public sealed class BuiltInEncoderTests : IDisposable
         Train(managed, shape);
         string fromManaged = Path.Combine(_dir, $"{name}-managed.safetensors");
         managed.Save(fromManaged);
-        using (var ts = TorchSharpEncoders.Create(options with { Seed = 99 }, CPU))
+        using (var ts = TorchSharpEncoders.Create(options with { Seed = 99 }, TestDevice.Current))
         {
             ts.Load(fromManaged);
             Close(Embed(ts, x, false), Embed(managed, x, false), 1e-4, "managed checkpoint in TorchSharp");
         }
         // TorchSharp, trained → managed.
-        using var trained = TorchSharpEncoders.Create(options with { Seed = 7 }, CPU);
+        using var trained = TorchSharpEncoders.Create(options with { Seed = 7 }, TestDevice.Current);
         Train(trained, shape);
         string fromTorch = Path.Combine(_dir, $"{name}-torch.safetensors");
         trained.Save(fromTorch);
@@ -151,7 +151,7 @@ public sealed class BuiltInEncoderTests : IDisposable
         var managed = new TsmResNetEncoder(options);
         using var module = new TsmResNetModule(options);
         TorchSharpEncoders.CopyState(managed.Module, module);
-        using var ts = new TorchSharpEncoder(module, 8, "resnet18-stem", CPU);
+        using var ts = new TorchSharpEncoder(module, 8, "resnet18-stem", TestDevice.Current);
         var x = Input(new[] { 2, 2, 32, 32 }, 8);
         Close(Embed(ts, x, false), Embed(managed, x, false), 1e-4, "ImageNet stem, evaluation");
         Close(Embed(ts, x, true), Embed(managed, x, true), 1e-4, "ImageNet stem, training");
@@ -160,13 +160,13 @@ public sealed class BuiltInEncoderTests : IDisposable
     [TorchSharpFact]
     public void A_batch_of_the_wrong_shape_is_refused_naming_the_shape()
     {
-        using var resnet = TorchSharpEncoders.Create(Setup("tsm-resnet").Options, CPU);
+        using var resnet = TorchSharpEncoders.Create(Setup("tsm-resnet").Options, TestDevice.Current);
         FluentActions.Invoking(() => resnet.Forward(Tensor.Zeros(2, 3, 8, 8), new float[12], false))
             .Should().Throw<ShapeMismatchException>().WithMessage("*[B, 4, H, W]*[2, 3, 8, 8]*");
-        using var cnn = TorchSharpEncoders.Create(Setup("cnn2d").Options, CPU);
+        using var cnn = TorchSharpEncoders.Create(Setup("cnn2d").Options, TestDevice.Current);
         FluentActions.Invoking(() => cnn.Forward(Tensor.Zeros(2, 3, 8, 8), new float[14], false))
             .Should().Throw<ShapeMismatchException>().WithMessage("*[2, 3, 8, 8]*");
-        using var volume = TorchSharpEncoders.Create(Setup("volume").Options, CPU);
+        using var volume = TorchSharpEncoders.Create(Setup("volume").Options, TestDevice.Current);
         FluentActions.Invoking(() => volume.Forward(Tensor.Zeros(2, 8, 8), new float[10], false))
             .Should().Throw<ShapeMismatchException>().WithMessage("*[B, D, H, W]*[2, 8, 8]*");
     }

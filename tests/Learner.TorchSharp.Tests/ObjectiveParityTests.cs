@@ -168,7 +168,7 @@ public class ObjectiveParityTests
         {
             var data = c.Data(seed);
             var managed = c.Managed();
-            using var device = c.OnDevice(CPU);
+            using var device = c.OnDevice(TestDevice.Current);
             device.Name.Should().Be(managed.Name);
             device.Requires.Should().Be(managed.Requires);
             int n = BatchData.B * BatchData.D;
@@ -197,13 +197,13 @@ public class ObjectiveParityTests
     public void Device_api_gives_the_same_loss_and_gradient_on_device_tensors(Case c)
     {
         var data = c.Data(3);
-        using var objective = c.OnDevice(CPU);
+        using var objective = c.OnDevice(TestDevice.Current);
         int n = BatchData.B * BatchData.D;
         var g = new float[n];
         var host = objective.Compute(data.Batch(), g, c.SecondView ? new float[n] : default);
         using var scope = NewDisposeScope();
-        var z = tensor(data.Embeddings, new long[] { BatchData.B, BatchData.D }).requires_grad_(true);
-        var v = c.SecondView ? tensor(data.SecondView, new long[] { BatchData.B, BatchData.D }) : null;
+        var z = tensor(data.Embeddings, new long[] { BatchData.B, BatchData.D }).to(TestDevice.Current).requires_grad_(true);
+        var v = c.SecondView ? tensor(data.SecondView, new long[] { BatchData.B, BatchData.D }).to(TestDevice.Current) : null;
         var metadata = new BatchMetadata
         {
             Scores = data.Scores, Labels = data.Labels,
@@ -216,13 +216,13 @@ public class ObjectiveParityTests
         loss.Value.item<float>().Should().BeApproximately((float)host.Loss, 1e-6f * Math.Max(1f, Math.Abs((float)host.Loss)));
         loss.ActiveCount.Should().Be(host.ActiveCount);
         loss.Value.backward();
-        var grad = z.GradOrNull()!.data<float>().ToArray();
+        var grad = z.GradOrNull()!.cpu().data<float>().ToArray();
         // The same computation, but not bit for bit: libtorch 2.10 bundles MKL, whose matrix-vector products round
         // according to the buffers' alignment (the mse cases differed in the last bits in 3 of 6 runs).
         GradientError(grad, g).Should().BeLessThanOrEqualTo(SameComputation, "the same computation");
         loss.Parameters.Count.Should().Be(objective.Parameters.Count);
         for (int p = 0; p < loss.Parameters.Count; p++)
-            GradientError(loss.Parameters[p].GradOrNull()!.data<float>().ToArray(), objective.Parameters[p].Gradient.ToArray())
+            GradientError(loss.Parameters[p].GradOrNull()!.cpu().data<float>().ToArray(), objective.Parameters[p].Gradient.ToArray())
                 .Should().BeLessThanOrEqualTo(SameComputation, $"parameter {p}'s gradient is the same computation");
     }
 
@@ -263,7 +263,7 @@ public class ObjectiveParityTests
         var byThreshold = o with { PositivesFromPairs = false };
         double Loss(WeightedContrastiveOptions options, IndexPair pair)
         {
-            using var objective = new TorchSharpWeightedContrastiveLoss(options, CPU);
+            using var objective = new TorchSharpWeightedContrastiveLoss(options, TestDevice.Current);
             return objective.Compute(new EmbeddingBatch(e, 2, 2) { Scores = scores, Pairs = new[] { pair } }, default).Loss;
         }
         Loss(o, new IndexPair(0, 1, true)).Should().BeApproximately(1, 1e-6, "the sampler's positive flag wins over the threshold: d²");
@@ -287,7 +287,7 @@ public class ObjectiveParityTests
             ("triplet", new TripletOptions { Selection = TripletSelection.SemiHard }),
         })
         {
-            using var device = TorchSharpObjectives.Create(name, options, CPU);
+            using var device = TorchSharpObjectives.Create(name, options, TestDevice.Current);
             var managed = ObjectiveRegistry.CreateDefault().Create(name, options);
             var gd = Enumerable.Repeat(7f, BatchData.B * BatchData.D).ToArray();
             var gm = new float[gd.Length];
@@ -301,7 +301,7 @@ public class ObjectiveParityTests
         var one = new float[BatchData.D];
         foreach (var name in new[] { "rnc", "y-aware" })
         {
-            using var device = TorchSharpObjectives.Create(name, null, CPU);
+            using var device = TorchSharpObjectives.Create(name, null, TestDevice.Current);
             var g = Enumerable.Repeat(1f, BatchData.D).ToArray();
             var r = device.Compute(new EmbeddingBatch(one, 1, BatchData.D) { Scores = new[] { 1f } }, g);
             r.Loss.Should().Be(0); r.ActiveCount.Should().Be(0);
@@ -344,7 +344,7 @@ public class ObjectiveParityTests
             var gm = mutate(managedData) ?? new float[n];
             var gd = mutate(deviceData) ?? new float[n];
             var managed = ObjectiveRegistry.CreateDefault().Create(name, options);
-            using var device = TorchSharpObjectives.Create(name, options, CPU);
+            using var device = TorchSharpObjectives.Create(name, options, TestDevice.Current);
             var expected = Catch(() => managed.Compute(managedData.Batch(), gm));
             var actual = Catch(() => device.Compute(deviceData.Batch(), gd));
             expected.Should().NotBeNull($"{name}: the managed objective rejects this batch");
@@ -456,7 +456,7 @@ public class ObjectiveParityTests
         // managed names and options types, so the recipes' cohort-scaled defaults and the spec's overrides reach the device
         // objectives unchanged: the same loss and gradient on a batch of gapped sampler pairs.
         var context = new ObjectiveContext(BatchData.D, 3, CohortStatistics.FromMoments(3, 1.5));
-        var deviceRegistry = TorchSharpObjectives.CreateRegistry(CPU);
+        var deviceRegistry = TorchSharpObjectives.CreateRegistry(TestDevice.Current);
         var data = BatchData.Create(7);
         data.WithPairs = data.WithGaps = true;
         int n = BatchData.B * BatchData.D;
@@ -504,7 +504,7 @@ public class ObjectiveParityTests
         })
         {
             data.WithPairs = data.WithGaps = gappedPairs;
-            using var objective = TorchSharpObjectives.Create(name, options, CPU);
+            using var objective = TorchSharpObjectives.Create(name, options, TestDevice.Current);
             var g = new float[data.Embeddings.Length];
             objective.Compute(data.Batch(), g);
             var rng = new Rng(11);
