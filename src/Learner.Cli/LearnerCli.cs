@@ -162,5 +162,4 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
         if (value < 1) throw new CliException($"{option} must be ≥ 1, got {value}.");
     }
 
-    public static Rng SeedRng(int seed) => new((ulong)seed);
 }

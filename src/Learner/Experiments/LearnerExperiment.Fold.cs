@@ -15,7 +15,7 @@ public sealed partial class LearnerExperiment
     /// <summary>One outer fold of one run: pretraining (every trial of the search) on the fold's pretraining patients,
     /// selection on its validation patients, then one prediction of its held-out patients by the chosen model.</summary>
     private sealed class FoldContext(LearnerExperiment owner, LongitudinalDataset dataset, ObjectiveSpec spec, int seed, FoldPlan plan,
-        int run, int runs, int folds, ExperimentStore? store, bool resume, IProgress<ExperimentStep>? steps, ProgressTracker tracker)
+        int run, int runs, int folds, ExperimentStore? store, bool resume, IProgress<ExperimentStep>? steps, ProgressTracker tracker, IReadOnlyList<ConsecutivePair> pairs)
     {
         private readonly ExperimentOptions _o = owner._options;
 
@@ -197,7 +197,6 @@ public sealed partial class LearnerExperiment
 
         private double Spearman(float[] embeddings, int d, int[] rows)
         {
-            var pairs = new IntraPatientPairSampler(dataset, _o.ChangeThresholds).Pairs;
             if (rows.Length < 2) return double.NaN;
             return Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray()).Spearman;
         }
@@ -206,7 +205,6 @@ public sealed partial class LearnerExperiment
         {
             var encoder = chosen.Encoder;
             int d = encoder.EmbeddingDimension;
-            var pairs = new IntraPatientPairSampler(dataset, _o.ChangeThresholds).Pairs;
             double finalLoss = chosen.Losses.Skip(Math.Max(0, chosen.Losses.Length - 10)).DefaultIfEmpty(double.NaN).Average();
             int? chosenIndex = trials.Count > 0 ? trials.First(t => t.Settings == chosen.Settings).Index : null;
             if (plan.Test is null)

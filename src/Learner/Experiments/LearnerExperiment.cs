@@ -133,7 +133,7 @@ public sealed partial class LearnerExperiment
                             WarmUp(spec, plan, seed);
                             warmedUp = true;
                         }
-                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker);
+                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs);
                         var outcome = context.Run(cancellationToken);
                         store?.SaveFold(spec.ToString(), seed, outcome);
                         outcomes.Add(outcome);
@@ -183,7 +183,7 @@ public sealed partial class LearnerExperiment
     /// JIT compilation is not billed to the first run. Its encoder and objective are discarded.</summary>
     private void WarmUp(ObjectiveSpec spec, FoldPlan plan, int seed)
     {
-        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0));
+        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0), Array.Empty<ConsecutivePair>());
         warm.WarmUp();
     }
 
