@@ -6,9 +6,11 @@ using Learner.Objectives.Options;
 namespace Learner.Objectives;
 
 /// <summary>
-/// Pairwise margin contrastive loss: ℓ = d² for a positive pair, max(0, m − d)² for a negative pair, reduced over
-/// the pairs (mean by default). Pairs come from the sampler, or are every pair of the batch with positives sharing a
-/// coarse label.
+/// Pairwise margin contrastive loss: ℓ = max(0, d − m⁺)² for a positive pair (d² with the default m⁺ = 0),
+/// max(0, m − d)² for a negative pair, or the same unsquared (<see cref="ContrastiveOptions.Squared"/> false), reduced
+/// over the pairs (mean by default). Pairs come from the sampler, or are every pair of the batch with positives sharing
+/// a coarse label. <see cref="ContrastiveOptions.PytorchMetricLearning"/> is pytorch-metric-learning's
+/// <c>ContrastiveLoss</c>. The result's terms hold the positive and negative parts.
 /// Reference: Hadsell, Chopra &amp; LeCun 2006, "Dimensionality Reduction by Learning an Invariant Mapping" (CVPR).
 /// </summary>
 public sealed class ContrastiveLoss : ObjectiveBase
@@ -44,24 +46,42 @@ public sealed class ContrastiveLoss : ObjectiveBase
             labels = _labels.Array;
         }
         gradSecondView.Clear();
-        return _engine.Run(new Penalty(labels, Options.Margin), _distance, batch, selection, Options.Reduction, gradEmbeddings);
+        return _engine.Run(new Penalty(labels, Options.Margin, Options.PositiveMargin, Options.Squared), _distance, batch, selection, Options.Reduction, gradEmbeddings);
     }
 
     private readonly struct Penalty : IPairPenalty
     {
         private readonly int[] _labels;
-        private readonly double _margin;
+        private readonly double _margin, _positiveMargin;
+        private readonly bool _squared;
 
-        public Penalty(int[] labels, double margin) { _labels = labels; _margin = margin; }
+        public Penalty(int[] labels, double margin, double positiveMargin, bool squared)
+        {
+            _labels = labels; _margin = margin; _positiveMargin = positiveMargin; _squared = squared;
+        }
+
+        public bool IsPositive(int i, int j, bool positiveFlag, float providedGap) => _labels.Length == 0 ? positiveFlag : _labels[i] == _labels[j];
 
         public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
         {
-            bool positive = _labels.Length == 0 ? positiveFlag : _labels[i] == _labels[j];
-            if (positive) { grad = 2 * distance; return distance * distance; }
-            double h = _margin - distance;
-            if (h <= 0) { grad = 0; return 0; }
-            grad = -2 * h;
-            return h * h;
+            double h;
+            double sign;
+            if (IsPositive(i, j, positiveFlag, providedGap))
+            {
+                h = distance - _positiveMargin;
+                // With m⁺ = 0 the squared term is d² as it is (no hinge), so a cosine distance rounded below 0 still counts.
+                if (h <= 0 && !(_squared && _positiveMargin == 0)) { grad = 0; return 0; }
+                sign = 1;
+            }
+            else
+            {
+                h = _margin - distance;
+                if (h <= 0) { grad = 0; return 0; }
+                sign = -1;
+            }
+            if (_squared) { grad = 2 * sign * h; return h * h; }
+            grad = sign;
+            return h;
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Learner.Objectives;
 
 /// <summary>
 /// Objectives by name, for configuration files and dependency injection. The default registry knows "mse",
-/// "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware" and "composite";
+/// "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "ntxent", "rnc", "y-aware" and "composite";
 /// <see cref="Register{TOptions}"/> adds more. Names are case-insensitive.
 /// </summary>
 public sealed class ObjectiveRegistry
@@ -25,6 +25,7 @@ public sealed class ObjectiveRegistry
         r.Register<TripletOptions>("triplet", o => new TripletLoss(o));
         r.Register<InfoNceOptions>("infonce", o => new InfoNceLoss(o));
         r.Register<SupConOptions>("supcon", o => new SupConLoss(o));
+        r.Register<NtXentOptions>("ntxent", o => new NtXentLoss(o));
         r.Register<RankNContrastOptions>("rnc", o => new RankNContrastLoss(o));
         r.Register<YAwareOptions>("y-aware", o => new YAwareInfoNceLoss(o));
         r.Register<CompositeOptions>("composite", o =>

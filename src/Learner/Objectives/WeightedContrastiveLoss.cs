@@ -114,6 +114,9 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             _scores = scores; _o = options; _weightScale = weightScale; _provided = provided;
         }
 
+        bool IPairPenalty.IsPositive(int i, int j, bool positiveFlag, float providedGap)
+            => IsPositive(_o, positiveFlag, PairGap(_scores, i, j, providedGap), _provided);
+
         public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
         {
             double gap = PairGap(_scores, i, j, providedGap);

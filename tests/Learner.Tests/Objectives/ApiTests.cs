@@ -87,11 +87,11 @@ public class ApiTests
     public void Registry_creates_every_objective_by_name()
     {
         var reg = ObjectiveRegistry.CreateDefault();
-        reg.Names.Should().BeEquivalentTo(new[] { "mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware", "composite" });
+        reg.Names.Should().BeEquivalentTo(new[] { "mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "ntxent", "rnc", "y-aware", "composite" });
         reg.Create("infonce").Should().BeOfType<InfoNceLoss>();
         reg.Create("TRIPLET", new TripletOptions { Margin = 1 }).Should().BeOfType<TripletLoss>().Which.Options.Margin.Should().Be(1);
         reg.Create("mse", new MseOptions { EmbeddingDimension = 8 }).Name.Should().Be("mse");
-        foreach (var n in new[] { "contrastive", "weighted-contrastive", "supcon", "rnc", "y-aware" }) reg.Create(n).Name.Should().Be(n);
+        foreach (var n in new[] { "contrastive", "weighted-contrastive", "supcon", "ntxent", "rnc", "y-aware" }) reg.Create(n).Name.Should().Be(n);
         Assert.Throws<KeyNotFoundException>(() => reg.Create("nope")).Message.Should().Contain("infonce");
         Assert.Throws<ArgumentException>(() => reg.Create("infonce", new TripletOptions())).Message.Should().Contain("InfoNceOptions");
         Assert.Throws<ArgumentException>(() => reg.Create("mse")).Message.Should().Contain("EmbeddingDimension");

@@ -78,6 +78,41 @@ public class GradientCheckTests
     }
 
     [Theory]
+    [InlineData(DistanceKind.NormalizedEuclidean, 1f, 0f, Reduction.PositiveNegativeMeansOverActive)]
+    [InlineData(DistanceKind.NormalizedEuclidean, 0.9f, 0.2f, Reduction.PositiveNegativeMeansOverActive)]
+    [InlineData(DistanceKind.Euclidean, 3f, 0.5f, Reduction.MeanOverActive)]
+    [InlineData(DistanceKind.Cosine, 0.8f, 0.1f, Reduction.Mean)]
+    public void Contrastive_unsquared_with_positive_margin(DistanceKind distance, float margin, float positiveMargin, Reduction reduction)
+    {
+        var o = ContrastiveOptions.PytorchMetricLearning with { Distance = distance, Margin = margin, PositiveMargin = positiveMargin, Reduction = reduction };
+        // A zero row lies at normalised distance exactly 1 from every other row: on a margin of 1, whether its negative
+        // terms count as non-zero (and so the mean's divisor) is decided by rounding, so that case is left out there.
+        bool zeroOnMargin = distance == DistanceKind.NormalizedEuclidean && margin == 1f;
+        foreach (var (name, r) in Cases(12, zero: !zeroOnMargin))
+            Check(new ContrastiveLoss(o), b => ReferenceObjectives.Contrastive(b, o), r, $"contrastive unsquared {distance} {reduction} {name}", distance != DistanceKind.Euclidean);
+        var squared = o with { Squared = true };
+        foreach (var (name, r) in Cases(13, pairs: true, zero: !zeroOnMargin))
+            Check(new ContrastiveLoss(squared with { UseProvidedPairs = true }), b => ReferenceObjectives.Contrastive(b, squared with { UseProvidedPairs = true }), r,
+                $"contrastive squared m+={positiveMargin} {distance} {reduction} pairs {name}", distance != DistanceKind.Euclidean);
+    }
+
+    [Theory]
+    [InlineData(false, SimilarityKind.Cosine, 0.07f, true)]
+    [InlineData(false, SimilarityKind.Cosine, 0.5f, true)]
+    [InlineData(true, SimilarityKind.Cosine, 0.2f, true)]
+    [InlineData(true, SimilarityKind.Cosine, 0.2f, false)]
+    [InlineData(false, SimilarityKind.Dot, 1f, true)]
+    public void NtXent_with_labels(bool secondView, SimilarityKind similarity, float temperature, bool labels)
+    {
+        var o = new NtXentOptions { Temperature = temperature, Similarity = similarity };
+        foreach (var (name, r0) in Cases(14, view: secondView))
+        {
+            var r = labels ? r0 : new RefBatch { E = r0.E, B = r0.B, D = r0.D, V = r0.V };
+            Check(new NtXentLoss(o), b => ReferenceObjectives.NtXent(b, o), r, $"ntxent view={secondView} labels={labels} {similarity} {name}", similarity == SimilarityKind.Cosine);
+        }
+    }
+
+    [Theory]
     [InlineData(DistanceKind.Cosine)]
     [InlineData(DistanceKind.Euclidean)]
     public void Contrastive_explicit_pairs_and_inter_patient_filter(DistanceKind distance)
@@ -155,15 +190,18 @@ public class GradientCheckTests
     [InlineData(TripletSelection.SemiHard, TripletPenalty.Hinge, DistanceKind.Euclidean, Reduction.Mean)]
     [InlineData(TripletSelection.SemiHard, TripletPenalty.SoftPlus, DistanceKind.Cosine, Reduction.Mean)]
     [InlineData(TripletSelection.Provided, TripletPenalty.Hinge, DistanceKind.Euclidean, Reduction.Mean)]
+    [InlineData(TripletSelection.BatchAll, TripletPenalty.Hinge, DistanceKind.NormalizedEuclidean, Reduction.MeanOverActive)]
+    [InlineData(TripletSelection.BatchHard, TripletPenalty.Hinge, DistanceKind.NormalizedEuclidean, Reduction.MeanOverActive)]
+    [InlineData(TripletSelection.Provided, TripletPenalty.SoftPlus, DistanceKind.NormalizedEuclidean, Reduction.Sum)]
     public void Triplet(TripletSelection selection, TripletPenalty penalty, DistanceKind distance, Reduction reduction)
     {
-        float margin = distance switch { DistanceKind.Cosine => 0.2f, DistanceKind.Euclidean => 0.5f, _ => 2f };
+        float margin = distance switch { DistanceKind.Cosine or DistanceKind.NormalizedEuclidean => 0.2f, DistanceKind.Euclidean => 0.5f, _ => 2f };
         var o = new TripletOptions { Selection = selection, Penalty = penalty, Distance = distance, Margin = margin, Reduction = reduction };
         // Mined selections (hardest / semi-hard) are discontinuous where two candidates tie; duplicate rows and, for the
         // cosine distance, a zero row (at distance 1 from everything) create such ties, so those cases are checked
         // only where no selection is made (batch-all, provided triplets).
         bool mined = selection is TripletSelection.BatchHard or TripletSelection.SemiHard;
-        bool cosine = distance == DistanceKind.Cosine;
+        bool cosine = distance is DistanceKind.Cosine or DistanceKind.NormalizedEuclidean;
         foreach (var (name, r) in Cases(7, triplets: true, duplicates: !mined, zero: !(mined && cosine)))
             Check(new TripletLoss(o), b => ReferenceObjectives.Triplet(b, o), r, $"triplet {selection} {penalty} {distance} {name}", cosine);
     }

@@ -20,6 +20,9 @@ public static class ObjectiveCatalog
         yield return ("infonce symmetric", _ => new InfoNceLoss(new InfoNceOptions { Variant = InfoNceVariant.Symmetric }), true);
         yield return ("ntxent", _ => new InfoNceLoss(new InfoNceOptions { Variant = InfoNceVariant.NtXent, Temperature = 0.2f }), true);
         yield return ("supcon", _ => new SupConLoss(), true);
+        yield return ("ntxent (pml, labels)", _ => new NtXentLoss(new NtXentOptions { Temperature = 0.2f }), true);
+        yield return ("contrastive (pml)", _ => new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning), true);
+        yield return ("triplet (pml)", _ => new TripletLoss(TripletOptions.PytorchMetricLearning), true);
         yield return ("y-aware", _ => new YAwareInfoNceLoss(new YAwareOptions { Sigma = 0.5f }), true);
         yield return ("rnc", _ => new RankNContrastLoss(), false);
         yield return ("rnc cosine", _ => new RankNContrastLoss(new RankNContrastOptions { Distance = DistanceKind.Cosine, Temperature = 0.2f }), true);

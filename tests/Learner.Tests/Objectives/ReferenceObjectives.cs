@@ -48,6 +48,7 @@ public static class ReferenceObjectives
         switch (kind)
         {
             case DistanceKind.Cosine: return 1 - Dot(Normalize(a), Normalize(b));
+            case DistanceKind.NormalizedEuclidean: return Distance(DistanceKind.Euclidean, Normalize(a), Normalize(b));
             default:
                 double s = 0;
                 for (int i = 0; i < a.Length; i++) { double t = a[i] - b[i]; s += t * t; }
@@ -97,15 +98,19 @@ public static class ReferenceObjectives
     public static double Contrastive(RefBatch b, ContrastiveOptions o)
     {
         bool provided = o.UseProvidedPairs && b.Pairs is { Length: > 0 };
-        double sum = 0; long count = 0, active = 0;
+        double[] sum = new double[2]; long[] count = new long[2], active = new long[2];
         foreach (var (i, j, flag) in Pairs(b, o.UseProvidedPairs, o.InterPatientOnly))
         {
             double d = Distance(o.Distance, Row(b.E, i, b.D), Row(b.E, j, b.D));
             bool pos = provided ? flag : b.Labels![i] == b.Labels[j];
-            double l = pos ? d * d : Math.Pow(Math.Max(0, o.Margin - d), 2);
-            sum += l; count++; if (l != 0) active++;
+            double h = pos ? (o.Squared && o.PositiveMargin == 0 ? d : Math.Max(0, d - o.PositiveMargin)) : Math.Max(0, o.Margin - d);
+            double l = o.Squared ? h * h : h;
+            int k = pos ? 0 : 1;
+            sum[k] += l; count[k]++; if (l != 0) active[k]++;
         }
-        return Reduce(o.Reduction, sum, count, active);
+        if (o.Reduction == Reduction.PositiveNegativeMeansOverActive)
+            return (active[0] > 0 ? sum[0] / active[0] : 0) + (active[1] > 0 ? sum[1] / active[1] : 0);
+        return Reduce(o.Reduction, sum[0] + sum[1], count[0] + count[1], active[0] + active[1]);
     }
 
     public static double WeightedContrastive(RefBatch b, WeightedContrastiveOptions o)
@@ -244,6 +249,27 @@ public static class ReferenceObjectives
         return CrossEntropy(z, z, true, o.Temperature, o.Similarity,
             i => Enumerable.Range(0, n).Select(k => k != i && y[k] == y[i] ? 1.0 / P(i) : 0.0).ToArray(),
             i => P(i) > 0 ? 1.0 / valid : 0);
+    }
+
+    /// <summary>PML's NT-Xent with labels: per ordered positive pair (a, p), −log[e^{x_ap} / (e^{x_ap} + Σ_{n: y_n ≠ y_a} e^{x_an})],
+    /// averaged over the positive pairs; a second view adds rows (labels repeated, or each scan its own class).</summary>
+    public static double NtXent(RefBatch b, NtXentOptions o)
+    {
+        var z = Rows(b.E, b.B, b.D);
+        var y = b.Labels ?? Enumerable.Range(0, b.B).ToArray();
+        if (b.V is not null) { z = z.Concat(Rows(b.V, b.B, b.D)).ToArray(); y = y.Concat(y).ToArray(); }
+        int n = z.Length;
+        double total = 0; long pairs = 0;
+        for (int a = 0; a < n; a++)
+            for (int p = 0; p < n; p++)
+            {
+                if (p == a || y[p] != y[a]) continue;
+                double xp = Sim(o.Similarity, z[a], z[p]) / o.Temperature;
+                var terms = Enumerable.Range(0, n).Where(k => y[k] != y[a]).Select(k => Sim(o.Similarity, z[a], z[k]) / o.Temperature).Append(xp);
+                total += LogSumExp(terms) - xp;
+                pairs++;
+            }
+        return pairs > 0 ? total / pairs : 0;
     }
 
     public static double YAware(RefBatch b, YAwareOptions o)

@@ -9,4 +9,7 @@ public enum DistanceKind
     Euclidean,
     /// <summary>Squared Euclidean distance d = ‖a − b‖².</summary>
     SquaredEuclidean,
+    /// <summary>Euclidean distance between the L2-normalised embeddings, d = sqrt(‖a/‖a‖ − b/‖b‖‖² + ε) in [0, 2]
+    /// (= sqrt(2 − 2 cos) up to ε): pytorch-metric-learning's default distance, <c>LpDistance(normalize_embeddings=True)</c>.</summary>
+    NormalizedEuclidean,
 }

@@ -14,6 +14,7 @@ internal abstract class PairDistance
         DistanceKind.Cosine => new CosineDistance(),
         DistanceKind.Euclidean => new EuclideanDistance(squared: false),
         DistanceKind.SquaredEuclidean => new EuclideanDistance(squared: true),
+        DistanceKind.NormalizedEuclidean => new NormalizedDistance(new EuclideanDistance(squared: false), DistanceKind.NormalizedEuclidean),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown distance kind."),
     };
 

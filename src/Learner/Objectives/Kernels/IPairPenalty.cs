@@ -14,4 +14,9 @@ internal interface IPairPenalty
     /// <param name="grad">dℓ/dd.</param>
     /// <returns>ℓ.</returns>
     double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad);
+
+    /// <summary>Whether the penalty treats (i, j) as a positive pair (same arguments as <see cref="Evaluate"/>): the
+    /// engine splits the loss into its positive and negative parts by it, and reduces them separately for
+    /// <see cref="Reducers.Reduction.PositiveNegativeMeansOverActive"/>.</summary>
+    bool IsPositive(int i, int j, bool positiveFlag, float providedGap);
 }

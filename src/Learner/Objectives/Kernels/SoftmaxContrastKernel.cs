@@ -4,9 +4,10 @@ using Learner.Nn.Kernels;
 namespace Learner.Objectives.Kernels;
 
 /// <summary>
-/// The fused forward+backward of every softmax (cross-entropy over similarities) objective:
+/// The fused forward+backward of every softmax (cross-entropy over similarities) objective, e.g.
 /// L = Σ_i w_i [ logΣ_{k≠i} exp(x_ik) − Σ_k t_ik x_ik ], x_ik = a_i·c_k / τ, with
-/// ∂L/∂(a_i·c_k) = w_i (p_ik − t_ik) / τ.
+/// ∂L/∂(a_i·c_k) = w_i (p_ik − t_ik) / τ; other row losses of the logits (<see cref="ILogitRow"/>, e.g. NT-Xent's
+/// one term per positive pair) share the same tiles.
 /// </summary>
 /// <remarks>
 /// The anchors are processed in row tiles: one GEMM gives a tile of logits (tile×N_c), each row's softmax is
@@ -19,10 +20,18 @@ internal sealed class SoftmaxContrastKernel
     private readonly Workspace<float> _tile = new(), _scratch = new();
     private readonly Workspace<double> _rowLoss = new();
 
-    /// <summary>Runs the kernel; accumulates into the gradients (which must be cleared by the caller).</summary>
+    /// <summary>Runs the kernel with the targets' softmax row; accumulates into the gradients (which must be cleared by
+    /// the caller).</summary>
     /// <returns>The loss and the number of anchors with non-zero weight.</returns>
     public (double Loss, int Active) Run<T>(T targets, ReadOnlyMemory<float> aMem, int na, ReadOnlyMemory<float> cMem, int nc, int d, bool self, float invTau,
         Memory<float> gradAMem, Memory<float> gradCMem) where T : struct, ISoftmaxTargets
+        => RunRows(new TargetRow<T>(targets), aMem, na, cMem, nc, d, self, invTau, gradAMem, gradCMem);
+
+    /// <summary>Runs the kernel with any per-anchor row loss (<see cref="ILogitRow"/>): the same tiles, GEMMs and
+    /// parallel rows; accumulates into the gradients (which must be cleared by the caller).</summary>
+    /// <returns>The loss and the number of active anchors.</returns>
+    public (double Loss, int Active) RunRows<T>(T rowFn, ReadOnlyMemory<float> aMem, int na, ReadOnlyMemory<float> cMem, int nc, int d, bool self, float invTau,
+        Memory<float> gradAMem, Memory<float> gradCMem) where T : struct, ILogitRow
     {
         bool wantGrad = !gradAMem.IsEmpty;
         var a = aMem.Span; var c = cMem.Span;
@@ -38,7 +47,7 @@ internal sealed class SoftmaxContrastKernel
         {
             int rows = Math.Min(tileRows, na - i0);
             Gemm.Sgemm(false, true, rows, nc, d, invTau, a.Slice(i0 * d, rows * d), d, c.Slice(0, nc * d), d, 0f, tile, nc);
-            RowParallel.Run(new RowsJob<T>(targets, tileArr, scratchArr, rowLossArr, i0, nc, self, invTau, wantGrad), rows, nc);
+            RowParallel.Run(new RowsJob<T>(rowFn, tileArr, scratchArr, rowLossArr, i0, nc, self, invTau, wantGrad), rows, nc);
             if (wantGrad)
             {
                 Gemm.Sgemm(false, false, rows, d, nc, 1f, tile, nc, c.Slice(0, nc * d), d, 1f, gradAMem.Span.Slice(i0 * d, rows * d), d);
@@ -46,22 +55,22 @@ internal sealed class SoftmaxContrastKernel
             }
         }
         double loss = 0;
-        for (int i = 0; i < na; i++) { loss += rowLoss[i]; if (targets.AnchorWeight(i) != 0f) active++; }
+        for (int i = 0; i < na; i++) { loss += rowLoss[i]; if (rowFn.IsActive(i)) active++; }
         return (loss, active);
     }
 
-    private readonly struct RowsJob<T> : IRowJob where T : struct, ISoftmaxTargets
+    private readonly struct RowsJob<T> : IRowJob where T : struct, ILogitRow
     {
-        private readonly T _targets;
+        private readonly T _row;
         private readonly float[] _tile, _scratch;
         private readonly double[] _rowLoss;
         private readonly int _start, _nc;
         private readonly bool _self, _wantGrad;
         private readonly float _invTau;
 
-        public RowsJob(T targets, float[] tile, float[] scratch, double[] rowLoss, int start, int nc, bool self, float invTau, bool wantGrad)
+        public RowsJob(T row, float[] tile, float[] scratch, double[] rowLoss, int start, int nc, bool self, float invTau, bool wantGrad)
         {
-            _targets = targets; _tile = tile; _scratch = scratch; _rowLoss = rowLoss; _start = start; _nc = nc;
+            _row = row; _tile = tile; _scratch = scratch; _rowLoss = rowLoss; _start = start; _nc = nc;
             _self = self; _invTau = invTau; _wantGrad = wantGrad;
         }
 
@@ -69,25 +78,34 @@ internal sealed class SoftmaxContrastKernel
         {
             var scratch = _scratch.AsSpan(worker * _nc, _nc);
             for (int r = r0; r < r1; r++)
-                _rowLoss[_start + r] = Row(_targets, _tile.AsSpan(r * _nc, _nc), _start + r, _self, _invTau, _wantGrad, scratch);
+                _rowLoss[_start + r] = _row.Evaluate(_start + r, _tile.AsSpan(r * _nc, _nc), _self, _invTau, _wantGrad, scratch);
         }
     }
 
-    private static double Row<T>(T targets, Span<float> row, int i, bool self, float invTau, bool wantGrad, Span<float> scratch)
-        where T : struct, ISoftmaxTargets
+    /// <summary>Cross-entropy against a target distribution: w_i [logΣ_{k≠i} exp(x_ik) − Σ_k t_ik x_ik].</summary>
+    private readonly struct TargetRow<T> : ILogitRow where T : struct, ISoftmaxTargets
     {
-        float w = targets.AnchorWeight(i);
-        if (w == 0f) { row.Clear(); return 0; }
-        double tdot = targets.TargetDot(i, row, scratch);
-        if (self) row[i] = float.NegativeInfinity;
-        float m = RowSoftmax.Max(row);
-        double sum = RowSoftmax.ExpShiftSum(row, m);
-        double lse = m + Math.Log(sum);
-        if (wantGrad)
+        private readonly T _targets;
+
+        public TargetRow(T targets) => _targets = targets;
+
+        public bool IsActive(int i) => _targets.AnchorWeight(i) != 0f;
+
+        public double Evaluate(int i, Span<float> row, bool self, float invTau, bool wantGrad, Span<float> scratch)
         {
-            TensorPrimitives.Multiply(row, (float)(w * invTau / sum), row);
-            targets.SubtractTargets(i, row, w * invTau, scratch);
+            float w = _targets.AnchorWeight(i);
+            if (w == 0f) { row.Clear(); return 0; }
+            double tdot = _targets.TargetDot(i, row, scratch);
+            if (self) row[i] = float.NegativeInfinity;
+            float m = RowSoftmax.Max(row);
+            double sum = RowSoftmax.ExpShiftSum(row, m);
+            double lse = m + Math.Log(sum);
+            if (wantGrad)
+            {
+                TensorPrimitives.Multiply(row, (float)(w * invTau / sum), row);
+                _targets.SubtractTargets(i, row, w * invTau, scratch);
+            }
+            return w * (lse - tdot);
         }
-        return w * (lse - tdot);
     }
 }

@@ -52,5 +52,16 @@ public sealed record TripletOptions : ObjectiveOptions
         Defined(Selection, nameof(Selection));
         Defined(Penalty, nameof(Penalty));
         Defined(Reduction, nameof(Reduction));
+        if (Reduction == Reduction.PositiveNegativeMeansOverActive)
+            throw new ArgumentOutOfRangeException(nameof(Reduction), Reduction,
+                "TripletOptions.Reduction cannot be PositiveNegativeMeansOverActive: a triplet has no positive/negative parts (use MeanOverActive).");
     }
+
+    /// <summary>pytorch-metric-learning's <c>TripletMarginLoss()</c> with its defaults: margin 0.05, every triplet of the
+    /// batch, the Euclidean distance on normalised embeddings, hinge, mean over the non-zero triplets.</summary>
+    public static TripletOptions PytorchMetricLearning { get; } = new()
+    {
+        Distance = DistanceKind.NormalizedEuclidean, Margin = 0.05f, Selection = TripletSelection.BatchAll,
+        Penalty = TripletPenalty.Hinge, Reduction = Reduction.MeanOverActive,
+    };
 }

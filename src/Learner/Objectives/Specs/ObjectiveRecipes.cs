@@ -17,7 +17,10 @@ namespace Learner.Objectives;
 /// <item><c>weighted-contrastive</c>: PositiveThreshold = 0.1·s, GapScale = s, UseProvidedPairs = true (needs scores).</item>
 /// <item><c>contrastive</c>: InterPatientOnly = true, UseProvidedPairs = true.</item>
 /// <item><c>y-aware</c>: Sigma = 0.25·s (needs scores).</item>
-/// <item><c>triplet</c>, <c>infonce</c>, <c>supcon</c>, <c>rnc</c>: the options' own defaults.</item>
+/// <item><c>triplet</c>, <c>infonce</c>, <c>supcon</c>, <c>rnc</c>, <c>ntxent</c>: the options' own defaults.</item>
+/// <item><c>pml-contrastive</c>, <c>pml-triplet</c>: the registry's "contrastive" and "triplet" with
+/// pytorch-metric-learning's defaults (<see cref="ContrastiveOptions.PytorchMetricLearning"/>,
+/// <see cref="TripletOptions.PytorchMetricLearning"/>).</item>
 /// </list>
 /// </summary>
 public sealed class ObjectiveRecipes
@@ -54,8 +57,10 @@ public sealed class ObjectiveRecipes
         });
         r.Add("contrastive", "contrastive", _ => new ContrastiveOptions { UseProvidedPairs = true, InterPatientOnly = true });
         r.Add("y-aware", "y-aware", c => new YAwareOptions { Sigma = 0.25f * (float)Scores(c, "y-aware").ScoreScale });
-        foreach (string name in new[] { "triplet", "infonce", "supcon", "rnc" })
+        foreach (string name in new[] { "triplet", "infonce", "supcon", "rnc", "ntxent" })
             r.Add(name, name, _ => null);
+        r.Add("pml-contrastive", "contrastive", _ => ContrastiveOptions.PytorchMetricLearning);
+        r.Add("pml-triplet", "triplet", _ => TripletOptions.PytorchMetricLearning);
         return r;
     }
 

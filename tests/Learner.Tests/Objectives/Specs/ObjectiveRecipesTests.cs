@@ -43,7 +43,8 @@ public class ObjectiveRecipesTests
     [Fact]
     public void Default_recipes_cover_the_built_in_objectives()
     {
-        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware");
+        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware",
+            "ntxent", "pml-contrastive", "pml-triplet");
         ObjectiveRecipes.Default.Contains("MSE").Should().BeTrue();
         ObjectiveRecipes.Default.Contains("composite").Should().BeFalse();
     }
@@ -191,7 +192,7 @@ public class ObjectiveRecipesTests
     public void Unknown_names_and_composite_as_a_name_are_refused()
     {
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse+msee"));
-        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, rnc, supcon, triplet, weighted-contrastive, y-aware.");
+        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, ntxent, pml-contrastive, pml-triplet, rnc, supcon, triplet, weighted-contrastive, y-aware.");
         ex.Term.Should().Be("msee");
         Assert.Throws<ObjectiveSpecException>(() => Build("composite")).Message.Should().Contain("a composite is written as terms joined by '+'");
         var noComposite = new ObjectiveRegistry();

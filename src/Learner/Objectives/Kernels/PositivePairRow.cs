@@ -1,0 +1,67 @@
+using System.Numerics.Tensors;
+
+namespace Learner.Objectives.Kernels;
+
+/// <summary>
+/// NT-Xent with labels in pytorch-metric-learning's form: one term per ordered positive pair (a, p),
+/// ℓ_ap = −log[ exp(x_ap) / (exp(x_ap) + Σ_{n: y_n ≠ y_a} exp(x_an)) ] = softplus(LSE_a − x_ap), with LSE_a the
+/// log-sum-exp over a's negatives; every term weighs w = 1/#positive pairs.
+/// </summary>
+/// <remarks>Gradients: ∂ℓ_ap/∂x_ap = −σ(LSE_a − x_ap) and ∂ℓ_ap/∂x_an = softmax_N(x_a·)_n · σ(LSE_a − x_ap), so a row
+/// costs one masked softmax over its negatives plus O(|P|). An anchor with positives but no negatives has ℓ = 0 for each
+/// of its pairs (which still count in the mean, as in pytorch-metric-learning).</remarks>
+internal readonly struct PositivePairRow : ILogitRow
+{
+    private readonly int[] _members, _groupStart, _groupEnd; // from LabelTargets.Build
+    private readonly float _weight;
+
+    public PositivePairRow(int[] members, int[] groupStart, int[] groupEnd, float weight)
+    {
+        _members = members; _groupStart = groupStart; _groupEnd = groupEnd; _weight = weight;
+    }
+
+    public bool IsActive(int i) => _groupEnd[i] - _groupStart[i] > 1;
+
+    public double Evaluate(int i, Span<float> row, bool self, float invTau, bool wantGrad, Span<float> scratch)
+    {
+        int g0 = _groupStart[i], g1 = _groupEnd[i];
+        if (g1 - g0 <= 1) { row.Clear(); return 0; }
+        // Keep the positives' logits, then mask them (and the anchor) out of the negatives' softmax.
+        int np = 0;
+        for (int q = g0; q < g1; q++)
+        {
+            int k = _members[q];
+            if (k == i) continue;
+            scratch[np++] = row[k];
+            row[k] = float.NegativeInfinity;
+        }
+        row[i] = float.NegativeInfinity;
+        float m = RowSoftmax.Max(row);
+        if (float.IsNegativeInfinity(m)) { row.Clear(); return 0; }
+        double sum = RowSoftmax.ExpShiftSum(row, m);
+        double lse = m + Math.Log(sum);
+        double loss = 0, sigmaSum = 0;
+        for (int p = 0; p < np; p++)
+        {
+            double z = lse - scratch[p];
+            double e = Math.Exp(-Math.Abs(z));
+            loss += Math.Max(z, 0) + Math.Log(1 + e);
+            double sigma = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+            sigmaSum += sigma;
+            scratch[p] = (float)sigma;
+        }
+        if (wantGrad)
+        {
+            double scale = _weight * invTau;
+            TensorPrimitives.Multiply(row, (float)(scale * sigmaSum / sum), row);
+            np = 0;
+            for (int q = g0; q < g1; q++)
+            {
+                int k = _members[q];
+                if (k == i) continue;
+                row[k] = (float)(-scale * scratch[np++]);
+            }
+        }
+        return _weight * loss;
+    }
+}
