@@ -117,6 +117,12 @@ public class ObjectiveParityTests
             C("supcon", "supcon", new SupConOptions()),
             C("supcon two views", "supcon", new SupConOptions { Temperature = 0.5f }, secondView: true),
             C("supcon dot", "supcon", new SupConOptions { Similarity = SimilarityKind.Dot, Temperature = 3f }),
+            C("ntxent", "ntxent", new NtXentOptions()),
+            C("ntxent two views", "ntxent", new NtXentOptions { Temperature = 0.5f }, secondView: true),
+            C("ntxent dot", "ntxent", new NtXentOptions { Similarity = SimilarityKind.Dot, Temperature = 3f }),
+            C("contrastive pml", "contrastive", ContrastiveOptions.PytorchMetricLearning),
+            C("contrastive pml inter-patient margins", "contrastive", ContrastiveOptions.PytorchMetricLearning with { InterPatientOnly = true, PositiveMargin = 0.3f, Margin = 0.9f }),
+            C("contrastive pml pairs squared", "contrastive", ContrastiveOptions.PytorchMetricLearning with { UseProvidedPairs = true, Squared = true, PositiveMargin = 0.2f }, pairs: true),
             C("y-aware", "y-aware", new YAwareOptions()),
             C("y-aware two views", "y-aware", new YAwareOptions { Sigma = 0.5f }, secondView: true),
             C("y-aware dot", "y-aware", new YAwareOptions { Similarity = SimilarityKind.Dot, Temperature = 2f, Sigma = 2f }),
@@ -147,7 +153,7 @@ public class ObjectiveParityTests
             foreach (var distance in Enum.GetValues<DistanceKind>())
                 foreach (var penalty in Enum.GetValues<TripletPenalty>())
                 {
-                    float margin = distance == DistanceKind.Cosine ? 0.3f : distance == DistanceKind.Euclidean ? 1f : 4f;
+                    float margin = distance is DistanceKind.Cosine or DistanceKind.NormalizedEuclidean ? 0.3f : distance == DistanceKind.Euclidean ? 1f : 4f;
                     var reduction = penalty == TripletPenalty.Hinge ? Reduction.MeanOverActive : Reduction.Mean;
                     all.Add(C($"triplet {selection} {distance} {penalty}", "triplet", new TripletOptions { Selection = selection, Distance = distance, Penalty = penalty, Margin = margin, Reduction = reduction }));
                 }

@@ -15,8 +15,10 @@ internal static class DeviceOps
     /// <summary>The rows a softmax objective compares: normalised for cosine, as they are for the dot product.</summary>
     public static TTensor Similarity(TTensor x, SimilarityKind kind) => kind == SimilarityKind.Cosine ? TorchOps.L2Normalize(x) : x;
 
-    /// <summary>The rows a distance reads: normalised for the cosine distance, as they are for the Euclidean ones.</summary>
-    public static TTensor DistanceRows(TTensor x, DistanceKind kind) => kind == DistanceKind.Cosine ? TorchOps.L2Normalize(x) : x;
+    /// <summary>The rows a distance reads: normalised for the cosine and the normalised Euclidean distance, as they are
+    /// for the other Euclidean ones.</summary>
+    public static TTensor DistanceRows(TTensor x, DistanceKind kind) =>
+        kind is DistanceKind.Cosine or DistanceKind.NormalizedEuclidean ? TorchOps.L2Normalize(x) : x;
 
     /// <summary>The N×N distance matrix. Squared Euclidean distances come from one GEMM, ‖a‖² + ‖b‖² − 2a·b, and the
     /// entries where that expansion cancels (‖a − b‖² below 1/16 of ‖a‖² + ‖b‖²: near-coincident points, the diagonal)
@@ -28,6 +30,7 @@ internal static class DeviceOps
             var n = TorchOps.L2Normalize(x);
             return n.mm(n.t()).SubtractedFrom(1f);
         }
+        if (kind == DistanceKind.NormalizedEuclidean) return Matrix(TorchOps.L2Normalize(x), DistanceKind.Euclidean);
         var norms = x.Square().sum(1);
         var total = norms.unsqueeze(1).Plus(norms.unsqueeze(0));
         var sq = total - x.mm(x.t()).mul(DeviceScalars.TwoF);

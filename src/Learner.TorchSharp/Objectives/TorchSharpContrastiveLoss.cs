@@ -6,8 +6,9 @@ using TTensor = TorchSharp.torch.Tensor;
 
 namespace Learner.TorchSharp.Objectives;
 
-/// <summary>Pairwise margin contrastive loss (<see cref="ContrastiveLoss"/>) on a libtorch device: d² for positive pairs,
-/// max(0, m − d)² for negative pairs, over the sampler's pairs or every pair of the batch.</summary>
+/// <summary>Pairwise margin contrastive loss (<see cref="ContrastiveLoss"/>) on a libtorch device: max(0, d − m⁺)² (d²
+/// for m⁺ = 0) for positive pairs, max(0, m − d)² for negative pairs, or the same unsquared, over the sampler's pairs or
+/// every pair of the batch, with the managed objective's reductions (pytorch-metric-learning's form included).</summary>
 public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
 {
     /// <summary>Creates the objective.</summary>
@@ -28,15 +29,15 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var pairs = meta.SelectedPairs(Options.UseProvidedPairs);
-        float margin = Options.Margin;
-        TTensor loss;
-        int count;
+        TTensor loss, positive;
         TTensor? include = null;
+        int count;
         if (!pairs.IsEmpty)
         {
-            var (first, other, positive) = PairTensors.Upload(this, pairs);
+            var (first, other, flags) = PairTensors.Upload(this, pairs);
             var d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, Options.Distance), first, other, Options.Distance);
-            loss = d.Square().where(positive, d.SubtractedFrom(margin).relu().Square());
+            positive = flags;
+            loss = Terms(d, positive);
             count = pairs.Length;
         }
         else
@@ -45,12 +46,28 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
             var patients = Options.InterPatientOnly ? meta.OptionalPatients("contrastive") : default;
             var d = DeviceOps.Matrix(z, Options.Distance);
             var lab = UploadIndex(labels);
-            var positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));
+            positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));
             (var mask, count) = PairTensors.AllPairs(meta.Count, patients);
             include = tensor(mask, new long[] { meta.Count, meta.Count }).to(Device);
-            loss = d.Square().where(positive, d.SubtractedFrom(margin).relu().Square()) * include.to_type(ScalarType.Float32);
+            loss = Terms(d, positive) * include.to_type(ScalarType.Float32);
         }
         active = DeviceOps.ActiveCount(loss, include);
-        return loss.sum().Times(Reducer.Scale(Options.Reduction, count, active));
+        if (Options.Reduction != Reduction.PositiveNegativeMeansOverActive)
+            return loss.sum().Times(Reducer.Scale(Options.Reduction, count, active));
+        var posMask = include is null ? positive : positive.logical_and(include);
+        var negMask = include is null ? positive.logical_not() : positive.logical_not().logical_and(include);
+        int posCount = DeviceOps.Count(posMask), negCount = DeviceOps.Count(negMask);
+        var (ps, ns) = Reducer.Scales(Options.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask));
+        return (loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps).Plus((loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns));
+    }
+
+    /// <summary>Each pair's term from its distance: the positive form where <paramref name="positive"/>, else the negative.</summary>
+    private TTensor Terms(TTensor d, TTensor positive)
+    {
+        var pos = Options.Squared && Options.PositiveMargin == 0 ? d.Square() : d.Plus(-Options.PositiveMargin).relu();
+        if (Options.Squared && Options.PositiveMargin != 0) pos = pos.Square();
+        var neg = d.SubtractedFrom(Options.Margin).relu();
+        if (Options.Squared) neg = neg.Square();
+        return pos.where(positive, neg);
     }
 }

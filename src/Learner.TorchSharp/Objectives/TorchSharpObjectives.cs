@@ -10,7 +10,7 @@ namespace Learner.TorchSharp.Objectives;
 public static class TorchSharpObjectives
 {
     /// <summary>The names this package computes on a device.</summary>
-    public static IReadOnlyList<string> Names { get; } = new[] { "mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "ntxent", "rnc", "y-aware" };
 
     /// <summary>Creates the device objective registered as <paramref name="name"/>.</summary>
     /// <param name="name">A name of <see cref="Names"/> (case-insensitive).</param>
@@ -44,6 +44,7 @@ public static class TorchSharpObjectives
         registry.Register<TripletOptions>("triplet", o => new TorchSharpTripletLoss(o, d));
         registry.Register<InfoNceOptions>("infonce", o => new TorchSharpInfoNceLoss(o, d));
         registry.Register<SupConOptions>("supcon", o => new TorchSharpSupConLoss(o, d));
+        registry.Register<NtXentOptions>("ntxent", o => new TorchSharpNtXentLoss(o, d));
         registry.Register<RankNContrastOptions>("rnc", o => new TorchSharpRankNContrastLoss(o, d));
         registry.Register<YAwareOptions>("y-aware", o => new TorchSharpYAwareInfoNceLoss(o, d));
         return registry;

@@ -1,0 +1,57 @@
+using Learner.Objectives;
+using Learner.Objectives.Options;
+using static TorchSharp.torch;
+using TTensor = TorchSharp.torch.Tensor;
+
+namespace Learner.TorchSharp.Objectives;
+
+/// <summary>NT-Xent with labels (<see cref="NtXentLoss"/>, pytorch-metric-learning's form) on a libtorch device: one term
+/// per ordered positive pair, softplus(LSE over the anchor's negatives − x_ap), averaged over the positive pairs; a
+/// second view adds rows (labels repeated, or each scan its own class without labels).</summary>
+public sealed class TorchSharpNtXentLoss : TorchSharpObjective
+{
+    /// <summary>Creates the objective.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    public TorchSharpNtXentLoss(NtXentOptions? options = null, Device? device = null) : base("ntxent", device)
+    {
+        Options = options ?? new NtXentOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public NtXentOptions Options { get; }
+
+    /// <inheritdoc />
+    public override BatchFields Requires => BatchFields.Labels;
+
+    private protected override string? SecondViewReader => "NT-Xent";
+
+    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    {
+        int b = meta.Count, n = second is null ? b : 2 * b;
+        var all = new int[n];
+        if (second is null || !meta.Labels.IsEmpty) meta.CheckedLabels("NT-Xent (or give a second view)").CopyTo(all);
+        else for (int i = 0; i < b; i++) all[i] = i;
+        if (n > b) all.AsSpan(0, b).CopyTo(all.AsSpan(b));
+        var groups = DeviceOps.GroupSizes(all);
+        long positivePairs = 0;
+        active = 0;
+        for (int i = 0; i < n; i++) { positivePairs += groups[i] - 1; if (groups[i] > 1) active++; }
+        // Without positives, or with one class (no anchor has a negative: every term is 0), the loss is 0.
+        if (positivePairs == 0 || groups[0] == n) return DeviceOps.ZeroLoss(z, second);
+        var rows = DeviceOps.Similarity(z, Options.Similarity);
+        if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
+        var logits = rows.mm(rows.t()).Times(1f / Options.Temperature);
+        var lab = UploadIndex(all);
+        var same = lab.unsqueeze(1).eq(lab.unsqueeze(0));
+        using var self = eye(n, n, ScalarType.Bool, Device);
+        var positive = same.logical_and(self.logical_not());
+        // LSE over each anchor's negatives (every anchor has some: the batch has two classes or more).
+        var lse = logits.masked_fill(same, DeviceScalars.NegativeInfinity).logsumexp(1).unsqueeze(1);
+        var z2 = lse - logits;
+        var softplus = z2.clamp_min(DeviceScalars.ZeroF).Plus(z2.abs().neg().exp().log1p());
+        var terms = softplus.masked_fill(positive.logical_not(), DeviceScalars.ZeroF);
+        return terms.sum().Times(1.0 / positivePairs);
+    }
+}
