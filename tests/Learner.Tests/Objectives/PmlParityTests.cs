@@ -109,6 +109,22 @@ public class PmlParityTests
     }
 
     [Fact]
+    public void Infonce_ntxent_variant_is_pml_self_supervised_ntxent()
+    {
+        // SelfSupervisedLoss(NTXentLoss(τ)) (symmetric): rows [u; v], each scan its own class — SimCLR's NT-Xent.
+        foreach (var c in Cases.Value)
+        {
+            var expected = c.Losses["ntxent-views"];
+            var ge = new float[c.Embeddings.Length]; var gv = new float[c.SecondView.Length];
+            var r = new InfoNceLoss(new InfoNceOptions { Variant = InfoNceVariant.NtXent, Temperature = 0.1f })
+                .Compute(new EmbeddingBatch(c.Embeddings, c.B, c.D) { SecondView = c.SecondView }, ge, gv);
+            Math.Abs(r.Loss - expected.Loss).Should().BeLessThanOrEqualTo(1e-5 * Math.Abs(expected.Loss) + 1e-7, c.Name);
+            Compare(ge, expected.Grad, $"infonce nt-xent {c.Name} grad");
+            Compare(gv, expected.GradSecondView!, $"infonce nt-xent {c.Name} grad second view");
+        }
+    }
+
+    [Fact]
     public void Supcon_and_pml_ntxent_differ_where_pml_says_they_do()
     {
         // SupCon puts every other sample in the denominator; PML's NT-Xent puts the positive and the negatives only.
