@@ -183,7 +183,7 @@ public class ObjectiveParityTests
             var rd = device.Compute(data.Batch(), gd, sd);
             Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance, $"{c} seed {seed}: loss {rd.Loss} vs managed {rm.Loss}");
             rd.ActiveCount.Should().Be(rm.ActiveCount, $"{c} seed {seed}");
-            rd.Terms.Span[0].Name.Should().Be(rm.Terms.Span[0].Name);
+            rd.Terms[0].Name.Should().Be(rm.Terms[0].Name);
             GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: embedding gradient");
             if (c.SecondView) GradientError(sd, sm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: second-view gradient");
             device.Parameters.Count.Should().Be(managed.Parameters.Count);

@@ -4,7 +4,7 @@ using Learner.Objectives.Kernels;
 namespace Learner.TorchSharp.Objectives;
 
 /// <summary>The host side of a batch a device objective reads: its size and metadata, checked by the managed
-/// objectives' own <see cref="InputChecks"/>.</summary>
+/// objectives' own <see cref="BatchContract"/>.</summary>
 internal readonly ref struct BatchView
 {
     private BatchView(int count, int dimension, bool hasSecondView, ReadOnlySpan<float> scores, ReadOnlySpan<int> patients,
@@ -46,24 +46,24 @@ internal readonly ref struct BatchView
         : new(count, dimension, hasSecondView, metadata.Scores.Span, metadata.PatientIds.Span, metadata.Labels.Span, metadata.Pairs.Span, metadata.Triplets.Span);
 
     /// <summary>The scores, checked for length and finiteness.</summary>
-    public ReadOnlySpan<float> CheckedScores(string objective) => InputChecks.Scores(Scores, Count, objective);
+    public ReadOnlySpan<float> CheckedScores(string objective) => BatchContract.Scores(Scores, Count, objective);
 
     /// <summary>The labels, checked for length.</summary>
-    public ReadOnlySpan<int> CheckedLabels(string objective) => InputChecks.Labels(Labels, Count, objective);
+    public ReadOnlySpan<int> CheckedLabels(string objective) => BatchContract.Labels(Labels, Count, objective);
 
     /// <summary>The patient ids if present (checked for length), else empty.</summary>
-    public ReadOnlySpan<int> OptionalPatients(string objective) => InputChecks.OptionalPatients(PatientIds, Count, objective);
+    public ReadOnlySpan<int> OptionalPatients(string objective) => BatchContract.OptionalPatients(PatientIds, Count, objective);
 
     /// <summary>Throws when a required second view is missing.</summary>
     public void RequireSecondView(string objective) =>
-        InputChecks.SecondView(HasSecondView ? Count * Dimension : 0, Count, Dimension, objective, required: true);
+        BatchContract.SecondView(HasSecondView ? Count * Dimension : 0, Count, Dimension, objective, required: true);
 
     /// <summary>The explicit pairs when <paramref name="useProvided"/> and present (indices checked), else empty
     /// (meaning: every pair i &lt; j).</summary>
     public ReadOnlySpan<IndexPair> SelectedPairs(bool useProvided)
     {
         if (!useProvided || Pairs.IsEmpty) return default;
-        InputChecks.Pairs(Pairs, Count);
+        BatchContract.Pairs(Pairs, Count);
         return Pairs;
     }
 }

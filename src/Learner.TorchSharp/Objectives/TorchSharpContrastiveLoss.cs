@@ -9,22 +9,19 @@ namespace Learner.TorchSharp.Objectives;
 /// <summary>Pairwise margin contrastive loss (<see cref="ContrastiveLoss"/>) on a libtorch device: max(0, d − m⁺)² (d²
 /// for m⁺ = 0) for positive pairs, max(0, m − d)² for negative pairs, or the same unsquared, over the sampler's pairs or
 /// every pair of the batch, with the managed objective's reductions (pytorch-metric-learning's form included).</summary>
-public sealed class TorchSharpContrastiveLoss : TorchSharpObjective
+public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null) : base("contrastive", device)
-    {
-        Options = options ?? new ContrastiveOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public ContrastiveOptions Options { get; }
+    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null) : base("contrastive", options, device) { }
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Pairs | BatchFields.Labels;
+    public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
+        | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {

@@ -7,19 +7,12 @@ namespace Learner.TorchSharp.Objectives;
 
 /// <summary>InfoNCE / NT-Xent (<see cref="InfoNceLoss"/>) on a libtorch device: cross-view, symmetric or NT-Xent over
 /// the 2B views, with cosine or dot-product similarity.</summary>
-public sealed class TorchSharpInfoNceLoss : TorchSharpObjective
+public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpInfoNceLoss(InfoNceOptions? options = null, Device? device = null) : base("infonce", device)
-    {
-        Options = options ?? new InfoNceOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public InfoNceOptions Options { get; }
+    public TorchSharpInfoNceLoss(InfoNceOptions? options = null, Device? device = null) : base("infonce", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.SecondView;

@@ -7,23 +7,19 @@ namespace Learner.TorchSharp.Objectives;
 
 /// <summary>NT-Xent with labels (<see cref="NtXentLoss"/>, pytorch-metric-learning's form) on a libtorch device: one term
 /// per ordered positive pair, softplus(LSE over the anchor's negatives − x_ap), averaged over the positive pairs; a
-/// second view adds rows (labels repeated, or each scan its own class without labels).</summary>
-public sealed class TorchSharpNtXentLoss : TorchSharpObjective
+/// second view adds rows (labels repeated).</summary>
+public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpNtXentLoss(NtXentOptions? options = null, Device? device = null) : base("ntxent", device)
-    {
-        Options = options ?? new NtXentOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public NtXentOptions Options { get; }
+    public TorchSharpNtXentLoss(NtXentOptions? options = null, Device? device = null) : base("ntxent", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
 
     private protected override string? SecondViewReader => "NT-Xent";
 
@@ -31,8 +27,7 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective
     {
         int b = meta.Count, n = second is null ? b : 2 * b;
         var all = new int[n];
-        if (second is null || !meta.Labels.IsEmpty) meta.CheckedLabels("NT-Xent (or give a second view)").CopyTo(all);
-        else for (int i = 0; i < b; i++) all[i] = i;
+        meta.CheckedLabels("NT-Xent").CopyTo(all);
         if (n > b) all.AsSpan(0, b).CopyTo(all.AsSpan(b));
         var groups = DeviceOps.GroupSizes(all);
         long positivePairs = 0;

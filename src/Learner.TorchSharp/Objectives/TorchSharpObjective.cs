@@ -1,4 +1,5 @@
 using Learner.Objectives;
+using Learner.Objectives.Options;
 using Learner.Objectives.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,7 +31,6 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     /// <summary>Elements per chunk of a B×B×B formulation.</summary>
     internal const long ChunkElements = 1L << 24;
 
-    private readonly ObjectiveTerm[] _term = new ObjectiveTerm[1];
     private bool _disposed;
 
     private protected TorchSharpObjective(string name, Device? device)
@@ -49,13 +49,16 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     public abstract BatchFields Requires { get; }
 
     /// <inheritdoc />
+    public virtual BatchFields Reads => Requires;
+
+    /// <inheritdoc />
     public virtual IReadOnlyList<ObjectiveParameter> Parameters => Array.Empty<ObjectiveParameter>();
 
     /// <inheritdoc />
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        InputChecks.Batch(batch, Name, gradEmbeddings, gradSecondView);
+        BatchContract.Batch(batch, Name, gradEmbeddings, gradSecondView);
         var meta = BatchView.From(batch);
         int b = batch.Count, d = batch.Dimension;
         bool wantFirst = !gradEmbeddings.IsEmpty, wantSecond = !gradSecondView.IsEmpty;
@@ -67,7 +70,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             TTensor? second = null;
             if (!batch.SecondView.IsEmpty && SecondViewReader is { } reader)
             {
-                InputChecks.SecondView(batch.SecondView.Length, b, d, reader, required: false);
+                BatchContract.SecondView(batch.SecondView.Length, b, d, reader, required: false);
                 second = Upload(batch.SecondView, b, d, wantSecond);
             }
             else gradSecondView.Clear();
@@ -79,8 +82,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             if (second is not null) CopyGradient(second, gradSecondView);
             DownloadParameterGradients(parameters);
         }
-        _term[0] = new ObjectiveTerm(Name, value, 1.0);
-        return new ObjectiveResult(value, active, _term);
+        return new ObjectiveResult(value, active, new ObjectiveTerms(new ObjectiveTerm(Name, value, 1.0))) { Mining = new MiningStatistics { Active = active } };
     }
 
     /// <summary>Computes the loss and its gradient with respect to the embeddings (no second-view gradient).</summary>
@@ -186,7 +188,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         using var _ = no_grad();
         if (t.isfinite().all().item<bool>()) return;
         var host = t.detach().cpu().contiguous().data<float>().ToArray();
-        InputChecks.Finite(host, (int)t.shape[1], input);
+        BatchContract.Finite(host, (int)t.shape[1], input);
     }
 
     /// <inheritdoc />
@@ -195,6 +197,21 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         _disposed = true;
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>A device objective configured by an options record (the managed objective's options type): takes the
+/// options (or their defaults), validates them once, and exposes them as <see cref="Options"/>.</summary>
+/// <typeparam name="TOptions">The options record.</typeparam>
+public abstract class TorchSharpObjective<TOptions> : TorchSharpObjective where TOptions : ObjectiveOptions, new()
+{
+    private protected TorchSharpObjective(string name, TOptions? options, Device? device) : base(name, device)
+    {
+        Options = options ?? new TOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options (validated).</summary>
+    public TOptions Options { get; }
 }
 
 /// <summary>The value of a <see cref="TorchSharpObjective"/> on device embeddings.</summary>

@@ -9,19 +9,12 @@ namespace Learner.TorchSharp.Objectives;
 /// the candidates sorted by decreasing score gap, so that each log-sum-exp over S_ik = {j ≠ i : |y_i − y_j| ≥ |y_i − y_k|}
 /// is a running log-cum-sum-exp read at the end of k's tie group (gaps compared in double precision, so ties are the
 /// managed objective's ties).</summary>
-public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective
+public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContrastOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpRankNContrastLoss(RankNContrastOptions? options = null, Device? device = null) : base("rnc", device)
-    {
-        Options = options ?? new RankNContrastOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public RankNContrastOptions Options { get; }
+    public TorchSharpRankNContrastLoss(RankNContrastOptions? options = null, Device? device = null) : base("rnc", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;

@@ -7,22 +7,18 @@ namespace Learner.TorchSharp.Objectives;
 
 /// <summary>Supervised contrastive loss over coarse labels (<see cref="SupConLoss"/>, L^sup_out) on a libtorch device;
 /// with a second view, both views of every scan are anchors and candidates.</summary>
-public sealed class TorchSharpSupConLoss : TorchSharpObjective
+public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpSupConLoss(SupConOptions? options = null, Device? device = null) : base("supcon", device)
-    {
-        Options = options ?? new SupConOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public SupConOptions Options { get; }
+    public TorchSharpSupConLoss(SupConOptions? options = null, Device? device = null) : base("supcon", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
 
     private protected override string? SecondViewReader => "SupCon";
 

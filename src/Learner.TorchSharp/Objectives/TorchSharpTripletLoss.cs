@@ -11,19 +11,12 @@ namespace Learner.TorchSharp.Objectives;
 /// batch-all (hinge: a sort and running sums per anchor; soft-plus: B×B×B in anchor chunks), batch-hard (first index on ties, as the managed miner), semi-hard (nearest
 /// negative farther than the positive, else the farthest negative; a sort and a binary search per anchor), or the
 /// sampler's triplets; hinge or soft-plus penalty.</summary>
-public sealed class TorchSharpTripletLoss : TorchSharpObjective
+public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null) : base("triplet", device)
-    {
-        Options = options ?? new TripletOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public TripletOptions Options { get; }
+    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null) : base("triplet", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
@@ -37,7 +30,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective
         long count;
         if (Options.Selection == TripletSelection.Provided)
         {
-            var triplets = InputChecks.ProvidedTriplets(meta.Triplets, n);
+            var triplets = BatchContract.ProvidedTriplets(meta.Triplets, n);
             var a = new long[triplets.Length];
             var p = new long[triplets.Length];
             var q = new long[triplets.Length];

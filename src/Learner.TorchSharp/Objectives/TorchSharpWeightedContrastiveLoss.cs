@@ -16,22 +16,18 @@ namespace Learner.TorchSharp.Objectives;
 /// (<see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, the default) and its Δ is the pair's
 /// <see cref="IndexPair.ScoreGap"/> when finite, else |s_i − s_j|; with every in-batch pair, or with
 /// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/> false, Δ ≤ the positive threshold decides.</remarks>
-public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
+public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<WeightedContrastiveOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null) : base("weighted-contrastive", device)
-    {
-        Options = options ?? new WeightedContrastiveOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public WeightedContrastiveOptions Options { get; }
+    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null) : base("weighted-contrastive", options, device) { }
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
+    public override BatchFields Requires => BatchFields.Scores;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
 
     internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
     {
@@ -57,20 +53,20 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective
             // Δ and the pair's kind by the managed rules: a provided pair's finite ScoreGap and (PositivesFromPairs) its
             // flag; for all pairs |s_i − s_j| against the threshold.
             var pair = explicitPairs ? pairs[(int)k] : new IndexPair((int)(k / n), (int)(k % n), false);
-            double gap = WeightedContrastiveLoss.PairGap(scores, pair.First, pair.Second, pair.ScoreGap);
-            if (WeightedContrastiveLoss.IsPositive(o, pair.Positive, gap, provided: explicitPairs)) { positive[k] = true; continue; }
+            double gap = WeightedContrastiveFormulas.PairGap(scores, pair.First, pair.Second, pair.ScoreGap);
+            if (WeightedContrastiveFormulas.IsPositive(o, pair.Positive, gap, provided: explicitPairs)) { positive[k] = true; continue; }
             g[k] = o.Gap(gap);
             sumG += g[k];
             negatives++;
         }
-        double weightScale = WeightedContrastiveLoss.WeightScale(o, sumG, negatives);
+        double weightScale = WeightedContrastiveFormulas.WeightScale(o, sumG, negatives);
         var weight = new float[size];
         var margin = new float[size];
         for (long k = 0; k < size; k++)
         {
             if (positive[k] || (include is not null && !include[k])) continue;
-            weight[k] = (float)WeightedContrastiveLoss.NegativeWeight(o, g[k], weightScale);
-            margin[k] = (float)WeightedContrastiveLoss.NegativeMargin(o, g[k]);
+            weight[k] = (float)WeightedContrastiveFormulas.NegativeWeight(o, g[k], weightScale);
+            margin[k] = (float)WeightedContrastiveFormulas.NegativeMargin(o, g[k]);
         }
         long[] shape = explicitPairs ? new long[] { pairs.Length } : new long[] { n, n };
         TTensor d;

@@ -7,22 +7,18 @@ namespace Learner.TorchSharp.Objectives;
 
 /// <summary>y-aware InfoNCE (<see cref="YAwareInfoNceLoss"/>) on a libtorch device: every candidate a soft positive
 /// weighted by a Gaussian kernel of the score difference.</summary>
-public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective
+public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOptions>
 {
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpYAwareInfoNceLoss(YAwareOptions? options = null, Device? device = null) : base("y-aware", device)
-    {
-        Options = options ?? new YAwareOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public YAwareOptions Options { get; }
+    public TorchSharpYAwareInfoNceLoss(YAwareOptions? options = null, Device? device = null) : base("y-aware", options, device) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Scores | BatchFields.SecondView;
 
     private protected override string? SecondViewReader => "y-aware InfoNCE";
 

@@ -1,6 +1,7 @@
 namespace Learner.Objectives;
 
-/// <summary>The metadata fields of an <see cref="EmbeddingBatch"/> an objective reads.</summary>
+/// <summary>Fields of an <see cref="EmbeddingBatch"/>: what an objective requires (<see cref="IObjective.Requires"/>) and
+/// what it reads when present (<see cref="IObjective.Reads"/>).</summary>
 [Flags]
 public enum BatchFields
 {

@@ -18,7 +18,6 @@ public sealed record CompositeTerm(string Name, IObjective Objective, double Wei
 public sealed class CompositeObjective : IObjective, IDisposable
 {
     private readonly CompositeTerm[] _terms;
-    private readonly ObjectiveTerm[] _reported;
     private readonly Workspace<float> _scratchE = new(), _scratchV = new();
     private readonly ObjectiveParameter[] _parameters;
 
@@ -40,7 +39,6 @@ public sealed class CompositeObjective : IObjective, IDisposable
             if (!(t.Weight >= 0) || !double.IsFinite(t.Weight))
                 throw new ArgumentOutOfRangeException(nameof(terms), t.Weight, $"Composite term '{t.Name}': Weight must be finite and ≥ 0, got {t.Weight}.");
         }
-        _reported = new ObjectiveTerm[_terms.Length];
         _parameters = _terms.SelectMany(t => t.Objective.Parameters).ToArray();
     }
 
@@ -67,6 +65,12 @@ public sealed class CompositeObjective : IObjective, IDisposable
     }
 
     /// <inheritdoc />
+    public BatchFields Reads
+    {
+        get { var f = BatchFields.None; foreach (var t in _terms) f |= t.Objective.Reads; return f; }
+    }
+
+    /// <inheritdoc />
     public IReadOnlyList<ObjectiveParameter> Parameters => _parameters;
 
     /// <summary>Computes the loss and its gradient with respect to the embeddings (no second view gradient).</summary>
@@ -79,25 +83,39 @@ public sealed class CompositeObjective : IObjective, IDisposable
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int len = batch.Embeddings.Length;
-        InputChecks.Gradient(gradEmbeddings, len, nameof(gradEmbeddings));
-        InputChecks.Gradient(gradSecondView, len, nameof(gradSecondView));
+        BatchContract.Gradient(gradEmbeddings, len, nameof(gradEmbeddings));
+        BatchContract.Gradient(gradSecondView, len, nameof(gradSecondView));
         var ge = gradEmbeddings.IsEmpty ? Span<float>.Empty : _scratchE.Get(len);
         var gv = gradSecondView.IsEmpty ? Span<float>.Empty : _scratchV.Get(len);
         gradEmbeddings.Clear();
         gradSecondView.Clear();
         double total = 0; int active = 0;
+        var reported = new ObjectiveTerm[_terms.Length];
+        List<ObjectiveTerm>? parts = null;
+        var mining = default(MiningStatistics);
         for (int k = 0; k < _terms.Length; k++)
         {
             var t = _terms[k];
             var r = t.Objective.Compute(batch, ge, gv);
             total += t.Weight * r.Loss;
             active += r.ActiveCount;
-            _reported[k] = new ObjectiveTerm(t.Name, r.Loss, t.Weight);
+            reported[k] = new ObjectiveTerm(t.Name, r.Loss, t.Weight);
+            mining += r.Mining;
+            foreach (var p in r.Parts)
+            {
+                // A component's part "x.positive" is reported as "<term name>.positive", with the component's weight.
+                int dot = p.Name.LastIndexOf('.');
+                (parts ??= new()).Add(new ObjectiveTerm(dot < 0 ? t.Name : t.Name + p.Name[dot..], p.Value, p.Weight * t.Weight));
+            }
             float w = (float)t.Weight;
             if (!ge.IsEmpty) TensorPrimitives.MultiplyAdd(ge, w, gradEmbeddings, gradEmbeddings);
             if (!gv.IsEmpty) TensorPrimitives.MultiplyAdd(gv, w, gradSecondView, gradSecondView);
             foreach (var p in t.Objective.Parameters) TensorPrimitives.Multiply(p.Gradient.Data, w, p.Gradient.Data);
         }
-        return new ObjectiveResult(total, active, _reported);
+        return new ObjectiveResult(total, active, reported)
+        {
+            Parts = parts is null ? ObjectiveTerms.Empty : new ObjectiveTerms(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(parts)),
+            Mining = mining,
+        };
     }
 }

@@ -13,7 +13,7 @@ namespace Learner.Objectives;
 /// <c>ContrastiveLoss</c>. The result's terms hold the positive and negative parts.
 /// Reference: Hadsell, Chopra &amp; LeCun 2006, "Dimensionality Reduction by Learning an Invariant Mapping" (CVPR).
 /// </summary>
-public sealed class ContrastiveLoss : ObjectiveBase
+public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
 {
     private readonly PairDistance _distance;
     private readonly PairLossEngine _engine = new();
@@ -21,18 +21,17 @@ public sealed class ContrastiveLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public ContrastiveLoss(ContrastiveOptions? options = null) : base("contrastive")
+    public ContrastiveLoss(ContrastiveOptions? options = null) : base("contrastive", options)
     {
-        Options = options ?? new ContrastiveOptions();
-        Options.Validate();
         _distance = PairDistance.Create(Options.Distance);
     }
 
-    /// <summary>The options.</summary>
-    public ContrastiveOptions Options { get; }
+    /// <inheritdoc />
+    public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Pairs | BatchFields.Labels;
+    public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
+        | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 
     /// <inheritdoc />
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
@@ -41,12 +40,12 @@ public sealed class ContrastiveLoss : ObjectiveBase
         int[] labels = System.Array.Empty<int>();
         if (selection.AllPairs)
         {
-            var l = InputChecks.Labels(batch, "Contrastive loss (all pairs; or give EmbeddingBatch.Pairs)");
+            var l = BatchContract.Labels(batch, "Contrastive loss (all pairs; or give EmbeddingBatch.Pairs)");
             l.CopyTo(_labels.Get(batch.Count));
             labels = _labels.Array;
         }
         gradSecondView.Clear();
-        return _engine.Run(new Penalty(labels, Options.Margin, Options.PositiveMargin, Options.Squared), _distance, batch, selection, Options.Reduction, gradEmbeddings);
+        return Report(_engine.Run(new Penalty(labels, Options.Margin, Options.PositiveMargin, Options.Squared), _distance, batch, selection, Options.Reduction, gradEmbeddings));
     }
 
     private readonly struct Penalty : IPairPenalty

@@ -2,7 +2,8 @@ namespace Learner.Objectives;
 
 /// <summary>
 /// One batch of embeddings (B rows of D float32 values, row-major) and the batch's metadata, as an objective sees it.
-/// Only the fields an objective needs must be set (see <see cref="IObjective.Requires"/>); the others may stay empty.
+/// Only the fields an objective requires must be set (<see cref="IObjective.Requires"/>); it reads the others it knows
+/// (<see cref="IObjective.Reads"/>) when present, and every other field may stay empty.
 /// </summary>
 /// <remarks>The batch borrows its spans: nothing is copied. Objectives read it and never keep it past a call.</remarks>
 public readonly ref struct EmbeddingBatch

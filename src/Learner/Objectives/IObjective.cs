@@ -11,8 +11,16 @@ public interface IObjective
     /// <summary>The objective's name (its registry name, e.g. "infonce").</summary>
     string Name { get; }
 
-    /// <summary>The batch metadata the objective reads.</summary>
+    /// <summary>The batch fields the objective cannot do without, in the configuration its options select: a batch
+    /// without one of them is refused with <see cref="ObjectiveInputException"/>. Where either of two fields will do
+    /// (the sampler's pairs, or coarse labels to form every pair), neither is listed here; both are in
+    /// <see cref="Reads"/>.</summary>
     BatchFields Requires { get; }
+
+    /// <summary>Every batch field the objective reads when present (a superset of <see cref="Requires"/>): what a
+    /// training loop should fill. A second view listed here but not in <see cref="Requires"/> is used when given, and
+    /// need not be generated.</summary>
+    BatchFields Reads => Requires;
 
     /// <summary>Parameters the objective owns (e.g. the MSE baseline's linear head); empty for most objectives.</summary>
     IReadOnlyList<ObjectiveParameter> Parameters { get; }

@@ -9,21 +9,14 @@ namespace Learner.Objectives;
 /// NT-Xent: the same over the 2B views with every other view as a candidate.
 /// References: van den Oord et al. 2018 (arXiv 1807.03748); Chen et al. 2020, SimCLR (arXiv 2002.05709).
 /// </summary>
-public sealed class InfoNceLoss : ObjectiveBase
+public sealed class InfoNceLoss : ObjectiveBase<InfoNceOptions>
 {
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public InfoNceLoss(InfoNceOptions? options = null) : base("infonce")
-    {
-        Options = options ?? new InfoNceOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public InfoNceOptions Options { get; }
+    public InfoNceLoss(InfoNceOptions? options = null) : base("infonce", options) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.SecondView;
@@ -32,7 +25,7 @@ public sealed class InfoNceLoss : ObjectiveBase
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int b = batch.Count, d = batch.Dimension;
-        var second = InputChecks.SecondView(batch, "InfoNCE", required: true);
+        var second = BatchContract.SecondView(batch, "InfoNCE", required: true);
         bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
         _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
         float invTau = 1f / Options.Temperature;
@@ -64,6 +57,7 @@ public sealed class InfoNceLoss : ObjectiveBase
         }
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        ReportMining(new MiningStatistics { Anchors = active });
         return (loss, active);
     }
 }

@@ -62,7 +62,7 @@ public sealed class MseScoreRegression : ObjectiveBase
     {
         int b = batch.Count, d = batch.Dimension;
         _head.CheckDimension(d);
-        var scores = InputChecks.Scores(batch, "MSE score regression");
+        var scores = BatchContract.Scores(batch, "MSE score regression");
         var w = HeadWeight.Data;
         float bias = HeadBias.Data[0];
         var r = _residual.Get(b);

@@ -7,12 +7,12 @@ namespace Learner.Objectives;
 /// NT-Xent with labels, as pytorch-metric-learning's <c>NTXentLoss</c> defines it: one term per ordered positive pair
 /// (a, p) (p ≠ a, y_p = y_a), ℓ_ap = −log[ exp(s_ap/τ) / (exp(s_ap/τ) + Σ_{n: y_n ≠ y_a} exp(s_an/τ)) ], averaged over
 /// the positive pairs. Unlike <see cref="SupConLoss"/>, a pair's denominator holds that positive and the anchor's
-/// negatives only. With a second view, both views of every scan are rows (labels repeated); with a second view and no
-/// labels, each scan is its own class, which is SimCLR's NT-Xent over the 2B views.
+/// negatives only. With a second view, both views of every scan are rows (labels repeated); with labels 0…B−1 (each scan
+/// its own class) and a second view, this is SimCLR's NT-Xent over the 2B views (<see cref="InfoNceVariant.NtXent"/>).
 /// References: Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual Representations" (SimCLR,
 /// arXiv 2002.05709); pytorch-metric-learning's NTXentLoss (Musgrave et al.).
 /// </summary>
-public sealed class NtXentLoss : ObjectiveBase
+public sealed class NtXentLoss : ObjectiveBase<NtXentOptions>
 {
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
@@ -20,30 +20,25 @@ public sealed class NtXentLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public NtXentLoss(NtXentOptions? options = null) : base("ntxent")
-    {
-        Options = options ?? new NtXentOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public NtXentOptions Options { get; }
+    public NtXentLoss(NtXentOptions? options = null) : base("ntxent", options) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
 
     /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
+
+    /// <inheritdoc />
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int b = batch.Count, d = batch.Dimension;
-        var second = InputChecks.SecondView(batch, "NT-Xent", required: false);
-        var labels = second.IsEmpty || !batch.Labels.IsEmpty ? InputChecks.Labels(batch, "NT-Xent (or give a second view)") : default;
+        var second = BatchContract.SecondView(batch, "NT-Xent", required: false);
+        var labels = BatchContract.Labels(batch, "NT-Xent");
         bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
         _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
         int n = _inputs.Rows;
         var all = _labels.Get(n);
-        if (labels.IsEmpty) for (int i = 0; i < b; i++) all[i] = i;
-        else labels.CopyTo(all);
+        labels.CopyTo(all);
         if (n > b) all.Slice(0, b).CopyTo(all.Slice(b));
         LabelTargets.Build(all, n, _keys, _members, _start, _end);
         long positivePairs = 0;
@@ -59,6 +54,7 @@ public sealed class NtXentLoss : ObjectiveBase
         var (loss, active) = _kernel.RunRows(rows, z, n, z, n, d, self: true, 1f / Options.Temperature, gz, gz);
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        ReportMining(new MiningStatistics { Pairs = positivePairs, PositivePairs = positivePairs, Anchors = active });
         return (loss, active);
     }
 }

@@ -13,7 +13,7 @@ namespace Learner.Objectives;
 /// Reference: Zha et al. 2023, "Rank-N-Contrast: Learning Continuous Representations for Regression" (NeurIPS,
 /// arXiv 2210.01189).
 /// </summary>
-public sealed class RankNContrastLoss : ObjectiveBase
+public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
 {
     private readonly PairDistance _distance;
     private readonly Workspace<float> _dist = new(), _coef = new(), _scores = new(), _sortedScores = new();
@@ -22,15 +22,10 @@ public sealed class RankNContrastLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public RankNContrastLoss(RankNContrastOptions? options = null) : base("rnc")
+    public RankNContrastLoss(RankNContrastOptions? options = null) : base("rnc", options)
     {
-        Options = options ?? new RankNContrastOptions();
-        Options.Validate();
         _distance = PairDistance.Create(Options.Distance);
     }
-
-    /// <summary>The options.</summary>
-    public RankNContrastOptions Options { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -39,7 +34,7 @@ public sealed class RankNContrastLoss : ObjectiveBase
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int n = batch.Count;
-        var scoreSpan = InputChecks.Scores(batch, "Rank-N-Contrast");
+        var scoreSpan = BatchContract.Scores(batch, "Rank-N-Contrast");
         gradSecondView.Clear();
         bool wantGrad = !gradEmbeddings.IsEmpty;
         if (n < 2) { gradEmbeddings.Clear(); return (0, 0); }

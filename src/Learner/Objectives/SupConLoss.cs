@@ -9,7 +9,7 @@ namespace Learner.Objectives;
 /// With a second view, both views of every scan are anchors and candidates.
 /// Reference: Khosla et al. 2020, "Supervised Contrastive Learning" (arXiv 2004.11362), L^sup_out.
 /// </summary>
-public sealed class SupConLoss : ObjectiveBase
+public sealed class SupConLoss : ObjectiveBase<SupConOptions>
 {
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
@@ -17,24 +17,20 @@ public sealed class SupConLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public SupConLoss(SupConOptions? options = null) : base("supcon")
-    {
-        Options = options ?? new SupConOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public SupConOptions Options { get; }
+    public SupConLoss(SupConOptions? options = null) : base("supcon", options) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
 
     /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
+
+    /// <inheritdoc />
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int b = batch.Count, d = batch.Dimension;
-        var labels = InputChecks.Labels(batch, "SupCon");
-        var second = InputChecks.SecondView(batch, "SupCon", required: false);
+        var labels = BatchContract.Labels(batch, "SupCon");
+        var second = BatchContract.SecondView(batch, "SupCon", required: false);
         bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
         _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
         int n = _inputs.Rows;
@@ -53,6 +49,7 @@ public sealed class SupConLoss : ObjectiveBase
         var (loss, active) = _kernel.Run(targets, z, n, z, n, d, self: true, 1f / Options.Temperature, gz, gz);
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        ReportMining(new MiningStatistics { Anchors = active });
         return (loss, active);
     }
 }

@@ -13,7 +13,7 @@ namespace Learner.Objectives;
 /// References: Schroff et al. 2015, FaceNet (arXiv 1503.03832); Hermans, Beyer &amp; Leibe 2017, "In Defense of the
 /// Triplet Loss" (arXiv 1703.07737).
 /// </summary>
-public sealed class TripletLoss : ObjectiveBase
+public sealed class TripletLoss : ObjectiveBase<TripletOptions>
 {
     private readonly PairDistance _distance;
     private readonly Workspace<float> _dist = new(), _coef = new(), _negDist = new();
@@ -23,15 +23,10 @@ public sealed class TripletLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public TripletLoss(TripletOptions? options = null) : base("triplet")
+    public TripletLoss(TripletOptions? options = null) : base("triplet", options)
     {
-        Options = options ?? new TripletOptions();
-        Options.Validate();
         _distance = PairDistance.Create(Options.Distance);
     }
-
-    /// <summary>The options.</summary>
-    public TripletOptions Options { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
@@ -49,13 +44,13 @@ public sealed class TripletLoss : ObjectiveBase
         var penalty = Options.Penalty;
         if (Options.Selection == TripletSelection.Provided)
         {
-            var triplets = InputChecks.ProvidedTriplets(batch.Triplets, n);
+            var triplets = BatchContract.ProvidedTriplets(batch.Triplets, n);
             foreach (var tr in triplets) Exact(tr.Anchor, tr.Positive, tr.Negative, wantGrad, ref sum, ref active);
             count = triplets.Length;
         }
         else
         {
-            var labelSpan = InputChecks.Labels(batch, "Triplet loss");
+            var labelSpan = BatchContract.Labels(batch, "Triplet loss");
             labelSpan.CopyTo(_labels.Get(n));
             var labels = _labels.Array;
             int tileRows = Tiling.Rows(n, n);
@@ -98,6 +93,7 @@ public sealed class TripletLoss : ObjectiveBase
                 for (int a = 0; a < n; a++) { sum += rowLoss[a]; count += rowCounts[2 * a]; active += rowCounts[2 * a + 1]; }
             }
         }
+        ReportMining(new MiningStatistics { Triplets = count });
         double scale = Reducer.Scale(Options.Reduction, count, active);
         if (wantGrad) _distance.FinishGradient(gradEmbeddings, (float)scale);
         return (sum * scale, (int)Math.Min(active, int.MaxValue));

@@ -34,12 +34,15 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
     public WeightedContrastiveOptions Options { get; }
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
+    public override BatchFields Requires => BatchFields.Scores;
+
+    /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
 
     /// <inheritdoc />
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
-        var scores = InputChecks.Scores(batch, "Weighted contrastive loss");
+        var scores = BatchContract.Scores(batch, "Weighted contrastive loss");
         var selection = PairSelection.For(batch, Options.UseProvidedPairs, Options.InterPatientOnly, "weighted contrastive");
         int n = batch.Count;
         scores.CopyTo(_scores.Get(n));
@@ -75,7 +78,7 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             weightScale = WeightScale(Options, sum, count);
         }
         gradSecondView.Clear();
-        return _engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Options.Reduction, gradEmbeddings);
+        return Report(_engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Options.Reduction, gradEmbeddings));
     }
 
     /// <summary>The factor the negatives' g(Δ) weights are multiplied by: 1 / (mean g over the selection's negatives)

@@ -10,7 +10,7 @@ namespace Learner.Objectives;
 /// Reference: Dufumier et al. 2021, "Contrastive Learning with Continuous Proxy Meta-Data for 3D MRI Classification"
 /// (MICCAI 2021, arXiv 2106.08808).
 /// </summary>
-public sealed class YAwareInfoNceLoss : ObjectiveBase
+public sealed class YAwareInfoNceLoss : ObjectiveBase<YAwareOptions>
 {
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
@@ -18,24 +18,20 @@ public sealed class YAwareInfoNceLoss : ObjectiveBase
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public YAwareInfoNceLoss(YAwareOptions? options = null) : base("y-aware")
-    {
-        Options = options ?? new YAwareOptions();
-        Options.Validate();
-    }
-
-    /// <summary>The options.</summary>
-    public YAwareOptions Options { get; }
+    public YAwareInfoNceLoss(YAwareOptions? options = null) : base("y-aware", options) { }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
     /// <inheritdoc />
+    public override BatchFields Reads => BatchFields.Scores | BatchFields.SecondView;
+
+    /// <inheritdoc />
     protected override (double Loss, int Active) ComputeCore(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         int b = batch.Count, d = batch.Dimension;
-        var scores = InputChecks.Scores(batch, "y-aware InfoNCE");
-        var second = InputChecks.SecondView(batch, "y-aware InfoNCE", required: false);
+        var scores = BatchContract.Scores(batch, "y-aware InfoNCE");
+        var second = BatchContract.SecondView(batch, "y-aware InfoNCE", required: false);
         bool wantGrad = !gradEmbeddings.IsEmpty || !gradSecondView.IsEmpty;
         _inputs.Load(batch.Embeddings, second, b, d, Options.Similarity, wantGrad);
         int n = _inputs.Rows;
@@ -53,6 +49,7 @@ public sealed class YAwareInfoNceLoss : ObjectiveBase
             1f / Options.Temperature, gz, gz);
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
+        ReportMining(new MiningStatistics { Anchors = active });
         return (loss, active);
     }
 }

@@ -319,7 +319,7 @@ public sealed class Pretrainer
     private PretrainingResult TrainSteps(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct, ref RestorePoint restore, ref string? tempBestDir)
     {
         var early = _options.EarlyStopping;
-        var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Requires);
+        var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Reads);
         var baseRng = new Rng(_options.Seed);
         var augmentRng = new Rng(_options.Seed).Fork(AugmentStream);
         var augmentation = _options.Augmentation ?? (_twoViews ? new AugmentationOptions() : null);
@@ -450,7 +450,7 @@ public sealed class Pretrainer
                 {
                     double rate = (done - state.StartStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                     var terms = new List<KeyValuePair<string, double>>();
-                    foreach (var t in result.Terms.Span) terms.Add(new(t.Name, t.Value));
+                    foreach (var t in result.Terms) terms.Add(new(t.Name, t.Value));
                     progress.Report(new TrainingProgress(epoch + 1, done, total, result.Loss, terms, lr, rate,
                         TimeSpan.FromSeconds((total - done) / Math.Max(rate, 1e-9))) { Validation = report });
                 }
@@ -487,7 +487,7 @@ public sealed class Pretrainer
         if (!(Math.Abs(result.Loss) > _options.DivergenceFactor * reference)) return null;
         string term = "loss";
         double largest = double.NegativeInfinity;
-        foreach (var t in result.Terms.Span)
+        foreach (var t in result.Terms)
             if (Math.Abs(t.Value) > largest) (largest, term) = (Math.Abs(t.Value), t.Name);
         return (term, reference);
     }
@@ -525,7 +525,7 @@ public sealed class Pretrainer
 
     private static string NonFiniteTerm(ObjectiveResult result)
     {
-        foreach (var t in result.Terms.Span) if (!double.IsFinite(t.Value)) return t.Name;
+        foreach (var t in result.Terms) if (!double.IsFinite(t.Value)) return t.Name;
         return "loss";
     }
 

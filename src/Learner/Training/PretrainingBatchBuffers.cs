@@ -14,25 +14,25 @@ internal sealed class PretrainingBatchBuffers
 {
     private readonly int _views;
     private readonly int _dimension;
-    private readonly BatchFields _requires;
+    private readonly BatchFields _reads;
     private readonly float[] _scores;
     private readonly int[] _patients;
     private readonly int[] _labels;
     private readonly BatchMetadata _metadata = new();
 
-    public PretrainingBatchBuffers(IPretrainingBatchSource source, int dimension, bool twoViews, BatchFields requires)
-        : this(source.GetType().Name, source.MaxScans, source.MaxPairs, source.MaxTriplets, dimension, twoViews, requires)
+    public PretrainingBatchBuffers(IPretrainingBatchSource source, int dimension, bool twoViews, BatchFields reads)
+        : this(source.GetType().Name, source.MaxScans, source.MaxPairs, source.MaxTriplets, dimension, twoViews, reads)
     {
     }
 
-    public PretrainingBatchBuffers(string sourceName, int maxScans, int maxPairs, int maxTriplets, int dimension, bool twoViews, BatchFields requires)
+    public PretrainingBatchBuffers(string sourceName, int maxScans, int maxPairs, int maxTriplets, int dimension, bool twoViews, BatchFields reads)
     {
         if (maxScans < 1) throw new ArgumentOutOfRangeException(nameof(maxScans), maxScans, $"The batch source {sourceName} allows {maxScans} scans per step; it must allow at least 1.");
         if (maxPairs < 0) throw new ArgumentOutOfRangeException(nameof(maxPairs), maxPairs, $"The batch source {sourceName} allows {maxPairs} pairs per step.");
         if (maxTriplets < 0) throw new ArgumentOutOfRangeException(nameof(maxTriplets), maxTriplets, $"The batch source {sourceName} allows {maxTriplets} triplets per step.");
         _views = twoViews ? 2 : 1;
         _dimension = dimension;
-        _requires = requires;
+        _reads = reads;
         SourceName = sourceName;
         Scans = new int[maxScans];
         Embeddings = new float[_views * maxScans * dimension];
@@ -93,6 +93,7 @@ internal sealed class PretrainingBatchBuffers
             throw new InvalidOperationException($"The batch source {name} drew {draw.Triplets} triplets; it must draw between 0 and its MaxTriplets = {Triplets.Length}.");
         int n = draw.Scans;
         Count = n;
+        bool allLabelled = true;
         for (int i = 0; i < n; i++)
         {
             int index = Scans[i];
@@ -102,10 +103,12 @@ internal sealed class PretrainingBatchBuffers
             _scores[i] = (float)(scan.Score ?? double.NaN);
             _patients[i] = scan.PatientIndex;
             _labels[i] = scan.CoarseLabel ?? -1;
+            allLabelled &= scan.CoarseLabel is not null;
         }
-        _metadata.Scores = _requires.HasFlag(BatchFields.Scores) ? _scores.AsMemory(0, n) : default;
-        _metadata.PatientIds = _requires.HasFlag(BatchFields.PatientIds) ? _patients.AsMemory(0, n) : default;
-        _metadata.Labels = _requires.HasFlag(BatchFields.Labels) ? _labels.AsMemory(0, n) : default;
+        _metadata.Scores = _reads.HasFlag(BatchFields.Scores) ? _scores.AsMemory(0, n) : default;
+        _metadata.PatientIds = _reads.HasFlag(BatchFields.PatientIds) ? _patients.AsMemory(0, n) : default;
+        // Labels only when every scan has one: an objective that falls back to labels then refuses the batch by name.
+        _metadata.Labels = _reads.HasFlag(BatchFields.Labels) && allLabelled ? _labels.AsMemory(0, n) : default;
         _metadata.Pairs = Pairs.AsMemory(0, draw.Pairs);
         _metadata.Triplets = Triplets.AsMemory(0, draw.Triplets);
     }

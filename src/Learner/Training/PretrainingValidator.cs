@@ -80,7 +80,7 @@ internal sealed class PretrainingValidator
         var options = _options.Validation;
         // The stored batches size the buffers: a source over the validation set may have other maxima than the training
         // source (a pair source caps its scans at the dataset's scan count).
-        var buffers = new PretrainingBatchBuffers(_trainingSource.GetType().Name, _scans.Max(s => s.Length), _pairs.Max(p => p.Length), _triplets.Max(t => t.Length), d, _twoViews, _objective.Requires);
+        var buffers = new PretrainingBatchBuffers(_trainingSource.GetType().Name, _scans.Max(s => s.Length), _pairs.Max(p => p.Length), _triplets.Max(t => t.Length), d, _twoViews, _objective.Reads);
         double lossSum = 0;
         var termSums = new List<KeyValuePair<string, double>>();
         encoder.SetTraining(false);
@@ -97,8 +97,8 @@ internal sealed class PretrainingValidator
                 encoder.Forward(input, buffers.AllEmbeddings, requiresGrad: false);
                 var r = _objective.Compute(buffers.Batch(), buffers.FirstGradient, buffers.SecondGradient);
                 lossSum += r.Loss;
-                var terms = r.Terms.Span;
-                for (int t = 0; t < terms.Length; t++)
+                var terms = r.Terms;
+                for (int t = 0; t < terms.Count; t++)
                 {
                     if (termSums.Count <= t) termSums.Add(new(terms[t].Name, 0));
                     termSums[t] = new(terms[t].Name, termSums[t].Value + terms[t].Value);

@@ -123,8 +123,8 @@ public class BehaviourTests
             var e = F(r.E); var v = F(r.V!); var s = F(r.Scores!);
             var res = o.Compute(ToBatch(r, e, v, s), Span<float>.Empty);
             res.Loss.Should().Be(l1, name);
-            res.Terms.Length.Should().Be(1);
-            res.Terms.Span[0].Name.Should().Be(o.Name);
+            res.Terms.Count.Should().Be(1);
+            res.Terms[0].Name.Should().Be(o.Name);
         }
     }
 

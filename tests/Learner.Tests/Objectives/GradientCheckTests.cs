@@ -107,7 +107,8 @@ public class GradientCheckTests
         var o = new NtXentOptions { Temperature = temperature, Similarity = similarity };
         foreach (var (name, r0) in Cases(14, view: secondView))
         {
-            var r = labels ? r0 : new RefBatch { E = r0.E, B = r0.B, D = r0.D, V = r0.V };
+            // Without coarse labels each scan is its own class (SimCLR's NT-Xent over the two views).
+            var r = labels ? r0 : new RefBatch { E = r0.E, B = r0.B, D = r0.D, V = r0.V, Labels = Enumerable.Range(0, r0.B).ToArray() };
             Check(new NtXentLoss(o), b => ReferenceObjectives.NtXent(b, o), r, $"ntxent view={secondView} labels={labels} {similarity} {name}", similarity == SimilarityKind.Cosine);
         }
     }

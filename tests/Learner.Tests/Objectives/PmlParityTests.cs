@@ -51,8 +51,8 @@ public class PmlParityTests
         return list;
     }
 
-    /// <summary>The Learner objective for each PML configuration of the script, and whether the batch is two views
-    /// without labels (the SimCLR form).</summary>
+    /// <summary>The Learner objective for each PML configuration of the script, and whether the batch is two views with
+    /// each scan its own class (the SimCLR form of PML's SelfSupervisedLoss).</summary>
     static (IObjective Objective, bool Views) Create(string config) => config switch
     {
         "supcon" => (new SupConLoss(new SupConOptions { Temperature = 0.1f }), false),
@@ -97,7 +97,7 @@ public class PmlParityTests
             var ge = new float[c.Embeddings.Length];
             var gv = new float[c.SecondView.Length];
             var batch = views
-                ? new EmbeddingBatch(c.Embeddings, c.B, c.D) { SecondView = c.SecondView }
+                ? new EmbeddingBatch(c.Embeddings, c.B, c.D) { SecondView = c.SecondView, Labels = Enumerable.Range(0, c.B).ToArray() }
                 : new EmbeddingBatch(c.Embeddings, c.B, c.D) { Labels = c.Labels };
             var result = objective.Compute(batch, ge, views ? gv : Span<float>.Empty);
             string what = $"{config} {c.Name}";

@@ -68,6 +68,8 @@ internal sealed class RecordingObjective(IObjective inner, BatchFields extra = B
 
     public BatchFields Requires => inner.Requires | extra;
 
+    public BatchFields Reads => inner.Reads | extra;
+
     public IReadOnlyList<ObjectiveParameter> Parameters => inner.Parameters;
 
     public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView)

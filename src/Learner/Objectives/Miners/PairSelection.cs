@@ -28,10 +28,10 @@ internal readonly ref struct PairSelection
     {
         if (useProvided && !batch.Pairs.IsEmpty)
         {
-            Kernels.InputChecks.Pairs(batch.Pairs, batch.Count);
+            BatchContract.Pairs(batch.Pairs, batch.Count);
             return new PairSelection(batch.Pairs, default, all: false);
         }
-        var patients = interPatientOnly ? Kernels.InputChecks.OptionalPatients(batch, objective) : default;
+        var patients = interPatientOnly ? BatchContract.OptionalPatients(batch, objective) : default;
         return new PairSelection(default, patients, all: true);
     }
 

@@ -65,7 +65,7 @@ public sealed class ToyObjective(ToyOptions? options) : IObjective
             loss += factor * e[i] * e[i];
             if (!gradEmbeddings.IsEmpty) gradEmbeddings[i] = (float)(2 * factor * e[i]);
         }
-        return new ObjectiveResult(loss, batch.Count, ReadOnlyMemory<ObjectiveTerm>.Empty);
+        return new ObjectiveResult(loss, batch.Count, ObjectiveTerms.Empty);
     }
 }
 

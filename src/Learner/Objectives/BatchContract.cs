@@ -1,12 +1,22 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Learner.Objectives.Kernels;
+namespace Learner.Objectives;
 
-/// <summary>Validation of batches and gradient buffers shared by the objectives.</summary>
-internal static class InputChecks
+/// <summary>
+/// The input contract of every objective, as checks with their exact messages: the embeddings and gradient buffers
+/// (<see cref="Batch"/>), then each metadata field an objective reads. The built-in objectives of every backend call
+/// these, so that a batch is refused with the same <see cref="ObjectiveInputException"/> or
+/// <see cref="NonFiniteEmbeddingException"/> (same field, same message) whichever backend computes the objective; a
+/// third-party objective or backend calls them to behave the same way.
+/// </summary>
+public static class BatchContract
 {
     /// <summary>Throws <see cref="NonFiniteEmbeddingException"/> naming the row and column of the first NaN/∞.</summary>
+    /// <param name="x">Row-major values.</param>
+    /// <param name="columns">Values per row (1 for per-row scalars).</param>
+    /// <param name="input">The input's name in the message ("embeddings", "second view", "scores").</param>
+    /// <exception cref="NonFiniteEmbeddingException">A value is NaN or infinite.</exception>
     public static void Finite(ReadOnlySpan<float> x, int columns, string input)
     {
         int bad = IndexOfNonFinite(x);
@@ -14,6 +24,8 @@ internal static class InputChecks
     }
 
     /// <summary>Index of the first NaN or infinity, or −1.</summary>
+    /// <param name="x">The values.</param>
+    /// <returns>The index, or −1 when every value is finite.</returns>
     public static int IndexOfNonFinite(ReadOnlySpan<float> x)
     {
         int i = 0;
@@ -35,6 +47,8 @@ internal static class InputChecks
     }
 
     /// <summary>Checks the embeddings (and second view, when present) are finite.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <exception cref="NonFiniteEmbeddingException">A value is NaN or infinite.</exception>
     public static void Embeddings(in EmbeddingBatch batch)
     {
         Finite(batch.Embeddings, batch.Dimension, "embeddings");
@@ -43,6 +57,12 @@ internal static class InputChecks
 
     /// <summary>Everything an objective checks before its own metadata: the embeddings are present and finite (the
     /// second view too), and each gradient buffer is empty or B×D (a second-view buffer only with a second view).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <param name="gradEmbeddings">The embeddings' gradient buffer, or empty.</param>
+    /// <param name="gradSecondView">The second view's gradient buffer, or empty.</param>
+    /// <exception cref="ObjectiveInputException">No embeddings, or a gradient buffer of the wrong length.</exception>
+    /// <exception cref="NonFiniteEmbeddingException">An embedding is NaN or infinite.</exception>
     public static void Batch(in EmbeddingBatch batch, string objective, Span<float> gradEmbeddings, Span<float> gradSecondView)
     {
         if (batch.Embeddings.IsEmpty)
@@ -58,6 +78,11 @@ internal static class InputChecks
     }
 
     /// <summary>The second view, checked for shape.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <param name="required">Whether a missing second view is an error.</param>
+    /// <returns>The second view, or empty when absent and not required.</returns>
+    /// <exception cref="ObjectiveInputException">Missing when required, or not B×D.</exception>
     public static ReadOnlySpan<float> SecondView(in EmbeddingBatch batch, string objective, bool required)
     {
         var v = batch.SecondView;
@@ -66,6 +91,12 @@ internal static class InputChecks
     }
 
     /// <summary>Checks a second view of <paramref name="length"/> values (0: none) against B×D.</summary>
+    /// <param name="length">The second view's length (0 when absent).</param>
+    /// <param name="count">B.</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <param name="required">Whether a missing second view is an error.</param>
+    /// <exception cref="ObjectiveInputException">Missing when required, or not B×D.</exception>
     public static void SecondView(int length, int count, int dimension, string objective, bool required)
     {
         if (length == 0)
@@ -78,9 +109,20 @@ internal static class InputChecks
     }
 
     /// <summary>The scores, checked for length and finiteness.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns>The scores.</returns>
+    /// <exception cref="ObjectiveInputException">Not one score per row.</exception>
+    /// <exception cref="NonFiniteEmbeddingException">A score is NaN or infinite.</exception>
     public static ReadOnlySpan<float> Scores(in EmbeddingBatch batch, string objective) => Scores(batch.Scores, batch.Count, objective);
 
     /// <summary>Scores for <paramref name="count"/> rows, checked for length and finiteness.</summary>
+    /// <param name="s">The scores.</param>
+    /// <param name="count">B.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns><paramref name="s"/>.</returns>
+    /// <exception cref="ObjectiveInputException">Not one score per row.</exception>
+    /// <exception cref="NonFiniteEmbeddingException">A score is NaN or infinite.</exception>
     public static ReadOnlySpan<float> Scores(ReadOnlySpan<float> s, int count, string objective)
     {
         if (s.Length != count)
@@ -90,9 +132,18 @@ internal static class InputChecks
     }
 
     /// <summary>The coarse labels, checked for length.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns>The labels.</returns>
+    /// <exception cref="ObjectiveInputException">Not one label per row.</exception>
     public static ReadOnlySpan<int> Labels(in EmbeddingBatch batch, string objective) => Labels(batch.Labels, batch.Count, objective);
 
     /// <summary>Coarse labels for <paramref name="count"/> rows, checked for length.</summary>
+    /// <param name="s">The labels.</param>
+    /// <param name="count">B.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns><paramref name="s"/>.</returns>
+    /// <exception cref="ObjectiveInputException">Not one label per row.</exception>
     public static ReadOnlySpan<int> Labels(ReadOnlySpan<int> s, int count, string objective)
     {
         if (s.Length != count)
@@ -101,9 +152,18 @@ internal static class InputChecks
     }
 
     /// <summary>The patient ids if present (checked for length), else empty.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns>The ids, or empty.</returns>
+    /// <exception cref="ObjectiveInputException">Present but not one per row.</exception>
     public static ReadOnlySpan<int> OptionalPatients(in EmbeddingBatch batch, string objective) => OptionalPatients(batch.PatientIds, batch.Count, objective);
 
     /// <summary>Patient ids for <paramref name="count"/> rows if present (checked for length), else empty.</summary>
+    /// <param name="s">The ids.</param>
+    /// <param name="count">B.</param>
+    /// <param name="objective">The objective's name, for messages.</param>
+    /// <returns><paramref name="s"/>.</returns>
+    /// <exception cref="ObjectiveInputException">Present but not one per row.</exception>
     public static ReadOnlySpan<int> OptionalPatients(ReadOnlySpan<int> s, int count, string objective)
     {
         if (!s.IsEmpty && s.Length != count)
@@ -112,6 +172,9 @@ internal static class InputChecks
     }
 
     /// <summary>Checks every pair's indices against a batch of <paramref name="count"/> rows.</summary>
+    /// <param name="pairs">The pairs.</param>
+    /// <param name="count">B.</param>
+    /// <exception cref="ObjectiveInputException">An index is outside the batch (the message names the pair).</exception>
     public static void Pairs(ReadOnlySpan<IndexPair> pairs, int count)
     {
         for (int p = 0; p < pairs.Length; p++)
@@ -123,6 +186,10 @@ internal static class InputChecks
 
     /// <summary>The sampler's triplets for a triplet loss with provided selection: present, every index inside a batch of
     /// <paramref name="count"/> rows (checked before any is used).</summary>
+    /// <param name="triplets">The triplets.</param>
+    /// <param name="count">B.</param>
+    /// <returns><paramref name="triplets"/>.</returns>
+    /// <exception cref="ObjectiveInputException">No triplets, or an index outside the batch.</exception>
     public static ReadOnlySpan<IndexTriplet> ProvidedTriplets(ReadOnlySpan<IndexTriplet> triplets, int count)
     {
         if (triplets.IsEmpty)
@@ -137,13 +204,23 @@ internal static class InputChecks
     }
 
     /// <summary>Checks an index into the batch.</summary>
+    /// <param name="index">The index.</param>
+    /// <param name="count">B.</param>
+    /// <param name="field">The field holding it ("Pairs", "Triplets").</param>
+    /// <param name="item">The item's position in the field.</param>
+    /// <exception cref="ObjectiveInputException">The index is outside [0, B).</exception>
     public static void Index(int index, int count, string field, int item)
     {
         if ((uint)index >= (uint)count)
             throw new ObjectiveInputException($"{field}[{item}] refers to row {index}, outside the batch of {count} rows.", field);
     }
 
-    /// <summary>Checks a gradient buffer is empty or B×D.</summary>
+    /// <summary>Checks a gradient buffer is empty or holds exactly <paramref name="length"/> values.</summary>
+    /// <param name="grad">The buffer.</param>
+    /// <param name="length">B×D.</param>
+    /// <param name="name">The buffer's name, for messages.</param>
+    /// <returns>True when the buffer is to be written (not empty).</returns>
+    /// <exception cref="ObjectiveInputException">The buffer has another length.</exception>
     public static bool Gradient(Span<float> grad, int length, string name)
     {
         if (grad.IsEmpty) return false;
