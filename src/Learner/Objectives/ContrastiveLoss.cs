@@ -19,11 +19,17 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
     private readonly PairLossEngine _engine = new();
     private readonly Workspace<int> _labels = new();
 
-    /// <summary>Creates the objective.</summary>
+    /// <summary>Creates the objective with the distance its options name.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public ContrastiveLoss(ContrastiveOptions? options = null) : base("contrastive", options)
+    public ContrastiveLoss(ContrastiveOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a distance of your own (e.g. a <see cref="CustomDistance"/>), which replaces
+    /// <see cref="ContrastiveOptions.Distance"/>; null for the options' distance.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
+    public ContrastiveLoss(ContrastiveOptions? options, PairDistance? distance) : base("contrastive", options)
     {
-        _distance = PairDistance.Create(Options.Distance);
+        _distance = distance ?? PairDistance.Create(Options.Distance);
     }
 
     /// <inheritdoc />

@@ -21,11 +21,17 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
     private readonly Workspace<double> _rowLoss = new(), _scratch = new();
     private readonly Workspace<long> _rowCounts = new();
 
-    /// <summary>Creates the objective.</summary>
+    /// <summary>Creates the objective with the distance its options name.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public TripletLoss(TripletOptions? options = null) : base("triplet", options)
+    public TripletLoss(TripletOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a distance of your own (e.g. a <see cref="CustomDistance"/>), which replaces
+    /// <see cref="TripletOptions.Distance"/>; null for the options' distance.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
+    public TripletLoss(TripletOptions? options, PairDistance? distance) : base("triplet", options)
     {
-        _distance = PairDistance.Create(Options.Distance);
+        _distance = distance ?? PairDistance.Create(Options.Distance);
     }
 
     /// <inheritdoc />

@@ -10,9 +10,6 @@ internal sealed class CosineDistance : PairDistance
     private readonly Workspace<float> _normalized = new(), _norms = new(), _gradN = new();
 
     /// <inheritdoc />
-    public override DistanceKind Kind => DistanceKind.Cosine;
-
-    /// <inheritdoc />
     public override void Prepare(ReadOnlySpan<float> embeddings, int count, int dimension)
     {
         Count = count; Dimension = dimension;

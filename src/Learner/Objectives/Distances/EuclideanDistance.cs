@@ -19,9 +19,6 @@ internal sealed class EuclideanDistance : PairDistance
     public EuclideanDistance(bool squared) => _squared = squared;
 
     /// <inheritdoc />
-    public override DistanceKind Kind => _squared ? DistanceKind.SquaredEuclidean : DistanceKind.Euclidean;
-
-    /// <inheritdoc />
     public override void Prepare(ReadOnlySpan<float> embeddings, int count, int dimension)
     {
         Count = count; Dimension = dimension;

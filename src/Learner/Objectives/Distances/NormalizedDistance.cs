@@ -12,10 +12,7 @@ internal sealed class NormalizedDistance : PairDistance
     private readonly Workspace<float> _normalized = new(), _norms = new(), _gradN = new();
 
     /// <summary>Wraps <paramref name="inner"/> (which must not itself normalise).</summary>
-    public NormalizedDistance(PairDistance inner, DistanceKind kind) { _inner = inner; Kind = kind; }
-
-    /// <inheritdoc />
-    public override DistanceKind Kind { get; }
+    public NormalizedDistance(PairDistance inner) => _inner = inner;
 
     /// <inheritdoc />
     public override void Prepare(ReadOnlySpan<float> embeddings, int count, int dimension)
