@@ -23,9 +23,9 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
     public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
         | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var pairs = meta.SelectedPairs(Options.UseProvidedPairs);
+        var pairs = PairTensors.Selected(meta, Options.UseProvidedPairs);
         TTensor loss, positive;
         TTensor? include = null;
         int count;
@@ -39,8 +39,8 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
         }
         else
         {
-            var labels = meta.CheckedLabels("Contrastive loss (all pairs; or give EmbeddingBatch.Pairs)");
-            var patients = Options.InterPatientOnly ? meta.OptionalPatients("contrastive") : default;
+            var labels = BatchContract.Labels(meta, "Contrastive loss (all pairs; or give EmbeddingBatch.Pairs)");
+            var patients = Options.InterPatientOnly ? BatchContract.OptionalPatients(meta, "contrastive") : default;
             var d = DeviceOps.Matrix(z, Options.Distance);
             var lab = UploadIndex(labels);
             positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));

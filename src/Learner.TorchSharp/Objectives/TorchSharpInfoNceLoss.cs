@@ -19,9 +19,9 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
 
     private protected override string? SecondViewReader => "InfoNCE";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        meta.RequireSecondView("InfoNCE");
+        if (second is null) BatchContract.SecondView(0, meta.Count, meta.Dimension, "InfoNCE", required: true);
         long b = meta.Count;
         float invTau = 1f / Options.Temperature;
         var u = DeviceOps.Similarity(z, Options.Similarity);

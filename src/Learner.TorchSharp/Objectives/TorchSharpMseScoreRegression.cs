@@ -59,11 +59,11 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
         CopyGradient(parameters[1], HeadBiasGradient.Data);
     }
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int b = meta.Count;
         _head.CheckDimension(meta.Dimension);
-        var scores = meta.CheckedScores("MSE score regression");
+        var scores = BatchContract.Scores(meta, "MSE score regression");
         var target = new float[b];
         for (int i = 0; i < b; i++) target[i] = (float)_head.Target(scores[i]);
         var prediction = z.matmul(parameters[0]).Plus(parameters[1]);

@@ -23,11 +23,11 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
 
     private protected override string? SecondViewReader => "NT-Xent";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int b = meta.Count, n = second is null ? b : 2 * b;
         var all = new int[n];
-        meta.CheckedLabels("NT-Xent").CopyTo(all);
+        BatchContract.Labels(meta, "NT-Xent").CopyTo(all);
         if (n > b) all.AsSpan(0, b).CopyTo(all.AsSpan(b));
         var groups = DeviceOps.GroupSizes(all);
         long positivePairs = 0;

@@ -59,7 +59,6 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         BatchContract.Batch(batch, Name, gradEmbeddings, gradSecondView);
-        var meta = BatchView.From(batch);
         int b = batch.Count, d = batch.Dimension;
         bool wantFirst = !gradEmbeddings.IsEmpty, wantSecond = !gradSecondView.IsEmpty;
         double value;
@@ -75,7 +74,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             }
             else gradSecondView.Clear();
             var parameters = UploadParameters();
-            var loss = LossCore(z, second, meta, parameters, out active);
+            var loss = LossCore(z, second, batch, parameters, out active);
             value = loss.to_type(ScalarType.Float64).item<double>();
             if ((wantFirst || wantSecond || parameters.Count > 0) && loss.requires_grad) loss.backward();
             CopyGradient(z, gradEmbeddings);
@@ -109,7 +108,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         if (secondView is not null) CheckDeviceTensor(secondView, "second view", embeddings);
         CheckFinite(embeddings, "embeddings");
         if (secondView is not null) CheckFinite(secondView, "second view");
-        var meta = BatchView.From(metadata, b, d, secondView is not null);
+        var meta = (metadata ?? new BatchMetadata()).ToBatch(b, d);
         var parameters = UploadParameters();
         var loss = LossCore(embeddings, SecondViewReader is null ? null : secondView, meta, parameters, out int active);
         return new TorchSharpLoss(loss, active, parameters);
@@ -122,11 +121,11 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     /// <summary>Builds the loss.</summary>
     /// <param name="z">B×D embeddings on the device.</param>
     /// <param name="second">The second view, or null.</param>
-    /// <param name="meta">The host metadata.</param>
+    /// <param name="meta">The batch: its shape and host metadata (its embeddings may be empty: they are <paramref name="z"/>).</param>
     /// <param name="parameters">The objective's parameters on the device (from <see cref="UploadParameters"/>).</param>
     /// <param name="active">The active count.</param>
     /// <returns>A scalar float32 tensor.</returns>
-    internal abstract TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active);
+    internal abstract TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active);
 
     /// <summary>The objective's parameters as device leaves that require gradients (empty for most objectives).</summary>
     private protected virtual IReadOnlyList<TTensor> UploadParameters() => Array.Empty<TTensor>();

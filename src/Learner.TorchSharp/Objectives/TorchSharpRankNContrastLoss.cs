@@ -19,9 +19,9 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContr
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var scores = meta.CheckedScores("Rank-N-Contrast");
+        var scores = BatchContract.Scores(meta, "Rank-N-Contrast");
         int n = meta.Count;
         if (n < 2) { active = 0; return DeviceOps.ZeroLoss(z, second); }
         var x = DeviceOps.Matrix(z, Options.Distance).Times(-1.0 / Options.Temperature);   // x_ij = −d_ij / τ

@@ -22,9 +22,9 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
 
     private protected override string? SecondViewReader => "SupCon";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var labels = meta.CheckedLabels("SupCon");
+        var labels = BatchContract.Labels(meta, "SupCon");
         int b = meta.Count, n = second is null ? b : 2 * b;
         var all = new int[n];
         labels.CopyTo(all);

@@ -21,7 +21,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int n = meta.Count;
         float margin = Options.Margin;
@@ -46,7 +46,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
         }
         else
         {
-            var labels = meta.CheckedLabels("Triplet loss");
+            var labels = BatchContract.Labels(meta, "Triplet loss");
             // Positives (g − 1) and negatives (n − g) per anchor, counted on the host.
             var groups = DeviceOps.GroupSizes(labels);
             var lab = UploadIndex(labels);

@@ -29,16 +29,16 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     /// <inheritdoc />
     public override BatchFields Reads => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var s = meta.CheckedScores("Weighted contrastive loss");
-        var pairs = meta.SelectedPairs(Options.UseProvidedPairs);
+        var s = BatchContract.Scores(meta, "Weighted contrastive loss");
+        var pairs = PairTensors.Selected(meta, Options.UseProvidedPairs);
         int n = meta.Count;
         var o = Options;
         // The selection: the sampler's pairs, or every pair i < j (of different patients) as a B×B mask.
         bool explicitPairs = !pairs.IsEmpty;
         var (include, count) = explicitPairs ? (null, pairs.Length)
-            : PairTensors.AllPairs(n, o.InterPatientOnly ? meta.OptionalPatients("weighted contrastive") : default);
+            : PairTensors.AllPairs(n, o.InterPatientOnly ? BatchContract.OptionalPatients(meta, "weighted contrastive") : default);
         long size = explicitPairs ? pairs.Length : (long)n * n;
         // Each selected pair's kind and, for a negative, g(Δ); then the weight normalisation, weights and margins — the
         // managed objective's coefficients. Pairs outside the selection keep weight 0: they contribute nothing.

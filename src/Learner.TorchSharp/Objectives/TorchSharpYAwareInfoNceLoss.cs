@@ -22,9 +22,9 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOpti
 
     private protected override string? SecondViewReader => "y-aware InfoNCE";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in BatchView meta, IReadOnlyList<TTensor> parameters, out int active)
+    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var scores = meta.CheckedScores("y-aware InfoNCE");
+        var scores = BatchContract.Scores(meta, "y-aware InfoNCE");
         int b = meta.Count, n = second is null ? b : 2 * b;
         if (n < 2) { active = 0; return DeviceOps.ZeroLoss(z, second); }
         var all = new float[n];

@@ -1,7 +1,9 @@
 namespace Learner.Objectives;
 
-/// <summary>Batch metadata held in memory (rather than spans), for callers that work with tensors
-/// (<see cref="ObjectiveGraph"/>). Reuse one instance across steps to avoid allocation.</summary>
+/// <summary>The metadata of an <see cref="EmbeddingBatch"/> held in memory (rather than spans), for callers that keep it
+/// across steps or work with tensors (<see cref="ObjectiveGraph"/>, the training loop, a device backend); it becomes an
+/// <see cref="EmbeddingBatch"/> through <see cref="ToBatch(ReadOnlySpan{float}, int, int, ReadOnlySpan{float})"/>.
+/// Reuse one instance across steps to avoid allocation.</summary>
 public sealed class BatchMetadata
 {
     /// <summary>Health score per row.</summary>
@@ -25,6 +27,7 @@ public sealed class BatchMetadata
     /// <param name="dimension">D.</param>
     /// <param name="secondView">Optional second view (B×D) or empty.</param>
     /// <returns>The batch.</returns>
+    /// <exception cref="ObjectiveInputException">A size is not positive, or the embeddings are not B×D.</exception>
     public EmbeddingBatch ToBatch(ReadOnlySpan<float> embeddings, int count, int dimension, ReadOnlySpan<float> secondView = default)
         => new(embeddings, count, dimension)
         {
@@ -34,5 +37,16 @@ public sealed class BatchMetadata
             Labels = Labels.Span,
             Pairs = Pairs.Span,
             Triplets = Triplets.Span,
+        };
+
+    /// <summary>A batch of B×D embeddings held elsewhere (see <see cref="EmbeddingBatch(int, int)"/>) with this metadata.</summary>
+    /// <param name="count">B.</param>
+    /// <param name="dimension">D.</param>
+    /// <returns>The batch (no embeddings).</returns>
+    /// <exception cref="ObjectiveInputException">A size is not positive.</exception>
+    public EmbeddingBatch ToBatch(int count, int dimension)
+        => new(count, dimension)
+        {
+            Scores = Scores.Span, PatientIds = PatientIds.Span, Labels = Labels.Span, Pairs = Pairs.Span, Triplets = Triplets.Span,
         };
 }

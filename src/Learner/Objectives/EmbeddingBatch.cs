@@ -24,6 +24,20 @@ public readonly ref struct EmbeddingBatch
         Dimension = dimension;
     }
 
+    /// <summary>A batch of B×D embeddings held elsewhere (on a device, by a backend): its shape and, through the
+    /// initialiser, its metadata, with <see cref="Embeddings"/> empty. Host objectives refuse it
+    /// (<see cref="BatchContract.Batch"/>); a backend checks its metadata with the same <see cref="BatchContract"/>.</summary>
+    /// <param name="count">B.</param>
+    /// <param name="dimension">D.</param>
+    /// <exception cref="ObjectiveInputException">A size is not positive.</exception>
+    public EmbeddingBatch(int count, int dimension)
+    {
+        if (count <= 0) throw new ObjectiveInputException($"EmbeddingBatch: count (B) must be positive, got {count}.", "count");
+        if (dimension <= 0) throw new ObjectiveInputException($"EmbeddingBatch: dimension (D) must be positive, got {dimension}.", "dimension");
+        Count = count;
+        Dimension = dimension;
+    }
+
     /// <summary>The embeddings, B×D row-major.</summary>
     public ReadOnlySpan<float> Embeddings { get; }
 
