@@ -18,15 +18,6 @@ internal static class PairTensors
         return (tensor(first, shape).to(owner.Device), tensor(second, shape).to(owner.Device), tensor(positive, shape).to(owner.Device));
     }
 
-    /// <summary>The sampler's pairs when <paramref name="useProvided"/> and present (indices checked), else empty
-    /// (meaning: every pair i &lt; j) — the managed objectives' selection rule.</summary>
-    public static ReadOnlySpan<IndexPair> Selected(in EmbeddingBatch batch, bool useProvided)
-    {
-        if (!useProvided || batch.Pairs.IsEmpty) return default;
-        BatchContract.Pairs(batch.Pairs, batch.Count);
-        return batch.Pairs;
-    }
-
     /// <summary>The all-pairs selection (i &lt; j, of different patients when <paramref name="patients"/> is not empty)
     /// as a host B×B mask, row-major, and its number of pairs.</summary>
     public static (bool[] Mask, int Count) AllPairs(int n, ReadOnlySpan<int> patients)

@@ -25,7 +25,7 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
 
     internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
-        var pairs = PairTensors.Selected(meta, Options.UseProvidedPairs);
+        var pairs = BatchContract.SelectedPairs(meta, Options.UseProvidedPairs);
         TTensor loss, positive;
         TTensor? include = null;
         int count;

@@ -32,7 +32,7 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var s = BatchContract.Scores(meta, "Weighted contrastive loss");
-        var pairs = PairTensors.Selected(meta, Options.UseProvidedPairs);
+        var pairs = BatchContract.SelectedPairs(meta, Options.UseProvidedPairs);
         int n = meta.Count;
         var o = Options;
         // The selection: the sampler's pairs, or every pair i < j (of different patients) as a B×B mask.

@@ -184,6 +184,19 @@ public static class BatchContract
         }
     }
 
+    /// <summary>The pair objectives' selection rule: the batch's pairs (indices checked) when
+    /// <paramref name="useProvided"/> and the batch has some; otherwise empty, meaning every pair i &lt; j of the batch.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="useProvided">The objective's UseProvidedPairs option.</param>
+    /// <returns>The pairs to visit, or empty for all pairs.</returns>
+    /// <exception cref="ObjectiveInputException">A pair's index is outside the batch.</exception>
+    public static ReadOnlySpan<IndexPair> SelectedPairs(in EmbeddingBatch batch, bool useProvided)
+    {
+        if (!useProvided || batch.Pairs.IsEmpty) return default;
+        Pairs(batch.Pairs, batch.Count);
+        return batch.Pairs;
+    }
+
     /// <summary>The sampler's triplets for a triplet loss with provided selection: present, every index inside a batch of
     /// <paramref name="count"/> rows (checked before any is used).</summary>
     /// <param name="triplets">The triplets.</param>

@@ -19,8 +19,10 @@ public interface IObjective
 
     /// <summary>Every batch field the objective reads when present (a superset of <see cref="Requires"/>): what a
     /// training loop should fill. A second view listed here but not in <see cref="Requires"/> is used when given, and
-    /// need not be generated.</summary>
-    BatchFields Reads => Requires;
+    /// need not be generated. By default (an implementation that does not say): <see cref="Requires"/> and every
+    /// metadata field (scores, patient ids, labels, pairs, triplets), so that a wrapper written before this property
+    /// existed still receives everything its inner objective may read.</summary>
+    BatchFields Reads => Requires | BatchFields.Scores | BatchFields.PatientIds | BatchFields.Labels | BatchFields.Pairs | BatchFields.Triplets;
 
     /// <summary>Parameters the objective owns (e.g. the MSE baseline's linear head); empty for most objectives.</summary>
     IReadOnlyList<ObjectiveParameter> Parameters { get; }

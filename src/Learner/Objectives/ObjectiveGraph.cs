@@ -30,7 +30,7 @@ public static class ObjectiveGraph
     /// <param name="embeddings">B×D embeddings.</param>
     /// <param name="metadata">The batch's metadata, or null.</param>
     /// <param name="secondView">A second view (B×D), or null.</param>
-    /// <param name="result">The objective's result (terms valid until the objective's next call).</param>
+    /// <param name="result">The objective's result (its terms are its own: a later call does not change them).</param>
     /// <returns>The loss (rank 0).</returns>
     public static Tensor Loss(this IObjective objective, Tensor embeddings, BatchMetadata? metadata, Tensor? secondView, out ObjectiveResult result)
     {

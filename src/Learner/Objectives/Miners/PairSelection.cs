@@ -26,11 +26,8 @@ internal readonly ref struct PairSelection
     /// <param name="objective">Name for messages.</param>
     public static PairSelection For(in EmbeddingBatch batch, bool useProvided, bool interPatientOnly, string objective)
     {
-        if (useProvided && !batch.Pairs.IsEmpty)
-        {
-            BatchContract.Pairs(batch.Pairs, batch.Count);
-            return new PairSelection(batch.Pairs, default, all: false);
-        }
+        var selected = BatchContract.SelectedPairs(batch, useProvided);
+        if (!selected.IsEmpty) return new PairSelection(selected, default, all: false);
         var patients = interPatientOnly ? BatchContract.OptionalPatients(batch, objective) : default;
         return new PairSelection(default, patients, all: true);
     }
