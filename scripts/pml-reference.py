@@ -41,6 +41,7 @@ CONFIGS = {
     "contrastive": (lambda: losses.ContrastiveLoss(), None, False),
     "contrastive-margins": (lambda: losses.ContrastiveLoss(pos_margin=0.2, neg_margin=0.9), None, False),
     "contrastive-raw": (lambda: losses.ContrastiveLoss(pos_margin=0.5, neg_margin=3.0, distance=distances.LpDistance(normalize_embeddings=False)), None, False),
+    "contrastive-pairmargin": (lambda: losses.ContrastiveLoss(), lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8), False),
 }
 
 # (name, B, D, labels, seed): several shapes, an imbalanced batch with a singleton class, a batch with many classes.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Learner.Objectives;
 using Learner.Objectives.Distances;
+using Learner.Objectives.Miners;
 using Learner.Objectives.Options;
 using Learner.Objectives.Reducers;
 
@@ -67,13 +68,14 @@ public class PmlParityTests
         "contrastive" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning), false),
         "contrastive-margins" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { PositiveMargin = 0.2f, Margin = 0.9f }), false),
         "contrastive-raw" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { PositiveMargin = 0.5f, Margin = 3f, Distance = DistanceKind.Euclidean }), false),
+        "contrastive-pairmargin" => (new MinedObjective(new PairMarginMiner(0.2f, 0.8f), new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { UseProvidedPairs = true })), false),
         _ => throw new ArgumentException($"No Learner mapping for the PML config '{config}'.", nameof(config)),
     };
 
     static readonly string[] Mapped =
     {
         "supcon", "supcon-t0.5", "triplet-default", "triplet-all-m0.2", "triplet-batchhard-m0.2", "triplet-all-raw-m0.5",
-        "ntxent", "ntxent-t0.5", "ntxent-views", "contrastive", "contrastive-margins", "contrastive-raw",
+        "ntxent", "ntxent-t0.5", "ntxent-views", "contrastive", "contrastive-margins", "contrastive-raw", "contrastive-pairmargin",
     };
 
     public static TheoryData<string> Configs() => new(Mapped);
