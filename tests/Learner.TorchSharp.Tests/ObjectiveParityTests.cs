@@ -123,6 +123,7 @@ public class ObjectiveParityTests
             C("contrastive pml", "contrastive", ContrastiveOptions.PytorchMetricLearning),
             C("contrastive pml inter-patient margins", "contrastive", ContrastiveOptions.PytorchMetricLearning with { InterPatientOnly = true, PositiveMargin = 0.3f, Margin = 0.9f }),
             C("contrastive pml pairs squared", "contrastive", ContrastiveOptions.PytorchMetricLearning with { UseProvidedPairs = true, Squared = true, PositiveMargin = 0.2f }, pairs: true),
+            C("weighted separate means", "weighted-contrastive", new WeightedContrastiveOptions { Margin = 0.9f, Reduction = Reduction.PositiveNegativeMeansOverActive }),
             C("y-aware", "y-aware", new YAwareOptions()),
             C("y-aware two views", "y-aware", new YAwareOptions { Sigma = 0.5f }, secondView: true),
             C("y-aware dot", "y-aware", new YAwareOptions { Similarity = SimilarityKind.Dot, Temperature = 2f, Sigma = 2f }),
@@ -184,6 +185,15 @@ public class ObjectiveParityTests
             Relative(rd.Loss, rm.Loss).Should().BeLessThan(Tolerance, $"{c} seed {seed}: loss {rd.Loss} vs managed {rm.Loss}");
             rd.ActiveCount.Should().Be(rm.ActiveCount, $"{c} seed {seed}");
             rd.Terms[0].Name.Should().Be(rm.Terms[0].Name);
+            rd.Parts.Count.Should().Be(rm.Parts.Count, $"{c}: the same sub-terms");
+            for (int p = 0; p < rm.Parts.Count; p++)
+            {
+                rd.Parts[p].Name.Should().Be(rm.Parts[p].Name);
+                Math.Abs(rd.Parts[p].Value - rm.Parts[p].Value).Should().BeLessThan(Tolerance * Math.Max(1, Math.Abs(rm.Loss)), $"{c} seed {seed}: {rm.Parts[p].Name}");
+            }
+            rd.Mining.Pairs.Should().Be(rm.Mining.Pairs, $"{c}: pairs visited");
+            rd.Mining.PositivePairs.Should().Be(rm.Mining.PositivePairs, $"{c}: positive pairs");
+            rd.Mining.Triplets.Should().Be(rm.Mining.Triplets, $"{c}: triplets visited");
             GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: embedding gradient");
             if (c.SecondView) GradientError(sd, sm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: second-view gradient");
             device.Parameters.Count.Should().Be(managed.Parameters.Count);

@@ -49,13 +49,14 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
             loss = Terms(d, positive) * include.to_type(ScalarType.Float32);
         }
         active = DeviceOps.ActiveCount(loss, include);
-        if (Options.Reduction != Reduction.PositiveNegativeMeansOverActive)
-            return loss.sum().Times(Reducer.Scale(Options.Reduction, count, active));
         var posMask = include is null ? positive : positive.logical_and(include);
         var negMask = include is null ? positive.logical_not() : positive.logical_not().logical_and(include);
         int posCount = DeviceOps.Count(posMask), negCount = DeviceOps.Count(negMask);
-        var (ps, ns) = Reducer.Scales(Options.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask));
-        return (loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps).Plus((loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns));
+        var (ps, ns) = Options.Reduction == Reduction.PositiveNegativeMeansOverActive
+            ? Reducer.Scales(Options.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask))
+            : Reducer.Scales(Options.Reduction, posCount, 0, negCount, active);
+        return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
+            new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }
 
     /// <summary>Each pair's term from its distance: the positive form where <paramref name="positive"/>, else the negative.</summary>

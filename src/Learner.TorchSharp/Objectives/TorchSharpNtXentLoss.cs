@@ -34,7 +34,9 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
         active = 0;
         for (int i = 0; i < n; i++) { positivePairs += groups[i] - 1; if (groups[i] > 1) active++; }
         // Without positives, or with one class (no anchor has a negative: every term is 0), the loss is 0.
-        if (positivePairs == 0 || groups[0] == n) return DeviceOps.ZeroLoss(z, second);
+        if (positivePairs == 0) return DeviceOps.ZeroLoss(z, second);
+        ReportMining(new MiningStatistics { Pairs = positivePairs, PositivePairs = positivePairs, Anchors = active });
+        if (groups[0] == n) return DeviceOps.ZeroLoss(z, second);
         var rows = DeviceOps.Similarity(z, Options.Similarity);
         if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
         var logits = rows.mm(rows.t()).Times(1f / Options.Temperature);

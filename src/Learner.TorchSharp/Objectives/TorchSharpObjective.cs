@@ -32,6 +32,8 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     internal const long ChunkElements = 1L << 24;
 
     private bool _disposed;
+    private TTensor? _positivePart, _negativePart;
+    private MiningStatistics _mining;
 
     private protected TorchSharpObjective(string name, Device? device)
     {
@@ -63,6 +65,9 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
         bool wantFirst = !gradEmbeddings.IsEmpty, wantSecond = !gradSecondView.IsEmpty;
         double value;
         int active;
+        var parts = ObjectiveTerms.Empty;
+        _positivePart = _negativePart = null;
+        _mining = default;
         using (var scope = NewDisposeScope())
         {
             var z = Upload(batch.Embeddings, b, d, wantFirst);
@@ -76,12 +81,16 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             var parameters = UploadParameters();
             var loss = LossCore(z, second, batch, parameters, out active);
             value = loss.to_type(ScalarType.Float64).item<double>();
+            if (_positivePart is not null && _negativePart is not null)
+                parts = new ObjectiveTerms(new ObjectiveTerm(Name + ".positive", _positivePart.to_type(ScalarType.Float64).item<double>(), 1.0),
+                    new ObjectiveTerm(Name + ".negative", _negativePart.to_type(ScalarType.Float64).item<double>(), 1.0));
+            _positivePart = _negativePart = null;
             if ((wantFirst || wantSecond || parameters.Count > 0) && loss.requires_grad) loss.backward();
             CopyGradient(z, gradEmbeddings);
             if (second is not null) CopyGradient(second, gradSecondView);
             DownloadParameterGradients(parameters);
         }
-        return new ObjectiveResult(value, active, new ObjectiveTerms(new ObjectiveTerm(Name, value, 1.0))) { Mining = new MiningStatistics { Active = active } };
+        return new ObjectiveResult(value, active, new ObjectiveTerms(new ObjectiveTerm(Name, value, 1.0))) { Parts = parts, Mining = _mining with { Active = active } };
     }
 
     /// <summary>Computes the loss and its gradient with respect to the embeddings (no second-view gradient).</summary>
@@ -126,6 +135,17 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     /// <param name="active">The active count.</param>
     /// <returns>A scalar float32 tensor.</returns>
     internal abstract TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active);
+
+    /// <summary>Returns positive + negative, keeping both parts and the mining counts for the result of
+    /// <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/> (as the managed objectives report them).</summary>
+    private protected TTensor Parts(TTensor positive, TTensor negative, MiningStatistics mining)
+    {
+        _positivePart = positive; _negativePart = negative; _mining = mining;
+        return positive.Plus(negative);
+    }
+
+    /// <summary>Keeps the mining counts for the result of <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/>.</summary>
+    private protected void ReportMining(MiningStatistics mining) => _mining = mining;
 
     /// <summary>The objective's parameters as device leaves that require gradients (empty for most objectives).</summary>
     private protected virtual IReadOnlyList<TTensor> UploadParameters() => Array.Empty<TTensor>();

@@ -148,6 +148,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                 }
             }
         }
+        ReportMining(new MiningStatistics { Triplets = count });
         return sum.Times(Reducer.Scale(Options.Reduction, count, active));
     }
 

@@ -79,6 +79,14 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
         var loss = d.Square().where(tensor(positive, shape).to(Device),
             tensor(weight, shape).to(Device) * (tensor(margin, shape).to(Device) - d).relu().Square());
         active = DeviceOps.ActiveCount(loss, null);
-        return loss.sum().Times(Reducer.Scale(o.Reduction, count, active));
+        // Pairs outside the selection are neither (their loss is 0 and they are not counted).
+        var posMask = tensor(positive, shape).to(Device);
+        var negMask = include is null ? posMask.logical_not() : posMask.logical_not().logical_and(tensor(include, shape).to(Device));
+        int posCount = positive.Count(p => p), negCount = count - posCount;
+        var (ps, ns) = o.Reduction == Reduction.PositiveNegativeMeansOverActive
+            ? Reducer.Scales(o.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask))
+            : Reducer.Scales(o.Reduction, posCount, 0, negCount, active);
+        return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
+            new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }
 }
