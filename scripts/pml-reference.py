@@ -34,6 +34,7 @@ CONFIGS = {
     "triplet-default": (lambda: losses.TripletMarginLoss(), None, False),
     "triplet-all-m0.2": (lambda: losses.TripletMarginLoss(margin=0.2), None, False),
     "triplet-batchhard-m0.2": (lambda: losses.TripletMarginLoss(margin=0.2), lambda: miners.BatchHardMiner(), False),
+    "triplet-smooth-m0.2": (lambda: losses.TripletMarginLoss(margin=0.2, smooth_loss=True), None, False),
     "triplet-all-raw-m0.5": (lambda: losses.TripletMarginLoss(margin=0.5, distance=distances.LpDistance(normalize_embeddings=False)), None, False),
     "ntxent": (lambda: losses.NTXentLoss(), None, False),
     "ntxent-t0.5": (lambda: losses.NTXentLoss(temperature=0.5), None, False),

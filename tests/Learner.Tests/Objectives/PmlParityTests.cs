@@ -61,6 +61,7 @@ public class PmlParityTests
         "triplet-default" => (new TripletLoss(TripletOptions.PytorchMetricLearning), false),
         "triplet-all-m0.2" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.2f }), false),
         "triplet-batchhard-m0.2" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.2f, Selection = TripletSelection.BatchHard }), false),
+        "triplet-smooth-m0.2" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.2f, Penalty = TripletPenalty.SoftPlus }), false),
         "triplet-all-raw-m0.5" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.5f, Distance = DistanceKind.Euclidean }), false),
         "ntxent" => (new NtXentLoss(), false),
         "ntxent-t0.5" => (new NtXentLoss(new NtXentOptions { Temperature = 0.5f }), false),
@@ -74,7 +75,7 @@ public class PmlParityTests
 
     static readonly string[] Mapped =
     {
-        "supcon", "supcon-t0.5", "triplet-default", "triplet-all-m0.2", "triplet-batchhard-m0.2", "triplet-all-raw-m0.5",
+        "supcon", "supcon-t0.5", "triplet-default", "triplet-all-m0.2", "triplet-batchhard-m0.2", "triplet-smooth-m0.2", "triplet-all-raw-m0.5",
         "ntxent", "ntxent-t0.5", "ntxent-views", "contrastive", "contrastive-margins", "contrastive-raw", "contrastive-pairmargin",
     };
 
