@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using Learner.Objectives;
 using Learner.Objectives.Distances;
 using Learner.Objectives.Miners;
