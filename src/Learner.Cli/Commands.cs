@@ -389,9 +389,13 @@ internal static class Commands
             int s = p.GetValue(seed);
             var classifier = new ChangeClassifierOptions { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression };
             var thresholds = ChangeThresholds.Absolute(t);
+            // An empty change class makes accuracy and macro-F1 meaningless (every pair "stable" scores 1.000): refuse
+            // before fitting anything (EmptyChangeClassException, exit 1); a nearly empty class is a warning below.
+            var sampler = new IntraPatientPairSampler(data, thresholds);
+            EmptyChangeClassException.ThrowIfAnyEmpty(sampler);
             var eval = ChangeEvaluation.CrossValidate(data, emb, d, thresholds, k, s, classifier);
             int n = p.GetValue(resamples);
-            var pairs = new IntraPatientPairSampler(data, thresholds).Pairs;
+            var pairs = sampler.Pairs;
             var gaps = pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray();
             var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), gaps);
             // The experiment's summary: same bootstrap streams, so the same predictions get the same intervals.

@@ -86,9 +86,19 @@ internal static class ExperimentCommand
             string sourceText;
             if (c is not null)
             {
-                bool lus = c == "lus";
-                data = lus ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 }) : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
-                t ??= lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold;
+                // A synthetic cohort declares its change thresholds; --threshold (or the --config file) may override them.
+                ChangeThresholds declared;
+                if (c == "lus")
+                {
+                    var lus = new SyntheticLusCohort(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 });
+                    (data, declared) = (lus.Dataset, lus.ChangeThresholds);
+                }
+                else
+                {
+                    var mri = new SyntheticMriCohort(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
+                    (data, declared) = (mri.Dataset, mri.ChangeThresholds);
+                }
+                if (t is null && section?.GetSection("ChangeThresholds").Exists() != true) options.ChangeThresholds = declared;
                 sourceText = $"synthetic {c.ToUpperInvariant()} cohort (seed 7)";
             }
             else
@@ -149,7 +159,9 @@ internal static class ExperimentCommand
             bool quiet = p.GetValue(json);
             bool exact = data.Scans.Any(sc => sc.ExactScore is not null);
             string columns = $"score → pretraining targets{(data.Scans.All(sc => !sc.HasScore) ? " (none: label-only)" : "")}; label → coarse labels{(data.Scans.Any(sc => sc.CoarseLabel is null) ? " (missing: quartiles of each fold's training scores)" : "")}; {(exact ? "exact_score" : "score")} → change labels";
-            string description = $"{sourceText}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold ±{options.ChangeThresholds.Improvement.ToString(CultureInfo.InvariantCulture)}; {columns}.";
+            var thresholds = options.ChangeThresholds ?? throw new CliException("--threshold: no change threshold is set.");
+            string change = thresholds.Improvement == thresholds.Worsening ? $"±{thresholds.Improvement.ToString(CultureInfo.InvariantCulture)}" : $"+{thresholds.Improvement.ToString(CultureInfo.InvariantCulture)} / −{thresholds.Worsening.ToString(CultureInfo.InvariantCulture)}";
+            string description = $"{sourceText}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold {change}{(thresholds.Mode == ThresholdMode.Relative ? " (relative)" : "")}; {columns}.";
             var experiment = new LearnerExperiment(options);
             if (!quiet)
             {

@@ -88,6 +88,9 @@ public static class LearnerServiceCollectionExtensions
         var seeds = options.Seeds;
         var rates = options.Search.LearningRates;
         var changeThresholds = options.ChangeThresholds;
+        // ChangeThresholds is immutable (built by its constructor) and read explicitly below; during the plain binding it
+        // holds a placeholder instance so that the binder neither constructs one nor rejects its keys as unknown.
+        options.ChangeThresholds = ChangeThresholds.Absolute(1);
         configuration.Bind(options, b => b.ErrorOnUnknownConfiguration = true);
         options.ChangeThresholds = changeThresholds;
         options.Objectives = configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() ?? objectives;

@@ -1,3 +1,4 @@
+using Learner.Data;
 using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
@@ -62,6 +63,7 @@ public class ComputeBackendTests
 
     private static ExperimentOptions Small() => new()
     {
+        ChangeThresholds = ChangeThresholds.Absolute(20),
         Objectives = new[] { "weighted-contrastive", "mse+weighted-contrastive" },
         Seeds = new[] { 3, 4 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
@@ -125,7 +127,7 @@ public class ComputeBackendTests
             var rec = new Recorder();
             var services = new ServiceCollection();
             if (before) services.AddSingleton(rec.Backend());
-            services.AddLearner(o => { o.Encoder = Small().Encoder; });
+            services.AddLearner(o => { o.Encoder = Small().Encoder; o.ChangeThresholds = ChangeThresholds.Absolute(20); });
             if (!before) services.AddSingleton(rec.Backend());
             using var provider = services.BuildServiceProvider();
             provider.GetRequiredService<Func<IEncoder>>()().Name.Should().StartWith("tracked:");
