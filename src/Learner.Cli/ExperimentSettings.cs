@@ -25,7 +25,7 @@ internal static class ExperimentSettings
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{option}: {e.Message}");
+            throw new CliException($"{option}: {CliMessages.Clean(e)}");
         }
     }
 

@@ -20,8 +20,8 @@ public sealed record ExperimentOptions
     public EncoderOptions Encoder { get; set; } = new();
 
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
-    /// the experiment's run folders).</summary>
-    public PretrainingOptions Pretraining { get; set; } = new() { Epochs = 2, StepsPerEpoch = 60, WarmupSteps = 5 };
+    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults.</summary>
+    public PretrainingOptions Pretraining { get; set; } = new();
 
     /// <summary>Where each training step's scans come from: P×K patient batches (default), inter-patient pairs with a
     /// coarse-to-fine curriculum, or inter-patient triplets. The same source for every objective.</summary>

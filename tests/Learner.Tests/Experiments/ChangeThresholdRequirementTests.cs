@@ -50,3 +50,14 @@ public class ChangeThresholdRequirementTests
         double.IsNaN(without.Run().Epochs.Single().Validation!.MacroF1).Should().BeTrue("without thresholds change classification is not measured");
     }
 }
+
+public class ValidationReportTextTests
+{
+    [Fact]
+    public void A_validation_report_prints_as_one_readable_line_with_unmeasured_metrics_as_na()
+    {
+        var report = new ValidationReport(2, 120, 0.41234, new[] { new KeyValuePair<string, double>("mse", 0.30119), new KeyValuePair<string, double>("weighted-contrastive", 0.11116) },
+            0.4121, 0.63, 0.31, double.NaN, double.NaN, double.NaN);
+        report.ToString().Should().Be("epoch 2, step 120: loss 0.4123 (mse 0.3012, weighted-contrastive 0.1112); Spearman 0.412, P@1 0.630, MAP@R 0.310, accuracy n/a, macro-F1 n/a, κ n/a");
+    }
+}
