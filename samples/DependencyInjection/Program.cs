@@ -4,7 +4,6 @@
 // "weighted-contrastive(margn=1)") to see the start-up validation name the option.
 using Learner.Data;
 using Learner.Data.Synthetic;
-using Learner.DependencyInjection;
 using Learner.Experiments;
 using Learner.Sampling;
 using Learner.Training;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Learner.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
 using Learner.Experiments;
 using Learner.Objectives;
 using Learner.Training;

@@ -1,5 +1,4 @@
 using Learner.Data;
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;

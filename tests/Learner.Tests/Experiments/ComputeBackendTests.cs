@@ -1,5 +1,4 @@
 using Learner.Data;
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;
@@ -134,7 +133,7 @@ public class ComputeBackendTests
             provider.GetRequiredService<PretrainerFactory>().Backend.Name.Should().Be("tracked");
             provider.GetRequiredService<LearnerExperiment>().Backend.Name.Should().Be("tracked");
         }
-        using var plain = new ServiceCollection().AddLearner().BuildServiceProvider();
+        using var plain = new ServiceCollection().AddLearner().Services.BuildServiceProvider();
         plain.GetRequiredService<ComputeBackend>().Should().BeSameAs(ComputeBackend.Managed);
     }
 
