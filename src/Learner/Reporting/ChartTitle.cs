@@ -59,6 +59,25 @@ public static class ChartTitle
         return lines;
     }
 
+    /// <summary>Shortens <paramref name="text"/> to fit <paramref name="width"/> pixels by replacing its middle with "…"
+    /// (the start and the end of an objective spec say the most); unchanged when it fits.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="width">The available width in pixels.</param>
+    /// <param name="fontSize">Font size in pixels.</param>
+    /// <returns>The text or its shortened form.</returns>
+    public static string Shorten(string text, double width, double fontSize)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (EstimateWidth(text, fontSize) <= width) return text;
+        for (int keep = text.Length - 1; keep > 1; keep--)
+        {
+            int head = (keep + 1) / 2, tail = keep - head;
+            string s = text[..head] + "…" + text[^tail..];
+            if (EstimateWidth(s, fontSize) <= width) return s;
+        }
+        return "…";
+    }
+
     /// <summary>Draws the title centred at the top of <paramref name="svg"/> (first baseline at <paramref name="baseline"/>),
     /// wrapped to the drawing's width less a margin.</summary>
     /// <param name="svg">The drawing.</param>

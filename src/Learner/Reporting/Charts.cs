@@ -165,7 +165,9 @@ public static class Charts
                 svg.Line(cx - w / 5, frame.Y(b.Lower), cx + w / 5, frame.Y(b.Lower), "#222", 1.5);
                 svg.Line(cx - w / 5, frame.Y(b.Upper), cx + w / 5, frame.Y(b.Upper), "#222", 1.5);
             }
-            svg.Text(cx, height - bottom + 14, b.Name, "end", 10, rotate: -35);
+            // The label runs down-left at 35°: shorten it (the bar's tooltip keeps the whole name) to stay inside the drawing.
+            double room = Math.Min(cx / Math.Cos(35 * Math.PI / 180), (bottom - 18) / Math.Sin(35 * Math.PI / 180));
+            svg.Text(cx, height - bottom + 14, ChartTitle.Shorten(b.Name, room, 10), "end", 10, rotate: -35);
         }
         return svg.ToString();
     }

@@ -65,3 +65,16 @@ public class ChartTextTests
         tickLabels.Should().OnlyHaveUniqueItems().And.NotContain(l => l.Contains('E'));
     }
 }
+
+public class ChartLabelShorteningTests
+{
+    [Fact]
+    public void A_long_bar_label_is_shortened_in_the_middle_to_fit()
+    {
+        const string name = "mse + 0.5*weighted-contrastive(marginByGap=true)";
+        ChartTitle.Shorten("mse", 100, 10).Should().Be("mse");
+        string s = ChartTitle.Shorten(name, 120, 10);
+        ChartTitle.EstimateWidth(s, 10).Should().BeLessThanOrEqualTo(120);
+        s.Should().StartWith("mse").And.EndWith("true)").And.Contain("…");
+    }
+}
