@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Learner.Tests.Docs;
 
 /// <summary>
-/// Every C# code block of README.md and docs/*.md compiles against the built assemblies (Roslyn, in memory). A block
+/// Every C# code block of README.md, docs/*.md and the package READMEs (src/*/README.md) compiles against the built assemblies (Roslyn, in memory). A block
 /// is a method body: its leading <c>using</c> directives go to the top of the file, and the variables it uses without
 /// declaring them (<c>data</c>, <c>split</c>, <c>encoder</c>, <c>progress</c>, <c>cancellationToken</c>, …) are declared
 /// before it with the types of <see cref="Context"/>. An HTML comment on the line before a block,
@@ -35,7 +35,7 @@ public partial class DocsCodeCompilesTests
         "System", "System.Collections.Generic", "System.IO", "System.Linq", "System.Threading", "System.Threading.Tasks",
         "Learner.Data", "Learner.Data.Synthetic", "Learner.Downstream", "Learner.Encoders", "Learner.Experiments", "Learner.Metrics",
         "Learner.Objectives", "Learner.Objectives.Options", "Learner.Reporting", "Learner.Sampling", "Learner.Training",
-        "Learner.Nn", "Learner.Nn.Modules", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.DependencyInjection",
+        "Learner.Nn", "Learner.Nn.Modules", "Learner.Nn.Optim", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.DependencyInjection",
     ];
 
     /// <summary>Types the guides use as placeholders for the reader's own code.</summary>
@@ -58,7 +58,9 @@ public partial class DocsCodeCompilesTests
     internal static List<Block> Blocks()
     {
         string root = RepoRoot();
-        var files = Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal).Prepend(Path.Combine(root, "README.md"));
+        // The guides, the repository README and each package's own README (src/<project>/README.md).
+        var files = Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal).Prepend(Path.Combine(root, "README.md"))
+            .Concat(Directory.GetDirectories(Path.Combine(root, "src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists).Order(StringComparer.Ordinal));
         var blocks = new List<Block>();
         foreach (var file in files)
         {
@@ -156,6 +158,7 @@ public partial class DocsCodeCompilesTests
         var blocks = Blocks();
         blocks.Should().Contain(b => b.File == "README.md");
         blocks.Select(b => b.File).Distinct().Should().Contain(Path.Combine("docs", "getting-started.md"));
+        blocks.Should().Contain(b => b.File == Path.Combine("src", "Learner", "README.md"));
         blocks.Count.Should().BeGreaterThan(15);
     }
 
