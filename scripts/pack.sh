@@ -2,7 +2,8 @@
 # Packs every packable src/ project of Learner.sln into a local feed folder (default ./feed) with a pre-release version
 # suffix (default local.<UTC time>), so that a re-pack gets a new version and the NuGet cache never serves an older
 # build under the same number. Writes <feed>/packages.txt, one line per package: id, version, tool command (or -).
-# Usage: scripts/pack.sh [feed-folder]     (LEARNER_VERSION_SUFFIX=… to choose the suffix)
+# Usage: scripts/pack.sh [feed-folder]     (LEARNER_VERSION_SUFFIX=… to choose the suffix; LEARNER_PACKAGES="Learner.Nn
+# Learner" to pack only those package ids)
 # Then, in your app: a nuget.config with <add key="learner-local" value="/path/to/feed" /> (docs/getting-started.md),
 # and `dotnet add package Learner --version <the printed version>` (or --prerelease).
 set -euo pipefail
@@ -20,6 +21,7 @@ for proj in $(dotnet sln Learner.sln list | tr '\\' '/' | grep '^src/.*\.csproj$
   props="$(dotnet msbuild "$proj" -getProperty:IsPackable -getProperty:PackageId -getProperty:PackAsTool -getProperty:ToolCommandName)"
   [ "$(prop "$props" IsPackable)" = true ] || continue
   id="$(prop "$props" PackageId)"
+  [ -z "${LEARNER_PACKAGES:-}" ] || [[ " $LEARNER_PACKAGES " == *" $id "* ]] || continue
   tool=-
   [ "$(prop "$props" PackAsTool)" = true ] && tool="$(prop "$props" ToolCommandName)"
   echo "pack: $id $version → $feed"
