@@ -12,7 +12,7 @@ work="$(mktemp -d)"
 suffix="firsthour.$(date -u +%Y%m%d%H%M%S)"
 started=$SECONDS
 cleanup() {
-  rm -rf "$work"
+  [ -n "${FIRST_HOUR_KEEP:-}" ] && echo "first-hour: kept $work" || rm -rf "$work"
   local cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}" id
   for id in learner.nn learner learner.cli; do rm -rf "$cache/$id/"*"-$suffix"; done
 }
