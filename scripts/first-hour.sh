@@ -101,7 +101,7 @@ HtmlReport.Write(Path.Combine(root, "report.html"), results);
 Console.WriteLine($"my study: {data.PatientCount} patients, {data.ScanCount} scans, {results.Rows.Count} runs; report {Path.Combine(root, "report.html")}");
 CS
 say "dotnet run: the app writes its dataset and runs the held-out experiment through the library"
-(cd "$app" && dotnet run -c Release --nologo -v quiet -- "$work/study") >"$work/app.log" 2>&1 || { cat "$work/app.log"; fail "the app"; }
+(cd "$app" && dotnet run -c Release -v quiet -- "$work/study") >"$work/app.log" 2>&1 || { cat "$work/app.log"; fail "the app"; }
 grep -q "my study: 24 patients, 192 scans, 2 runs" "$work/app.log" || { cat "$work/app.log"; fail "the app's summary line"; }
 grep -q "Learner experiment" "$work/study/report.html" || fail "the library's report.html"
 tail -n 1 "$work/app.log"
