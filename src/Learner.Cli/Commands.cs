@@ -100,6 +100,7 @@ internal static class Commands
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
         var every = Opt("--checkpoint-every", "Checkpoint every this many steps (and always at the end and on Ctrl-C).", CliDefaults.CheckpointEvery);
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json (options that contradict them are refused; --checkpoint-every may change)." };
+        var scalars = new Option<string>("--scalars") { Description = "Also write the training curves as a CSV of scalars (time, step, epoch, tag, value: loss, lr, each objective term), appended to on --resume." };
         var force = new Option<bool>("--force") { Description = "Replace the run already in --out (its run.json, log, checkpoints and head files are deleted)." };
         var cmd = new Command("pretrain", """
             Pretrain an encoder on a manifest with one objective spec (a name with options, or a weighted sum such as
@@ -112,7 +113,7 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force, scalars };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -186,6 +187,7 @@ internal static class Commands
             // One write and one flush per line: a killed process loses at most the line being written.
             await using var log = new StreamWriter(new FileStream(logFile, resuming ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 4096)) { AutoFlush = false };
             bool quiet = p.GetValue(json);
+            using var scalarLog = p.GetValue(scalars) is { } scalarFile ? new CsvScalarLogger(scalarFile, append: resuming) : null;
             if (resuming && !quiet)
                 await cx.Out.WriteLineAsync(checkpointStep >= settings.TotalSteps
                     ? $"The run in '{dir}' is already complete ({CliMessages.Count(settings.TotalSteps, "step")}); nothing to resume."
@@ -195,7 +197,10 @@ internal static class Commands
             try
             {
                 result = await Task.Run(() => RunWithProgress(cx, quiet, settings.Objective, settings.TotalSteps, progress =>
-                    p.GetValue(resume) ? pretrainer.Resume(Path.Combine(dir, "last.safetensors"), progress, ct) : pretrainer.Run(progress, ct), log), CancellationToken.None);
+                {
+                    var sink = CsvScalarLogger.Combine(progress, scalarLog);
+                    return resuming ? pretrainer.Resume(Path.Combine(dir, "last.safetensors"), sink, ct) : pretrainer.Run(sink, ct);
+                }, log), CancellationToken.None);
             }
             catch (OperationCanceledException)
             {

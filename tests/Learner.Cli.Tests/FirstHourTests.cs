@@ -171,12 +171,14 @@ public sealed class FirstHourTests : IDisposable
         using (var ctrlC = new CancellationTokenSource())
         {
             var output = new CancelAt("step 4/6", ctrlC);
-            int cut = await LearnerCli.RunAsync(["pretrain", "--manifest", P("data/manifest.csv"), "--out", P("run"), .. six], output, new StringWriter(), false, ctrlC.Token);
+            int cut = await LearnerCli.RunAsync(["pretrain", "--manifest", P("data/manifest.csv"), "--out", P("run"), "--scalars", P("run/scalars.csv"), .. six], output, new StringWriter(), false, ctrlC.Token);
             cut.Should().Be(ExitCodes.Cancelled);
         }
         string text;
-        (code, text, err) = await Run("pretrain", "--out", P("run"), "--resume");
+        (code, text, err) = await Run("pretrain", "--out", P("run"), "--resume", "--scalars", P("run/scalars.csv"));
         code.Should().Be(ExitCodes.Ok, err);
+        var lossSteps = File.ReadAllLines(P("run/scalars.csv")).Skip(1).Select(l => l.Split(',')).Where(c => c[3] == "loss").Select(c => c[1]).ToList();
+        lossSteps.Should().Equal(["1", "2", "3", "4", "5", "6"], "the resumed run appends the steps after its checkpoint");
         text.Should().Contain("Resuming from step 4 of 6").And.Contain(": 2 steps in").And.Contain("(steps 5–6 of 6)");
 
         (code, text, err) = await Run("pretrain", "--out", P("run"), "--resume");
