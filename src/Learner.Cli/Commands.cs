@@ -370,7 +370,8 @@ internal static class Commands
     {
         var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, or .npz with an 'embeddings' member; rows in manifest order).");
         var manifest = Req("--manifest", "The manifest the embeddings were computed from.");
-        var threshold = new Option<double>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable.", Required = true };
+        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable. Required unless the --config file sets ChangeThresholds; there is no default." };
+        var config = new Option<string>("--config") { Description = "A JSON settings file (as for experiment): its ChangeThresholds, Classifier and BootstrapResamples are used; command-line options override them." };
         var folds = Opt("--folds", "Folds of the patient-grouped cross-validation.", 5);
         var seed = Opt("--seed", "Seed of the folds and the bootstrap.", 1);
         var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
@@ -384,18 +385,25 @@ internal static class Commands
 
             Example:
               learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20 --out runs/wc/metrics.json
-            """) { embeddings, manifest, threshold, folds, seed, head, resamples, output };
+            """) { embeddings, manifest, threshold, config, folds, seed, head, resamples, output };
         cmd.SetAction(p =>
         {
             string file = p.GetValue(embeddings)!;
             bool npz = EmbeddingsFormat(file, "--embeddings");
             CliContext.RequireFile(file, "--embeddings");
             var data = cx.ReadManifest(p.GetValue(manifest)!);
-            double t = p.GetValue(threshold);
-            if (!(t > 0) || double.IsInfinity(t)) throw new CliException($"--threshold must be positive and finite, got {t.ToString(CultureInfo.InvariantCulture)}.");
+            var fromConfig = p.GetValue(config) is { } configFile ? ExperimentSettings.LoadConfig(configFile) : null;
+            ChangeThresholds thresholds;
+            if (p.GetValue(threshold) is { } t)
+            {
+                if (!(t > 0) || double.IsInfinity(t)) throw new CliException($"--threshold must be positive and finite, got {t.ToString(CultureInfo.InvariantCulture)}.");
+                thresholds = ChangeThresholds.Absolute(t);
+            }
+            else thresholds = fromConfig?.ChangeThresholds ?? throw new CliException("--threshold is required (the score change that counts as improved or worsened; there is no default), unless the --config file sets ChangeThresholds.");
             int k = p.GetValue(folds);
             if (k < 2) throw new CliException($"--folds must be ≥ 2, got {k}.");
-            CliContext.Positive(p.GetValue(resamples), "--bootstrap");
+            int n = ExperimentSettings.Given(p, resamples) || fromConfig is null ? p.GetValue(resamples) : fromConfig.BootstrapResamples;
+            CliContext.Positive(n, "--bootstrap");
             var tensor = npz ? Npz.ReadArray(file, NpzMember) : Npy.Read(file);
             if (tensor.Rank != 2 || tensor.Dim(0) != data.ScanCount)
                 throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {CliMessages.Count(data.ScanCount, "scan")}; expected [{data.ScanCount}, D].", ExitCodes.Failed);
@@ -403,14 +411,14 @@ internal static class Commands
             int d = tensor.Dim(1);
             var emb = tensor.ToArray();
             int s = p.GetValue(seed);
-            var classifier = new ChangeClassifierOptions { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression };
-            var thresholds = ChangeThresholds.Absolute(t);
+            var classifier = fromConfig is null || ExperimentSettings.Given(p, head)
+                ? (fromConfig?.Classifier ?? new ChangeClassifierOptions()) with { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression }
+                : fromConfig.Classifier;
             // An empty change class makes accuracy and macro-F1 meaningless (every pair "stable" scores 1.000): refuse
             // before fitting anything (EmptyChangeClassException, exit 1); a nearly empty class is a warning below.
             var sampler = new IntraPatientPairSampler(data, thresholds);
             EmptyChangeClassException.ThrowIfAnyEmpty(sampler);
             var eval = ChangeEvaluation.CrossValidate(data, emb, d, thresholds, k, s, classifier);
-            int n = p.GetValue(resamples);
             var pairs = sampler.Pairs;
             var gaps = pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray();
             var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), gaps);

@@ -45,6 +45,15 @@ public sealed class FirstHourTests : IDisposable
         (code, output, _) = await Run("evaluate", "--embeddings", P("run/emb.npy"), "--manifest", manifest, "--threshold", "5000", "--json");
         code.Should().Be(ExitCodes.Failed);
         JsonDocument.Parse(output).RootElement.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
+
+        // No default threshold: none given is a usage error; a --config file may give it (and the bootstrap).
+        (code, _, err) = await Run("evaluate", "--embeddings", P("run/emb.npy"), "--manifest", manifest);
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--threshold is required").And.Contain("no default");
+        File.WriteAllText(P("eval.json"), """{ "Learner": { "ChangeThresholds": { "Improvement": 20 }, "BootstrapResamples": 20 } }""");
+        (code, output, err) = await Run("evaluate", "--embeddings", P("run/emb.npy"), "--manifest", manifest, "--config", P("eval.json"), "--folds", "3", "--json");
+        code.Should().Be(ExitCodes.Ok, err);
+        JsonDocument.Parse(output).RootElement.GetProperty("macroF1").GetProperty("estimate").ValueKind.Should().Be(JsonValueKind.Number);
     }
 
     [Fact]
