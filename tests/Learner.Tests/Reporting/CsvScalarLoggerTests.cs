@@ -45,3 +45,14 @@ public sealed class CsvScalarLoggerTests : IDisposable
         all.Should().Contain("2026-01-02T03:04:05.0000000+00:00,4,1,loss,", "a value not measured is an empty cell");
     }
 }
+
+public class NonFiniteAsNullJsonConverterTests
+{
+    [Fact]
+    public void Non_finite_numbers_are_written_as_null_and_read_back_as_NaN()
+    {
+        string json = System.Text.Json.JsonSerializer.Serialize(new { a = double.NaN, b = double.PositiveInfinity, c = 0.5, d = (double?)double.NaN }, NonFiniteAsNullJsonConverter.Compact);
+        json.Should().Be("{\"a\":null,\"b\":null,\"c\":0.5,\"d\":null}");
+        System.Text.Json.JsonSerializer.Deserialize<double[]>("[null, 1.5]", NonFiniteAsNullJsonConverter.Options)!.Should().Equal(double.NaN, 1.5);
+    }
+}
