@@ -27,18 +27,13 @@ zlist() { if command -v unzip >/dev/null; then unzip -Z1 "$1"; else python3 -c '
 zcat1() { if command -v unzip >/dev/null; then unzip -p "$1" "$2"; else python3 -c 'import sys,zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$1" "$2"; fi; }
 prop() { sed -n "s|.*\"$2\": *\"\\([^\"]*\\)\".*|\\1|p" <<<"$1"; }
 
-# 1. Pack every packable src/ project.
+# 1. Pack every packable src/ project (scripts/pack.sh, the script the getting-started guide gives users).
 tools=()
-# The projects of Learner.sln under src/.
-for proj in $(dotnet sln Learner.sln list | tr '\\' '/' | grep '^src/.*\.csproj$'); do
-  props="$(dotnet msbuild "$proj" -getProperty:IsPackable -getProperty:PackageId -getProperty:PackAsTool -getProperty:ToolCommandName)"
-  [ "$(prop "$props" IsPackable)" = true ] || { echo "pack-smoke: $proj is not packable, skipped"; continue; }
-  id="$(prop "$props" PackageId)"
+LEARNER_VERSION_SUFFIX="$suffix" scripts/pack.sh "$feed" || fail "scripts/pack.sh"
+while read -r id _ tool; do
   ids+=("$id")
-  [ "$(prop "$props" PackAsTool)" = true ] && tools+=("$id:$(prop "$props" ToolCommandName)")
-  echo "pack-smoke: dotnet pack $proj → $feed/$id.$version.nupkg"
-  dotnet pack "$proj" -c Release -o "$feed" -p:VersionSuffix="$suffix" --nologo -v quiet >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail "dotnet pack $proj"; }
-done
+  [ "$tool" != - ] && tools+=("$id:$tool")
+done <"$feed/packages.txt"
 [[ " ${ids[*]} " == *" Learner.Nn "* && " ${ids[*]} " == *" Learner "* && " ${ids[*]} " == *" Learner.TorchSharp "* ]] \
   || fail "Learner.Nn, Learner and Learner.TorchSharp must be packable (got: ${ids[*]})"
 
@@ -51,6 +46,10 @@ for id in "${ids[@]}"; do
   listing="$(zlist "$pkg")" nuspec="$(zcat1 "$pkg" "$id.nuspec")"
   grep -qx "README.md" <<<"$listing" || fail "$id has no README.md"
   grep -q "<readme>README.md</readme>" <<<"$nuspec" || fail "$id does not declare its README"
+  # Its own README (src/<project>/README.md), not the repository's, which tells consumers to run samples/.
+  zcat1 "$pkg" README.md >"$work/readme.md"
+  [ "$(head -n 1 "$work/readme.md")" = "# $id" ] || fail "$id's README is not its own (its first line must be '# $id')"
+  ! grep -q "samples/QuickStart" "$work/readme.md" || fail "$id's README sends consumers to samples/ of the repository"
   grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id has no license expression"
   grep -q "<version>$version</version>" <<<"$nuspec" || fail "$id is not version $version"
   what="README, MIT license"

@@ -4,7 +4,6 @@
 // "weighted-contrastive(margn=1)") to see the start-up validation name the option.
 using Learner.Data;
 using Learner.Data.Synthetic;
-using Learner.DependencyInjection;
 using Learner.Experiments;
 using Learner.Sampling;
 using Learner.Training;
@@ -20,12 +19,9 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings {
 var section = builder.Configuration.GetSection("Learner");
 if (!section.Exists())
     throw new InvalidOperationException($"No \"Learner\" section in the configuration (looked for appsettings.json in {AppContext.BaseDirectory}).");
-// Bound from the section; code adds what JSON does not express well: the validation change classifier uses the
-// experiment's change thresholds, so each epoch's validation also reports change macro-F1.
-builder.Services.AddLearner(section, o => o.Pretraining = o.Pretraining with
-{
-    Validation = o.Pretraining.Validation with { ChangeThresholds = o.ChangeThresholds, ChangeFolds = 3 },
-});
+// Bound from the section, ChangeThresholds included: the pretrainer's validation uses the experiment's change thresholds,
+// so each epoch's validation also reports change macro-F1 (Pretraining:Validation:ChangeFolds sets its folds).
+builder.Services.AddLearner(section);
 builder.Services.AddSingleton(_ => SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 60, Seed = 7 }));
 using var host = builder.Build();
 try

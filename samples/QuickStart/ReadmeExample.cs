@@ -15,15 +15,16 @@ internal static class ReadmeExample
     public static void Run()
     {
         // README:BEGIN-BODY
-        var data = SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = 200, Seed = 7 });
+        var cohort = new SyntheticLusCohort(new SyntheticLusOptions { Patients = 200, Seed = 7 });
         var experiment = new LearnerExperiment(new ExperimentOptions
         {
+            ChangeThresholds = cohort.ChangeThresholds, // ±20 S/F points: the change that counts (no default)
             Objectives = new[] { "mse", "mse+weighted-contrastive" },
             Seeds = new[] { 1, 2, 3 },
             Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64 },
             Pretraining = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 60 },
         });
-        ExperimentResults results = experiment.Run(data);
+        ExperimentResults results = experiment.Run(cohort.Dataset);
         Console.WriteLine(results.ToMarkdown());
         HtmlReport.Write("report.html", results);
         // README:END-BODY

@@ -23,9 +23,8 @@ internal static class CheckCommand
         cmd.SetAction((p, ct) =>
         {
             string path = p.GetValue(manifest)!;
-            CliContext.RequireFile(path, "--manifest");
             // Missing payload files are listed with the other problems, not raised at the first one.
-            var data = Manifest.Read(path, new ManifestOptions { RequirePayloadFiles = false });
+            var data = cx.ReadManifest(path, requirePayloadFiles: false);
             var options = Options(p.GetValue(objective) is { } spec ? ExperimentSettings.SplitObjectives(spec, "--objective") : []) with { ReadValues = p.GetValue(values) };
             var report = DatasetCheck.Run(data, options);
             if (p.GetValue(json))

@@ -70,7 +70,7 @@ internal static class Commands
             if (p.GetValue(json))
                 cx.WriteJson(new { manifest = Path.GetFullPath(manifest), patients = data.PatientCount, scans = data.ScanCount, changeThreshold = threshold });
             else
-                cx.Out.WriteLine($"Wrote {data.ScanCount} scans of {data.PatientCount} patients and {manifest} (change threshold for evaluate: {threshold.ToString(CultureInfo.InvariantCulture)}).");
+                cx.Out.WriteLine($"Wrote {CliMessages.Count(data.ScanCount, "scan")} of {CliMessages.Count(data.PatientCount, "patient")} and {manifest} (change threshold for evaluate: {threshold.ToString(CultureInfo.InvariantCulture)}).");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -84,22 +84,23 @@ internal static class Commands
         var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", "mse+weighted-contrastive");
         var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its first objective, Encoder, BatchSource, and the Pretraining budget (Epochs, StepsPerEpoch, WarmupSteps, CheckpointEverySteps, Optimizer:LearningRate); other keys are reported as ignored. Command-line options override it." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs with a coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
-        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", 32);
+        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", CliDefaults.BatchSource.PairsPerBatch);
         var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
-        var startGap = Opt("--curriculum-start", "Starting negative gap with pairs, in training-score standard deviations.", 1.0);
-        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap with pairs or triplets, in training-score standard deviations.", 0.25);
+        var startGap = Opt("--curriculum-start", "Starting negative gap with pairs, in training-score standard deviations.", CliDefaults.BatchSource.CurriculumStartGap);
+        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap with pairs or triplets, in training-score standard deviations.", CliDefaults.BatchSource.NegativeGap);
         var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
-        var dim = Opt("--dim", "Embedding dimension.", 64);
-        var width = Opt("--width", "Encoder width multiplier.", 1.0);
-        var epochs = Opt("--epochs", "Epochs.", 2);
-        var steps = Opt("--steps", "Optimizer steps per epoch.", 60);
-        var ppb = Opt("--patients-per-batch", "Patients per batch.", 8);
-        var spp = Opt("--scans-per-patient", "Scans per patient in a batch.", 4);
-        var lr = Opt("--lr", "Peak learning rate (AdamW).", 1e-3);
-        var warmup = Opt("--warmup", "Warm-up steps.", 5);
+        var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
+        var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
+        var epochs = Opt("--epochs", "Epochs.", CliDefaults.Epochs);
+        var steps = Opt("--steps", "Optimizer steps per epoch.", CliDefaults.StepsPerEpoch);
+        var ppb = Opt("--patients-per-batch", "Patients per batch.", CliDefaults.BatchSource.PatientsPerBatch);
+        var spp = Opt("--scans-per-patient", "Scans per patient in a batch.", CliDefaults.BatchSource.ScansPerPatient);
+        var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
+        var warmup = Opt("--warmup", "Warm-up steps.", CliDefaults.Warmup);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
-        var every = Opt("--checkpoint-every", "Checkpoint every this many steps.", 20);
+        var every = Opt("--checkpoint-every", "Checkpoint every this many steps (and always at the end and on Ctrl-C).", CliDefaults.CheckpointEvery);
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json (options that contradict them are refused; --checkpoint-every may change)." };
+        var scalars = new Option<string>("--scalars") { Description = "Also write the training curves as a CSV of scalars (time, step, epoch, tag, value: loss, lr, each objective term), appended to on --resume." };
         var force = new Option<bool>("--force") { Description = "Replace the run already in --out (its run.json, log, checkpoints and head files are deleted)." };
         var cmd = new Command("pretrain", """
             Pretrain an encoder on a manifest with one objective spec (a name with options, or a weighted sum such as
@@ -112,7 +113,7 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force, scalars };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -138,9 +139,9 @@ internal static class Commands
                 string spec = fromConfig is null || ExperimentSettings.Given(p, objective) ? p.GetValue(objective)! : fromConfig.Objectives[0];
                 settings = new RunSettings
                 {
-                    Manifest = Path.GetFullPath(m), Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
+                    Manifest = Path.GetFullPath(m), Delimiter = cx.Delimiter, Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
                     Encoder = Pick(encoder, c => section!["Encoder:Architecture"] is null ? "auto" : c.Encoder.Architecture),
-                    Dimension = Pick(dim, c => section!["Encoder:EmbeddingDimension"] is null ? 64 : c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
+                    Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
                     PatientsPerBatch = Pick(ppb, c => c.BatchSource.PatientsPerBatch), ScansPerPatient = Pick(spp, c => c.BatchSource.ScansPerPatient),
                     BatchSource = Pick(source, c => ExperimentSettings.Name(c.BatchSource.Kind)), PairsPerBatch = Pick(pairs, c => c.BatchSource.PairsPerBatch),
@@ -164,17 +165,20 @@ internal static class Commands
                         await cx.Err.WriteLineAsync($"learner: --config: pretrain ignores {string.Join(", ", ignored)} (experiment settings; pretrain uses the objective, Encoder, BatchSource and the Pretraining budget and learning rate).");
                 }
             }
-            var data = CliContext.ReadManifest(settings.Manifest);
+            var data = cx.ReadManifest(settings.Manifest, settings.Delimiter);
             CheckCommand.Preflight(data, [settings.Objective]);
+            // run.json records the encoder actually built ("auto" resolved from the payload shape), which embed reads back.
+            settings = settings.Resolved(data);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);
             // Only now, with every setting valid, is an old run replaced or a killed one repaired.
             if (replacing) RunFiles.DeleteRun(dir);
             Directory.CreateDirectory(dir);
             string logFile = Path.Combine(dir, "log.jsonl");
+            long checkpointStep = 0;
             if (resuming)
             {
                 RunFiles.RemoveStaleTemporaryFiles(dir);
-                long checkpointStep = Pretrainer.ReadCheckpointStep(Path.Combine(dir, "last.safetensors"));
+                checkpointStep = Pretrainer.ReadCheckpointStep(Path.Combine(dir, "last.safetensors"));
                 var (torn, after) = RunFiles.RepairLog(logFile, checkpointStep);
                 if (torn + after > 0)
                     await cx.Err.WriteLineAsync($"learner: {logFile}: dropped {torn} torn line(s) and {after} line(s) for steps after the checkpoint's step {checkpointStep} (left by an interrupted run).");
@@ -183,12 +187,20 @@ internal static class Commands
             // One write and one flush per line: a killed process loses at most the line being written.
             await using var log = new StreamWriter(new FileStream(logFile, resuming ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 4096)) { AutoFlush = false };
             bool quiet = p.GetValue(json);
+            using var scalarLog = p.GetValue(scalars) is { } scalarFile ? new CsvScalarLogger(scalarFile, append: resuming) : null;
+            if (resuming && !quiet)
+                await cx.Out.WriteLineAsync(checkpointStep >= settings.TotalSteps
+                    ? $"The run in '{dir}' is already complete ({CliMessages.Count(settings.TotalSteps, "step")}); nothing to resume."
+                    : $"Resuming from step {checkpointStep} of {settings.TotalSteps} ({Path.Combine(dir, "last.safetensors")}).");
             var clock = Stopwatch.StartNew();
             PretrainingResult result;
             try
             {
                 result = await Task.Run(() => RunWithProgress(cx, quiet, settings.Objective, settings.TotalSteps, progress =>
-                    p.GetValue(resume) ? pretrainer.Resume(Path.Combine(dir, "last.safetensors"), progress, ct) : pretrainer.Run(progress, ct), log), CancellationToken.None);
+                {
+                    var sink = CsvScalarLogger.Combine(progress, scalarLog);
+                    return resuming ? pretrainer.Resume(Path.Combine(dir, "last.safetensors"), sink, ct) : pretrainer.Run(sink, ct);
+                }, log), CancellationToken.None);
             }
             catch (OperationCanceledException)
             {
@@ -198,10 +210,13 @@ internal static class Commands
             }
             // A resumed run that was already complete writes no new checkpoint: name the one it resumed from.
             string checkpoint = string.IsNullOrEmpty(result.LastCheckpoint) ? Path.Combine(dir, "last.safetensors") : result.LastCheckpoint;
+            long ran = result.CompletedSteps - checkpointStep;
             if (quiet)
-                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
+                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, stepsRun = ran, resumedFrom = resuming ? checkpointStep : (long?)null, alreadyComplete = resuming && ran == 0, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
+            else if (resuming && ran == 0)
+                cx.Out.WriteLine($"Already complete: {enc.Name} with {settings.Objective}, {CliMessages.Count(result.CompletedSteps, "step")}; checkpoint {checkpoint}.");
             else
-                cx.Out.WriteLine($"Pretrained {enc.Name} with {settings.Objective}: {result.CompletedSteps} steps in {clock.Elapsed.TotalSeconds:F1} s; checkpoint {checkpoint}.");
+                cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretrained {enc.Name} with {settings.Objective}: {CliMessages.Count(ran, "step")} in {clock.Elapsed.TotalSeconds:F1} s{(resuming ? $" (steps {checkpointStep + 1}–{result.CompletedSteps} of {result.CompletedSteps})" : "")}; checkpoint {checkpoint}."));
             return ExitCodes.Ok;
         });
         return cmd;
@@ -211,7 +226,8 @@ internal static class Commands
     {
         void Log(TrainingProgress t)
         {
-            log.Write(JsonSerializer.Serialize(new { epoch = t.Epoch, step = t.Step, loss = double.IsFinite(t.Loss) ? t.Loss : (double?)null, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => double.IsFinite(k.Value) ? k.Value : (double?)null) }) + "\n");
+            // One JSON object per step, with the UTC time it finished (ISO 8601); non-finite numbers are null.
+            log.Write(JsonSerializer.Serialize(new { time = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), epoch = t.Epoch, step = t.Step, loss = t.Loss, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => k.Value) }, Reporting.NonFiniteAsNullJsonConverter.Compact) + "\n");
             log.Flush();
         }
         if (cx.Interactive && !quiet)
@@ -259,7 +275,7 @@ internal static class Commands
         }
         Check(manifest, saved.Manifest, nameof(RunSettings.Manifest), Path.GetFullPath);
         Check(objective, saved.Objective, nameof(RunSettings.Objective));
-        Check(encoder, saved.Encoder, nameof(RunSettings.Encoder));
+        Check(encoder, saved.Encoder, nameof(RunSettings.Encoder), given => given == "auto" ? saved.Encoder : given); // run.json holds what auto resolved to
         Check(dim, saved.Dimension, nameof(RunSettings.Dimension));
         Check(width, saved.Width, nameof(RunSettings.Width));
         Check(epochs, saved.Epochs, nameof(RunSettings.Epochs));
@@ -306,9 +322,9 @@ internal static class Commands
             var settings = RunSettings.Read(runFile);
             string ckpt = p.GetValue(checkpoint) ?? (File.Exists(Path.Combine(dir, "best.safetensors")) ? Path.Combine(dir, "best.safetensors") : Path.Combine(dir, "last.safetensors"));
             CliContext.RequireFile(ckpt, "--checkpoint");
-            var data = CliContext.ReadManifest(p.GetValue(manifest)!);
+            var data = cx.ReadManifest(p.GetValue(manifest)!);
             CliContext.Positive(p.GetValue(batch), "--batch");
-            var encoder = EncoderFactory.Create(settings.EncoderOptions(data));
+            var encoder = EncoderFactory.Create(settings.EncoderOptions(data)); // the architecture run.json records
             encoder.Load(ckpt, null, strict: true);
             if (encoder.FindNonFiniteTensor() is { } bad)
                 throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
@@ -354,10 +370,11 @@ internal static class Commands
     {
         var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, or .npz with an 'embeddings' member; rows in manifest order).");
         var manifest = Req("--manifest", "The manifest the embeddings were computed from.");
-        var threshold = new Option<double>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable.", Required = true };
+        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable. Required unless the --config file sets ChangeThresholds; there is no default." };
+        var config = new Option<string>("--config") { Description = "A JSON settings file (as for experiment): its ChangeThresholds, Classifier and BootstrapResamples are used; command-line options override them." };
         var folds = Opt("--folds", "Folds of the patient-grouped cross-validation.", 5);
         var seed = Opt("--seed", "Seed of the folds and the bootstrap.", 1);
-        var head = Opt("--classifier", "Change classifier: logistic or mlp.", "logistic").AcceptOnlyFromAmong("logistic", "mlp");
+        var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
         var resamples = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", 500);
         var output = new Option<string>("--out") { Description = "Also write the metrics JSON to this file." };
         var cmd = new Command("evaluate", """
@@ -368,30 +385,41 @@ internal static class Commands
 
             Example:
               learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20 --out runs/wc/metrics.json
-            """) { embeddings, manifest, threshold, folds, seed, head, resamples, output };
+            """) { embeddings, manifest, threshold, config, folds, seed, head, resamples, output };
         cmd.SetAction(p =>
         {
             string file = p.GetValue(embeddings)!;
             bool npz = EmbeddingsFormat(file, "--embeddings");
             CliContext.RequireFile(file, "--embeddings");
-            var data = CliContext.ReadManifest(p.GetValue(manifest)!);
-            double t = p.GetValue(threshold);
-            if (!(t > 0) || double.IsInfinity(t)) throw new CliException($"--threshold must be positive and finite, got {t.ToString(CultureInfo.InvariantCulture)}.");
+            var data = cx.ReadManifest(p.GetValue(manifest)!);
+            var fromConfig = p.GetValue(config) is { } configFile ? ExperimentSettings.LoadConfig(configFile) : null;
+            ChangeThresholds thresholds;
+            if (p.GetValue(threshold) is { } t)
+            {
+                if (!(t > 0) || double.IsInfinity(t)) throw new CliException($"--threshold must be positive and finite, got {t.ToString(CultureInfo.InvariantCulture)}.");
+                thresholds = ChangeThresholds.Absolute(t);
+            }
+            else thresholds = fromConfig?.ChangeThresholds ?? throw new CliException("--threshold is required (the score change that counts as improved or worsened; there is no default), unless the --config file sets ChangeThresholds.");
             int k = p.GetValue(folds);
             if (k < 2) throw new CliException($"--folds must be ≥ 2, got {k}.");
-            CliContext.Positive(p.GetValue(resamples), "--bootstrap");
+            int n = ExperimentSettings.Given(p, resamples) || fromConfig is null ? p.GetValue(resamples) : fromConfig.BootstrapResamples;
+            CliContext.Positive(n, "--bootstrap");
             var tensor = npz ? Npz.ReadArray(file, NpzMember) : Npy.Read(file);
             if (tensor.Rank != 2 || tensor.Dim(0) != data.ScanCount)
-                throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {data.ScanCount} scans; expected [{data.ScanCount}, D].", ExitCodes.Failed);
+                throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {CliMessages.Count(data.ScanCount, "scan")}; expected [{data.ScanCount}, D].", ExitCodes.Failed);
             CheckIds(file + ".ids.csv", data);
             int d = tensor.Dim(1);
             var emb = tensor.ToArray();
             int s = p.GetValue(seed);
-            var classifier = new ChangeClassifierOptions { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression };
-            var thresholds = ChangeThresholds.Absolute(t);
+            var classifier = fromConfig is null || ExperimentSettings.Given(p, head)
+                ? (fromConfig?.Classifier ?? new ChangeClassifierOptions()) with { Head = p.GetValue(head) == "mlp" ? ChangeHead.Mlp : ChangeHead.LogisticRegression }
+                : fromConfig.Classifier;
+            // An empty change class makes accuracy and macro-F1 meaningless (every pair "stable" scores 1.000): refuse
+            // before fitting anything (EmptyChangeClassException, exit 1); a nearly empty class is a warning below.
+            var sampler = new IntraPatientPairSampler(data, thresholds);
+            EmptyChangeClassException.ThrowIfAnyEmpty(sampler);
             var eval = ChangeEvaluation.CrossValidate(data, emb, d, thresholds, k, s, classifier);
-            int n = p.GetValue(resamples);
-            var pairs = new IntraPatientPairSampler(data, thresholds).Pairs;
+            var pairs = sampler.Pairs;
             var gaps = pairs.Select(q => Math.Abs((double)q.HealthChange)).ToArray();
             var alignment = Alignment.Compute(emb, d, pairs.Select(q => (q.Before, q.After)).ToArray(), gaps);
             // The experiment's summary: same bootstrap streams, so the same predictions get the same intervals.
@@ -445,7 +473,7 @@ internal static class Commands
         var lines = File.ReadAllLines(idsFile);
         int rows = lines.Skip(1).Count(l => l.Length > 0);
         if (rows != data.ScanCount)
-            throw new CliException($"{idsFile}: {rows} scan ids, but the manifest has {data.ScanCount} scans; embed this manifest again.", ExitCodes.Failed);
+            throw new CliException($"{idsFile}: {CliMessages.Count(rows, "scan id")}, but the manifest has {CliMessages.Count(data.ScanCount, "scan")}; embed this manifest again.", ExitCodes.Failed);
         for (int i = 1; i < lines.Length && i - 1 < data.ScanCount; i++)
         {
             var cols = SplitCsv(lines[i]);
@@ -500,7 +528,7 @@ internal static class Commands
             string outFile = p.GetValue(output)!;
             HtmlReport.Write(outFile, results, options);
             if (p.GetValue(json)) cx.WriteJson(new { report = Path.GetFullPath(outFile), runs = results.Rows.Count });
-            else cx.Out.WriteLine($"Wrote {outFile} ({results.Rows.Count} runs).");
+            else cx.Out.WriteLine($"Wrote {outFile} ({CliMessages.Count(results.Rows.Count, "run")}).");
             return ExitCodes.Ok;
         });
         return cmd;

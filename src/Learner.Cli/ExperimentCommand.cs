@@ -25,27 +25,29 @@ internal static class ExperimentCommand
         var objectives = Opt("--objectives", "Objective specs separated by ';' (or ',' outside parentheses), e.g. \"mse; mse+0.5*weighted-contrastive(marginByGap=true)\". Grammar: docs/objectives.md.", "mse,weighted-contrastive,mse+weighted-contrastive");
         var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
         var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
-        var dim = Opt("--dim", "Embedding dimension.", 64);
-        var width = Opt("--width", "Encoder width multiplier.", 1.0);
-        var epochs = Opt("--epochs", "Epochs per pretraining.", 2);
-        var steps = Opt("--steps", "Steps per epoch.", 60);
-        var lr = Opt("--lr", "Peak learning rate (AdamW).", 1e-3);
+        var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
+        var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
+        var epochs = Opt("--epochs", "Epochs per pretraining.", CliDefaults.Epochs);
+        var steps = Opt("--steps", "Steps per epoch.", CliDefaults.StepsPerEpoch);
+        var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
+        var warmup = Opt("--warmup", "Warm-up steps (at most the total steps).", CliDefaults.Warmup);
+        var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
         var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." };
         var folds = Opt("--folds", "Outer patient folds: each fold's patients are held out from pretraining, selection and the classifier's fit.", 5);
         var testFraction = new Option<double?>("--test-fraction") { Description = "Instead of folds: hold out this share of patients once (0 < f < 1)." };
         var validation = new Option<double?>("--validation-fraction") { Description = "Share of each fold's training patients kept for selection and early stopping (default 0.2 with a search, else 0)." };
         var transductive = new Option<bool>("--transductive") { Description = "The old leaky mode, for comparison only: pretrain on every patient, cross-validate the classifier only. Labelled 'transductive' in every output." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs, coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
-        var ppb = Opt("--patients-per-batch", "P of P×K batches.", 8);
-        var spp = Opt("--scans-per-patient", "K of P×K batches.", 4);
-        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", 32);
+        var ppb = Opt("--patients-per-batch", "P of P×K batches.", CliDefaults.BatchSource.PatientsPerBatch);
+        var spp = Opt("--scans-per-patient", "K of P×K batches.", CliDefaults.BatchSource.ScansPerPatient);
+        var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", CliDefaults.BatchSource.PairsPerBatch);
         var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
-        var startGap = Opt("--curriculum-start", "Starting negative gap, in training-score standard deviations.", 1.0);
-        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap, in training-score standard deviations.", 0.25);
+        var startGap = Opt("--curriculum-start", "Starting negative gap, in training-score standard deviations.", CliDefaults.BatchSource.CurriculumStartGap);
+        var negativeGap = Opt("--negative-gap", "Final (fine) negative gap, in training-score standard deviations.", CliDefaults.BatchSource.NegativeGap);
         var trials = Opt("--search-trials", "Hyperparameter-search trials per objective and fold, scored on validation patients (0: none).", 0);
         var metric = Opt("--search-metric", "Validation metric the search maximises.", "macroF1").AcceptOnlyFromAmong([.. HyperparameterSearchOptions.Metrics]);
         var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
-        var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", 500);
+        var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", CliDefaults.Experiment.BootstrapResamples);
         var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
         var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (every fold's and trial's checkpoint; results.json names the chosen one).", Required = true };
         var cmd = new Command("experiment", """
@@ -59,8 +61,8 @@ internal static class ExperimentCommand
               learner experiment --cohort lus --batch-source pairs --curriculum linear --search-trials 3 --out runs/pairs
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
-            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, epochs, steps, lr, threshold, folds, testFraction, validation, transductive,
-                source, ppb, spp, pairs, curriculum, startGap, negativeGap, trials, metric, strategy, bootstrap, resume, output };
+            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, epochs, steps, lr, warmup, threshold, folds, testFraction, validation, transductive,
+                source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, output };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -86,14 +88,24 @@ internal static class ExperimentCommand
             string sourceText;
             if (c is not null)
             {
-                bool lus = c == "lus";
-                data = lus ? SyntheticLusCohort.Generate(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 }) : SyntheticMriCohort.Generate(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
-                t ??= lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold;
+                // A synthetic cohort declares its change thresholds; --threshold (or the --config file) may override them.
+                ChangeThresholds declared;
+                if (c == "lus")
+                {
+                    var lus = new SyntheticLusCohort(new SyntheticLusOptions { Patients = p.GetValue(patients), Seed = 7 });
+                    (data, declared) = (lus.Dataset, lus.ChangeThresholds);
+                }
+                else
+                {
+                    var mri = new SyntheticMriCohort(new SyntheticMriOptions { Patients = p.GetValue(patients), Seed = 7 });
+                    (data, declared) = (mri.Dataset, mri.ChangeThresholds);
+                }
+                if (t is null && section?.GetSection("ChangeThresholds").Exists() != true) options.ChangeThresholds = declared;
                 sourceText = $"synthetic {c.ToUpperInvariant()} cohort (seed 7)";
             }
             else
             {
-                data = CliContext.ReadManifest(m!);
+                data = cx.ReadManifest(m!);
                 CheckCommand.Preflight(data, options.Objectives);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
@@ -107,7 +119,7 @@ internal static class ExperimentCommand
             var run = new RunSettings
             {
                 Encoder = ExperimentSettings.Pick(p, encoder, section?["Encoder:Architecture"] is null ? "auto" : options.Encoder.Architecture),
-                Dimension = ExperimentSettings.Pick(p, dim, section?["Encoder:EmbeddingDimension"] is null ? 64 : options.Encoder.EmbeddingDimension),
+                Dimension = ExperimentSettings.Pick(p, dim, options.Encoder.EmbeddingDimension),
                 Width = ExperimentSettings.Pick(p, width, options.Encoder.WidthMultiplier),
             };
             options.Encoder = run.EncoderOptions(data);
@@ -117,9 +129,11 @@ internal static class ExperimentCommand
             CliContext.Positive(s, "--steps");
             double rate = ExperimentSettings.Pick(p, lr, pre.Optimizer.LearningRate);
             if (!(rate > 0) || !float.IsFinite((float)rate)) throw new CliException($"--lr must be positive and finite in float32, got {rate.ToString(CultureInfo.InvariantCulture)}.");
+            int w = ExperimentSettings.Pick(p, warmup, pre.WarmupSteps);
+            if (w < 0) throw new CliException($"--warmup must be ≥ 0, got {w}.");
             options.Pretraining = pre with
             {
-                Epochs = e, StepsPerEpoch = s, WarmupSteps = Math.Min(pre.WarmupSteps, e * s),
+                Epochs = e, StepsPerEpoch = s, WarmupSteps = Math.Min(w, e * s),
                 Optimizer = pre.Optimizer with { LearningRate = rate },
             };
             var b = options.BatchSource;
@@ -143,13 +157,17 @@ internal static class ExperimentCommand
             search.Metric = ExperimentSettings.Pick(p, metric, search.Metric);
             if (given(strategy)) search.Strategy = p.GetValue(strategy) == "grid" ? SearchStrategy.Grid : SearchStrategy.Random;
             options.BootstrapResamples = ExperimentSettings.Pick(p, bootstrap, options.BootstrapResamples);
+            CliContext.Positive(options.BootstrapResamples, "--bootstrap");
+            if (given(head)) options.Classifier = options.Classifier with { Head = p.GetValue(head) == "mlp" ? Downstream.ChangeHead.Mlp : Downstream.ChangeHead.LogisticRegression };
             try { options.Validate(); }
-            catch (ArgumentException ex) { throw new CliException(ex.Message); }
+            catch (ArgumentException ex) { throw new CliException(CliMessages.Clean(ex)); }
 
             bool quiet = p.GetValue(json);
             bool exact = data.Scans.Any(sc => sc.ExactScore is not null);
             string columns = $"score → pretraining targets{(data.Scans.All(sc => !sc.HasScore) ? " (none: label-only)" : "")}; label → coarse labels{(data.Scans.Any(sc => sc.CoarseLabel is null) ? " (missing: quartiles of each fold's training scores)" : "")}; {(exact ? "exact_score" : "score")} → change labels";
-            string description = $"{sourceText}: {data.PatientCount} patients, {data.ScanCount} scans; change threshold ±{options.ChangeThresholds.Improvement.ToString(CultureInfo.InvariantCulture)}; {columns}.";
+            var thresholds = options.ChangeThresholds ?? throw new CliException("--threshold: no change threshold is set.");
+            string change = thresholds.Improvement == thresholds.Worsening ? $"±{thresholds.Improvement.ToString(CultureInfo.InvariantCulture)}" : $"+{thresholds.Improvement.ToString(CultureInfo.InvariantCulture)} / −{thresholds.Worsening.ToString(CultureInfo.InvariantCulture)}";
+            string description = $"{sourceText}: {CliMessages.Count(data.PatientCount, "patient")}, {CliMessages.Count(data.ScanCount, "scan")}; change threshold {change}{(thresholds.Mode == ThresholdMode.Relative ? " (relative)" : "")}; {columns}.";
             var experiment = new LearnerExperiment(options);
             if (!quiet)
             {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Learner.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
 using Learner.Experiments;
 using Learner.Objectives;
 using Learner.Training;
@@ -25,7 +25,7 @@ internal static class ExperimentSettings
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"{option}: {e.Message}");
+            throw new CliException($"{option}: {CliMessages.Clean(e)}");
         }
     }
 

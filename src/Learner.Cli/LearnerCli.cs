@@ -29,7 +29,10 @@ public static class LearnerCli
         ArgumentNullException.ThrowIfNull(error);
         var json = new Option<bool>("--json") { Description = "Write machine-readable JSON to standard output instead of tables and progress.", Recursive = true };
         var verbose = new Option<bool>("--verbose") { Description = "Show stack traces of errors.", Recursive = true };
-        var root = new RootCommand("""
+        var delimiter = new Option<string>("--delimiter") { Description = "The manifest's field delimiter: ',' (default), ';', '\\t' (tab) or '|'.", Recursive = true, DefaultValueFactory = _ => "," };
+        // A root command named "learner" (a RootCommand is named after the executable, "Learner.Cli" under dotnet run
+        // and as an installed tool), with the help and version options a RootCommand would add.
+        var root = new Command("learner", """
             learner — LEARNER-style contrastive pretraining: learn fine-grained, within-patient change from coarse health labels.
 
             Typical session:
@@ -43,8 +46,11 @@ public static class LearnerCli
 
             Exit codes: 0 success, 1 failure (missing or malformed file, diverged training), 2 usage error, 130 cancelled.
             """);
+        root.Add(new System.CommandLine.Help.HelpOption());
+        root.Add(new VersionOption());
         root.Add(json);
         root.Add(verbose);
+        root.Add(delimiter);
         var context = new CliContext(output, error, interactive) { Args = args };
         root.Add(Commands.Synth(context, json));
         root.Add(Commands.Pretrain(context, json));
@@ -59,19 +65,7 @@ public static class LearnerCli
         bool jsonErrors = parse.Errors.Count == 0 ? parse.GetValue(json) : args.Contains("--json", StringComparer.Ordinal);
         if (parse.Errors.Count > 0)
         {
-            var messages = new List<string>();
-            foreach (var e in parse.Errors)
-            {
-                // Name the option a bad value belongs to, and put the allowed values on one line.
-                string? option = e.SymbolResult switch
-                {
-                    System.CommandLine.Parsing.OptionResult o => o.Option.Name,
-                    System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option.Name,
-                    _ => null,
-                };
-                string message = string.Join(" ", e.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(x => x.Trim()));
-                messages.Add(option is not null && !message.Contains(option, StringComparison.Ordinal) ? $"{option}: {message}" : message);
-            }
+            var messages = CliMessages.ParseErrors(parse, root);
             foreach (var m in messages) await error.WriteLineAsync($"learner: {m}");
             string command = parse.CommandResult.Command == root ? "learner" : $"learner {parse.CommandResult.Command.Name}";
             await error.WriteLineAsync($"Run '{command} --help' for the options and examples.");
@@ -79,6 +73,8 @@ public static class LearnerCli
             return ExitCodes.Usage;
         }
         bool showStack = parse.GetValue(verbose);
+        context.Delimiter = parse.GetValue(delimiter) is "\\t" or "tab" ? "\t" : parse.GetValue(delimiter)!;
+        context.DelimiterGiven = parse.GetResult(delimiter) is { Implicit: false };
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromMinutes(2) }, cancellationToken);
@@ -104,11 +100,11 @@ public static class LearnerCli
         CliException c => (c.Message, c.ExitCode),
         FileNotFoundException f => (f.FileName is { } name && !f.Message.Contains(name, StringComparison.Ordinal) ? $"{f.Message} ({name})" : f.Message, ExitCodes.Failed),
         DirectoryNotFoundException d => (d.Message, ExitCodes.Failed),
-        LearnerDataException or InvalidDataException or JsonException or Nn.Serialization.CheckpointException or TrainingDivergedException => (e.Message, ExitCodes.Failed),
-        Sampling.SamplingException => (e.Message, ExitCodes.Failed),
-        ArgumentException a => (a.Message, ExitCodes.Usage),
-        IOException or UnauthorizedAccessException => (e.Message, ExitCodes.Failed),
-        _ => ($"{e.GetType().Name}: {e.Message} (run with --verbose for details)", ExitCodes.Failed),
+        LearnerDataException or InvalidDataException or JsonException or Nn.Serialization.CheckpointException or TrainingDivergedException => (CliMessages.Clean(e), ExitCodes.Failed),
+        Sampling.SamplingException => (CliMessages.Clean(e), ExitCodes.Failed),
+        ArgumentException a => (CliMessages.Clean(a), ExitCodes.Usage),
+        IOException or UnauthorizedAccessException => (CliMessages.Clean(e), ExitCodes.Failed),
+        _ => ($"{CliMessages.Clean(e)} (an unexpected {e.GetType().Name}; run with --verbose for details)", ExitCodes.Failed),
     };
 }
 
@@ -140,7 +136,8 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
         return console;
     }
 
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>The JSON of every result and error: non-finite numbers are null (<see cref="Reporting.NonFiniteAsNullJsonConverter"/>).</summary>
+    public static JsonSerializerOptions JsonOptions => Reporting.NonFiniteAsNullJsonConverter.Options;
 
     public void WriteJson(object value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
@@ -151,10 +148,18 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
         if (!File.Exists(path)) throw new CliException($"{option}: the file '{path}' does not exist.", ExitCodes.Failed);
     }
 
-    public static LongitudinalDataset ReadManifest(string path)
+    /// <summary>The manifest delimiter given by <c>--delimiter</c> (default ',').</summary>
+    public string Delimiter { get; set; } = ",";
+
+    /// <summary>Whether <c>--delimiter</c> was given (a resumed run otherwise keeps its recorded one).</summary>
+    public bool DelimiterGiven { get; set; }
+
+    /// <summary>Reads a manifest with the given delimiter (or <see cref="Delimiter"/>).</summary>
+    public LongitudinalDataset ReadManifest(string path, string? delimiter = null, bool requirePayloadFiles = true)
     {
         RequireFile(path, "--manifest");
-        return Manifest.Read(path);
+        if ((delimiter ?? Delimiter).Length != 1) throw new CliException($"--delimiter: give one character (',', ';', '\\t' for tab, '|'), got '{delimiter ?? Delimiter}'.");
+        return Manifest.Read(path, new ManifestOptions { Delimiter = delimiter ?? Delimiter, RequirePayloadFiles = requirePayloadFiles });
     }
 
     public static void Positive(int value, string option)

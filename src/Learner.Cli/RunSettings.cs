@@ -14,24 +14,32 @@ internal sealed record RunSettings
     public const string FileName = "run.json";
 
     public string Manifest { get; init; } = "";
+    /// <summary>The manifest's field delimiter (--delimiter).</summary>
+    public string Delimiter { get; init; } = ",";
     public string Objective { get; init; } = "mse+weighted-contrastive";
+    /// <summary>The architecture: as given (possibly "auto") until <see cref="Resolved"/>, then the one built.</summary>
     public string Encoder { get; init; } = "auto";
-    public int Dimension { get; init; } = 64;
-    public double Width { get; init; } = 1;
-    public int Epochs { get; init; } = 2;
-    public int StepsPerEpoch { get; init; } = 60;
-    public int PatientsPerBatch { get; init; } = 8;
-    public int ScansPerPatient { get; init; } = 4;
+
+    /// <summary>The encoder actually built (architecture resolved from "auto", clip length and input features from the
+    /// payloads): what <c>embed</c> and <c>--resume</c> rebuild. Null in run.json files written before it was recorded
+    /// (then it is inferred from the manifest again).</summary>
+    public EncoderOptions? EncoderSettings { get; init; }
+    public int Dimension { get; init; } = CliDefaults.Dimension;
+    public double Width { get; init; } = CliDefaults.Width;
+    public int Epochs { get; init; } = CliDefaults.Epochs;
+    public int StepsPerEpoch { get; init; } = CliDefaults.StepsPerEpoch;
+    public int PatientsPerBatch { get; init; } = CliDefaults.BatchSource.PatientsPerBatch;
+    public int ScansPerPatient { get; init; } = CliDefaults.BatchSource.ScansPerPatient;
     public string BatchSource { get; init; } = "pk";
-    public int PairsPerBatch { get; init; } = 32;
+    public int PairsPerBatch { get; init; } = CliDefaults.BatchSource.PairsPerBatch;
     public string Curriculum { get; init; } = "linear";
     /// <summary>The whole batch source (from --config, with the command line's overrides), or null for one built
     /// from the fields above (run.json files written before it existed).</summary>
     public BatchSourceOptions? Source { get; init; }
-    public double LearningRate { get; init; } = 1e-3;
-    public int Warmup { get; init; } = 5;
+    public double LearningRate { get; init; } = CliDefaults.LearningRate;
+    public int Warmup { get; init; } = CliDefaults.Warmup;
     public int Seed { get; init; } = 1;
-    public int CheckpointEvery { get; init; } = 20;
+    public int CheckpointEvery { get; init; } = CliDefaults.CheckpointEvery;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
@@ -51,12 +59,34 @@ internal sealed record RunSettings
     /// <summary>Writes run.json atomically (a temporary file renamed over it), so a kill never leaves it torn.</summary>
     public void Write(string path) => RunFiles.WriteAtomically(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
 
-    /// <summary>The encoder for the dataset's payloads; "auto" picks by payload rank and shape.</summary>
+    /// <summary>These settings with the encoder resolved for <paramref name="data"/> (see <see cref="EncoderSettings"/>).</summary>
+    public RunSettings Resolved(LongitudinalDataset data)
+    {
+        var encoder = EncoderOptions(data);
+        return this with { Encoder = encoder.Architecture, EncoderSettings = encoder };
+    }
+
+    /// <summary>The encoder for the dataset's payloads: the recorded <see cref="EncoderSettings"/> when there are (the
+    /// payloads must fit them), else built from the fields, "auto" picking by payload rank and shape.</summary>
     public EncoderOptions EncoderOptions(LongitudinalDataset data)
     {
         if (data.ScanCount == 0) throw new CliException("The manifest has no scans.", ExitCodes.Failed);
         int[] shape;
         using (Nn.TensorScope.Begin()) shape = data.Scans[0].LoadPayload().ShapeArray;
+        if (EncoderSettings is { } recorded)
+        {
+            bool fits = recorded.Architecture switch
+            {
+                "mlp" => shape.Aggregate(1, (a, b) => a * b) == recorded.InputFeatures,
+                "tsm-resnet" => shape.Length == 3 && shape[0] == recorded.ClipLength,
+                "cnn2d" => shape.Length == 2,
+                "volume" => shape.Length == 3,
+                _ => true,
+            };
+            if (!fits)
+                throw new CliException($"--manifest: scan '{data.Scans[0].Id}' has shape [{string.Join(", ", shape)}], which the run's encoder ({recorded.Architecture}{(recorded.Architecture == "mlp" ? $", {recorded.InputFeatures} input features" : recorded.Architecture == "tsm-resnet" ? $", clips of {recorded.ClipLength} frames" : "")}) does not take; embed scans shaped like the ones it pretrained on.", ExitCodes.Failed);
+            return recorded;
+        }
         string arch = Encoder;
         if (arch == "auto")
             arch = shape.Length switch
@@ -67,6 +97,8 @@ internal sealed record RunSettings
                 3 => "volume",
                 _ => throw new CliException($"--encoder auto: payloads of shape [{string.Join(", ", shape)}] (scan '{data.Scans[0].Id}') fit no built-in encoder; choose one of {string.Join(", ", Encoders.EncoderOptions.Architectures)}.", ExitCodes.Failed),
             };
+        CliContext.Positive(Dimension, "--dim");
+        if (!(Width > 0) || !double.IsFinite(Width)) throw new CliException($"--width must be positive and finite, got {Width.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         var options = new EncoderOptions
         {
             Architecture = arch, EmbeddingDimension = Dimension, WidthMultiplier = Width, Seed = (ulong)Seed,
@@ -74,7 +106,7 @@ internal sealed record RunSettings
             InputFeatures = arch == "mlp" ? shape.Aggregate(1, (a, b) => a * b) : 0,
         };
         try { options.Validate(); }
-        catch (ArgumentException e) { throw new CliException($"--{(e.ParamName == "EmbeddingDimension" ? "dim" : e.ParamName?.ToLowerInvariant() ?? "encoder")}: {e.Message}"); }
+        catch (ArgumentException e) { throw new CliException($"{e.ParamName switch { "EmbeddingDimension" => "--dim", "WidthMultiplier" => "--width", _ => "--encoder" }}: {CliMessages.Clean(e)}"); }
         return options;
     }
 
@@ -85,6 +117,8 @@ internal sealed record RunSettings
         CliContext.Positive(CheckpointEvery, "--checkpoint-every");
         if (PatientsPerBatch < 2) throw new CliException($"--patients-per-batch must be ≥ 2, got {PatientsPerBatch}.");
         CliContext.Positive(ScansPerPatient, "--scans-per-patient");
+        if (BatchSource == "pk" && data.PatientCount < PatientsPerBatch)
+            throw new CliException($"--patients-per-batch {PatientsPerBatch}: the manifest has only {CliMessages.Count(data.PatientCount, "patient")}; a P×K batch draws that many distinct patients, so give at most {data.PatientCount}.");
         if (!(LearningRate > 0) || !float.IsFinite((float)LearningRate)) throw new CliException($"--lr must be positive and finite in float32, got {LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         if (Warmup < 0) throw new CliException($"--warmup must be ≥ 0, got {Warmup}.");
         var experiment = new ExperimentOptions
@@ -103,7 +137,7 @@ internal sealed record RunSettings
             },
         };
         try { experiment.Validate(); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+        catch (ArgumentException e) { throw new CliException(CliMessages.Clean(e)); }
         var (pretrainer, encoder) = new PretrainerFactory(experiment).Create(data, Objective, Seed);
         return (pretrainer, encoder);
     }

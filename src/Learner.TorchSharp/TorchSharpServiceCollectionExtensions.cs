@@ -82,6 +82,18 @@ public static class TorchSharpServiceCollectionExtensions
         return services.AddBackend(configure, o => TorchSharpBackend.Create(moduleFactory, embeddingDimension, o.ResolveDevice(), deviceObjectives: o.DeviceObjectives));
     }
 
+    /// <summary>The builder form of <see cref="AddLearnerTorchSharp(IServiceCollection, Action{TorchSharpOptions}?)"/>:
+    /// <c>services.AddLearner(...).UseTorchSharp(o =&gt; o.Device = "cuda")</c>.</summary>
+    /// <param name="builder">The builder <c>AddLearner</c> returned.</param>
+    /// <param name="configure">Adjusts the settings, or null.</param>
+    /// <returns>The builder.</returns>
+    public static LearnerBuilder UseTorchSharp(this LearnerBuilder builder, Action<TorchSharpOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddLearnerTorchSharp(configure);
+        return builder;
+    }
+
     private static IServiceCollection AddBackend(this IServiceCollection services, Action<TorchSharpOptions>? configure, Func<TorchSharpOptions, ComputeBackend> create)
     {
         services.AddOptions<TorchSharpOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();

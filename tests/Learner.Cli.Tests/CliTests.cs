@@ -18,13 +18,7 @@ public sealed class CliTests : IDisposable
 
     private static async Task<(int Code, string Out, string Err)> Run(params string[] args) => await Run(default, args);
 
-    private static async Task<(int Code, string Out, string Err)> Run(CancellationToken ct, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await LearnerCli.RunAsync(args, output, error, interactive: false, ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(CancellationToken ct, params string[] args) => CliRunner.Run(ct, args);
 
     private static readonly string[] TinyTraining = ["--epochs", "1", "--steps", "3", "--dim", "8", "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2", "--warmup", "1"];
 

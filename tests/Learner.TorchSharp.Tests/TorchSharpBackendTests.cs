@@ -1,5 +1,4 @@
 using Learner.Data;
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;
@@ -33,6 +32,7 @@ public class TorchSharpBackendTests
 
     private static ExperimentOptions Small(params string[] objectives) => new()
     {
+        ChangeThresholds = ChangeThresholds.Absolute(20),
         Objectives = objectives,
         Seeds = new[] { 1, 2 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
@@ -152,7 +152,7 @@ public class TorchSharpBackendTests
         {
             var services = new ServiceCollection();
             if (before) services.AddLearnerTorchSharp(o => o.Device = "cpu");
-            services.AddLearner(o => o.Encoder = new EncoderOptions { Architecture = "cnn2d", EmbeddingDimension = 8, WidthMultiplier = 0.25 });
+            services.AddLearner(o => { o.Encoder = new EncoderOptions { Architecture = "cnn2d", EmbeddingDimension = 8, WidthMultiplier = 0.25 }; o.ChangeThresholds = ChangeThresholds.Absolute(20); });
             if (!before) services.AddLearnerTorchSharp(o => o.Device = "cpu");
             using var provider = services.BuildServiceProvider();
             provider.GetRequiredService<ComputeBackend>().Name.Should().Be("torchsharp:cpu");

@@ -1,4 +1,3 @@
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Objectives;
 using Learner.Objectives.Options;

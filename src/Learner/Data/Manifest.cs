@@ -71,6 +71,38 @@ public sealed record ManifestOptions
 /// </summary>
 public static class Manifest
 {
+    /// <summary>Reads a time cell: a finite number (a visit index, days, …) or an ISO 8601 date or date-time, read as
+    /// fractional days since 1970-01-01 UTC (a date without an offset is taken as UTC), so dates order visits and their
+    /// differences are days.</summary>
+    /// <param name="text">The cell.</param>
+    /// <param name="time">The time.</param>
+    /// <returns>Whether the cell is a number or a date.</returns>
+    public static bool TryParseTime(string text, out double time)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out time)) return double.IsFinite(time);
+        if (text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
+        {
+            time = (date - DateTimeOffset.UnixEpoch).TotalDays;
+            return true;
+        }
+        time = double.NaN;
+        return false;
+    }
+
+    /// <summary>A hint when a header read as one column holds another common delimiter (a file exported with ';' or tabs).</summary>
+    private static string DelimiterHint(string[] header, string delimiter)
+    {
+        if (header.Length != 1) return "";
+        foreach (var (c, shown, name) in new[] { (";", ";", "semicolon"), ("\t", @"\t", "tab"), (",", ",", "comma"), ("|", "|", "pipe") })
+        {
+            if (c != delimiter && header[0].Contains(c, StringComparison.Ordinal))
+                return $" The header reads as one column but contains '{shown}': the file looks {name}-delimited; read it with ManifestOptions.Delimiter = \"{shown}\" (learner: --delimiter '{shown}').";
+        }
+        return "";
+    }
+
     /// <summary>Reads a manifest into a dataset whose scans load their payloads lazily.</summary>
     /// <param name="path">The CSV file.</param>
     /// <param name="options">Column names and choices; null for defaults.</param>
@@ -109,7 +141,7 @@ public static class Manifest
             {
                 int i = Array.FindIndex(header, h => string.Equals(h, name, StringComparison.Ordinal));
                 if (i < 0 && required)
-                    throw new ManifestFormatException(path, parser.RawRow, $"required column '{name}' is missing (columns: {string.Join(", ", header)}).");
+                    throw new ManifestFormatException(path, parser.RawRow, $"required column '{name}' is missing (columns: {string.Join(", ", header)}).{DelimiterHint(header, options.Delimiter)}");
                 if (i >= 0 && Array.FindIndex(header, i + 1, h => string.Equals(h, name, StringComparison.Ordinal)) is var j and >= 0)
                     throw new ManifestFormatException(path, parser.RawRow,
                         $"column '{name}' occurs twice in the header, at positions {i + 1} and {j + 1} (1-based); which one to read is ambiguous, so rename or drop one.");
@@ -131,8 +163,8 @@ public static class Manifest
                 if (firstLine.TryGetValue(scanId, out int prev)) throw new DuplicateScanIdException(scanId, $"{path} lines {prev} and {line}");
                 firstLine[scanId] = line;
 
-                if (!double.TryParse(row[cTime], NumberStyles.Float, CultureInfo.InvariantCulture, out double time) || !double.IsFinite(time))
-                    throw new ManifestFormatException(path, line, $"'{options.TimeColumn}' value '{row[cTime]}' of scan '{scanId}' is not a finite number.");
+                if (!TryParseTime(row[cTime], out double time))
+                    throw new ManifestFormatException(path, line, $"'{options.TimeColumn}' value '{row[cTime]}' of scan '{scanId}' is neither a finite number nor an ISO 8601 date (2024-03-01 or 2024-03-01T08:30:00Z).");
                 double? score = ParseScore(path, line, row, cScore, options.ScoreColumn, scanId);
                 double? exactScore = ParseScore(path, line, row, cExact, options.ExactScoreColumn, scanId);
                 int? label = null;

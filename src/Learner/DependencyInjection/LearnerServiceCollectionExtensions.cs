@@ -5,12 +5,13 @@ using Learner.Objectives;
 using Learner.Sampling;
 using Learner.Training;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Learner.DependencyInjection;
+// In the container's namespace, as Microsoft.Extensions extensions are: `using Microsoft.Extensions.DependencyInjection;`
+// finds AddLearner without a Learner using.
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers Learner with a Microsoft.Extensions.DependencyInjection container.</summary>
 public static class LearnerServiceCollectionExtensions
@@ -26,27 +27,48 @@ public static class LearnerServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="configure">Adjusts the settings (e.g. from configuration).</param>
-    /// <returns>The container, for chaining.</returns>
-    public static IServiceCollection AddLearner(this IServiceCollection services, Action<ExperimentOptions>? configure = null)
+    /// <returns>A builder for the rest of the setup (<see cref="LearnerBuilder.AddObjective{TOptions}"/>,
+    /// <see cref="LearnerBuilder.Configure"/>, a backend's <c>UseTorchSharp()</c>); its <see cref="LearnerBuilder.Services"/>
+    /// is the container.</returns>
+    public static LearnerBuilder AddLearner(this IServiceCollection services, Action<ExperimentOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<ExperimentOptions>()
             .Configure(o => configure?.Invoke(o))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
+        // Added once however often AddLearner is called; reports every invalid option, not only the first.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>());
+        // The objective registry: the defaults plus every LearnerBuilder.AddObjective registration, applied when the
+        // registry is first resolved, so the order of the builder's calls does not matter.
+        services.TryAddSingleton(sp =>
+        {
+            var registry = ObjectiveRegistry.CreateDefault();
+            foreach (var registration in sp.GetServices<LearnerBuilder.ObjectiveRegistration>()) registration.Apply(registry);
+            return registry;
+        });
         services.AddLearnerObjectives();
         services.TryAddSingleton(ComputeBackend.Managed);
         services.TryAddSingleton(ObjectiveRecipes.Default);
-        services.AddTransient<Func<IEncoder>>(sp =>
+        services.TryAddTransient<Func<IEncoder>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
             var backend = sp.GetRequiredService<ComputeBackend>();
             return () => backend.CreateEncoder(options.Encoder);
         });
-        services.AddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ComputeBackend>(), sp.GetRequiredService<ObjectiveRecipes>()));
-        services.AddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
-        services.AddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetRequiredService<ComputeBackend>(), sp.GetRequiredService<ObjectiveRecipes>()));
-        return services;
+        services.TryAddSingleton(sp => new PretrainerFactory(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, sp.GetService<ILoggerFactory>(), Backend(sp), sp.GetRequiredService<ObjectiveRecipes>()));
+        services.TryAddTransient<Func<LongitudinalDataset, IBatchSampler>>(sp => sp.GetRequiredService<PretrainerFactory>().CreateSampler);
+        services.TryAddTransient(sp => new LearnerExperiment(sp.GetRequiredService<IOptions<ExperimentOptions>>().Value, Backend(sp), sp.GetRequiredService<ObjectiveRecipes>()));
+        return new LearnerBuilder(services);
+    }
+
+    /// <summary>The container's backend; with objectives added through the builder, the same encoders with the
+    /// container's registry (the backend's own registry does not know them).</summary>
+    private static ComputeBackend Backend(IServiceProvider sp)
+    {
+        var backend = sp.GetRequiredService<ComputeBackend>();
+        return sp.GetServices<LearnerBuilder.ObjectiveRegistration>().Any()
+            ? new ComputeBackend(backend.Name, backend.CreateEncoder, sp.GetRequiredService<ObjectiveRegistry>())
+            : backend;
     }
 
     /// <summary>
@@ -59,8 +81,8 @@ public static class LearnerServiceCollectionExtensions
     /// <param name="services">The container.</param>
     /// <param name="configuration">The section holding <see cref="ExperimentOptions"/>' properties.</param>
     /// <param name="configure">Further adjustments after binding, or null.</param>
-    /// <returns>The container, for chaining.</returns>
-    public static IServiceCollection AddLearner(this IServiceCollection services, IConfiguration configuration, Action<ExperimentOptions>? configure = null)
+    /// <returns>The builder (see <see cref="AddLearner(IServiceCollection, Action{ExperimentOptions}?)"/>).</returns>
+    public static LearnerBuilder AddLearner(this IServiceCollection services, IConfiguration configuration, Action<ExperimentOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return services.AddLearner(o =>
@@ -88,6 +110,9 @@ public static class LearnerServiceCollectionExtensions
         var seeds = options.Seeds;
         var rates = options.Search.LearningRates;
         var changeThresholds = options.ChangeThresholds;
+        // ChangeThresholds is immutable (built by its constructor) and read explicitly below; during the plain binding it
+        // holds a placeholder instance so that the binder neither constructs one nor rejects its keys as unknown.
+        options.ChangeThresholds = ChangeThresholds.Absolute(1);
         configuration.Bind(options, b => b.ErrorOnUnknownConfiguration = true);
         options.ChangeThresholds = changeThresholds;
         options.Objectives = configuration.GetSection(nameof(ExperimentOptions.Objectives)).Get<string[]>() ?? objectives;
@@ -108,20 +133,34 @@ public static class LearnerServiceCollectionExtensions
         }
     }
 
-    /// <summary>Turns <see cref="ExperimentOptions.Validate()"/>'s exception into an options validation failure.</summary>
-    private sealed class ExperimentOptionsValidator : IValidateOptions<ExperimentOptions>
+    /// <summary>Reports every invalid option of <see cref="ExperimentOptions"/>, not only the first: the whole options, then
+    /// each section alone (so that a bad <c>Protocol</c> does not hide a bad <c>Encoder</c>), each message naming its option.</summary>
+    /// <param name="registry">The container's objectives (with those added through <see cref="LearnerBuilder.AddObjective{TOptions}"/>).</param>
+    /// <param name="recipes">The container's objective recipes.</param>
+    private sealed class ExperimentOptionsValidator(ObjectiveRegistry registry, ObjectiveRecipes recipes) : IValidateOptions<ExperimentOptions>
     {
         public ValidateOptionsResult Validate(string? name, ExperimentOptions options)
         {
-            try
+            var failures = new List<string>();
+            void Check(string section, Action validate)
             {
-                options.Validate();
-                return ValidateOptionsResult.Success;
+                try { validate(); }
+                catch (ArgumentException e) { failures.Add($"Learner option '{(section.Length == 0 ? e.ParamName : section + ":" + e.ParamName)}': {e.Message}"); }
             }
-            catch (ArgumentException e)
+            Check("", () =>
             {
-                return ValidateOptionsResult.Fail($"Learner option '{e.ParamName}': {e.Message}");
-            }
+                if (options.Objectives is null || options.Objectives.Count == 0) throw new ArgumentException("Objectives must name at least one objective spec.", nameof(options.Objectives));
+                foreach (var spec in options.Objectives) ObjectiveSpec.Parse(spec).Validate(recipes, registry);
+            });
+            if (options.Encoder is not null) Check("Encoder", options.Encoder.Validate);
+            if (options.BatchSource is not null) Check("BatchSource", options.BatchSource.Validate);
+            if (options.Protocol is not null) Check("Protocol", options.Protocol.Validate);
+            if (options.Search is not null) Check("Search", options.Search.Validate);
+            if (options.Classifier is not null) Check("Classifier", options.Classifier.Validate);
+            if (options.Pretraining is not null) Check("Pretraining", options.Pretraining.Validate);
+            // The cross-section rules (and anything the sections above missed), once, only when no section failed.
+            if (failures.Count == 0) Check("", () => options.Validate(recipes, registry));
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures.Distinct(StringComparer.Ordinal));
         }
     }
 }

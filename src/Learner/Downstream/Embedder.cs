@@ -6,6 +6,15 @@ namespace Learner.Downstream;
 /// <summary>Embeds every scan of a dataset with an encoder in evaluation mode.</summary>
 public static class Embedder
 {
+    /// <summary>Embeds every scan on a thread-pool thread (see <see cref="EmbedAll"/>).</summary>
+    /// <param name="encoder">The encoder (evaluation mode is used).</param>
+    /// <param name="dataset">The scans, in the order of the result's rows.</param>
+    /// <param name="batchSize">Scans per forward pass (≥ 1).</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <returns>N × D embeddings, row-major.</returns>
+    public static Task<float[]> EmbedAllAsync(IEncoder encoder, LongitudinalDataset dataset, int batchSize = 64, CancellationToken cancellationToken = default)
+        => Task.Run(() => EmbedAll(encoder, dataset, batchSize, cancellationToken), CancellationToken.None);
+
     /// <summary>Embeds all scans, in dataset order.</summary>
     /// <param name="encoder">The encoder (switched to evaluation mode and back).</param>
     /// <param name="dataset">The scans.</param>

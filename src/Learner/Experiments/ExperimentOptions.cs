@@ -20,15 +20,20 @@ public sealed record ExperimentOptions
     public EncoderOptions Encoder { get; set; } = new();
 
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
-    /// the experiment's run folders).</summary>
-    public PretrainingOptions Pretraining { get; set; } = new() { Epochs = 2, StepsPerEpoch = 60, WarmupSteps = 5 };
+    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults.</summary>
+    public PretrainingOptions Pretraining { get; set; } = new();
 
     /// <summary>Where each training step's scans come from: P×K patient batches (default), inter-patient pairs with a
     /// coarse-to-fine curriculum, or inter-patient triplets. The same source for every objective.</summary>
     public BatchSourceOptions BatchSource { get; set; } = new();
 
-    /// <summary>How exact score changes map to improved / stable / worsened (from <see cref="Scan.ChangeScore"/>).</summary>
-    public ChangeThresholds ChangeThresholds { get; set; } = ChangeThresholds.Absolute(20);
+    /// <summary>How exact score changes map to improved / stable / worsened (from <see cref="Scan.ChangeScore"/>). There
+    /// is no default: the change that counts clinically depends on the score (±20 S/F points, ±2 MMSE), so a
+    /// <see cref="LearnerExperiment"/> requires it (a synthetic cohort declares its own, e.g.
+    /// <c>SyntheticLusCohort.ChangeThresholds</c>). Pretraining alone does not need it; when set, the pretrainer's validation
+    /// also measures change classification with it (unless <see cref="ValidationOptions.ChangeThresholds"/> is set there).
+    /// Bindable from configuration: <c>"ChangeThresholds": { "Improvement": 20, "Worsening": 20, "Mode": "Absolute" }</c>.</summary>
+    public ChangeThresholds? ChangeThresholds { get; set; }
 
     /// <summary>Which patients each step of a run may see (outer folds, validation carve-out, transductive mode).</summary>
     public ExperimentProtocolOptions Protocol { get; set; } = new();
@@ -66,7 +71,6 @@ public sealed record ExperimentOptions
         if (Encoder is null) throw new ArgumentException("Encoder must be set.", nameof(Encoder));
         Encoder.Validate();
         if (Pretraining is null) throw new ArgumentException("Pretraining must be set.", nameof(Pretraining));
-        if (ChangeThresholds is null) throw new ArgumentException("ChangeThresholds must be set.", nameof(ChangeThresholds));
         // The experiment passes its change thresholds to the pretrainer's validation (unless set there).
         (Pretraining with { Validation = Pretraining.Validation with { ChangeThresholds = Pretraining.Validation.ChangeThresholds ?? ChangeThresholds } }).Validate();
         if (BatchSource is null) throw new ArgumentException("BatchSource must be set.", nameof(BatchSource));

@@ -163,7 +163,7 @@ public sealed partial class LearnerExperiment
             if (validation is null) return v;
             if (validation.PatientCount < 2)
                 throw new ArgumentException($"Fold {plan.Index} has {validation.PatientCount} validation patient(s); validation during pretraining needs at least 2. Raise Protocol.ValidationFraction or use more patients.", nameof(validation));
-            return v with { ChangeThresholds = v.ChangeThresholds ?? _o.ChangeThresholds, ChangeFolds = Math.Min(v.ChangeFolds, validation.PatientCount) };
+            return v with { ChangeThresholds = v.ChangeThresholds ?? owner._thresholds, ChangeFolds = Math.Min(v.ChangeFolds, validation.PatientCount) };
         }
 
         /// <summary>Embeds the scans of the given groups into a full-dataset matrix (rows of other patients stay zero).</summary>
@@ -184,7 +184,7 @@ public sealed partial class LearnerExperiment
         private double ValidationScore(float[] embeddings, int d)
         {
             var validation = plan.Validation!;
-            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, _o.ChangeThresholds,
+            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, owner._thresholds,
                 plan.Pretrain.Patients.Select(p => p.Id).ToArray(), validation.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
             return _o.Search.Metric switch
             {
@@ -211,7 +211,7 @@ public sealed partial class LearnerExperiment
             {
                 // Transductive: every patient pretrained; only the classifier is cross-validated.
                 var all = Embedder.EmbedAll(encoder, dataset, 64, ct);
-                var cv = ChangeEvaluation.CrossValidate(dataset, all, d, _o.ChangeThresholds, _o.Protocol.OuterFolds, seed, _o.Classifier);
+                var cv = ChangeEvaluation.CrossValidate(dataset, all, d, owner._thresholds, _o.Protocol.OuterFolds, seed, _o.Classifier);
                 var align = Alignment.Compute(all, d, pairs.Select(p => (p.Before, p.After)).ToArray(), pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray());
                 var folds = PatientSplits.KFold(dataset, _o.Protocol.OuterFolds, seed);
                 return new FoldOutcome
@@ -227,7 +227,7 @@ public sealed partial class LearnerExperiment
             // training patients' pairs only.
             var embeddings = chosen.TrainingEmbeddings ?? Embed(encoder, plan.Pretrain, plan.Validation, ct);
             Embed(encoder, plan.Test, null, ct, embeddings);
-            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, _o.ChangeThresholds, plan.ClassifierPatients,
+            var (eval, rows) = ChangeEvaluation.FitAndPredict(dataset, embeddings, d, owner._thresholds, plan.ClassifierPatients,
                 plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
             var gaps = rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray();
             var distances = Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), gaps).Distances.ToArray();

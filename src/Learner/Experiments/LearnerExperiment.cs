@@ -24,16 +24,22 @@ public sealed partial class LearnerExperiment
     private readonly ComputeBackend _backend;
     private readonly ObjectiveRecipes _recipes;
     private readonly ObjectiveSpec[] _specs;
+    private readonly ChangeThresholds _thresholds;
 
     /// <summary>Creates the experiment.</summary>
     /// <param name="options">Settings (validated, the objective specs against the backend's registry).</param>
     /// <param name="backend">Builds the encoders and objectives, or null for the managed engine
     /// (<see cref="ComputeBackend.Managed"/>).</param>
     /// <param name="recipes">The objective recipes (cohort-scaled defaults), or null for <see cref="ObjectiveRecipes.Default"/>.</param>
-    /// <exception cref="ArgumentException">An option is invalid (named).</exception>
+    /// <exception cref="ArgumentException">An option is invalid (named), or <see cref="ExperimentOptions.ChangeThresholds"/>
+    /// is not set (there is no default change threshold).</exception>
     public LearnerExperiment(ExperimentOptions options, ComputeBackend? backend = null, ObjectiveRecipes? recipes = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _thresholds = options.ChangeThresholds ?? throw new ArgumentException(
+            "ExperimentOptions.ChangeThresholds must be set: the score change that counts as improved or worsened depends on the score "
+            + "(e.g. ChangeThresholds.Absolute(20) for S/F, Absolute(2) for MMSE; a synthetic cohort declares its own, such as SyntheticLusCohort.ChangeThresholds). There is no default.",
+            nameof(options));
         _backend = backend ?? ComputeBackend.Managed;
         _recipes = recipes ?? ObjectiveRecipes.Default;
         options.Validate(_recipes, _backend.Objectives);
@@ -90,14 +96,17 @@ public sealed partial class LearnerExperiment
     /// <param name="cancellationToken">Checked between training steps.</param>
     /// <returns>The results.</returns>
     /// <exception cref="ExperimentCancelledException">Cancelled; carries the finished runs.</exception>
+    /// <exception cref="EmptyChangeClassException">The change thresholds leave a change class without any pair.</exception>
     /// <exception cref="MissingScoreException">A scan in a consecutive pair has no change score, or an objective needs
     /// scores a scan lacks.</exception>
     public ExperimentResults Run(LongitudinalDataset dataset, ExperimentRunOptions run, IProgress<string>? progress, IProgress<ExperimentStep>? steps, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
-        var allPairs = new IntraPatientPairSampler(dataset, _options.ChangeThresholds).Pairs; // fails early, naming a scan without a change score
+        var sampler = new IntraPatientPairSampler(dataset, _thresholds); // fails early, naming a scan without a change score
+        var allPairs = sampler.Pairs;
         if (allPairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs: change cannot be evaluated.", nameof(dataset));
+        EmptyChangeClassException.ThrowIfAnyEmpty(sampler);
         var store = run.OutputDirectory is null ? null : new ExperimentStore(run.OutputDirectory);
         var metadata = new ExperimentMetadata
         {
@@ -215,7 +224,7 @@ public sealed partial class LearnerExperiment
                 Training.BatchSourceKind.InterPatientTriplets => $"inter-patient triplets: {b.TripletsPerBatch} per step, negative gap {S(b.NegativeGap)} σ",
                 _ => $"P×K patient batches: {b.PatientsPerBatch} patients × {b.ScansPerPatient} scans",
             }),
-            new("change thresholds", $"{o.ChangeThresholds.Mode}: improved above +{S(o.ChangeThresholds.Improvement)}, worsened below −{S(o.ChangeThresholds.Worsening)}"),
+            new("change thresholds", $"{_thresholds.Mode}: improved above +{S(_thresholds.Improvement)}, worsened below −{S(_thresholds.Worsening)}"),
             new("search", o.Search.Trials == 0 ? "none (recipe defaults)" : $"{o.Search.Trials} {o.Search.Strategy} trials per objective and fold, selected by validation {o.Search.Metric}; lr ∈ {{{string.Join(", ", o.Search.LearningRates.Select(x => S(x)))}}}"),
             new("classifier", $"{o.Classifier.Head}, L2 {S(o.Classifier.L2)}, {o.Classifier.Iterations} iterations"),
             new("bootstrap", $"{o.BootstrapResamples} patient resamples, 95 % percentile intervals, stream Rng(seed).Fork(0x{ChangeReport.BootstrapStream:X})"),

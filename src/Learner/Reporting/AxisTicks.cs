@@ -43,13 +43,38 @@ public static class AxisTicks
         return nice * magnitude;
     }
 
-    /// <summary>Formats a tick label compactly (invariant culture).</summary>
-    /// <param name="value">The tick.</param>
+    /// <summary>Formats one value compactly (invariant culture, at most 3 decimals, never scientific). For the labels of
+    /// an axis use <see cref="Labels"/>, which gives every tick the decimals its spacing needs.</summary>
+    /// <param name="value">The value.</param>
     /// <returns>The label.</returns>
-    public static string Label(double value)
+    public static string Label(double value) => Fixed(value, 3);
+
+    /// <summary>The labels of a set of ticks (as <see cref="Nice"/> gives them): plain decimals, never scientific, with as
+    /// many decimals as the tick spacing needs and the same number on every tick, so that the labels are distinct
+    /// (0, 0.0005, 0.001, 0.0015, 0.002 rather than 0, 5E-4, 0.001, 0.002, 0.002).</summary>
+    /// <param name="ticks">Ascending ticks.</param>
+    /// <returns>One label per tick.</returns>
+    public static string[] Labels(IReadOnlyList<double> ticks)
     {
-        double a = Math.Abs(value);
-        if (a != 0 && (a >= 1e5 || a < 1e-3)) return value.ToString("0.#E+0", System.Globalization.CultureInfo.InvariantCulture);
-        return value.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        ArgumentNullException.ThrowIfNull(ticks);
+        double step = double.PositiveInfinity;
+        for (int i = 1; i < ticks.Count; i++)
+            if (ticks[i] - ticks[i - 1] is var d and > 0) step = Math.Min(step, d);
+        int decimals = double.IsFinite(step) ? Math.Clamp((int)Math.Ceiling(-Math.Log10(step) - 1e-9), 0, 15) : 3;
+        // A spacing such as 0.25 or 2.5 × 10^k needs one decimal more than its magnitude; add decimals until labels differ.
+        while (true)
+        {
+            var labels = ticks.Select(t => t == 0 ? "0" : Fixed(t, decimals, trimZeros: false)).ToArray();
+            if (labels.Distinct(StringComparer.Ordinal).Count() == labels.Length || decimals >= 15) return labels;
+            decimals++;
+        }
+    }
+
+    private static string Fixed(double value, int decimals, bool trimZeros = true)
+    {
+        if (value == 0) value = 0; // no "-0"
+        string format = decimals == 0 ? "0" : trimZeros ? "0." + new string('#', decimals) : "0." + new string('0', decimals);
+        string text = value.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        return text == "-0" || (text.StartsWith("-0", StringComparison.Ordinal) && text.Trim('-', '0', '.').Length == 0) ? text.TrimStart('-') : text;
     }
 }

@@ -104,10 +104,12 @@ public static class Charts
         int k = matrix.GetLength(0);
         if (matrix.GetLength(1) != k || labels.Count != k)
             throw new ArgumentException($"A confusion matrix needs a square matrix and one label per class, got {matrix.GetLength(0)}×{matrix.GetLength(1)} and {labels.Count} labels.", nameof(matrix));
-        var svg = new SvgWriter(size, size, title);
-        svg.Text(size / 2, 16, title, "middle", 12, weight: "600");
+        var lines = ChartTitle.Wrap(title, size - 16);
+        double extra = Math.Max(0, lines.Count - 1) * ChartTitle.LineHeight;
+        var svg = new SvgWriter(size, size + extra, title);
+        ChartTitle.Draw(svg, title, 16);
         if (k == 0) return NoData(svg, null);
-        double left = 70, top = 56, cell = (size - left - 14) / k;
+        double left = 70, top = 56 + extra, cell = (size - left - 14) / k;
         int max = 0;
         for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) max = Math.Max(max, matrix[i, j]);
         for (int i = 0; i < k; i++)
@@ -127,7 +129,7 @@ public static class Charts
         }
         for (int j = 0; j < k; j++) svg.Text(left + (j + 0.5) * cell, top - 6, labels[j], "middle", 11);
         svg.Text(12, top + k * cell / 2, "true", "middle", 11, "#555", rotate: -90);
-        svg.Text(left + k * cell / 2, 34, "predicted", "middle", 11, "#555");
+        svg.Text(left + k * cell / 2, 34 + extra, "predicted", "middle", 11, "#555");
         return svg.ToString();
     }
 
@@ -163,15 +165,17 @@ public static class Charts
                 svg.Line(cx - w / 5, frame.Y(b.Lower), cx + w / 5, frame.Y(b.Lower), "#222", 1.5);
                 svg.Line(cx - w / 5, frame.Y(b.Upper), cx + w / 5, frame.Y(b.Upper), "#222", 1.5);
             }
-            svg.Text(cx, height - bottom + 14, b.Name, "end", 10, rotate: -35);
+            // The label runs down-left at 35°: shorten it (the bar's tooltip keeps the whole name) to stay inside the drawing.
+            double room = Math.Min(cx / Math.Cos(35 * Math.PI / 180), (bottom - 18) / Math.Sin(35 * Math.PI / 180));
+            svg.Text(cx, height - bottom + 14, ChartTitle.Shorten(b.Name, room, 10), "end", 10, rotate: -35);
         }
         return svg.ToString();
     }
 
     private static string NoData(SvgWriter svg, string? title)
     {
-        if (title is not null) svg.Text(svg.Width / 2, 18, title, "middle", 12, weight: "600");
-        svg.Rect(Left, Top, svg.Width - Left - Right, svg.Height - Top - Bottom, "#f6f6f6", "#ddd");
+        double extra = title is null ? 0 : ChartTitle.Draw(svg, title);
+        svg.Rect(Left, Top + extra, svg.Width - Left - Right, svg.Height - Top - extra - Bottom, "#f6f6f6", "#ddd");
         svg.Text(svg.Width / 2, svg.Height / 2, "no data", "middle", 13, "#888");
         return svg.ToString();
     }
@@ -207,19 +211,23 @@ public static class Charts
     {
         var (xl, xh, xt) = AxisTicks.Nice(xMin, xMax, 5);
         var (yl, yh, yt) = AxisTicks.Nice(yMin, yMax, 5);
-        var f = new PlotFrame(Left, svg.Width - Right, Top, svg.Height - bottomMargin, xTicks ? xl : xMin, xTicks ? xh : xMax, yl, yh);
-        svg.Text(svg.Width / 2, 18, title, "middle", 12, weight: "600");
-        foreach (var t in yt)
+        double extra = ChartTitle.Draw(svg, title);
+        var f = new PlotFrame(Left, svg.Width - Right, Top + extra, svg.Height - bottomMargin, xTicks ? xl : xMin, xTicks ? xh : xMax, yl, yh);
+        var yLabels = AxisTicks.Labels(yt);
+        for (int i = 0; i < yt.Length; i++)
         {
-            svg.Line(f.Left, f.Y(t), f.Right, f.Y(t), "#e6e6e6");
-            svg.Text(f.Left - 5, f.Y(t) + 3.5, AxisTicks.Label(t), "end", 10, "#555");
+            svg.Line(f.Left, f.Y(yt[i]), f.Right, f.Y(yt[i]), "#e6e6e6");
+            svg.Text(f.Left - 5, f.Y(yt[i]) + 3.5, yLabels[i], "end", 10, "#555");
         }
         if (xTicks)
-            foreach (var t in xt)
+        {
+            var xLabels = AxisTicks.Labels(xt);
+            for (int i = 0; i < xt.Length; i++)
             {
-                svg.Line(f.X(t), f.Bottom, f.X(t), f.Bottom + 4, "#888");
-                svg.Text(f.X(t), f.Bottom + 15, AxisTicks.Label(t), "middle", 10, "#555");
+                svg.Line(f.X(xt[i]), f.Bottom, f.X(xt[i]), f.Bottom + 4, "#888");
+                svg.Text(f.X(xt[i]), f.Bottom + 15, xLabels[i], "middle", 10, "#555");
             }
+        }
         svg.Line(f.Left, f.Bottom, f.Right, f.Bottom, "#888");
         svg.Line(f.Left, f.Top, f.Left, f.Bottom, "#888");
         if (xLabel.Length > 0) svg.Text((f.Left + f.Right) / 2, svg.Height - 8, xLabel, "middle", 11, "#333");

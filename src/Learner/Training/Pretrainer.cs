@@ -178,6 +178,22 @@ public sealed class Pretrainer
     public PretrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
         => Train(new PretrainingRunState(), null, progress, cancellationToken);
 
+    /// <summary>Runs from step 0 on a thread-pool thread (see <see cref="Run"/>), so that a UI or host stays responsive.</summary>
+    /// <param name="progress">Receives progress after every step (on the training thread).</param>
+    /// <param name="cancellationToken">Checked between steps; on cancellation a checkpoint is written (when a checkpoint
+    /// folder is set) and the task ends in <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The result.</returns>
+    public Task<PretrainingResult> RunAsync(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => Task.Run(() => Run(progress, cancellationToken), CancellationToken.None);
+
+    /// <summary>Continues a run from a checkpoint on a thread-pool thread (see <see cref="Resume"/>).</summary>
+    /// <param name="checkpointPath">The checkpoint (normally <c>last.safetensors</c>).</param>
+    /// <param name="progress">Receives progress after every step.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <returns>The result.</returns>
+    public Task<PretrainingResult> ResumeAsync(string checkpointPath, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => Task.Run(() => Resume(checkpointPath, progress, cancellationToken), CancellationToken.None);
+
     /// <summary>The completed steps recorded in a checkpoint written by a pretrainer.</summary>
     /// <param name="checkpointPath">The checkpoint (for example a run's <c>last.safetensors</c>).</param>
     /// <returns>Its completed global steps.</returns>

@@ -7,11 +7,14 @@ namespace Learner.Training;
 /// <summary>Settings of a <see cref="Pretrainer"/> run. <see cref="Validate"/> names the first invalid option.</summary>
 public sealed record PretrainingOptions
 {
-    /// <summary>Number of epochs (≥ 1). Default 10.</summary>
-    public int Epochs { get; init; } = 10;
+    // The one home of the pretraining defaults: ExperimentOptions.Pretraining and the learner command line
+    // (pretrain, experiment) use these values, not copies of them.
 
-    /// <summary>Optimizer steps per epoch (≥ 1). Default 50.</summary>
-    public int StepsPerEpoch { get; init; } = 50;
+    /// <summary>Number of epochs (≥ 1). Default 2.</summary>
+    public int Epochs { get; init; } = 2;
+
+    /// <summary>Optimizer steps per epoch (≥ 1). Default 60.</summary>
+    public int StepsPerEpoch { get; init; } = 60;
 
     /// <summary>Seed of batch sampling: the batch of global step s is drawn from <c>new Rng(Seed).Fork(s)</c>, so it depends
     /// only on the seed and the step — which is what makes a resumed run identical to an uninterrupted one.</summary>
@@ -20,8 +23,8 @@ public sealed record PretrainingOptions
     /// <summary>Optimizer settings (its learning rate is the schedule's peak).</summary>
     public EncoderOptimizerOptions Optimizer { get; init; } = new();
 
-    /// <summary>Linear warm-up steps from 0 to the peak learning rate (≥ 0). Default 0.</summary>
-    public int WarmupSteps { get; init; }
+    /// <summary>Linear warm-up steps from 0 to the peak learning rate (≥ 0). Default 5.</summary>
+    public int WarmupSteps { get; init; } = 5;
 
     /// <summary>Cosine decay after warm-up down to <c>peak × MinLearningRateFactor</c> at the last step (in [0, 1]); 1 keeps the
     /// learning rate constant. Default 0.01.</summary>
@@ -217,6 +220,18 @@ public sealed record ValidationReport(int Epoch, long Step, double Loss, IReadOn
         ValidationMetric.MapAtR => MapAtR,
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown validation metric."),
     };
+
+    /// <summary>One readable line, e.g. <c>epoch 2, step 120: loss 0.4123 (mse 0.3012, weighted-contrastive 0.1111);
+    /// Spearman 0.412, P@1 0.630, MAP@R 0.310, accuracy 0.550, macro-F1 0.521, κ 0.402</c>; a metric that was not
+    /// measured (NaN, e.g. change classification without change thresholds) reads "n/a".</summary>
+    /// <returns>The line.</returns>
+    public override string ToString()
+    {
+        static string F(double v, string format) => double.IsFinite(v) ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "n/a";
+        string terms = Terms is { Count: > 0 } ? $" ({string.Join(", ", Terms.Select(t => $"{t.Key} {F(t.Value, "F4")}"))})" : "";
+        return $"epoch {Epoch}, step {Step}: loss {F(Loss, "F4")}{terms}; Spearman {F(Spearman, "F3")}, P@1 {F(PrecisionAt1, "F3")}, MAP@R {F(MapAtR, "F3")}, "
+            + $"accuracy {F(Accuracy, "F3")}, macro-F1 {F(MacroF1, "F3")}, κ {F(QuadraticKappa, "F3")}";
+    }
 }
 
 /// <summary>One epoch of a run.</summary>

@@ -27,25 +27,4 @@ public class ReadmeExampleTests
         readme[(marker + 2)..end].Should().Equal(expected);
         expected.Length.Should().BeLessThanOrEqualTo(20, "the README example stays short");
     }
-
-    [Fact]
-    public void The_getting_started_example_is_the_compiled_sample_code()
-    {
-        string root = RepoRoot();
-        var source = File.ReadAllLines(Path.Combine(root, "samples", "QuickStart", "GettingStartedExample.cs"));
-        int b0 = Array.FindIndex(source, l => l.Trim() == "// DOCS:BEGIN-BODY"), b1 = Array.FindIndex(source, l => l.Trim() == "// DOCS:END-BODY");
-        new[] { b0, b1 }.Should().OnlyContain(i => i >= 0, "the markers are in GettingStartedExample.cs");
-        var expected = source[(b0 + 1)..b1].Select(l => l.Length >= 8 ? l[8..] : l.TrimStart()).ToArray();
-        expected.Should().NotBeEmpty();
-
-        // The example sits in a list item: its lines carry the marker's indentation.
-        var guide = File.ReadAllLines(Path.Combine(root, "docs", "getting-started.md"));
-        int marker = Array.FindIndex(guide, l => l.Trim() == "<!-- getting-started-example -->");
-        marker.Should().BeGreaterThan(0, "docs/getting-started.md marks its example");
-        string indent = guide[marker][..^guide[marker].TrimStart().Length];
-        guide[marker + 1].Should().Be(indent + "```csharp");
-        int end = Array.IndexOf(guide, indent + "```", marker + 2);
-        end.Should().BeGreaterThan(marker + 1, "the example's code block is closed");
-        guide[(marker + 2)..end].Select(l => l.StartsWith(indent, StringComparison.Ordinal) ? l[indent.Length..] : l).Should().Equal(expected);
-    }
 }

@@ -1,4 +1,4 @@
-using Learner.DependencyInjection;
+using Learner.Data;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;
@@ -62,6 +62,7 @@ public class ComputeBackendTests
 
     private static ExperimentOptions Small() => new()
     {
+        ChangeThresholds = ChangeThresholds.Absolute(20),
         Objectives = new[] { "weighted-contrastive", "mse+weighted-contrastive" },
         Seeds = new[] { 3, 4 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
@@ -125,14 +126,14 @@ public class ComputeBackendTests
             var rec = new Recorder();
             var services = new ServiceCollection();
             if (before) services.AddSingleton(rec.Backend());
-            services.AddLearner(o => { o.Encoder = Small().Encoder; });
+            services.AddLearner(o => { o.Encoder = Small().Encoder; o.ChangeThresholds = ChangeThresholds.Absolute(20); });
             if (!before) services.AddSingleton(rec.Backend());
             using var provider = services.BuildServiceProvider();
             provider.GetRequiredService<Func<IEncoder>>()().Name.Should().StartWith("tracked:");
             provider.GetRequiredService<PretrainerFactory>().Backend.Name.Should().Be("tracked");
             provider.GetRequiredService<LearnerExperiment>().Backend.Name.Should().Be("tracked");
         }
-        using var plain = new ServiceCollection().AddLearner().BuildServiceProvider();
+        using var plain = new ServiceCollection().AddLearner().Services.BuildServiceProvider();
         plain.GetRequiredService<ComputeBackend>().Should().BeSameAs(ComputeBackend.Managed);
     }
 

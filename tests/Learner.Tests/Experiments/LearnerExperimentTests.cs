@@ -1,5 +1,4 @@
 using Learner.Data;
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;
@@ -31,6 +30,7 @@ public class LearnerExperimentTests
 
     internal static ExperimentOptions Small() => new()
     {
+        ChangeThresholds = ChangeThresholds.Absolute(20),
         Objectives = new[] { "mse", "weighted-contrastive", "mse+weighted-contrastive" },
         Seeds = new[] { 1 },
         Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },
@@ -65,7 +65,7 @@ public class LearnerExperimentTests
                 f.PretrainPatients.Intersect(f.TestPatients).Should().BeEmpty();
                 f.PretrainPatients.Concat(f.ValidationPatients).Concat(f.TestPatients).Should().BeEquivalentTo(everyone);
             }
-            r.Details!.Truth.Should().HaveCount(new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds).Pairs.Count, "every pair is predicted once, by its fold's model");
+            r.Details!.Truth.Should().HaveCount(new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds!).Pairs.Count, "every pair is predicted once, by its fold's model");
         }
         string markdown = results.ToMarkdown();
         markdown.Should().Contain("Protocol: held-out k-fold").And.Contain("| mse + weighted-contrastive | 1 | held-out k-fold |");
@@ -334,7 +334,7 @@ public class LearnerExperimentTests
     public void AddLearner_registers_the_experiment_and_validates_options_naming_the_option()
     {
         var services = new ServiceCollection();
-        services.AddLearner(o => { o.Protocol.OuterFolds = 3; o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3 }; });
+        services.AddLearner(o => { o.Protocol.OuterFolds = 3; o.ChangeThresholds = ChangeThresholds.Absolute(20); o.Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3 }; });
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<LearnerExperiment>().Should().NotBeNull();
         provider.GetRequiredService<Func<IEncoder>>()().EmbeddingDimension.Should().Be(128);
@@ -350,7 +350,7 @@ public class LearnerExperimentTests
         r.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => string.Join(',', l.Split(',').Take(15))).ToArray();
 
     private static int PairsOf(LongitudinalDataset data, HashSet<string> patients) =>
-        new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds).Pairs.Count(p => patients.Contains(data.Scans[p.Before].PatientId));
+        new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds!).Pairs.Count(p => patients.Contains(data.Scans[p.Before].PatientId));
 
     private static string Key(Scan s)
     {

@@ -103,6 +103,7 @@ public class ReportTests
     {
         var options = new ExperimentOptions
         {
+            ChangeThresholds = ChangeThresholds.Absolute(20),
             Objectives = new[] { "mse", "weighted-contrastive" },
             Seeds = new[] { 1, 2 },
             Encoder = new EncoderOptions { Architecture = "mlp", InputFeatures = 3, EmbeddingDimension = 4, WidthMultiplier = 0.05 },

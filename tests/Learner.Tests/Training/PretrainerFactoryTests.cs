@@ -1,5 +1,4 @@
 using Learner.Data;
-using Learner.DependencyInjection;
 using Learner.Encoders;
 using Learner.Experiments;
 using Learner.Nn;
@@ -81,8 +80,8 @@ public class PretrainerFactoryTests
         options.BatchSource.Kind.Should().Be(BatchSourceKind.InterPatientPairs);
         options.Search.LearningRates.Should().Equal(0.01);
         options.Pretraining.Epochs.Should().Be(7);
-        options.ChangeThresholds.Improvement.Should().Be(15);
-        options.ChangeThresholds.Worsening.Should().Be(10);
+        options.ChangeThresholds!.Improvement.Should().Be(15);
+        options.ChangeThresholds!.Worsening.Should().Be(10);
         options.Encoder.InputFeatures.Should().Be(5);
 
         var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Protocol:OuterFolds"] = "1" }).Build();

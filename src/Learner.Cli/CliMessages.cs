@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Learner.Cli;
+
+/// <summary>The wording of the command line's messages: counts with the right plural, exception messages without .NET's
+/// parameter and actual-value suffixes, and parse errors in the user's terms (option names, "a whole number", a
+/// suggestion for a misspelled option).</summary>
+internal static partial class CliMessages
+{
+    /// <summary>"1 step", "3 steps"; <paramref name="plural"/> for irregular nouns (default: noun + "s").</summary>
+    public static string Count(long n, string noun, string? plural = null) =>
+        string.Create(CultureInfo.InvariantCulture, $"{n} {(n == 1 ? noun : plural ?? noun + "s")}");
+
+    /// <summary>An exception's message as a user reads it: without " (Parameter 'x')" and "Actual value was …" that
+    /// <see cref="ArgumentException"/> and <see cref="ArgumentOutOfRangeException"/> append, on one line.</summary>
+    public static string Clean(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException a && a.ParamName is { } name)
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        if (e is ArgumentOutOfRangeException { ActualValue: not null })
+            message = ActualValue().Replace(message, "");
+        return string.Join(" ", message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [GeneratedRegex(@"\s*Actual value was [^\r\n]*", RegexOptions.CultureInvariant)]
+    private static partial Regex ActualValue();
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.?$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
+
+    [GeneratedRegex(@"^Unrecognized command or argument '(?<token>.*)'\.?$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    private static partial Regex Unrecognized();
+
+    /// <summary>What a value of a .NET type is called in messages.</summary>
+    private static string Kind(string type) => type switch
+    {
+        "System.Int32" or "System.Int64" or "System.Nullable`1[System.Int32]" => "a whole number",
+        "System.Double" or "System.Single" or "System.Nullable`1[System.Double]" => "a number (e.g. 0.001 or 1e-3)",
+        "System.Boolean" => "true or false",
+        _ => "a valid value",
+    };
+
+    /// <summary>The messages of a command line that does not parse, one per problem: a value of the wrong type names the
+    /// option and what it takes; an unknown option gets the nearest option of the command as a suggestion (and the value
+    /// after it no message of its own); an unknown command lists the commands; "required command was not provided"
+    /// is dropped when another message already explains the line.</summary>
+    public static List<string> ParseErrors(ParseResult parse, Command root)
+    {
+        var command = parse.CommandResult.Command;
+        var messages = new List<string>();
+        bool afterUnknownOption = false;
+        foreach (var e in parse.Errors)
+        {
+            string text = string.Join(" ", e.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(x => x.Trim()));
+            if (CannotParse().Match(text) is { Success: true } m)
+            {
+                messages.Add($"{m.Groups["option"].Value}: '{m.Groups["value"].Value}' is not {Kind(m.Groups["type"].Value)}.");
+                afterUnknownOption = false;
+                continue;
+            }
+            if (Unrecognized().Match(text) is { Success: true } u)
+            {
+                string token = u.Groups["token"].Value;
+                if (token.StartsWith('-'))
+                {
+                    var names = command.Options.Concat(root.Options.Where(o => o.Recursive)).Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal)).Distinct().ToList();
+                    string? near = Nearest(token, names);
+                    messages.Add(near is null
+                        ? $"'{token}' is not an option of '{Name(command, root)}'."
+                        : $"'{token}' is not an option of '{Name(command, root)}'; did you mean '{near}'?");
+                    afterUnknownOption = true;
+                }
+                else if (afterUnknownOption)
+                {
+                    afterUnknownOption = false; // the value of the unknown option: already explained
+                }
+                else if (command == root)
+                {
+                    var commands = root.Subcommands.Select(c => c.Name).ToList();
+                    string? near = Nearest(token, commands);
+                    messages.Add($"'{token}' is not a command{(near is null ? "." : $"; did you mean '{near}'?")} Commands: {string.Join(", ", commands)}.");
+                }
+                else
+                {
+                    messages.Add($"'{token}' is not an argument of '{Name(command, root)}' (its options start with --).");
+                }
+                continue;
+            }
+            afterUnknownOption = false;
+            string? option = e.SymbolResult switch
+            {
+                OptionResult o => o.Option.Name,
+                ArgumentResult { Parent: OptionResult o } => o.Option.Name,
+                _ => null,
+            };
+            messages.Add(option is not null && !text.Contains(option, StringComparison.Ordinal) ? $"{option}: {text}" : text);
+        }
+        // "Required command was not provided." adds nothing when an unknown command was already named.
+        if (messages.Count > 1) messages.RemoveAll(m => m.StartsWith("Required command was not provided", StringComparison.Ordinal));
+        else if (messages is [var only] && only.StartsWith("Required command was not provided", StringComparison.Ordinal))
+            messages[0] = $"give a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))}.";
+        return messages;
+    }
+
+    private static string Name(Command command, Command root) => command == root ? "learner" : $"learner {command.Name}";
+
+    /// <summary>The candidate nearest to <paramref name="token"/> by edit distance (at most a third of its length, at
+    /// least 2), or one it is a prefix of; null when none is close.</summary>
+    public static string? Nearest(string token, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (var c in candidates)
+        {
+            int d = c.StartsWith(token, StringComparison.OrdinalIgnoreCase) && token.TrimStart('-').Length >= 3 ? 0 : Distance(token.ToLowerInvariant(), c.ToLowerInvariant());
+            if (d < bestDistance) (best, bestDistance) = (c, d);
+        }
+        return best is not null && bestDistance <= Math.Max(2, token.TrimStart('-').Length / 3) ? best : null;
+    }
+
+    /// <summary>Levenshtein distance.</summary>
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) previous[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+}
