@@ -11,7 +11,8 @@ namespace Learner.Tests.Docs;
 /// is a method body: its leading <c>using</c> directives go to the top of the file, and the variables it uses without
 /// declaring them (<c>data</c>, <c>split</c>, <c>encoder</c>, <c>progress</c>, <c>cancellationToken</c>, …) are declared
 /// before it with the types of <see cref="Context"/>. An HTML comment on the line before a block,
-/// <c>&lt;!-- compile-with: ExperimentOptions options; int steps --&gt;</c>, declares or overrides such variables.
+/// <c>&lt;!-- compile-with: ExperimentOptions options; int steps --&gt;</c>, declares or overrides such variables. A block
+/// whose code (after its usings) starts with a <c>namespace</c> declaration is a whole file and is compiled as written.
 /// Blocks are compiled, not run: running is the samples' and scripts/first-hour.sh's job.
 /// </summary>
 public partial class DocsCodeCompilesTests
@@ -108,6 +109,12 @@ public partial class DocsCodeCompilesTests
             body++;
         }
         string statements = string.Join("\n", lines[body..]);
+        // A block that declares its own namespace is a whole source file (a guide's complete example): compiled as it
+        // stands, after the shared usings, with its lines mapped to the markdown file.
+        if (lines[body..].FirstOrDefault(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//", StringComparison.Ordinal)) is { } first
+            && first.TrimStart().StartsWith("namespace ", StringComparison.Ordinal))
+            return string.Join("\n", usings.Select(u => u).Prepend("#line hidden"))
+                + $"\n#line {block.Line + 1 + body} \"{block.File}\"\n" + statements + "\n";
         var declared = DeclaredNames(statements);
         var context = new Dictionary<string, string>(Context, StringComparer.Ordinal);
         foreach (var (name, type) in block.Extra) context[name] = type;
