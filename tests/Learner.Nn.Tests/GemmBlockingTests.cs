@@ -85,6 +85,18 @@ public class GemmBlockingTests
     }
 
     [Fact]
+    public void The_environment_override_is_parsed_and_checked()
+    {
+        GemmBlocking.ParseOverride(null).Should().BeNull();
+        GemmBlocking.ParseOverride(" ").Should().BeNull();
+        GemmBlocking.ParseOverride("128, 96, 1024").Should().Be(new GemmBlocking(128, 96, 1024));
+        GemmBlocking.ParseOverride("128,96,1024")!.Value.RoundedTo(8, 32).Should().Be(new GemmBlocking(128, 96, 1024));
+        GemmBlocking.ParseOverride("100,20,70")!.Value.RoundedTo(8, 32).Should().Be(new GemmBlocking(100, 24, 96));
+        FluentActions.Invoking(() => GemmBlocking.ParseOverride("256,256")).Should().Throw<InvalidOperationException>().WithMessage("*LEARNER_GEMM_BLOCKING*'256,256'*");
+        FluentActions.Invoking(() => GemmBlocking.ParseOverride("0,256,2048")).Should().Throw<ArgumentException>().WithMessage("*KC = 0*");
+    }
+
+    [Fact]
     public void A_bad_blocking_is_rejected()
     {
         var x = new float[4];

@@ -55,9 +55,13 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
         return this;
     }
 
-    private static GemmBlocking? ReadOverride()
+    private static GemmBlocking? ReadOverride() => ParseOverride(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>Parses a <c>KC,MC,NC</c> override; null or blank means none.</summary>
+    /// <exception cref="InvalidOperationException">The text is not three whole numbers.</exception>
+    /// <exception cref="ArgumentException">A number is outside [1, 65536].</exception>
+    internal static GemmBlocking? ParseOverride(string? text)
     {
-        var text = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(text)) return null;
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int kc)

@@ -90,9 +90,11 @@ public sealed class PayloadCache
             if (_entries.TryRemove(key, out var e)) Interlocked.Add(ref _cachedBytes, -(long)e.Values.Length * sizeof(float));
     }
 
-    private static long ReadDefaultBudget()
+    private static long ReadDefaultBudget() => ParseBudget(Environment.GetEnvironmentVariable("LEARNER_PAYLOAD_CACHE_MB"));
+
+    /// <summary>The budget for a <c>LEARNER_PAYLOAD_CACHE_MB</c> value (null or blank: the memory-based default).</summary>
+    internal static long ParseBudget(string? text)
     {
-        var text = Environment.GetEnvironmentVariable("LEARNER_PAYLOAD_CACHE_MB");
         if (!string.IsNullOrWhiteSpace(text))
         {
             if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mb) || mb > long.MaxValue / (1024 * 1024))

@@ -137,6 +137,16 @@ public class PayloadCacheTests
     }
 
     [Fact]
+    public void The_budget_variable_is_parsed()
+    {
+        PayloadCache.ParseBudget("0").Should().Be(0);
+        PayloadCache.ParseBudget("512").Should().Be(512L << 20);
+        PayloadCache.ParseBudget(null).Should().BeInRange(1, 4L << 30);
+        FluentActions.Invoking(() => PayloadCache.ParseBudget("-3")).Should().Throw<InvalidOperationException>().WithMessage("*LEARNER_PAYLOAD_CACHE_MB*'-3'*");
+        FluentActions.Invoking(() => PayloadCache.ParseBudget("1.5")).Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
     public void Bad_budgets_are_rejected()
     {
         FluentActions.Invoking(() => new PayloadCache(-1)).Should().Throw<ArgumentOutOfRangeException>();
