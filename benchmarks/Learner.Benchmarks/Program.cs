@@ -1,5 +1,10 @@
 using BenchmarkDotNet.Running;
+using Learner.Benchmarks;
 
 // Every [Benchmark] class in this assembly is listed; pick with --filter, e.g.
 //   dotnet run -c Release --project benchmarks/Learner.Benchmarks -- --filter '*Gemm*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// `-- data-share [patients] [epochs]` prints the share of pretraining time spent assembling batches instead;
+// `-- machine` prints the CPU and the cache sizes the engine reads.
+if (args.Length > 0 && args[0] == "data-share") DataShare.Run(args);
+else if (args.Length > 0 && args[0] == "machine") Console.WriteLine(Machine.Describe());
+else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

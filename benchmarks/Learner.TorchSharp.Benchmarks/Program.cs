@@ -38,6 +38,7 @@ if (args.Length > 0 && args[0] == "--quick")
         Console.Error.WriteLine("--require-cuda: TorchSharp finds no CUDA device (a CUDA runtime package, e.g. TorchSharp-cuda-linux, and an NVIDIA driver are needed).");
         return 3;
     }
+    Console.WriteLine($"CPU: {Learner.Nn.Kernels.CpuInfo.Describe()}");
     Console.WriteLine($"threads: managed {Environment.ProcessorCount}, libtorch {TorchSharp.torch.get_num_threads()}");
     QuickStep(backends, steps);
     QuickObjectives(backends, Math.Max(10, steps));

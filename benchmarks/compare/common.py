@@ -117,10 +117,45 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def cpu_family() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu family"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def cpu_caches() -> str:
+    """Per-core cache sizes from sysfs (the ones Learner's GEMM blocking is derived from), e.g. 'L1d 48K, L2 2048K, L3 307200K/2'."""
+    root = "/sys/devices/system/cpu/cpu0/cache"
+    parts = []
+    try:
+        for entry in sorted(os.listdir(root)):
+            if not entry.startswith("index"):
+                continue
+            d = os.path.join(root, entry)
+
+            def read(name: str) -> str:
+                with open(os.path.join(d, name)) as f:
+                    return f.read().strip()
+            kind = read("type")
+            if kind == "Instruction":
+                continue
+            level = read("level")
+            shared = read("shared_cpu_list")
+            parts.append(f"L{level}{'d' if kind == 'Data' else ''} {read('size')} (shared by CPUs {shared})")
+    except OSError:
+        return "caches unknown"
+    return ", ".join(parts) or "caches unknown"
+
+
 def machine_description(threads: int = DEFAULT_THREADS) -> str:
     import torch
 
-    return (f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); torch {torch.__version__} with "
+    return (f"CPU: {cpu_model()}, family {cpu_family()} ({os.cpu_count()} logical CPUs; {cpu_caches()}); torch {torch.__version__} with "
             f"{torch.get_num_threads()} threads (requested {threads}), {torch_config_blas()}, "
             f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads")
 

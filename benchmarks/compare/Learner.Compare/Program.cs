@@ -66,6 +66,7 @@ int Run(string[] rest)
         {
             machine = new
             {
+                cpu = Learner.Nn.Kernels.CpuInfo.Describe(),
                 processors = Environment.ProcessorCount,
                 runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
                 os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,

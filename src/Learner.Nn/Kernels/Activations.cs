@@ -3,48 +3,61 @@ using System.Runtime.Intrinsics;
 namespace Learner.Nn.Kernels;
 
 // Elementwise activation functions and their derivatives as vector operations (see VectorMap).
-// Each struct carries its constants; the Invoke overloads hold the same math at two vector widths.
+// Each struct carries its constants; the Invoke overloads hold the same math at every rung of the ladder (scalar,
+// Vector128, Vector256, Vector512).
 
 /// <summary>relu(x) = x &lt; 0 ? 0 : x (NaN propagates).</summary>
 internal readonly struct ReluForward : IVectorOp1
 {
+    public float Invoke(float x) => x < 0f ? 0f : x;
     public Vector512<float> Invoke(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), Vector512<float>.Zero, x);
     public Vector256<float> Invoke(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), Vector256<float>.Zero, x);
+    public Vector128<float> Invoke(Vector128<float> x) => Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), Vector128<float>.Zero, x);
 }
 
 /// <summary>(g, x) ↦ x &gt; 0 ? g : 0.</summary>
 internal readonly struct ReluBackward : IVectorOp2
 {
+    public float Invoke(float g, float x) => x > 0f ? g : 0f;
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), g, Vector512<float>.Zero);
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), g, Vector256<float>.Zero);
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), g, Vector128<float>.Zero);
 }
 
 /// <summary>leaky_relu(x) = x &gt; 0 ? x : slope·x.</summary>
 internal readonly struct LeakyReluForward(float slope) : IVectorOp1
 {
+    public float Invoke(float x) => x > 0f ? x : x * slope;
     public Vector512<float> Invoke(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, x * slope);
     public Vector256<float> Invoke(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, x * slope);
+    public Vector128<float> Invoke(Vector128<float> x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), x, x * slope);
 }
 
 /// <summary>(g, x) ↦ x &gt; 0 ? g : slope·g.</summary>
 internal readonly struct LeakyReluBackward(float slope) : IVectorOp2
 {
+    public float Invoke(float g, float x) => x > 0f ? g : g * slope;
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), g, g * slope);
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), g, g * slope);
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), g, g * slope);
 }
 
 /// <summary>(g, y) ↦ g·y·(1 − y), the sigmoid derivative from its output.</summary>
 internal readonly struct SigmoidBackward : IVectorOp2
 {
+    public float Invoke(float g, float y) => g * y * (1f - y);
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => g * y * (Vector512<float>.One - y);
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => g * y * (Vector256<float>.One - y);
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> y) => g * y * (Vector128<float>.One - y);
 }
 
 /// <summary>(g, y) ↦ g·(1 − y²), the tanh derivative from its output.</summary>
 internal readonly struct TanhBackward : IVectorOp2
 {
+    public float Invoke(float g, float y) => g * (1f - y * y);
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => g * (Vector512<float>.One - y * y);
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => g * (Vector256<float>.One - y * y);
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> y) => g * (Vector128<float>.One - y * y);
 }
 
 /// <summary>
@@ -59,6 +72,23 @@ internal static class NormalCdf
     internal const float InvSqrt2Pi = 0.39894228040143268f;
     private const float C0 = -1.26551223f, C1 = 1.00002368f, C2 = 0.37409196f, C3 = 0.09678418f, C4 = -0.18628806f,
         C5 = 0.27886807f, C6 = -1.13520398f, C7 = 1.48851587f, C8 = -0.82215223f, C9 = 0.17087277f;
+
+    internal static float Phi(float x)
+    {
+        float z = MathF.Abs(x) * InvSqrt2;
+        float t = 1f / MathF.FusedMultiplyAdd(z, 0.5f, 1f);
+        float t2 = t * t;
+        float t4 = t2 * t2;
+        float p01 = MathF.FusedMultiplyAdd(C1, t, C0);
+        float p23 = MathF.FusedMultiplyAdd(C3, t, C2);
+        float p45 = MathF.FusedMultiplyAdd(C5, t, C4);
+        float p67 = MathF.FusedMultiplyAdd(C7, t, C6);
+        float p89 = MathF.FusedMultiplyAdd(C9, t, C8);
+        float p = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(p67, t2, p45), t4, MathF.FusedMultiplyAdd(p23, t2, p01));
+        p = MathF.FusedMultiplyAdd(p89, t4 * t4, p);
+        float halfErfc = 0.5f * t * MathF.Exp(p - z * z);
+        return x >= 0f ? 1f - halfErfc : halfErfc;
+    }
 
     internal static Vector512<float> Phi(Vector512<float> x)
     {
@@ -97,18 +127,45 @@ internal static class NormalCdf
         var halfErfc = half * t * Vector256.Exp(p - z * z);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One - halfErfc, halfErfc);
     }
+
+    internal static Vector128<float> Phi(Vector128<float> x)
+    {
+        var half = Vector128.Create(0.5f);
+        var z = Vector128.Abs(x) * InvSqrt2;
+        var t = Vector128<float>.One / Vector128.FusedMultiplyAdd(z, half, Vector128<float>.One);
+        // P(t) by Estrin's scheme: a dependency chain of 4 multiply-adds instead of Horner's 9.
+        var t2 = t * t;
+        var t4 = t2 * t2;
+        var p01 = Vector128.FusedMultiplyAdd(Vector128.Create(C1), t, Vector128.Create(C0));
+        var p23 = Vector128.FusedMultiplyAdd(Vector128.Create(C3), t, Vector128.Create(C2));
+        var p45 = Vector128.FusedMultiplyAdd(Vector128.Create(C5), t, Vector128.Create(C4));
+        var p67 = Vector128.FusedMultiplyAdd(Vector128.Create(C7), t, Vector128.Create(C6));
+        var p89 = Vector128.FusedMultiplyAdd(Vector128.Create(C9), t, Vector128.Create(C8));
+        var p = Vector128.FusedMultiplyAdd(Vector128.FusedMultiplyAdd(p67, t2, p45), t4, Vector128.FusedMultiplyAdd(p23, t2, p01));
+        p = Vector128.FusedMultiplyAdd(p89, t4 * t4, p);
+        var halfErfc = half * t * Vector128.Exp(p - z * z);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One - halfErfc, halfErfc);
+    }
 }
 
 /// <summary>gelu(x) = x·Φ(x) (the exact, erf form).</summary>
 internal readonly struct GeluForward : IVectorOp1
 {
+    public float Invoke(float x) => x * NormalCdf.Phi(x);
     public Vector512<float> Invoke(Vector512<float> x) => x * NormalCdf.Phi(x);
     public Vector256<float> Invoke(Vector256<float> x) => x * NormalCdf.Phi(x);
+    public Vector128<float> Invoke(Vector128<float> x) => x * NormalCdf.Phi(x);
 }
 
 /// <summary>(g, x) ↦ g·(Φ(x) + x·φ(x)).</summary>
 internal readonly struct GeluBackward : IVectorOp2
 {
+    public float Invoke(float g, float x)
+    {
+        float pdf = MathF.Exp(x * x * -0.5f) * NormalCdf.InvSqrt2Pi;
+        return g * MathF.FusedMultiplyAdd(x, pdf, NormalCdf.Phi(x));
+    }
+
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x)
     {
         var pdf = Vector512.Exp(x * x * -0.5f) * NormalCdf.InvSqrt2Pi;
@@ -119,6 +176,12 @@ internal readonly struct GeluBackward : IVectorOp2
     {
         var pdf = Vector256.Exp(x * x * -0.5f) * NormalCdf.InvSqrt2Pi;
         return g * Vector256.FusedMultiplyAdd(x, pdf, NormalCdf.Phi(x));
+    }
+
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x)
+    {
+        var pdf = Vector128.Exp(x * x * -0.5f) * NormalCdf.InvSqrt2Pi;
+        return g * Vector128.FusedMultiplyAdd(x, pdf, NormalCdf.Phi(x));
     }
 }
 
@@ -133,6 +196,12 @@ internal static class GeluTanhConst
 /// <summary>gelu_tanh(x) = x·σ(u), u = 2k(x + 0.044715x³) (equal to ½x(1 + tanh(u/2))).</summary>
 internal readonly struct GeluTanhForward : IVectorOp1
 {
+    public float Invoke(float x)
+    {
+        float u = x * MathF.FusedMultiplyAdd(x * x, GeluTanhConst.TwoKC, GeluTanhConst.TwoK);
+        return x / (1f + MathF.Exp(-u));
+    }
+
     public Vector512<float> Invoke(Vector512<float> x)
     {
         var u = x * Vector512.FusedMultiplyAdd(x * x, Vector512.Create(GeluTanhConst.TwoKC), Vector512.Create(GeluTanhConst.TwoK));
@@ -144,11 +213,26 @@ internal readonly struct GeluTanhForward : IVectorOp1
         var u = x * Vector256.FusedMultiplyAdd(x * x, Vector256.Create(GeluTanhConst.TwoKC), Vector256.Create(GeluTanhConst.TwoK));
         return x / (Vector256<float>.One + Vector256.Exp(-u));
     }
+
+    public Vector128<float> Invoke(Vector128<float> x)
+    {
+        var u = x * Vector128.FusedMultiplyAdd(x * x, Vector128.Create(GeluTanhConst.TwoKC), Vector128.Create(GeluTanhConst.TwoK));
+        return x / (Vector128<float>.One + Vector128.Exp(-u));
+    }
 }
 
 /// <summary>(g, x) ↦ g·(σ(u) + x·σ(u)(1 − σ(u))·u′).</summary>
 internal readonly struct GeluTanhBackward : IVectorOp2
 {
+    public float Invoke(float g, float x)
+    {
+        float x2 = x * x;
+        float u = x * MathF.FusedMultiplyAdd(x2, GeluTanhConst.TwoKC, GeluTanhConst.TwoK);
+        float du = MathF.FusedMultiplyAdd(x2, GeluTanhConst.TwoK3C, GeluTanhConst.TwoK);
+        float s = 1f / (1f + MathF.Exp(-u));
+        return g * MathF.FusedMultiplyAdd(x * s * (1f - s), du, s);
+    }
+
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x)
     {
         var x2 = x * x;
@@ -166,12 +250,31 @@ internal readonly struct GeluTanhBackward : IVectorOp2
         var s = Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-u));
         return g * Vector256.FusedMultiplyAdd(x * s * (Vector256<float>.One - s), du, s);
     }
+
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x)
+    {
+        var x2 = x * x;
+        var u = x * Vector128.FusedMultiplyAdd(x2, Vector128.Create(GeluTanhConst.TwoKC), Vector128.Create(GeluTanhConst.TwoK));
+        var du = Vector128.FusedMultiplyAdd(x2, Vector128.Create(GeluTanhConst.TwoK3C), Vector128.Create(GeluTanhConst.TwoK));
+        var s = Vector128<float>.One / (Vector128<float>.One + Vector128.Exp(-u));
+        return g * Vector128.FusedMultiplyAdd(x * s * (Vector128<float>.One - s), du, s);
+    }
 }
 
 /// <summary>softplus(x) = log(1 + exp(βx))/β, and x where βx &gt; threshold (as PyTorch). log1p is evaluated with the
 /// u = 1 + e, log(u)·e/(u − 1) correction so tiny values keep full relative precision.</summary>
 internal readonly struct SoftplusForward(float beta, float threshold) : IVectorOp1
 {
+    public float Invoke(float x)
+    {
+        float t = x * beta;
+        float e = MathF.Exp(-MathF.Abs(t));
+        float u = 1f + e;
+        float log1p = u == 1f ? e : MathF.Log(u) * e / (u - 1f);
+        float sp = ((t > 0f ? t : 0f) + log1p) / beta;
+        return t > threshold ? x : sp;
+    }
+
     public Vector512<float> Invoke(Vector512<float> x)
     {
         var t = x * beta;
@@ -191,11 +294,28 @@ internal readonly struct SoftplusForward(float beta, float threshold) : IVectorO
         var sp = (Vector256.ConditionalSelect(Vector256.GreaterThan(t, Vector256<float>.Zero), t, Vector256<float>.Zero) + log1p) / beta;
         return Vector256.ConditionalSelect(Vector256.GreaterThan(t, Vector256.Create(threshold)), x, sp);
     }
+
+    public Vector128<float> Invoke(Vector128<float> x)
+    {
+        var t = x * beta;
+        var e = Vector128.Exp(-Vector128.Abs(t));
+        var u = Vector128<float>.One + e;
+        var log1p = Vector128.ConditionalSelect(Vector128.Equals(u, Vector128<float>.One), e, Vector128.Log(u) * e / (u - Vector128<float>.One));
+        var sp = (Vector128.ConditionalSelect(Vector128.GreaterThan(t, Vector128<float>.Zero), t, Vector128<float>.Zero) + log1p) / beta;
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(t, Vector128.Create(threshold)), x, sp);
+    }
 }
 
 /// <summary>(g, x) ↦ βx &gt; threshold ? g : g·σ(βx).</summary>
 internal readonly struct SoftplusBackward(float beta, float threshold) : IVectorOp2
 {
+    public float Invoke(float g, float x)
+    {
+        float t = x * beta;
+        float s = 1f / (1f + MathF.Exp(-t));
+        return t > threshold ? g : g * s;
+    }
+
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x)
     {
         var t = x * beta;
@@ -209,11 +329,20 @@ internal readonly struct SoftplusBackward(float beta, float threshold) : IVector
         var s = Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-t));
         return Vector256.ConditionalSelect(Vector256.GreaterThan(t, Vector256.Create(threshold)), g, g * s);
     }
+
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x)
+    {
+        var t = x * beta;
+        var s = Vector128<float>.One / (Vector128<float>.One + Vector128.Exp(-t));
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(t, Vector128.Create(threshold)), g, g * s);
+    }
 }
 
 /// <summary>(g, mask) ↦ g·mask (dropout's backward, and any elementwise scaling by a saved mask).</summary>
 internal readonly struct MulOp : IVectorOp2
 {
+    public float Invoke(float a, float b) => a * b;
     public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => a * b;
     public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => a * b;
+    public Vector128<float> Invoke(Vector128<float> a, Vector128<float> b) => a * b;
 }

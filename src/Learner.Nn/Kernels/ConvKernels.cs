@@ -33,7 +33,7 @@ internal static class ConvKernels
     internal static void Partition(int items, int workers, Action<int, int, int> body)
     {
         if (workers <= 1) { body(0, 0, items); return; }
-        Parallel.For(0, workers, w => body(w, (int)((long)items * w / workers), (int)((long)items * (w + 1) / workers)));
+        WorkerPool.For(workers, w => body(w, (int)((long)items * w / workers), (int)((long)items * (w + 1) / workers)));
     }
 
     private static long Macs(in ConvGeometry g) => (long)g.N * g.Cout * g.Kg * g.OutSpatial;

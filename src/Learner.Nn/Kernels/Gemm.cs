@@ -14,15 +14,17 @@ internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
 /// The leading dimension of a matrix is the distance, in elements, between the starts of two consecutive
 /// rows of the matrix <em>as stored</em> (so for a transposed A stored as k×m it is at least m).
 /// <para>
-/// Implementation: operands are packed into cache-blocked panels and multiplied by a register-blocked micro-kernel
+/// Implementation: operands are packed into panels blocked for the machine's caches (read at start-up, see
+/// <see cref="CpuInfo"/>; <c>LEARNER_GEMM_BLOCKING</c> = <c>KC,MC,NC</c> overrides) and multiplied by a register-blocked micro-kernel
 /// (AVX-512 8×32, AVX2+FMA 6×16, 128-bit SIMD 6×8, or scalar, whichever the hardware runs best). Products large enough
 /// to pay for it are split across up to <see cref="Environment.ProcessorCount"/> threads of a persistent worker team;
 /// matrix–vector shapes (m = 1 or n = 1) skip packing. Steady-state calls allocate nothing. Safe to call from several
 /// threads at once (concurrent callers that find the team busy compute on their own thread).
 /// </para>
 /// <para>
-/// Results are deterministic: every element of C is reduced in a fixed order that depends only on the shape and the
-/// machine's instruction set, never on the thread count or timing, so repeated calls give bit-identical results.
+/// Results are deterministic: every element of C is reduced in a fixed order that depends only on the shape, the
+/// machine's instruction set and its L1 data-cache size (which sets the reduction slice KC), never on the thread count
+/// or timing, so repeated calls give bit-identical results.
 /// </para>
 /// </remarks>
 public static class Gemm
@@ -61,8 +63,10 @@ public static class Gemm
     /// <see cref="Sgemm"/> with the micro-kernel family and the thread count chosen by the caller (tests use this to
     /// cover every code path on one machine). An <paramref name="isa"/> the hardware lacks falls back to a narrower one.
     /// </summary>
+    /// <remarks>The optional <c>blocking</c> replaces the machine's cache blocking (<see cref="GemmBlocking.Of{TK}"/>);
+    /// its MC and NC are rounded up to the kernel's tile.</remarks>
     internal static unsafe void SgemmCore(GemmIsa isa, int maxThreads, bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmBlocking? blocking = null)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
@@ -88,10 +92,10 @@ public static class Gemm
             if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
             switch (isa)
             {
-                case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads); break;
-                case GemmIsa.Avx2: Blocked<Avx2MicroKernel>(problem, maxThreads); break;
-                case GemmIsa.Vector128: Blocked<Vector128MicroKernel>(problem, maxThreads); break;
-                default: Blocked<ScalarMicroKernel>(problem, maxThreads); break;
+                case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads, blocking); break;
+                case GemmIsa.Avx2: Blocked<Avx2MicroKernel>(problem, maxThreads, blocking); break;
+                case GemmIsa.Vector128: Blocked<Vector128MicroKernel>(problem, maxThreads, blocking); break;
+                default: Blocked<ScalarMicroKernel>(problem, maxThreads, blocking); break;
             }
         }
     }
@@ -100,25 +104,26 @@ public static class Gemm
     /// Splits C into slabs of whole register tiles along its longer side, one per thread. Every element of C is computed
     /// by one thread with the same operation sequence whatever the split, so the result does not depend on the thread count.
     /// </summary>
-    private static unsafe void Blocked<TK>(in GemmProblem problem, int maxThreads) where TK : struct, IGemmMicroKernel
+    private static unsafe void Blocked<TK>(in GemmProblem problem, int maxThreads, GemmBlocking? blocking) where TK : struct, IGemmMicroKernel
     {
+        var blk = blocking is { } given ? given.Validated("the caller").RoundedTo(TK.MR, TK.NR) : GemmBlocking.Of<TK>();
         long work = (long)problem.M * problem.N * problem.K;
         bool splitRows = problem.M >= problem.N;
         int unit = splitRows ? TK.MR : TK.NR;
         int units = ((splitRows ? problem.M : problem.N) + unit - 1) / unit;
         int parts = work >= ParallelThreshold ? Math.Min(Math.Max(maxThreads, 1), units) : 1;
         if (parts > 1)
-            GemmWorkers.Run(new GemmJob { Problem = problem, Parts = parts, SplitRows = splitRows, Units = units, Unit = unit }, &RunPart<TK>);
+            GemmWorkers.Run(new GemmJob { Problem = problem, Blocking = blk, Parts = parts, SplitRows = splitRows, Units = units, Unit = unit }, &RunPart<TK>);
         else
-            GemmDriver.Run<TK>(problem, 0, problem.M, 0, problem.N);
+            GemmDriver.Run<TK>(problem, blk, 0, problem.M, 0, problem.N);
     }
 
     private static void RunPart<TK>(in GemmJob job, int part) where TK : struct, IGemmMicroKernel
     {
         var (start, end) = job.Range(part);
         if (start >= end) return;
-        if (job.SplitRows) GemmDriver.Run<TK>(job.Problem, start, end, 0, job.Problem.N);
-        else GemmDriver.Run<TK>(job.Problem, 0, job.Problem.M, start, end);
+        if (job.SplitRows) GemmDriver.Run<TK>(job.Problem, job.Blocking, start, end, 0, job.Problem.N);
+        else GemmDriver.Run<TK>(job.Problem, job.Blocking, 0, job.Problem.M, start, end);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

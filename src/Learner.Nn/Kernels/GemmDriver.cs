@@ -25,14 +25,14 @@ internal static unsafe class GemmDriver
 
     /// <summary>Computes the rows <c>[i0, i1)</c> × columns <c>[j0, j1)</c> of C on the calling thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Run<TK>(in GemmProblem pr, int i0, int i1, int j0, int j1) where TK : struct, IGemmMicroKernel
+    internal static void Run<TK>(in GemmProblem pr, GemmBlocking blocking, int i0, int i1, int j0, int j1) where TK : struct, IGemmMicroKernel
     {
-        int MR = TK.MR, NR = TK.NR;
+        int MR = TK.MR, NR = TK.NR, KC = blocking.KC;
         int rows = i1 - i0, cols = j1 - j0;
-        int kcMax = Math.Min(TK.KC, pr.K);
+        int kcMax = Math.Min(KC, pr.K);
         // Balanced block sizes: split the range into as few blocks as the limits allow, of near-equal size.
-        int mcBlock = BalancedBlock(rows, TK.MC, MR);
-        int ncBlock = BalancedBlock(cols, TK.NC, NR);
+        int mcBlock = BalancedBlock(rows, blocking.MC, MR);
+        int ncBlock = BalancedBlock(cols, blocking.NC, NR);
         float* bufA = Buffer(ref _packA, (long)mcBlock * kcMax);
         float* bufB = Buffer(ref _packB, (long)ncBlock * kcMax);
         float* tile = stackalloc float[MR * NR];
@@ -43,9 +43,9 @@ internal static unsafe class GemmDriver
         for (int jc = j0; jc < j1; jc += ncBlock)
         {
             int nc = Math.Min(ncBlock, j1 - jc);
-            for (int pc = 0; pc < pr.K; pc += TK.KC)
+            for (int pc = 0; pc < pr.K; pc += KC)
             {
-                int kc = Math.Min(TK.KC, pr.K - pc);
+                int kc = Math.Min(KC, pr.K - pc);
                 GemmUpdate mode = pc == 0 ? firstMode : GemmUpdate.Accumulate;
                 GemmPacking.PackB(pr.TransB, pr.B, pr.Ldb, pc, kc, jc, nc, NR, bufB);
                 for (int ic = i0; ic < i1; ic += mcBlock)

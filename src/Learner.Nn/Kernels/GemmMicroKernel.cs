@@ -12,7 +12,7 @@ internal enum GemmUpdate
 }
 
 /// <summary>
-/// A register-blocked GEMM micro-kernel over packed panels, and the cache-blocking sizes that go with it.
+/// A register-blocked GEMM micro-kernel over packed panels (its cache blocking comes from <see cref="GemmBlocking"/>).
 /// </summary>
 /// <remarks>
 /// Packed A micro-panel: <c>kc</c> steps of <see cref="MR"/> consecutive values (one column of an MR-row slab of op(A) per step).
@@ -27,12 +27,6 @@ internal unsafe interface IGemmMicroKernel
     static abstract int MR { get; }
     /// <summary>Columns of the register tile.</summary>
     static abstract int NR { get; }
-    /// <summary>Rows of a packed A block (a multiple of MR; the block should sit in L2).</summary>
-    static abstract int MC { get; }
-    /// <summary>Depth of a packed block (the reduction is split into blocks of this many steps).</summary>
-    static abstract int KC { get; }
-    /// <summary>Columns of a packed B block (a multiple of NR).</summary>
-    static abstract int NC { get; }
     /// <summary>Whether the hardware runs this kernel.</summary>
     static abstract bool IsSupported { get; }
 
@@ -45,9 +39,6 @@ internal readonly unsafe struct ScalarMicroKernel : IGemmMicroKernel
 {
     public static int MR => 4;
     public static int NR => 8;
-    public static int MC => 128;
-    public static int KC => 256;
-    public static int NC => 1024;
     public static bool IsSupported => true;
 
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)

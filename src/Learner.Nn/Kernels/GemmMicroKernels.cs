@@ -18,9 +18,6 @@ internal readonly unsafe struct Avx512MicroKernel : IGemmMicroKernel
 {
     public static int MR => 8;
     public static int NR => 32;
-    public static int MC => 256;
-    public static int KC => 256;
-    public static int NC => 2048;
     public static bool IsSupported => Avx512F.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -71,9 +68,6 @@ internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
 {
     public static int MR => 6;
     public static int NR => 16;
-    public static int MC => 120;
-    public static int KC => 256;
-    public static int NC => 2048;
     public static bool IsSupported => Fma.IsSupported && Avx2.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -120,9 +114,6 @@ internal readonly unsafe struct Vector128MicroKernel : IGemmMicroKernel
 {
     public static int MR => 6;
     public static int NR => 8;
-    public static int MC => 120;
-    public static int KC => 256;
-    public static int NC => 1024;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

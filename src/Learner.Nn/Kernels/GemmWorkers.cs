@@ -4,6 +4,7 @@ namespace Learner.Nn.Kernels;
 internal struct GemmJob
 {
     public GemmProblem Problem;
+    public GemmBlocking Blocking;
     public int Parts;
     public bool SplitRows;
     /// <summary>Register-tile count along the split axis.</summary>

@@ -7,8 +7,10 @@ namespace Learner.Nn.Kernels;
 /// <summary>(g, x, acc) ↦ acc + g·(x − hi − lo)·invStd (accumulates a weight gradient Σ g·x̂).</summary>
 internal readonly struct AccumulateNormalizedProduct(float hi, float lo, float invStd) : IVectorOp3
 {
+    public float Invoke(float g, float x, float acc) => MathF.FusedMultiplyAdd(g * (x - hi - lo), invStd, acc);
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(g * (x - Vector512.Create(hi) - Vector512.Create(lo)), Vector512.Create(invStd), acc);
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(g * (x - Vector256.Create(hi) - Vector256.Create(lo)), Vector256.Create(invStd), acc);
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x, Vector128<float> acc) => Vector128.FusedMultiplyAdd(g * (x - Vector128.Create(hi) - Vector128.Create(lo)), Vector128.Create(invStd), acc);
 }
 
 /// <summary>Saved statistics of a normalisation over <see cref="Count"/> slices, in one array: the mean as a float pair

@@ -44,34 +44,7 @@ internal static class Reductions
     }
 
     /// <summary>Σ x, accumulated in double lanes (exact enough for means of large-offset data).</summary>
-    internal static double SumWide(ReadOnlySpan<float> x)
-    {
-        ref float r = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, i = 0;
-        double acc = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var a0 = Vector512<double>.Zero; var a1 = Vector512<double>.Zero;
-            for (; i <= n - 16; i += 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref r, (nuint)i));
-                a0 += lo; a1 += hi;
-            }
-            acc = Vector512.Sum(a0 + a1);
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var a0 = Vector256<double>.Zero; var a1 = Vector256<double>.Zero;
-            for (; i <= n - 8; i += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
-                a0 += lo; a1 += hi;
-            }
-            acc = Vector256.Sum(a0 + a1);
-        }
-        for (; i < n; i++) acc += x[i];
-        return acc;
-    }
+    internal static double SumWide(ReadOnlySpan<float> x) => Simd.Sum(x);
 
     /// <summary>acc[j] += x[j] − shift[j] (or x[j] when <paramref name="shift"/> is empty), squared when
     /// <paramref name="square"/>; in double lanes. Column statistics of a row-major matrix, one row at a time.</summary>
@@ -150,36 +123,7 @@ internal static class Reductions
     }
 
     /// <summary>Σ x², accumulated in double lanes (no overflow for |x| up to float's maximum).</summary>
-    internal static double SumSquaresDouble(ReadOnlySpan<float> x)
-    {
-        ref float r = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, i = 0;
-        double acc = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var a0 = Vector512<double>.Zero; var a1 = Vector512<double>.Zero;
-            for (; i <= n - 16; i += 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref r, (nuint)i));
-                a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
-                a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
-            }
-            acc = Vector512.Sum(a0 + a1);
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var a0 = Vector256<double>.Zero; var a1 = Vector256<double>.Zero;
-            for (; i <= n - 8; i += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
-                a0 = Vector256.FusedMultiplyAdd(lo, lo, a0);
-                a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
-            }
-            acc = Vector256.Sum(a0 + a1);
-        }
-        for (; i < n; i++) { double v = x[i]; acc += v * v; }
-        return acc;
-    }
+    internal static double SumSquaresDouble(ReadOnlySpan<float> x) => Simd.Dot(x, x);
 
     /// <summary>Σ g and Σ g·(x − mean) in one pass.</summary>
     internal static (double SumG, double SumGX) SumAndCenteredDot(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean)
@@ -287,29 +231,37 @@ internal static class Reductions
 /// <summary>x ↦ exp(x − shift).</summary>
 internal readonly struct ExpShift(float shift) : IVectorOp1
 {
+    public float Invoke(float x) => MathF.Exp(x - shift);
     public Vector512<float> Invoke(Vector512<float> x) => Vector512.Exp(x - Vector512.Create(shift));
     public Vector256<float> Invoke(Vector256<float> x) => Vector256.Exp(x - Vector256.Create(shift));
+    public Vector128<float> Invoke(Vector128<float> x) => Vector128.Exp(x - Vector128.Create(shift));
 }
 
 /// <summary>x ↦ scale·exp(x − shift).</summary>
 internal readonly struct ScaledExpShift(float shift, float scale) : IVectorOp1
 {
+    public float Invoke(float x) => MathF.Exp(x - shift) * scale;
     public Vector512<float> Invoke(Vector512<float> x) => Vector512.Exp(x - Vector512.Create(shift)) * scale;
     public Vector256<float> Invoke(Vector256<float> x) => Vector256.Exp(x - Vector256.Create(shift)) * scale;
+    public Vector128<float> Invoke(Vector128<float> x) => Vector128.Exp(x - Vector128.Create(shift)) * scale;
 }
 
 /// <summary>(g, y) ↦ g − exp(y)·s (log-softmax backward for a row whose upstream gradient sums to s).</summary>
 internal readonly struct LogSoftmaxBackwardOp(float s) : IVectorOp2
 {
+    public float Invoke(float g, float y) => g - MathF.Exp(y) * s;
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => g - Vector512.Exp(y) * s;
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => g - Vector256.Exp(y) * s;
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> y) => g - Vector128.Exp(y) * s;
 }
 
 /// <summary>(g, y) ↦ y·(g − d) (softmax backward for a row with d = Σ g·y).</summary>
 internal readonly struct SoftmaxBackwardOp(float d) : IVectorOp2
 {
+    public float Invoke(float g, float y) => y * (g - d);
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> y) => y * (g - Vector512.Create(d));
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> y) => y * (g - Vector256.Create(d));
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> y) => y * (g - Vector128.Create(d));
 }
 
 // The normalisations centre with a two-part mean hi + lo (hi the float nearest the double mean, lo the float nearest
@@ -318,33 +270,45 @@ internal readonly struct SoftmaxBackwardOp(float d) : IVectorOp2
 /// <summary>x ↦ (x − hi − lo)·scale + shift (normalisation with per-channel scalars).</summary>
 internal readonly struct CenteredAffine(float hi, float lo, float scale, float shift) : IVectorOp1
 {
+    public float Invoke(float x) => MathF.FusedMultiplyAdd(x - hi - lo, scale, shift);
     public Vector512<float> Invoke(Vector512<float> x) => Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(scale), Vector512.Create(shift));
     public Vector256<float> Invoke(Vector256<float> x) => Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(scale), Vector256.Create(shift));
+    public Vector128<float> Invoke(Vector128<float> x) => Vector128.FusedMultiplyAdd(x - Vector128.Create(hi) - Vector128.Create(lo), Vector128.Create(scale), Vector128.Create(shift));
 }
 
 /// <summary>(x, w, b) ↦ (x − hi − lo)·invStd·w + b (layer norm with elementwise affine).</summary>
 internal readonly struct CenteredAffineElementwise(float hi, float lo, float invStd) : IVectorOp3
 {
+    public float Invoke(float x, float w, float b) => MathF.FusedMultiplyAdd((x - hi - lo) * invStd, w, b);
     public Vector512<float> Invoke(Vector512<float> x, Vector512<float> w, Vector512<float> b) => Vector512.FusedMultiplyAdd((x - Vector512.Create(hi) - Vector512.Create(lo)) * invStd, w, b);
     public Vector256<float> Invoke(Vector256<float> x, Vector256<float> w, Vector256<float> b) => Vector256.FusedMultiplyAdd((x - Vector256.Create(hi) - Vector256.Create(lo)) * invStd, w, b);
+    public Vector128<float> Invoke(Vector128<float> x, Vector128<float> w, Vector128<float> b) => Vector128.FusedMultiplyAdd((x - Vector128.Create(hi) - Vector128.Create(lo)) * invStd, w, b);
 }
 
 /// <summary>(g, x) ↦ k·(a·g + c1·(x − hi − lo) + c0): the normalisations' input gradient with per-channel scalars. The
 /// terms cancel at the scale of g, before the (possibly large) factor k = 1/σ is applied.</summary>
 internal readonly struct NormInputGrad(float k, float a, float c1, float hi, float lo, float c0) : IVectorOp2
 {
+    public float Invoke(float g, float x) => MathF.FusedMultiplyAdd(g, a, MathF.FusedMultiplyAdd(x - hi - lo, c1, c0)) * k;
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) =>
         Vector512.FusedMultiplyAdd(g, Vector512.Create(a), Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) =>
         Vector256.FusedMultiplyAdd(g, Vector256.Create(a), Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
+
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x) =>
+        Vector128.FusedMultiplyAdd(g, Vector128.Create(a), Vector128.FusedMultiplyAdd(x - Vector128.Create(hi) - Vector128.Create(lo), Vector128.Create(c1), Vector128.Create(c0))) * k;
 }
 
 /// <summary>(g, w, x) ↦ k·(g·w + c1·(x − hi − lo) + c0): layer norm's input gradient with an elementwise weight
 /// (g·w rounded as in <see cref="Reductions.WeightedSumAndCenteredDot"/>, so exact cancellations stay exact).</summary>
 internal readonly struct NormInputGradElementwise(float k, float c1, float hi, float lo, float c0) : IVectorOp3
 {
+    public float Invoke(float g, float w, float x) => (g * w + MathF.FusedMultiplyAdd(x - hi - lo, c1, c0)) * k;
     public Vector512<float> Invoke(Vector512<float> g, Vector512<float> w, Vector512<float> x) =>
         (g * w + Vector512.FusedMultiplyAdd(x - Vector512.Create(hi) - Vector512.Create(lo), Vector512.Create(c1), Vector512.Create(c0))) * k;
     public Vector256<float> Invoke(Vector256<float> g, Vector256<float> w, Vector256<float> x) =>
         (g * w + Vector256.FusedMultiplyAdd(x - Vector256.Create(hi) - Vector256.Create(lo), Vector256.Create(c1), Vector256.Create(c0))) * k;
+
+    public Vector128<float> Invoke(Vector128<float> g, Vector128<float> w, Vector128<float> x) =>
+        (g * w + Vector128.FusedMultiplyAdd(x - Vector128.Create(hi) - Vector128.Create(lo), Vector128.Create(c1), Vector128.Create(c0))) * k;
 }

@@ -4,162 +4,198 @@ using System.Runtime.Intrinsics;
 
 namespace Learner.Nn.Kernels;
 
-/// <summary>An elementwise function of one float, written once per vector width.</summary>
+/// <summary>An elementwise function of one float, written once per rung of the ladder (scalar, 128, 256, 512 bits).</summary>
+/// <remarks>Instance members on structs rather than static abstract ones, because operators carry their constants
+/// (slopes, shifts, scales); the JIT specialises and inlines a struct's methods all the same.</remarks>
 internal interface IVectorOp1
 {
-    Vector512<float> Invoke(Vector512<float> x);
+    float Invoke(float x);
+    Vector128<float> Invoke(Vector128<float> x);
     Vector256<float> Invoke(Vector256<float> x);
+    Vector512<float> Invoke(Vector512<float> x);
 }
 
-/// <summary>An elementwise function of two floats, written once per vector width.</summary>
+/// <summary>An elementwise function of two floats, written once per rung of the ladder.</summary>
 internal interface IVectorOp2
 {
-    Vector512<float> Invoke(Vector512<float> a, Vector512<float> b);
+    float Invoke(float a, float b);
+    Vector128<float> Invoke(Vector128<float> a, Vector128<float> b);
     Vector256<float> Invoke(Vector256<float> a, Vector256<float> b);
+    Vector512<float> Invoke(Vector512<float> a, Vector512<float> b);
 }
 
-/// <summary>An elementwise function of three floats, written once per vector width.</summary>
+/// <summary>An elementwise function of three floats, written once per rung of the ladder.</summary>
 internal interface IVectorOp3
 {
-    Vector512<float> Invoke(Vector512<float> a, Vector512<float> b, Vector512<float> c);
+    float Invoke(float a, float b, float c);
+    Vector128<float> Invoke(Vector128<float> a, Vector128<float> b, Vector128<float> c);
     Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> c);
+    Vector512<float> Invoke(Vector512<float> a, Vector512<float> b, Vector512<float> c);
 }
 
 /// <summary>
-/// Applies elementwise vector operations over spans: Vector512 where the hardware has it, Vector256 otherwise.
-/// The tail (fewer elements than one vector) goes through a zero-padded stack vector, so every element is
-/// computed by the same code and no scalar copy of the math is needed. The operations are structs, so the JIT
-/// specialises and inlines them.
+/// Applies elementwise operators over spans, on the widest rung of the ladder the hardware accelerates (Vector512,
+/// Vector256, Vector128), or the operators' scalar form where none is. One driver (<see cref="Drive{TBody}"/>) runs
+/// every arity: the arity adapters only load, invoke and store. The remainder (fewer elements than one vector) goes
+/// through a zero-padded stack vector of the same width, so every element is computed by the same code (a masked
+/// remainder in effect). The rung can be forced (tests run each one).
 /// </summary>
-internal static class VectorMap
+internal static unsafe class VectorMap
 {
     /// <summary>y[i] = op(x[i]). <paramref name="y"/> may alias <paramref name="x"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1
-    {
-        int n = x.Length;
-        if (y.Length < n) throw new ArgumentException($"Destination of length {y.Length} is shorter than the source ({n}).", nameof(y));
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-                op.Invoke(Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail512(op, x[i..], y[i..]);
-        }
-        else
-        {
-            for (; i <= n - 8; i += 8)
-                op.Invoke(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail256(op, x[i..], y[i..]);
-        }
-    }
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1 => Map(op, x, y, Simd.Best);
 
     /// <summary>y[i] = op(a[i], b[i]). <paramref name="y"/> may alias an input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2
-    {
-        int n = a.Length;
-        if (b.Length < n || y.Length < n) throw new ArgumentException($"Spans of lengths {a.Length}, {b.Length}, {y.Length} do not match.");
-        ref float ar = ref MemoryMarshal.GetReference(a);
-        ref float br = ref MemoryMarshal.GetReference(b);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail512(op, a.Slice(i, n - i), b.Slice(i, n - i), y[i..]);
-        }
-        else
-        {
-            for (; i <= n - 8; i += 8)
-                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail256(op, a.Slice(i, n - i), b.Slice(i, n - i), y[i..]);
-        }
-    }
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2 => Map(op, a, b, y, Simd.Best);
 
     /// <summary>y[i] = op(a[i], b[i], c[i]). <paramref name="y"/> may alias an input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3 => Map(op, a, b, c, y, Simd.Best);
+
+    /// <summary><see cref="Map{TOp}(TOp, ReadOnlySpan{float}, Span{float})"/> on at most <paramref name="width"/>.</summary>
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y, SimdWidth width) where TOp : struct, IVectorOp1
+    {
+        int n = x.Length;
+        if (y.Length < n) throw new ArgumentException($"Destination of length {y.Length} is shorter than the source ({n}).", nameof(y));
+        fixed (float* px = x, py = y)
+        {
+            var body = new Unary<TOp> { Op = op, X = px, Y = py };
+            Drive(ref body, n, width);
+        }
+    }
+
+    /// <summary><see cref="Map{TOp}(TOp, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> on at most <paramref name="width"/>.</summary>
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, SimdWidth width) where TOp : struct, IVectorOp2
+    {
+        int n = a.Length;
+        if (b.Length < n || y.Length < n) throw new ArgumentException($"Spans of lengths {a.Length}, {b.Length}, {y.Length} do not match.");
+        fixed (float* pa = a, pb = b, py = y)
+        {
+            var body = new Binary<TOp> { Op = op, A = pa, B = pb, Y = py };
+            Drive(ref body, n, width);
+        }
+    }
+
+    /// <summary><see cref="Map{TOp}(TOp, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> on at most <paramref name="width"/>.</summary>
+    internal static void Map<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y, SimdWidth width) where TOp : struct, IVectorOp3
     {
         int n = a.Length;
         if (b.Length < n || c.Length < n || y.Length < n) throw new ArgumentException($"Spans of lengths {a.Length}, {b.Length}, {c.Length}, {y.Length} do not match.");
-        ref float ar = ref MemoryMarshal.GetReference(a);
-        ref float br = ref MemoryMarshal.GetReference(b);
-        ref float cr = ref MemoryMarshal.GetReference(c);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        fixed (float* pa = a, pb = b, pc = c, py = y)
         {
-            for (; i <= n - 16; i += 16)
-                op.Invoke(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail512(op, a.Slice(i, n - i), b.Slice(i, n - i), c.Slice(i, n - i), y[i..]);
+            var body = new Ternary<TOp> { Op = op, A = pa, B = pb, C = pc, Y = py };
+            Drive(ref body, n, width);
+        }
+    }
+
+    /// <summary>One element position of an N-ary map at each rung: load the inputs, invoke, store.</summary>
+    private interface IMapBody
+    {
+        void At512(nint i);
+        void At256(nint i);
+        void At128(nint i);
+        void At1(nint i);
+        /// <summary>The last <paramref name="count"/> (&lt; one vector) elements from <paramref name="i"/>, zero-padded to <paramref name="lanes"/>.</summary>
+        void Tail(nint i, int count, int lanes);
+    }
+
+    /// <summary>The ladder, written once for every arity.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Drive<TBody>(ref TBody body, int n, SimdWidth width) where TBody : struct, IMapBody
+    {
+        nint i = 0;
+        if (width >= SimdWidth.V512 && Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16) body.At512(i);
+            if (i < n) body.Tail(i, (int)(n - i), 16);
+        }
+        else if (width >= SimdWidth.V256 && Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8) body.At256(i);
+            if (i < n) body.Tail(i, (int)(n - i), 8);
+        }
+        else if (width >= SimdWidth.V128 && Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - 4; i += 4) body.At128(i);
+            if (i < n) body.Tail(i, (int)(n - i), 4);
         }
         else
+            for (; i < n; i++) body.At1(i);
+    }
+
+    /// <summary>Copies <paramref name="count"/> values into a zeroed 16-float buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pad(float* src, int count, float* dst)
+    {
+        for (int k = 0; k < 16; k++) dst[k] = k < count ? src[k] : 0f;
+    }
+
+    private struct Unary<TOp> : IMapBody where TOp : struct, IVectorOp1
+    {
+        public TOp Op;
+        public float* X, Y;
+
+        public readonly void At512(nint i) => Op.Invoke(Vector512.Load(X + i)).Store(Y + i);
+        public readonly void At256(nint i) => Op.Invoke(Vector256.Load(X + i)).Store(Y + i);
+        public readonly void At128(nint i) => Op.Invoke(Vector128.Load(X + i)).Store(Y + i);
+        public readonly void At1(nint i) => Y[i] = Op.Invoke(X[i]);
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public readonly void Tail(nint i, int count, int lanes)
         {
-            for (; i <= n - 8; i += 8)
-                op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            if (i < n) Tail256(op, a.Slice(i, n - i), b.Slice(i, n - i), c.Slice(i, n - i), y[i..]);
+            float* bx = stackalloc float[16];
+            Pad(X + i, count, bx);
+            if (lanes == 16) Op.Invoke(Vector512.Load(bx)).Store(bx);
+            else if (lanes == 8) Op.Invoke(Vector256.Load(bx)).Store(bx);
+            else Op.Invoke(Vector128.Load(bx)).Store(bx);
+            for (int k = 0; k < count; k++) Y[i + k] = bx[k];
         }
     }
 
-    // Tails: fewer elements than one vector, zero-padded into a stack vector. Kept out of line so that the stack
-    // buffers belong to their own frame even where the maps are inlined into loops.
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1
+    private struct Binary<TOp> : IMapBody where TOp : struct, IVectorOp2
     {
-        Span<float> bx = stackalloc float[16];
-        bx.Clear(); x.CopyTo(bx);
-        op.Invoke(Vector512.Create((ReadOnlySpan<float>)bx)).CopyTo(bx);
-        bx[..x.Length].CopyTo(y);
+        public TOp Op;
+        public float* A, B, Y;
+
+        public readonly void At512(nint i) => Op.Invoke(Vector512.Load(A + i), Vector512.Load(B + i)).Store(Y + i);
+        public readonly void At256(nint i) => Op.Invoke(Vector256.Load(A + i), Vector256.Load(B + i)).Store(Y + i);
+        public readonly void At128(nint i) => Op.Invoke(Vector128.Load(A + i), Vector128.Load(B + i)).Store(Y + i);
+        public readonly void At1(nint i) => Y[i] = Op.Invoke(A[i], B[i]);
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public readonly void Tail(nint i, int count, int lanes)
+        {
+            float* ba = stackalloc float[16]; float* bb = stackalloc float[16];
+            Pad(A + i, count, ba); Pad(B + i, count, bb);
+            if (lanes == 16) Op.Invoke(Vector512.Load(ba), Vector512.Load(bb)).Store(ba);
+            else if (lanes == 8) Op.Invoke(Vector256.Load(ba), Vector256.Load(bb)).Store(ba);
+            else Op.Invoke(Vector128.Load(ba), Vector128.Load(bb)).Store(ba);
+            for (int k = 0; k < count; k++) Y[i + k] = ba[k];
+        }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IVectorOp1
+    private struct Ternary<TOp> : IMapBody where TOp : struct, IVectorOp3
     {
-        Span<float> bx = stackalloc float[8];
-        bx.Clear(); x.CopyTo(bx);
-        op.Invoke(Vector256.Create((ReadOnlySpan<float>)bx)).CopyTo(bx);
-        bx[..x.Length].CopyTo(y);
-    }
+        public TOp Op;
+        public float* A, B, C, Y;
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2
-    {
-        Span<float> ba = stackalloc float[16]; Span<float> bb = stackalloc float[16];
-        ba.Clear(); bb.Clear(); a.CopyTo(ba); b.CopyTo(bb);
-        op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
-        ba[..a.Length].CopyTo(y);
-    }
+        public readonly void At512(nint i) => Op.Invoke(Vector512.Load(A + i), Vector512.Load(B + i), Vector512.Load(C + i)).Store(Y + i);
+        public readonly void At256(nint i) => Op.Invoke(Vector256.Load(A + i), Vector256.Load(B + i), Vector256.Load(C + i)).Store(Y + i);
+        public readonly void At128(nint i) => Op.Invoke(Vector128.Load(A + i), Vector128.Load(B + i), Vector128.Load(C + i)).Store(Y + i);
+        public readonly void At1(nint i) => Y[i] = Op.Invoke(A[i], B[i], C[i]);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IVectorOp2
-    {
-        Span<float> ba = stackalloc float[8]; Span<float> bb = stackalloc float[8];
-        ba.Clear(); bb.Clear(); a.CopyTo(ba); b.CopyTo(bb);
-        op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb)).CopyTo(ba);
-        ba[..a.Length].CopyTo(y);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail512<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3
-    {
-        Span<float> ba = stackalloc float[16]; Span<float> bb = stackalloc float[16]; Span<float> bc = stackalloc float[16];
-        ba.Clear(); bb.Clear(); bc.Clear(); a.CopyTo(ba); b.CopyTo(bb); c.CopyTo(bc);
-        op.Invoke(Vector512.Create((ReadOnlySpan<float>)ba), Vector512.Create((ReadOnlySpan<float>)bb), Vector512.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
-        ba[..a.Length].CopyTo(y);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tail256<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y) where TOp : struct, IVectorOp3
-    {
-        Span<float> ba = stackalloc float[8]; Span<float> bb = stackalloc float[8]; Span<float> bc = stackalloc float[8];
-        ba.Clear(); bb.Clear(); bc.Clear(); a.CopyTo(ba); b.CopyTo(bb); c.CopyTo(bc);
-        op.Invoke(Vector256.Create((ReadOnlySpan<float>)ba), Vector256.Create((ReadOnlySpan<float>)bb), Vector256.Create((ReadOnlySpan<float>)bc)).CopyTo(ba);
-        ba[..a.Length].CopyTo(y);
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public readonly void Tail(nint i, int count, int lanes)
+        {
+            float* ba = stackalloc float[16]; float* bb = stackalloc float[16]; float* bc = stackalloc float[16];
+            Pad(A + i, count, ba); Pad(B + i, count, bb); Pad(C + i, count, bc);
+            if (lanes == 16) Op.Invoke(Vector512.Load(ba), Vector512.Load(bb), Vector512.Load(bc)).Store(ba);
+            else if (lanes == 8) Op.Invoke(Vector256.Load(ba), Vector256.Load(bb), Vector256.Load(bc)).Store(ba);
+            else Op.Invoke(Vector128.Load(ba), Vector128.Load(bb), Vector128.Load(bc)).Store(ba);
+            for (int k = 0; k < count; k++) Y[i + k] = ba[k];
+        }
     }
 
     /// <summary>Elements per parallel chunk below which elementwise maps stay on the calling thread.</summary>
@@ -170,7 +206,7 @@ internal static class VectorMap
     {
         int chunks = RowParallel.ChunkCount(n, 1, ParallelThreshold);
         if (chunks <= 1) { Map(op, x.AsSpan(0, n), y.AsSpan(0, n)); return; }
-        Parallel.For(0, chunks, c =>
+        WorkerPool.For(chunks, c =>
         {
             var (s, e) = RowParallel.Range(n, chunks, c, 16);
             Map(op, x.AsSpan(s, e - s), y.AsSpan(s, e - s));
@@ -182,7 +218,7 @@ internal static class VectorMap
     {
         int chunks = RowParallel.ChunkCount(n, 1, ParallelThreshold);
         if (chunks <= 1) { Map(op, a.AsSpan(0, n), b.AsSpan(0, n), y.AsSpan(0, n)); return; }
-        Parallel.For(0, chunks, c =>
+        WorkerPool.For(chunks, c =>
         {
             var (s, e) = RowParallel.Range(n, chunks, c, 16);
             Map(op, a.AsSpan(s, e - s), b.AsSpan(s, e - s), y.AsSpan(s, e - s));
@@ -190,7 +226,7 @@ internal static class VectorMap
     }
 }
 
-/// <summary>Splitting of row-wise work into a few contiguous chunks, one per core, when the work is large.</summary>
+/// <summary>Splitting of row-wise work into a few contiguous chunks, one per core, when the work is large (run on <see cref="WorkerPool"/>).</summary>
 internal static class RowParallel
 {
     /// <summary>Default amount of work (elements touched) below which a kernel stays on the calling thread.</summary>
@@ -221,7 +257,7 @@ internal static class RowParallel
     {
         int chunks = ChunkCount(count, workPerItem);
         if (chunks <= 1) { body(0, count); return; }
-        Parallel.For(0, chunks, c =>
+        WorkerPool.For(chunks, c =>
         {
             var (s, e) = Range(count, chunks, c);
             if (s < e) body(s, e);

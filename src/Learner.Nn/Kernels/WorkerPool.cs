@@ -15,7 +15,8 @@ public interface IParallelJob
 /// calling thread, the others on dedicated background threads that sleep between jobs. Unlike the thread pool, nothing
 /// spins on the cores once a job ends, so consecutive kernels on a small machine do not steal each other's cores.
 /// One job runs at a time; a call made while another is in flight (or from inside a part) runs all parts on the
-/// calling thread, so nesting is safe. Parts must not depend on running concurrently.
+/// calling thread, so nesting is safe. Parts must not depend on running concurrently. It is the engine's only parallel
+/// runtime: GEMM, convolution, the row-wise kernels and the elementwise maps all run on it (none uses Parallel.For).
 /// </summary>
 public static unsafe class WorkerPool
 {
@@ -56,6 +57,19 @@ public static unsafe class WorkerPool
         {
             job = pinned;
         }
+    }
+
+    /// <summary>Runs <paramref name="body"/>(p) for p = 0 … <paramref name="parts"/> − 1 on the pool (the engine's
+    /// replacement for <c>Parallel.For</c>: one runtime for every parallel kernel).</summary>
+    internal static void For(int parts, Action<int> body)
+    {
+        var job = new DelegateJob(body);
+        Run(ref job, parts);
+    }
+
+    private readonly struct DelegateJob(Action<int> body) : IParallelJob
+    {
+        public void RunPart(int part) => body(part);
     }
 
     private static void Invoke<TJob>(void* state, int part) where TJob : struct, IParallelJob => Unsafe.AsRef<TJob>(state).RunPart(part);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Learner.Nn;
 
@@ -14,6 +15,7 @@ public sealed class LongitudinalDataset
     private readonly Patient[] _patients;
     private readonly Dictionary<string, int> _scanById;
     private readonly Dictionary<string, int> _patientById;
+    private readonly PayloadCache _cache;
 
     /// <summary>Builds a dataset.</summary>
     /// <param name="scans">The scans, in any order.</param>
@@ -22,8 +24,16 @@ public sealed class LongitudinalDataset
     /// patient is an error, and listed patients without scans are dropped. Null accepts every patient the scans name.</param>
     /// <exception cref="DuplicateScanIdException">Two scans share an identifier.</exception>
     /// <exception cref="UnknownPatientException">A scan names a patient not in <paramref name="patientIds"/>.</exception>
+    /// <remarks>The dataset gets its own <see cref="PayloadCache"/> of <see cref="PayloadCache.DefaultBudgetBytes"/>;
+    /// <see cref="WithPayloadCache"/> chooses another.</remarks>
     public LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds = null)
+        : this(scans, higherIsHealthier, patientIds, null)
     {
+    }
+
+    private LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds, PayloadCache? cache)
+    {
+        _cache = cache ?? new PayloadCache(PayloadCache.DefaultBudgetBytes);
         ArgumentNullException.ThrowIfNull(scans);
         HigherIsHealthier = higherIsHealthier;
         HashSet<string>? known = patientIds is null ? null : new HashSet<string>(patientIds, StringComparer.Ordinal);
@@ -70,6 +80,32 @@ public sealed class LongitudinalDataset
             next += sorted.Length;
         }
         LabelCount = _scans.Length == 0 ? 0 : _scans.Max(s => s.CoarseLabel ?? -1) + 1;
+    }
+
+    private LongitudinalDataset(LongitudinalDataset source, PayloadCache cache)
+    {
+        _scans = source._scans;
+        _patients = source._patients;
+        _scanById = source._scanById;
+        _patientById = source._patientById;
+        HigherIsHealthier = source.HigherIsHealthier;
+        LabelCount = source.LabelCount;
+        _cache = cache;
+    }
+
+    /// <summary>The store of decoded payloads that <see cref="LoadBatch(ReadOnlySpan{int}, int, Func{Tensor, int, Tensor}?)"/>
+    /// reads through, shared with the datasets derived from this one; its <see cref="PayloadCache.Statistics"/> count
+    /// decodes and the time spent assembling batches.</summary>
+    public PayloadCache PayloadCache => _cache;
+
+    /// <summary>The same scans reading their payloads through <paramref name="cache"/> (e.g. <c>new PayloadCache(0)</c>
+    /// to decode on every use, or a larger budget); the datasets derived from the result share it.</summary>
+    /// <param name="cache">The cache.</param>
+    /// <returns>The dataset (the scans and patients are shared, not copied).</returns>
+    public LongitudinalDataset WithPayloadCache(PayloadCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        return new LongitudinalDataset(this, cache);
     }
 
     /// <summary>Whether a higher health score means a healthier patient.</summary>
@@ -165,7 +201,7 @@ public sealed class LongitudinalDataset
     public LongitudinalDataset WithCoarseLabels(ScoreBinning binning)
     {
         CheckDirection(binning);
-        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier);
+        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier, null, _cache);
     }
 
     /// <summary>
@@ -216,7 +252,7 @@ public sealed class LongitudinalDataset
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Scan '{s.Id}' (score {exact:G6}) falls in bin {bin}, whose coarse score {value} is not finite."), nameof(binScores));
             coarse[i] = new Scan(s.Id, s.PatientId, s.Time, value, bin, s.Payload, s.ExactScore ?? exact);
         }
-        return new LongitudinalDataset(coarse, HigherIsHealthier);
+        return new LongitudinalDataset(coarse, HigherIsHealthier, null, _cache);
     }
 
     /// <summary>A label-only dataset for experiments without a score target: every <see cref="Scan.Score"/> is removed,
@@ -226,7 +262,7 @@ public sealed class LongitudinalDataset
     /// coarse label are kept and fail only where a label is needed (<see cref="MissingLabelException"/>).</remarks>
     /// <returns>The dataset without pretraining scores.</returns>
     public LongitudinalDataset WithoutScores() =>
-        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier);
+        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier, null, _cache);
 
     private void CheckDirection(ScoreBinning binning)
     {
@@ -254,7 +290,7 @@ public sealed class LongitudinalDataset
             if (!_patientById.TryGetValue(id, out int p)) throw new UnknownPatientException(id, "asked for in a patient subset");
             keep[p] = true;
         }
-        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier);
+        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier, null, _cache);
     }
 
     /// <summary>Checks that every file-backed payload exists.</summary>
@@ -285,36 +321,66 @@ public sealed class LongitudinalDataset
     {
         if (scanIndices.Length == 0) throw new ArgumentException("A batch needs at least one scan.", nameof(scanIndices));
         ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
+        long started = Stopwatch.GetTimestamp();
         int b = scanIndices.Length;
-        float[]? data = null;
+        foreach (int i in scanIndices)
+            if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
+        Tensor? batch = null;
         int[]? itemShape = null;
         int itemSize = 0;
         for (int v = 0; v < views; v++)
             for (int k = 0; k < b; k++)
             {
-                int i = scanIndices[k];
-                if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
-                var scan = _scans[i];
-                using var scope = TensorScope.Begin();
-                var t = scan.LoadPayload();
-                if (transform is not null) t = transform(t, v * b + k);
-                if (itemShape is null)
+                var scan = _scans[scanIndices[k]];
+                // The first item runs in the caller's scope, so that the batch (sized from it) is owned by that scope
+                // and its storage returns to the pool with it; later items release their temporaries at once.
+                using var scope = batch is null ? null : TensorScope.Begin();
+                ReadOnlySpan<float> values = PayloadValuesOf(scan, out var shape);
+                if (transform is not null)
                 {
-                    itemShape = t.ShapeArray;
-                    itemSize = t.Size;
-                    data = new float[checked(itemSize * views * b)];
+                    // The transform gets a tensor of its own (it may work in place), never the stored values.
+                    var t = transform(Tensor.FromSpan(values, shape), v * b + k);
+                    values = t.Data;
+                    shape = t.ShapeArray;
                 }
-                else if (!t.Shape.SequenceEqual(itemShape))
-                    throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape, t.ShapeArray);
-                t.Data.CopyTo(data.AsSpan((v * b + k) * itemSize, itemSize));
+                if (batch is null)
+                {
+                    itemShape = shape;
+                    itemSize = values.Length;
+                    var batchShape = new int[shape.Length + 1];
+                    batchShape[0] = checked(views * b);
+                    shape.CopyTo(batchShape, 1);
+                    batch = Tensor.Empty(batchShape);
+                }
+                else if (!shape.AsSpan().SequenceEqual(itemShape))
+                    throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape!, shape);
+                values.CopyTo(batch.Data.Slice((v * b + k) * itemSize, itemSize));
             }
-        var shape = new int[itemShape!.Length + 1];
-        shape[0] = views * b;
-        itemShape.CopyTo(shape, 1);
-        return new Tensor(data!, shape);
+        _cache.AddBatch(started);
+        return batch!;
     }
 
-    /// <summary>Loads every payload and checks that all share one shape.</summary>
+    /// <summary>The payload values of <paramref name="scan"/>: held in memory (a <see cref="TensorPayload"/>), from the
+    /// cache, or decoded now (then offered to the cache; the decoded tensor belongs to the current scope).</summary>
+    private ReadOnlySpan<float> PayloadValuesOf(Scan scan, out int[] shape)
+    {
+        switch (scan.Payload)
+        {
+            case TensorPayload inMemory:
+                shape = inMemory.ShapeArray;
+                PayloadValues.CheckFinite(inMemory.Values, shape, scan.Id, inMemory.Description);
+                return inMemory.Values;
+            case { } payload when _cache.TryGet(payload) is { } entry:
+                shape = entry.Shape;
+                return entry.Values;
+        }
+        var t = scan.LoadPayload();
+        shape = t.ShapeArray;
+        _cache.Offer(scan.Payload!, t.Data, shape);
+        return t.Data;
+    }
+
+    /// <summary>Loads every payload (through <see cref="PayloadCache"/>, so the check warms it) and checks that all share one shape.</summary>
     /// <returns>The common shape.</returns>
     /// <exception cref="RaggedPayloadException">Two payloads differ in shape.</exception>
     /// <exception cref="LearnerDataException">A payload is missing or unreadable.</exception>
@@ -324,9 +390,9 @@ public sealed class LongitudinalDataset
         foreach (var s in _scans)
         {
             using var scope = TensorScope.Begin();
-            var t = s.LoadPayload();
-            if (shape is null) shape = t.ShapeArray;
-            else if (!t.Shape.SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, t.ShapeArray);
+            PayloadValuesOf(s, out var current);
+            if (shape is null) shape = current;
+            else if (!current.AsSpan().SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, current);
         }
         return shape ?? Array.Empty<int>();
     }

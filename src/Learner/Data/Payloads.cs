@@ -73,6 +73,13 @@ internal static class PayloadValues
         if (bad >= 0) throw new NonFinitePayloadException(scanId, source, manifestPath, manifestLine, payload.ShapeArray, bad, payload.Data[bad]);
     }
 
+    /// <summary>As <see cref="CheckFinite(Tensor, string?, string, string?, int)"/> for values held outside a tensor.</summary>
+    public static void CheckFinite(ReadOnlySpan<float> values, int[] shape, string? scanId, string source)
+    {
+        int bad = IndexOfNonFinite(values);
+        if (bad >= 0) throw new NonFinitePayloadException(scanId, source, null, 0, shape, bad, values[bad]);
+    }
+
     /// <summary>The flat index of the first NaN or infinity in <paramref name="values"/>, or −1 when all are finite.</summary>
     /// <param name="values">The values.</param>
     /// <returns>The index, or −1.</returns>
@@ -113,6 +120,12 @@ public sealed class TensorPayload : IScanPayload
 
     /// <summary>The payload's shape.</summary>
     public IReadOnlyList<int> Shape => _shape;
+
+    /// <summary>The stored values, read without a copy by the dataset's batch assembly.</summary>
+    internal ReadOnlySpan<float> Values => _data;
+
+    /// <summary>A copy of the shape.</summary>
+    internal int[] ShapeArray => (int[])_shape.Clone();
 
     /// <inheritdoc />
     public string Description => $"in-memory tensor [{string.Join(", ", _shape)}]";

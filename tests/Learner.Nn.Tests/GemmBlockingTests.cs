@@ -1,0 +1,140 @@
+using Learner.Nn.Kernels;
+
+namespace Learner.Nn.Tests;
+
+public class GemmBlockingTests
+{
+    [Theory]
+    [InlineData(48 * 1024, 1024 * 1024, 16L << 20, 8, 32, 256, 256, 2048)]   // Zen 5: the blocking measured in docs/performance.md
+    [InlineData(32 * 1024, 1024 * 1024, 4L << 20, 8, 32, 160, 408, 2048)]    // Zen 4: 32 KiB L1d
+    [InlineData(48 * 1024, 2048 * 1024, 150L << 20, 8, 32, 256, 512, 2048)]  // Sapphire/Emerald Rapids: 2 MiB L2
+    [InlineData(32 * 1024, 256 * 1024, 1L << 20, 6, 16, 304, 48, 512)]       // an AVX2 core with a small L2
+    [InlineData(4 * 1024, 64 * 1024, 512 * 1024, 4, 8, 64, 64, 1024)]        // clamped at the lower limits
+    public void Blocking_follows_the_cache_sizes(long l1, long l2, long l3, int mr, int nr, int kc, int mc, int nc)
+    {
+        var b = GemmBlocking.FromCaches(l1, l2, l3, mr, nr);
+        b.Should().Be(new GemmBlocking(kc, mc, nc));
+        (b.KC * (mr + nr) * 4L).Should().BeLessThanOrEqualTo((long)(l1 * 0.85) + 16 * (mr + nr) * 4, "the L1 micro-panels fit");
+        (b.MC % mr).Should().Be(0);
+        (b.NC % nr).Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("48K", 48 * 1024)]
+    [InlineData("2048K", 2 * 1024 * 1024)]
+    [InlineData("32M", 32L * 1024 * 1024)]
+    [InlineData("512", 512)]
+    [InlineData("", 0)]
+    [InlineData("abcK", 0)]
+    public void Sysfs_sizes_are_parsed(string text, long bytes) => CpuInfo.ParseSize(text).Should().Be(bytes);
+
+    [Theory]
+    [InlineData("0", 1)]
+    [InlineData("0-1", 2)]
+    [InlineData("0-3,8-11", 8)]
+    [InlineData("0,2,4", 3)]
+    public void Sysfs_cpu_lists_are_counted(string list, int count) => CpuInfo.CountCpus(list).Should().Be(count);
+
+    [Fact]
+    public void The_machine_is_described_with_its_caches()
+    {
+        CpuInfo.L1DataBytes.Should().BeGreaterThan(0);
+        CpuInfo.L2Bytes.Should().BeGreaterThan(0);
+        CpuInfo.L3PerCoreBytes.Should().BeGreaterThan(0);
+        CpuInfo.Describe().Should().Contain("L1d").And.Contain(CpuInfo.ModelName).And.Contain(CpuInfo.CacheSource);
+    }
+
+    /// <summary>Blockings covering a KC of 1, KC below and above the reduction, MC/NC of one tile, odd sizes and the
+    /// machine's own.</summary>
+    private static IEnumerable<GemmBlocking> Blockings() => new[]
+    {
+        new GemmBlocking(1, 1, 1), new GemmBlocking(7, 5, 3), new GemmBlocking(16, 8, 32), new GemmBlocking(64, 64, 64),
+        new GemmBlocking(100, 13, 70), new GemmBlocking(160, 408, 2048), new GemmBlocking(256, 256, 2048), new GemmBlocking(512, 4096, 512),
+    };
+
+    public static TheoryData<string> Isas() => GemmTests.Isas();
+
+    /// <summary>
+    /// Every blocking gives bit-for-bit the result of a reference that sums each element the way the blocked kernels do:
+    /// each KC slice of the reduction from zero (fused multiply–adds on the AVX kernels, multiply then add elsewhere), then
+    /// <c>alpha·slice</c> added to C in slice order. MC and NC must not change a bit; KC changes only the slicing.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void Every_blocking_matches_the_reference_bit_for_bit(string isaName)
+    {
+        var isa = Enum.Parse<GemmIsa>(isaName);
+        bool fused = isa is GemmIsa.Avx512 or GemmIsa.Avx2 || (isa == GemmIsa.Vector128 && System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported);
+        var rng = new Rng(41);
+        foreach (var (m, n, k, ta, tb) in new[] { (37, 45, 300, false, false), (64, 96, 129, true, false), (9, 70, 513, false, true), (70, 9, 40, true, true) })
+        {
+            var a = Random(rng, m * k);
+            var b = Random(rng, k * n);
+            var c0 = Random(rng, m * n);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            foreach (float beta in new[] { 0f, 1f, 0.5f })
+                foreach (var blocking in Blockings())
+                {
+                    var c = (float[])c0.Clone();
+                    Gemm.SgemmCore(isa, 1, ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c, n, blocking);
+                    var expected = Reference(fused, blocking.KC, ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c0);
+                    c.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits),
+                        $"{isa} {m}×{n}×{k} ta={ta} tb={tb} beta={beta} blocking {blocking}");
+                }
+        }
+    }
+
+    [Fact]
+    public void The_environment_override_is_parsed_and_checked()
+    {
+        GemmBlocking.ParseOverride(null).Should().BeNull();
+        GemmBlocking.ParseOverride(" ").Should().BeNull();
+        GemmBlocking.ParseOverride("128, 96, 1024").Should().Be(new GemmBlocking(128, 96, 1024));
+        GemmBlocking.ParseOverride("128,96,1024")!.Value.RoundedTo(8, 32).Should().Be(new GemmBlocking(128, 96, 1024));
+        GemmBlocking.ParseOverride("100,20,70")!.Value.RoundedTo(8, 32).Should().Be(new GemmBlocking(100, 24, 96));
+        FluentActions.Invoking(() => GemmBlocking.ParseOverride("256,256")).Should().Throw<InvalidOperationException>().WithMessage("*LEARNER_GEMM_BLOCKING*'256,256'*");
+        FluentActions.Invoking(() => GemmBlocking.ParseOverride("0,256,2048")).Should().Throw<ArgumentException>().WithMessage("*KC = 0*");
+    }
+
+    [Fact]
+    public void A_bad_blocking_is_rejected()
+    {
+        var x = new float[4];
+        FluentActions.Invoking(() => Gemm.SgemmCore(GemmIsa.Scalar, 1, false, false, 2, 2, 2, 1f, x, 2, x, 2, 0f, new float[4], 2, new GemmBlocking(0, 8, 8)))
+            .Should().Throw<ArgumentException>().WithMessage("*KC = 0*");
+    }
+
+    private static float[] Random(Rng rng, int length)
+    {
+        var x = new float[length];
+        rng.FillUniform(x, -1f, 1f);
+        return x;
+    }
+
+    private static float[] Reference(bool fused, int kc, bool ta, bool tb, int m, int n, int k, float alpha,
+        float[] a, int lda, float[] b, int ldb, float beta, float[] c0)
+    {
+        var c = (float[])c0.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float cij = c0[i * n + j];
+                for (int p0 = 0; p0 < k; p0 += kc)
+                {
+                    float t = 0f;
+                    for (int p = p0; p < Math.Min(k, p0 + kc); p++)
+                    {
+                        float x = ta ? a[p * lda + i] : a[i * lda + p];
+                        float y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                        t = fused ? MathF.FusedMultiplyAdd(x, y, t) : t + x * y;
+                    }
+                    float r = t * alpha;
+                    if (p0 > 0 || beta == 1f) r += cij;
+                    else if (beta != 0f) r += cij * beta;
+                    cij = r;
+                }
+                c[i * n + j] = cij;
+            }
+        return c;
+    }
+}
