@@ -7,10 +7,10 @@ namespace Learner.Nn.Kernels;
 /// row (torch.nn.functional.normalize's definition, norm accumulated in double) with its backward, and the
 /// exp-and-sum sweep of a softmax row.
 /// </summary>
-internal static class RowKernels
+public static class RowKernels
 {
     /// <summary>n = e / max(‖e‖, ε); returns max(‖e‖, ε). <paramref name="n"/> may alias <paramref name="e"/>.</summary>
-    internal static float Normalize(ReadOnlySpan<float> e, float eps, Span<float> n)
+    public static float Normalize(ReadOnlySpan<float> e, float eps, Span<float> n)
     {
         float norm = (float)Math.Sqrt(Simd.Dot(e, e));
         float denom = Math.Max(norm, eps);
@@ -20,7 +20,7 @@ internal static class RowKernels
 
     /// <summary>de = scale·(dn − (dn·n) n) / denom where denom &gt; ε, else scale·dn / denom (the zero-vector branch).
     /// <paramref name="dn"/> and <paramref name="de"/> may alias.</summary>
-    internal static void NormalizeBackward(ReadOnlySpan<float> dn, ReadOnlySpan<float> n, float denom, float eps, float scale, Span<float> de)
+    public static void NormalizeBackward(ReadOnlySpan<float> dn, ReadOnlySpan<float> n, float denom, float eps, float scale, Span<float> de)
     {
         if (denom > eps)
         {
@@ -33,7 +33,7 @@ internal static class RowKernels
 
     /// <summary>x ← exp(x − <paramref name="shift"/>) in place; returns Σ of the new values, accumulated in double.</summary>
     /// <remarks>TensorPrimitives.Exp rather than Vector512.Exp: measured on .NET 10 (Zen 5), it is about 7× faster per element.</remarks>
-    internal static double ExpShiftSum(Span<float> x, float shift)
+    public static double ExpShiftSum(Span<float> x, float shift)
     {
         TensorPrimitives.Subtract(x, shift, x);
         TensorPrimitives.Exp(x, x);

@@ -6,7 +6,7 @@ namespace Learner.Nn.Kernels;
 
 /// <summary>The rungs of the engine's vector ladder: the widest one the hardware accelerates is used, narrower ones
 /// take what is shorter than a vector, and the scalar form runs where no width is accelerated.</summary>
-internal enum SimdWidth
+public enum SimdWidth
 {
     /// <summary>Plain float code.</summary>
     Scalar = 0,
@@ -27,16 +27,16 @@ internal enum SimdWidth
 /// <remarks>Sums are accumulated in two double vectors (the low and high halves of each float vector), added, then
 /// reduced; the remainder is added in order in double. The order depends on the rung, so machines with different widths
 /// agree to double rounding, not bit for bit; one machine always takes the same path.</remarks>
-internal static class Simd
+public static class Simd
 {
     /// <summary>The widest rung this machine accelerates.</summary>
-    internal static SimdWidth Best { get; } =
+    public static SimdWidth Best { get; } =
         Vector512.IsHardwareAccelerated ? SimdWidth.V512 :
         Vector256.IsHardwareAccelerated ? SimdWidth.V256 :
         Vector128.IsHardwareAccelerated ? SimdWidth.V128 : SimdWidth.Scalar;
 
     /// <summary>The rungs this machine accelerates, widest first, then scalar.</summary>
-    internal static IEnumerable<SimdWidth> Supported()
+    public static IEnumerable<SimdWidth> Supported()
     {
         if (Vector512.IsHardwareAccelerated) yield return SimdWidth.V512;
         if (Vector256.IsHardwareAccelerated) yield return SimdWidth.V256;
@@ -52,36 +52,36 @@ internal static class Simd
         width >= SimdWidth.V128 && length >= 4 && Vector128.IsHardwareAccelerated ? SimdWidth.V128 : SimdWidth.Scalar;
 
     /// <summary>Σ x, accumulated in double.</summary>
-    internal static double Sum(ReadOnlySpan<float> x) => Sum(x, Best);
+    public static double Sum(ReadOnlySpan<float> x) => Sum(x, Best);
 
     /// <summary>Σ x, accumulated in double, using at most <paramref name="width"/>.</summary>
-    internal static double Sum(ReadOnlySpan<float> x, SimdWidth width) => Reduce(new SumOp(), x, x, width);
+    public static double Sum(ReadOnlySpan<float> x, SimdWidth width) => Reduce(new SumOp(), x, x, width);
 
     /// <summary>Σ x·y over x's length, accumulated in double.</summary>
-    internal static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Dot(x, y, Best);
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Dot(x, y, Best);
 
     /// <summary>Σ x·y, accumulated in double, using at most <paramref name="width"/>.</summary>
-    internal static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, SimdWidth width)
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, SimdWidth width)
     {
         CheckLengths(x, y);
         return Reduce(new DotOp(), x, y, width);
     }
 
     /// <summary>Σ (x − y)², accumulated in double (no cancellation from expanding the square).</summary>
-    internal static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => SquaredDistance(x, y, Best);
+    public static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => SquaredDistance(x, y, Best);
 
     /// <summary>Σ (x − y)², accumulated in double, using at most <paramref name="width"/>.</summary>
-    internal static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y, SimdWidth width)
+    public static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y, SimdWidth width)
     {
         CheckLengths(x, y);
         return Reduce(new SquaredDistanceOp(), x, y, width);
     }
 
     /// <summary>max x over values without NaN (−∞ allowed; an empty span gives −∞). Faster than a NaN-propagating maximum.</summary>
-    internal static float MaxNoNaN(ReadOnlySpan<float> x) => MaxNoNaN(x, Best);
+    public static float MaxNoNaN(ReadOnlySpan<float> x) => MaxNoNaN(x, Best);
 
     /// <summary><see cref="MaxNoNaN(ReadOnlySpan{float})"/> using at most <paramref name="width"/>.</summary>
-    internal static float MaxNoNaN(ReadOnlySpan<float> x, SimdWidth width)
+    public static float MaxNoNaN(ReadOnlySpan<float> x, SimdWidth width)
     {
         int i = 0, n = x.Length;
         float m = float.NegativeInfinity;
