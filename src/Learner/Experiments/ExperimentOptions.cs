@@ -167,7 +167,8 @@ public sealed record HyperparameterSearchOptions
     public IReadOnlyList<double> LearningRates { get; set; } = new[] { 3e-4, 1e-3, 3e-3 };
 
     /// <summary>Option values searched, keyed "objective.option" (e.g. <c>"weighted-contrastive.margin"</c> →
-    /// <c>["0.25", "0.5", "1"]</c>); null (default) for the built-in axes.</summary>
+    /// <c>["0.25", "0.5", "1"]</c>; the pseudo-option <c>weight</c> searches a composite term's weight, e.g.
+    /// <c>"weighted-contrastive.weight"</c> for λ in <c>mse+λ·weighted-contrastive</c>); null (default) for the built-in axes.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? OptionValues { get; set; }
 
     /// <summary>The metric names <see cref="Metric"/> accepts.</summary>

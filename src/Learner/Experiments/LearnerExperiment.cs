@@ -98,6 +98,7 @@ public sealed partial class LearnerExperiment
         ArgumentNullException.ThrowIfNull(run);
         var allPairs = new IntraPatientPairSampler(dataset, _options.ChangeThresholds).Pairs; // fails early, naming a scan without a change score
         if (allPairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs: change cannot be evaluated.", nameof(dataset));
+        var visits = _options.Protocol.Transductive ? null : new VisitPairs(dataset, _options.ChangeThresholds);
         var store = run.OutputDirectory is null ? null : new ExperimentStore(run.OutputDirectory);
         var metadata = new ExperimentMetadata
         {
@@ -133,7 +134,7 @@ public sealed partial class LearnerExperiment
                             WarmUp(spec, plan, seed);
                             warmedUp = true;
                         }
-                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs);
+                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs, visits);
                         var outcome = context.Run(cancellationToken);
                         store?.SaveFold(spec.ToString(), seed, outcome);
                         outcomes.Add(outcome);
@@ -168,6 +169,7 @@ public sealed partial class LearnerExperiment
         return new ExperimentRow(objective, seed, report.Accuracy, report.MacroF1, report.QuadraticKappa, report.Spearman,
             outcomes.Sum(o => o.Fold.PretrainingSeconds), finalLoss)
         {
+            Visit = PoolVisits(outcomes, seed),
             Protocol = _options.Protocol.Name,
             BalancedAccuracy = report.BalancedAccuracy,
             Folds = outcomes.Select(o => o.Fold).ToArray(),
@@ -179,11 +181,28 @@ public sealed partial class LearnerExperiment
         };
     }
 
+    /// <summary>The visit-level result pooled over the folds, or null when no fold evaluated visits.</summary>
+    private VisitLevelResult? PoolVisits(IReadOnlyList<FoldOutcome> outcomes, int seed)
+    {
+        if (outcomes.Any(o => o.VisitTruth.Length == 0)) return null;
+        var truth = outcomes.SelectMany(o => o.VisitTruth).ToArray();
+        var predicted = outcomes.SelectMany(o => o.VisitPredicted).ToArray();
+        var patients = outcomes.SelectMany(o => o.VisitPatients).ToArray();
+        var distances = outcomes.SelectMany(o => o.VisitDistances).ToArray();
+        var gaps = outcomes.SelectMany(o => o.VisitGaps).ToArray();
+        var eval = new ChangeEvaluationResult(truth, predicted, Array.Empty<float>(), patients, outcomes.Count);
+        var r = ChangeReport.Summarize(eval, distances, gaps, patients, _options.BootstrapResamples, (ulong)seed);
+        return new VisitLevelResult(truth.Length, r.Accuracy, r.MacroF1, r.QuadraticKappa, r.Spearman)
+        {
+            Truth = truth, Predicted = predicted, PairPatients = patients, Distances = distances, Gaps = gaps,
+        };
+    }
+
     /// <summary>A short untimed pretraining of the first objective on the first fold's pretraining patients, so that
     /// JIT compilation is not billed to the first run. Its encoder and objective are discarded.</summary>
     private void WarmUp(ObjectiveSpec spec, FoldPlan plan, int seed)
     {
-        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0), Array.Empty<ConsecutivePair>());
+        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0), Array.Empty<ConsecutivePair>(), null);
         warm.WarmUp();
     }
 

@@ -43,7 +43,7 @@ public class ObjectiveRecipesTests
     [Fact]
     public void Default_recipes_cover_the_built_in_objectives()
     {
-        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware");
+        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "weighted-ranking", "triplet", "infonce", "supcon", "rnc", "y-aware");
         ObjectiveRecipes.Default.Contains("MSE").Should().BeTrue();
         ObjectiveRecipes.Default.Contains("composite").Should().BeFalse();
     }
@@ -63,7 +63,7 @@ public class ObjectiveRecipesTests
         var oldWeighted = ((WeightedContrastiveLoss)Old("weighted-contrastive")).Options;
         oldWeighted.UseProvidedPairs.Should().BeFalse();
         weighted.UseProvidedPairs.Should().BeTrue();
-        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true });
+        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true, MarginByGap = true });
         weighted.PositiveThreshold.Should().Be(0.1f * scale);
         weighted.GapScale.Should().Be(scale);
 
@@ -86,7 +86,7 @@ public class ObjectiveRecipesTests
         var old = (CompositeObjective)Old("mse+weighted-contrastive");
         built.Terms.Select(t => (t.Name, t.Weight)).Should().Equal(old.Terms.Select(t => (t.Name, t.Weight)));
         ((MseScoreRegression)built.Terms[0].Objective).Options.Should().Be(((MseScoreRegression)old.Terms[0].Objective).Options);
-        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true });
+        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true, MarginByGap = true });
     }
 
     [Fact]
