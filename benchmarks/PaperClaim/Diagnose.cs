@@ -96,6 +96,7 @@ internal static class Diagnose
             double loss = losses.Skip(Math.Max(0, losses.Count - 10)).Average();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{p.Step}\t{loss:F4}\t{m.R2Clip:F3}\t{m.R2Visit:F3}\t{m.F1Clip:F3}\t{m.F1Visit:F3}\t{m.RhoClip:F3}\t{m.RhoVisit:F3}\t{trainClock.Elapsed.TotalSeconds:F0}"));
+            if (p.Step == steps) Variants(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits);
             trainClock.Start();
         });
         trainClock.Start();
@@ -148,12 +149,39 @@ internal static class Diagnose
         return new Metrics(r2Clip, r2Visit, clipEval.MacroF1, visitEval.MacroF1, rhoClip, rhoVisit);
     }
 
+    /// <summary>Downstream variants on the final embeddings: the visit-level classifier's L2 penalty, an MLP head, and the
+    /// 1-D feature of the probe (the ridge-predicted score difference of the two visits).</summary>
+    private static void Variants(LongitudinalDataset data, float[] emb, int d, HashSet<string> trainIds, HashSet<string> testIds, VisitPairs visits)
+    {
+        var parts = new List<string>();
+        foreach (double l2 in new[] { 1e-2, 1e-1, 1.0 })
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(L2={l2:G2}) {visits.FitAndPredict(emb, d, trainIds, testIds, new ChangeClassifierOptions { L2 = l2 }).Result.MacroF1:F3}"));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(mlp) {visits.FitAndPredict(emb, d, trainIds, testIds, new ChangeClassifierOptions { Head = ChangeHead.Mlp, L2 = 1e-2 }).Result.MacroF1:F3}"));
+        // The probe's 1-D projection: each visit's predicted score, as a one-feature "embedding".
+        var vEmb = visits.MeanEmbeddings(emb, d);
+        var pred = ProbePredict(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds);
+        var scanPred = new float[data.ScanCount];
+        for (int v = 0; v < visits.Visits.Count; v++) foreach (int sIdx in visits.Visits[v].ScanIndices) scanPred[sIdx] = (float)pred[v];
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(probe 1-D) {visits.FitAndPredict(scanPred, 1, trainIds, testIds).Result.MacroF1:F3}"));
+        Console.WriteLine("# variants: " + string.Join("; ", parts));
+    }
+
     /// <summary>Ridge regression (λ = 1 on standardised features, statistics of the training rows) of y on the rows of
     /// the training patients; R² on the test patients' rows.</summary>
     internal static double ProbeR2(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds, HashSet<string> testIds)
     {
-        var tr = Enumerable.Range(0, y.Length).Where(i => trainIds.Contains(patient[i])).ToArray();
+        var pred = ProbePredict(x, d, y, patient, trainIds);
         var te = Enumerable.Range(0, y.Length).Where(i => testIds.Contains(patient[i])).ToArray();
+        double yMean = te.Average(i => y[i]);
+        double ssRes = te.Sum(i => Math.Pow(y[i] - pred[i], 2)), ssTot = te.Sum(i => Math.Pow(y[i] - yMean, 2));
+        return 1 - ssRes / ssTot;
+    }
+
+    /// <summary>The ridge probe fit on the training patients' rows, predicting every row.</summary>
+    internal static double[] ProbePredict(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds)
+    {
+        var tr = Enumerable.Range(0, y.Length).Where(i => trainIds.Contains(patient[i])).ToArray();
+        var all = Enumerable.Range(0, y.Length).ToArray();
         var mean = new double[d]; var sd = new double[d];
         for (int j = 0; j < d; j++)
         {
@@ -168,10 +196,6 @@ internal static class Diagnose
         var reg = Matrix<double>.Build.DenseIdentity(d + 1) * 1.0;
         reg[d, d] = 0;
         var w = (a.TransposeThisAndMultiply(a) + reg).Solve(a.TransposeThisAndMultiply(yTr));
-        var pred = Design(te) * w;
-        double yMean = te.Average(i => y[i]);
-        double ssRes = 0, ssTot = 0;
-        for (int k = 0; k < te.Length; k++) { ssRes += Math.Pow(y[te[k]] - pred[k], 2); ssTot += Math.Pow(y[te[k]] - yMean, 2); }
-        return 1 - ssRes / ssTot;
+        return (Design(all) * w).ToArray();
     }
 }

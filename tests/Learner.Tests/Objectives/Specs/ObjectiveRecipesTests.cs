@@ -157,7 +157,7 @@ public class ObjectiveRecipesTests
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse + weighted-contrastive(marginByGapp=true)"));
         ex.Message.Should().Be("Objective spec 'mse + weighted-contrastive(marginByGapp=true)' term 'weighted-contrastive' has the unknown option 'marginByGapp'; " +
             "the options of weighted-contrastive (WeightedContrastiveOptions) that can be set are: distance, gapFunction, gapScale, interPatientOnly, margin, " +
-            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, positivesFromPairs, reduction, useProvidedPairs, weightByGap.");
+            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, positivesFromPairs, reduction, targetDistance, useProvidedPairs, weightByGap.");
         (ex.Spec, ex.Term, ex.Option).Should().Be(("mse + weighted-contrastive(marginByGapp=true)", "weighted-contrastive", "marginByGapp"));
     }
 
@@ -182,7 +182,7 @@ public class ObjectiveRecipesTests
         ex.Message.Should().StartWith("Objective spec 'mse + supcon(temperature=0)' term 'supcon' has invalid options: SupConOptions.Temperature must be a finite number > 0, got 0.");
         ex.InnerException.Should().BeOfType<ArgumentOutOfRangeException>();
         ex.Option.Should().Be("Temperature");
-        Assert.Throws<ObjectiveSpecException>(() => Build("weighted-contrastive(weightByGap=false)")).Message
+        Assert.Throws<ObjectiveSpecException>(() => Build("weighted-contrastive(weightByGap=false,marginByGap=false)")).Message
             .Should().Contain("term 'weighted-contrastive' has invalid options: WeightedContrastiveOptions: at least one of WeightByGap and MarginByGap must be true");
         Assert.Throws<ObjectiveSpecException>(() => Build("y-aware(sigma=nan)")).Message.Should().Contain("YAwareOptions.Sigma must be a finite number > 0, got NaN");
     }
@@ -191,7 +191,7 @@ public class ObjectiveRecipesTests
     public void Unknown_names_and_composite_as_a_name_are_refused()
     {
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse+msee"));
-        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, rnc, supcon, triplet, weighted-contrastive, y-aware.");
+        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, rnc, supcon, triplet, weighted-contrastive, weighted-ranking, y-aware.");
         ex.Term.Should().Be("msee");
         Assert.Throws<ObjectiveSpecException>(() => Build("composite")).Message.Should().Contain("a composite is written as terms joined by '+'");
         var noComposite = new ObjectiveRegistry();
