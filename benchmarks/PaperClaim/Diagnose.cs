@@ -96,7 +96,16 @@ internal static class Diagnose
             double loss = losses.Skip(Math.Max(0, losses.Count - 10)).Average();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{p.Step}\t{loss:F4}\t{m.R2Clip:F3}\t{m.R2Visit:F3}\t{m.F1Clip:F3}\t{m.F1Visit:F3}\t{m.RhoClip:F3}\t{m.RhoVisit:F3}\t{trainClock.Elapsed.TotalSeconds:F0}"));
-            if (p.Step == steps) Variants(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits);
+            if (p.Step == steps)
+            {
+                Variants(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits);
+                if (!bnTrain)
+                {
+                    // Batch-norm statistics at embedding time: the same final weights, embedded in training mode.
+                    var bn = Measure(data, Embed(encoder, data, true), encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# bn=train at embedding: R2clip {bn.R2Clip:F3} R2visit {bn.R2Visit:F3} F1clip {bn.F1Clip:F3} F1visit {bn.F1Visit:F3} rhoVisit {bn.RhoVisit:F3}"));
+                }
+            }
             trainClock.Start();
         });
         trainClock.Start();

@@ -19,6 +19,11 @@ public sealed record ExperimentOptions
     /// <summary>The encoder (the same architecture for every objective).</summary>
     public EncoderOptions Encoder { get; set; } = new();
 
+    /// <summary>Intensity normalisation applied to every scan when it is loaded, for pretraining and embedding alike
+    /// (<see cref="Preprocess.NormalizeIntensities"/>: per-scan statistics only, so nothing crosses patients). Default
+    /// <see cref="IntensityNormalization.None"/>.</summary>
+    public IntensityNormalization InputNormalization { get; set; } = IntensityNormalization.None;
+
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
     /// the experiment's run folders).</summary>
     public PretrainingOptions Pretraining { get; set; } = new() { Epochs = 2, StepsPerEpoch = 60, WarmupSteps = 5 };
@@ -63,6 +68,7 @@ public sealed record ExperimentOptions
         }
         if (Seeds is null || Seeds.Count == 0) throw new ArgumentException("Seeds must hold at least one seed.", nameof(Seeds));
         if (Seeds.Distinct().Count() != Seeds.Count) throw new ArgumentException($"Seeds lists a seed twice ({string.Join(", ", Seeds)}).", nameof(Seeds));
+        if (!Enum.IsDefined(InputNormalization)) throw new ArgumentException($"InputNormalization {(int)InputNormalization} is not an IntensityNormalization.", nameof(InputNormalization));
         if (Encoder is null) throw new ArgumentException("Encoder must be set.", nameof(Encoder));
         Encoder.Validate();
         if (Pretraining is null) throw new ArgumentException("Pretraining must be set.", nameof(Pretraining));
