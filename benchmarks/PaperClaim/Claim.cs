@@ -43,17 +43,17 @@ internal static class Claim
     }
 
     /// <summary>The search space every objective gets (same number of trials): the learning rates, and for the
-    /// weighted terms λ (the term's weight) and the margin slope α.</summary>
+    /// weighted contrastive term λ (the term's weight), the margin slope α and the form (hinge, or the ranking form's
+    /// target distance).</summary>
     public static HyperparameterSearchOptions Search(int trials) => new()
     {
         Trials = trials,
-        LearningRates = new[] { 1e-3, 2e-3, 4e-3 },
+        LearningRates = new[] { 1.5e-3, 3e-3, 6e-3 },
         OptionValues = new Dictionary<string, IReadOnlyList<string>>
         {
             ["weighted-contrastive.weight"] = new[] { "0.1", "0.3", "1" },
             ["weighted-contrastive.marginSlope"] = new[] { "0.25", "0.5", "1" },
-            ["weighted-ranking.weight"] = new[] { "0.1", "0.3", "1" },
-            ["weighted-ranking.marginSlope"] = new[] { "0.1", "0.25", "0.5" },
+            ["weighted-contrastive.targetDistance"] = new[] { "false", "true" },
         },
     };
 

@@ -151,8 +151,11 @@ internal static class Diagnose
         double r2Clip = ProbeR2(emb, d, clipScores, clipPatient, trainIds, testIds);
         var vEmb = visits.MeanEmbeddings(emb, d);
         double r2Visit = ProbeR2(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds, testIds);
-        var (clipEval, clipRows) = ChangeEvaluation.FitAndPredict(data, emb, d, thresholds, trainIds, testIds);
-        var (visitEval, visitRows) = visits.FitAndPredict(emb, d, trainIds, testIds);
+        // The main columns keep the classifier of the first runs (L2 = 1e-3) so that rows stay comparable; the variants
+        // line shows other penalties.
+        var classifier = new ChangeClassifierOptions { L2 = 1e-3 };
+        var (clipEval, clipRows) = ChangeEvaluation.FitAndPredict(data, emb, d, thresholds, trainIds, testIds, classifier);
+        var (visitEval, visitRows) = visits.FitAndPredict(emb, d, trainIds, testIds, classifier);
         double rhoClip = Alignment.Compute(emb, d, clipRows.Select(r => (clipPairs[r].Before, clipPairs[r].After)).ToArray(), clipRows.Select(r => Math.Abs((double)clipPairs[r].HealthChange)).ToArray()).Spearman;
         double rhoVisit = Alignment.Compute(vEmb, d, visitRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(), visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray()).Spearman;
         return new Metrics(r2Clip, r2Visit, clipEval.MacroF1, visitEval.MacroF1, rhoClip, rhoVisit);
@@ -171,7 +174,8 @@ internal static class Diagnose
         var pred = ProbePredict(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds);
         var scanPred = new float[data.ScanCount];
         for (int v = 0; v < visits.Visits.Count; v++) foreach (int sIdx in visits.Visits[v].ScanIndices) scanPred[sIdx] = (float)pred[v];
-        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(probe 1-D) {visits.FitAndPredict(scanPred, 1, trainIds, testIds).Result.MacroF1:F3}"));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(probe 1-D) {visits.FitAndPredict(scanPred, 1, trainIds, testIds, new ChangeClassifierOptions { L2 = 1e-3 }).Result.MacroF1:F3}"));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1clip(L2=0.1) {ChangeEvaluation.FitAndPredict(data, emb, d, visits.Thresholds, trainIds, testIds, new ChangeClassifierOptions { L2 = 0.1 }).Result.MacroF1:F3}"));
         Console.WriteLine("# variants: " + string.Join("; ", parts));
     }
 

@@ -220,15 +220,23 @@ public static class Preprocess
     /// (docs/results.md, "Diagnosis"). Scores, labels and ids are kept; scans without a payload stay without one.</summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="method">The normalisation; <see cref="IntensityNormalization.None"/> returns <paramref name="dataset"/> itself.</param>
+    /// <param name="minimumRank">Payloads of lower rank are loaded unchanged (2: normalise clips and volumes, leave
+    /// feature vectors alone). Default 1: every payload.</param>
     /// <returns>The dataset with normalising payloads.</returns>
-    public static LongitudinalDataset NormalizeIntensities(LongitudinalDataset dataset, IntensityNormalization method)
+    public static LongitudinalDataset NormalizeIntensities(LongitudinalDataset dataset, IntensityNormalization method, int minimumRank = 1)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown normalisation.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumRank, 0);
         if (method == IntensityNormalization.None) return dataset;
+        Tensor Load(IScanPayload payload)
+        {
+            var x = payload.Load();
+            return x.Rank >= minimumRank ? Normalize(x, method) : x;
+        }
         var scans = dataset.Scans.Select(s => s.Payload is not { } payload ? new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, null, s.ExactScore)
             : new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel,
-                new DelegatePayload(() => Normalize(payload.Load(), method), $"{payload.Description} ({method} per scan)"), s.ExactScore));
+                new DelegatePayload(() => Load(payload), $"{payload.Description} ({method} per scan)"), s.ExactScore));
         return new LongitudinalDataset(scans, dataset.HigherIsHealthier);
     }
 

@@ -97,7 +97,7 @@ public sealed partial class LearnerExperiment
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
         var source = dataset;
-        dataset = Preprocess.NormalizeIntensities(dataset, _options.InputNormalization);
+        dataset = _options.InputNormalization is { } norm ? Preprocess.NormalizeIntensities(dataset, norm) : Preprocess.NormalizeIntensities(dataset, IntensityNormalization.ZScore, minimumRank: 2);
         var allPairs = new IntraPatientPairSampler(dataset, _options.ChangeThresholds).Pairs; // fails early, naming a scan without a change score
         if (allPairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs: change cannot be evaluated.", nameof(dataset));
         var visits = _options.Protocol.Transductive ? null : new VisitPairs(dataset, _options.ChangeThresholds);
@@ -227,7 +227,7 @@ public sealed partial class LearnerExperiment
             new("backend", _backend.Name),
             new("protocol", o.Protocol.Name + (o.Protocol.TestFraction is { } tf ? $" (test fraction {S(tf)})" : o.Protocol.TestPatients is { } tp ? $" ({tp.Count} test patients)" : o.Protocol.Transductive ? $" ({o.Protocol.OuterFolds}-fold CV of the classifier only)" : $" ({o.Protocol.OuterFolds} outer folds)")),
             new("validation fraction", S(EffectiveValidationFraction)),
-            new("input normalisation", o.InputNormalization == IntensityNormalization.None ? "none" : $"{o.InputNormalization} per scan"),
+            new("input normalisation", o.InputNormalization switch { null => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", IntensityNormalization.None => "none", var n => $"{n} per scan" }),
             new("encoder", $"{o.Encoder.Architecture}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
             new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}, max grad norm {S(p.MaxGradNorm)}"),
             new("early stopping", p.EarlyStopping is { } es ? $"{es.Metric}, patience {es.Patience}" : "off"),

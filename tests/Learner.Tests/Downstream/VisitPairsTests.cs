@@ -68,7 +68,7 @@ public class VisitPairsTests
         var emb = data.Scans.SelectMany(s => new[] { (float)(s.Score!.Value / 30 + 0.2 * rng.NextGaussian()), (float)rng.NextGaussian() }).ToArray();
         var train = data.Patients.Take(20).Select(p => p.Id).ToArray();
         var test = data.Patients.Skip(20).Select(p => p.Id).ToArray();
-        var (result, rows) = visits.FitAndPredict(emb, 2, train, test);
+        var (result, rows) = visits.FitAndPredict(emb, 2, train, test, new ChangeClassifierOptions { L2 = 1e-3 });
         rows.Should().HaveCount(10 * 2);
         result.Truth.Should().Equal(rows.Select(r => (int)visits.Pairs[r].Change));
         result.MacroF1.Should().BeGreaterThan(0.9);
