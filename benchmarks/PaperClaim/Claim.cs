@@ -1,8 +1,8 @@
-// `PaperClaim experiment <lus|mri> <cohortSeed> <seeds> <outdir> [trials=N] [objectives=a;b;…] [steps=N]`: one
+// `PaperClaim experiment <lus|mri> <cohortSeed> <seeds> <outdir> [trials=N] [objectives=a;b;…] [steps=N] [lr=X]`: one
 // LearnerExperiment under the leak-free protocol (a held-out split of 30 % of the patients per seed, validation patients
 // carved out of the rest when a search runs), every objective on the same split, encoder, budget and search budget;
 // writes <outdir>/results.json (with predictions, for paired differences) and results.md.
-// `PaperClaim summarize <dir>…`: the tables of docs/results.md from those results files — per objective the mean ± sd over
+// `PaperClaim summarize <dir>[+<dir>…] …`: the tables of docs/results.md from those results files — per objective the mean ± sd over
 // seeds and per-seed intervals, clip and visit level, and the per-seed paired differences to MSE.
 using System.Globalization;
 using System.Text;
@@ -70,6 +70,7 @@ internal static class Claim
         options.Seeds = seeds;
         options.Protocol = new ExperimentProtocolOptions { TestFraction = 0.3 };
         if (trials > 0) options.Search = Search(trials);
+        if (kv.TryGetValue("lr", out var lr)) options.Pretraining = options.Pretraining with { Optimizer = options.Pretraining.Optimizer with { LearningRate = double.Parse(lr, CultureInfo.InvariantCulture) } };
         if (kv.TryGetValue("steps", out var st)) options.Pretraining = options.Pretraining with { StepsPerEpoch = int.Parse(st, CultureInfo.InvariantCulture) / options.Pretraining.Epochs };
         var results = new LearnerExperiment(options).Run(data, new ExperimentRunOptions
         {
@@ -85,10 +86,15 @@ internal static class Claim
     public static int Summarize(string[] dirs)
     {
         var sb = new StringBuilder();
-        foreach (var dir in dirs)
+        foreach (var group in dirs)
         {
-            var r = ExperimentResultsFile.Read(Path.Combine(dir, "results.json"));
-            sb.Append(CultureInfo.InvariantCulture, $"#### {r.Metadata.Dataset} — {r.Metadata.Protocol}, {r.Metadata.Settings.FirstOrDefault(s => s.Key == "budget").Value}; search: {r.Metadata.Settings.FirstOrDefault(s => s.Key == "search").Value}\n\n");
+            // "a+b": the rows of several results files of the same cohort and seeds (e.g. one process per objective, each
+            // with its own selected learning rate); same seed ⇒ same held-out split, so paired differences hold.
+            var parts = group.Split('+').Select(d => ExperimentResultsFile.Read(Path.Combine(d, "results.json"))).ToArray();
+            var r = new ExperimentResults(parts.SelectMany(x => x.Rows).ToArray()) { Metadata = parts[0].Metadata };
+            foreach (var x in parts)
+                sb.Append(CultureInfo.InvariantCulture, $"- {x.Metadata.Dataset} — {x.Metadata.Protocol}; objectives {x.Metadata.Settings.FirstOrDefault(s => s.Key == "objectives").Value}; {x.Metadata.Settings.FirstOrDefault(s => s.Key == "budget").Value}; search: {x.Metadata.Settings.FirstOrDefault(s => s.Key == "search").Value}; pretraining {x.Rows.Sum(y => y.PretrainingSeconds):F0} s\n");
+            sb.Append('\n');
             var table = new TextTable(new TextColumn("objective"), new TextColumn("seeds", ColumnAlignment.Right),
                 new TextColumn("clip macro-F1 mean ± sd"), new TextColumn("clip macro-F1 95 % CI per seed"), new TextColumn("clip Spearman mean ± sd"),
                 new TextColumn("visit macro-F1 mean ± sd"), new TextColumn("visit macro-F1 95 % CI per seed"), new TextColumn("visit Spearman mean ± sd"), new TextColumn("visit Spearman 95 % CI per seed"));

@@ -151,5 +151,10 @@ public class PreprocessTests
         }
         z.Scans[1].LoadPayload().ToArray().Should().Equal(-1f, 1f, -1f, 1f);
         data.Scans[1].LoadPayload().ToArray().Should().Equal(new[] { 10f, 30f, 10f, 30f }, "the source dataset is unchanged");
+        // minimumRank 2 (the experiment's default): clips and volumes are normalised, feature vectors are not.
+        var images = Preprocess.NormalizeIntensities(data, IntensityNormalization.ZScore, minimumRank: 2);
+        images.Scans[1].LoadPayload().ToArray().Should().Equal(new[] { 10f, 30f, 10f, 30f }, "a rank-1 payload is a feature vector");
+        var clip = new LongitudinalDataset(new[] { new Scan("k", "p", 0, 1, 0, new TensorPayload(new Tensor(new[] { 10f, 30f, 10f, 30f }, 2, 2))) }, true);
+        Preprocess.NormalizeIntensities(clip, IntensityNormalization.ZScore, minimumRank: 2).Scans[0].LoadPayload().ToArray().Should().Equal(-1f, 1f, -1f, 1f);
     }
 }
