@@ -42,7 +42,7 @@ internal static class Diagnose
         string arch;
         if (cohort == "mri")
         {
-            var c = new SyntheticMriCohort(MriOptions(kv) with { Seed = cohortSeed });
+            var c = new SyntheticMriCohort(new SyntheticMriOptions { Seed = cohortSeed, Patients = I("patients", 200) });
             (data, thresholds, arch) = (c.Dataset, c.ChangeThresholds, "volume");
         }
         else
@@ -113,8 +113,6 @@ internal static class Diagnose
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# total {clock.Elapsed.TotalSeconds:F0} s (pretraining {trainClock.Elapsed.TotalSeconds:F0} s)"));
         return 0;
     }
-
-    private static SyntheticMriOptions MriOptions(Dictionary<string, string> kv) => new();
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
