@@ -16,9 +16,12 @@ using Learner.Experiments;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length >= 5 && args[0] == "run") return Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 0);
+if (args.Length >= 1 && args[0] == "diagnose") return Diagnose.Run(args[1..]);
+if (args.Length >= 5 && args[0] == "experiment") return Claim.Experiment(args[1..]);
+if (args.Length >= 2 && args[0] == "summarize") return Claim.Summarize(args[1..]);
 if (args.Length >= 2 && args[0] == "oracle") { Oracle(args[1]); return 0; }
 if (args.Length >= 2 && args[0] == "aggregate") { Console.Write(Aggregate(args[1])); return 0; }
-Console.Error.WriteLine("usage: PaperClaim run <lus|mri> <objective> <seed> <outdir> [stepsPerEpoch] | aggregate <outdir> | oracle <lus|mri>");
+Console.Error.WriteLine("usage: PaperClaim run <lus|mri> <objective> <seed> <outdir> [stepsPerEpoch] | aggregate <outdir> | oracle <lus|mri> | diagnose [key=value …] | experiment <lus|mri> <cohortSeed> <seeds> <outdir> [trials=N] [objectives=a;b] | summarize <dir>…");
 Console.Error.WriteLine("objectives: any objective spec, e.g. " + string.Join(", ", Learner.Objectives.ObjectiveRecipes.Default.Names) + ", or mse+0.5*weighted-contrastive(marginByGap=true)");
 return 2;
 

@@ -214,6 +214,32 @@ public static class Preprocess
         return sorted[i] + f * ((double)sorted[i + 1] - sorted[i]);
     }
 
+    /// <summary>A copy of <paramref name="dataset"/> whose payloads are normalised per scan (<see cref="Normalize"/>) each
+    /// time they are loaded: per-scan statistics only, so no information crosses scans or patients. Per-clip z-scoring
+    /// removes a scanner's or patient's overall gain and offset, a nuisance that otherwise dominates small encoders
+    /// (docs/results.md, "Diagnosis"). Scores, labels and ids are kept; scans without a payload stay without one.</summary>
+    /// <param name="dataset">The dataset.</param>
+    /// <param name="method">The normalisation; <see cref="IntensityNormalization.None"/> returns <paramref name="dataset"/> itself.</param>
+    /// <param name="minimumRank">Payloads of lower rank are loaded unchanged (2: normalise clips and volumes, leave
+    /// feature vectors alone). Default 1: every payload.</param>
+    /// <returns>The dataset with normalising payloads.</returns>
+    public static LongitudinalDataset NormalizeIntensities(LongitudinalDataset dataset, IntensityNormalization method, int minimumRank = 1)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown normalisation.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumRank, 0);
+        if (method == IntensityNormalization.None) return dataset;
+        Tensor Load(IScanPayload payload)
+        {
+            var x = payload.Load();
+            return x.Rank >= minimumRank ? Normalize(x, method) : x;
+        }
+        var scans = dataset.Scans.Select(s => s.Payload is not { } payload ? new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, null, s.ExactScore)
+            : new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel,
+                new DelegatePayload(() => Load(payload), $"{payload.Description} ({method} per scan)"), s.ExactScore));
+        return new LongitudinalDataset(scans, dataset.HigherIsHealthier);
+    }
+
     // ------------------------------------------------------------------ frames
 
     /// <summary>Picks <paramref name="frames"/> frames spread evenly over the clip (first and last included; frames

@@ -19,9 +19,19 @@ public sealed record ExperimentOptions
     /// <summary>The encoder (the same architecture for every objective).</summary>
     public EncoderOptions Encoder { get; set; } = new();
 
+    /// <summary>Intensity normalisation applied to every scan when it is loaded, for pretraining and embedding alike
+    /// (<see cref="Preprocess.NormalizeIntensities"/>: per-scan statistics only, so nothing crosses patients). Null
+    /// (default): z-score every clip and volume (payloads of rank ≥ 2) and leave feature vectors unchanged — on the
+    /// development LUS cohort per-clip z-scoring raised held-out visit-level change macro-F1 and alignment
+    /// (docs/results.md, "Diagnosis").</summary>
+    public IntensityNormalization? InputNormalization { get; set; }
+
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
-    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults.</summary>
-    public PretrainingOptions Pretraining { get; set; } = new();
+    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults (2 epochs × 60 steps, 5 warm-up
+    /// steps) except the peak learning rate, 6·10⁻³: the diagnosis in docs/results.md found 3·10⁻³ better than 10⁻³ with
+    /// the experiment's per-scan normalisation, and the validation search on the development LUS cohort then chose
+    /// 6·10⁻³ (of 1.5, 3 and 6·10⁻³) for MSE and for MSE + weighted contrastive alike.</summary>
+    public PretrainingOptions Pretraining { get; set; } = new() { Optimizer = new EncoderOptimizerOptions { LearningRate = 6e-3 } };
 
     /// <summary>Where each training step's scans come from: P×K patient batches (default), inter-patient pairs with a
     /// coarse-to-fine curriculum, or inter-patient triplets. The same source for every objective.</summary>
@@ -68,6 +78,7 @@ public sealed record ExperimentOptions
         }
         if (Seeds is null || Seeds.Count == 0) throw new ArgumentException("Seeds must hold at least one seed.", nameof(Seeds));
         if (Seeds.Distinct().Count() != Seeds.Count) throw new ArgumentException($"Seeds lists a seed twice ({string.Join(", ", Seeds)}).", nameof(Seeds));
+        if (InputNormalization is { } norm && !Enum.IsDefined(norm)) throw new ArgumentException($"InputNormalization {(int)norm} is not an IntensityNormalization.", nameof(InputNormalization));
         if (Encoder is null) throw new ArgumentException("Encoder must be set.", nameof(Encoder));
         Encoder.Validate();
         if (Pretraining is null) throw new ArgumentException("Pretraining must be set.", nameof(Pretraining));
@@ -171,7 +182,8 @@ public sealed record HyperparameterSearchOptions
     public IReadOnlyList<double> LearningRates { get; set; } = new[] { 3e-4, 1e-3, 3e-3 };
 
     /// <summary>Option values searched, keyed "objective.option" (e.g. <c>"weighted-contrastive.margin"</c> →
-    /// <c>["0.25", "0.5", "1"]</c>); null (default) for the built-in axes.</summary>
+    /// <c>["0.25", "0.5", "1"]</c>; the pseudo-option <c>weight</c> searches a composite term's weight, e.g.
+    /// <c>"weighted-contrastive.weight"</c> for λ in <c>mse+λ·weighted-contrastive</c>); null (default) for the built-in axes.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? OptionValues { get; set; }
 
     /// <summary>The metric names <see cref="Metric"/> accepts.</summary>

@@ -63,7 +63,9 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
         var text = $"Protocol: {protocol}{(protocol.Contains("transductive", StringComparison.Ordinal) ? " — pretraining saw every evaluated patient; these are not held-out estimates" : "")}.{(Metadata.Complete ? "" : " Incomplete: cancelled before every run finished.")}\n\n" + ToTable().ToMarkdown();
         var paired = PairedDifferences();
         if (paired.Rows.Count > 0)
-            text += $"\nPaired macro-F1 difference to {Rows[0].Objective} (same seed, same held-out pairs; 95 % patient bootstrap; significant only when the interval excludes 0):\n\n" + paired.ToMarkdown();
+            text += $"\nPaired differences to {Rows[0].Objective} (same seed, same held-out pairs; 95 % patient bootstrap; significant only when the interval excludes 0, marked *):\n\n" + paired.ToMarkdown();
+        if (Rows.Any(r => r.Visit is not null))
+            text += "\nVisit level (each visit the mean of its clips' embeddings; consecutive visits of the same held-out patients):\n\n" + ToVisitTable().ToMarkdown();
         var warnings = Rows.SelectMany(r => r.Warnings.Select(w => $"- {r.Objective} (seed {r.Seed}): {w}")).ToList();
         return warnings.Count == 0 ? text : text + "\n" + string.Join("\n", warnings) + "\n";
     }
@@ -74,18 +76,39 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
     /// <returns>A table with objective, seed, difference [interval] and whether the interval excludes 0.</returns>
     public TextTable PairedDifferences(int resamples = 1000)
     {
-        var table = new TextTable(new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("Δ macro-F1 [95 % CI]"), new TextColumn("excludes 0"));
+        var table = new TextTable(new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("Δ macro-F1 [95 % CI]"), new TextColumn("excludes 0"),
+            new TextColumn("Δ Spearman [95 % CI]"), new TextColumn("visit Δ macro-F1 [95 % CI]"), new TextColumn("visit Δ Spearman [95 % CI]"));
         if (Rows.Count == 0) return table;
         string baseline = Rows[0].Objective;
+        static string Verdict(MetricInterval d) => d.Lower > 0 ? "yes (better)" : d.Upper < 0 ? "yes (worse)" : "no";
+        string Try(Func<MetricInterval> f)
+        {
+            try { var d = f(); return IntervalText.Format(d) + (d.Lower > 0 || d.Upper < 0 ? " *" : ""); }
+            catch (ArgumentException) { return "—"; }
+        }
         foreach (var r in Rows.Where(r => !string.Equals(r.Objective, baseline, StringComparison.OrdinalIgnoreCase)))
         {
             if (r.Details is not { Truth.Count: > 0 } || !Rows.Any(b => b.Seed == r.Seed && b.Objective == baseline && b.Details is { Truth.Count: > 0 })) continue;
             MetricInterval d;
             try { d = PairedMacroF1Difference(r.Objective, baseline, r.Seed, resamples); }
             catch (ArgumentException) { continue; } // evaluated on different pairs: no paired comparison
-            bool excludes = d.Lower > 0 || d.Upper < 0;
-            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), IntervalText.Format(d), excludes ? (d.Lower > 0 ? "yes (better)" : "yes (worse)") : "no");
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), IntervalText.Format(d), Verdict(d),
+                Try(() => PairedDifference(r.Objective, baseline, r.Seed, PairedMetric.Spearman, ChangeLevel.Clip, resamples)),
+                Try(() => PairedDifference(r.Objective, baseline, r.Seed, PairedMetric.MacroF1, ChangeLevel.Visit, resamples)),
+                Try(() => PairedDifference(r.Objective, baseline, r.Seed, PairedMetric.Spearman, ChangeLevel.Visit, resamples)));
         }
+        return table;
+    }
+
+    /// <summary>The visit-level results (rows without a visit-level evaluation are left out).</summary>
+    /// <returns>A table with objective, seed, pairs and the visit-level metrics with their intervals.</returns>
+    public TextTable ToVisitTable()
+    {
+        var table = new TextTable(new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("visit pairs", ColumnAlignment.Right),
+            new TextColumn("accuracy"), new TextColumn("macro-F1"), new TextColumn("quadratic κ"), new TextColumn("Spearman(dist, |Δscore|)"));
+        foreach (var r in Rows.Where(r => r.Visit is not null))
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Visit!.Pairs.ToString(CultureInfo.InvariantCulture), IntervalText.Format(r.Visit.Accuracy),
+                IntervalText.Format(r.Visit.MacroF1), IntervalText.Format(r.Visit.QuadraticKappa), IntervalText.Format(r.Visit.Spearman));
         return table;
     }
 
@@ -132,14 +155,49 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
             throw new ArgumentException($"The rows of '{objective}' and '{baseline}' (seed {seed}) must both carry their predictions (Details.Truth).", nameof(objective));
         if (!da.Truth.SequenceEqual(db.Truth) || !da.PairPatients.SequenceEqual(db.PairPatients))
             throw new ArgumentException($"'{objective}' and '{baseline}' (seed {seed}) were not evaluated on the same pairs; a paired difference needs the same folds.", nameof(baseline));
-        int[] truth = da.Truth.ToArray(), pa = da.Predicted.ToArray(), pb = db.Predicted.ToArray();
-        double Metric(int[] idx)
+        return PairedComparison.MacroF1(da.Truth, da.Predicted, db.Predicted, da.PairPatients, resamples, (ulong)seed);
+    }
+
+    /// <summary>
+    /// The paired difference <paramref name="objective"/> − <paramref name="baseline"/> of a metric for one seed, at the
+    /// clip or visit level (see <see cref="PairedComparison"/>): both rows were evaluated on the same held-out pairs, and
+    /// each bootstrap replicate resamples patients once for both.
+    /// </summary>
+    /// <param name="objective">The objective spec of the row compared.</param>
+    /// <param name="baseline">The baseline's objective spec.</param>
+    /// <param name="seed">The seed both rows share.</param>
+    /// <param name="metric">Macro-F1 or alignment Spearman.</param>
+    /// <param name="level">Clip pairs or visit pairs.</param>
+    /// <param name="resamples">Bootstrap replicates (≥ 1).</param>
+    /// <returns>The difference and its interval.</returns>
+    /// <exception cref="ArgumentException">A row is missing, lacks what the level needs, or the two were not evaluated on
+    /// the same pairs.</exception>
+    public MetricInterval PairedDifference(string objective, string baseline, int seed, PairedMetric metric, ChangeLevel level = ChangeLevel.Clip, int resamples = 1000)
+    {
+        var a = Find(objective, seed);
+        var b = Find(baseline, seed);
+        IReadOnlyList<int> truthA, truthB, predA, predB, patientsA, patientsB;
+        IReadOnlyList<double> distA, distB, gapsA, gapsB;
+        if (level == ChangeLevel.Visit)
         {
-            var t = new int[idx.Length]; var x = new int[idx.Length]; var y = new int[idx.Length];
-            for (int i = 0; i < idx.Length; i++) { t[i] = truth[idx[i]]; x[i] = pa[idx[i]]; y[i] = pb[idx[i]]; }
-            return Classification.MacroF1(t, x, 3) - Classification.MacroF1(t, y, 3);
+            if (a.Visit is not { Truth.Count: > 0 } va || b.Visit is not { Truth.Count: > 0 } vb)
+                throw new ArgumentException($"The rows of '{objective}' and '{baseline}' (seed {seed}) must both carry visit-level predictions.", nameof(level));
+            (truthA, predA, patientsA, distA, gapsA) = (va.Truth, va.Predicted, va.PairPatients, va.Distances, va.Gaps);
+            (truthB, predB, patientsB, distB, gapsB) = (vb.Truth, vb.Predicted, vb.PairPatients, vb.Distances, vb.Gaps);
         }
-        return Bootstrap.ConfidenceInterval(da.PairPatients.ToArray(), Metric, resamples, 0.95, new Rng((ulong)seed).Fork(0xD1FF));
+        else
+        {
+            if (a.Details is not { Truth.Count: > 0 } da || b.Details is not { Truth.Count: > 0 } db)
+                throw new ArgumentException($"The rows of '{objective}' and '{baseline}' (seed {seed}) must both carry their predictions (Details.Truth).", nameof(objective));
+            (truthA, predA, patientsA, distA, gapsA) = (da.Truth, da.Predicted, da.PairPatients, da.PairDistances, da.PairGaps);
+            (truthB, predB, patientsB, distB, gapsB) = (db.Truth, db.Predicted, db.PairPatients, db.PairDistances, db.PairGaps);
+        }
+        if (!truthA.SequenceEqual(truthB) || !patientsA.SequenceEqual(patientsB))
+            throw new ArgumentException($"'{objective}' and '{baseline}' (seed {seed}) were not evaluated on the same pairs; a paired difference needs the same folds.", nameof(baseline));
+        if (metric == PairedMetric.MacroF1) return PairedComparison.MacroF1(truthA, predA, predB, patientsA, resamples, (ulong)seed);
+        if (distA.Count != patientsA.Count || distB.Count != patientsA.Count || !gapsA.SequenceEqual(gapsB))
+            throw new ArgumentException($"'{objective}' and '{baseline}' (seed {seed}) do not carry distances for the same evaluated pairs (the transductive mode aligns on other pairs).", nameof(baseline));
+        return PairedComparison.Spearman(gapsA, distA, distB, patientsA, resamples, (ulong)seed);
     }
 
     private ExperimentRow Find(string objective, int seed) =>

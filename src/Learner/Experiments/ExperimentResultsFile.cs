@@ -163,8 +163,47 @@ public static class ExperimentResultsFile
         public List<int>? PairPatients { get; set; }
     }
 
+    private sealed class VisitDto
+    {
+        public int Pairs { get; set; }
+        public IntervalDto? Accuracy { get; set; }
+        public IntervalDto? MacroF1 { get; set; }
+        public IntervalDto? QuadraticKappa { get; set; }
+        public IntervalDto? Spearman { get; set; }
+        public List<int>? Truth { get; set; }
+        public List<int>? Predicted { get; set; }
+        public List<int>? PairPatients { get; set; }
+        public List<double>? Distances { get; set; }
+        public List<double>? Gaps { get; set; }
+
+        public static VisitDto From(VisitLevelResult v, bool details) => new()
+        {
+            Pairs = v.Pairs, Accuracy = IntervalDto.From(v.Accuracy), MacroF1 = IntervalDto.From(v.MacroF1), QuadraticKappa = IntervalDto.From(v.QuadraticKappa), Spearman = IntervalDto.From(v.Spearman),
+            Truth = details ? v.Truth.ToList() : null, Predicted = details ? v.Predicted.ToList() : null, PairPatients = details ? v.PairPatients.ToList() : null,
+            Distances = details ? v.Distances.ToList() : null, Gaps = details ? v.Gaps.ToList() : null,
+        };
+
+        public VisitLevelResult ToResult(string where)
+        {
+            if (Accuracy is null || MacroF1 is null || QuadraticKappa is null || Spearman is null)
+                throw new InvalidDataException($"{where}: its visit level lacks one of accuracy, macroF1, quadraticKappa, spearman.");
+            int n = Truth?.Count ?? 0;
+            if ((Predicted?.Count ?? 0) != n || (PairPatients?.Count ?? 0) != n || (Distances?.Count ?? 0) != n || (Gaps?.Count ?? 0) != n)
+                throw new InvalidDataException($"{where}: its visit level has {n} truths, {Predicted?.Count ?? 0} predictions, {PairPatients?.Count ?? 0} patients, {Distances?.Count ?? 0} distances and {Gaps?.Count ?? 0} gaps; they must be equal.");
+            if (Truth is not null && Truth.Any(t => t is < 0 or > 2) || Predicted is not null && Predicted.Any(t => t is < 0 or > 2))
+                throw new InvalidDataException($"{where}: visit-level change classes must be 0, 1 or 2.");
+            return new VisitLevelResult(Pairs, Accuracy.ToInterval(), MacroF1.ToInterval(), QuadraticKappa.ToInterval(), Spearman.ToInterval())
+            {
+                Truth = Truth?.ToArray() ?? Array.Empty<int>(), Predicted = Predicted?.ToArray() ?? Array.Empty<int>(), PairPatients = PairPatients?.ToArray() ?? Array.Empty<int>(),
+                Distances = Distances?.ToArray() ?? Array.Empty<double>(), Gaps = Gaps?.ToArray() ?? Array.Empty<double>(),
+            };
+        }
+    }
+
     private sealed class RowDto
     {
+        public VisitDto? Visit { get; set; }
+
         public string? Objective { get; set; }
         public int Seed { get; set; }
         public string? Protocol { get; set; }
@@ -183,7 +222,7 @@ public static class ExperimentResultsFile
         {
             Objective = r.Objective, Seed = r.Seed, Protocol = r.Protocol, Accuracy = IntervalDto.From(r.Accuracy), MacroF1 = IntervalDto.From(r.MacroF1),
             QuadraticKappa = IntervalDto.From(r.QuadraticKappa), Spearman = IntervalDto.From(r.Spearman), BalancedAccuracy = N(r.BalancedAccuracy),
-            PretrainingSeconds = r.PretrainingSeconds, FinalLoss = N(r.FinalLoss), Warnings = r.Warnings.ToList(),
+            PretrainingSeconds = r.PretrainingSeconds, FinalLoss = N(r.FinalLoss), Warnings = r.Warnings.ToList(), Visit = r.Visit is { } v ? VisitDto.From(v, details) : null,
             Folds = r.Folds.Select(f => new FoldDto
             {
                 Index = f.Index, PretrainPatients = f.PretrainPatients.ToList(), ValidationPatients = f.ValidationPatients.ToList(), TestPatients = f.TestPatients.ToList(),
@@ -225,6 +264,7 @@ public static class ExperimentResultsFile
             return new ExperimentRow(Objective, Seed, Accuracy.ToInterval(), MacroF1.ToInterval(), QuadraticKappa.ToInterval(), Spearman.ToInterval(), PretrainingSeconds, D(FinalLoss))
             {
                 Protocol = Protocol ?? "held-out k-fold", BalancedAccuracy = D(BalancedAccuracy), Warnings = Warnings?.ToArray() ?? Array.Empty<string>(), Details = details,
+                Visit = Visit?.ToResult(where),
                 Folds = (Folds ?? new()).Select(f => new ExperimentFold(f.Index, f.PretrainPatients?.ToArray() ?? Array.Empty<string>(), f.ValidationPatients?.ToArray() ?? Array.Empty<string>(), f.TestPatients?.ToArray() ?? Array.Empty<string>())
                 {
                     Trials = (f.Trials ?? new()).Select(t => new TrialResult(t.Index, t.Settings ?? "", t.Metric ?? "", D(t.Score), t.PretrainingSeconds)).ToArray(),

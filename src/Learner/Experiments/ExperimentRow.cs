@@ -29,6 +29,10 @@ public sealed record ExperimentRow(string Objective, int Seed, MetricInterval Ac
 
     /// <summary>What the report draws for this run (training curve, alignment scatter, confusion matrix), or null.</summary>
     public ExperimentRunDetails? Details { get; init; }
+
+    /// <summary>Visit-level change and alignment on the same held-out patients (mean of each visit's scan embeddings),
+    /// or null when not evaluated (the transductive mode, or results written before visit-level evaluation existed).</summary>
+    public VisitLevelResult? Visit { get; init; }
 }
 
 /// <summary>One outer fold of one run.</summary>

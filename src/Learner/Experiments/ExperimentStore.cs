@@ -23,6 +23,18 @@ internal sealed record FoldOutcome
     public required int[] AlignmentPatients { get; init; }
 
     public required double[] Losses { get; init; }
+
+    /// <summary>Visit level (empty in the transductive mode): truth, prediction, patient, distance and |Δscore| of each
+    /// held-out consecutive-visit pair.</summary>
+    public int[] VisitTruth { get; init; } = Array.Empty<int>();
+
+    public int[] VisitPredicted { get; init; } = Array.Empty<int>();
+
+    public int[] VisitPatients { get; init; } = Array.Empty<int>();
+
+    public double[] VisitDistances { get; init; } = Array.Empty<double>();
+
+    public double[] VisitGaps { get; init; } = Array.Empty<double>();
 }
 
 /// <summary>A trial's outcome, saved beside its checkpoint so that a resumed fold does not pretrain it again.</summary>

@@ -88,7 +88,14 @@ public static class HyperparameterSearch
         return trials;
     }
 
-    /// <summary>The spec with the trial's option values added to its terms.</summary>
+    /// <summary>The pseudo-option that searches a term's weight in a composite (e.g. λ of <c>mse+λ·weighted-contrastive</c>:
+    /// <c>OptionValues["weighted-contrastive.weight"] = ["0.1", "0.3", "1"]</c>).</summary>
+    public const string WeightAxis = "weight";
+
+    private static bool IsWeight(string option) => string.Equals(option, WeightAxis, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The spec with the trial's option values added to its terms (the <see cref="WeightAxis"/> value replaces
+    /// the term's weight).</summary>
     /// <param name="spec">The spec.</param>
     /// <param name="trial">The trial.</param>
     /// <returns>The spec to build for the trial.</returns>
@@ -99,8 +106,13 @@ public static class HyperparameterSearch
         if (trial.Settings.Count == 0) return spec;
         var terms = spec.Terms.Select((term, t) =>
         {
-            var extra = trial.Settings.Where(s => s.Term == t).Select(s => new KeyValuePair<string, string>(s.Option, s.Value)).ToArray();
-            return extra.Length == 0 ? term : new ObjectiveSpecTerm(term.Name, term.Weight, term.Options.Concat(extra).ToArray());
+            var mine = trial.Settings.Where(s => s.Term == t).ToArray();
+            double weight = term.Weight;
+            foreach (var w in mine.Where(s => IsWeight(s.Option)))
+                if (!double.TryParse(w.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out weight) || !(weight > 0) || !double.IsFinite(weight))
+                    throw new ArgumentException($"Search value '{w.Value}' for {w.Objective}.{WeightAxis} is not a finite number > 0.", nameof(trial));
+            var extra = mine.Where(s => !IsWeight(s.Option)).Select(s => new KeyValuePair<string, string>(s.Option, s.Value)).ToArray();
+            return extra.Length == 0 && weight == term.Weight ? term : new ObjectiveSpecTerm(term.Name, weight, term.Options.Concat(extra).ToArray());
         }).ToArray();
         return new ObjectiveSpec(terms);
     }

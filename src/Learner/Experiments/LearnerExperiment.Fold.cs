@@ -15,7 +15,8 @@ public sealed partial class LearnerExperiment
     /// <summary>One outer fold of one run: pretraining (every trial of the search) on the fold's pretraining patients,
     /// selection on its validation patients, then one prediction of its held-out patients by the chosen model.</summary>
     private sealed class FoldContext(LearnerExperiment owner, LongitudinalDataset dataset, ObjectiveSpec spec, int seed, FoldPlan plan,
-        int run, int runs, int folds, ExperimentStore? store, bool resume, IProgress<ExperimentStep>? steps, ProgressTracker tracker, IReadOnlyList<ConsecutivePair> pairs)
+        int run, int runs, int folds, ExperimentStore? store, bool resume, IProgress<ExperimentStep>? steps, ProgressTracker tracker, IReadOnlyList<ConsecutivePair> pairs,
+        VisitPairs? visits)
     {
         private readonly ExperimentOptions _o = owner._options;
 
@@ -231,8 +232,20 @@ public sealed partial class LearnerExperiment
                 plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
             var gaps = rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray();
             var distances = Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), gaps).Distances.ToArray();
+            // Visit level: the same held-out patients, each visit the mean of its scans' embeddings.
+            int[] vTruth = Array.Empty<int>(), vPred = Array.Empty<int>(), vPatients = Array.Empty<int>();
+            double[] vDistances = Array.Empty<double>(), vGaps = Array.Empty<double>();
+            if (visits is { Pairs.Count: > 0 })
+            {
+                var (visitEval, visitRows) = visits.FitAndPredict(embeddings, d, plan.ClassifierPatients, plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
+                var visitEmbeddings = visits.MeanEmbeddings(embeddings, d);
+                (vTruth, vPred, vPatients) = (visitEval.Truth, visitEval.Predicted, visitEval.PatientIndices);
+                vGaps = visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray();
+                vDistances = Alignment.Compute(visitEmbeddings, d, visitRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(), vGaps).Distances.ToArray();
+            }
             return new FoldOutcome
             {
+                VisitTruth = vTruth, VisitPredicted = vPred, VisitPatients = vPatients, VisitDistances = vDistances, VisitGaps = vGaps,
                 Fold = plan.Record() with { Trials = trials, ChosenTrial = chosenIndex, ChosenSettings = chosen.Settings, PretrainingSeconds = seconds, FinalLoss = finalLoss },
                 Truth = eval.Truth, Predicted = eval.Predicted, PairPatients = eval.PatientIndices, Distances = distances, Gaps = gaps,
                 AlignmentPatients = eval.PatientIndices,

@@ -103,17 +103,20 @@ public sealed partial class LearnerExperiment
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
+        var source = dataset;
+        dataset = _options.InputNormalization is { } norm ? Preprocess.NormalizeIntensities(dataset, norm) : Preprocess.NormalizeIntensities(dataset, IntensityNormalization.ZScore, minimumRank: 2);
         var sampler = new IntraPatientPairSampler(dataset, _thresholds); // fails early, naming a scan without a change score
         var allPairs = sampler.Pairs;
         if (allPairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs: change cannot be evaluated.", nameof(dataset));
         EmptyChangeClassException.ThrowIfAnyEmpty(sampler);
+        var visits = _options.Protocol.Transductive ? null : new VisitPairs(dataset, _thresholds);
         var store = run.OutputDirectory is null ? null : new ExperimentStore(run.OutputDirectory);
         var metadata = new ExperimentMetadata
         {
             CommandLine = run.CommandLine, Protocol = _options.Protocol.Name, Settings = ResolvedSettings(),
             Dataset = run.DatasetDescription ?? string.Create(CultureInfo.InvariantCulture, $"{dataset.PatientCount} patients, {dataset.ScanCount} scans"),
         };
-        store?.CheckOrWriteSettings(metadata.Settings, ExperimentStore.Fingerprint(dataset), run.Resume);
+        store?.CheckOrWriteSettings(metadata.Settings, ExperimentStore.Fingerprint(source), run.Resume);
         var plans = _options.Seeds.ToDictionary(s => s, s => FoldPlan.Create(dataset, _options.Protocol, EffectiveValidationFraction, s));
         int runs = _specs.Length * _options.Seeds.Count;
         int trials = Math.Max(1, _options.Search.Trials);
@@ -142,7 +145,7 @@ public sealed partial class LearnerExperiment
                             WarmUp(spec, plan, seed);
                             warmedUp = true;
                         }
-                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs);
+                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs, visits);
                         var outcome = context.Run(cancellationToken);
                         store?.SaveFold(spec.ToString(), seed, outcome);
                         outcomes.Add(outcome);
@@ -177,6 +180,7 @@ public sealed partial class LearnerExperiment
         return new ExperimentRow(objective, seed, report.Accuracy, report.MacroF1, report.QuadraticKappa, report.Spearman,
             outcomes.Sum(o => o.Fold.PretrainingSeconds), finalLoss)
         {
+            Visit = PoolVisits(outcomes, seed),
             Protocol = _options.Protocol.Name,
             BalancedAccuracy = report.BalancedAccuracy,
             Folds = outcomes.Select(o => o.Fold).ToArray(),
@@ -188,11 +192,28 @@ public sealed partial class LearnerExperiment
         };
     }
 
+    /// <summary>The visit-level result pooled over the folds, or null when no fold evaluated visits.</summary>
+    private VisitLevelResult? PoolVisits(IReadOnlyList<FoldOutcome> outcomes, int seed)
+    {
+        if (outcomes.Any(o => o.VisitTruth.Length == 0)) return null;
+        var truth = outcomes.SelectMany(o => o.VisitTruth).ToArray();
+        var predicted = outcomes.SelectMany(o => o.VisitPredicted).ToArray();
+        var patients = outcomes.SelectMany(o => o.VisitPatients).ToArray();
+        var distances = outcomes.SelectMany(o => o.VisitDistances).ToArray();
+        var gaps = outcomes.SelectMany(o => o.VisitGaps).ToArray();
+        var eval = new ChangeEvaluationResult(truth, predicted, Array.Empty<float>(), patients, outcomes.Count);
+        var r = ChangeReport.Summarize(eval, distances, gaps, patients, _options.BootstrapResamples, (ulong)seed);
+        return new VisitLevelResult(truth.Length, r.Accuracy, r.MacroF1, r.QuadraticKappa, r.Spearman)
+        {
+            Truth = truth, Predicted = predicted, PairPatients = patients, Distances = distances, Gaps = gaps,
+        };
+    }
+
     /// <summary>A short untimed pretraining of the first objective on the first fold's pretraining patients, so that
     /// JIT compilation is not billed to the first run. Its encoder and objective are discarded.</summary>
     private void WarmUp(ObjectiveSpec spec, FoldPlan plan, int seed)
     {
-        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0), Array.Empty<ConsecutivePair>());
+        var warm = new FoldContext(this, plan.Pretrain, spec, seed, plan, 0, 1, 1, null, false, null, new ProgressTracker(0), Array.Empty<ConsecutivePair>(), null);
         warm.WarmUp();
     }
 
@@ -215,6 +236,7 @@ public sealed partial class LearnerExperiment
             new("backend", _backend.Name),
             new("protocol", o.Protocol.Name + (o.Protocol.TestFraction is { } tf ? $" (test fraction {S(tf)})" : o.Protocol.TestPatients is { } tp ? $" ({tp.Count} test patients)" : o.Protocol.Transductive ? $" ({o.Protocol.OuterFolds}-fold CV of the classifier only)" : $" ({o.Protocol.OuterFolds} outer folds)")),
             new("validation fraction", S(EffectiveValidationFraction)),
+            new("input normalisation", o.InputNormalization switch { null => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", IntensityNormalization.None => "none", var n => $"{n} per scan" }),
             new("encoder", $"{o.Encoder.Architecture}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
             new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}, max grad norm {S(p.MaxGradNorm)}"),
             new("early stopping", p.EarlyStopping is { } es ? $"{es.Metric}, patience {es.Patience}" : "off"),

@@ -8,7 +8,9 @@ namespace Learner.Objectives;
 /// <summary>
 /// LEARNER's weighted contrastive loss: with the score gap Δ = |s_i − s_j| and growth function g,
 /// ℓ = d² for Δ ≤ threshold (positive), else ℓ = w_ij·max(0, m_ij − d)² with w_ij = g(Δ)/mean_negatives g (or 1)
-/// and m_ij = m₀ + α·g(Δ) (or m₀): the push between two scans grows with their health-score difference.
+/// and m_ij = m₀ + α·g(Δ) (or m₀): the push between two scans grows with their health-score difference. The ranking form
+/// (<see cref="WeightedContrastiveOptions.TargetDistance"/>) uses ℓ = w_ij·(m_ij − d)² for negatives: each distance is
+/// regressed to a target that grows with the gap.
 /// Reference: LEARNER (arXiv 2411.01144): inter-patient contrastive pretraining weighted by the health-score difference.
 /// </summary>
 /// <remarks>With sampler pairs (<see cref="EmbeddingBatch.Pairs"/> and <see cref="WeightedContrastiveOptions.UseProvidedPairs"/>),
@@ -127,7 +129,7 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             double g = _o.Gap(gap);
             double w = NegativeWeight(_o, g, _weightScale);
             double h = NegativeMargin(_o, g) - distance;
-            if (h <= 0 || w == 0) { grad = 0; return 0; }
+            if ((h <= 0 && !_o.TargetDistance) || w == 0 || h == 0) { grad = 0; return 0; }
             grad = -2 * w * h;
             return w * h * h;
         }

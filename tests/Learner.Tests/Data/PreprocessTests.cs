@@ -128,4 +128,33 @@ public class PreprocessTests
         double sx = Math.Sqrt(xs.Select(v => (v - mx) * (v - mx)).Average()), sb = Math.Sqrt(bc.Select(v => (v - mb) * (v - mb)).Average());
         (sb / sx).Should().BeInRange(0.7 - 1e-5, 1.3 + 1e-5);
     }
+
+    [Fact]
+    public void NormalizeIntensities_z_scores_every_scan_on_load_and_keeps_ids_scores_and_labels()
+    {
+        var scans = new[]
+        {
+            new Scan("a", "p", 0, 10, 1, new TensorPayload(new Tensor(new[] { 1f, 2f, 3f, 4f }, 4)), exactScore: 11),
+            new Scan("b", "p", 1, 20, 2, new TensorPayload(new Tensor(new[] { 10f, 30f, 10f, 30f }, 4))),
+            new Scan("c", "q", 0, 30, 0),
+        };
+        var data = new LongitudinalDataset(scans, higherIsHealthier: true);
+        Preprocess.NormalizeIntensities(data, IntensityNormalization.None).Should().BeSameAs(data);
+        var z = Preprocess.NormalizeIntensities(data, IntensityNormalization.ZScore);
+        z.Scans.Select(s => (s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, s.ExactScore)).Should().Equal(data.Scans.Select(s => (s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, s.ExactScore)));
+        z.Scans[2].Payload.Should().BeNull();
+        foreach (var s in z.Scans.Take(2))
+        {
+            var v = s.LoadPayload().ToArray();
+            ((double)v.Average()).Should().BeApproximately(0, 1e-6);
+            Math.Sqrt(v.Select(x => x * x).Average()).Should().BeApproximately(1, 1e-5);
+        }
+        z.Scans[1].LoadPayload().ToArray().Should().Equal(-1f, 1f, -1f, 1f);
+        data.Scans[1].LoadPayload().ToArray().Should().Equal(new[] { 10f, 30f, 10f, 30f }, "the source dataset is unchanged");
+        // minimumRank 2 (the experiment's default): clips and volumes are normalised, feature vectors are not.
+        var images = Preprocess.NormalizeIntensities(data, IntensityNormalization.ZScore, minimumRank: 2);
+        images.Scans[1].LoadPayload().ToArray().Should().Equal(new[] { 10f, 30f, 10f, 30f }, "a rank-1 payload is a feature vector");
+        var clip = new LongitudinalDataset(new[] { new Scan("k", "p", 0, 1, 0, new TensorPayload(new Tensor(new[] { 10f, 30f, 10f, 30f }, 2, 2))) }, true);
+        Preprocess.NormalizeIntensities(clip, IntensityNormalization.ZScore, minimumRank: 2).Scans[0].LoadPayload().ToArray().Should().Equal(-1f, 1f, -1f, 1f);
+    }
 }

@@ -91,15 +91,41 @@ public class SyntheticCohortTests
         var c = new SyntheticMriCohort(new SyntheticMriOptions { Patients = 30, Seed = 1 });
         var ds = c.Dataset;
         ds.ScanCount.Should().Be(90);
-        ds.Scans.Should().OnlyContain(s => s.Score >= 0 && s.Score <= 30 && s.Score == Math.Round(s.Score!.Value));
+        ds.Scans.Should().OnlyContain(s => s.Score >= 0 && s.Score <= 30);
+        new SyntheticMriCohort(new SyntheticMriOptions { Patients = 5, RoundScores = true }).Dataset.Scans.Should().OnlyContain(s => s.Score == Math.Round(s.Score!.Value));
         ds.Patients[0].Scans.Select(s => s.Time).Should().Equal(0.0, 6.0, 12.0);
         var v = ds.Scans[0].LoadPayload();
         v.ShapeArray.Should().Equal(32, 32, 32);
         v.CheckFinite("synthetic volume");
-        // Cognition declines on average.
-        Enumerable.Range(0, 30).Average(p => c.LatentCognition(p, 2) - c.LatentCognition(p, 0)).Should().BeLessThan(0);
+    }
+
+    [Theory]
+    [InlineData(7UL)]
+    [InlineData(11UL)]
+    public void Mri_change_labels_follow_the_image_visible_change_and_every_class_is_common(ulong seed)
+    {
+        // Scores and labels are computed eagerly; no volume is rendered here.
+        var c = new SyntheticMriCohort(new SyntheticMriOptions { Seed = seed });
+        var ds = c.Dataset;
         var pairs = new IntraPatientPairSampler(ds, c.ChangeThresholds);
-        pairs.CountByChange[(int)ChangeLabel.Worsened].Should().BeGreaterThan(pairs.CountByChange[(int)ChangeLabel.Improved]);
+        int n = pairs.Pairs.Count;
+        n.Should().Be(400);
+        foreach (var label in new[] { ChangeLabel.Worsened, ChangeLabel.Stable, ChangeLabel.Improved })
+            pairs.CountByChange[(int)label].Should().BeGreaterThanOrEqualTo((int)Math.Ceiling(0.15 * n), $"class {label} must hold at least 15 % of the pairs");
+        // The oracle: the class the latent (image-visible) change of cognition implies, in MMSE points, at the cohort's
+        // own thresholds — no fitting. Labels must follow it.
+        var truth = new int[n];
+        var oracle = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var p = pairs.Pairs[i];
+            var (a, b) = (ds.Scans[p.Before], ds.Scans[p.After]);
+            int patient = a.PatientIndex;
+            double latent = 20 * (c.LatentCognition(patient, b.VisitIndex) - c.LatentCognition(patient, a.VisitIndex));
+            truth[i] = (int)p.Change;
+            oracle[i] = latent > c.Options.ChangeThreshold ? (int)ChangeLabel.Improved : latent < -c.Options.ChangeThreshold ? (int)ChangeLabel.Worsened : (int)ChangeLabel.Stable;
+        }
+        Learner.Metrics.Classification.MacroF1(truth, oracle, 3).Should().BeGreaterThanOrEqualTo(0.9);
     }
 
     [Fact]

@@ -66,6 +66,10 @@ public class LearnerExperimentTests
                 f.PretrainPatients.Concat(f.ValidationPatients).Concat(f.TestPatients).Should().BeEquivalentTo(everyone);
             }
             r.Details!.Truth.Should().HaveCount(new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds!).Pairs.Count, "every pair is predicted once, by its fold's model");
+            // One scan per visit here: the visit level evaluates the same pairs with a classifier of its own.
+            r.Visit!.Pairs.Should().Be(r.Details.Truth.Count);
+            r.Visit.Truth.Should().BeEquivalentTo(r.Details.Truth);
+            r.Visit.Distances.Should().HaveCount(r.Visit.Pairs);
         }
         string markdown = results.ToMarkdown();
         markdown.Should().Contain("Protocol: held-out k-fold").And.Contain("| mse + weighted-contrastive | 1 | held-out k-fold |");
@@ -266,6 +270,8 @@ public class LearnerExperimentTests
             var back = ExperimentResultsFile.Read(file);
             back.ToJson(includeDetails: true).Should().Be(results.ToJson(includeDetails: true));
             back.Rows[0].Folds[0].TestPatients.Should().Equal(results.Rows[0].Folds[0].TestPatients);
+            back.Rows[0].Visit.Should().NotBeNull();
+            back.Rows[0].Visit!.Truth.Should().Equal(results.Rows[0].Visit!.Truth).And.NotBeEmpty();
             File.WriteAllText(file, "[{\"objective\": \"mse\"}]");
             FluentActions.Invoking(() => ExperimentResultsFile.Read(file)).Should().Throw<InvalidDataException>().WithMessage("*not a results file*");
             File.WriteAllText(file, "{\"schema\": \"learner-results/9\", \"rows\": []}");
@@ -306,7 +312,7 @@ public class LearnerExperimentTests
         diff.Upper.Should().BeGreaterThanOrEqualTo(diff.Estimate - 1e-12);
         var table = results.PairedDifferences(200);
         table.Rows.Should().ContainSingle().Which[0].Should().Be("weighted-contrastive");
-        results.ToMarkdown().Should().Contain("Paired macro-F1 difference to mse").And.Contain("| weighted-contrastive | 1 |");
+        results.ToMarkdown().Should().Contain("Paired differences to mse").And.Contain("| weighted-contrastive | 1 |").And.Contain("Visit level");
     }
 
     [Fact]

@@ -132,6 +132,8 @@ public class GradientCheckTests
         { "sqrt weight+margin", new WeightedContrastiveOptions { Margin = 0.5f, GapFunction = ScoreGapFunction.Sqrt, MarginByGap = true, MarginSlope = 0.4f, PositiveThreshold = 0.2f } },
         { "exp margin only", new WeightedContrastiveOptions { Margin = 0.3f, GapFunction = ScoreGapFunction.Exp, GapScale = 2f, WeightByGap = false, MarginByGap = true } },
         { "custom euclidean unnormalised", new WeightedContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 3f, GapFunction = ScoreGapFunction.Custom, CustomGapFunction = g => g * g + 0.1 * g, NormalizeWeights = false, PositiveThreshold = 0.5f } },
+        { "ranking: target distance by gap", new WeightedContrastiveOptions { Margin = 0.1f, WeightByGap = false, MarginByGap = true, MarginSlope = 0.3f, TargetDistance = true, PositiveThreshold = 0.2f } },
+        { "ranking weighted sqrt euclidean", new WeightedContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 0.5f, GapFunction = ScoreGapFunction.Sqrt, MarginByGap = true, MarginSlope = 1f, TargetDistance = true, PositiveThreshold = 0.3f } },
         { "linear squared-euclidean all patients", new WeightedContrastiveOptions { Distance = DistanceKind.SquaredEuclidean, Margin = 9f, InterPatientOnly = false, Reduction = Reduction.Sum } },
     };
 

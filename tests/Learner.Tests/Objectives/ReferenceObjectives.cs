@@ -146,7 +146,7 @@ public static class ReferenceObjectives
             {
                 double w = o.WeightByGap ? g(p.Gap) * norm : 1;
                 double m = o.Margin + (o.MarginByGap ? o.MarginSlope * g(p.Gap) : 0);
-                l = w * Math.Pow(Math.Max(0, m - d), 2);
+                l = w * Math.Pow(o.TargetDistance ? m - d : Math.Max(0, m - d), 2);
             }
             sum += l; count++; if (l != 0) active++;
         }

@@ -21,12 +21,23 @@ public sealed record SyntheticMriOptions
     /// <summary>Months between visits (the scan time unit is months). Default 6.</summary>
     public double MonthsBetweenVisits { get; init; } = 6;
 
-    /// <summary>Mean yearly decline of latent cognition for the most impaired patients (0 = severe … 1 = healthy; MMSE is
-    /// 10 + 20 · cognition, rounded). Healthier patients decline more slowly. Default 0.2 (about 4 MMSE points a year).</summary>
-    public double MaxYearlyDecline { get; init; } = 0.2;
+    /// <summary>Mean yearly change of latent cognition across patients (0 = severe … 1 = healthy; the MMSE-like score is
+    /// 10 + 20 · cognition). Default −0.05 (a slow average decline of one MMSE point a year).</summary>
+    public double MeanYearlyChange { get; init; } = -0.05;
 
-    /// <summary>Standard deviation of the per-visit measurement noise of MMSE, in points. Default 1.0.</summary>
-    public double ScoreNoiseStd { get; init; } = 1.0;
+    /// <summary>Between-patient standard deviation of the yearly change of latent cognition (some patients respond to
+    /// treatment and improve, others decline fast). Default 0.3, which with the defaults gives about 30 % worsened,
+    /// 50 % stable and 20 % improved six-month pairs at the ±2 threshold.</summary>
+    public double YearlyChangeStd { get; init; } = 0.3;
+
+    /// <summary>Standard deviation of the per-visit measurement noise of the MMSE-like score, in points: noise the volumes
+    /// do not show. Default 0.2, small against the ±2 change threshold, so that change labels follow the image-visible
+    /// change of cognition (an oracle on the latent change reaches macro-F1 ≥ 0.9).</summary>
+    public double ScoreNoiseStd { get; init; } = 0.2;
+
+    /// <summary>Round scores to whole MMSE points, as the clinical test does (default false: rounding alone moves a
+    /// six-month change by up to ±1 point, half the threshold, and labels would follow the rounding rather than the image).</summary>
+    public bool RoundScores { get; init; }
 
     /// <summary>Between-patient spread of the overall intensity gain (log-normal σ). Default 0.3.</summary>
     public double GainSpread { get; init; } = 0.3;
@@ -57,8 +68,9 @@ public sealed record SyntheticMriOptions
         Pos(Patients, nameof(Patients)); Pos(VisitsPerPatient, nameof(VisitsPerPatient)); Pos(ScansPerVisit, nameof(ScansPerVisit));
         if (Size < 12) throw new ArgumentOutOfRangeException(nameof(Size), Size, "Size must be at least 12 voxels.");
         if (!(MonthsBetweenVisits > 0) || !double.IsFinite(MonthsBetweenVisits)) throw new ArgumentOutOfRangeException(nameof(MonthsBetweenVisits), MonthsBetweenVisits, "Must be finite and positive.");
-        NonNeg(MaxYearlyDecline, nameof(MaxYearlyDecline)); NonNeg(ScoreNoiseStd, nameof(ScoreNoiseStd)); NonNeg(GainSpread, nameof(GainSpread));
+        NonNeg(YearlyChangeStd, nameof(YearlyChangeStd)); NonNeg(ScoreNoiseStd, nameof(ScoreNoiseStd)); NonNeg(GainSpread, nameof(GainSpread));
         NonNeg(HeadSizeSpread, nameof(HeadSizeSpread)); NonNeg(BiasFieldStrength, nameof(BiasFieldStrength)); NonNeg(NoiseStd, nameof(NoiseStd));
+        if (!double.IsFinite(MeanYearlyChange)) throw new ArgumentOutOfRangeException(nameof(MeanYearlyChange), MeanYearlyChange, "Must be finite.");
         if (HeadSizeSpread > 0.25) throw new ArgumentOutOfRangeException(nameof(HeadSizeSpread), HeadSizeSpread, "Must be at most 0.25.");
         if (!(ChangeThreshold > 0)) throw new ArgumentOutOfRangeException(nameof(ChangeThreshold), ChangeThreshold, "Must be positive.");
         ArgumentNullException.ThrowIfNull(CoarseEdges);
@@ -66,8 +78,9 @@ public sealed record SyntheticMriOptions
 }
 
 /// <summary>
-/// A synthetic brain-MRI cohort. Each patient has a latent cognition that declines over months (faster when already
-/// impaired) and an MMSE-like score (0–30, higher is healthier, integer). Each scan is a volume (D, H, W) with a skull,
+/// A synthetic brain-MRI cohort. Each patient has a latent cognition that changes linearly over months at a
+/// patient-specific rate (most decline, some improve under treatment) and an MMSE-like score (0–30, higher is healthier)
+/// that follows it up to a small measurement noise, so change labels follow what the volumes show. Each scan is a volume (D, H, W) with a skull,
 /// cerebrospinal fluid, grey and white matter and two lateral ventricles: as the score falls the ventricles enlarge,
 /// the brain shrinks away from the skull (a widening CSF rim) and cortical sulci widen. Per-patient anatomy — head size
 /// and shape, position, ventricle size and placement, sulcal pattern, intensity gain and bias field — is a strong
@@ -92,14 +105,15 @@ public sealed class SyntheticMriCohort
         for (int p = 0; p < P; p++)
         {
             var rng = new Rng(SyntheticSeeds.Derive(Options.Seed, 10, (ulong)p));
-            double c0 = 0.15 + 0.85 * rng.NextDouble();
-            double rate = Options.MaxYearlyDecline * (1.15 - c0) * Math.Max(0.1, 1 + 0.4 * rng.NextGaussian());
+            double c0 = 0.15 + 0.7 * rng.NextDouble();
+            double rate = Options.MeanYearlyChange + Options.YearlyChangeStd * rng.NextGaussian();
             for (int v = 0; v < V; v++)
             {
                 double months = v * Options.MonthsBetweenVisits;
-                double c = Math.Clamp(c0 - rate * months / 12, 0, 1);
+                double c = Math.Clamp(c0 + rate * months / 12, 0, 1);
                 _cognition[p * V + v] = c;
-                double mmse = Math.Clamp(Math.Round(10 + 20 * c + Options.ScoreNoiseStd * rng.NextGaussian()), 0, 30);
+                double raw = 10 + 20 * c + Options.ScoreNoiseStd * rng.NextGaussian();
+                double mmse = Math.Clamp(Options.RoundScores ? Math.Round(raw) : Math.Round(raw, 2), 0, 30);
                 int label = Binning.Assign(mmse);
                 for (int s = 0; s < S; s++)
                 {
@@ -171,9 +185,9 @@ public sealed class SyntheticMriCohort
         float cz = 0.5f * N + 1.5f * (2 * cr.NextSingle() - 1), cy = 0.5f * N + 1.5f * (2 * cr.NextSingle() - 1), cx = 0.5f * N + 1.5f * (2 * cr.NextSingle() - 1);
         float noise = (float)o.NoiseStd;
 
-        float brainScale = 0.86f * (1 - 0.10f * a);        // brain shrinks from the skull
-        float vent = ventBase * (1 + 1.6f * a);             // ventricles enlarge
-        float sulcWidth = 0.08f + 0.35f * a;                // sulci widen
+        float brainScale = 0.86f * (1 - 0.16f * a);        // brain shrinks from the skull
+        float vent = ventBase * (1 + 2.5f * a);             // ventricles enlarge
+        float sulcWidth = 0.08f + 0.5f * a;                // sulci widen
         var data = new float[N * N * N];
         for (int z = 0; z < N; z++)
             for (int y = 0; y < N; y++)

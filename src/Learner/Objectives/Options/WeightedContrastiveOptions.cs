@@ -34,6 +34,12 @@ public sealed record WeightedContrastiveOptions : ObjectiveOptions
     /// <summary>α in m = m₀ + α·g(Δ); ≥ 0 (default 0.5).</summary>
     public float MarginSlope { get; init; } = 0.5f;
 
+    /// <summary>The ranking form: a negative pair is pulled to its margin from both sides, ℓ = w·(m_ij − d)², instead of
+    /// only pushed while closer, ℓ = w·max(0, m_ij − d)². With <see cref="MarginByGap"/> every inter-patient distance
+    /// then has a target that grows monotonically with the score gap (positives keep the target 0), so distances are
+    /// ordered by |Δscore| rather than saturating once beyond a constant margin (default false).</summary>
+    public bool TargetDistance { get; init; }
+
     /// <summary>Divide the negative weights by their mean over the batch, so the loss scale does not depend on the
     /// batch's spread of scores (default true).</summary>
     public bool NormalizeWeights { get; init; } = true;

@@ -14,7 +14,11 @@ namespace Learner.Objectives;
 /// (1 when it is 0) and μ its mean score:</para>
 /// <list type="bullet">
 /// <item><c>mse</c>: EmbeddingDimension = D, ScoreOffset = μ, ScoreScale = s, InitSeed = the context's seed (needs scores).</item>
-/// <item><c>weighted-contrastive</c>: PositiveThreshold = 0.1·s, GapScale = s, UseProvidedPairs = true (needs scores).</item>
+/// <item><c>weighted-contrastive</c>: PositiveThreshold = 0.1·s, GapScale = s, UseProvidedPairs = true, MarginByGap = true
+/// (the margin m₀ + α·Δ/s grows with the score gap; needs scores).</item>
+/// <item><c>weighted-ranking</c>: the weighted contrastive loss in its ranking form — every inter-patient cosine distance
+/// regressed to the target α·Δ/s (TargetDistance = true, MarginByGap = true, WeightByGap = false, m₀ = 0, α = 0.25),
+/// positives (Δ ≤ 0.1·s) to 0; needs scores.</item>
 /// <item><c>contrastive</c>: InterPatientOnly = true, UseProvidedPairs = true.</item>
 /// <item><c>y-aware</c>: Sigma = 0.25·s (needs scores).</item>
 /// <item><c>triplet</c>, <c>infonce</c>, <c>supcon</c>, <c>rnc</c>, <c>ntxent</c>: the options' own defaults.</item>
@@ -53,7 +57,16 @@ public sealed class ObjectiveRecipes
         r.Add("weighted-contrastive", "weighted-contrastive", c =>
         {
             float scale = (float)Scores(c, "weighted-contrastive").ScoreScale;
-            return new WeightedContrastiveOptions { UseProvidedPairs = true, PositiveThreshold = 0.1f * scale, GapScale = scale };
+            return new WeightedContrastiveOptions { UseProvidedPairs = true, PositiveThreshold = 0.1f * scale, GapScale = scale, MarginByGap = true };
+        });
+        r.Add("weighted-ranking", "weighted-contrastive", c =>
+        {
+            float scale = (float)Scores(c, "weighted-ranking").ScoreScale;
+            return new WeightedContrastiveOptions
+            {
+                UseProvidedPairs = true, PositiveThreshold = 0.1f * scale, GapScale = scale,
+                WeightByGap = false, MarginByGap = true, TargetDistance = true, Margin = 0f, MarginSlope = 0.25f,
+            };
         });
         r.Add("contrastive", "contrastive", _ => new ContrastiveOptions { UseProvidedPairs = true, InterPatientOnly = true });
         r.Add("y-aware", "y-aware", c => new YAwareOptions { Sigma = 0.25f * (float)Scores(c, "y-aware").ScoreScale });

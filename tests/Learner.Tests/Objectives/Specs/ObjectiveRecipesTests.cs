@@ -43,7 +43,7 @@ public class ObjectiveRecipesTests
     [Fact]
     public void Default_recipes_cover_the_built_in_objectives()
     {
-        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "triplet", "infonce", "supcon", "rnc", "y-aware",
+        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "weighted-ranking", "triplet", "infonce", "supcon", "rnc", "y-aware",
             "ntxent", "pml-contrastive", "pml-triplet");
         ObjectiveRecipes.Default.Contains("MSE").Should().BeTrue();
         ObjectiveRecipes.Default.Contains("composite").Should().BeFalse();
@@ -64,7 +64,7 @@ public class ObjectiveRecipesTests
         var oldWeighted = ((WeightedContrastiveLoss)Old("weighted-contrastive")).Options;
         oldWeighted.UseProvidedPairs.Should().BeFalse();
         weighted.UseProvidedPairs.Should().BeTrue();
-        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true });
+        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true, MarginByGap = true });
         weighted.PositiveThreshold.Should().Be(0.1f * scale);
         weighted.GapScale.Should().Be(scale);
 
@@ -87,7 +87,7 @@ public class ObjectiveRecipesTests
         var old = (CompositeObjective)Old("mse+weighted-contrastive");
         built.Terms.Select(t => (t.Name, t.Weight)).Should().Equal(old.Terms.Select(t => (t.Name, t.Weight)));
         ((MseScoreRegression)built.Terms[0].Objective).Options.Should().Be(((MseScoreRegression)old.Terms[0].Objective).Options);
-        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true });
+        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true, MarginByGap = true });
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public class ObjectiveRecipesTests
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse + weighted-contrastive(marginByGapp=true)"));
         ex.Message.Should().Be("Objective spec 'mse + weighted-contrastive(marginByGapp=true)' term 'weighted-contrastive' has the unknown option 'marginByGapp'; " +
             "the options of weighted-contrastive (WeightedContrastiveOptions) that can be set are: distance, gapFunction, gapScale, interPatientOnly, margin, " +
-            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, positivesFromPairs, reduction, useProvidedPairs, weightByGap.");
+            "marginByGap, marginSlope, normalizeWeights, positiveThreshold, positivesFromPairs, reduction, targetDistance, useProvidedPairs, weightByGap.");
         (ex.Spec, ex.Term, ex.Option).Should().Be(("mse + weighted-contrastive(marginByGapp=true)", "weighted-contrastive", "marginByGapp"));
     }
 
@@ -183,7 +183,7 @@ public class ObjectiveRecipesTests
         ex.Message.Should().StartWith("Objective spec 'mse + supcon(temperature=0)' term 'supcon' has invalid options: SupConOptions.Temperature must be a finite number > 0, got 0.");
         ex.InnerException.Should().BeOfType<ArgumentOutOfRangeException>();
         ex.Option.Should().Be("Temperature");
-        Assert.Throws<ObjectiveSpecException>(() => Build("weighted-contrastive(weightByGap=false)")).Message
+        Assert.Throws<ObjectiveSpecException>(() => Build("weighted-contrastive(weightByGap=false,marginByGap=false)")).Message
             .Should().Contain("term 'weighted-contrastive' has invalid options: WeightedContrastiveOptions: at least one of WeightByGap and MarginByGap must be true");
         Assert.Throws<ObjectiveSpecException>(() => Build("y-aware(sigma=nan)")).Message.Should().Contain("YAwareOptions.Sigma must be a finite number > 0, got NaN");
     }
@@ -192,7 +192,7 @@ public class ObjectiveRecipesTests
     public void Unknown_names_and_composite_as_a_name_are_refused()
     {
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse+msee"));
-        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, ntxent, pml-contrastive, pml-triplet, rnc, supcon, triplet, weighted-contrastive, y-aware.");
+        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, ntxent, pml-contrastive, pml-triplet, rnc, supcon, triplet, weighted-contrastive, weighted-ranking, y-aware.");
         ex.Term.Should().Be("msee");
         Assert.Throws<ObjectiveSpecException>(() => Build("composite")).Message.Should().Contain("a composite is written as terms joined by '+'");
         var noComposite = new ObjectiveRegistry();
