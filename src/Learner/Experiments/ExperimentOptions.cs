@@ -27,11 +27,8 @@ public sealed record ExperimentOptions
     public IntensityNormalization? InputNormalization { get; set; }
 
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
-    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults (2 epochs × 60 steps, 5 warm-up
-    /// steps) except the peak learning rate, 6·10⁻³: the diagnosis in docs/results.md found 3·10⁻³ better than 10⁻³ with
-    /// the experiment's per-scan normalisation, and the validation search on the development LUS cohort then chose
-    /// 6·10⁻³ (of 1.5, 3 and 6·10⁻³) for MSE and for MSE + weighted contrastive alike.</summary>
-    public PretrainingOptions Pretraining { get; set; } = new() { Optimizer = new EncoderOptimizerOptions { LearningRate = 6e-3 } };
+    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults.</summary>
+    public PretrainingOptions Pretraining { get; set; } = new();
 
     /// <summary>Where each training step's scans come from: P×K patient batches (default), inter-patient pairs with a
     /// coarse-to-fine curriculum, or inter-patient triplets. The same source for every objective.</summary>
@@ -178,8 +175,9 @@ public sealed record HyperparameterSearchOptions
     /// "spearman" (alignment of distance with |Δscore|), or "loss" (the objective on validation batches, minimised).</summary>
     public string Metric { get; set; } = "macroF1";
 
-    /// <summary>Peak learning rates searched (each &gt; 0). Default 3·10⁻⁴, 10⁻³, 3·10⁻³.</summary>
-    public IReadOnlyList<double> LearningRates { get; set; } = new[] { 3e-4, 1e-3, 3e-3 };
+    /// <summary>Peak learning rates searched (each &gt; 0). Default 1.5·10⁻³, 3·10⁻³, 6·10⁻³: the grid of the development
+    /// search in docs/results.md, around the default peak learning rate.</summary>
+    public IReadOnlyList<double> LearningRates { get; set; } = new[] { 1.5e-3, 3e-3, 6e-3 };
 
     /// <summary>Option values searched, keyed "objective.option" (e.g. <c>"weighted-contrastive.margin"</c> →
     /// <c>["0.25", "0.5", "1"]</c>; the pseudo-option <c>weight</c> searches a composite term's weight, e.g.
