@@ -20,16 +20,7 @@ public class PmlParityTests
 
     static readonly Lazy<List<Case>> Cases = new(Load);
 
-    static string Locate()
-    {
-        foreach (var rel in new[] { Path.Combine("Objectives", "Fixtures", FileName), Path.Combine("tests", "Learner.Tests", "Objectives", "Fixtures", FileName) })
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                string p = Path.Combine(dir.FullName, rel);
-                if (File.Exists(p)) return p;
-            }
-        throw new FileNotFoundException($"{FileName} not found above {AppContext.BaseDirectory}.");
-    }
+    static string Locate() => ObjectiveFixtures.Locate(FileName);
 
     static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(x => x.GetDouble()).ToArray();
 
