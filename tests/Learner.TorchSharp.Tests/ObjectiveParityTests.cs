@@ -142,6 +142,8 @@ public class ObjectiveParityTests
             C("weighted pairs with gaps threshold decides", "weighted-contrastive", GapsThresholdDecides, pairs: true, gaps: true),
             C("weighted pairs with gaps euclidean sum", "weighted-contrastive", new WeightedContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 4f, NormalizeWeights = false, Reduction = Reduction.Sum }, pairs: true, gaps: true),
             C("weighted custom margin only", "weighted-contrastive", new WeightedContrastiveOptions { GapFunction = ScoreGapFunction.Custom, CustomGapFunction = g => g * g / 4, WeightByGap = false, MarginByGap = true, MarginSlope = 0.1f, Reduction = Reduction.MeanOverActive }),
+            C("weighted ranking form (target distance)", "weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true, TargetDistance = true, Margin = 0.9f }),
+            C("weighted ranking form, pairs", "weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true, TargetDistance = true, Margin = 0.9f }, pairs: true),
             C("mse", "mse", new MseOptions { EmbeddingDimension = BatchData.D, ScoreOffset = 3f, ScoreScale = 2f, InitSeed = 5 }),
             C("rnc", "rnc", new RankNContrastOptions()),
             C("rnc cosine", "rnc", new RankNContrastOptions { Distance = DistanceKind.Cosine, Temperature = 0.5f }),
@@ -479,7 +481,7 @@ public class ObjectiveParityTests
         foreach (var text in new[]
         {
             "weighted-contrastive", "weighted-contrastive(positivesFromPairs=false)", "weighted-contrastive(marginByGap=true, useProvidedPairs=false)",
-            "mse", "y-aware", "contrastive", "rnc", "mse+0.5*weighted-contrastive(marginByGap=true)",
+            "mse", "y-aware", "contrastive", "rnc", "mse+0.5*weighted-contrastive(marginByGap=true)", "weighted-ranking", "mse+weighted-ranking",
         })
         {
             var spec = ObjectiveSpec.Parse(text);

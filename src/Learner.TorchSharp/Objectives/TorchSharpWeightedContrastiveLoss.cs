@@ -76,8 +76,10 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
             d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, o.Distance), first, other, o.Distance);
         }
         else d = DeviceOps.Matrix(z, o.Distance);
+        // Negatives: the hinge w·max(0, m − d)², or with TargetDistance (the ranking form) w·(m − d)², as the managed loss.
+        var h = tensor(margin, shape).to(Device) - d;
         var loss = d.Square().where(tensor(positive, shape).to(Device),
-            tensor(weight, shape).to(Device) * (tensor(margin, shape).to(Device) - d).relu().Square());
+            tensor(weight, shape).to(Device) * (o.TargetDistance ? h : h.relu()).Square());
         active = DeviceOps.ActiveCount(loss, null);
         // Pairs outside the selection are neither (their loss is 0 and they are not counted).
         var posMask = tensor(positive, shape).to(Device);
