@@ -30,16 +30,27 @@ public class ContractTests
     [Fact]
     public void A_result_is_not_changed_by_the_next_call()
     {
-        var o = new ContrastiveLoss(new ContrastiveOptions { UseProvidedPairs = false });
+        // A composite of more than two terms is the case whose terms live in an array rather than inline: the result
+        // of one call must keep its values when the objective computes the next batch.
+        var o = new CompositeObjective(
+            new CompositeTerm("contrastive", new ContrastiveLoss(new ContrastiveOptions { UseProvidedPairs = false }), 1),
+            new CompositeTerm("supcon", new SupConLoss(), 0.5),
+            new CompositeTerm("ntxent", new NtXentLoss(), 0.25));
         var a = Random(2, 8, 4); var b = Random(3, 8, 4);
         var first = o.Compute(new EmbeddingBatch(F(a.E), 8, 4) { Labels = a.Labels }, default);
         var terms = first.Terms; var parts = first.Parts;
-        double value = terms[0].Value, positive = parts[0].Value;
+        terms.Count.Should().BeGreaterThan(2);
+        var values = Enumerable.Range(0, terms.Count).Select(k => terms[k].Value).ToArray();
+        var partValues = Enumerable.Range(0, parts.Count).Select(k => parts[k].Value).ToArray();
         var second = o.Compute(new EmbeddingBatch(F(b.E), 8, 4) { Labels = b.Labels }, default);
         second.Loss.Should().NotBe(first.Loss);
-        first.Terms[0].Value.Should().Be(value);
-        terms[0].Value.Should().Be(value);
-        parts[0].Value.Should().Be(positive);
+        for (int k = 0; k < values.Length; k++)
+        {
+            first.Terms[k].Value.Should().Be(values[k]);
+            terms[k].Value.Should().Be(values[k]);
+            second.Terms[k].Value.Should().NotBe(values[k]);
+        }
+        for (int k = 0; k < partValues.Length; k++) parts[k].Value.Should().Be(partValues[k]);
     }
 
     [Fact]
