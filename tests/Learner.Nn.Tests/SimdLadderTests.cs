@@ -13,6 +13,15 @@ public class SimdLadderTests
         return data;
     }
 
+    /// <summary>The vector rungs only: for tests whose reference is the scalar form itself, the scalar rung would compare
+    /// it with itself.</summary>
+    public static TheoryData<string> VectorWidths()
+    {
+        var data = new TheoryData<string>();
+        foreach (var w in Simd.Supported().Where(w => w != SimdWidth.Scalar)) data.Add(w.ToString());
+        return data;
+    }
+
     private static SimdWidth W(string name) => Enum.Parse<SimdWidth>(name);
 
     private static readonly int[] Lengths = { 0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1000 };
@@ -57,7 +66,7 @@ public class SimdLadderTests
     /// <summary>Each operator at the given rung against its own scalar form, element by element (exactly for the
     /// correctly rounded ones, to a few ulp for those with exp/log, whose vector and scalar implementations differ).</summary>
     [Theory]
-    [MemberData(nameof(Widths))]
+    [MemberData(nameof(VectorWidths))]
     public void Elementwise_maps_match_the_scalar_form_at_every_rung(string width)
     {
         var w = W(width);
@@ -117,7 +126,7 @@ public class SimdLadderTests
 
     /// <summary>The optimizers' updates are bit-identical at every rung (correctly rounded operations only).</summary>
     [Theory]
-    [MemberData(nameof(Widths))]
+    [MemberData(nameof(VectorWidths))]
     public void Optimizer_updates_are_bit_identical_at_every_rung(string width)
     {
         var rng = new Rng(9);

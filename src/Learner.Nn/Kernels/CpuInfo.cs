@@ -86,6 +86,10 @@ public static class CpuInfo
         {
             const string root = "/sys/devices/system/cpu/cpu0/cache";
             if (Directory.Exists(root))
+            {
+                // The L1d is private to a core, so the CPUs sharing it are the core's hardware threads; a shared cache's
+                // per-core share divides by cores (sharing CPUs / threads per core), not by logical CPUs.
+                var caches = new List<(int Level, long Size, int Sharing)>();
                 foreach (var dir in Directory.EnumerateDirectories(root, "index*"))
                 {
                     string type = ReadText(Path.Combine(dir, "type"));
@@ -93,12 +97,17 @@ public static class CpuInfo
                     if (!int.TryParse(ReadText(Path.Combine(dir, "level")), NumberStyles.None, CultureInfo.InvariantCulture, out int level)) continue;
                     long size = ParseSize(ReadText(Path.Combine(dir, "size")));
                     if (size <= 0) continue;
-                    int sharing = Math.Max(1, CountCpus(ReadText(Path.Combine(dir, "shared_cpu_list"))));
-                    long perCore = size / sharing;
+                    caches.Add((level, size, Math.Max(1, CountCpus(ReadText(Path.Combine(dir, "shared_cpu_list"))))));
+                }
+                int threadsPerCore = caches.Where(c => c.Level == 1).Select(c => c.Sharing).DefaultIfEmpty(1).First();
+                foreach (var (level, size, sharing) in caches)
+                {
+                    long perCore = PerCore(size, sharing, threadsPerCore);
                     if (level == 1) l1 = (int)Math.Min(size, int.MaxValue);
                     else if (level == 2) l2 = (int)Math.Min(perCore, int.MaxValue);
                     else if (level == 3) l3 = perCore;
                 }
+            }
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
@@ -110,6 +119,11 @@ public static class CpuInfo
             l3 > 0 ? l3 : DefaultL3PerCoreBytes,
             read ? "sysfs" : "defaults");
     }
+
+    /// <summary>A cache's share per core: its size over the cores that share it (<paramref name="sharingCpus"/> logical
+    /// CPUs of <paramref name="threadsPerCore"/> hardware threads each).</summary>
+    internal static long PerCore(long size, int sharingCpus, int threadsPerCore) =>
+        size / Math.Max(1, sharingCpus / Math.Max(1, threadsPerCore));
 
     private static string ReadText(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : "";
 

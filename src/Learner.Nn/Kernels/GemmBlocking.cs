@@ -7,16 +7,15 @@ namespace Learner.Nn.Kernels;
 /// <see cref="MC"/> of a packed A block and the columns <see cref="NC"/> of a packed B block.
 /// </summary>
 /// <remarks>
-/// <para>Derived from the cache sizes <see cref="CpuInfo"/> reads at start-up: the driver sweeps A micro-panels against
-/// one B micro-panel, so KC is the largest multiple of 16 (within [64, 512]) for which a B micro-panel (KC × NR) and
-/// one A micro-panel (KC × MR) fill at most 85 % of the L1 data cache (48 KiB L1d with the 8×32 AVX-512 kernel gives
-/// 256, 32 KiB gives 160); MC puts the packed A block at a quarter of the core's L2 and NC the packed B block at half of
-/// the core's share of L3 (within [512, 2048]: 2048 is the largest block measured).</para>
+/// <para>KC is fixed at 256 on every machine: it sets where the reduction is split (each KC slice is summed from zero
+/// and added to C), so a KC derived from the cache would make machines with the same instruction set round differently
+/// in the last bits, and no measurement showed a gain from changing it (a B micro-panel of 256 × 32 floats plus an A
+/// micro-panel fit a 48 KiB L1d; on a 32 KiB L1d they spill to L2, which was not measured to matter). MC and NC only
+/// partition C and never change a bit: they are derived from the cache sizes <see cref="CpuInfo"/> reads at start-up —
+/// MC puts the packed A block at a quarter of the core's L2 and NC the packed B block at half of the core's share of L3
+/// (within [512, 2048]: 2048 is the largest block measured).</para>
 /// <para>The environment variable <c>LEARNER_GEMM_BLOCKING</c> = <c>KC,MC,NC</c> overrides all three for every kernel
-/// (MC and NC are rounded up to the kernel's tile).</para>
-/// <para>MC and NC only partition C; KC also sets where the reduction is split (each KC slice is summed from zero and
-/// added to C), so machines whose L1d sizes give different KC round differently in the last bits. On one machine
-/// the blocking is fixed for the process, and results stay bit-identical run to run and across thread counts.</para>
+/// (MC and NC are rounded up to the kernel's tile); a KC other than 256 changes the last bits of results.</para>
 /// </remarks>
 internal readonly record struct GemmBlocking(int KC, int MC, int NC)
 {
@@ -30,13 +29,15 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
 
     /// <summary>The blocking for a kernel of <paramref name="mr"/> × <paramref name="nr"/> tiles on this machine.</summary>
     internal static GemmBlocking For(int mr, int nr) =>
-        Override.Value is { } o ? o.RoundedTo(mr, nr) : FromCaches(CpuInfo.L1DataBytes, CpuInfo.L2Bytes, CpuInfo.L3PerCoreBytes, mr, nr);
+        Override.Value is { } o ? o.RoundedTo(mr, nr) : FromCaches(CpuInfo.L2Bytes, CpuInfo.L3PerCoreBytes, mr, nr);
+
+    /// <summary>The reduction depth of a packed slice on every machine (see the type's remarks).</summary>
+    internal const int FixedKC = 256;
 
     /// <summary>The blocking the cache sizes give (see the type's remarks for the rules).</summary>
-    internal static GemmBlocking FromCaches(long l1Bytes, long l2Bytes, long l3PerCoreBytes, int mr, int nr)
+    internal static GemmBlocking FromCaches(long l2Bytes, long l3PerCoreBytes, int mr, int nr)
     {
-        long kc = (long)(l1Bytes * 0.85) / ((mr + nr) * sizeof(float)) / 16 * 16;
-        int KC = (int)Math.Clamp(kc, 64, 512);
+        const int KC = FixedKC;
         long mc = l2Bytes / 4 / (KC * sizeof(float)) / mr * mr;
         int MC = (int)Math.Clamp(mc, mr, 4096 / mr * mr);
         long nc = l3PerCoreBytes / 2 / (KC * sizeof(float)) / nr * nr;
