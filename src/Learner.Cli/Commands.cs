@@ -309,7 +309,7 @@ internal static class Commands
             Embed every scan of a manifest with a pretrained encoder.
 
             Examples:
-              learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
+              learner embed --run runs/wc --manifest data/lus-test/manifest.csv --out runs/wc/test.npy
               learner embed --run runs/wc --checkpoint runs/wc/last.safetensors --manifest data/test/manifest.csv --out test.npz
             """) { run, checkpoint, manifest, output, batch };
         cmd.SetAction(p =>
@@ -384,7 +384,7 @@ internal static class Commands
             on (pretrain on another manifest): otherwise the estimate is transductive, not held out.
 
             Example:
-              learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20 --out runs/wc/metrics.json
+              learner evaluate --embeddings runs/wc/test.npy --manifest data/lus-test/manifest.csv --threshold 20 --out runs/wc/metrics.json
             """) { embeddings, manifest, threshold, config, folds, seed, head, resamples, output };
         cmd.SetAction(p =>
         {

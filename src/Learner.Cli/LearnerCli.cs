@@ -39,8 +39,9 @@ public static class LearnerCli
               learner synth --cohort lus --patients 60 --out data/lus
               learner check --manifest data/lus/manifest.csv --objective mse+weighted-contrastive
               learner pretrain --manifest data/lus/manifest.csv --objective mse+weighted-contrastive --out runs/wc
-              learner embed --run runs/wc --manifest data/lus/manifest.csv --out runs/wc/embeddings.npy
-              learner evaluate --embeddings runs/wc/embeddings.npy --manifest data/lus/manifest.csv --threshold 20
+              learner synth --cohort lus --patients 60 --seed 8 --out data/lus-test   (other patients, held out)
+              learner embed --run runs/wc --manifest data/lus-test/manifest.csv --out runs/wc/test.npy
+              learner evaluate --embeddings runs/wc/test.npy --manifest data/lus-test/manifest.csv --threshold 20
               learner experiment --cohort lus --objectives "mse; weighted-contrastive(marginByGap=true)" --out runs/exp
               learner report --experiment runs/exp/results.json --out runs/exp/report.html
 

@@ -193,6 +193,11 @@ public sealed class LongitudinalDataset
         return r;
     }
 
+    /// <summary>The same scans with their payloads replaced by <paramref name="map"/> (derived payloads such as a
+    /// normalised view), sharing this dataset's payload cache and its budget.</summary>
+    internal LongitudinalDataset WithPayloads(Func<IScanPayload, IScanPayload> map) =>
+        new(_scans.Select(s => s.Payload is { } payload ? s.WithPayload(map(payload)) : s), HigherIsHealthier, null, _cache);
+
     /// <summary>A dataset whose coarse labels are the bins of each scan's score (scores and exact scores are kept).</summary>
     /// <param name="binning">The binning; its direction must match the dataset's.</param>
     /// <returns>The relabelled dataset.</returns>

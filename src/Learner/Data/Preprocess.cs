@@ -234,10 +234,8 @@ public static class Preprocess
             var x = payload.Load();
             return x.Rank >= minimumRank ? Normalize(x, method) : x;
         }
-        var scans = dataset.Scans.Select(s => s.Payload is not { } payload ? new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, null, s.ExactScore)
-            : new Scan(s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel,
-                new DelegatePayload(() => Load(payload), $"{payload.Description} ({method} per scan)"), s.ExactScore));
-        return new LongitudinalDataset(scans, dataset.HigherIsHealthier);
+        // The normalised views share the dataset's payload cache (and the budget its owner chose).
+        return dataset.WithPayloads(payload => new DelegatePayload(() => Load(payload), $"{payload.Description} ({method} per scan)"));
     }
 
     // ------------------------------------------------------------------ frames

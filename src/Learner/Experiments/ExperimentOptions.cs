@@ -176,7 +176,8 @@ public sealed record HyperparameterSearchOptions
     public string Metric { get; set; } = "macroF1";
 
     /// <summary>Peak learning rates searched (each &gt; 0). Default 1.5·10⁻³, 3·10⁻³, 6·10⁻³: the grid of the development
-    /// search in docs/results.md, around the default peak learning rate.</summary>
+    /// search in docs/results.md, whose top value it selected and which is the default peak learning rate (a higher one
+    /// was not tried).</summary>
     public IReadOnlyList<double> LearningRates { get; set; } = new[] { 1.5e-3, 3e-3, 6e-3 };
 
     /// <summary>Option values searched, keyed "objective.option" (e.g. <c>"weighted-contrastive.margin"</c> →

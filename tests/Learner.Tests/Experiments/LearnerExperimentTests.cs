@@ -68,7 +68,7 @@ public class LearnerExperimentTests
             r.Details!.Truth.Should().HaveCount(new Learner.Sampling.IntraPatientPairSampler(data, Small().ChangeThresholds!).Pairs.Count, "every pair is predicted once, by its fold's model");
             // One scan per visit here: the visit level evaluates the same pairs with a classifier of its own.
             r.Visit!.Pairs.Should().Be(r.Details.Truth.Count);
-            r.Visit.Truth.Should().BeEquivalentTo(r.Details.Truth);
+            r.Visit.Truth.Should().Equal(r.Details.Truth, "the same pairs in the same order");
             r.Visit.Distances.Should().HaveCount(r.Visit.Pairs);
         }
         string markdown = results.ToMarkdown();

@@ -106,7 +106,8 @@ public sealed class DivergenceAndCheckpointSafetyTests : IDisposable
         var encoder = BatchNormEncoder();
         var act = () => Trainer(encoder, data, Contrastive(), Options(dir, every: 1, lr: 1e30) with { WarmupSteps = 0, DivergenceFactor = 0 }).Run();
         var ex = act.Should().Throw<TrainingDivergedException>().Which;
-        (ex.Tensor is not null || ex.Term != "state").Should().BeTrue();
+        ex.Term.Should().BeOneOf(new[] { "state", "embeddings" }, "a weight overflowing after the update, or the forward overflowing on huge finite weights");
+        ex.Tensor.Should().NotBeNullOrEmpty("the message names the tensor");
         ex.RestoredStep.Should().NotBeNull();
         NonFiniteTensors(dir).Should().BeEmpty();
         encoder.FindNonFiniteTensor().Should().BeNull("the encoder was restored to a finite state");
