@@ -75,7 +75,6 @@ public static class LearnerCli
         }
         bool showStack = parse.GetValue(verbose);
         context.Delimiter = parse.GetValue(delimiter) is "\\t" or "tab" ? "\t" : parse.GetValue(delimiter)!;
-        context.DelimiterGiven = parse.GetResult(delimiter) is { Implicit: false };
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromMinutes(2) }, cancellationToken);
@@ -152,8 +151,6 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
     /// <summary>The manifest delimiter given by <c>--delimiter</c> (default ',').</summary>
     public string Delimiter { get; set; } = ",";
 
-    /// <summary>Whether <c>--delimiter</c> was given (a resumed run otherwise keeps its recorded one).</summary>
-    public bool DelimiterGiven { get; set; }
 
     /// <summary>Reads a manifest with the given delimiter (or <see cref="Delimiter"/>).</summary>
     public LongitudinalDataset ReadManifest(string path, string? delimiter = null, bool requirePayloadFiles = true)

@@ -120,25 +120,46 @@ public static class ChangeEvaluation
         ArgumentNullException.ThrowIfNull(testPatients);
         if (embeddings.Length != dataset.ScanCount * dimension)
             throw new ArgumentException($"{embeddings.Length} embedding values for {dataset.ScanCount} scans of dimension {dimension}.", nameof(embeddings));
+        var pairs = new IntraPatientPairSampler(dataset, thresholds).Pairs;
+        return FitAndPredictPairs(Differences(embeddings, dimension, pairs), dimension, pairs, p => dataset.Scans[pairs[p].Before].PatientId,
+            p => dataset.Scans[pairs[p].Before].PatientIndex, trainPatients, testPatients, options, "");
+    }
+
+    /// <summary>The one held-out fit-and-predict on pair features, for scan pairs and for visit pairs
+    /// (<see cref="VisitPairs.FitAndPredict"/>): refuses a patient in both sets, fits the classifier on the training
+    /// patients' pairs only and predicts the test patients' pairs; pairs of patients in neither set are not used.</summary>
+    /// <param name="features">Row-major P×D features of <paramref name="pairs"/>.</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="pairs">The pairs (their change labels).</param>
+    /// <param name="patientId">The patient id of pair p.</param>
+    /// <param name="patientIndex">The dataset position of pair p's patient.</param>
+    /// <param name="trainPatients">Patients whose pairs fit the classifier.</param>
+    /// <param name="testPatients">Patients whose pairs are predicted.</param>
+    /// <param name="options">Classifier settings.</param>
+    /// <param name="level">"" for scan pairs, or a prefix such as "visit-level " for messages.</param>
+    internal static (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredictPairs(float[] features, int dimension, IReadOnlyList<ConsecutivePair> pairs,
+        Func<int, string> patientId, Func<int, int> patientIndex, IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients,
+        ChangeClassifierOptions? options, string level)
+    {
+        ArgumentNullException.ThrowIfNull(trainPatients);
+        ArgumentNullException.ThrowIfNull(testPatients);
         var train = trainPatients as ISet<string> ?? new HashSet<string>(trainPatients, StringComparer.Ordinal);
         var test = testPatients as ISet<string> ?? new HashSet<string>(testPatients, StringComparer.Ordinal);
         foreach (var p in test)
-            if (train.Contains(p)) throw new PatientLeakageException(p, "classifier fit", "held-out prediction");
-        var pairs = new IntraPatientPairSampler(dataset, thresholds).Pairs;
+            if (train.Contains(p)) throw new PatientLeakageException(p, level + "classifier fit", level + "held-out prediction");
         var trainRows = new List<int>(); var testRows = new List<int>();
         for (int p = 0; p < pairs.Count; p++)
         {
-            string patient = dataset.Scans[pairs[p].Before].PatientId;
+            string patient = patientId(p);
             if (test.Contains(patient)) testRows.Add(p);
             else if (train.Contains(patient)) trainRows.Add(p);
         }
-        if (trainRows.Count == 0) throw new ArgumentException($"The {train.Count} training patients have no consecutive-visit pair to fit the change classifier on.", nameof(trainPatients));
+        if (trainRows.Count == 0) throw new ArgumentException($"The {train.Count} training patients have no consecutive-visit pair to fit the {level}change classifier on.", nameof(trainPatients));
         if (testRows.Count == 0) throw new ArgumentException($"The {test.Count} held-out patients have no consecutive-visit pair to predict.", nameof(testPatients));
-        var features = Differences(embeddings, dimension, pairs);
         var clf = new ChangeClassifier(options).Fit(Gather(features, dimension, trainRows), dimension, trainRows.Select(r => (int)pairs[r].Change).ToArray(), 3);
         var p3 = clf.PredictProbabilities(Gather(features, dimension, testRows));
         var result = new ChangeEvaluationResult(testRows.Select(r => (int)pairs[r].Change).ToArray(), ChangeClassifier.ArgMax(p3, 3), p3,
-            testRows.Select(r => dataset.Scans[pairs[r].Before].PatientIndex).ToArray(), 1);
+            testRows.Select(patientIndex).ToArray(), 1);
         return (result, testRows.ToArray());
     }
 

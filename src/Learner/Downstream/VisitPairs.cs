@@ -107,37 +107,11 @@ public sealed class VisitPairs
     /// <exception cref="ArgumentException">No training or no test pair.</exception>
     public (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredict(ReadOnlySpan<float> scanEmbeddings, int dimension,
         IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients, ChangeClassifierOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(trainPatients);
-        ArgumentNullException.ThrowIfNull(testPatients);
-        var train = trainPatients as ISet<string> ?? new HashSet<string>(trainPatients, StringComparer.Ordinal);
-        var test = testPatients as ISet<string> ?? new HashSet<string>(testPatients, StringComparer.Ordinal);
-        foreach (var p in test)
-            if (train.Contains(p)) throw new PatientLeakageException(p, "visit-level classifier fit", "visit-level held-out prediction");
-        var visitEmbeddings = MeanEmbeddings(scanEmbeddings, dimension);
-        var features = ChangeEvaluation.Differences(visitEmbeddings, dimension, _pairs);
-        var trainRows = new List<int>();
-        var testRows = new List<int>();
-        for (int p = 0; p < _pairs.Length; p++)
-        {
-            string patient = _visits[_pairs[p].Before].PatientId;
-            if (test.Contains(patient)) testRows.Add(p);
-            else if (train.Contains(patient)) trainRows.Add(p);
-        }
-        if (trainRows.Count == 0) throw new ArgumentException("No training patient has two consecutive visits: the visit-level classifier cannot be fit.", nameof(trainPatients));
-        if (testRows.Count == 0) throw new ArgumentException("No test patient has two consecutive visits: there is no visit-level change to predict.", nameof(testPatients));
-        var classifier = new ChangeClassifier(options).Fit(Gather(features, dimension, trainRows), dimension,
-            trainRows.Select(r => (int)_pairs[r].Change).ToArray(), 3);
-        var probabilities = classifier.PredictProbabilities(Gather(features, dimension, testRows));
-        var result = new ChangeEvaluationResult(testRows.Select(r => (int)_pairs[r].Change).ToArray(), ChangeClassifier.ArgMax(probabilities, 3),
-            probabilities, testRows.Select(r => _visits[_pairs[r].Before].PatientIndex).ToArray(), 1);
-        return (result, testRows.ToArray());
-    }
+        => FitAndPredictOnVisits(MeanEmbeddings(scanEmbeddings, dimension), dimension, trainPatients, testPatients, options);
 
-    private static float[] Gather(float[] features, int dimension, List<int> rows)
-    {
-        var x = new float[rows.Count * dimension];
-        for (int i = 0; i < rows.Count; i++) features.AsSpan(rows[i] * dimension, dimension).CopyTo(x.AsSpan(i * dimension, dimension));
-        return x;
-    }
+    /// <summary><see cref="FitAndPredict"/> on visit embeddings already averaged by <see cref="MeanEmbeddings"/>.</summary>
+    internal (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredictOnVisits(float[] visitEmbeddings, int dimension,
+        IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients, ChangeClassifierOptions? options = null)
+        => ChangeEvaluation.FitAndPredictPairs(ChangeEvaluation.Differences(visitEmbeddings, dimension, _pairs), dimension, _pairs,
+            p => _visits[_pairs[p].Before].PatientId, p => _visits[_pairs[p].Before].PatientIndex, trainPatients, testPatients, options, "visit-level ");
 }

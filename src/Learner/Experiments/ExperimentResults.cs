@@ -147,16 +147,7 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
     /// <exception cref="ArgumentException">A row is missing or lacks recorded predictions, or the two were not evaluated on
     /// the same pairs.</exception>
     public MetricInterval PairedMacroF1Difference(string objective, string baseline, int seed, int resamples = 1000)
-    {
-        var a = Find(objective, seed);
-        var b = Find(baseline, seed);
-        var da = a.Details; var db = b.Details;
-        if (da is null || db is null || da.Truth.Count == 0 || db.Truth.Count == 0)
-            throw new ArgumentException($"The rows of '{objective}' and '{baseline}' (seed {seed}) must both carry their predictions (Details.Truth).", nameof(objective));
-        if (!da.Truth.SequenceEqual(db.Truth) || !da.PairPatients.SequenceEqual(db.PairPatients))
-            throw new ArgumentException($"'{objective}' and '{baseline}' (seed {seed}) were not evaluated on the same pairs; a paired difference needs the same folds.", nameof(baseline));
-        return PairedComparison.MacroF1(da.Truth, da.Predicted, db.Predicted, da.PairPatients, resamples, (ulong)seed);
-    }
+        => PairedDifference(objective, baseline, seed, PairedMetric.MacroF1, ChangeLevel.Clip, resamples);
 
     /// <summary>
     /// The paired difference <paramref name="objective"/> − <paramref name="baseline"/> of a metric for one seed, at the

@@ -237,8 +237,8 @@ public sealed partial class LearnerExperiment
             double[] vDistances = Array.Empty<double>(), vGaps = Array.Empty<double>();
             if (visits is { Pairs.Count: > 0 })
             {
-                var (visitEval, visitRows) = visits.FitAndPredict(embeddings, d, plan.ClassifierPatients, plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
                 var visitEmbeddings = visits.MeanEmbeddings(embeddings, d);
+                var (visitEval, visitRows) = visits.FitAndPredictOnVisits(visitEmbeddings, d, plan.ClassifierPatients, plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
                 (vTruth, vPred, vPatients) = (visitEval.Truth, visitEval.Predicted, visitEval.PatientIndices);
                 vGaps = visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray();
                 vDistances = Alignment.Compute(visitEmbeddings, d, visitRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(), vGaps).Distances.ToArray();

@@ -1,3 +1,4 @@
+using static Learner.Objectives.WeightedContrastiveFormulas;
 using Learner.Objectives.Distances;
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Miners;
@@ -82,30 +83,6 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
         gradSecondView.Clear();
         return Report(_engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Options.Reduction, gradEmbeddings));
     }
-
-    /// <summary>The factor the negatives' g(Δ) weights are multiplied by: 1 / (mean g over the selection's negatives)
-    /// when <see cref="WeightedContrastiveOptions.NormalizeWeights"/> (0 when that mean is 0), else 1.</summary>
-    internal static double WeightScale(WeightedContrastiveOptions o, double sumG, long negatives)
-    {
-        if (!o.WeightByGap || !o.NormalizeWeights) return 1.0;
-        double mean = negatives > 0 ? sumG / negatives : 0;
-        return mean > 0 ? 1.0 / mean : 0.0;
-    }
-
-    /// <summary>Δ of a pair: the sampler's gap when finite, else |s_i − s_j| of the batch scores.</summary>
-    internal static double PairGap(float[] scores, int i, int j, float providedGap)
-        => float.IsFinite(providedGap) ? providedGap : Math.Abs((double)scores[i] - scores[j]);
-
-    /// <summary>Whether a pair is a positive: the sampler's flag for provided pairs when
-    /// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, else Δ ≤ the positive threshold.</summary>
-    internal static bool IsPositive(WeightedContrastiveOptions o, bool flag, double gap, bool provided)
-        => provided && o.PositivesFromPairs ? flag : gap <= o.PositiveThreshold;
-
-    /// <summary>A negative pair's weight w_ij from g = g(Δ).</summary>
-    internal static double NegativeWeight(WeightedContrastiveOptions o, double g, double weightScale) => o.WeightByGap ? g * weightScale : 1.0;
-
-    /// <summary>A negative pair's margin m_ij from g = g(Δ).</summary>
-    internal static double NegativeMargin(WeightedContrastiveOptions o, double g) => o.Margin + (o.MarginByGap ? o.MarginSlope * g : 0.0);
 
     private readonly struct Penalty : IPairPenalty
     {
