@@ -51,10 +51,10 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
         active = DeviceOps.ActiveCount(loss, include);
         var posMask = include is null ? positive : positive.logical_and(include);
         var negMask = include is null ? positive.logical_not() : positive.logical_not().logical_and(include);
-        int posCount = DeviceOps.Count(posMask), negCount = DeviceOps.Count(negMask);
-        var (ps, ns) = Options.Reduction == Reduction.PositiveNegativeMeansOverActive
-            ? Reducer.Scales(Options.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask))
-            : Reducer.Scales(Options.Reduction, posCount, 0, negCount, active);
+        int posCount = DeviceOps.Count(posMask);
+        var reducer = ReducerBase.For(Options.Reduction);
+        // The positive pairs' active count costs a device sync: only a reducer with two factors reads it.
+        var (ps, ns) = reducer.Scales(new TermCounts(count, active, posCount, reducer.Uniform ? 0 : DeviceOps.ActiveCount(loss, posMask)));
         return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
             new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }

@@ -11,22 +11,16 @@ namespace Learner.TorchSharp.Objectives;
 /// managed head, named <c>mse.head.weight</c> / <c>mse.head.bias</c>, updated by the pretrainer's optimizer — and is
 /// uploaded with each batch (D + 1 values); its gradient comes back into <see cref="HeadWeightGradient"/> and
 /// <see cref="HeadBiasGradient"/>.</summary>
-public sealed class TorchSharpMseScoreRegression : TorchSharpObjective
+public sealed class TorchSharpMseScoreRegression : TorchSharpObjective<MseOptions>
 {
     private readonly MseHead _head;
 
     /// <summary>Creates the objective and initialises its head.</summary>
     /// <param name="options">Options (validated; <see cref="MseOptions.EmbeddingDimension"/> is required).</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpMseScoreRegression(MseOptions options, Device? device = null) : base("mse", device)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _head = new MseHead(options);
-    }
-
-    /// <summary>The options.</summary>
-    public MseOptions Options => _head.Options;
+    public TorchSharpMseScoreRegression(MseOptions options, Device? device = null)
+        : base("mse", options ?? throw new ArgumentNullException(nameof(options)), device)
+        => _head = new MseHead(Options);
 
     /// <summary>The head's weight w (length D, host).</summary>
     public LTensor HeadWeight => _head.Weight;

@@ -149,7 +149,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
             }
         }
         ReportMining(new MiningStatistics { Triplets = count });
-        return sum.Times(Reducer.Scale(Options.Reduction, count, active));
+        return sum.Times(ReducerBase.For(Options.Reduction).Scales(new TermCounts(count, active, 0, 0)).Other);
     }
 
     private TTensor DeviceEye(int n) => eye(n, n, ScalarType.Bool, Device);

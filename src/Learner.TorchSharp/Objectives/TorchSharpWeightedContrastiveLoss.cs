@@ -84,10 +84,10 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
         // Pairs outside the selection are neither (their loss is 0 and they are not counted).
         var posMask = tensor(positive, shape).to(Device);
         var negMask = include is null ? posMask.logical_not() : posMask.logical_not().logical_and(tensor(include, shape).to(Device));
-        int posCount = positive.Count(p => p), negCount = count - posCount;
-        var (ps, ns) = o.Reduction == Reduction.PositiveNegativeMeansOverActive
-            ? Reducer.Scales(o.Reduction, posCount, DeviceOps.ActiveCount(loss, posMask), negCount, DeviceOps.ActiveCount(loss, negMask))
-            : Reducer.Scales(o.Reduction, posCount, 0, negCount, active);
+        int posCount = positive.Count(p => p);
+        var reducer = ReducerBase.For(o.Reduction);
+        // The positive pairs' active count costs a device sync: only a reducer with two factors reads it.
+        var (ps, ns) = reducer.Scales(new TermCounts(count, active, posCount, reducer.Uniform ? 0 : DeviceOps.ActiveCount(loss, posMask)));
         return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
             new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }

@@ -20,6 +20,9 @@ public sealed class CompositeObjective : IObjective, IDisposable
     private readonly CompositeTerm[] _terms;
     private readonly Workspace<float> _scratchE = new(), _scratchV = new();
     private readonly ObjectiveParameter[] _parameters;
+    private readonly ObjectiveTerm[] _reported;
+    private readonly List<ObjectiveTerm> _parts = new();
+    private readonly List<(int Term, string Part, string Name)> _partNames = new();
 
     /// <summary>Creates the composite.</summary>
     /// <param name="terms">The components (at least one; names unique; weights finite and ≥ 0).</param>
@@ -40,6 +43,7 @@ public sealed class CompositeObjective : IObjective, IDisposable
                 throw new ArgumentOutOfRangeException(nameof(terms), t.Weight, $"Composite term '{t.Name}': Weight must be finite and ≥ 0, got {t.Weight}.");
         }
         _parameters = _terms.SelectMany(t => t.Objective.Parameters).ToArray();
+        _reported = new ObjectiveTerm[_terms.Length];
     }
 
     /// <summary>Creates the composite from (name, objective, weight) terms.</summary>
@@ -90,8 +94,8 @@ public sealed class CompositeObjective : IObjective, IDisposable
         gradEmbeddings.Clear();
         gradSecondView.Clear();
         double total = 0; int active = 0;
-        var reported = new ObjectiveTerm[_terms.Length];
-        List<ObjectiveTerm>? parts = null;
+        var reported = _reported;
+        _parts.Clear();
         var mining = default(MiningStatistics);
         for (int k = 0; k < _terms.Length; k++)
         {
@@ -101,21 +105,30 @@ public sealed class CompositeObjective : IObjective, IDisposable
             active += r.ActiveCount;
             reported[k] = new ObjectiveTerm(t.Name, r.Loss, t.Weight);
             mining += r.Mining;
-            foreach (var p in r.Parts)
-            {
-                // A component's part "x.positive" is reported as "<term name>.positive", with the component's weight.
-                int dot = p.Name.LastIndexOf('.');
-                (parts ??= new()).Add(new ObjectiveTerm(dot < 0 ? t.Name : t.Name + p.Name[dot..], p.Value, p.Weight * t.Weight));
-            }
+            foreach (var p in r.Parts) _parts.Add(new ObjectiveTerm(PartName(k, p.Name), p.Value, p.Weight * t.Weight));
             float w = (float)t.Weight;
             if (!ge.IsEmpty) TensorPrimitives.MultiplyAdd(ge, w, gradEmbeddings, gradEmbeddings);
             if (!gv.IsEmpty) TensorPrimitives.MultiplyAdd(gv, w, gradSecondView, gradSecondView);
-            foreach (var p in t.Objective.Parameters) TensorPrimitives.Multiply(p.Gradient.Data, w, p.Gradient.Data);
+            var parameters = t.Objective.Parameters;
+            for (int q = 0; q < parameters.Count; q++) TensorPrimitives.Multiply(parameters[q].Gradient.Data, w, parameters[q].Gradient.Data);
         }
-        return new ObjectiveResult(total, active, reported)
+        // ObjectiveTerms holds up to two terms inline and copies longer lists, so the result never aliases these buffers.
+        return new ObjectiveResult(total, active, new ObjectiveTerms(reported))
         {
-            Parts = parts is null ? ObjectiveTerms.Empty : new ObjectiveTerms(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(parts)),
+            Parts = new ObjectiveTerms(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_parts)),
             Mining = mining,
         };
+    }
+
+    /// <summary>A component's part "x.positive" is reported as "&lt;term name&gt;.positive"; the names are composed
+    /// once per (term, part) and reused.</summary>
+    private string PartName(int term, string part)
+    {
+        foreach (var (t, p, name) in _partNames)
+            if (t == term && (ReferenceEquals(p, part) || p == part)) return name;
+        int dot = part.LastIndexOf('.');
+        string composed = dot < 0 ? _terms[term].Name : _terms[term].Name + part[dot..];
+        _partNames.Add((term, part, composed));
+        return composed;
     }
 }

@@ -2,6 +2,7 @@ using Learner.Objectives.Distances;
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Miners;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 
 namespace Learner.Objectives;
 
@@ -24,13 +25,19 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
     public ContrastiveLoss(ContrastiveOptions? options = null) : this(options, null) { }
 
     /// <summary>Creates the objective with a distance of your own (e.g. a <see cref="CustomDistance"/>), which replaces
-    /// <see cref="ContrastiveOptions.Distance"/>; null for the options' distance.</summary>
+    /// <see cref="ContrastiveOptions.Distance"/>, and optionally a reducer of your own, which replaces
+    /// <see cref="ContrastiveOptions.Reduction"/>; null for the options' choice.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
-    public ContrastiveLoss(ContrastiveOptions? options, PairDistance? distance) : base("contrastive", options)
+    /// <param name="reducer">The reducer over the pair terms, or null.</param>
+    public ContrastiveLoss(ContrastiveOptions? options, PairDistance? distance, ReducerBase? reducer = null) : base("contrastive", options)
     {
         _distance = distance ?? PairDistance.Create(Options.Distance);
+        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
     }
+
+    /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
@@ -51,7 +58,7 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
             labels = _labels.Array;
         }
         gradSecondView.Clear();
-        return Report(_engine.Run(new Penalty(labels, Options.Margin, Options.PositiveMargin, Options.Squared), _distance, batch, selection, Options.Reduction, gradEmbeddings));
+        return Report(_engine.Run(new Penalty(labels, Options.Margin, Options.PositiveMargin, Options.Squared), _distance, batch, selection, Reducer, gradEmbeddings));
     }
 
     private readonly struct Penalty : IPairPenalty
@@ -67,11 +74,11 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
 
         public bool IsPositive(int i, int j, bool positiveFlag, float providedGap) => _labels.Length == 0 ? positiveFlag : _labels[i] == _labels[j];
 
-        public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
+        public double Evaluate(int i, int j, bool positive, float providedGap, double distance, out double grad)
         {
             double h;
             double sign;
-            if (IsPositive(i, j, positiveFlag, providedGap))
+            if (positive)
             {
                 h = distance - _positiveMargin;
                 // With m⁺ = 0 the squared term is d² as it is (no hinge), so a cosine distance rounded below 0 still counts.

@@ -4,7 +4,7 @@ using Learner.Objectives.Distances;
 namespace Learner.Objectives;
 
 /// <summary>
-/// Checks a user-written objective or distance against central finite differences of its own value: the analytic
+/// Checks a user-written objective, distance or reducer against central finite differences of its own value: the analytic
 /// gradient an objective writes (or a distance accumulates) must agree with (f(x + h) − f(x − h)) / 2h for every
 /// embedding coordinate. Objectives compute in float32, so the check is a sanity check at a tolerance of about 1 %
 /// (relative, with a floor of 1 % of the largest gradient entry); the library's own objectives are held to float64
@@ -101,6 +101,34 @@ public static class GradientCheck
         var pairCheck = Compare($"{distance.GetType().Name}.AccumulatePair", byPair.Select(v => (double)v).ToArray(), numeric, dimension, tolerance);
         if (!pairCheck.Passed) return pairCheck;
         return Compare($"{distance.GetType().Name}.AccumulateBlock", byBlock.Select(v => (double)v).ToArray(), numeric, dimension, tolerance);
+    }
+
+    /// <summary>Checks a reducer: its weights must be the gradient of its own reduction, ∂L/∂ℓ_k = w_k, compared with
+    /// central finite differences of <see cref="Reducers.ReducerBase.Reduce"/> in each term (a reducer whose weights
+    /// vary smoothly with the terms fails). Choose terms away from the reducer's thresholds.</summary>
+    /// <param name="reducer">The reducer.</param>
+    /// <param name="terms">The terms ℓ_k.</param>
+    /// <param name="kinds">Their kinds (same length).</param>
+    /// <param name="step">The relative step h = step·max(1, |ℓ|).</param>
+    /// <param name="tolerance">The relative tolerance.</param>
+    /// <returns>The result.</returns>
+    public static GradientCheckResult Reducer(Reducers.ReducerBase reducer, ReadOnlySpan<double> terms, ReadOnlySpan<Reducers.TermKind> kinds,
+        double step = 1e-6, double tolerance = 1e-6)
+    {
+        ArgumentNullException.ThrowIfNull(reducer);
+        var t = terms.ToArray(); var k = kinds.ToArray();
+        var analytic = new double[t.Length]; var scratch = new double[t.Length];
+        reducer.Reduce(t, k, analytic);
+        var numeric = new double[t.Length];
+        for (int i = 0; i < t.Length; i++)
+        {
+            double x = t[i], h = step * Math.Max(1.0, Math.Abs(x));
+            t[i] = x + h; double fp = reducer.Reduce(t, k, scratch);
+            t[i] = x - h; double fm = reducer.Reduce(t, k, scratch);
+            t[i] = x;
+            numeric[i] = (fp - fm) / (2 * h);
+        }
+        return Compare($"reducer {reducer.GetType().Name}", analytic, numeric, 1, tolerance);
     }
 
     private static GradientCheckResult Compare(string what, double[] analytic, double[] numeric, int columns, double tolerance)

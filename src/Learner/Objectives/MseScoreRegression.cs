@@ -1,3 +1,4 @@
+using Learner.Nn.Kernels;
 using System.Numerics.Tensors;
 using Tensor = Learner.Nn.Tensor;
 using Learner.Nn;
@@ -12,22 +13,15 @@ namespace Learner.Objectives;
 /// its gradient as well as the embeddings'.
 /// Reference: LEARNER (arXiv 2411.01144), single-scan score regression pretraining.
 /// </summary>
-public sealed class MseScoreRegression : ObjectiveBase
+public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
 {
     private readonly Workspace<float> _residual = new();
     private readonly MseHead _head;
 
     /// <summary>Creates the objective and initialises its head from <see cref="MseOptions.InitSeed"/>.</summary>
     /// <param name="options">Options (validated; <see cref="MseOptions.EmbeddingDimension"/> is required).</param>
-    public MseScoreRegression(MseOptions options) : base("mse")
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _head = new MseHead(options);
-    }
-
-    /// <summary>The options.</summary>
-    public MseOptions Options => _head.Options;
+    public MseScoreRegression(MseOptions options) : base("mse", options ?? throw new ArgumentNullException(nameof(options)))
+        => _head = new MseHead(Options);
 
     /// <summary>The head's weight w (length D).</summary>
     public Tensor HeadWeight => _head.Weight;
@@ -54,7 +48,7 @@ public sealed class MseScoreRegression : ObjectiveBase
     {
         if (embedding.Length != Options.EmbeddingDimension)
             throw new ObjectiveInputException($"MSE head: the embedding has {embedding.Length} values, the head expects D = {Options.EmbeddingDimension}.", nameof(embedding));
-        return (float)(Accumulate.Dot(embedding, HeadWeight.Data) + HeadBias.Data[0]);
+        return (float)(Simd.Dot(embedding, HeadWeight.Data) + HeadBias.Data[0]);
     }
 
     /// <inheritdoc />
@@ -69,7 +63,7 @@ public sealed class MseScoreRegression : ObjectiveBase
         double loss = 0, sumR = 0;
         for (int i = 0; i < b; i++)
         {
-            double pred = Accumulate.Dot(batch.Row(i), w) + bias;
+            double pred = Simd.Dot(batch.Row(i), w) + bias;
             double res = pred - _head.Target(scores[i]);
             loss += res * res;
             r[i] = (float)(2.0 * res / b);

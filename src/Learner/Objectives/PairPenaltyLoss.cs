@@ -48,7 +48,7 @@ public sealed record PairPenaltyOptions : ObjectiveOptions
 
 /// <summary>
 /// A pair objective made of your <see cref="PairPenalty"/>: ℓ(d(i, j), positive) over the selected pairs, reduced by
-/// <see cref="PairPenaltyOptions.Reduction"/>, with the loss split into its positive and negative parts. The distance
+/// <see cref="PairPenaltyOptions.Reduction"/> (or a <see cref="Reducers.ReducerBase"/> you pass), with the loss split into its positive and negative parts. The distance
 /// is the options' or one you pass (e.g. a <see cref="CustomDistance"/>); the pairs are the batch's (e.g. from a
 /// <see cref="MinedObjective"/>) or every pair.
 /// </summary>
@@ -64,11 +64,17 @@ public sealed class PairPenaltyLoss : ObjectiveBase<PairPenaltyOptions>
     /// <param name="penalty">The per-pair loss.</param>
     /// <param name="options">Options; null for the defaults.</param>
     /// <param name="distance">A distance replacing <see cref="PairPenaltyOptions.Distance"/>, or null.</param>
-    public PairPenaltyLoss(string name, PairPenalty penalty, PairPenaltyOptions? options = null, PairDistance? distance = null) : base(name, options)
+    /// <param name="reducer">A reducer replacing <see cref="PairPenaltyOptions.Reduction"/>, or null.</param>
+    public PairPenaltyLoss(string name, PairPenalty penalty, PairPenaltyOptions? options = null, PairDistance? distance = null,
+        Reducers.ReducerBase? reducer = null) : base(name, options)
     {
         _penalty = penalty ?? throw new ArgumentNullException(nameof(penalty));
         _distance = distance ?? PairDistance.Create(Options.Distance);
+        Reducer = reducer ?? Reducers.ReducerBase.For(Options.Reduction);
     }
+
+    /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>
+    public Reducers.ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
@@ -88,7 +94,7 @@ public sealed class PairPenaltyLoss : ObjectiveBase<PairPenaltyOptions>
             labels = _labels.Array;
         }
         gradSecondView.Clear();
-        return Report(_engine.Run(new Adapter(_penalty, labels), _distance, batch, selection, Options.Reduction, gradEmbeddings));
+        return Report(_engine.Run(new Adapter(_penalty, labels), _distance, batch, selection, Reducer, gradEmbeddings));
     }
 
     private readonly struct Adapter : IPairPenalty
@@ -100,7 +106,7 @@ public sealed class PairPenaltyLoss : ObjectiveBase<PairPenaltyOptions>
 
         public bool IsPositive(int i, int j, bool positiveFlag, float providedGap) => _labels.Length == 0 ? positiveFlag : _labels[i] == _labels[j];
 
-        public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
-            => _penalty.Evaluate(distance, IsPositive(i, j, positiveFlag, providedGap), out grad);
+        public double Evaluate(int i, int j, bool positive, float providedGap, double distance, out double grad)
+            => _penalty.Evaluate(distance, positive, out grad);
     }
 }

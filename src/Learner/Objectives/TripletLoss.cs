@@ -20,19 +20,35 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
     private readonly Workspace<int> _labels = new(), _pos = new(), _negIdx = new(), _hard = new();
     private readonly Workspace<double> _rowLoss = new(), _scratch = new();
     private readonly Workspace<long> _rowCounts = new();
+    private readonly Workspace<IndexTriplet> _hardTriplets = new();
+    private readonly Workspace<double> _terms = new(), _weights = new();
+    private readonly Workspace<TermKind> _kinds = new();
 
     /// <summary>Creates the objective with the distance its options name.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     public TripletLoss(TripletOptions? options = null) : this(options, null) { }
 
     /// <summary>Creates the objective with a distance of your own (e.g. a <see cref="CustomDistance"/>), which replaces
-    /// <see cref="TripletOptions.Distance"/>; null for the options' distance.</summary>
+    /// <see cref="TripletOptions.Distance"/>, and optionally a reducer over the triplet terms, which replaces
+    /// <see cref="TripletOptions.Reduction"/>; null for the options' choice.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
-    public TripletLoss(TripletOptions? options, PairDistance? distance) : base("triplet", options)
+    /// <param name="reducer">The reducer, or null. The fused <see cref="TripletSelection.BatchAll"/> and
+    /// <see cref="TripletSelection.SemiHard"/> selections never list their triplets, so they take only a
+    /// <see cref="CountReducer"/>; any reducer works with <see cref="TripletSelection.BatchHard"/> and
+    /// <see cref="TripletSelection.Provided"/> (e.g. behind a <see cref="MinedObjective"/> with a batch-all miner).</param>
+    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a fused batch-all or semi-hard selection.</exception>
+    public TripletLoss(TripletOptions? options, PairDistance? distance, ReducerBase? reducer = null) : base("triplet", options)
     {
         _distance = distance ?? PairDistance.Create(Options.Distance);
+        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        if (!Reducer.CountsOnly && Options.Selection is TripletSelection.BatchAll or TripletSelection.SemiHard)
+            throw new ArgumentException($"Triplet loss: reducer {Reducer.GetType().Name} weighs each term, but the fused {Options.Selection} selection never lists its triplets; "
+                + "use a CountReducer, or Selection = Provided behind a MinedObjective with a triplet miner.", nameof(reducer));
     }
+
+    /// <summary>The reducer over the triplet terms (the options' reduction unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
@@ -49,11 +65,7 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
         float margin = Options.Margin;
         var penalty = Options.Penalty;
         if (Options.Selection == TripletSelection.Provided)
-        {
-            var triplets = BatchContract.ProvidedTriplets(batch.Triplets, n);
-            foreach (var tr in triplets) Exact(tr.Anchor, tr.Positive, tr.Negative, wantGrad, ref sum, ref active);
-            count = triplets.Length;
-        }
+            return Listed(BatchContract.ProvidedTriplets(batch.Triplets, n), gradEmbeddings);
         else
         {
             var labelSpan = BatchContract.Labels(batch, "Triplet loss");
@@ -73,12 +85,11 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
                     _distance.RankBlock(i0, rows, dist);
                     RowParallel.Run(new HardJob(start, n, distArr, labels, hardArr), rows, n);
                 }
+                var listed = _hardTriplets.Get(n);
+                int found = 0;
                 for (int a = 0; a < n; a++)
-                {
-                    if (hard[2 * a] < 0) continue;
-                    Exact(a, hard[2 * a], hard[2 * a + 1], wantGrad, ref sum, ref active);
-                    count++;
-                }
+                    if (hard[2 * a] >= 0) listed[found++] = new IndexTriplet(a, hard[2 * a], hard[2 * a + 1]);
+                return Listed(listed.Slice(0, found), gradEmbeddings);
             }
             else
             {
@@ -100,22 +111,43 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
             }
         }
         ReportMining(new MiningStatistics { Triplets = count });
-        double scale = Reducer.Scale(Options.Reduction, count, active);
+        double scale = ((CountReducer)Reducer).Scales(new TermCounts(count, active, 0, 0)).Other;
         if (wantGrad) _distance.FinishGradient(gradEmbeddings, (float)scale);
         return (sum * scale, (int)Math.Min(active, int.MaxValue));
     }
 
-    private void Exact(int a, int p, int q, bool wantGrad, ref double sum, ref long active)
+    /// <summary>Listed triplets (the sampler's, a miner's or batch-hard's), each with exact distances: the terms are
+    /// reduced by the reducer's weights (from the counts, or from the stored term vector), then pushed back.</summary>
+    private (double Loss, int Active) Listed(ReadOnlySpan<IndexTriplet> triplets, Span<float> grad)
     {
-        double dap = _distance.Pair(a, p), dan = _distance.Pair(a, q);
-        double l = TripletPenalties.Evaluate(Options.Penalty, dap - dan + Options.Margin, out double g);
-        sum += l;
-        if (l != 0) active++;
-        if (wantGrad && g != 0)
+        int count = triplets.Length;
+        bool wantGrad = !grad.IsEmpty;
+        var terms = _terms.Get(count); var kinds = _kinds.Get(count); var weights = _weights.Get(count);
+        long active = 0;
+        for (int k = 0; k < count; k++)
         {
-            _distance.AccumulatePair(a, p, g, dap);
-            _distance.AccumulatePair(a, q, -g, dan);
+            var t = triplets[k];
+            terms[k] = TripletPenalties.Evaluate(Options.Penalty, _distance.Pair(t.Anchor, t.Positive) - _distance.Pair(t.Anchor, t.Negative) + Options.Margin, out _);
+            kinds[k] = TermKind.Triplet;
+            if (terms[k] != 0) active++;
         }
+        ReportMining(new MiningStatistics { Triplets = count });
+        double loss = Reducer.Reduce(terms, kinds, weights);
+        if (wantGrad)
+        {
+            for (int k = 0; k < count; k++)
+            {
+                var t = triplets[k];
+                double dap = _distance.Pair(t.Anchor, t.Positive), dan = _distance.Pair(t.Anchor, t.Negative);
+                TripletPenalties.Evaluate(Options.Penalty, dap - dan + Options.Margin, out double g);
+                double c = g * weights[k];
+                if (c == 0) continue;
+                _distance.AccumulatePair(t.Anchor, t.Positive, c, dap);
+                _distance.AccumulatePair(t.Anchor, t.Negative, -c, dan);
+            }
+            _distance.FinishGradient(grad, 1f);
+        }
+        return (loss, (int)Math.Min(active, int.MaxValue));
     }
 
     private readonly struct HardJob : IRowJob

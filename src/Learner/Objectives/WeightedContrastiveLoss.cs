@@ -18,23 +18,32 @@ namespace Learner.Objectives;
 /// a pair is positive when the sampler marked it so (<see cref="WeightedContrastiveOptions.PositivesFromPairs"/>, the
 /// default) and Δ is the pair's <see cref="IndexPair.ScoreGap"/> when finite; with every in-batch pair, or with
 /// <see cref="WeightedContrastiveOptions.PositivesFromPairs"/> false, Δ ≤ threshold decides.</remarks>
-public sealed class WeightedContrastiveLoss : ObjectiveBase
+public sealed class WeightedContrastiveLoss : ObjectiveBase<WeightedContrastiveOptions>
 {
     private readonly PairDistance _distance;
     private readonly PairLossEngine _engine = new();
     private readonly Workspace<float> _scores = new();
 
-    /// <summary>Creates the objective.</summary>
+    /// <summary>Creates the objective with the distance and reduction its options name.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public WeightedContrastiveLoss(WeightedContrastiveOptions? options = null) : base("weighted-contrastive")
+    public WeightedContrastiveLoss(WeightedContrastiveOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a distance of your own (e.g. a <see cref="CustomDistance"/>), which replaces
+    /// <see cref="WeightedContrastiveOptions.Distance"/>, and optionally a reducer, which replaces
+    /// <see cref="WeightedContrastiveOptions.Reduction"/>; null for the options' choice. The weights and margins depend
+    /// on the scores only, so they are the same with any distance.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
+    /// <param name="reducer">The reducer over the pair terms, or null.</param>
+    public WeightedContrastiveLoss(WeightedContrastiveOptions? options, PairDistance? distance, Reducers.ReducerBase? reducer = null)
+        : base("weighted-contrastive", options)
     {
-        Options = options ?? new WeightedContrastiveOptions();
-        Options.Validate();
-        _distance = PairDistance.Create(Options.Distance);
+        _distance = distance ?? PairDistance.Create(Options.Distance);
+        Reducer = reducer ?? Reducers.ReducerBase.For(Options.Reduction);
     }
 
-    /// <summary>The options.</summary>
-    public WeightedContrastiveOptions Options { get; }
+    /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>
+    public Reducers.ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -81,7 +90,7 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
             weightScale = WeightScale(Options, sum, count);
         }
         gradSecondView.Clear();
-        return Report(_engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Options.Reduction, gradEmbeddings));
+        return Report(_engine.Run(new Penalty(s, Options, weightScale, !selection.AllPairs), _distance, batch, selection, Reducer, gradEmbeddings));
     }
 
     private readonly struct Penalty : IPairPenalty
@@ -99,10 +108,10 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase
         bool IPairPenalty.IsPositive(int i, int j, bool positiveFlag, float providedGap)
             => IsPositive(_o, positiveFlag, PairGap(_scores, i, j, providedGap), _provided);
 
-        public double Evaluate(int i, int j, bool positiveFlag, float providedGap, double distance, out double grad)
+        public double Evaluate(int i, int j, bool positive, float providedGap, double distance, out double grad)
         {
+            if (positive) { grad = 2 * distance; return distance * distance; }
             double gap = PairGap(_scores, i, j, providedGap);
-            if (IsPositive(_o, positiveFlag, gap, _provided)) { grad = 2 * distance; return distance * distance; }
             double g = _o.Gap(gap);
             double w = NegativeWeight(_o, g, _weightScale);
             double h = NegativeMargin(_o, g) - distance;

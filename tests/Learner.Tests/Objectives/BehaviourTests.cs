@@ -167,5 +167,13 @@ public class BehaviourTests
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             allocated.Should().Be(0, $"{name} must reuse its workspace");
         }
+        // The paper's composite (two terms, two parts in all: held inline) reuses its buffers and part names too.
+        var composite = new CompositeObjective(new CompositeTerm("mse", new MseScoreRegression(new MseOptions { EmbeddingDimension = r.D }), 1.0),
+            new CompositeTerm("weighted-contrastive", new WeightedContrastiveLoss(), 0.5));
+        composite.Compute(ToBatch(r, e, v, s), ge);
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        var result = composite.Compute(ToBatch(r, e, v, s), ge);
+        (GC.GetAllocatedBytesForCurrentThread() - start).Should().Be(0, "the composite must reuse its term and part buffers");
+        result.Parts.Select(p => p.Name).Should().Equal("weighted-contrastive.positive", "weighted-contrastive.negative");
     }
 }

@@ -1,6 +1,7 @@
 using Learner.Objectives;
 using Learner.Objectives.Distances;
 using Learner.Objectives.Options;
+using Learner.Examples.Extensions;
 
 namespace Learner.Tests.Objectives;
 
@@ -13,7 +14,9 @@ public static class ObjectiveCatalog
         yield return ("contrastive cosine", _ => new ContrastiveLoss(new ContrastiveOptions { Margin = 0.9f }), true);
         yield return ("contrastive euclidean", _ => new ContrastiveLoss(new ContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 5f }), false);
         yield return ("weighted-contrastive", _ => new WeightedContrastiveLoss(new WeightedContrastiveOptions { Margin = 0.9f, MarginByGap = true, PositiveThreshold = 0.2f }), true);
+        yield return ("contrastive hardest-half reducer", _ => new ContrastiveLoss(new ContrastiveOptions { Margin = 0.9f }, null, new HardestFractionReducer()), true);
         yield return ("triplet batch-hard", _ => new TripletLoss(new TripletOptions { Margin = 0.5f }), false);
+        yield return ("triplet batch-hard hardest-half reducer", _ => new TripletLoss(new TripletOptions { Margin = 0.5f }, null, new HardestFractionReducer()), false);
         yield return ("triplet batch-all cosine", _ => new TripletLoss(new TripletOptions { Selection = TripletSelection.BatchAll, Distance = DistanceKind.Cosine }), true);
         yield return ("triplet semi-hard soft-plus", _ => new TripletLoss(new TripletOptions { Selection = TripletSelection.SemiHard, Penalty = TripletPenalty.SoftPlus }), false);
         yield return ("infonce", _ => new InfoNceLoss(), true);

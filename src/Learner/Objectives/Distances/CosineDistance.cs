@@ -20,7 +20,7 @@ internal sealed class CosineDistance : PairDistance
     private ReadOnlySpan<float> N(int i) => _normalized.Array.AsSpan(i * Dimension, Dimension);
 
     /// <inheritdoc />
-    public override double Pair(int i, int j) => 1.0 - Accumulate.Dot(N(i), N(j));
+    public override double Pair(int i, int j) => 1.0 - Simd.Dot(N(i), N(j));
 
     /// <inheritdoc />
     public override void Block(int rowStart, int rows, Span<float> dst)

@@ -25,7 +25,7 @@ internal sealed class EuclideanDistance : PairDistance
         var e = _e.Get(count * dimension);
         embeddings.CopyTo(e);
         var sq = _sqNorms.Get(count);
-        for (int i = 0; i < count; i++) { var r = e.Slice(i * dimension, dimension); sq[i] = (float)Accumulate.Dot(r, r); }
+        for (int i = 0; i < count; i++) { var r = e.Slice(i * dimension, dimension); sq[i] = (float)Simd.Dot(r, r); }
     }
 
     private ReadOnlySpan<float> E(int i) => _e.Array.AsSpan(i * Dimension, Dimension);
@@ -33,7 +33,7 @@ internal sealed class EuclideanDistance : PairDistance
     /// <inheritdoc />
     public override double Pair(int i, int j)
     {
-        double sq = Accumulate.SquaredDistance(E(i), E(j));
+        double sq = Simd.SquaredDistance(E(i), E(j));
         return _squared ? sq : Math.Sqrt(sq + Epsilon);
     }
 
@@ -52,7 +52,7 @@ internal sealed class EuclideanDistance : PairDistance
             TensorPrimitives.Add(row, sq[i], row);
             float si = sq[i];
             for (int j = 0; j < n; j++)
-                if (row[j] * 16f < si + sq[j]) row[j] = (float)Accumulate.SquaredDistance(E(i), E(j));
+                if (row[j] * 16f < si + sq[j]) row[j] = (float)Simd.SquaredDistance(E(i), E(j));
             if (_squared) continue;
             TensorPrimitives.Max(row, 0f, row);
             TensorPrimitives.Add(row, (float)Epsilon, row);

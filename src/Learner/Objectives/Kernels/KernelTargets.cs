@@ -1,3 +1,4 @@
+using Learner.Nn.Kernels;
 using System.Numerics.Tensors;
 
 namespace Learner.Objectives.Kernels;
@@ -29,10 +30,10 @@ internal readonly struct KernelTargets : ISoftmaxTargets
         float m = TensorPrimitives.Max(t);
         TensorPrimitives.Subtract(t, m, t);
         TensorPrimitives.Exp(t, t);
-        double z = Accumulate.Sum(t);
+        double z = Simd.Sum(t);
         TensorPrimitives.Multiply(t, (float)(1.0 / z), t);
         t[i] = 0f;
-        return Accumulate.Dot(t, logits);
+        return Simd.Dot(t, logits);
     }
 
     public void SubtractTargets(int i, Span<float> row, float scale, ReadOnlySpan<float> scratch)

@@ -9,59 +9,113 @@ namespace Learner.Objectives.Kernels;
 /// (exact distances), all pairs through row tiles of the GEMM distance matrix with the gradient pushed back by two
 /// GEMMs per tile. Memory is O(tile·B), reused. The loss is kept as its positive and negative parts.
 /// </summary>
-/// <remarks>With <see cref="Reduction.PositiveNegativeMeansOverActive"/> the two parts have different scales that are
-/// known only once every pair was seen, so the pairs are visited twice: counting first, then the gradient with each
-/// pair's coefficient scaled by its part's factor (a single tile keeps its distance block between the passes).</remarks>
+/// <remarks>A <see cref="CountReducer"/> whose factors are <see cref="CountReducer.Uniform"/> needs one pass (the
+/// gradient is scaled once at the end). Otherwise the pairs are visited twice: first counting (and, for a reducer that
+/// is not a count reducer, storing every term: B² values for all pairs), then the gradient with each pair's
+/// coefficient scaled by its weight (a single tile keeps its distance block between the passes). The reducer is called
+/// once per batch, never per pair.</remarks>
 internal sealed class PairLossEngine
 {
+    /// <summary>A pair outside the selection (all-pairs term buffers).</summary>
+    private const byte Skipped = 0xFF;
+
     private readonly Workspace<float> _dist = new(), _coef = new();
-    private readonly Workspace<double> _rowLoss = new();
+    private readonly Workspace<double> _rowLoss = new(), _terms = new(), _weights = new(), _compact = new(), _compactWeights = new();
     private readonly Workspace<long> _rowCounts = new();
     private readonly Workspace<int> _patients = new();
+    private readonly Workspace<byte> _kinds = new();
+    private readonly Workspace<TermKind> _compactKinds = new();
 
     /// <summary>Runs the penalty; writes the reduced gradient into <paramref name="grad"/> when not empty.</summary>
     public PairLossResult Run<T>(T penalty, PairDistance distance, in EmbeddingBatch batch, in PairSelection selection,
-        Reduction reduction, Span<float> grad) where T : struct, IPairPenalty
+        ReducerBase reducer, Span<float> grad) where T : struct, IPairPenalty
     {
         int n = batch.Count, d = batch.Dimension;
         bool wantGrad = !grad.IsEmpty;
-        bool separate = reduction == Reduction.PositiveNegativeMeansOverActive;
         distance.Prepare(batch.Embeddings, n, d);
-        PairStats stats;
-        if (!separate)
+        bool reuse = Tiling.Rows(n, n) >= n;
+        if (reducer is CountReducer counts)
         {
-            if (wantGrad) distance.BeginGradient();
-            stats = Pass(penalty, distance, selection, n, wantGrad, 1f, 1f, reuseBlock: false);
-            var (scale, _) = Reducer.Scales(reduction, stats);
-            if (wantGrad) distance.FinishGradient(grad, (float)scale);
-            return new PairLossResult(stats, scale, scale);
+            PairStats stats;
+            if (counts.Uniform)
+            {
+                if (wantGrad) distance.BeginGradient();
+                stats = Pass(penalty, distance, selection, n, wantGrad, 1f, 1f, null, false, reuseBlock: false);
+                var (scale, _) = counts.Scales(stats.Counts);
+                if (wantGrad) distance.FinishGradient(grad, (float)scale);
+                return new PairLossResult(stats, stats.PositiveSum * scale, stats.NegativeSum * scale);
+            }
+            stats = Pass(penalty, distance, selection, n, wantGrad: false, 1f, 1f, null, false, reuseBlock: false);
+            var (ps, ns) = counts.Scales(stats.Counts);
+            if (wantGrad)
+            {
+                distance.BeginGradient();
+                Pass(penalty, distance, selection, n, wantGrad: true, (float)ps, (float)ns, null, false, reuseBlock: reuse);
+                distance.FinishGradient(grad, 1f);
+            }
+            return new PairLossResult(stats, stats.PositiveSum * ps, stats.NegativeSum * ns);
         }
-        stats = Pass(penalty, distance, selection, n, wantGrad: false, 1f, 1f, reuseBlock: false);
-        var (ps, ns) = Reducer.Scales(reduction, stats);
+        // A reducer over the term vector: store the terms, weigh them once, then push the weighted gradient back.
+        long size = selection.AllPairs ? (long)n * n : selection.Explicit.Length;
+        if (size > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(batch), n, $"{reducer.GetType().Name}: {size} pair terms do not fit one buffer; use a count reducer or fewer pairs.");
+        _terms.Get((int)size); _kinds.Get((int)size);
+        var stats2 = Pass(penalty, distance, selection, n, wantGrad: false, 1f, 1f, null, record: true, reuseBlock: false);
+        var (pos, neg) = Weigh(reducer, (int)size, stats2.Count);
         if (wantGrad)
         {
             distance.BeginGradient();
-            Pass(penalty, distance, selection, n, wantGrad: true, (float)ps, (float)ns, reuseBlock: Tiling.Rows(n, n) >= n);
+            Pass(penalty, distance, selection, n, wantGrad: true, 1f, 1f, _weights.Array, false, reuseBlock: reuse);
             distance.FinishGradient(grad, 1f);
         }
-        return new PairLossResult(stats, ps, ns);
+        return new PairLossResult(stats2, pos, neg);
+    }
+
+    /// <summary>Gathers the stored terms, lets the reducer weigh them, scatters the weights back to the term buffer's
+    /// layout and returns the weighted positive and negative parts.</summary>
+    private (double Positive, double Negative) Weigh(ReducerBase reducer, int size, long count)
+    {
+        var terms = _terms.Array; var kinds = _kinds.Array;
+        var compact = _compact.Get((int)count); var compactKinds = _compactKinds.Get((int)count); var w = _compactWeights.Get((int)count);
+        int k = 0;
+        for (int t = 0; t < size; t++)
+        {
+            if (kinds[t] == Skipped) continue;
+            compact[k] = terms[t]; compactKinds[k] = (TermKind)kinds[t]; k++;
+        }
+        reducer.Weights(compact, compactKinds, w);
+        var weights = _weights.Get(size);
+        double pos = 0, neg = 0;
+        k = 0;
+        for (int t = 0; t < size; t++)
+        {
+            if (kinds[t] == Skipped) { weights[t] = 0; continue; }
+            weights[t] = w[k];
+            if (compactKinds[k] == TermKind.PositivePair) pos += w[k] * compact[k]; else neg += w[k] * compact[k];
+            k++;
+        }
+        return (pos, neg);
     }
 
     private PairStats Pass<T>(T penalty, PairDistance distance, in PairSelection selection, int n, bool wantGrad,
-        float posScale, float negScale, bool reuseBlock) where T : struct, IPairPenalty
+        float posScale, float negScale, double[]? weights, bool record, bool reuseBlock) where T : struct, IPairPenalty
     {
         double ps = 0, ns = 0;
         long pc = 0, pa = 0, nc = 0, na = 0;
         if (!selection.AllPairs)
         {
+            var terms = record ? _terms.Array : null; var kinds = record ? _kinds.Array : null;
+            int k = 0;
             foreach (var p in selection.Explicit)
             {
                 double dist = distance.Pair(p.First, p.Second);
-                double l = penalty.Evaluate(p.First, p.Second, p.Positive, p.ScoreGap, dist, out double g);
                 bool positive = penalty.IsPositive(p.First, p.Second, p.Positive, p.ScoreGap);
+                double l = penalty.Evaluate(p.First, p.Second, positive, p.ScoreGap, dist, out double g);
                 if (positive) { ps += l; pc++; if (l != 0) pa++; }
                 else { ns += l; nc++; if (l != 0) na++; }
-                if (wantGrad && g != 0) distance.AccumulatePair(p.First, p.Second, g * (positive ? posScale : negScale), dist);
+                if (terms is not null) { terms[k] = l; kinds![k] = (byte)(positive ? TermKind.PositivePair : TermKind.NegativePair); }
+                double c = weights is null ? g * (positive ? posScale : negScale) : g * weights[k];
+                if (wantGrad && c != 0) distance.AccumulatePair(p.First, p.Second, c, dist);
+                k++;
             }
             return new PairStats(ps, pc, pa, ns, nc, na);
         }
@@ -70,18 +124,20 @@ internal sealed class PairLossEngine
         _coef.Get(tileRows * n);
         _rowLoss.Get(2 * n);
         _rowCounts.Get(4 * n);
-        var distArr = _dist.Array; var coefArr = _coef.Array; var lossArr = _rowLoss.Array; var countArr = _rowCounts.Array;
+        var lossArr = _rowLoss.Array; var countArr = _rowCounts.Array;
         int[]? patients = null;
         if (selection.FiltersPatients)
         {
             _patients.Get(n); patients = _patients.Array;
             for (int i = 0; i < n; i++) patients[i] = selection.Patient(i);
         }
+        var sink = new RowSink(_dist.Array, _coef.Array, patients, lossArr, countArr, posScale, negScale, weights,
+            record ? _terms.Array : null, record ? _kinds.Array : null);
         for (int i0 = 0; i0 < n; i0 += tileRows)
         {
             int rows = Math.Min(tileRows, n - i0);
             if (!reuseBlock) distance.Block(i0, rows, dist0);
-            RowParallel.Run(new RowsJob<T>(penalty, i0, n, distArr, coefArr, patients, lossArr, countArr, posScale, negScale), rows, n);
+            RowParallel.Run(new RowsJob<T>(penalty, i0, n, sink), rows, n);
             if (wantGrad) distance.AccumulateBlock(i0, rows, _coef.Array.AsSpan(0, rows * n), dist0);
         }
         for (int i = 0; i < n; i++)
@@ -92,51 +148,54 @@ internal sealed class PairLossEngine
         return new PairStats(ps, pc, pa, ns, nc, na);
     }
 
+    /// <summary>Where the rows of one all-pairs pass read and write: the tile's distances and coefficients, per-row sums
+    /// and counts, the pair weights (n×n, or null for the two scales) and the term record (n×n, or null).</summary>
+    private readonly record struct RowSink(float[] Dist, float[] Coef, int[]? Patients, double[] Loss, long[] Counts, float PosScale, float NegScale,
+        double[]? Weights, double[]? Terms, byte[]? Kinds);
+
     private readonly struct RowsJob<T> : IRowJob where T : struct, IPairPenalty
     {
         private readonly T _penalty;
         private readonly int _start, _n;
-        private readonly float[] _dist, _coef;
-        private readonly int[]? _patients;
-        private readonly double[] _loss;
-        private readonly long[] _counts;
-        private readonly float _posScale, _negScale;
+        private readonly RowSink _sink;
 
-        public RowsJob(T penalty, int start, int n, float[] dist, float[] coef, int[]? patients, double[] loss, long[] counts, float posScale, float negScale)
-        {
-            _penalty = penalty; _start = start; _n = n; _dist = dist; _coef = coef; _patients = patients; _loss = loss; _counts = counts;
-            _posScale = posScale; _negScale = negScale;
-        }
+        public RowsJob(T penalty, int start, int n, RowSink sink) { _penalty = penalty; _start = start; _n = n; _sink = sink; }
 
         public void Run(int r0, int r1, int worker)
         {
-            for (int r = r0; r < r1; r++)
-                Row(_penalty, _start + r, _n, _dist.AsSpan(r * _n, _n), _coef.AsSpan(r * _n, _n), _patients, _loss, _counts, _posScale, _negScale);
+            for (int r = r0; r < r1; r++) Row(_penalty, _start + r, _n, r, _sink);
         }
     }
 
-    private static void Row<T>(T penalty, int i, int n, Span<float> dist, Span<float> coef, int[]? patients, double[] rowLoss, long[] counts,
-        float posScale, float negScale) where T : struct, IPairPenalty
+    private static void Row<T>(T penalty, int i, int n, int r, in RowSink s) where T : struct, IPairPenalty
     {
+        var dist = s.Dist.AsSpan(r * n, n);
+        var coef = s.Coef.AsSpan(r * n, n);
+        var patients = s.Patients;
+        var weights = s.Weights is null ? default : s.Weights.AsSpan(i * n, n);
+        var terms = s.Terms is null ? default : s.Terms.AsSpan(i * n, n);
+        var kinds = s.Kinds is null ? default : s.Kinds.AsSpan(i * n, n);
+        bool weighted = s.Weights is not null, record = s.Terms is not null;
         coef.Slice(0, i + 1).Clear();
+        if (record) kinds.Slice(0, i + 1).Fill(Skipped);
         double ps = 0, ns = 0; long pc = 0, pa = 0, nc = 0, na = 0;
         for (int j = i + 1; j < n; j++)
         {
-            if (patients is not null && patients[i] == patients[j]) { coef[j] = 0f; continue; }
-            double l = penalty.Evaluate(i, j, false, float.NaN, dist[j], out double g);
-            if (penalty.IsPositive(i, j, false, float.NaN))
+            if (patients is not null && patients[i] == patients[j])
             {
-                coef[j] = (float)g * posScale;
-                ps += l; pc++; if (l != 0) pa++;
+                coef[j] = 0f;
+                if (record) kinds[j] = Skipped;
+                continue;
             }
-            else
-            {
-                coef[j] = (float)g * negScale;
-                ns += l; nc++; if (l != 0) na++;
-            }
+            bool positive = penalty.IsPositive(i, j, false, float.NaN);
+            double l = penalty.Evaluate(i, j, positive, float.NaN, dist[j], out double g);
+            if (positive) { ps += l; pc++; if (l != 0) pa++; }
+            else { ns += l; nc++; if (l != 0) na++; }
+            coef[j] = weighted ? (float)(g * weights[j]) : (float)g * (positive ? s.PosScale : s.NegScale);
+            if (record) { terms[j] = l; kinds[j] = (byte)(positive ? TermKind.PositivePair : TermKind.NegativePair); }
         }
-        rowLoss[2 * i] = ps; rowLoss[2 * i + 1] = ns;
-        counts[4 * i] = pc; counts[4 * i + 1] = pa; counts[4 * i + 2] = nc; counts[4 * i + 3] = na;
+        s.Loss[2 * i] = ps; s.Loss[2 * i + 1] = ns;
+        s.Counts[4 * i] = pc; s.Counts[4 * i + 1] = pa; s.Counts[4 * i + 2] = nc; s.Counts[4 * i + 3] = na;
     }
 }
 
@@ -154,20 +213,17 @@ internal readonly record struct PairStats(double PositiveSum, long Positives, lo
 
     /// <summary>All pairs with ℓ ≠ 0.</summary>
     public long Active => PositiveActive + NegativeActive;
+
+    /// <summary>The counts a reducer reads.</summary>
+    public TermCounts Counts => new(Count, Active, Positives, PositiveActive);
 }
 
 /// <summary>The reduced loss of a pair objective, kept as its positive and negative parts.</summary>
 /// <param name="Stats">The sums and counts.</param>
-/// <param name="PositiveScale">The factor on the positive pairs' sum.</param>
-/// <param name="NegativeScale">The factor on the negative pairs' sum.</param>
-internal readonly record struct PairLossResult(PairStats Stats, double PositiveScale, double NegativeScale)
+/// <param name="PositivePart">The positive pairs' share of the loss (Σ w·ℓ over them).</param>
+/// <param name="NegativePart">The negative pairs' share of the loss.</param>
+internal readonly record struct PairLossResult(PairStats Stats, double PositivePart, double NegativePart)
 {
-    /// <summary>The positive part of the loss.</summary>
-    public double PositivePart => Stats.PositiveSum * PositiveScale;
-
-    /// <summary>The negative part of the loss.</summary>
-    public double NegativePart => Stats.NegativeSum * NegativeScale;
-
     /// <summary>The loss.</summary>
     public double Loss => PositivePart + NegativePart;
 

@@ -1,3 +1,4 @@
+using Learner.Nn.Kernels;
 using System.Numerics.Tensors;
 
 namespace Learner.Objectives.Kernels;
@@ -36,9 +37,9 @@ internal readonly struct PositivePairRow : ILogitRow
             row[k] = float.NegativeInfinity;
         }
         row[i] = float.NegativeInfinity;
-        float m = RowSoftmax.Max(row);
+        float m = Simd.MaxNoNaN(row);
         if (float.IsNegativeInfinity(m)) { row.Clear(); return 0; }
-        double sum = RowSoftmax.ExpShiftSum(row, m);
+        double sum = RowKernels.ExpShiftSum(row, m);
         double lse = m + Math.Log(sum);
         double loss = 0, sigmaSum = 0;
         for (int p = 0; p < np; p++)

@@ -97,8 +97,8 @@ internal sealed class SoftmaxContrastKernel
             if (w == 0f) { row.Clear(); return 0; }
             double tdot = _targets.TargetDot(i, row, scratch);
             if (self) row[i] = float.NegativeInfinity;
-            float m = RowSoftmax.Max(row);
-            double sum = RowSoftmax.ExpShiftSum(row, m);
+            float m = Simd.MaxNoNaN(row);
+            double sum = RowKernels.ExpShiftSum(row, m);
             double lse = m + Math.Log(sum);
             if (wantGrad)
             {

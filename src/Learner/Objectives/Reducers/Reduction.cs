@@ -1,6 +1,6 @@
 namespace Learner.Objectives.Reducers;
 
-/// <summary>How per-pair / per-triplet / per-anchor losses are reduced to the batch loss (see <see cref="Reducer"/> for
+/// <summary>How per-pair / per-triplet / per-anchor losses are reduced to the batch loss (see <see cref="ReducerBase.For"/> for
 /// the factors).</summary>
 public enum Reduction
 {

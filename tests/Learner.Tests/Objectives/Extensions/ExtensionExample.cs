@@ -56,17 +56,39 @@ public sealed class SoftMarginPenalty(double margin = 0.5) : PairPenalty
     }
 }
 
+/// <summary>Online hard-example mining as a reducer: the mean of the hardest <c>fraction</c> of the terms (ties at the
+/// cut included), every other term weighted 0.</summary>
+public sealed class HardestFractionReducer(double fraction = 0.5) : ReducerBase
+{
+    private double[] _sorted = Array.Empty<double>();
+
+    public override void Weights(ReadOnlySpan<double> terms, ReadOnlySpan<TermKind> kinds, Span<double> weights)
+    {
+        if (terms.Length == 0) return;
+        if (_sorted.Length < terms.Length) _sorted = new double[terms.Length];
+        var sorted = _sorted.AsSpan(0, terms.Length);
+        terms.CopyTo(sorted);
+        sorted.Sort();
+        int keep = Math.Max(1, (int)Math.Ceiling(fraction * terms.Length));
+        double cut = sorted[terms.Length - keep];
+        int kept = 0;
+        foreach (double t in terms) if (t >= cut) kept++;
+        for (int k = 0; k < terms.Length; k++) weights[k] = terms[k] >= cut ? 1.0 / kept : 0.0;
+    }
+}
+
 public static class ExtensionExample
 {
-    /// <summary>Checks the distance and the assembled objective, then computes one mined step.</summary>
+    /// <summary>Checks the distance, the reducer and the assembled objective, then computes one mined step.</summary>
     public static ObjectiveResult Run(float[] embeddings, int count, int dimension, int[] labels)
     {
         GradientCheck.Distance(new PseudoHuberDistance(), embeddings, count, dimension).EnsurePassed();
+        GradientCheck.Reducer(new HardestFractionReducer(), new[] { 0.3, 1.2, 0.0, 0.8 },
+            new[] { TermKind.NegativePair, TermKind.NegativePair, TermKind.PositivePair, TermKind.PositivePair }).EnsurePassed();
 
         // A miner, a penalty, a distance and a reducer, composed into one objective.
         var objective = new MinedObjective(new NearestNegativePairMiner(),
-            new PairPenaltyLoss("soft-margin", new SoftMarginPenalty(), new PairPenaltyOptions { Reduction = Reduction.MeanOverActive },
-                new PseudoHuberDistance()));
+            new PairPenaltyLoss("soft-margin", new SoftMarginPenalty(), options: null, new PseudoHuberDistance(), new HardestFractionReducer()));
         var metadata = new BatchMetadata { Labels = labels };
         GradientCheck.Objective(objective, embeddings, count, dimension, metadata).EnsurePassed();
 
