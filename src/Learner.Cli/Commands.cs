@@ -227,7 +227,7 @@ internal static class Commands
         void Log(TrainingProgress t)
         {
             // One JSON object per step, with the UTC time it finished (ISO 8601); non-finite numbers are null.
-            log.Write(JsonSerializer.Serialize(new { time = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), epoch = t.Epoch, step = t.Step, loss = t.Loss, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => k.Value) }, Reporting.NonFiniteAsNullJsonConverter.Compact) + "\n");
+            log.Write(JsonSerializer.Serialize(new { time = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), epoch = t.Epoch, step = t.Step, loss = t.Loss, lr = t.LearningRate, terms = t.Terms.ToDictionary(k => k.Key, k => k.Value), parts = t.Parts.Count == 0 ? null : t.Parts.ToDictionary(k => k.Key, k => k.Value), mining = CsvScalarLogger.MiningRows(t.Mining).ToDictionary(r => r.Tag["mining/".Length..], r => r.Value) is { Count: > 0 } m ? m : null }, Reporting.NonFiniteAsNullJsonConverter.Compact) + "\n");
             log.Flush();
         }
         if (cx.Interactive && !quiet)

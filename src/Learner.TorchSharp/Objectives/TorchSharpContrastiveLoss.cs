@@ -14,7 +14,13 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null) : base("contrastive", options, device) { }
+    /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
+    /// <see cref="TorchSharpDistance"/>), or null.</param>
+    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("contrastive", options, device)
+        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+
+    /// <summary>The distance the pairs are measured with.</summary>
+    public TorchSharpDistance Distance { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
@@ -23,7 +29,8 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
     public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
         | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var pairs = BatchContract.SelectedPairs(meta, Options.UseProvidedPairs);
         TTensor loss, positive;
@@ -32,7 +39,7 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
         if (!pairs.IsEmpty)
         {
             var (first, other, flags) = PairTensors.Upload(this, pairs);
-            var d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, Options.Distance), first, other, Options.Distance);
+            var d = Distance.Pairs(z, first, other);
             positive = flags;
             loss = Terms(d, positive);
             count = pairs.Length;
@@ -41,7 +48,7 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
         {
             var labels = BatchContract.Labels(meta, "Contrastive loss (all pairs; or give EmbeddingBatch.Pairs)");
             var patients = Options.InterPatientOnly ? BatchContract.OptionalPatients(meta, "contrastive") : default;
-            var d = DeviceOps.Matrix(z, Options.Distance);
+            var d = Distance.Matrix(z);
             var lab = UploadIndex(labels);
             positive = lab.unsqueeze(1).eq(lab.unsqueeze(0));
             (var mask, count) = PairTensors.AllPairs(meta.Count, patients);

@@ -17,9 +17,11 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.SecondView;
 
-    private protected override string? SecondViewReader => "InfoNCE";
+    /// <inheritdoc />
+    protected override string? SecondViewReader => "InfoNCE";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         if (second is null) BatchContract.SecondView(0, meta.Count, meta.Dimension, "InfoNCE", required: true);
         long b = meta.Count;

@@ -40,20 +40,23 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective<MseOption
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
-    private protected override IReadOnlyList<TTensor> UploadParameters() => new[]
+    /// <inheritdoc />
+    protected override IReadOnlyList<TTensor> UploadParameters() => new[]
     {
         // The head's gradient is always written, as the managed objective does.
         tensor(HeadWeight.Data.ToArray(), new long[] { Options.EmbeddingDimension }).to(Device).requires_grad_(true),
         tensor(HeadBias.Data.ToArray(), new long[] { 1 }).to(Device).requires_grad_(true),
     };
 
-    private protected override void DownloadParameterGradients(IReadOnlyList<TTensor> parameters)
+    /// <inheritdoc />
+    protected override void DownloadParameterGradients(IReadOnlyList<TTensor> parameters)
     {
         CopyGradient(parameters[0], HeadWeightGradient.Data);
         CopyGradient(parameters[1], HeadBiasGradient.Data);
     }
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int b = meta.Count;
         _head.CheckDimension(meta.Dimension);

@@ -21,9 +21,11 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
     /// <inheritdoc />
     public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
 
-    private protected override string? SecondViewReader => "NT-Xent";
+    /// <inheritdoc />
+    protected override string? SecondViewReader => "NT-Xent";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int b = meta.Count, n = second is null ? b : 2 * b;
         var all = new int[n];

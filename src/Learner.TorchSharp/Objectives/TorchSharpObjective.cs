@@ -26,7 +26,7 @@ namespace Learner.TorchSharp.Objectives;
 /// batch-all triplets hold B×B×B values, processed in anchor chunks of at most 2²⁴ elements.</para>
 /// <para>Not thread-safe: use one instance per training loop.</para>
 /// </remarks>
-public abstract class TorchSharpObjective : IObjective, IDisposable
+public abstract class TorchSharpObjective : IObjective, IDetailReporting, IDisposable
 {
     /// <summary>Elements per chunk of a B×B×B formulation.</summary>
     internal const long ChunkElements = 1L << 24;
@@ -35,7 +35,10 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     private TTensor? _positivePart, _negativePart;
     private MiningStatistics _mining;
 
-    private protected TorchSharpObjective(string name, Device? device)
+    /// <summary>Creates the objective.</summary>
+    /// <param name="name">Its registry name (in results, logs and messages).</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    protected TorchSharpObjective(string name, Device? device)
     {
         Name = name;
         Device = device ?? TorchSharpEncoder.DefaultDevice();
@@ -43,6 +46,10 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
 
     /// <inheritdoc />
     public string Name { get; }
+
+    /// <summary>Whether <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/> copies the loss's positive and
+    /// negative parts to the host (two device synchronisations) and reports the mining counts; default true.</summary>
+    public bool ReportsDetails { get; set; } = true;
 
     /// <summary>The device the loss is computed on.</summary>
     public Device Device { get; }
@@ -81,7 +88,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             var parameters = UploadParameters();
             var loss = LossCore(z, second, batch, parameters, out active);
             value = loss.to_type(ScalarType.Float64).item<double>();
-            if (_positivePart is not null && _negativePart is not null)
+            if (ReportsDetails && _positivePart is not null && _negativePart is not null)
                 parts = new ObjectiveTerms(new ObjectiveTerm(Name + ".positive", _positivePart.to_type(ScalarType.Float64).item<double>(), 1.0),
                     new ObjectiveTerm(Name + ".negative", _negativePart.to_type(ScalarType.Float64).item<double>(), 1.0));
             _positivePart = _negativePart = null;
@@ -90,7 +97,10 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
             if (second is not null) CopyGradient(second, gradSecondView);
             DownloadParameterGradients(parameters);
         }
-        return new ObjectiveResult(value, active, new ObjectiveTerms(new ObjectiveTerm(Name, value, 1.0))) { Parts = parts, Mining = _mining with { Active = active } };
+        return new ObjectiveResult(value, active, new ObjectiveTerms(new ObjectiveTerm(Name, value, 1.0)))
+        {
+            Parts = parts, Mining = ReportsDetails && _mining != default ? _mining with { Active = active } : default,
+        };
     }
 
     /// <summary>Computes the loss and its gradient with respect to the embeddings (no second-view gradient).</summary>
@@ -125,7 +135,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
 
     /// <summary>The objective's name in messages when it reads the second view (InfoNCE, SupCon, y-aware InfoNCE); null
     /// when it ignores it, which is then neither copied to the device nor given a gradient.</summary>
-    private protected virtual string? SecondViewReader => null;
+    protected virtual string? SecondViewReader => null;
 
     /// <summary>Builds the loss.</summary>
     /// <param name="z">B×D embeddings on the device.</param>
@@ -134,34 +144,34 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     /// <param name="parameters">The objective's parameters on the device (from <see cref="UploadParameters"/>).</param>
     /// <param name="active">The active count.</param>
     /// <returns>A scalar float32 tensor.</returns>
-    internal abstract TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active);
+    protected abstract TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active);
 
     /// <summary>Returns positive + negative, keeping both parts and the mining counts for the result of
     /// <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/> (as the managed objectives report them).</summary>
-    private protected TTensor Parts(TTensor positive, TTensor negative, MiningStatistics mining)
+    protected TTensor Parts(TTensor positive, TTensor negative, MiningStatistics mining)
     {
         _positivePart = positive; _negativePart = negative; _mining = mining;
         return positive.Plus(negative);
     }
 
     /// <summary>Keeps the mining counts for the result of <see cref="Compute(in EmbeddingBatch, Span{float}, Span{float})"/>.</summary>
-    private protected void ReportMining(MiningStatistics mining) => _mining = mining;
+    protected void ReportMining(MiningStatistics mining) => _mining = mining;
 
     /// <summary>The objective's parameters as device leaves that require gradients (empty for most objectives).</summary>
-    private protected virtual IReadOnlyList<TTensor> UploadParameters() => Array.Empty<TTensor>();
+    protected virtual IReadOnlyList<TTensor> UploadParameters() => Array.Empty<TTensor>();
 
     /// <summary>Copies the device parameters' gradients into <see cref="Parameters"/>.</summary>
-    private protected virtual void DownloadParameterGradients(IReadOnlyList<TTensor> parameters) { }
+    protected virtual void DownloadParameterGradients(IReadOnlyList<TTensor> parameters) { }
 
     /// <summary>A float32 tensor on the device from host values.</summary>
-    private protected TTensor Upload(ReadOnlySpan<float> values, long rows, long columns, bool requiresGrad)
+    protected TTensor Upload(ReadOnlySpan<float> values, long rows, long columns, bool requiresGrad)
     {
         var t = tensor(values.ToArray(), new[] { rows, columns }).to(Device);
         return requiresGrad ? t.requires_grad_(true) : t;
     }
 
     /// <summary>A tensor on the device from host integers (int64, for indexing).</summary>
-    private protected TTensor UploadIndex(ReadOnlySpan<int> values)
+    protected TTensor UploadIndex(ReadOnlySpan<int> values)
     {
         var a = new long[values.Length];
         for (int i = 0; i < a.Length; i++) a[i] = values[i];
@@ -169,7 +179,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
     }
 
     /// <summary>A float64 tensor on the device from host float32 values (exact).</summary>
-    private protected TTensor UploadDouble(ReadOnlySpan<float> values)
+    protected TTensor UploadDouble(ReadOnlySpan<float> values)
     {
         var a = new double[values.Length];
         for (int i = 0; i < a.Length; i++) a[i] = values[i];
@@ -178,7 +188,7 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
 
     /// <summary>Copies a leaf's gradient into <paramref name="destination"/> (zeros when it has none; nothing when the
     /// destination is empty).</summary>
-    private protected static void CopyGradient(TTensor leaf, Span<float> destination)
+    protected static void CopyGradient(TTensor leaf, Span<float> destination)
     {
         if (destination.IsEmpty) return;
         using var grad = leaf.GradOrNull();
@@ -223,7 +233,12 @@ public abstract class TorchSharpObjective : IObjective, IDisposable
 /// <typeparam name="TOptions">The options record.</typeparam>
 public abstract class TorchSharpObjective<TOptions> : TorchSharpObjective where TOptions : ObjectiveOptions, new()
 {
-    private protected TorchSharpObjective(string name, TOptions? options, Device? device) : base(name, device)
+    /// <summary>Creates the objective.</summary>
+    /// <param name="name">Its registry name.</param>
+    /// <param name="options">Its options, or null for <c>new TOptions()</c> (validated here).</param>
+    /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
+    /// <exception cref="ArgumentException">An option is out of range (named by <see cref="ObjectiveOptions.Validate"/>).</exception>
+    protected TorchSharpObjective(string name, TOptions? options, Device? device) : base(name, device)
     {
         Options = options ?? new TOptions();
         Options.Validate();

@@ -19,7 +19,8 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContr
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var scores = BatchContract.Scores(meta, "Rank-N-Contrast");
         int n = meta.Count;

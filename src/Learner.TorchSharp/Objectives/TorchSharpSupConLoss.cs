@@ -20,9 +20,11 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
     /// <inheritdoc />
     public override BatchFields Reads => BatchFields.Labels | BatchFields.SecondView;
 
-    private protected override string? SecondViewReader => "SupCon";
+    /// <inheritdoc />
+    protected override string? SecondViewReader => "SupCon";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var labels = BatchContract.Labels(meta, "SupCon");
         int b = meta.Count, n = second is null ? b : 2 * b;

@@ -16,12 +16,19 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null) : base("triplet", options, device) { }
+    /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
+    /// <see cref="TorchSharpDistance"/>), or null.</param>
+    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("triplet", options, device)
+        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+
+    /// <summary>The distance the pairs are measured with.</summary>
+    public TorchSharpDistance Distance { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         int n = meta.Count;
         float margin = Options.Margin;
@@ -37,9 +44,8 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
             for (int t = 0; t < triplets.Length; t++) (a[t], p[t], q[t]) = (triplets[t].Anchor, triplets[t].Positive, triplets[t].Negative);
             long[] shape = { triplets.Length };
             var ai = tensor(a, shape).to(Device);
-            var rows = DeviceOps.DistanceRows(z, Options.Distance);
-            var l = DeviceOps.Penalty((DeviceOps.Pairs(rows, ai, tensor(p, shape).to(Device), Options.Distance)
-                - DeviceOps.Pairs(rows, ai, tensor(q, shape).to(Device), Options.Distance)).Plus(margin), penalty);
+            var l = DeviceOps.Penalty((Distance.Pairs(z, ai, tensor(p, shape).to(Device))
+                - Distance.Pairs(z, ai, tensor(q, shape).to(Device))).Plus(margin), penalty);
             count = triplets.Length;
             active = DeviceOps.ActiveCount(l, null);
             sum = l.sum();
@@ -54,7 +60,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
             var eye = DeviceEye(n);
             var positiveMask = same.logical_and(eye.logical_not());
             var negativeMask = same.logical_not();
-            var dist = DeviceOps.Matrix(z, Options.Distance);
+            var dist = Distance.Matrix(z);
             switch (Options.Selection)
             {
                 case TripletSelection.BatchHard:

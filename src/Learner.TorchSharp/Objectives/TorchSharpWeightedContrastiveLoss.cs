@@ -21,7 +21,13 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null) : base("weighted-contrastive", options, device) { }
+    /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
+    /// <see cref="TorchSharpDistance"/>), or null.</param>
+    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("weighted-contrastive", options, device)
+        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+
+    /// <summary>The distance the pairs are measured with.</summary>
+    public TorchSharpDistance Distance { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -29,7 +35,8 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     /// <inheritdoc />
     public override BatchFields Reads => BatchFields.Scores | BatchFields.PatientIds | BatchFields.Pairs;
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var s = BatchContract.Scores(meta, "Weighted contrastive loss");
         var pairs = BatchContract.SelectedPairs(meta, Options.UseProvidedPairs);
@@ -73,9 +80,9 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
         if (explicitPairs)
         {
             var (first, other, _) = PairTensors.Upload(this, pairs);
-            d = DeviceOps.Pairs(DeviceOps.DistanceRows(z, o.Distance), first, other, o.Distance);
+            d = Distance.Pairs(z, first, other);
         }
-        else d = DeviceOps.Matrix(z, o.Distance);
+        else d = Distance.Matrix(z);
         // Negatives: the hinge w·max(0, m − d)², or with TargetDistance (the ranking form) w·(m − d)², as the managed loss.
         var h = tensor(margin, shape).to(Device) - d;
         var loss = d.Square().where(tensor(positive, shape).to(Device),

@@ -20,9 +20,11 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOpti
     /// <inheritdoc />
     public override BatchFields Reads => BatchFields.Scores | BatchFields.SecondView;
 
-    private protected override string? SecondViewReader => "y-aware InfoNCE";
+    /// <inheritdoc />
+    protected override string? SecondViewReader => "y-aware InfoNCE";
 
-    internal override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
+    /// <inheritdoc />
+    protected override TTensor LossCore(TTensor z, TTensor? second, in EmbeddingBatch meta, IReadOnlyList<TTensor> parameters, out int active)
     {
         var scores = BatchContract.Scores(meta, "y-aware InfoNCE");
         int b = meta.Count, n = second is null ? b : 2 * b;

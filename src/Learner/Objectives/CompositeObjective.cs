@@ -15,7 +15,7 @@ public sealed record CompositeTerm(string Name, IObjective Objective, double Wei
 /// components (e.g. the MSE head) are scaled by their component's weight in place. The composite owns its components:
 /// disposing it disposes those that are <see cref="IDisposable"/> (e.g. objectives computed on a GPU).
 /// </summary>
-public sealed class CompositeObjective : IObjective, IDisposable
+public sealed class CompositeObjective : IObjective, IDetailReporting, IDisposable
 {
     private readonly CompositeTerm[] _terms;
     private readonly Workspace<float> _scratchE = new(), _scratchV = new();
@@ -61,6 +61,13 @@ public sealed class CompositeObjective : IObjective, IDisposable
 
     /// <inheritdoc />
     public string Name => "composite";
+
+    /// <summary>Forwarded to every component that is <see cref="IDetailReporting"/>; true when none is.</summary>
+    public bool ReportsDetails
+    {
+        get { foreach (var t in _terms) if (t.Objective is IDetailReporting r && !r.ReportsDetails) return false; return true; }
+        set { foreach (var t in _terms) if (t.Objective is IDetailReporting r) r.ReportsDetails = value; }
+    }
 
     /// <inheritdoc />
     public BatchFields Requires

@@ -14,7 +14,7 @@ namespace Learner.Objectives;
 /// <remarks>The fused selections (<see cref="Options.TripletSelection.BatchAll"/>, <see cref="Options.TripletSelection.BatchHard"/>,
 /// all pairs) stay faster for their own rules: they never materialise the index lists. Disposing the mined objective
 /// disposes the objective when it is <see cref="IDisposable"/>.</remarks>
-public sealed class MinedObjective : IObjective, IDisposable
+public sealed class MinedObjective : IObjective, IDetailReporting, IDisposable
 {
     private readonly IObjective _objective;
     private readonly PairMiner? _pairMiner;
@@ -51,6 +51,13 @@ public sealed class MinedObjective : IObjective, IDisposable
 
     /// <inheritdoc />
     public string Name => _objective.Name;
+
+    /// <summary>Forwarded to the objective when it is <see cref="IDetailReporting"/>; true otherwise.</summary>
+    public bool ReportsDetails
+    {
+        get => _objective is not IDetailReporting r || r.ReportsDetails;
+        set { if (_objective is IDetailReporting r) r.ReportsDetails = value; }
+    }
 
     private BatchFields MinerRequires => _pairMiner?.Requires ?? _tripletMiner!.Requires;
 

@@ -45,7 +45,8 @@ public abstract class ObjectiveBase : IObjective
         return new ObjectiveResult(loss, active, new ObjectiveTerms(new ObjectiveTerm(Name, loss, 1.0)))
         {
             Parts = _parts,
-            Mining = _mining with { Active = active },
+            // Objectives that visit no pairs, triplets or anchors (MSE) report no mining, not their active rows.
+            Mining = _mining == default ? default : _mining with { Active = active },
         };
     }
 
@@ -70,7 +71,8 @@ public abstract class ObjectiveBase : IObjective
         => _parts = new ObjectiveTerms(new ObjectiveTerm(_positiveName, positive, 1.0), new ObjectiveTerm(_negativeName, negative, 1.0));
 
     /// <summary>Reports what the objective visited for this call (<see cref="MiningStatistics.Active"/> is set from
-    /// <see cref="ComputeCore"/>'s result); called from <see cref="ComputeCore"/>.</summary>
+    /// <see cref="ComputeCore"/>'s result); called from <see cref="ComputeCore"/>. An objective that reports nothing
+    /// has empty mining statistics.</summary>
     /// <param name="mining">The counts.</param>
     protected void ReportMining(MiningStatistics mining) => _mining = mining;
 

@@ -6,7 +6,10 @@ namespace Learner.Reporting;
 /// <summary>
 /// Writes training curves as a CSV of scalars, one row per value, in the long form that TensorBoard's scalar export,
 /// pandas (<c>pivot</c>) and spreadsheets read: <c>time,step,epoch,tag,value</c>. Tags: <c>loss</c>, <c>lr</c>,
-/// <c>steps_per_second</c>, <c>term/&lt;name&gt;</c> for each objective term, and at epoch ends with a validation set
+/// <c>steps_per_second</c>, <c>term/&lt;name&gt;</c> for each objective term, <c>loss/&lt;term&gt;/&lt;part&gt;</c> for each
+/// loss part (<c>loss/weighted-contrastive/positive</c>), the mining counts the objective reported
+/// (<c>mining/pairs</c> with <c>mining/positive-pairs</c>, <c>mining/triplets</c>, <c>mining/anchors</c>, and
+/// <c>mining/active-pairs</c>, <c>mining/active-triplets</c> or <c>mining/active</c> for its non-zero terms), and at epoch ends with a validation set
 /// <c>validation/loss</c>, <c>validation/spearman</c>, <c>validation/precision_at_1</c>, <c>validation/map_at_r</c>,
 /// <c>validation/accuracy</c>, <c>validation/macro_f1</c>, <c>validation/quadratic_kappa</c>. A value that was not
 /// measured (NaN) is an empty cell. Each step's rows are flushed together, so a killed run loses at most one step.
@@ -47,6 +50,8 @@ public sealed class CsvScalarLogger : IProgress<TrainingProgress>, IDisposable
         Row("lr", value.LearningRate);
         Row("steps_per_second", value.StepsPerSecond);
         foreach (var (name, v) in value.Terms) Row("term/" + name, v);
+        foreach (var (name, v) in value.Parts) Row(PartTag(name), v);
+        foreach (var (tag, count) in MiningRows(value.Mining)) Row(tag, count);
         if (value.Validation is { } r)
         {
             Row("validation/loss", r.Loss);
@@ -58,6 +63,29 @@ public sealed class CsvScalarLogger : IProgress<TrainingProgress>, IDisposable
             Row("validation/quadratic_kappa", r.QuadraticKappa);
         }
         _writer.Flush();
+    }
+
+    /// <summary>The tag of a loss part: "loss/" and the part's name with its dots as slashes
+    /// (<c>weighted-contrastive.positive</c> → <c>loss/weighted-contrastive/positive</c>).</summary>
+    /// <param name="part">The part's name.</param>
+    /// <returns>The tag.</returns>
+    public static string PartTag(string part) => "loss/" + part.Replace('.', '/');
+
+    /// <summary>The mining rows of one step: each count the objective reported (non-zero; the positive pairs whenever
+    /// pairs were visited), and the active count named by
+    /// what was mined (pairs only: <c>mining/active-pairs</c>; triplets only: <c>mining/active-triplets</c>; otherwise
+    /// <c>mining/active</c>). Nothing when the objective reported no mining.</summary>
+    /// <param name="m">The statistics.</param>
+    /// <returns>(tag, value) rows.</returns>
+    public static IEnumerable<(string Tag, double Value)> MiningRows(Objectives.MiningStatistics m)
+    {
+        if (m.Pairs == 0 && m.Triplets == 0 && m.Anchors == 0) yield break;
+        if (m.Pairs > 0) { yield return ("mining/pairs", m.Pairs); yield return ("mining/positive-pairs", m.PositivePairs); }
+        if (m.Triplets > 0) yield return ("mining/triplets", m.Triplets);
+        if (m.Anchors > 0) yield return ("mining/anchors", m.Anchors);
+        string active = m.Pairs > 0 && m.Triplets == 0 && m.Anchors == 0 ? "mining/active-pairs"
+            : m.Triplets > 0 && m.Pairs == 0 && m.Anchors == 0 ? "mining/active-triplets" : "mining/active";
+        yield return (active, m.Active);
     }
 
     /// <summary>One progress sink that forwards to each of <paramref name="sinks"/> (nulls skipped), in order.</summary>

@@ -335,6 +335,8 @@ public sealed class Pretrainer
     private PretrainingResult TrainSteps(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct, ref RestorePoint restore, ref string? tempBestDir)
     {
         var early = _options.EarlyStopping;
+        // Parts and mining counts are reported only to a progress sink (a device objective copies them per step).
+        if (_objective is IDetailReporting details) details.ReportsDetails = progress is not null;
         var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Reads);
         var baseRng = new Rng(_options.Seed);
         var augmentRng = new Rng(_options.Seed).Fork(AugmentStream);
@@ -467,8 +469,10 @@ public sealed class Pretrainer
                     double rate = (done - state.StartStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                     var terms = new List<KeyValuePair<string, double>>();
                     foreach (var t in result.Terms) terms.Add(new(t.Name, t.Value));
+                    var parts = new List<KeyValuePair<string, double>>(result.Parts.Count);
+                    foreach (var t in result.Parts) parts.Add(new(t.Name, t.Value));
                     progress.Report(new TrainingProgress(epoch + 1, done, total, result.Loss, terms, lr, rate,
-                        TimeSpan.FromSeconds((total - done) / Math.Max(rate, 1e-9))) { Validation = report });
+                        TimeSpan.FromSeconds((total - done) / Math.Max(rate, 1e-9))) { Validation = report, Parts = parts, Mining = result.Mining });
                 }
             }
             string? bestPath = state.BestCheckpoint is not null && tempBestDir is null ? state.BestCheckpoint : null;

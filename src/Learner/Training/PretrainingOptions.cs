@@ -255,6 +255,14 @@ public sealed record TrainingProgress(int Epoch, long Step, long TotalSteps, dou
 {
     /// <summary>Set on the step that ended an epoch when a validation set is configured: what was measured.</summary>
     public ValidationReport? Validation { get; init; }
+
+    /// <summary>This step's loss parts (<see cref="Objectives.ObjectiveResult.Parts"/>, e.g.
+    /// <c>weighted-contrastive.positive</c>), unweighted values; empty when the objective reports none.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Parts { get; init; } = Array.Empty<KeyValuePair<string, double>>();
+
+    /// <summary>This step's mining statistics (<see cref="Objectives.ObjectiveResult.Mining"/>): pairs, positive pairs,
+    /// triplets, anchors and active terms the objective visited.</summary>
+    public Objectives.MiningStatistics Mining { get; init; }
 }
 
 /// <summary>The outcome of a pretraining run.</summary>

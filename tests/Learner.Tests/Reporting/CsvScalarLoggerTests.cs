@@ -36,6 +36,17 @@ public sealed class CsvScalarLoggerTests : IDisposable
         losses.Should().Equal(result.Losses, "the loss rows are the run's losses, round-trip exact");
         rows.Where(r => r[3] == "loss").Select(r => r[1]).Should().Equal("1", "2", "3");
         rows.Select(r => r[3]).Distinct().Should().Contain(["lr", "steps_per_second"]).And.Contain(t => t.StartsWith("term/", StringComparison.Ordinal));
+        // Each step's loss parts and mining counts: the parts add up to their term, the pairs are counted.
+        rows.Select(r => r[3]).Distinct().Should().Contain(["loss/weighted-contrastive/positive", "loss/weighted-contrastive/negative",
+            "mining/pairs", "mining/positive-pairs", "mining/active-pairs"]);
+        double V(string step, string tag) => double.Parse(rows.Single(r => r[1] == step && r[3] == tag)[4], System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var step in new[] { "1", "2", "3" })
+        {
+            (V(step, "loss/weighted-contrastive/positive") + V(step, "loss/weighted-contrastive/negative"))
+                .Should().BeApproximately(V(step, "term/weighted-contrastive"), 1e-12);
+            V(step, "mining/pairs").Should().BeGreaterThan(V(step, "mining/positive-pairs")).And.BeGreaterThan(0);
+            V(step, "mining/active-pairs").Should().BeLessThanOrEqualTo(V(step, "mining/pairs"));
+        }
 
         // Appending (a resumed run) writes no second header.
         using (var again = new CsvScalarLogger(file, append: true, clock: () => fixedTime))
