@@ -48,10 +48,13 @@ internal static class DeviceOps
 
     /// <summary>d(rows[i_k], rows[j_k]) for index vectors <paramref name="i"/>, <paramref name="j"/> (exact per pair), on
     /// rows from <see cref="DistanceRows"/>.</summary>
-    public static TTensor Pairs(TTensor rows, TTensor i, TTensor j, DistanceKind kind)
+    public static TTensor Pairs(TTensor rows, TTensor i, TTensor j, DistanceKind kind) => RowPairs(rows.index_select(0, i), rows.index_select(0, j), kind);
+
+    /// <summary>d(a_k, b_k) for row-aligned K×D matrices already prepared by <see cref="DistanceRows"/> (exact per row).</summary>
+    public static TTensor RowPairs(TTensor a, TTensor b, DistanceKind kind)
     {
-        if (kind == DistanceKind.Cosine) return (rows.index_select(0, i) * rows.index_select(0, j)).sum(1).SubtractedFrom(1f);
-        var sq = (rows.index_select(0, i) - rows.index_select(0, j)).Square().sum(1);
+        if (kind == DistanceKind.Cosine) return (a * b).sum(1).SubtractedFrom(1f);
+        var sq = (a - b).Square().sum(1);
         return kind == DistanceKind.SquaredEuclidean ? sq : sq.Plus(EuclideanEpsilon).sqrt();
     }
 

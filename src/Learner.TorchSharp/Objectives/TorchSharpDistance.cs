@@ -1,5 +1,4 @@
 using Learner.Objectives.Distances;
-using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
 namespace Learner.TorchSharp.Objectives;
@@ -57,15 +56,7 @@ public abstract class TorchSharpDistance
     /// <summary>The built-ins on <see cref="DeviceOps"/>: a GEMM matrix with the managed cancellation rule, exact pairs.</summary>
     private sealed class BuiltIn(DistanceKind kind) : TorchSharpDistance
     {
-        public override TTensor Between(TTensor a, TTensor b)
-        {
-            long k = a.shape[0];
-            var first = arange(0, k, 1, ScalarType.Int64, a.device);
-            var second = arange(k, 2 * k, 1, ScalarType.Int64, a.device);
-            // Pairs reads one row matrix: stack both sides and pair row k with row K + k.
-            var rows = cat(new[] { DeviceOps.DistanceRows(a, kind), DeviceOps.DistanceRows(b, kind) }, 0);
-            return DeviceOps.Pairs(rows, first, second, kind);
-        }
+        public override TTensor Between(TTensor a, TTensor b) => DeviceOps.RowPairs(DeviceOps.DistanceRows(a, kind), DeviceOps.DistanceRows(b, kind), kind);
 
         public override TTensor Matrix(TTensor embeddings) => DeviceOps.Matrix(embeddings, kind);
 
