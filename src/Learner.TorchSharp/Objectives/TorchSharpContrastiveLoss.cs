@@ -26,6 +26,10 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
 
     /// <inheritdoc />
+    public override BatchFields RequiresGiven(BatchFields available)
+        => Options.UseProvidedPairs && available.HasFlag(BatchFields.Pairs) ? BatchFields.None : BatchFields.Labels;
+
+    /// <inheritdoc />
     public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
         | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 

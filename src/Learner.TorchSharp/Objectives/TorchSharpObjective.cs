@@ -61,6 +61,9 @@ public abstract class TorchSharpObjective : IObjective, IDetailReporting, IDispo
     public virtual BatchFields Reads => Requires;
 
     /// <inheritdoc />
+    public virtual BatchFields RequiresGiven(BatchFields available) => Requires;
+
+    /// <inheritdoc />
     public virtual IReadOnlyList<ObjectiveParameter> Parameters => Array.Empty<ObjectiveParameter>();
 
     /// <inheritdoc />

@@ -76,6 +76,14 @@ public sealed class CompositeObjective : IObjective, IDetailReporting, IDisposab
     }
 
     /// <inheritdoc />
+    public BatchFields RequiresGiven(BatchFields available)
+    {
+        var f = BatchFields.None;
+        foreach (var t in _terms) f |= t.Objective.RequiresGiven(available);
+        return f;
+    }
+
+    /// <inheritdoc />
     public BatchFields Reads
     {
         get { var f = BatchFields.None; foreach (var t in _terms) f |= t.Objective.Reads; return f; }

@@ -43,6 +43,10 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
 
     /// <inheritdoc />
+    public override BatchFields RequiresGiven(BatchFields available)
+        => Options.UseProvidedPairs && available.HasFlag(BatchFields.Pairs) ? BatchFields.None : BatchFields.Labels;
+
+    /// <inheritdoc />
     public override BatchFields Reads => (Options.UseProvidedPairs ? BatchFields.Pairs : BatchFields.None) | BatchFields.Labels
         | (Options.InterPatientOnly ? BatchFields.PatientIds : BatchFields.None);
 

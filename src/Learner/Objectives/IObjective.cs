@@ -17,6 +17,15 @@ public interface IObjective
     /// <see cref="Reads"/>.</summary>
     BatchFields Requires { get; }
 
+    /// <summary>The fields the objective cannot do without when its batches carry only the optional fields in
+    /// <paramref name="available"/> (a batch source that never draws pairs, say): a contrastive loss that would take the
+    /// sampler's pairs then needs coarse labels. What a training loop checks its data against before the first step, so
+    /// that it refuses what a step would refuse. By default <see cref="Requires"/>.</summary>
+    /// <param name="available">The fields the batches will carry (metadata fields whose presence depends on the source:
+    /// pairs, triplets, a second view).</param>
+    /// <returns>The required fields.</returns>
+    BatchFields RequiresGiven(BatchFields available) => Requires;
+
     /// <summary>Every batch field the objective reads when present (a superset of <see cref="Requires"/>): what a
     /// training loop should fill. A second view listed here but not in <see cref="Requires"/> is used when given, and
     /// need not be generated. By default (an implementation that does not say): <see cref="Requires"/> and every

@@ -65,6 +65,10 @@ public sealed class MinedObjective : IObjective, IDetailReporting, IDisposable
     public BatchFields Requires => (_objective.Requires & ~(BatchFields.Pairs | BatchFields.Triplets)) | MinerRequires;
 
     /// <inheritdoc />
+    public BatchFields RequiresGiven(BatchFields available)
+        => (_objective.RequiresGiven(available | (_pairMiner is null ? BatchFields.Triplets : BatchFields.Pairs)) & ~(BatchFields.Pairs | BatchFields.Triplets)) | MinerRequires;
+
+    /// <inheritdoc />
     public BatchFields Reads => (_objective.Reads & ~(BatchFields.Pairs | BatchFields.Triplets)) | MinerRequires;
 
     /// <inheritdoc />

@@ -33,6 +33,9 @@ public abstract class ObjectiveBase : IObjective
     public virtual BatchFields Reads => Requires;
 
     /// <inheritdoc />
+    public virtual BatchFields RequiresGiven(BatchFields available) => Requires;
+
+    /// <inheritdoc />
     public virtual IReadOnlyList<ObjectiveParameter> Parameters => Array.Empty<ObjectiveParameter>();
 
     /// <inheritdoc />

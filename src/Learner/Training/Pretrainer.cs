@@ -49,6 +49,8 @@ public sealed class Pretrainer
     private readonly LongitudinalDataset _dataset;
     private readonly IPretrainingBatchSource _source;
     private readonly IObjective _objective;
+    /// <summary>The fields the objective requires of this source's batches (<see cref="IObjective.RequiresGiven"/>).</summary>
+    private readonly BatchFields _required;
     private readonly PretrainingOptions _options;
     private readonly ILogger _logger;
     private readonly IEncoderOptimizer _optimizer;
@@ -114,7 +116,8 @@ public sealed class Pretrainer
         options.Validate();
         if (objective.Requires.HasFlag(BatchFields.Triplets) && source.MaxTriplets == 0)
             throw new ArgumentException($"Objective '{objective.Name}' needs Triplets, but the batch source {source.GetType().Name} draws none; use a triplet sampler (TripletBatchSource, or the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
-        CheckDataset(objective, dataset, "training set");
+        _required = objective.RequiresGiven((source.MaxPairs > 0 ? BatchFields.Pairs : BatchFields.None) | (source.MaxTriplets > 0 ? BatchFields.Triplets : BatchFields.None));
+        CheckDataset(objective, _required, dataset, "training set");
         _encoder = encoder;
         _dataset = dataset;
         _source = source;
@@ -156,7 +159,7 @@ public sealed class Pretrainer
             _validator = null;
             if (value is not null)
             {
-                CheckDataset(_objective, value, "validation set");
+                CheckDataset(_objective, _required, value, "validation set");
                 var train = new HashSet<string>(_dataset.Scans.Select(s => s.PatientId), StringComparer.Ordinal);
                 var shared = value.Scans.FirstOrDefault(s => train.Contains(s.PatientId));
                 if (shared is not null)
@@ -553,15 +556,15 @@ public sealed class Pretrainer
         => _options.CheckpointDirectory is null ? null : _checkpoints.SaveTo(_options.CheckpointDirectory, kind, completedSteps, state);
 
     /// <summary>Throws the data layer's typed error when the objective needs scores or coarse labels a scan lacks.</summary>
-    private static void CheckDataset(IObjective objective, LongitudinalDataset dataset, string which)
+    private static void CheckDataset(IObjective objective, BatchFields required, LongitudinalDataset dataset, string which)
     {
-        if (objective.Requires.HasFlag(BatchFields.Scores))
+        if (required.HasFlag(BatchFields.Scores))
         {
             var bad = dataset.Scans.FirstOrDefault(s => s.Score is null || !double.IsFinite(s.Score.Value));
             if (bad is not null)
                 throw new MissingScoreException(bad.Id, bad.Score, $"objective '{objective.Name}' (pretraining, {which}, patient '{bad.PatientId}')");
         }
-        if (objective.Requires.HasFlag(BatchFields.Labels))
+        if (required.HasFlag(BatchFields.Labels))
         {
             var bad = dataset.Scans.FirstOrDefault(s => s.CoarseLabel is null);
             if (bad is not null)

@@ -65,14 +65,22 @@ public sealed class SemiHardTripletMiner : TripletMiner
         int n = batch.Count;
         var labels = BatchContract.Labels(batch, "Semi-hard miner");
         _distance.Prepare(batch.Embeddings, n, batch.Dimension);
-        var row = _row.Get(n);
-        for (int a = 0; a < n; a++)
+        // Row tiles of the distance matrix from the blocked kernel (one GEMM per tile), as the fused selection reads them.
+        int tileRows = Tiling.Rows(n, n);
+        var block = _row.Get(tileRows * n);
+        for (int i0 = 0; i0 < n; i0 += tileRows)
         {
-            _distance.Block(a, 1, row);
-            var anchor = AnchorRow.Gather(a, row, labels, _pos.Get(n), _negDist.Get(n), _negIdx.Get(n));
-            if (anchor.NegativeDistances.IsEmpty) continue;
-            foreach (int p in anchor.Positives)
-                triplets.Add(new IndexTriplet(a, p, anchor.Negatives[SemiHardMiner.Pick(anchor, row[p])]));
+            int rows = Math.Min(tileRows, n - i0);
+            _distance.Block(i0, rows, block);
+            for (int r = 0; r < rows; r++)
+            {
+                int a = i0 + r;
+                var row = block.Slice(r * n, n);
+                var anchor = AnchorRow.Gather(a, row, labels, _pos.Get(n), _negDist.Get(n), _negIdx.Get(n));
+                if (anchor.NegativeDistances.IsEmpty) continue;
+                foreach (int p in anchor.Positives)
+                    triplets.Add(new IndexTriplet(a, p, anchor.Negatives[SemiHardMiner.Pick(anchor, row[p])]));
+            }
         }
     }
 }
@@ -110,14 +118,21 @@ public sealed class PairMarginMiner : PairMiner
         int n = batch.Count;
         var labels = BatchContract.Labels(batch, "Pair-margin miner");
         _distance.Prepare(batch.Embeddings, n, batch.Dimension);
-        var row = _row.Get(n);
-        for (int i = 0; i < n; i++)
+        int tileRows = Tiling.Rows(n, n);
+        var block = _row.Get(tileRows * n);
+        for (int i0 = 0; i0 < n; i0 += tileRows)
         {
-            _distance.Block(i, 1, row);
-            for (int j = i + 1; j < n; j++)
+            int rows = Math.Min(tileRows, n - i0);
+            _distance.Block(i0, rows, block);
+            for (int r = 0; r < rows; r++)
             {
-                bool positive = labels[i] == labels[j];
-                if (positive ? row[j] > PositiveMargin : row[j] < NegativeMargin) pairs.Add(new IndexPair(i, j, positive));
+                int i = i0 + r;
+                var row = block.Slice(r * n, n);
+                for (int j = i + 1; j < n; j++)
+                {
+                    bool positive = labels[i] == labels[j];
+                    if (positive ? row[j] > PositiveMargin : row[j] < NegativeMargin) pairs.Add(new IndexPair(i, j, positive));
+                }
             }
         }
     }
