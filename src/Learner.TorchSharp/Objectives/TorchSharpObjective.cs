@@ -24,6 +24,9 @@ namespace Learner.TorchSharp.Objectives;
 /// semi-hard, batch-all) and every computation on embeddings run on the device. Dense formulations hold B×B
 /// values (Rank-N-Contrast, semi-hard mining and hinge batch-all sort each anchor's row: O(B² log B)); only soft-plus
 /// batch-all triplets hold B×B×B values, processed in anchor chunks of at most 2²⁴ elements.</para>
+/// <para>Derive from it (or from <see cref="TorchSharpObjective{TOptions}"/>) to compute an objective of your own on a
+/// device: implement <see cref="Requires"/> and <see cref="LossCore"/>, report parts with <see cref="Parts"/>, and the base
+/// gives both ways in, the input checks and the exceptions (docs/torchsharp.md shows one).</para>
 /// <para>Not thread-safe: use one instance per training loop.</para>
 /// </remarks>
 public abstract class TorchSharpObjective : IObjective, IDetailReporting, IDisposable
@@ -40,6 +43,7 @@ public abstract class TorchSharpObjective : IObjective, IDetailReporting, IDispo
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
     protected TorchSharpObjective(string name, Device? device)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Name = name;
         Device = device ?? TorchSharpEncoder.DefaultDevice();
     }
