@@ -24,7 +24,8 @@ public sealed class LongitudinalDataset
     /// patient is an error, and listed patients without scans are dropped. Null accepts every patient the scans name.</param>
     /// <exception cref="DuplicateScanIdException">Two scans share an identifier.</exception>
     /// <exception cref="UnknownPatientException">A scan names a patient not in <paramref name="patientIds"/>.</exception>
-    /// <remarks>The dataset gets its own <see cref="PayloadCache"/> of <see cref="PayloadCache.DefaultBudgetBytes"/>;
+    /// <remarks>The dataset gets its own <see cref="PayloadCache"/> of <see cref="PayloadCache.DefaultBudgetBytes"/> (what
+    /// every cache of the process holds together is bounded by that budget too);
     /// <see cref="WithPayloadCache"/> chooses another.</remarks>
     public LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds = null)
         : this(scans, higherIsHealthier, patientIds, null)
@@ -340,7 +341,7 @@ public sealed class LongitudinalDataset
                 // The first item runs in the caller's scope, so that the batch (sized from it) is owned by that scope
                 // and its storage returns to the pool with it; later items release their temporaries at once.
                 using var scope = batch is null ? null : TensorScope.Begin();
-                ReadOnlySpan<float> values = PayloadValuesOf(scan, out var shape);
+                ReadOnlySpan<float> values = _cache.ValuesOf(scan, out var shape);
                 if (transform is not null)
                 {
                     // The transform gets a tensor of its own (it may work in place), never the stored values.
@@ -365,26 +366,6 @@ public sealed class LongitudinalDataset
         return batch!;
     }
 
-    /// <summary>The payload values of <paramref name="scan"/>: held in memory (a <see cref="TensorPayload"/>), from the
-    /// cache, or decoded now (then offered to the cache; the decoded tensor belongs to the current scope).</summary>
-    private ReadOnlySpan<float> PayloadValuesOf(Scan scan, out int[] shape)
-    {
-        switch (scan.Payload)
-        {
-            case TensorPayload inMemory:
-                shape = inMemory.ShapeArray;
-                PayloadValues.CheckFinite(inMemory.Values, shape, scan.Id, inMemory.Description);
-                return inMemory.Values;
-            case { } payload when _cache.TryGet(payload) is { } entry:
-                shape = entry.Shape;
-                return entry.Values;
-        }
-        var t = scan.LoadPayload();
-        shape = t.ShapeArray;
-        _cache.Offer(scan.Payload!, t.Data, shape);
-        return t.Data;
-    }
-
     /// <summary>Loads every payload (through <see cref="PayloadCache"/>, so the check warms it) and checks that all share one shape.</summary>
     /// <returns>The common shape.</returns>
     /// <exception cref="RaggedPayloadException">Two payloads differ in shape.</exception>
@@ -395,11 +376,11 @@ public sealed class LongitudinalDataset
         foreach (var s in _scans)
         {
             using var scope = TensorScope.Begin();
-            PayloadValuesOf(s, out var current);
+            _cache.ValuesOf(s, out var current);
             if (shape is null) shape = current;
             else if (!current.AsSpan().SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, current);
         }
-        return shape ?? Array.Empty<int>();
+        return shape is null ? Array.Empty<int>() : (int[])shape.Clone();
     }
 
     /// <summary>A short description.</summary>
