@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Learner.Nn;
 
@@ -9,7 +8,7 @@ namespace Learner.Data;
 /// and ordered by time within a patient, so a patient's scans are a contiguous range of <see cref="Scans"/>.
 /// The health-score direction is explicit: <see cref="HigherIsHealthier"/> is true for S/F ratio and MMSE.
 /// </summary>
-public sealed class LongitudinalDataset
+public sealed partial class LongitudinalDataset
 {
     private readonly Scan[] _scans;
     private readonly Patient[] _patients;
@@ -305,82 +304,6 @@ public sealed class LongitudinalDataset
     {
         foreach (var s in _scans)
             if (s.Payload is FilePayload f && !File.Exists(f.Path)) throw new PayloadNotFoundException(f.Path, $"scan '{s.Id}'");
-    }
-
-    /// <summary>Loads the payloads of the given scans and stacks them into one tensor of shape (B, …).</summary>
-    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
-    /// <returns>The batch.</returns>
-    /// <exception cref="RaggedPayloadException">The payloads do not share a shape.</exception>
-    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
-    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices) => LoadBatch(scanIndices, 1, null);
-
-    /// <summary>Loads the payloads of the given scans <paramref name="views"/> times, passes each copy through
-    /// <paramref name="transform"/> (e.g. a seeded augmentation), and stacks them view-major into one tensor of shape
-    /// (views × B, …): rows [v·B, (v+1)·B) are view v of the B scans.</summary>
-    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
-    /// <param name="views">Copies of each scan (≥ 1).</param>
-    /// <param name="transform">Called with (payload, v·B + i) for copy v of scan i; null keeps the payloads as stored.</param>
-    /// <returns>The batch.</returns>
-    /// <exception cref="RaggedPayloadException">The (transformed) payloads do not share a shape.</exception>
-    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
-    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices, int views, Func<Tensor, int, Tensor>? transform)
-    {
-        if (scanIndices.Length == 0) throw new ArgumentException("A batch needs at least one scan.", nameof(scanIndices));
-        ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
-        long started = Stopwatch.GetTimestamp();
-        int b = scanIndices.Length;
-        foreach (int i in scanIndices)
-            if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
-        Tensor? batch = null;
-        int[]? itemShape = null;
-        int itemSize = 0;
-        for (int v = 0; v < views; v++)
-            for (int k = 0; k < b; k++)
-            {
-                var scan = _scans[scanIndices[k]];
-                // The first item runs in the caller's scope, so that the batch (sized from it) is owned by that scope
-                // and its storage returns to the pool with it; later items release their temporaries at once.
-                using var scope = batch is null ? null : TensorScope.Begin();
-                ReadOnlySpan<float> values = _cache.ValuesOf(scan, out var shape);
-                if (transform is not null)
-                {
-                    // The transform gets a tensor of its own (it may work in place), never the stored values.
-                    var t = transform(Tensor.FromSpan(values, shape), v * b + k);
-                    values = t.Data;
-                    shape = t.ShapeArray;
-                }
-                if (batch is null)
-                {
-                    itemShape = shape;
-                    itemSize = values.Length;
-                    var batchShape = new int[shape.Length + 1];
-                    batchShape[0] = checked(views * b);
-                    shape.CopyTo(batchShape, 1);
-                    batch = Tensor.Empty(batchShape);
-                }
-                else if (!shape.AsSpan().SequenceEqual(itemShape))
-                    throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape!, shape);
-                values.CopyTo(batch.Data.Slice((v * b + k) * itemSize, itemSize));
-            }
-        _cache.AddBatch(started);
-        return batch!;
-    }
-
-    /// <summary>Loads every payload (through <see cref="PayloadCache"/>, so the check warms it) and checks that all share one shape.</summary>
-    /// <returns>The common shape.</returns>
-    /// <exception cref="RaggedPayloadException">Two payloads differ in shape.</exception>
-    /// <exception cref="LearnerDataException">A payload is missing or unreadable.</exception>
-    public int[] ValidatePayloadShapes()
-    {
-        int[]? shape = null;
-        foreach (var s in _scans)
-        {
-            using var scope = TensorScope.Begin();
-            _cache.ValuesOf(s, out var current);
-            if (shape is null) shape = current;
-            else if (!current.AsSpan().SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, current);
-        }
-        return shape is null ? Array.Empty<int>() : (int[])shape.Clone();
     }
 
     /// <summary>A short description.</summary>

@@ -24,6 +24,10 @@ namespace Learner.Training;
 /// forked the same way; the source's curriculum is moved with <see cref="IPretrainingBatchSource.BeginEpoch"/> at the
 /// first step of every epoch and at the first step of a resumed run. So the sequence of batches does not depend on where
 /// a run was interrupted.</para>
+/// <para>With <see cref="PretrainingOptions.PrefetchBatches"/> (the default) step s+1's batch is drawn, loaded and augmented
+/// on a background thread while step s computes (<c>BatchPrefetcher</c>: one dedicated thread, one slot, the same bits
+/// as without it; an error assembling a batch surfaces at the step that would have used it).
+/// <see cref="PretrainingResult.DataWaitShare"/> reports the share of the run the training thread spent waiting for data.</para>
 /// <para>Batch sources: <see cref="PatientBatchSource"/> (P × K patient batches; pair objectives use every in-batch
 /// pair), <see cref="InterPatientPairSource"/> (LEARNER's inter-patient pairs, de-duplicated into a compact batch of a
 /// varying number of scans, handed to the objective as <see cref="EmbeddingBatch.Pairs"/> with the sampler's positive
@@ -345,6 +349,10 @@ public sealed class Pretrainer
         var clock = Stopwatch.StartNew();
         var validator = _validator;
         bool stoppedEarly = early is not null && state.BadEpochs >= early.Patience;
+        using var prefetcher = _options.PrefetchBatches && !stoppedEarly && state.StartStep < total
+            ? new BatchPrefetcher(_source, _dataset, _twoViews ? 2 : 1, augmentation, baseRng, augmentRng, _options.StepsPerEpoch, state.StartStep, total)
+            : null;
+        long loadTicks = 0;
         {
             for (long step = state.StartStep; step < total && !stoppedEarly; step++)
             {
@@ -355,15 +363,20 @@ public sealed class Pretrainer
                     ct.ThrowIfCancellationRequested();
                 }
                 int epoch = (int)(step / _options.StepsPerEpoch);
-                if (step % _options.StepsPerEpoch == 0 || step == state.StartStep) _source.BeginEpoch(epoch);
-                buffers.Draw(_source, _dataset, baseRng.Fork((ulong)step));
+                if (prefetcher is null)
+                {
+                    if (step % _options.StepsPerEpoch == 0 || step == state.StartStep) _source.BeginEpoch(epoch);
+                    buffers.Draw(_source, _dataset, baseRng.Fork((ulong)step));
+                }
                 double lr = _options.LearningRateAt(step);
                 _optimizer.LearningRate = lr;
                 _optimizer.ZeroGrad();
                 ObjectiveResult result;
                 using (var scope = TensorScope.Begin())
                 {
-                    var input = buffers.LoadInput(_dataset, augmentation, augmentRng.Fork((ulong)step));
+                    long loadStarted = Stopwatch.GetTimestamp();
+                    var input = prefetcher?.Take(step, buffers) ?? buffers.LoadInput(_dataset, augmentation, augmentRng.Fork((ulong)step));
+                    loadTicks += Stopwatch.GetTimestamp() - loadStarted;
                     _encoder.Forward(input, buffers.AllEmbeddings, requiresGrad: true);
                     try
                     {
@@ -486,6 +499,8 @@ public sealed class Pretrainer
                 BestValue = state.BestValue,
                 BestCheckpoint = bestPath,
                 StoppedEarly = stoppedEarly,
+                DataWait = Stopwatch.GetElapsedTime(0, loadTicks),
+                DataWaitShare = losses.Count == 0 ? 0 : Math.Min(1, Stopwatch.GetElapsedTime(0, loadTicks) / clock.Elapsed),
             };
         }
     }

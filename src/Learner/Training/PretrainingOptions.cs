@@ -65,6 +65,11 @@ public sealed record PretrainingOptions
     /// <see cref="DivergenceFactor"/>. Default 10.</summary>
     public int DivergenceWindow { get; init; } = 10;
 
+    /// <summary>Assemble the next step's batch (draw, payloads, augmentation) on a background thread while the current step
+    /// computes (see <see cref="Pretrainer"/>). The batches are the same bits either way; false assembles each batch on the
+    /// training thread when its step begins. Default true.</summary>
+    public bool PrefetchBatches { get; init; } = true;
+
     /// <summary>Total steps of the run.</summary>
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
@@ -277,6 +282,14 @@ public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double
 
     /// <summary>True when early stopping ended the run before its last epoch.</summary>
     public bool StoppedEarly { get; init; }
+
+    /// <summary>Time the training thread spent waiting for its batches in this call: assembling them itself without
+    /// <see cref="PretrainingOptions.PrefetchBatches"/>, or waiting for the background assembly to finish with it.</summary>
+    public TimeSpan DataWait { get; init; }
+
+    /// <summary>The share of this call's training time (steps, validation and checkpoints, from the first step to the last)
+    /// spent in <see cref="DataWait"/>, in [0, 1]; 0 when no step ran.</summary>
+    public double DataWaitShare { get; init; }
 }
 
 /// <summary>Thrown when a run diverges: a step's loss or one of its terms is not finite, or explodes past
