@@ -56,7 +56,8 @@ public sealed record DatasetCheckOptions
 
     /// <summary>Whether to read every payload's values and check they are finite. Default false: NPY payloads are checked
     /// from their header (and file size) only; formats without a header reader (NPZ, NIfTI) and in-memory or generated
-    /// payloads are loaded, and then their values are checked too.</summary>
+    /// payloads are loaded through the dataset's <see cref="PayloadCache"/> (so a run after the check does not decode them again), and then
+    /// their values are checked too.</summary>
     public bool ReadValues { get; init; }
 
     /// <summary>The options that check what objective spec <paramref name="objective"/> needs (scores, labels).</summary>
@@ -183,7 +184,7 @@ public static class DatasetCheck
                 if (options.RequirePayloads) problems.Add(Problem(DatasetProblemKind.MissingPayload, "no payload."));
                 continue;
             }
-            try { shapes[scan.Index] = ReadShape(scan, file, options.ReadValues); }
+            try { shapes[scan.Index] = ReadShape(dataset, scan, file, options.ReadValues); }
             catch (PayloadNotFoundException e) { problems.Add(Problem(DatasetProblemKind.PayloadNotFound, e.Message)); }
             catch (NonFinitePayloadException e) { problems.Add(Problem(DatasetProblemKind.NonFinitePayload, e.Message)); }
             catch (LearnerDataException e) { problems.Add(Problem(DatasetProblemKind.UnreadablePayload, e.Message)); }
@@ -212,7 +213,9 @@ public static class DatasetCheck
         : file.ManifestPath is null ? $"scan '{scan.Id}' ({file.Path})"
         : $"{file.ManifestPath} line {file.ManifestLine.ToString(CultureInfo.InvariantCulture)}, scan '{scan.Id}' ({file.Path})";
 
-    private static int[] ReadShape(Scan scan, FilePayload? file, bool readValues)
+    /// <summary>The payload's shape: from an NPY header, or by loading it through the dataset's
+    /// <see cref="PayloadCache"/>, so that the run the check precedes (a resumed one too) does not decode it again.</summary>
+    private static int[] ReadShape(LongitudinalDataset dataset, Scan scan, FilePayload? file, bool readValues)
     {
         if (!readValues && file is not null && file.Path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
         {
@@ -221,6 +224,7 @@ public static class DatasetCheck
             return Npy.ReadHeader(bytes, file.Path).Shape;
         }
         using var scope = Nn.TensorScope.Begin();
-        return scan.LoadPayload().ShapeArray;
+        dataset.PayloadCache.ValuesOf(scan, out var shape);
+        return (int[])shape.Clone();
     }
 }

@@ -183,4 +183,23 @@ public class MappedPayloadTests
         using (TensorScope.Begin()) Data(second, "c").LoadBatch([0, 1, 2, 3]);
         second.Count.Should().Be(4);
     }
+
+    [Fact]
+    public void The_preflight_check_decodes_npz_payloads_through_the_cache_so_the_run_does_not_decode_them_again()
+    {
+        using var dir = new TempFolder();
+        var scans = Enumerable.Range(0, 4).Select(i =>
+        {
+            string file = dir.File($"v{i}.npz");
+            PayloadFile.Write(file, Tensor.Full(i, 2, 3, 4));
+            return new Scan($"s{i}", $"p{i}", 0, i, payload: new FilePayload(file));
+        });
+        var data = new LongitudinalDataset(scans, true).WithPayloadCache(new PayloadCache(1 << 20));
+
+        DatasetCheck.Run(data).IsValid.Should().BeTrue();
+        using (TensorScope.Begin()) data.LoadBatch([0, 1, 2, 3]);
+
+        data.PayloadCache.Statistics.Decodes.Should().Be(4, "each archive is inflated once, by the check");
+        data.PayloadCache.Statistics.Hits.Should().Be(4);
+    }
 }
