@@ -15,6 +15,7 @@ public sealed partial class LongitudinalDataset
     private readonly Dictionary<string, int> _scanById;
     private readonly Dictionary<string, int> _patientById;
     private readonly PayloadCache _cache;
+    private readonly ScanNormalization? _normalization;
 
     /// <summary>Builds a dataset.</summary>
     /// <param name="scans">The scans, in any order.</param>
@@ -27,13 +28,14 @@ public sealed partial class LongitudinalDataset
     /// every cache of the process holds together is bounded by that budget too);
     /// <see cref="WithPayloadCache"/> chooses another.</remarks>
     public LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds = null)
-        : this(scans, higherIsHealthier, patientIds, null)
+        : this(scans, higherIsHealthier, patientIds, null, null)
     {
     }
 
-    private LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds, PayloadCache? cache)
+    private LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds, PayloadCache? cache, ScanNormalization? normalization)
     {
         _cache = cache ?? new PayloadCache(PayloadCache.DefaultBudgetBytes);
+        _normalization = normalization;
         ArgumentNullException.ThrowIfNull(scans);
         HigherIsHealthier = higherIsHealthier;
         HashSet<string>? known = patientIds is null ? null : new HashSet<string>(patientIds, StringComparer.Ordinal);
@@ -82,8 +84,9 @@ public sealed partial class LongitudinalDataset
         LabelCount = _scans.Length == 0 ? 0 : _scans.Max(s => s.CoarseLabel ?? -1) + 1;
     }
 
-    private LongitudinalDataset(LongitudinalDataset source, PayloadCache cache)
+    private LongitudinalDataset(LongitudinalDataset source, PayloadCache cache, ScanNormalization? normalization)
     {
+        _normalization = normalization;
         _scans = source._scans;
         _patients = source._patients;
         _scanById = source._scanById;
@@ -105,8 +108,17 @@ public sealed partial class LongitudinalDataset
     public LongitudinalDataset WithPayloadCache(PayloadCache cache)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        return new LongitudinalDataset(this, cache);
+        return new LongitudinalDataset(this, cache, _normalization);
     }
+
+    /// <summary>The per-scan normalisation its payloads get, as applied by <see cref="Preprocess.NormalizeIntensities"/>
+    /// (kept by every dataset derived from that one), or null for payloads as stored whose normalisation is not recorded
+    /// (a dataset built from scans, a manifest, a synthetic cohort). A pretrainer normalises a dataset with null here by
+    /// its <see cref="Training.PretrainingOptions.InputNormalization"/>.</summary>
+    public ScanNormalization? Normalization => _normalization;
+
+    /// <summary>The same scans recorded as normalised by <paramref name="normalization"/> (whose payloads already are).</summary>
+    internal LongitudinalDataset WithNormalization(ScanNormalization normalization) => new(this, _cache, normalization);
 
     /// <summary>Whether a higher health score means a healthier patient.</summary>
     public bool HigherIsHealthier { get; }
@@ -195,8 +207,8 @@ public sealed partial class LongitudinalDataset
 
     /// <summary>The same scans with their payloads replaced by <paramref name="map"/> (derived payloads such as a
     /// normalised view), sharing this dataset's payload cache and its budget.</summary>
-    internal LongitudinalDataset WithPayloads(Func<IScanPayload, IScanPayload> map) =>
-        new(_scans.Select(s => s.Payload is { } payload ? s.WithPayload(map(payload)) : s), HigherIsHealthier, null, _cache);
+    internal LongitudinalDataset WithPayloads(Func<IScanPayload, IScanPayload> map, ScanNormalization normalization) =>
+        new(_scans.Select(s => s.Payload is { } payload ? s.WithPayload(map(payload)) : s), HigherIsHealthier, null, _cache, normalization);
 
     /// <summary>A dataset whose coarse labels are the bins of each scan's score (scores and exact scores are kept).</summary>
     /// <param name="binning">The binning; its direction must match the dataset's.</param>
@@ -206,7 +218,7 @@ public sealed partial class LongitudinalDataset
     public LongitudinalDataset WithCoarseLabels(ScoreBinning binning)
     {
         CheckDirection(binning);
-        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>
@@ -257,7 +269,7 @@ public sealed partial class LongitudinalDataset
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Scan '{s.Id}' (score {exact:G6}) falls in bin {bin}, whose coarse score {value} is not finite."), nameof(binScores));
             coarse[i] = new Scan(s.Id, s.PatientId, s.Time, value, bin, s.Payload, s.ExactScore ?? exact);
         }
-        return new LongitudinalDataset(coarse, HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(coarse, HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>A label-only dataset for experiments without a score target: every <see cref="Scan.Score"/> is removed,
@@ -267,7 +279,7 @@ public sealed partial class LongitudinalDataset
     /// coarse label are kept and fail only where a label is needed (<see cref="MissingLabelException"/>).</remarks>
     /// <returns>The dataset without pretraining scores.</returns>
     public LongitudinalDataset WithoutScores() =>
-        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier, null, _cache);
+        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier, null, _cache, _normalization);
 
     private void CheckDirection(ScoreBinning binning)
     {
@@ -295,7 +307,7 @@ public sealed partial class LongitudinalDataset
             if (!_patientById.TryGetValue(id, out int p)) throw new UnknownPatientException(id, "asked for in a patient subset");
             keep[p] = true;
         }
-        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>Checks that every file-backed payload exists.</summary>

@@ -31,6 +31,7 @@ namespace Learner.Data;
 public sealed class PayloadCache
 {
     private readonly ConcurrentDictionary<IScanPayload, Entry> _entries = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<(IScanPayload Source, ScanNormalization Normalization), IScanPayload> _views = new(ViewKeyComparer.Instance);
     private readonly PayloadBudget _shared;
     private long _cachedBytes;
     private long _hits;
@@ -136,6 +137,41 @@ public sealed class PayloadCache
         Release(map.ValueBytes); // another thread mapped it too
         map.Dispose();
         return _entries.TryGetValue(file, out var other) ? other : null;
+    }
+
+    /// <summary>The normalised view of <paramref name="source"/> under <paramref name="normalization"/>: made by
+    /// <paramref name="create"/> once, then the same object, so that normalising the datasets of this cache again (the
+    /// pretrainer, then an embedding pass) finds the values already cached.</summary>
+    internal IScanPayload NormalizedView(IScanPayload source, ScanNormalization normalization, Func<IScanPayload, IScanPayload> create) =>
+        _views.GetOrAdd((source, normalization), key => create(key.Source));
+
+    private sealed class ViewKeyComparer : IEqualityComparer<(IScanPayload Source, ScanNormalization Normalization)>
+    {
+        public static readonly ViewKeyComparer Instance = new();
+
+        public bool Equals((IScanPayload Source, ScanNormalization Normalization) x, (IScanPayload Source, ScanNormalization Normalization) y) =>
+            ReferenceEquals(x.Source, y.Source) && x.Normalization == y.Normalization;
+
+        public int GetHashCode((IScanPayload Source, ScanNormalization Normalization) key) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Source), key.Normalization);
+    }
+
+    /// <summary>A new tensor of <paramref name="payload"/>'s values for a view derived from it (a normalised payload): taken
+    /// from the cache when held there — the entry is then dropped, as the derived view is cached in its place — else
+    /// loaded from the source. So a payload decoded by a preflight check is not decoded again for the normalised run.</summary>
+    internal Nn.Tensor LoadForDerivedView(IScanPayload payload)
+    {
+        if (!_entries.TryRemove(payload, out var entry)) return payload.Load();
+        try
+        {
+            Interlocked.Increment(ref _hits);
+            return Nn.Tensor.FromSpan(entry.Values, entry.Shape);
+        }
+        finally
+        {
+            Release(entry.Bytes);
+            entry.Dispose();
+        }
     }
 
     /// <summary>Counts a decode of <paramref name="payload"/> and keeps a copy of its values when the budgets allow.</summary>

@@ -120,7 +120,11 @@ public sealed class Pretrainer
             throw new ArgumentException($"Objective '{objective.Name}' needs Triplets, but the batch source {source.GetType().Name} draws none; use a triplet sampler (TripletBatchSource, or the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
         CheckDataset(objective, dataset, "training set");
         _encoder = encoder;
-        _dataset = dataset;
+        // The payloads as the encoder sees them: the caller's normalisation when the dataset records one, else the option's.
+        _dataset = dataset.Normalization is null ? options.InputNormalization.Apply(dataset) : dataset;
+        InputNormalization = _dataset.Normalization!;
+        if (InputNormalization != options.InputNormalization)
+            logger?.LogInformation("The training set is already normalised ({Normalization}); PretrainingOptions.InputNormalization ({Option}) is not applied on top.", InputNormalization, options.InputNormalization);
         _source = source;
         _objective = objective;
         _options = options;
@@ -133,8 +137,13 @@ public sealed class Pretrainer
             _head = new ObjectiveHeadModule(objective.Parameters);
             _headOptimizer = new Learner.Nn.Optim.AdamW(_head.Parameters(), options.Optimizer.LearningRate, weightDecay: 0);
         }
-        _checkpoints = new PretrainingCheckpoints(encoder, _optimizer, objective, _head, _headOptimizer, options.Seed);
+        _checkpoints = new PretrainingCheckpoints(encoder, _optimizer, objective, _head, _headOptimizer, options.Seed, InputNormalization);
     }
+
+    /// <summary>The per-scan normalisation of the payloads this run trains (and validates) on, recorded in its checkpoints:
+    /// the training set's own (<see cref="LongitudinalDataset.Normalization"/>), else
+    /// <see cref="PretrainingOptions.InputNormalization"/>.</summary>
+    public ScanNormalization InputNormalization { get; }
 
     /// <summary>The optimizer this run updates the encoder with.</summary>
     public IEncoderOptimizer Optimizer => _optimizer;
@@ -167,7 +176,10 @@ public sealed class Pretrainer
                     throw new PatientLeakageException(shared.PatientId, "training set", "validation set");
                 if (_options.Validation.ChangeThresholds is not null && value.PatientCount < _options.Validation.ChangeFolds)
                     throw new ArgumentException($"The validation set has {value.PatientCount} patients, fewer than Validation.ChangeFolds = {_options.Validation.ChangeFolds}.", nameof(ValidationSet));
-                _validator = new PretrainingValidator(_encoder, _objective, _options, _source, _twoViews, value);
+                var normalized = value.Normalization is null ? InputNormalization.Apply(value) : value;
+                if (normalized.Normalization != InputNormalization)
+                    throw new ArgumentException($"The validation set is normalised {normalized.Normalization}, the training set {InputNormalization}; the encoder must see both the same way.", nameof(ValidationSet));
+                _validator = new PretrainingValidator(_encoder, _objective, _options, _source, _twoViews, normalized);
             }
             _validationSet = value;
         }
@@ -213,6 +225,22 @@ public sealed class Pretrainer
         return step;
     }
 
+    /// <summary>The per-scan normalisation recorded in a checkpoint written by a pretrainer: what the encoder was trained
+    /// on, and so what every scan it embeds must get (<see cref="ScanNormalization.Apply"/>).</summary>
+    /// <param name="checkpointPath">The checkpoint.</param>
+    /// <returns>The normalisation, or null for a checkpoint written before it was recorded (those runs trained on payloads
+    /// as stored, unless the caller normalised them itself).</returns>
+    /// <exception cref="InvalidDataException">The recorded value cannot be read.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static ScanNormalization? ReadCheckpointNormalization(string checkpointPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"The checkpoint '{checkpointPath}' does not exist.", checkpointPath);
+        if (!Safetensors.ReadHeader(checkpointPath).Metadata.TryGetValue(ScanNormalization.MetadataKey, out var text)) return null;
+        try { return ScanNormalization.Parse(text); }
+        catch (FormatException e) { throw new InvalidDataException($"'{checkpointPath}': the metadata entry '{ScanNormalization.MetadataKey}' is unreadable: {e.Message}", e); }
+    }
+
     /// <summary>Deletes what an interrupted atomic checkpoint write leaves behind in <paramref name="directory"/>: the
     /// temporary files (<c>.&lt;name&gt;.safetensors.&lt;id&gt;.tmp</c>) that a killed process never renamed.</summary>
     /// <param name="directory">A run folder.</param>
@@ -250,6 +278,9 @@ public sealed class Pretrainer
             throw new InvalidDataException($"'{checkpointPath}' is not a pretraining checkpoint: its metadata has no '{StepKey}'.");
         if (!fileMeta.TryGetValue(SeedKey, out var seedText) || seedText != _options.Seed.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"'{checkpointPath}' was written with seed {seedText ?? "(none)"}, but this run's seed is {_options.Seed}; resuming would not reproduce the run.");
+        var recorded = fileMeta.TryGetValue(ScanNormalization.MetadataKey, out var normText) ? normText : ScanNormalization.Unchanged.ToString();
+        if (recorded != InputNormalization.ToString())
+            throw new InvalidDataException($"'{checkpointPath}' was trained on payloads normalised {recorded}{(normText is null ? " (a checkpoint that predates the record: as stored)" : "")}, but this run normalises {InputNormalization}; resuming would change the input mid-run.");
         if (step > _options.TotalSteps)
             throw new InvalidDataException($"'{checkpointPath}' is at step {step}, beyond this run's {_options.TotalSteps} steps.");
         string dir = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;

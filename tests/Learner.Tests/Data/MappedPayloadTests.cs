@@ -198,8 +198,13 @@ public class MappedPayloadTests
 
         DatasetCheck.Run(data).IsValid.Should().BeTrue();
         using (TensorScope.Begin()) data.LoadBatch([0, 1, 2, 3]);
+        var normalized = ScanNormalization.Default.Apply(data);
+        float[] values;
+        using (TensorScope.Begin()) values = normalized.LoadBatch([0, 1, 2, 3]).ToArray();
 
-        data.PayloadCache.Statistics.Decodes.Should().Be(4, "each archive is inflated once, by the check");
-        data.PayloadCache.Statistics.Hits.Should().Be(4);
+        data.PayloadCache.Statistics.Decodes.Should().Be(4 + 4, "each archive is inflated once, by the check; the normalised views are computed once from those values");
+        data.PayloadCache.Statistics.Hits.Should().Be(4 + 4);
+        data.PayloadCache.Count.Should().Be(4, "a raw entry makes room for its normalised view");
+        values.Should().OnlyContain(v => v == 0f, "constant volumes z-score to zeros");
     }
 }
