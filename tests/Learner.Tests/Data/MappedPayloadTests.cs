@@ -185,26 +185,42 @@ public class MappedPayloadTests
     }
 
     [Fact]
-    public void The_preflight_check_decodes_npz_payloads_through_the_cache_so_the_run_does_not_decode_them_again()
+    public void The_preflight_check_reads_npz_and_nifti_headers_only_and_generated_payloads_through_the_cache()
     {
         using var dir = new TempFolder();
         var scans = Enumerable.Range(0, 4).Select(i =>
         {
-            string file = dir.File($"v{i}.npz");
+            string file = dir.File(i % 2 == 0 ? $"v{i}.npz" : $"v{i}.nii.gz");
             PayloadFile.Write(file, Tensor.Full(i, 2, 3, 4));
             return new Scan($"s{i}", $"p{i}", 0, i, payload: new FilePayload(file));
         });
-        var data = new LongitudinalDataset(scans, true).WithPayloadCache(new PayloadCache(1 << 20));
+        var files = new LongitudinalDataset(scans, true).WithPayloadCache(new PayloadCache(1 << 20));
 
-        DatasetCheck.Run(data).IsValid.Should().BeTrue();
-        using (TensorScope.Begin()) data.LoadBatch([0, 1, 2, 3]);
-        var normalized = ScanNormalization.Default.Apply(data);
+        var report = DatasetCheck.Run(files);
+        report.IsValid.Should().BeTrue();
+        report.PayloadShape.Should().Equal(2, 3, 4);
+        files.PayloadCache.Statistics.Decodes.Should().Be(0, "the check reads headers only: a resumed run's preflight decodes nothing");
+
+        int produced = 0;
+        var generated = new LongitudinalDataset(Enumerable.Range(0, 3).Select(i => new Scan($"g{i}", $"q{i}", 0, i,
+            payload: new DelegatePayload(() => { Interlocked.Increment(ref produced); return Tensor.Full(i, 2, 2); }, "generated"))), true)
+            .WithPayloadCache(new PayloadCache(1 << 20));
+        DatasetCheck.Run(generated).IsValid.Should().BeTrue();
         float[] values;
-        using (TensorScope.Begin()) values = normalized.LoadBatch([0, 1, 2, 3]).ToArray();
+        using (TensorScope.Begin()) values = ScanNormalization.Default.Apply(generated).LoadBatch([0, 1, 2]).ToArray();
 
-        data.PayloadCache.Statistics.Decodes.Should().Be(4 + 4, "each archive is inflated once, by the check; the normalised views are computed once from those values");
-        data.PayloadCache.Statistics.Hits.Should().Be(4 + 4);
-        data.PayloadCache.Count.Should().Be(4, "a raw entry makes room for its normalised view");
-        values.Should().OnlyContain(v => v == 0f, "constant volumes z-score to zeros");
+        produced.Should().Be(3, "the check's values are reused, and a normalised view takes them instead of generating them again");
+        generated.PayloadCache.Count.Should().Be(3, "a raw entry makes room for its normalised view");
+        values.Should().OnlyContain(v => v == 0f, "constant clips z-score to zeros");
+    }
+
+    [Fact]
+    public void A_corrupt_npz_member_header_is_found_by_the_header_only_check()
+    {
+        using var dir = new TempFolder();
+        string file = dir.File("bad.npz");
+        File.WriteAllBytes(file, [0x50, 0x4B, 0x03, 0x04, 1, 2, 3]);
+        var data = new LongitudinalDataset([new Scan("bad", "p", 0, 1, payload: new FilePayload(file))], true);
+        DatasetCheck.Run(data).Problems.Should().ContainSingle(p => p.Kind == DatasetProblemKind.UnreadablePayload && p.ScanId == "bad");
     }
 }
