@@ -20,14 +20,20 @@ trap cleanup EXIT
 say() { echo "first-hour [$((SECONDS - started)) s]: $*"; }
 fail() { echo "first-hour: FAILED: $*" >&2; exit 1; }
 
-# 1. A fresh clone (the committed tree), packed into its feed/ folder.
-say "git clone $repo"
-git clone --quiet "$repo" "$work/learner"
-say "scripts/pack.sh (version suffix $suffix)"
-(cd "$work/learner" && LEARNER_VERSION_SUFFIX="$suffix" LEARNER_PACKAGES="Learner.Nn Learner Learner.Cli" scripts/pack.sh >"$work/pack.log" 2>&1) || { cat "$work/pack.log"; fail "scripts/pack.sh"; }
-feed="$work/learner/feed"
+# 1. A fresh clone (the committed tree), packed into its feed/ folder — or, with LEARNER_FEED, the feed .ci/run already
+# packed from this tree with scripts/pack.sh (packing once for pack-smoke.sh and this script).
+if [ -n "${LEARNER_FEED:-}" ]; then
+  feed="$LEARNER_FEED"
+  say "using the packages in $feed (LEARNER_FEED)"
+else
+  say "git clone $repo"
+  git clone --quiet "$repo" "$work/learner"
+  say "scripts/pack.sh (version suffix $suffix)"
+  (cd "$work/learner" && LEARNER_VERSION_SUFFIX="$suffix" LEARNER_PACKAGES="Learner.Nn Learner Learner.Cli" scripts/pack.sh >"$work/pack.log" 2>&1) || { cat "$work/pack.log"; fail "scripts/pack.sh"; }
+  feed="$work/learner/feed"
+fi
 version="$(awk '$1 == "Learner" { print $2 }' "$feed/packages.txt")"
-[ -n "$version" ] || fail "feed/packages.txt names no Learner package"
+[ -n "$version" ] || fail "$feed/packages.txt names no Learner package"
 
 # 2. A new console app with the guide's nuget.config (the local feed plus the repository's package source).
 say "dotnet new console; nuget.config with the local feed; dotnet add package Learner --prerelease"

@@ -9,12 +9,17 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 work="$(mktemp -d)"
-feed="$work/feed"
+# LEARNER_FEED: a feed scripts/pack.sh already filled from this tree (.ci/run packs once for this and first-hour.sh);
+# its owner removes it and its versions from the package cache. Otherwise pack here, into a temporary feed.
+given_feed="${LEARNER_FEED:-}"
+feed="${given_feed:-$work/feed}"
 suffix="smoke.$(date +%s)"
 version="$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' Directory.Build.props)-$suffix"
+[ -z "$given_feed" ] || version="$(awk 'NR == 1 { print $2 }' "$feed/packages.txt")"
 ids=()
 cleanup() {
   rm -rf "$work"
+  [ -z "$given_feed" ] || return 0
   # Drop the throw-away versions from the package cache so they never shadow a real build.
   local cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}" id
   for id in "${ids[@]}"; do rm -rf "$cache/${id,,}/$version"; done
@@ -29,7 +34,12 @@ prop() { sed -n "s|.*\"$2\": *\"\\([^\"]*\\)\".*|\\1|p" <<<"$1"; }
 
 # 1. Pack every packable src/ project (scripts/pack.sh, the script the getting-started guide gives users).
 tools=()
-LEARNER_VERSION_SUFFIX="$suffix" scripts/pack.sh "$feed" || fail "scripts/pack.sh"
+if [ -n "$given_feed" ]; then
+  [ -s "$feed/packages.txt" ] || fail "LEARNER_FEED=$feed holds no packages.txt (fill it with scripts/pack.sh)"
+  echo "pack-smoke: checking the packages already in $feed (version $version)"
+else
+  LEARNER_VERSION_SUFFIX="$suffix" scripts/pack.sh "$feed" || fail "scripts/pack.sh"
+fi
 while read -r id _ tool; do
   ids+=("$id")
   [ "$tool" != - ] && tools+=("$id:$tool")

@@ -98,6 +98,7 @@ internal static class Commands
         var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps.", CliDefaults.Warmup);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
+        var normalize = Opt("--normalize", "Per-scan input normalisation: zscore (each clip or volume to mean 0, sd 1; feature vectors unchanged) or none. Recorded in run.json and the checkpoints; embed applies the same.", "zscore").AcceptOnlyFromAmong("zscore", "none");
         var every = Opt("--checkpoint-every", "Checkpoint every this many steps (and always at the end and on Ctrl-C).", CliDefaults.CheckpointEvery);
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json (options that contradict them are refused; --checkpoint-every may change)." };
         var scalars = new Option<string>("--scalars") { Description = "Also write the training curves as a CSV of scalars (time, step, epoch, tag, value: loss, lr, each objective term), appended to on --resume." };
@@ -113,7 +114,7 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, resume, force, scalars };
+            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, normalize, every, resume, force, scalars };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -128,7 +129,7 @@ internal static class Commands
                 if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
                 settings = RunSettings.Read(runFile);
                 if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again with --force.", ExitCodes.Failed);
-                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every);
+                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, normalize);
             }
             else
             {
@@ -143,15 +144,17 @@ internal static class Commands
                     Encoder = Pick(encoder, c => section!["Encoder:Architecture"] is null ? "auto" : c.Encoder.Architecture),
                     Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
-                    PatientsPerBatch = Pick(ppb, c => c.BatchSource.PatientsPerBatch), ScansPerPatient = Pick(spp, c => c.BatchSource.ScansPerPatient),
-                    BatchSource = Pick(source, c => ExperimentSettings.Name(c.BatchSource.Kind)), PairsPerBatch = Pick(pairs, c => c.BatchSource.PairsPerBatch),
-                    Curriculum = Pick(curriculum, c => c.BatchSource.CurriculumShape.ToString().ToLowerInvariant()),
                     LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
                     Source = (fromConfig?.BatchSource ?? new BatchSourceOptions()) with
                     {
+                        Kind = ExperimentSettings.ParseBatchSource(Pick(source, c => ExperimentSettings.Name(c.BatchSource.Kind))),
+                        PatientsPerBatch = Pick(ppb, c => c.BatchSource.PatientsPerBatch), ScansPerPatient = Pick(spp, c => c.BatchSource.ScansPerPatient),
+                        PairsPerBatch = Pick(pairs, c => c.BatchSource.PairsPerBatch),
+                        CurriculumShape = ExperimentSettings.ParseCurriculum(Pick(curriculum, c => c.BatchSource.CurriculumShape.ToString().ToLowerInvariant())),
                         CurriculumStartGap = Pick(startGap, c => c.BatchSource.CurriculumStartGap), NegativeGap = Pick(negativeGap, c => c.BatchSource.NegativeGap),
                     },
+                    Normalize = p.GetValue(normalize),
                 };
                 if (section is not null)
                 {
@@ -212,11 +215,11 @@ internal static class Commands
             string checkpoint = string.IsNullOrEmpty(result.LastCheckpoint) ? Path.Combine(dir, "last.safetensors") : result.LastCheckpoint;
             long ran = result.CompletedSteps - checkpointStep;
             if (quiet)
-                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, stepsRun = ran, resumedFrom = resuming ? checkpointStep : (long?)null, alreadyComplete = resuming && ran == 0, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, encoder = enc.Name });
+                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, stepsRun = ran, resumedFrom = resuming ? checkpointStep : (long?)null, alreadyComplete = resuming && ran == 0, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, dataWaitSeconds = result.DataWait.TotalSeconds, dataWaitShare = result.DataWaitShare, normalization = pretrainer.InputNormalization.ToString(), encoder = enc.Name });
             else if (resuming && ran == 0)
                 cx.Out.WriteLine($"Already complete: {enc.Name} with {settings.Objective}, {CliMessages.Count(result.CompletedSteps, "step")}; checkpoint {checkpoint}.");
             else
-                cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretrained {enc.Name} with {settings.Objective}: {CliMessages.Count(ran, "step")} in {clock.Elapsed.TotalSeconds:F1} s{(resuming ? $" (steps {checkpointStep + 1}–{result.CompletedSteps} of {result.CompletedSteps})" : "")}; checkpoint {checkpoint}."));
+                cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretrained {enc.Name} with {settings.Objective}: {CliMessages.Count(ran, "step")} in {clock.Elapsed.TotalSeconds:F1} s{(resuming ? $" (steps {checkpointStep + 1}–{result.CompletedSteps} of {result.CompletedSteps})" : "")}, {100 * result.DataWaitShare:F1} % of it waiting for data; checkpoint {checkpoint}."));
             return ExitCodes.Ok;
         });
         return cmd;
@@ -262,7 +265,7 @@ internal static class Commands
     /// --checkpoint-every, which changes no step, is applied (and saved).</summary>
     private static RunSettings ResumeSettings(ParseResult p, RunSettings saved, string runFile, Option<string> manifest, Option<string> objective, Option<string> config,
         Option<string> encoder, Option<int> dim, Option<double> width, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
-        Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every)
+        Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every, Option<string> normalize)
     {
         var conflicts = new List<string>();
         void Check<T>(Option<T> option, T savedValue, string field, Func<T, T>? normalize = null)
@@ -280,14 +283,15 @@ internal static class Commands
         Check(width, saved.Width, nameof(RunSettings.Width));
         Check(epochs, saved.Epochs, nameof(RunSettings.Epochs));
         Check(steps, saved.StepsPerEpoch, nameof(RunSettings.StepsPerEpoch));
-        Check(ppb, saved.PatientsPerBatch, nameof(RunSettings.PatientsPerBatch));
-        Check(spp, saved.ScansPerPatient, nameof(RunSettings.ScansPerPatient));
-        Check(source, saved.BatchSource, nameof(RunSettings.BatchSource));
-        Check(pairs, saved.PairsPerBatch, nameof(RunSettings.PairsPerBatch));
-        Check(curriculum, saved.Curriculum, nameof(RunSettings.Curriculum));
-        var source0 = saved.Source ?? new BatchSourceOptions();
-        Check(startGap, source0.CurriculumStartGap, "Source.CurriculumStartGap");
-        Check(negativeGap, source0.NegativeGap, "Source.NegativeGap");
+        var batches = saved.Batches;
+        Check(ppb, batches.PatientsPerBatch, "Source.PatientsPerBatch");
+        Check(spp, batches.ScansPerPatient, "Source.ScansPerPatient");
+        Check(source, ExperimentSettings.Name(batches.Kind), "Source.Kind");
+        Check(pairs, batches.PairsPerBatch, "Source.PairsPerBatch");
+        Check(curriculum, batches.CurriculumShape.ToString().ToLowerInvariant(), "Source.CurriculumShape");
+        Check(startGap, batches.CurriculumStartGap, "Source.CurriculumStartGap");
+        Check(negativeGap, batches.NegativeGap, "Source.NegativeGap");
+        Check(normalize, saved.Normalize ?? "none", nameof(RunSettings.Normalize));
         Check(lr, saved.LearningRate, nameof(RunSettings.LearningRate));
         Check(warmup, saved.Warmup, nameof(RunSettings.Warmup));
         Check(seed, saved.Seed, nameof(RunSettings.Seed));
@@ -326,6 +330,11 @@ internal static class Commands
             CliContext.Positive(p.GetValue(batch), "--batch");
             var encoder = EncoderFactory.Create(settings.EncoderOptions(data)); // the architecture run.json records
             encoder.Load(ckpt, null, strict: true);
+            // The scans get the normalisation the encoder was trained with, as its checkpoint records it.
+            var normalization = Pretrainer.ReadCheckpointNormalization(ckpt);
+            if (normalization is null)
+                cx.Err.WriteLine($"learner: warning: '{ckpt}' does not record its input normalisation (written before it was recorded); its run trained on payloads as stored, so they are embedded as stored.");
+            data = (normalization ?? ScanNormalization.Unchanged).Apply(data);
             if (encoder.FindNonFiniteTensor() is { } bad)
                 throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
             var embeddings = Embedder.EmbedAll(encoder, data, p.GetValue(batch));

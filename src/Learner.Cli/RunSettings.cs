@@ -28,14 +28,48 @@ internal sealed record RunSettings
     public double Width { get; init; } = CliDefaults.Width;
     public int Epochs { get; init; } = CliDefaults.Epochs;
     public int StepsPerEpoch { get; init; } = CliDefaults.StepsPerEpoch;
-    public int PatientsPerBatch { get; init; } = CliDefaults.BatchSource.PatientsPerBatch;
-    public int ScansPerPatient { get; init; } = CliDefaults.BatchSource.ScansPerPatient;
-    public string BatchSource { get; init; } = "pk";
-    public int PairsPerBatch { get; init; } = CliDefaults.BatchSource.PairsPerBatch;
-    public string Curriculum { get; init; } = "linear";
-    /// <summary>The whole batch source (from --config, with the command line's overrides), or null for one built
-    /// from the fields above (run.json files written before it existed).</summary>
+    /// <summary>The batch source, whole: its kind, P × K, pairs, curriculum and gaps (from --config, with the command
+    /// line's overrides). The one copy of these settings in run.json; <see cref="Read"/> never leaves it null.</summary>
     public BatchSourceOptions? Source { get; init; }
+
+    /// <summary><see cref="Source"/>, or the library's defaults where a run.json predates it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public BatchSourceOptions Batches => Source ?? new BatchSourceOptions();
+
+    /// <summary>The per-scan input normalisation (--normalize): "zscore" or "none". Null in run.json files written before
+    /// it was recorded: those runs trained on payloads as stored, so null means none.</summary>
+    public string? Normalize { get; init; }
+
+    /// <summary>The fields that held the batch source beside <see cref="Source"/> in run.json files of earlier versions:
+    /// read (and folded into <see cref="Source"/> by <see cref="Read"/>), never written.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("PatientsPerBatch"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? LegacyPatientsPerBatch { get; init; }
+
+    /// <inheritdoc cref="LegacyPatientsPerBatch"/>
+    [System.Text.Json.Serialization.JsonPropertyName("ScansPerPatient"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? LegacyScansPerPatient { get; init; }
+
+    /// <inheritdoc cref="LegacyPatientsPerBatch"/>
+    [System.Text.Json.Serialization.JsonPropertyName("BatchSource"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? LegacyBatchSource { get; init; }
+
+    /// <inheritdoc cref="LegacyPatientsPerBatch"/>
+    [System.Text.Json.Serialization.JsonPropertyName("PairsPerBatch"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? LegacyPairsPerBatch { get; init; }
+
+    /// <inheritdoc cref="LegacyPatientsPerBatch"/>
+    [System.Text.Json.Serialization.JsonPropertyName("Curriculum"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? LegacyCurriculum { get; init; }
+
+    /// <summary>The input normalisation <see cref="Normalize"/> names.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ScanNormalization InputNormalization => Normalize switch
+    {
+        null or "none" => ScanNormalization.Unchanged,
+        "zscore" => ScanNormalization.Default,
+        var other => throw new CliException($"run.json: Normalize '{other}' is not none or zscore."),
+    };
+
     public double LearningRate { get; init; } = CliDefaults.LearningRate;
     public int Warmup { get; init; } = CliDefaults.Warmup;
     public int Seed { get; init; } = 1;
@@ -48,7 +82,18 @@ internal sealed record RunSettings
     {
         try
         {
-            return JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path)) ?? throw new InvalidDataException($"'{path}' is empty.");
+            var read = JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path)) ?? throw new InvalidDataException($"'{path}' is empty.");
+            // Earlier versions kept the batch shape beside Source, and those fields won: fold them in, keep one copy.
+            var source = read.Batches;
+            source = source with
+            {
+                Kind = read.LegacyBatchSource is { } kind ? ExperimentSettings.ParseBatchSource(kind) : source.Kind,
+                PatientsPerBatch = read.LegacyPatientsPerBatch ?? source.PatientsPerBatch,
+                ScansPerPatient = read.LegacyScansPerPatient ?? source.ScansPerPatient,
+                PairsPerBatch = read.LegacyPairsPerBatch ?? source.PairsPerBatch,
+                CurriculumShape = read.LegacyCurriculum is { } shape ? ExperimentSettings.ParseCurriculum(shape) : source.CurriculumShape,
+            };
+            return read with { Source = source, LegacyBatchSource = null, LegacyPatientsPerBatch = null, LegacyScansPerPatient = null, LegacyPairsPerBatch = null, LegacyCurriculum = null };
         }
         catch (JsonException e)
         {
@@ -115,25 +160,23 @@ internal sealed record RunSettings
         CliContext.Positive(Epochs, "--epochs");
         CliContext.Positive(StepsPerEpoch, "--steps");
         CliContext.Positive(CheckpointEvery, "--checkpoint-every");
-        if (PatientsPerBatch < 2) throw new CliException($"--patients-per-batch must be ≥ 2, got {PatientsPerBatch}.");
-        CliContext.Positive(ScansPerPatient, "--scans-per-patient");
-        if (BatchSource == "pk" && data.PatientCount < PatientsPerBatch)
-            throw new CliException($"--patients-per-batch {PatientsPerBatch}: the manifest has only {CliMessages.Count(data.PatientCount, "patient")}; a P×K batch draws that many distinct patients, so give at most {data.PatientCount}.");
+        var batches = Batches;
+        if (batches.PatientsPerBatch < 2) throw new CliException($"--patients-per-batch must be ≥ 2, got {batches.PatientsPerBatch}.");
+        CliContext.Positive(batches.ScansPerPatient, "--scans-per-patient");
+        if (batches.Kind == BatchSourceKind.PatientBatches && data.PatientCount < batches.PatientsPerBatch)
+            throw new CliException($"--patients-per-batch {batches.PatientsPerBatch}: the manifest has only {CliMessages.Count(data.PatientCount, "patient")}; a P×K batch draws that many distinct patients, so give at most {data.PatientCount}.");
         if (!(LearningRate > 0) || !float.IsFinite((float)LearningRate)) throw new CliException($"--lr must be positive and finite in float32, got {LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         if (Warmup < 0) throw new CliException($"--warmup must be ≥ 0, got {Warmup}.");
         var experiment = new ExperimentOptions
         {
             Encoder = EncoderOptions(data),
             Objectives = new[] { Objective },
-            BatchSource = (Source ?? new BatchSourceOptions()) with
-            {
-                Kind = ExperimentSettings.ParseBatchSource(BatchSource), PatientsPerBatch = PatientsPerBatch, ScansPerPatient = ScansPerPatient,
-                PairsPerBatch = PairsPerBatch, CurriculumShape = ExperimentSettings.ParseCurriculum(Curriculum),
-            },
+            BatchSource = batches,
             Pretraining = new PretrainingOptions
             {
                 Epochs = Epochs, StepsPerEpoch = StepsPerEpoch, WarmupSteps = Warmup, CheckpointDirectory = directory, CheckpointEverySteps = CheckpointEvery,
                 Optimizer = new EncoderOptimizerOptions { LearningRate = LearningRate },
+                InputNormalization = InputNormalization,
             },
         };
         try { experiment.Validate(); }

@@ -238,8 +238,11 @@ public sealed class CliTests : IDisposable
         run.GetProperty("Objective").GetString().Should().Be("contrastive(margin=0.7)");
         run.GetProperty("Epochs").GetInt32().Should().Be(3);
         run.GetProperty("StepsPerEpoch").GetInt32().Should().Be(2);
-        run.GetProperty("PatientsPerBatch").GetInt32().Should().Be(3);
+        run.GetProperty("Source").GetProperty("PatientsPerBatch").GetInt32().Should().Be(3);
         run.GetProperty("Source").GetProperty("NegativeGap").GetDouble().Should().Be(0.4, "the whole BatchSource section is kept");
+        run.TryGetProperty("PatientsPerBatch", out _).Should().BeFalse("run.json holds the batch source once, in Source");
+        run.TryGetProperty("BatchSource", out _).Should().BeFalse();
+        run.GetProperty("Normalize").GetString().Should().Be("zscore");
         File.WriteAllText(P("typo.json"), """{ "Learner": { "Pretraning": { "Epochs": 3 } } }""");
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("typo.json"), "--out", P("typo"));
         code.Should().Be(ExitCodes.Usage);

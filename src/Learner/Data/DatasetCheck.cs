@@ -54,9 +54,11 @@ public sealed record DatasetCheckOptions
     /// <summary>Whether every scan needs a payload. Default true.</summary>
     public bool RequirePayloads { get; init; } = true;
 
-    /// <summary>Whether to read every payload's values and check they are finite. Default false: NPY payloads are checked
-    /// from their header (and file size) only; formats without a header reader (NPZ, NIfTI) and in-memory or generated
-    /// payloads are loaded, and then their values are checked too.</summary>
+    /// <summary>Whether to read every payload's values and check they are finite. Default false: NPY, NPZ and NIfTI
+    /// payloads are checked from their headers only (an NPZ member's NPY header, the first bytes of a <c>.nii.gz</c>; no
+    /// data is inflated or decoded, so a preflight repeated on every resume costs no decode); in-memory and generated
+    /// payloads are loaded through the dataset's <see cref="PayloadCache"/> (so the run after the check does not produce
+    /// them again), and then their values are checked too. Values read later are checked as they enter the cache.</summary>
     public bool ReadValues { get; init; }
 
     /// <summary>The options that check what objective spec <paramref name="objective"/> needs (scores, labels).</summary>
@@ -183,7 +185,7 @@ public static class DatasetCheck
                 if (options.RequirePayloads) problems.Add(Problem(DatasetProblemKind.MissingPayload, "no payload."));
                 continue;
             }
-            try { shapes[scan.Index] = ReadShape(scan, file, options.ReadValues); }
+            try { shapes[scan.Index] = ReadShape(dataset, scan, file, options.ReadValues); }
             catch (PayloadNotFoundException e) { problems.Add(Problem(DatasetProblemKind.PayloadNotFound, e.Message)); }
             catch (NonFinitePayloadException e) { problems.Add(Problem(DatasetProblemKind.NonFinitePayload, e.Message)); }
             catch (LearnerDataException e) { problems.Add(Problem(DatasetProblemKind.UnreadablePayload, e.Message)); }
@@ -212,15 +214,25 @@ public static class DatasetCheck
         : file.ManifestPath is null ? $"scan '{scan.Id}' ({file.Path})"
         : $"{file.ManifestPath} line {file.ManifestLine.ToString(CultureInfo.InvariantCulture)}, scan '{scan.Id}' ({file.Path})";
 
-    private static int[] ReadShape(Scan scan, FilePayload? file, bool readValues)
+    /// <summary>The payload's shape: from an NPY header, or by loading it through the dataset's
+    /// <see cref="PayloadCache"/>, so that the run the check precedes (a resumed one too) does not decode it again.</summary>
+    private static int[] ReadShape(LongitudinalDataset dataset, Scan scan, FilePayload? file, bool readValues)
     {
-        if (!readValues && file is not null && file.Path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        if (!readValues && file is not null)
         {
-            if (!File.Exists(file.Path)) throw new PayloadNotFoundException(file.Path);
-            var bytes = ByteSource.ReadFile(file.Path, file.Options.MaxFileBytes);
-            return Npy.ReadHeader(bytes, file.Path).Shape;
+            string path = file.Path;
+            bool npy = path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase), npz = path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
+            bool nifti = path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
+            if (npy || npz || nifti)
+            {
+                if (!File.Exists(path)) throw new PayloadNotFoundException(path);
+                if (npz) return Npz.ReadShape(path, file.Options.NpzMember, file.Options);
+                if (nifti) return Nifti.ReadShape(path, file.Options);
+                return Npy.ReadHeader(ByteSource.ReadFile(path, file.Options.MaxFileBytes), path).Shape;
+            }
         }
         using var scope = Nn.TensorScope.Begin();
-        return scan.LoadPayload().ShapeArray;
+        dataset.PayloadCache.ValuesOf(scan, out var shape);
+        return (int[])shape.Clone();
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Learner.Nn;
 
@@ -9,13 +8,14 @@ namespace Learner.Data;
 /// and ordered by time within a patient, so a patient's scans are a contiguous range of <see cref="Scans"/>.
 /// The health-score direction is explicit: <see cref="HigherIsHealthier"/> is true for S/F ratio and MMSE.
 /// </summary>
-public sealed class LongitudinalDataset
+public sealed partial class LongitudinalDataset
 {
     private readonly Scan[] _scans;
     private readonly Patient[] _patients;
     private readonly Dictionary<string, int> _scanById;
     private readonly Dictionary<string, int> _patientById;
     private readonly PayloadCache _cache;
+    private readonly ScanNormalization? _normalization;
 
     /// <summary>Builds a dataset.</summary>
     /// <param name="scans">The scans, in any order.</param>
@@ -24,16 +24,18 @@ public sealed class LongitudinalDataset
     /// patient is an error, and listed patients without scans are dropped. Null accepts every patient the scans name.</param>
     /// <exception cref="DuplicateScanIdException">Two scans share an identifier.</exception>
     /// <exception cref="UnknownPatientException">A scan names a patient not in <paramref name="patientIds"/>.</exception>
-    /// <remarks>The dataset gets its own <see cref="PayloadCache"/> of <see cref="PayloadCache.DefaultBudgetBytes"/>;
+    /// <remarks>The dataset gets its own <see cref="PayloadCache"/> of <see cref="PayloadCache.DefaultBudgetBytes"/> (what
+    /// every cache of the process holds together is bounded by that budget too);
     /// <see cref="WithPayloadCache"/> chooses another.</remarks>
     public LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds = null)
-        : this(scans, higherIsHealthier, patientIds, null)
+        : this(scans, higherIsHealthier, patientIds, null, null)
     {
     }
 
-    private LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds, PayloadCache? cache)
+    private LongitudinalDataset(IEnumerable<Scan> scans, bool higherIsHealthier, IEnumerable<string>? patientIds, PayloadCache? cache, ScanNormalization? normalization)
     {
         _cache = cache ?? new PayloadCache(PayloadCache.DefaultBudgetBytes);
+        _normalization = normalization;
         ArgumentNullException.ThrowIfNull(scans);
         HigherIsHealthier = higherIsHealthier;
         HashSet<string>? known = patientIds is null ? null : new HashSet<string>(patientIds, StringComparer.Ordinal);
@@ -82,8 +84,9 @@ public sealed class LongitudinalDataset
         LabelCount = _scans.Length == 0 ? 0 : _scans.Max(s => s.CoarseLabel ?? -1) + 1;
     }
 
-    private LongitudinalDataset(LongitudinalDataset source, PayloadCache cache)
+    private LongitudinalDataset(LongitudinalDataset source, PayloadCache cache, ScanNormalization? normalization)
     {
+        _normalization = normalization;
         _scans = source._scans;
         _patients = source._patients;
         _scanById = source._scanById;
@@ -105,8 +108,17 @@ public sealed class LongitudinalDataset
     public LongitudinalDataset WithPayloadCache(PayloadCache cache)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        return new LongitudinalDataset(this, cache);
+        return new LongitudinalDataset(this, cache, _normalization);
     }
+
+    /// <summary>The per-scan normalisation its payloads get, as applied by <see cref="Preprocess.NormalizeIntensities"/>
+    /// (kept by every dataset derived from that one), or null for payloads as stored whose normalisation is not recorded
+    /// (a dataset built from scans, a manifest, a synthetic cohort). A pretrainer normalises a dataset with null here by
+    /// its <see cref="Training.PretrainingOptions.InputNormalization"/>.</summary>
+    public ScanNormalization? Normalization => _normalization;
+
+    /// <summary>The same scans recorded as normalised by <paramref name="normalization"/> (whose payloads already are).</summary>
+    internal LongitudinalDataset WithNormalization(ScanNormalization normalization) => new(this, _cache, normalization);
 
     /// <summary>Whether a higher health score means a healthier patient.</summary>
     public bool HigherIsHealthier { get; }
@@ -195,8 +207,8 @@ public sealed class LongitudinalDataset
 
     /// <summary>The same scans with their payloads replaced by <paramref name="map"/> (derived payloads such as a
     /// normalised view), sharing this dataset's payload cache and its budget.</summary>
-    internal LongitudinalDataset WithPayloads(Func<IScanPayload, IScanPayload> map) =>
-        new(_scans.Select(s => s.Payload is { } payload ? s.WithPayload(map(payload)) : s), HigherIsHealthier, null, _cache);
+    internal LongitudinalDataset WithPayloads(Func<IScanPayload, IScanPayload> map, ScanNormalization normalization) =>
+        new(_scans.Select(s => s.Payload is { } payload ? s.WithPayload(map(payload)) : s), HigherIsHealthier, null, _cache, normalization);
 
     /// <summary>A dataset whose coarse labels are the bins of each scan's score (scores and exact scores are kept).</summary>
     /// <param name="binning">The binning; its direction must match the dataset's.</param>
@@ -206,7 +218,7 @@ public sealed class LongitudinalDataset
     public LongitudinalDataset WithCoarseLabels(ScoreBinning binning)
     {
         CheckDirection(binning);
-        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(_scans.Select(s => s.WithCoarseLabel(binning.Assign(s.RequireScore("coarse-label binning")))), HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>
@@ -257,7 +269,7 @@ public sealed class LongitudinalDataset
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Scan '{s.Id}' (score {exact:G6}) falls in bin {bin}, whose coarse score {value} is not finite."), nameof(binScores));
             coarse[i] = new Scan(s.Id, s.PatientId, s.Time, value, bin, s.Payload, s.ExactScore ?? exact);
         }
-        return new LongitudinalDataset(coarse, HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(coarse, HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>A label-only dataset for experiments without a score target: every <see cref="Scan.Score"/> is removed,
@@ -267,7 +279,7 @@ public sealed class LongitudinalDataset
     /// coarse label are kept and fail only where a label is needed (<see cref="MissingLabelException"/>).</remarks>
     /// <returns>The dataset without pretraining scores.</returns>
     public LongitudinalDataset WithoutScores() =>
-        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier, null, _cache);
+        new(_scans.Select(s => new Scan(s.Id, s.PatientId, s.Time, null, s.CoarseLabel, s.Payload, s.ExactScore ?? s.Score)), HigherIsHealthier, null, _cache, _normalization);
 
     private void CheckDirection(ScoreBinning binning)
     {
@@ -295,7 +307,7 @@ public sealed class LongitudinalDataset
             if (!_patientById.TryGetValue(id, out int p)) throw new UnknownPatientException(id, "asked for in a patient subset");
             keep[p] = true;
         }
-        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier, null, _cache);
+        return new LongitudinalDataset(_patients.Where(p => keep[p.Index]).SelectMany(p => p.Scans), HigherIsHealthier, null, _cache, _normalization);
     }
 
     /// <summary>Checks that every file-backed payload exists.</summary>
@@ -304,102 +316,6 @@ public sealed class LongitudinalDataset
     {
         foreach (var s in _scans)
             if (s.Payload is FilePayload f && !File.Exists(f.Path)) throw new PayloadNotFoundException(f.Path, $"scan '{s.Id}'");
-    }
-
-    /// <summary>Loads the payloads of the given scans and stacks them into one tensor of shape (B, …).</summary>
-    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
-    /// <returns>The batch.</returns>
-    /// <exception cref="RaggedPayloadException">The payloads do not share a shape.</exception>
-    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
-    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices) => LoadBatch(scanIndices, 1, null);
-
-    /// <summary>Loads the payloads of the given scans <paramref name="views"/> times, passes each copy through
-    /// <paramref name="transform"/> (e.g. a seeded augmentation), and stacks them view-major into one tensor of shape
-    /// (views × B, …): rows [v·B, (v+1)·B) are view v of the B scans.</summary>
-    /// <param name="scanIndices">Indices into <see cref="Scans"/>.</param>
-    /// <param name="views">Copies of each scan (≥ 1).</param>
-    /// <param name="transform">Called with (payload, v·B + i) for copy v of scan i; null keeps the payloads as stored.</param>
-    /// <returns>The batch.</returns>
-    /// <exception cref="RaggedPayloadException">The (transformed) payloads do not share a shape.</exception>
-    /// <exception cref="LearnerDataException">A scan has no payload or its file cannot be read.</exception>
-    public Tensor LoadBatch(ReadOnlySpan<int> scanIndices, int views, Func<Tensor, int, Tensor>? transform)
-    {
-        if (scanIndices.Length == 0) throw new ArgumentException("A batch needs at least one scan.", nameof(scanIndices));
-        ArgumentOutOfRangeException.ThrowIfLessThan(views, 1);
-        long started = Stopwatch.GetTimestamp();
-        int b = scanIndices.Length;
-        foreach (int i in scanIndices)
-            if ((uint)i >= (uint)_scans.Length) throw new ArgumentOutOfRangeException(nameof(scanIndices), i, $"Scan index out of range [0, {_scans.Length}).");
-        Tensor? batch = null;
-        int[]? itemShape = null;
-        int itemSize = 0;
-        for (int v = 0; v < views; v++)
-            for (int k = 0; k < b; k++)
-            {
-                var scan = _scans[scanIndices[k]];
-                // The first item runs in the caller's scope, so that the batch (sized from it) is owned by that scope
-                // and its storage returns to the pool with it; later items release their temporaries at once.
-                using var scope = batch is null ? null : TensorScope.Begin();
-                ReadOnlySpan<float> values = PayloadValuesOf(scan, out var shape);
-                if (transform is not null)
-                {
-                    // The transform gets a tensor of its own (it may work in place), never the stored values.
-                    var t = transform(Tensor.FromSpan(values, shape), v * b + k);
-                    values = t.Data;
-                    shape = t.ShapeArray;
-                }
-                if (batch is null)
-                {
-                    itemShape = shape;
-                    itemSize = values.Length;
-                    var batchShape = new int[shape.Length + 1];
-                    batchShape[0] = checked(views * b);
-                    shape.CopyTo(batchShape, 1);
-                    batch = Tensor.Empty(batchShape);
-                }
-                else if (!shape.AsSpan().SequenceEqual(itemShape))
-                    throw new RaggedPayloadException(scan.Id, scan.Payload!.Description, itemShape!, shape);
-                values.CopyTo(batch.Data.Slice((v * b + k) * itemSize, itemSize));
-            }
-        _cache.AddBatch(started);
-        return batch!;
-    }
-
-    /// <summary>The payload values of <paramref name="scan"/>: held in memory (a <see cref="TensorPayload"/>), from the
-    /// cache, or decoded now (then offered to the cache; the decoded tensor belongs to the current scope).</summary>
-    private ReadOnlySpan<float> PayloadValuesOf(Scan scan, out int[] shape)
-    {
-        switch (scan.Payload)
-        {
-            case TensorPayload inMemory:
-                shape = inMemory.ShapeArray;
-                PayloadValues.CheckFinite(inMemory.Values, shape, scan.Id, inMemory.Description);
-                return inMemory.Values;
-            case { } payload when _cache.TryGet(payload) is { } entry:
-                shape = entry.Shape;
-                return entry.Values;
-        }
-        var t = scan.LoadPayload();
-        shape = t.ShapeArray;
-        _cache.Offer(scan.Payload!, t.Data, shape);
-        return t.Data;
-    }
-
-    /// <summary>Loads every payload (through <see cref="PayloadCache"/>, so the check warms it) and checks that all share one shape.</summary>
-    /// <returns>The common shape.</returns>
-    /// <exception cref="RaggedPayloadException">Two payloads differ in shape.</exception>
-    /// <exception cref="LearnerDataException">A payload is missing or unreadable.</exception>
-    public int[] ValidatePayloadShapes()
-    {
-        int[]? shape = null;
-        foreach (var s in _scans)
-        {
-            using var scope = TensorScope.Begin();
-            PayloadValuesOf(s, out var current);
-            if (shape is null) shape = current;
-            else if (!current.AsSpan().SequenceEqual(shape)) throw new RaggedPayloadException(s.Id, s.Payload!.Description, shape, current);
-        }
-        return shape ?? Array.Empty<int>();
     }
 
     /// <summary>A short description.</summary>

@@ -74,10 +74,10 @@ internal static class PayloadValues
     }
 
     /// <summary>As <see cref="CheckFinite(Tensor, string?, string, string?, int)"/> for values held outside a tensor.</summary>
-    public static void CheckFinite(ReadOnlySpan<float> values, int[] shape, string? scanId, string source)
+    public static void CheckFinite(ReadOnlySpan<float> values, int[] shape, string? scanId, string source, string? manifestPath = null, int manifestLine = 0)
     {
         int bad = IndexOfNonFinite(values);
-        if (bad >= 0) throw new NonFinitePayloadException(scanId, source, null, 0, shape, bad, values[bad]);
+        if (bad >= 0) throw new NonFinitePayloadException(scanId, source, manifestPath, manifestLine, shape, bad, values[bad]);
     }
 
     /// <summary>The flat index of the first NaN or infinity in <paramref name="values"/>, or −1 when all are finite.</summary>
@@ -104,10 +104,13 @@ internal static class PayloadValues
 }
 
 /// <summary>A payload held in memory; <see cref="Load"/> returns a copy.</summary>
+/// <remarks>A dataset's batch assembly reads the values in place and checks them for NaN and infinities once, the first
+/// time it reads them (the values cannot change afterwards).</remarks>
 public sealed class TensorPayload : IScanPayload
 {
     private readonly float[] _data;
     private readonly int[] _shape;
+    private volatile bool _checkedFinite;
 
     /// <summary>Creates the payload from a tensor (its values are copied).</summary>
     /// <param name="tensor">The payload.</param>
@@ -126,6 +129,21 @@ public sealed class TensorPayload : IScanPayload
 
     /// <summary>A copy of the shape.</summary>
     internal int[] ShapeArray => (int[])_shape.Clone();
+
+    /// <summary>The shape itself (read it, never write it).</summary>
+    internal int[] ShapeRef => _shape;
+
+    /// <summary>The stored values, checked finite on the first call (naming <paramref name="scanId"/> when they are not).</summary>
+    /// <exception cref="NonFinitePayloadException">A value is NaN or infinite.</exception>
+    internal ReadOnlySpan<float> CheckedValues(string scanId)
+    {
+        if (!_checkedFinite)
+        {
+            PayloadValues.CheckFinite(_data, _shape, scanId, Description);
+            _checkedFinite = true;
+        }
+        return _data;
+    }
 
     /// <inheritdoc />
     public string Description => $"in-memory tensor [{string.Join(", ", _shape)}]";

@@ -218,24 +218,38 @@ public static class Preprocess
     /// time they are loaded: per-scan statistics only, so no information crosses scans or patients. Per-clip z-scoring
     /// removes a scanner's or patient's overall gain and offset, a nuisance that otherwise dominates small encoders
     /// (docs/results.md, "Diagnosis"). Scores, labels and ids are kept; scans without a payload stay without one.</summary>
-    /// <param name="dataset">The dataset.</param>
-    /// <param name="method">The normalisation; <see cref="IntensityNormalization.None"/> returns <paramref name="dataset"/> itself.</param>
+    /// <remarks>The result records what was applied (<see cref="LongitudinalDataset.Normalization"/>, kept by the
+    /// datasets derived from it), so a pretrainer given it applies no normalisation of its own and records this one in its
+    /// checkpoints. Normalising a dataset again the same way returns it unchanged; normalising another dataset of the same
+    /// payload cache the same way (a pretrainer's, then an embedding pass's) gives the same payload objects, whose values
+    /// the cache already holds. The raw values a check cached are handed to the normalised view, not decoded again.</remarks>
+    /// <param name="dataset">The dataset as stored (its <see cref="LongitudinalDataset.Normalization"/> null or the same).</param>
+    /// <param name="method">The normalisation; <see cref="IntensityNormalization.None"/> keeps the payloads (and records that
+    /// choice).</param>
     /// <param name="minimumRank">Payloads of lower rank are loaded unchanged (2: normalise clips and volumes, leave
     /// feature vectors alone). Default 1: every payload.</param>
     /// <returns>The dataset with normalising payloads.</returns>
+    /// <exception cref="ArgumentException">The dataset was already normalised another way.</exception>
     public static LongitudinalDataset NormalizeIntensities(LongitudinalDataset dataset, IntensityNormalization method, int minimumRank = 1)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown normalisation.");
         ArgumentOutOfRangeException.ThrowIfLessThan(minimumRank, 0);
-        if (method == IntensityNormalization.None) return dataset;
+        var normalization = new ScanNormalization(method, minimumRank);
+        if (dataset.Normalization is { } done)
+        {
+            if (done == normalization) return dataset;
+            throw new ArgumentException($"The dataset is already normalised ({done}); normalise the dataset as stored, not again with {normalization}.", nameof(dataset));
+        }
+        if (method == IntensityNormalization.None) return dataset.WithNormalization(normalization);
+        var cache = dataset.PayloadCache;
         Tensor Load(IScanPayload payload)
         {
-            var x = payload.Load();
+            var x = cache.LoadForDerivedView(payload);
             return x.Rank >= minimumRank ? Normalize(x, method) : x;
         }
         // The normalised views share the dataset's payload cache (and the budget its owner chose).
-        return dataset.WithPayloads(payload => new DelegatePayload(() => Load(payload), $"{payload.Description} ({method} per scan)"));
+        return dataset.WithPayloads(payload => cache.NormalizedView(payload, normalization, p => new DelegatePayload(() => Load(p), $"{p.Description} ({method} per scan)")), normalization);
     }
 
     // ------------------------------------------------------------------ frames

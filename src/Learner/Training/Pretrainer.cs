@@ -24,6 +24,10 @@ namespace Learner.Training;
 /// forked the same way; the source's curriculum is moved with <see cref="IPretrainingBatchSource.BeginEpoch"/> at the
 /// first step of every epoch and at the first step of a resumed run. So the sequence of batches does not depend on where
 /// a run was interrupted.</para>
+/// <para>With <see cref="PretrainingOptions.PrefetchBatches"/> (the default) step s+1's batch is drawn, loaded and augmented
+/// on a background thread while step s computes (<c>BatchPrefetcher</c>: one dedicated thread, one slot, the same bits
+/// as without it; an error assembling a batch surfaces at the step that would have used it).
+/// <see cref="PretrainingResult.DataWaitShare"/> reports the share of the run the training thread spent waiting for data.</para>
 /// <para>Batch sources: <see cref="PatientBatchSource"/> (P × K patient batches; pair objectives use every in-batch
 /// pair), <see cref="InterPatientPairSource"/> (LEARNER's inter-patient pairs, de-duplicated into a compact batch of a
 /// varying number of scans, handed to the objective as <see cref="EmbeddingBatch.Pairs"/> with the sampler's positive
@@ -119,7 +123,11 @@ public sealed class Pretrainer
         _required = objective.RequiresGiven((source.MaxPairs > 0 ? BatchFields.Pairs : BatchFields.None) | (source.MaxTriplets > 0 ? BatchFields.Triplets : BatchFields.None));
         CheckDataset(objective, _required, dataset, "training set");
         _encoder = encoder;
-        _dataset = dataset;
+        // The payloads as the encoder sees them: the caller's normalisation when the dataset records one, else the option's.
+        _dataset = dataset.Normalization is null ? options.InputNormalization.Apply(dataset) : dataset;
+        InputNormalization = _dataset.Normalization!;
+        if (InputNormalization != options.InputNormalization)
+            logger?.LogInformation("The training set is already normalised ({Normalization}); PretrainingOptions.InputNormalization ({Option}) is not applied on top.", InputNormalization, options.InputNormalization);
         _source = source;
         _objective = objective;
         _options = options;
@@ -132,8 +140,13 @@ public sealed class Pretrainer
             _head = new ObjectiveHeadModule(objective.Parameters);
             _headOptimizer = new Learner.Nn.Optim.AdamW(_head.Parameters(), options.Optimizer.LearningRate, weightDecay: 0);
         }
-        _checkpoints = new PretrainingCheckpoints(encoder, _optimizer, objective, _head, _headOptimizer, options.Seed);
+        _checkpoints = new PretrainingCheckpoints(encoder, _optimizer, objective, _head, _headOptimizer, options.Seed, InputNormalization);
     }
+
+    /// <summary>The per-scan normalisation of the payloads this run trains (and validates) on, recorded in its checkpoints:
+    /// the training set's own (<see cref="LongitudinalDataset.Normalization"/>), else
+    /// <see cref="PretrainingOptions.InputNormalization"/>.</summary>
+    public ScanNormalization InputNormalization { get; }
 
     /// <summary>The optimizer this run updates the encoder with.</summary>
     public IEncoderOptimizer Optimizer => _optimizer;
@@ -166,7 +179,10 @@ public sealed class Pretrainer
                     throw new PatientLeakageException(shared.PatientId, "training set", "validation set");
                 if (_options.Validation.ChangeThresholds is not null && value.PatientCount < _options.Validation.ChangeFolds)
                     throw new ArgumentException($"The validation set has {value.PatientCount} patients, fewer than Validation.ChangeFolds = {_options.Validation.ChangeFolds}.", nameof(ValidationSet));
-                _validator = new PretrainingValidator(_encoder, _objective, _options, _source, _twoViews, value);
+                var normalized = value.Normalization is null ? InputNormalization.Apply(value) : value;
+                if (normalized.Normalization != InputNormalization)
+                    throw new ArgumentException($"The validation set is normalised {normalized.Normalization}, the training set {InputNormalization}; the encoder must see both the same way.", nameof(ValidationSet));
+                _validator = new PretrainingValidator(_encoder, _objective, _options, _source, _twoViews, normalized);
             }
             _validationSet = value;
         }
@@ -212,6 +228,22 @@ public sealed class Pretrainer
         return step;
     }
 
+    /// <summary>The per-scan normalisation recorded in a checkpoint written by a pretrainer: what the encoder was trained
+    /// on, and so what every scan it embeds must get (<see cref="ScanNormalization.Apply"/>).</summary>
+    /// <param name="checkpointPath">The checkpoint.</param>
+    /// <returns>The normalisation, or null for a checkpoint written before it was recorded (those runs trained on payloads
+    /// as stored, unless the caller normalised them itself).</returns>
+    /// <exception cref="InvalidDataException">The recorded value cannot be read.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static ScanNormalization? ReadCheckpointNormalization(string checkpointPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"The checkpoint '{checkpointPath}' does not exist.", checkpointPath);
+        if (!Safetensors.ReadHeader(checkpointPath).Metadata.TryGetValue(ScanNormalization.MetadataKey, out var text)) return null;
+        try { return ScanNormalization.Parse(text); }
+        catch (FormatException e) { throw new InvalidDataException($"'{checkpointPath}': the metadata entry '{ScanNormalization.MetadataKey}' is unreadable: {e.Message}", e); }
+    }
+
     /// <summary>Deletes what an interrupted atomic checkpoint write leaves behind in <paramref name="directory"/>: the
     /// temporary files (<c>.&lt;name&gt;.safetensors.&lt;id&gt;.tmp</c>) that a killed process never renamed.</summary>
     /// <param name="directory">A run folder.</param>
@@ -249,6 +281,9 @@ public sealed class Pretrainer
             throw new InvalidDataException($"'{checkpointPath}' is not a pretraining checkpoint: its metadata has no '{StepKey}'.");
         if (!fileMeta.TryGetValue(SeedKey, out var seedText) || seedText != _options.Seed.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"'{checkpointPath}' was written with seed {seedText ?? "(none)"}, but this run's seed is {_options.Seed}; resuming would not reproduce the run.");
+        var recorded = fileMeta.TryGetValue(ScanNormalization.MetadataKey, out var normText) ? normText : ScanNormalization.Unchanged.ToString();
+        if (recorded != InputNormalization.ToString())
+            throw new InvalidDataException($"'{checkpointPath}' was trained on payloads normalised {recorded}{(normText is null ? " (a checkpoint that predates the record: as stored)" : "")}, but this run normalises {InputNormalization}; resuming would change the input mid-run.");
         if (step > _options.TotalSteps)
             throw new InvalidDataException($"'{checkpointPath}' is at step {step}, beyond this run's {_options.TotalSteps} steps.");
         string dir = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
@@ -350,6 +385,10 @@ public sealed class Pretrainer
         var clock = Stopwatch.StartNew();
         var validator = _validator;
         bool stoppedEarly = early is not null && state.BadEpochs >= early.Patience;
+        using var prefetcher = _options.PrefetchBatches && !stoppedEarly && state.StartStep < total
+            ? new BatchPrefetcher(_source, _dataset, _twoViews ? 2 : 1, augmentation, baseRng, augmentRng, _options.StepsPerEpoch, state.StartStep, total)
+            : null;
+        long loadTicks = 0;
         {
             for (long step = state.StartStep; step < total && !stoppedEarly; step++)
             {
@@ -360,15 +399,20 @@ public sealed class Pretrainer
                     ct.ThrowIfCancellationRequested();
                 }
                 int epoch = (int)(step / _options.StepsPerEpoch);
-                if (step % _options.StepsPerEpoch == 0 || step == state.StartStep) _source.BeginEpoch(epoch);
-                buffers.Draw(_source, _dataset, baseRng.Fork((ulong)step));
+                if (prefetcher is null)
+                {
+                    if (step % _options.StepsPerEpoch == 0 || step == state.StartStep) _source.BeginEpoch(epoch);
+                    buffers.Draw(_source, _dataset, baseRng.Fork((ulong)step));
+                }
                 double lr = _options.LearningRateAt(step);
                 _optimizer.LearningRate = lr;
                 _optimizer.ZeroGrad();
                 ObjectiveResult result;
                 using (var scope = TensorScope.Begin())
                 {
-                    var input = buffers.LoadInput(_dataset, augmentation, augmentRng.Fork((ulong)step));
+                    long loadStarted = Stopwatch.GetTimestamp();
+                    var input = prefetcher?.Take(step, buffers) ?? buffers.LoadInput(_dataset, augmentation, augmentRng.Fork((ulong)step));
+                    loadTicks += Stopwatch.GetTimestamp() - loadStarted;
                     _encoder.Forward(input, buffers.AllEmbeddings, requiresGrad: true);
                     try
                     {
@@ -493,6 +537,8 @@ public sealed class Pretrainer
                 BestValue = state.BestValue,
                 BestCheckpoint = bestPath,
                 StoppedEarly = stoppedEarly,
+                DataWait = Stopwatch.GetElapsedTime(0, loadTicks),
+                DataWaitShare = losses.Count == 0 ? 0 : Math.Min(1, Stopwatch.GetElapsedTime(0, loadTicks) / clock.Elapsed),
             };
         }
     }

@@ -82,7 +82,18 @@ internal sealed class PretrainingBatchBuffers
         Accept(dataset, new BatchDraw(scans.Length, pairs.Length, triplets.Length));
     }
 
-    private void Accept(LongitudinalDataset dataset, BatchDraw draw)
+    /// <summary>Copies a step drawn elsewhere (the <see cref="BatchPrefetcher"/>'s slot, arrays of the source's maxima) into
+    /// the buffers and fills the metadata; a draw outside the maxima is refused by name before anything is copied.</summary>
+    public void Set(LongitudinalDataset dataset, BatchDraw draw, int[] scans, IndexPair[] pairs, IndexTriplet[] triplets)
+    {
+        CheckCounts(draw);
+        scans.AsSpan(0, draw.Scans).CopyTo(Scans);
+        pairs.AsSpan(0, draw.Pairs).CopyTo(Pairs);
+        triplets.AsSpan(0, draw.Triplets).CopyTo(Triplets);
+        Accept(dataset, draw);
+    }
+
+    private void CheckCounts(BatchDraw draw)
     {
         string name = SourceName;
         if (draw.Scans < 1 || draw.Scans > Scans.Length)
@@ -91,6 +102,12 @@ internal sealed class PretrainingBatchBuffers
             throw new InvalidOperationException($"The batch source {name} drew {draw.Pairs} pairs; it must draw between 0 and its MaxPairs = {Pairs.Length}.");
         if (draw.Triplets < 0 || draw.Triplets > Triplets.Length)
             throw new InvalidOperationException($"The batch source {name} drew {draw.Triplets} triplets; it must draw between 0 and its MaxTriplets = {Triplets.Length}.");
+    }
+
+    private void Accept(LongitudinalDataset dataset, BatchDraw draw)
+    {
+        CheckCounts(draw);
+        string name = SourceName;
         int n = draw.Scans;
         Count = n;
         bool allLabelled = true;

@@ -7,7 +7,7 @@ namespace Learner.Training;
 
 /// <summary>
 /// Writes a pretraining checkpoint: the encoder (with its optimizer state) in <c>&lt;kind&gt;.safetensors</c>, whose
-/// metadata holds the completed steps, the seed and the run state; and, when the objective owns a head, the head and its
+/// metadata holds the completed steps, the seed, the run state and the input normalisation; and, when the objective owns a head, the head and its
 /// AdamW state in <c>head-&lt;kind&gt;-&lt;step&gt;.safetensors</c>, written first and referenced from the encoder file,
 /// so a crash between the two writes never pairs mismatched files.
 /// </summary>
@@ -25,10 +25,11 @@ internal sealed class PretrainingCheckpoints
     private readonly ObjectiveHeadModule? _head;
     private readonly Learner.Nn.Optim.AdamW? _headOptimizer;
     private readonly ulong _seed;
+    private readonly Learner.Data.ScanNormalization _normalization;
 
-    public PretrainingCheckpoints(IEncoder encoder, IEncoderOptimizer optimizer, IObjective objective, ObjectiveHeadModule? head, Learner.Nn.Optim.AdamW? headOptimizer, ulong seed)
+    public PretrainingCheckpoints(IEncoder encoder, IEncoderOptimizer optimizer, IObjective objective, ObjectiveHeadModule? head, Learner.Nn.Optim.AdamW? headOptimizer, ulong seed, Learner.Data.ScanNormalization normalization)
     {
-        (_encoder, _optimizer, _objective, _head, _headOptimizer, _seed) = (encoder, optimizer, objective, head, headOptimizer, seed);
+        (_encoder, _optimizer, _objective, _head, _headOptimizer, _seed, _normalization) = (encoder, optimizer, objective, head, headOptimizer, seed, normalization);
     }
 
     /// <summary>The first non-finite tensor of everything a checkpoint holds: the encoder's parameters and buffers, its
@@ -60,6 +61,7 @@ internal sealed class PretrainingCheckpoints
             [StateKey] = state.ToJson(),
             ["pretrain.objective"] = _objective.Name,
             ["pretrain.encoder"] = _encoder.Name,
+            [Learner.Data.ScanNormalization.MetadataKey] = _normalization.ToString(),
         };
         string? headName = null;
         if (_head is not null)

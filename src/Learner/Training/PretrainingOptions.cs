@@ -65,6 +65,17 @@ public sealed record PretrainingOptions
     /// <see cref="DivergenceFactor"/>. Default 10.</summary>
     public int DivergenceWindow { get; init; } = 10;
 
+    /// <summary>The per-scan intensity normalisation of the training and validation payloads, applied by the pretrainer to
+    /// a dataset whose <see cref="LongitudinalDataset.Normalization"/> is null (payloads as stored) and recorded in every
+    /// checkpoint, so that embedding applies the same (a dataset normalised by the caller keeps, and records, its own).
+    /// Default <see cref="ScanNormalization.Default"/>: z-score per clip or volume, feature vectors unchanged.</summary>
+    public ScanNormalization InputNormalization { get; init; } = ScanNormalization.Default;
+
+    /// <summary>Assemble the next step's batch (draw, payloads, augmentation) on a background thread while the current step
+    /// computes (see <see cref="Pretrainer"/>). The batches are the same bits either way; false assembles each batch on the
+    /// training thread when its step begins. Default true.</summary>
+    public bool PrefetchBatches { get; init; } = true;
+
     /// <summary>Total steps of the run.</summary>
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
@@ -75,6 +86,8 @@ public sealed record PretrainingOptions
         if (StepsPerEpoch < 1) throw new ArgumentException($"StepsPerEpoch must be ≥ 1, got {StepsPerEpoch}.", nameof(StepsPerEpoch));
         if (Optimizer is null) throw new ArgumentException("Optimizer must be set.", nameof(Optimizer));
         Optimizer.Validate();
+        if (InputNormalization is null) throw new ArgumentException("InputNormalization must be set (ScanNormalization.Unchanged for none).", nameof(InputNormalization));
+        InputNormalization.Validate();
         if (WarmupSteps < 0) throw new ArgumentException($"WarmupSteps must be ≥ 0, got {WarmupSteps}.", nameof(WarmupSteps));
         if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}.", nameof(MinLearningRateFactor));
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}.", nameof(MaxGradNorm));
@@ -285,6 +298,14 @@ public sealed record PretrainingResult(long CompletedSteps, IReadOnlyList<double
 
     /// <summary>True when early stopping ended the run before its last epoch.</summary>
     public bool StoppedEarly { get; init; }
+
+    /// <summary>Time the training thread spent waiting for its batches in this call: assembling them itself without
+    /// <see cref="PretrainingOptions.PrefetchBatches"/>, or waiting for the background assembly to finish with it.</summary>
+    public TimeSpan DataWait { get; init; }
+
+    /// <summary>The share of this call's training time (steps, validation and checkpoints, from the first step to the last)
+    /// spent in <see cref="DataWait"/>, in [0, 1]; 0 when no step ran.</summary>
+    public double DataWaitShare { get; init; }
 }
 
 /// <summary>Thrown when a run diverges: a step's loss or one of its terms is not finite, or explodes past

@@ -53,7 +53,8 @@ public class PayloadCacheTests
         var trainer = new Pretrainer(encoder, data, new PatientBatchSampler(data, 4, 2), objective, options) { ValidationSet = validation };
         var result = trainer.Run();
         var weights = encoder.Module.StateEntries().SelectMany(p => p.Value.ToArray()).ToArray();
-        return (result, weights, Embedder.EmbedAll(encoder, data, batchSize: 5));
+        // Embedded as the pretrainer recorded (its normalised views are the payload objects the cache already holds).
+        return (result, weights, Embedder.EmbedAll(encoder, trainer.InputNormalization.Apply(data), batchSize: 5));
     }
 
     [Fact]

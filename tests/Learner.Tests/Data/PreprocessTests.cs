@@ -139,7 +139,10 @@ public class PreprocessTests
             new Scan("c", "q", 0, 30, 0),
         };
         var data = new LongitudinalDataset(scans, higherIsHealthier: true);
-        Preprocess.NormalizeIntensities(data, IntensityNormalization.None).Should().BeSameAs(data);
+        var none = Preprocess.NormalizeIntensities(data, IntensityNormalization.None);
+        none.Scans.Should().BeSameAs(data.Scans, "none keeps the payloads");
+        none.Normalization.Should().Be(new ScanNormalization(IntensityNormalization.None, 1), "and records the choice");
+        data.Normalization.Should().BeNull();
         var z = Preprocess.NormalizeIntensities(data, IntensityNormalization.ZScore);
         z.Scans.Select(s => (s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, s.ExactScore)).Should().Equal(data.Scans.Select(s => (s.Id, s.PatientId, s.Time, s.Score, s.CoarseLabel, s.ExactScore)));
         z.Scans[2].Payload.Should().BeNull();
@@ -156,5 +159,21 @@ public class PreprocessTests
         images.Scans[1].LoadPayload().ToArray().Should().Equal(new[] { 10f, 30f, 10f, 30f }, "a rank-1 payload is a feature vector");
         var clip = new LongitudinalDataset(new[] { new Scan("k", "p", 0, 1, 0, new TensorPayload(new Tensor(new[] { 10f, 30f, 10f, 30f }, 2, 2))) }, true);
         Preprocess.NormalizeIntensities(clip, IntensityNormalization.ZScore, minimumRank: 2).Scans[0].LoadPayload().ToArray().Should().Equal(-1f, 1f, -1f, 1f);
+    }
+
+    [Fact]
+    public void A_normalised_dataset_records_its_normalisation_is_not_normalised_twice_and_shares_its_views()
+    {
+        var data = new LongitudinalDataset([new Scan("k", "p", 0, 1, 0, new TensorPayload(new Tensor([10f, 30f, 10f, 30f], 2, 2)))], true);
+        var z = ScanNormalization.Default.Apply(data);
+
+        z.Normalization.Should().Be(ScanNormalization.Default);
+        z.SubsetByPatients(["p"]).WithoutScores().Normalization.Should().Be(ScanNormalization.Default, "derived datasets keep the record");
+        ScanNormalization.Default.Apply(z).Should().BeSameAs(z);
+        FluentActions.Invoking(() => Preprocess.NormalizeIntensities(z, IntensityNormalization.MinMax)).Should().Throw<ArgumentException>().WithMessage("*already normalised (zscore:2)*");
+        ScanNormalization.Default.Apply(data).Scans[0].Payload.Should().BeSameAs(z.Scans[0].Payload, "one view per payload and normalisation");
+        ScanNormalization.Parse(ScanNormalization.Default.ToString()).Should().Be(ScanNormalization.Default);
+        ScanNormalization.Parse("percentile-clip:0").Should().Be(new ScanNormalization(IntensityNormalization.PercentileClip, 0));
+        FluentActions.Invoking(() => ScanNormalization.Parse("zscore")).Should().Throw<FormatException>();
     }
 }

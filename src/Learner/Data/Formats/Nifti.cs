@@ -104,6 +104,25 @@ public static class Nifti
         return Finish(h, data);
     }
 
+    /// <summary>The shape <see cref="Read(string, PayloadReadOptions?)"/> would return, from the header alone (a
+    /// <c>.nii.gz</c> inflates only its first 348 bytes): the data is neither inflated nor decoded, so its values are not
+    /// checked.</summary>
+    /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
+    /// <exception cref="PayloadFormatException">The header is malformed (or, uncompressed, disagrees with the file size).</exception>
+    internal static int[] ReadShape(string path, PayloadReadOptions options)
+    {
+        var bytes = ByteSource.ReadFile(path, options.MaxFileBytes);
+        if (!ByteSource.IsGzip(bytes)) return ParseHeader(bytes, bytes.Length, path).Dims;
+        return ByteSource.Inflating(path, () =>
+        {
+            using var gz = ByteSource.OpenGzip(bytes);
+            var head = new byte[HeaderSize];
+            int got = ElementConvert.ReadFully(gz, head);
+            if (got < HeaderSize) throw new PayloadFormatException(path, got, $"{got} decompressed bytes are too few for a NIfTI-1 header ({HeaderSize}).");
+            return ParseHeader(head, -1, path).Dims;
+        });
+    }
+
     private static NiftiImage ReadGzip(byte[] bytes, string source, PayloadReadOptions options)
     {
         using var gz = ByteSource.OpenGzip(bytes);

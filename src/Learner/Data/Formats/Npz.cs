@@ -90,23 +90,44 @@ public static class Npz
             var dir = ZipDirectory.Validate(bytes, source);
             using var zip = Open(bytes, source);
             var entries = Matched(zip, dir, source);
-            ZipArchiveEntry? chosen = null;
-            if (member is null)
-            {
-                if (entries.Count != 1)
-                    throw new PayloadFormatException(source, -1, $"archive has {entries.Count} members ({string.Join(", ", entries.Select(e => MemberName(e.FullName)))}); name the one to read.");
-                chosen = entries[0];
-            }
-            else
-            {
-                string want = MemberName(member);
-                chosen = entries.FirstOrDefault(e => MemberName(e.FullName) == want)
-                    ?? throw new PayloadFormatException(source, -1, $"no member '{want}' (members: {string.Join(", ", entries.Select(e => MemberName(e.FullName)))}).");
-            }
+            var chosen = Choose(entries, member, source);
             Claim(chosen, dir[entries.IndexOf(chosen)], source, new ReadBudget(options));
             result = ReadMember(chosen, source, new byte[ByteSource.ScratchBytes]);
         });
         return result!;
+    }
+
+    /// <summary>The shape <see cref="ReadArray(string, string?, PayloadReadOptions?)"/> would return, from the archive's
+    /// directory and the member's NPY header alone: the member's data is not inflated, so its values are not checked.</summary>
+    /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
+    /// <exception cref="PayloadFormatException">The archive or the member's header is malformed, or the member is absent or ambiguous.</exception>
+    internal static int[] ReadShape(string path, string? member, PayloadReadOptions options)
+    {
+        var bytes = ByteSource.ReadFile(path, options.MaxFileBytes);
+        int[]? shape = null;
+        Guard(path, member, () =>
+        {
+            var dir = ZipDirectory.Validate(bytes, path);
+            using var zip = Open(bytes, path);
+            var entries = Matched(zip, dir, path);
+            var chosen = Choose(entries, member, path);
+            shape = Claim(chosen, dir[entries.IndexOf(chosen)], path, new ReadBudget(options)).Shape;
+        });
+        return shape!;
+    }
+
+    /// <summary>The member named <paramref name="member"/>, or the only one when it is null.</summary>
+    private static ZipArchiveEntry Choose(List<ZipArchiveEntry> entries, string? member, string source)
+    {
+        if (member is null)
+        {
+            if (entries.Count != 1)
+                throw new PayloadFormatException(source, -1, $"archive has {entries.Count} members ({string.Join(", ", entries.Select(e => MemberName(e.FullName)))}); name the one to read.");
+            return entries[0];
+        }
+        string want = MemberName(member);
+        return entries.FirstOrDefault(e => MemberName(e.FullName) == want)
+            ?? throw new PayloadFormatException(source, -1, $"no member '{want}' (members: {string.Join(", ", entries.Select(e => MemberName(e.FullName)))}).");
     }
 
     /// <summary>The archive's entries, checked to be the members <see cref="ZipDirectory"/> validated, in the same order.</summary>
@@ -133,7 +154,7 @@ public static class Npz
     /// Checks a member before its data is inflated: its declared size against what its compressed bytes can hold, its
     /// NPY header against that size, and both the size and the float32 result against what the file may still use.
     /// </summary>
-    private static void Claim(ZipArchiveEntry e, ZipMember m, string source, ReadBudget budget)
+    private static NpyHeader Claim(ZipArchiveEntry e, ZipMember m, string source, ReadBudget budget)
     {
         string where = $"{source}[{e.FullName}]";
         long declared = e.Length, compressed = e.CompressedLength;
@@ -144,6 +165,7 @@ public static class Npz
         NpyHeader h;
         using (var s = e.Open()) h = Npy.ReadHeader(s, declared, where);
         budget.ClaimOutput(Npy.ElementCount(h), h.Shape, where);
+        return h;
     }
 
     private static Tensor ReadMember(ZipArchiveEntry e, string source, byte[] scratch)
