@@ -9,6 +9,7 @@
 //   F1 clip / visit: three-way change macro-F1 of the class-weighted logistic regression on embedding differences, fit
 //            on the pretraining patients' pairs, predicting the diagnosis patients' (clip pairs, or visit-mean pairs);
 //   ρ clip / visit: Spearman of cosine distance with |Δscore| on the diagnosis patients' pairs.
+// ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order) so that downstream variants can be re-run from them with
 // load=<file> (same cohort arguments) without pretraining again.
 using System.Diagnostics;
@@ -102,6 +103,13 @@ internal static class Diagnose
         {
             DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, valIds, visits, "validation");
             if (showTest) DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits, "test");
+        }
+        if (Get("ceiling", "false") == "true")
+        {
+            // No pretraining: what visit-level change F1 a score probe of a given R² allows on these patients.
+            DiagnoseVariants.PrintCeiling(visits, valIds, thresholds, data.HigherIsHealthier);
+            if (showTest) DiagnoseVariants.PrintCeiling(visits, testIds, thresholds, data.HigherIsHealthier);
+            return 0;
         }
         if (load is not null)
         {

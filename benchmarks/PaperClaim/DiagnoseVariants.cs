@@ -4,6 +4,7 @@
 using System.Globalization;
 using Learner.Data;
 using Learner.Downstream;
+using Learner.Sampling;
 using Learner.Metrics;
 using MathNet.Numerics.LinearAlgebra;
 
@@ -29,6 +30,15 @@ internal static class DiagnoseVariants
         var scanPred = new float[data.ScanCount];
         for (int v = 0; v < visits.Visits.Count; v++) foreach (int sIdx in visits.Visits[v].ScanIndices) scanPred[sIdx] = (float)pred[v];
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(probe 1-D) {F1(scanPred, 1, new ChangeClassifierOptions()):F3}"));
+        // The change probe: a ridge regression of the visit pair's score change on its embedding difference (fit on the
+        // pretraining patients' pairs); its residual sd on the target pairs is what the ±threshold has to be read through.
+        var diffs = ChangeEvaluation.Differences(vEmb, d, visits.Pairs);
+        var dy = visits.Pairs.Select(pr => (double)pr.HealthChange).ToArray();
+        var pairPatient = visits.Pairs.Select(pr => visits.Visits[pr.Before].PatientId).ToArray();
+        var dPred = ProbePredict(diffs, d, dy, pairPatient, trainIds);
+        var targetPairs = Enumerable.Range(0, dy.Length).Where(i => targetIds.Contains(pairPatient[i])).ToArray();
+        double residualSd = Math.Sqrt(targetPairs.Average(i => (dy[i] - dPred[i]) * (dy[i] - dPred[i])));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"change probe R2 {ProbeR2(diffs, d, dy, pairPatient, trainIds, targetIds):F3} (residual sd {residualSd:F1} score points)"));
         // Learned (attention) pooling of each visit's clips, fit on the pretraining patients' visits.
         var pooled = AttentionVisitPooling.Fit(visits, emb, d, trainIds).Pool(emb);
         var (attEval, attRows) = visits.FitAndPredictOnVisits(pooled, d, trainIds, targetIds, new ChangeClassifierOptions());
@@ -53,6 +63,34 @@ internal static class DiagnoseVariants
             if (mean >= bestF1) (best, bestF1) = (l2, mean);
         }
         return best;
+    }
+
+    /// <summary>
+    /// What a probe R² allows: each target visit's true score plus independent Gaussian error of variance (1 − R²)·Var(score)
+    /// (the variance over the target visits), change read off the noisy scores at the cohort's thresholds, macro-F1
+    /// against the true labels, averaged over 50 draws — the visit-level change macro-F1 of a score predictor with that
+    /// R² whose errors are independent between visits (errors shared by a patient's visits would cancel in the change).
+    /// </summary>
+    public static void PrintCeiling(VisitPairs visits, HashSet<string> targetIds, ChangeThresholds thresholds, bool higherIsHealthier)
+    {
+        var pairs = Enumerable.Range(0, visits.Pairs.Count).Where(r => targetIds.Contains(visits.Visits[visits.Pairs[r].Before].PatientId)).ToArray();
+        var scores = visits.Visits.Where(v => targetIds.Contains(v.PatientId) && double.IsFinite(v.ChangeScore)).Select(v => v.ChangeScore).ToArray();
+        double mean = scores.Average(), variance = scores.Average(x => (x - mean) * (x - mean));
+        var truth = pairs.Select(r => (int)visits.Pairs[r].Change).ToArray();
+        var parts = new List<string>();
+        foreach (double r2 in new[] { 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999 })
+        {
+            double sigma = Math.Sqrt((1 - r2) * variance), f1 = 0;
+            var rng = new Learner.Nn.Rng(17);
+            for (int draw = 0; draw < 50; draw++)
+            {
+                var noisy = visits.Visits.Select(v => v.ChangeScore + sigma * rng.NextGaussian()).ToArray();
+                var predicted = pairs.Select(r => (int)thresholds.Classify(noisy[visits.Pairs[r].Before], noisy[visits.Pairs[r].After], higherIsHealthier)).ToArray();
+                f1 += Classification.MacroF1(truth, predicted, 3) / 50;
+            }
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"R² {r2:G3} (error sd {sigma:F1}) → F1visit {f1:F3}"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# ceiling ({pairs.Length} visit pairs, score sd {Math.Sqrt(variance):F1}): ") + string.Join("; ", parts));
     }
 
     /// <summary>Writes embeddings as little-endian float32.</summary>
