@@ -5,13 +5,13 @@
 // The encoder pretrains on the first group; at each evaluation point every clip is embedded and we print, for the
 // validation patients (and, with test=true, one more line for the test patients):
 //   probe R² (clip / visit): a ridge regression of the health score on standardised frozen embeddings, fit on the
-//            pretraining patients' clips (or visit means), scored on the diagnosis patients';
+//            pretraining patients' clips (or visit means), scored on the target (validation or test) patients';
 //   F1 clip / visit: three-way change macro-F1 of the class-weighted logistic regression on embedding differences, fit
-//            on the pretraining patients' pairs, predicting the diagnosis patients' (clip pairs, or visit-mean pairs);
-//   ρ clip / visit: Spearman of cosine distance with |Δscore| on the diagnosis patients' pairs.
+//            on the pretraining patients' pairs, predicting the target patients' (clip pairs, or visit-mean pairs);
+//   ρ clip / visit: Spearman of cosine distance with |Δscore| on the target patients' pairs.
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
-// save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order) so that downstream variants can be re-run from them with
-// load=<file> (same cohort arguments) without pretraining again.
+// save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
+// downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
 using System.Diagnostics;
 using System.Globalization;
 using Learner.Data;
