@@ -1,4 +1,5 @@
-// `PaperClaim experiment <lus|mri> <cohortSeed> <seeds> <outdir> [trials=N] [objectives=a;b;…] [steps=N] [lr=X]`: one
+// `PaperClaim experiment <lus|mri> <cohortSeed> <seeds> <outdir> [trials=N] [objectives=a;b;…] [steps=N] [lr=X]
+// [pooling=mean|attention]`: one
 // LearnerExperiment under the leak-free protocol (a held-out split of 30 % of the patients per seed, validation patients
 // carved out of the rest when a search runs), every objective on the same split, encoder, budget and search budget;
 // writes <outdir>/results.json (with predictions, for paired differences) and results.md.
@@ -72,6 +73,7 @@ internal static class Claim
         if (trials > 0) options.Search = Search(trials);
         if (kv.TryGetValue("lr", out var lr)) options.Pretraining = options.Pretraining with { Optimizer = options.Pretraining.Optimizer with { LearningRate = double.Parse(lr, CultureInfo.InvariantCulture) } };
         if (kv.TryGetValue("steps", out var st)) options.Pretraining = options.Pretraining with { StepsPerEpoch = int.Parse(st, CultureInfo.InvariantCulture) / options.Pretraining.Epochs };
+        if (kv.TryGetValue("pooling", out var pool)) options.VisitPooling = Enum.Parse<Learner.Downstream.VisitPooling>(pool, ignoreCase: true);
         var results = new LearnerExperiment(options).Run(data, new ExperimentRunOptions
         {
             OutputDirectory = outDir,

@@ -1,13 +1,17 @@
 // `PaperClaim diagnose [key=value …]`: learning curves of one pretraining on the development cohort, measured on
-// held-out patients only. The cohort (seed 7 unless cohortSeed= says otherwise) is split once into 70 % pretraining
-// patients and 30 % diagnosis patients (stratified, split seed 1234); the encoder pretrains on the first group; at each
-// evaluation point every clip is embedded and we print, for the diagnosis patients:
+// held-out patients only. The cohort (seed 7 unless cohortSeed= says otherwise) is split once, three ways (stratified,
+// split seed 1234): 60 % pretraining patients, 20 % validation patients (every choice of a lever is made on these) and
+// 20 % test patients, whose figures are printed only with `test=true` (once, for the configuration finally chosen).
+// The encoder pretrains on the first group; at each evaluation point every clip is embedded and we print, for the
+// validation patients (and, with test=true, one more line for the test patients):
 //   probe R² (clip / visit): a ridge regression of the health score on standardised frozen embeddings, fit on the
-//            pretraining patients' clips (or visit means), scored on the diagnosis patients';
+//            pretraining patients' clips (or visit means), scored on the target (validation or test) patients';
 //   F1 clip / visit: three-way change macro-F1 of the class-weighted logistic regression on embedding differences, fit
-//            on the pretraining patients' pairs, predicting the diagnosis patients' (clip pairs, or visit-mean pairs);
-//   ρ clip / visit: Spearman of cosine distance with |Δscore| on the diagnosis patients' pairs.
-// Nothing here touches the patients of the protocol's test folds of another cohort seed; the levers are chosen here.
+//            on the pretraining patients' pairs, predicting the target patients' (clip pairs, or visit-mean pairs);
+//   ρ clip / visit: Spearman of cosine distance with |Δscore| on the target patients' pairs.
+// ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
+// save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
+// downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
 using System.Diagnostics;
 using System.Globalization;
 using Learner.Data;
@@ -18,7 +22,6 @@ using Learner.Metrics;
 using Learner.Objectives;
 using Learner.Sampling;
 using Learner.Training;
-using MathNet.Numerics.LinearAlgebra;
 
 internal static class Diagnose
 {
@@ -33,8 +36,10 @@ internal static class Diagnose
         ulong cohortSeed = (ulong)I("cohortSeed", 7);
         int steps = I("steps", 120), evalEvery = I("evalEvery", 0), seed = I("seed", 1);
         string spec = Get("objective", "mse");
-        var norm = Enum.Parse<IntensityNormalization>(Get("norm", "None"), ignoreCase: true);
-        bool bnTrain = Get("bn", "eval") == "train";
+        var norm = Enum.Parse<IntensityNormalization>(Get("norm", "ZScore"), ignoreCase: true);
+        bool bnTrain = Get("bn", "eval") == "train", showTest = Get("test", "false") == "true";
+        string? save = kv.GetValueOrDefault("save"), load = kv.GetValueOrDefault("load");
+        var classifier = new ChangeClassifierOptions { L2 = D("l2", new ChangeClassifierOptions().L2) };
         var clock = Stopwatch.StartNew();
 
         LongitudinalDataset data;
@@ -51,10 +56,10 @@ internal static class Diagnose
             (data, thresholds, arch) = (c.Dataset, c.ChangeThresholds, "tsm-resnet");
         }
         data = Preprocess.NormalizeIntensities(data, norm);
-        var split = PatientSplits.TrainValidationTest(data, 0, 0.3, 1234);
+        var split = PatientSplits.TrainValidationTest(data, 0.2, 0.2, 1234);
         var train = split.Train;
-        var trainIds = train.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
-        var testIds = split.Test.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        static HashSet<string> Ids(LongitudinalDataset d) => d.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        var (trainIds, valIds, testIds) = (Ids(train), Ids(split.Validation), Ids(split.Test));
 
         var encoderOptions = new EncoderOptions
         {
@@ -75,15 +80,44 @@ internal static class Diagnose
         {
             Epochs = 1, StepsPerEpoch = steps, WarmupSteps = I("warmup", 5), Seed = (ulong)seed,
             MinLearningRateFactor = D("minLr", 0.01), MaxGradNorm = D("clip", 5), Augmentation = aug,
-            Optimizer = new EncoderOptimizerOptions { LearningRate = D("lr", 1e-3), WeightDecay = D("wd", 1e-4) },
+            Optimizer = new EncoderOptimizerOptions { LearningRate = D("lr", new EncoderOptimizerOptions().LearningRate), WeightDecay = D("wd", 1e-4) },
         };
         var evalAt = new SortedSet<long> { steps };
         if (evalEvery > 0) for (long s = evalEvery; s < steps; s += evalEvery) evalAt.Add(s);
         var visits = new VisitPairs(data, thresholds);
         var clipPairs = new IntraPatientPairSampler(data, thresholds).Pairs;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"# diagnose {string.Join(' ', args)} | {data.PatientCount} patients ({train.PatientCount} pretrain / {split.Test.PatientCount} held out), encoder {encoder.Name} ({encoder.ParameterCount} parameters)"));
-        Console.WriteLine("step\tloss\tR2clip\tR2visit\tF1clip\tF1visit\trhoClip\trhoVisit\tseconds");
+            $"# diagnose {string.Join(' ', args)} | {data.PatientCount} patients ({train.PatientCount} pretrain / {valIds.Count} validation / {testIds.Count} test), classifier L2 {classifier.L2:G3}, encoder {encoder.Name} ({encoder.ParameterCount} parameters)"));
+        Console.WriteLine("step\tloss\tR2clip\tR2visit\tF1clip\tF1visit\trhoClip\trhoVisit\tseconds\tpatients");
+        void Report(string step, double loss, float[] emb, double seconds)
+        {
+            var m = Measure(data, emb, encoder.EmbeddingDimension, trainIds, valIds, thresholds, visits, clipPairs, classifier);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{step}\t{loss:F4}\t{m.R2Clip:F3}\t{m.R2Visit:F3}\t{m.F1Clip:F3}\t{m.F1Visit:F3}\t{m.RhoClip:F3}\t{m.RhoVisit:F3}\t{seconds:F0}\tvalidation"));
+            if (!showTest) return;
+            var t = Measure(data, emb, encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs, classifier);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{step}\t{loss:F4}\t{t.R2Clip:F3}\t{t.R2Visit:F3}\t{t.F1Clip:F3}\t{t.F1Visit:F3}\t{t.RhoClip:F3}\t{t.RhoVisit:F3}\t{seconds:F0}\ttest"));
+        }
+        void Final(float[] emb)
+        {
+            DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, valIds, visits, "validation");
+            if (showTest) DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits, "test");
+        }
+        if (Get("ceiling", "false") == "true")
+        {
+            // No pretraining: what visit-level change F1 a score probe of a given R² allows on these patients.
+            DiagnoseVariants.PrintCeiling(visits, valIds, thresholds, data.HigherIsHealthier);
+            if (showTest) DiagnoseVariants.PrintCeiling(visits, testIds, thresholds, data.HigherIsHealthier);
+            return 0;
+        }
+        if (load is not null)
+        {
+            var loaded = DiagnoseVariants.LoadEmbeddings(load, data.ScanCount * encoder.EmbeddingDimension);
+            Report("loaded", double.NaN, loaded, 0);
+            Final(loaded);
+            return 0;
+        }
         var losses = new List<double>();
         var trainClock = new Stopwatch();
         var progress = new SyncProgress(p =>
@@ -92,20 +126,9 @@ internal static class Diagnose
             if (!evalAt.Contains(p.Step)) return;
             trainClock.Stop();
             var emb = Embed(encoder, data, bnTrain);
-            var m = Measure(data, emb, encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs);
-            double loss = losses.Skip(Math.Max(0, losses.Count - 10)).Average();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{p.Step}\t{loss:F4}\t{m.R2Clip:F3}\t{m.R2Visit:F3}\t{m.F1Clip:F3}\t{m.F1Visit:F3}\t{m.RhoClip:F3}\t{m.RhoVisit:F3}\t{trainClock.Elapsed.TotalSeconds:F0}"));
-            if (p.Step == steps)
-            {
-                Variants(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits);
-                if (!bnTrain)
-                {
-                    // Batch-norm statistics at embedding time: the same final weights, embedded in training mode.
-                    var bn = Measure(data, Embed(encoder, data, true), encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# bn=train at embedding: R2clip {bn.R2Clip:F3} R2visit {bn.R2Visit:F3} F1clip {bn.F1Clip:F3} F1visit {bn.F1Visit:F3} rhoVisit {bn.RhoVisit:F3}"));
-                }
-            }
+            Report(p.Step.ToString(CultureInfo.InvariantCulture), losses.Skip(Math.Max(0, losses.Count - 10)).Average(), emb, trainClock.Elapsed.TotalSeconds);
+            if (save is not null) DiagnoseVariants.SaveEmbeddings(string.Create(CultureInfo.InvariantCulture, $"{save}.{p.Step}.f32"), emb);
+            if (p.Step == steps) Final(emb);
             trainClock.Start();
         });
         trainClock.Start();
@@ -141,72 +164,18 @@ internal static class Diagnose
     internal sealed record Metrics(double R2Clip, double R2Visit, double F1Clip, double F1Visit, double RhoClip, double RhoVisit);
 
     internal static Metrics Measure(LongitudinalDataset data, float[] emb, int d, HashSet<string> trainIds, HashSet<string> testIds,
-        ChangeThresholds thresholds, VisitPairs visits, IReadOnlyList<ConsecutivePair> clipPairs)
+        ChangeThresholds thresholds, VisitPairs visits, IReadOnlyList<ConsecutivePair> clipPairs, ChangeClassifierOptions classifier)
     {
         // Probe R²: clip level and visit level.
         var clipScores = data.Scans.Select(s => s.ChangeScore!.Value).ToArray();
         var clipPatient = data.Scans.Select(s => s.PatientId).ToArray();
-        double r2Clip = ProbeR2(emb, d, clipScores, clipPatient, trainIds, testIds);
+        double r2Clip = DiagnoseVariants.ProbeR2(emb, d, clipScores, clipPatient, trainIds, testIds);
         var vEmb = visits.MeanEmbeddings(emb, d);
-        double r2Visit = ProbeR2(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds, testIds);
-        // The main columns keep the classifier of the first runs (L2 = 1e-3) so that rows stay comparable; the variants
-        // line shows other penalties.
-        var classifier = new ChangeClassifierOptions { L2 = 1e-3 };
+        double r2Visit = DiagnoseVariants.ProbeR2(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds, testIds);
         var (clipEval, clipRows) = ChangeEvaluation.FitAndPredict(data, emb, d, thresholds, trainIds, testIds, classifier);
         var (visitEval, visitRows) = visits.FitAndPredict(emb, d, trainIds, testIds, classifier);
         double rhoClip = Alignment.Compute(emb, d, clipRows.Select(r => (clipPairs[r].Before, clipPairs[r].After)).ToArray(), clipRows.Select(r => Math.Abs((double)clipPairs[r].HealthChange)).ToArray()).Spearman;
         double rhoVisit = Alignment.Compute(vEmb, d, visitRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(), visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray()).Spearman;
         return new Metrics(r2Clip, r2Visit, clipEval.MacroF1, visitEval.MacroF1, rhoClip, rhoVisit);
-    }
-
-    /// <summary>Downstream variants on the final embeddings: the visit-level classifier's L2 penalty, an MLP head, and the
-    /// 1-D feature of the probe (the ridge-predicted score difference of the two visits).</summary>
-    private static void Variants(LongitudinalDataset data, float[] emb, int d, HashSet<string> trainIds, HashSet<string> testIds, VisitPairs visits)
-    {
-        var parts = new List<string>();
-        foreach (double l2 in new[] { 1e-2, 1e-1, 1.0 })
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(L2={l2:G2}) {visits.FitAndPredict(emb, d, trainIds, testIds, new ChangeClassifierOptions { L2 = l2 }).Result.MacroF1:F3}"));
-        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(mlp) {visits.FitAndPredict(emb, d, trainIds, testIds, new ChangeClassifierOptions { Head = ChangeHead.Mlp, L2 = 1e-2 }).Result.MacroF1:F3}"));
-        // The probe's 1-D projection: each visit's predicted score, as a one-feature "embedding".
-        var vEmb = visits.MeanEmbeddings(emb, d);
-        var pred = ProbePredict(vEmb, d, visits.Visits.Select(v => v.ChangeScore).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray(), trainIds);
-        var scanPred = new float[data.ScanCount];
-        for (int v = 0; v < visits.Visits.Count; v++) foreach (int sIdx in visits.Visits[v].ScanIndices) scanPred[sIdx] = (float)pred[v];
-        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(probe 1-D) {visits.FitAndPredict(scanPred, 1, trainIds, testIds, new ChangeClassifierOptions { L2 = 1e-3 }).Result.MacroF1:F3}"));
-        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1clip(L2=0.1) {ChangeEvaluation.FitAndPredict(data, emb, d, visits.Thresholds, trainIds, testIds, new ChangeClassifierOptions { L2 = 0.1 }).Result.MacroF1:F3}"));
-        Console.WriteLine("# variants: " + string.Join("; ", parts));
-    }
-
-    /// <summary>Ridge regression (λ = 1 on standardised features, statistics of the training rows) of y on the rows of
-    /// the training patients; R² on the test patients' rows.</summary>
-    internal static double ProbeR2(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds, HashSet<string> testIds)
-    {
-        var pred = ProbePredict(x, d, y, patient, trainIds);
-        var te = Enumerable.Range(0, y.Length).Where(i => testIds.Contains(patient[i])).ToArray();
-        double yMean = te.Average(i => y[i]);
-        double ssRes = te.Sum(i => Math.Pow(y[i] - pred[i], 2)), ssTot = te.Sum(i => Math.Pow(y[i] - yMean, 2));
-        return 1 - ssRes / ssTot;
-    }
-
-    /// <summary>The ridge probe fit on the training patients' rows, predicting every row.</summary>
-    internal static double[] ProbePredict(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds)
-    {
-        var tr = Enumerable.Range(0, y.Length).Where(i => trainIds.Contains(patient[i])).ToArray();
-        var all = Enumerable.Range(0, y.Length).ToArray();
-        var mean = new double[d]; var sd = new double[d];
-        for (int j = 0; j < d; j++)
-        {
-            double s = 0, q = 0;
-            foreach (int i in tr) { double v = x[i * d + j]; s += v; q += v * v; }
-            mean[j] = s / tr.Length;
-            sd[j] = Math.Sqrt(Math.Max(q / tr.Length - mean[j] * mean[j], 0)) is var v2 && v2 > 1e-12 ? v2 : 1;
-        }
-        Matrix<double> Design(int[] rows) => Matrix<double>.Build.Dense(rows.Length, d + 1, (r, c) => c == d ? 1 : (x[rows[r] * d + c] - mean[c]) / sd[c]);
-        var a = Design(tr);
-        var yTr = Vector<double>.Build.Dense(tr.Select(i => y[i]).ToArray());
-        var reg = Matrix<double>.Build.DenseIdentity(d + 1) * 1.0;
-        reg[d, d] = 0;
-        var w = (a.TransposeThisAndMultiply(a) + reg).Solve(a.TransposeThisAndMultiply(yTr));
-        return (Design(all) * w).ToArray();
     }
 }

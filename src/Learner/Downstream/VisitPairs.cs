@@ -109,8 +109,17 @@ public sealed class VisitPairs
         IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients, ChangeClassifierOptions? options = null)
         => FitAndPredictOnVisits(MeanEmbeddings(scanEmbeddings, dimension), dimension, trainPatients, testPatients, options);
 
-    /// <summary><see cref="FitAndPredict"/> on visit embeddings already averaged by <see cref="MeanEmbeddings"/>.</summary>
-    internal (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredictOnVisits(float[] visitEmbeddings, int dimension,
+    /// <summary><see cref="FitAndPredict"/> on visit embeddings already pooled: averaged by <see cref="MeanEmbeddings"/>,
+    /// or weighted by a pooling fit on the training patients (<see cref="AttentionVisitPooling.Pool"/>).</summary>
+    /// <param name="visitEmbeddings">Row-major V×D visit embeddings, in <see cref="Visits"/> order.</param>
+    /// <param name="dimension">D.</param>
+    /// <param name="trainPatients">Patients whose visit pairs fit the classifier.</param>
+    /// <param name="testPatients">Patients whose visit pairs are predicted (disjoint from the training patients).</param>
+    /// <param name="options">The classifier settings.</param>
+    /// <returns>The predictions of the test pairs and the indices into <see cref="Pairs"/> they belong to.</returns>
+    /// <exception cref="PatientLeakageException">A patient is in both sets.</exception>
+    /// <exception cref="ArgumentException">No training or no test pair.</exception>
+    public (ChangeEvaluationResult Result, int[] PairIndices) FitAndPredictOnVisits(float[] visitEmbeddings, int dimension,
         IReadOnlyCollection<string> trainPatients, IReadOnlyCollection<string> testPatients, ChangeClassifierOptions? options = null)
         => ChangeEvaluation.FitAndPredictPairs(ChangeEvaluation.Differences(visitEmbeddings, dimension, _pairs), dimension, _pairs,
             p => _visits[_pairs[p].Before].PatientId, p => _visits[_pairs[p].Before].PatientIndex, trainPatients, testPatients, options, "visit-level ");

@@ -51,6 +51,11 @@ public sealed record ExperimentOptions
     /// <summary>The change classifier.</summary>
     public ChangeClassifierOptions Classifier { get; set; } = new();
 
+    /// <summary>How the visit level combines a visit's scan embeddings: their mean (default) or a learned attention
+    /// pooling (<see cref="AttentionVisitPooling"/>) fit on the classifier's training patients only, never on test
+    /// patients.</summary>
+    public VisitPooling VisitPooling { get; set; } = VisitPooling.Mean;
+
     /// <summary>Bootstrap replicates for the 95 % intervals (resampling patients; ≥ 1). Default 500.</summary>
     public int BootstrapResamples { get; set; } = 500;
 
@@ -96,6 +101,7 @@ public sealed record ExperimentOptions
         if (Pretraining.EarlyStopping is not null && Protocol.ValidationFraction == 0)
             throw new ArgumentException("Pretraining.EarlyStopping needs validation patients, but Protocol.ValidationFraction is 0.", nameof(Pretraining));
         if (Classifier is null) throw new ArgumentException("Classifier must be set.", nameof(Classifier));
+        if (!Enum.IsDefined(VisitPooling)) throw new ArgumentException($"VisitPooling {(int)VisitPooling} is not a VisitPooling.", nameof(VisitPooling));
         Classifier.Validate();
         if (BootstrapResamples < 1) throw new ArgumentException($"BootstrapResamples must be ≥ 1, got {BootstrapResamples}.", nameof(BootstrapResamples));
     }

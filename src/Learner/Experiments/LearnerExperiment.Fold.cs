@@ -232,12 +232,15 @@ public sealed partial class LearnerExperiment
                 plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
             var gaps = rows.Select(r => Math.Abs((double)pairs[r].HealthChange)).ToArray();
             var distances = Alignment.Compute(embeddings, d, rows.Select(r => (pairs[r].Before, pairs[r].After)).ToArray(), gaps).Distances.ToArray();
-            // Visit level: the same held-out patients, each visit the mean of its scans' embeddings.
+            // Visit level: the same held-out patients, each visit the mean of its scans' embeddings (or their attention-
+            // weighted mean, the attention fit on the classifier's training patients only).
             int[] vTruth = Array.Empty<int>(), vPred = Array.Empty<int>(), vPatients = Array.Empty<int>();
             double[] vDistances = Array.Empty<double>(), vGaps = Array.Empty<double>();
             if (visits is { Pairs.Count: > 0 })
             {
-                var visitEmbeddings = visits.MeanEmbeddings(embeddings, d);
+                var visitEmbeddings = _o.VisitPooling == VisitPooling.Attention
+                    ? AttentionVisitPooling.Fit(visits, embeddings, d, plan.ClassifierPatients).Pool(embeddings)
+                    : visits.MeanEmbeddings(embeddings, d);
                 var (visitEval, visitRows) = visits.FitAndPredictOnVisits(visitEmbeddings, d, plan.ClassifierPatients, plan.Test.Patients.Select(p => p.Id).ToArray(), _o.Classifier);
                 (vTruth, vPred, vPatients) = (visitEval.Truth, visitEval.Predicted, visitEval.PatientIndices);
                 vGaps = visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray();

@@ -249,6 +249,7 @@ public sealed partial class LearnerExperiment
             new("change thresholds", $"{_thresholds.Mode}: improved above +{S(_thresholds.Improvement)}, worsened below −{S(_thresholds.Worsening)}"),
             new("search", o.Search.Trials == 0 ? "none (recipe defaults)" : $"{o.Search.Trials} {o.Search.Strategy} trials per objective and fold, selected by validation {o.Search.Metric}; lr ∈ {{{string.Join(", ", o.Search.LearningRates.Select(x => S(x)))}}}"),
             new("classifier", $"{o.Classifier.Head}, L2 {S(o.Classifier.L2)}, {o.Classifier.Iterations} iterations"),
+            new("visit pooling", o.VisitPooling == VisitPooling.Attention ? "attention, fit on the classifier's training patients" : "mean of the visit's scans"),
             new("bootstrap", $"{o.BootstrapResamples} patient resamples, 95 % percentile intervals, stream Rng(seed).Fork(0x{ChangeReport.BootstrapStream:X})"),
         };
     }
