@@ -19,15 +19,11 @@ public sealed record ExperimentOptions
     /// <summary>The encoder (the same architecture for every objective).</summary>
     public EncoderOptions Encoder { get; set; } = new();
 
-    /// <summary>Intensity normalisation applied to every scan when it is loaded, for pretraining and embedding alike
-    /// (<see cref="Preprocess.NormalizeIntensities"/>: per-scan statistics only, so nothing crosses patients). Null
-    /// (default): z-score every clip and volume (payloads of rank ≥ 2) and leave feature vectors unchanged — on the
-    /// development LUS cohort per-clip z-scoring raised held-out visit-level change macro-F1 and alignment
-    /// (docs/results.md, "Diagnosis").</summary>
-    public IntensityNormalization? InputNormalization { get; set; }
-
     /// <summary>The pretraining budget and optimizer (its seed is replaced by each run's seed; its checkpoint folder by
-    /// the experiment's run folders). Default: <see cref="PretrainingOptions"/>' defaults.</summary>
+    /// the experiment's run folders) and the per-scan input normalisation (<see cref="PretrainingOptions.InputNormalization"/>,
+    /// applied by the experiment to every scan — held-out ones included — before the folds; per-scan statistics only, so
+    /// nothing crosses patients; a dataset that is already normalised is kept as it is). Default:
+    /// <see cref="PretrainingOptions"/>' defaults.</summary>
     public PretrainingOptions Pretraining { get; set; } = new();
 
     /// <summary>Where each training step's scans come from: P×K patient batches (default), inter-patient pairs with a
@@ -80,7 +76,6 @@ public sealed record ExperimentOptions
         }
         if (Seeds is null || Seeds.Count == 0) throw new ArgumentException("Seeds must hold at least one seed.", nameof(Seeds));
         if (Seeds.Distinct().Count() != Seeds.Count) throw new ArgumentException($"Seeds lists a seed twice ({string.Join(", ", Seeds)}).", nameof(Seeds));
-        if (InputNormalization is { } norm && !Enum.IsDefined(norm)) throw new ArgumentException($"InputNormalization {(int)norm} is not an IntensityNormalization.", nameof(InputNormalization));
         if (Encoder is null) throw new ArgumentException("Encoder must be set.", nameof(Encoder));
         Encoder.Validate();
         if (Pretraining is null) throw new ArgumentException("Pretraining must be set.", nameof(Pretraining));

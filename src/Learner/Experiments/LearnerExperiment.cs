@@ -104,7 +104,9 @@ public sealed partial class LearnerExperiment
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
         var source = dataset;
-        dataset = _options.InputNormalization is { } norm ? Preprocess.NormalizeIntensities(dataset, norm) : Preprocess.NormalizeIntensities(dataset, IntensityNormalization.ZScore, minimumRank: 2);
+        // One normalisation setting, the pretrainer's: every scan (held-out ones included) is normalised before the
+        // folds, and a caller's own normalisation is kept, as the pretrainer does.
+        dataset = dataset.Normalization is null ? _options.Pretraining.InputNormalization.Apply(dataset) : dataset;
         var sampler = new IntraPatientPairSampler(dataset, _thresholds); // fails early, naming a scan without a change score
         var allPairs = sampler.Pairs;
         if (allPairs.Count == 0) throw new ArgumentException("The dataset has no same-patient consecutive pairs: change cannot be evaluated.", nameof(dataset));
@@ -236,7 +238,7 @@ public sealed partial class LearnerExperiment
             new("backend", _backend.Name),
             new("protocol", o.Protocol.Name + (o.Protocol.TestFraction is { } tf ? $" (test fraction {S(tf)})" : o.Protocol.TestPatients is { } tp ? $" ({tp.Count} test patients)" : o.Protocol.Transductive ? $" ({o.Protocol.OuterFolds}-fold CV of the classifier only)" : $" ({o.Protocol.OuterFolds} outer folds)")),
             new("validation fraction", S(EffectiveValidationFraction)),
-            new("input normalisation", o.InputNormalization switch { null => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", IntensityNormalization.None => "none", var n => $"{n} per scan" }),
+            new("input normalisation", p.InputNormalization switch { var n when n == ScanNormalization.Default => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", { Method: IntensityNormalization.None } => "none", var n => $"{n.Method} per scan (rank ≥ {n.MinimumRank})" }),
             new("encoder", $"{o.Encoder.Architecture}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
             new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}, max grad norm {S(p.MaxGradNorm)}"),
             new("early stopping", p.EarlyStopping is { } es ? $"{es.Metric}, patience {es.Patience}" : "off"),
