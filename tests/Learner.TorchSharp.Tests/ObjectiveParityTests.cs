@@ -196,6 +196,8 @@ public class ObjectiveParityTests
             rd.Mining.Pairs.Should().Be(rm.Mining.Pairs, $"{c}: pairs visited");
             rd.Mining.PositivePairs.Should().Be(rm.Mining.PositivePairs, $"{c}: positive pairs");
             rd.Mining.Triplets.Should().Be(rm.Mining.Triplets, $"{c}: triplets visited");
+            rd.Mining.Anchors.Should().Be(rm.Mining.Anchors, $"{c}: anchors visited");
+            rd.Mining.Active.Should().Be(rm.Mining.Active, $"{c}: active");
             GradientError(gd, gm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: embedding gradient");
             if (c.SecondView) GradientError(sd, sm).Should().BeLessThan(Tolerance, $"{c} seed {seed}: second-view gradient");
             device.Parameters.Count.Should().Be(managed.Parameters.Count);

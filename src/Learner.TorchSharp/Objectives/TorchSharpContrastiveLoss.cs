@@ -16,11 +16,21 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
     /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
     /// <see cref="TorchSharpDistance"/>), or null.</param>
-    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("contrastive", options, device)
-        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+    /// <param name="reducer">A reducer over the pair terms replacing the options' <c>Reduction</c> (e.g. your own
+    /// <see cref="ReducerBase"/>, the one the managed <see cref="ContrastiveLoss"/> takes), or null.</param>
+    public TorchSharpContrastiveLoss(ContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null, ReducerBase? reducer = null)
+        : base("contrastive", options, device)
+    {
+        Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+    }
 
     /// <summary>The distance the pairs are measured with.</summary>
     public TorchSharpDistance Distance { get; }
+
+    /// <summary>The reducer over the pair terms (the options' reduction unless one was passed). A count reducer scales
+    /// two device sums; any other reducer costs one copy of the terms to the host and one of the weights back.</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.UseProvidedPairs ? BatchFields.None : BatchFields.Labels;
@@ -63,11 +73,8 @@ public sealed class TorchSharpContrastiveLoss : TorchSharpObjective<ContrastiveO
         var posMask = include is null ? positive : positive.logical_and(include);
         var negMask = include is null ? positive.logical_not() : positive.logical_not().logical_and(include);
         int posCount = DeviceOps.Count(posMask);
-        var reducer = ReducerBase.For(Options.Reduction);
-        // The positive pairs' active count costs a device sync: only a reducer with two factors reads it.
-        var (ps, ns) = reducer.Scales(new TermCounts(count, active, posCount, reducer.Uniform ? 0 : DeviceOps.ActiveCount(loss, posMask)));
-        return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
-            new MiningStatistics { Pairs = count, PositivePairs = posCount });
+        var (pos, neg) = DeviceReduction.PairParts(Reducer, loss, posMask, negMask, count, active, posCount);
+        return Parts(pos, neg, new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }
 
     /// <summary>Each pair's term from its distance: the positive form where <paramref name="positive"/>, else the negative.</summary>

@@ -41,6 +41,7 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
                 var partner = tensor(partnerIndex, new long[] { 2 * b }).to(Device);
                 var target = logits.gather(1, partner.unsqueeze(1)).squeeze(1);
                 active = (int)(2 * b);
+                ReportMining(new MiningStatistics { Anchors = active });
                 return (lse - target).sum().Times(1.0 / (2 * b));
             }
             case InfoNceVariant.Symmetric:
@@ -50,12 +51,14 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
                 var rows = (logits.logsumexp(1) - diag).sum();
                 var columns = (logits.logsumexp(0) - diag).sum();
                 active = (int)b;
+                ReportMining(new MiningStatistics { Anchors = active });
                 return rows.Plus(columns).Times(0.5 / b);
             }
             default:
             {
                 var logits = u.mm(v.t()).Times(invTau);
                 active = (int)b;
+                ReportMining(new MiningStatistics { Anchors = active });
                 return (logits.logsumexp(1) - logits.diagonal(0, 0, 1)).sum().Times(1.0 / b);
             }
         }

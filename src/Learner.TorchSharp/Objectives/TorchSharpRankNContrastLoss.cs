@@ -41,6 +41,7 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContr
         var prefix = sorted.logcumsumexp(1).gather(1, groupEnd);                         // log Σ_{j∈S_ik} exp(x_ij)
         var sum = (prefix - sorted).narrow(1, 0, n - 1).sum();                           // the last position is the anchor
         active = n * (n - 1);
+        ReportMining(new MiningStatistics { Anchors = n, Pairs = (long)n * (n - 1) });
         return sum.Times(1.0 / ((double)n * (n - 1)));
     }
 }

@@ -38,6 +38,7 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
         for (int i = 0; i < n; i++) { positives[i] = groups[i] - 1; if (positives[i] > 0) valid++; }
         active = valid;
         if (valid == 0) return DeviceOps.ZeroLoss(z, second);
+        ReportMining(new MiningStatistics { Anchors = valid });
         var rows = DeviceOps.Similarity(z, Options.Similarity);
         if (second is not null) rows = cat(new[] { rows, DeviceOps.Similarity(second, Options.Similarity) }, 0);
         var logits = rows.mm(rows.t()).Times(1f / Options.Temperature);

@@ -18,11 +18,25 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
     /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
     /// <see cref="TorchSharpDistance"/>), or null.</param>
-    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("triplet", options, device)
-        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+    /// <param name="reducer">A reducer over the triplet terms replacing the options' <c>Reduction</c>, or null. As for the
+    /// managed <see cref="TripletLoss"/>: any reducer with <see cref="TripletSelection.BatchHard"/> and
+    /// <see cref="TripletSelection.Provided"/>, a <see cref="CountReducer"/> with batch-all and semi-hard.</param>
+    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a batch-all or semi-hard selection.</exception>
+    public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null, TorchSharpDistance? distance = null, ReducerBase? reducer = null)
+        : base("triplet", options, device)
+    {
+        Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        if (!Reducer.CountsOnly && Options.Selection is TripletSelection.BatchAll or TripletSelection.SemiHard)
+            throw new ArgumentException($"Triplet loss: reducer {Reducer.GetType().Name} weighs each term, but the {Options.Selection} selection "
+                + "is reduced from running sums on the device; use a CountReducer, or Selection = BatchHard or Provided.", nameof(reducer));
+    }
 
     /// <summary>The distance the pairs are measured with.</summary>
     public TorchSharpDistance Distance { get; }
+
+    /// <summary>The reducer over the triplet terms (the options' reduction unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => Options.Selection == TripletSelection.Provided ? BatchFields.Triplets : BatchFields.Labels;
@@ -33,7 +47,8 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
         int n = meta.Count;
         float margin = Options.Margin;
         var penalty = Options.Penalty;
-        TTensor sum;
+        TTensor terms;                 // the triplet terms (provided, batch-hard: one per triplet or anchor) or their sum
+        TTensor? selected = null;
         long count;
         if (Options.Selection == TripletSelection.Provided)
         {
@@ -48,7 +63,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                 - Distance.Pairs(z, ai, tensor(q, shape).to(Device))).Plus(margin), penalty);
             count = triplets.Length;
             active = DeviceOps.ActiveCount(l, null);
-            sum = l.sum();
+            terms = l;
         }
         else
         {
@@ -79,7 +94,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                     var l = DeviceOps.Penalty((dist.gather(1, hardPositive) - dist.gather(1, hardNegative)).squeeze(1).Plus(margin), penalty)
                         * validMask.to_type(ScalarType.Float32);
                     active = DeviceOps.ActiveCount(l, validMask);
-                    sum = l.sum();
+                    (terms, selected) = (l, validMask);
                     break;
                 }
                 case TripletSelection.BatchAll when penalty == TripletPenalty.Hinge:
@@ -101,7 +116,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                     var prefix = cat(new[] { zeros(n, 1, ScalarType.Float32, Device), (dist.gather(1, order) * isNegative).cumsum(1) }, 1);
                     var l = (nearer.to_type(ScalarType.Float32) * dist.Plus(margin) - prefix.gather(1, nearer)) * positiveMask.to_type(ScalarType.Float32);
                     using (var counted = (nearer * positiveMask.to_type(ScalarType.Int64)).sum()) active = checked((int)counted.item<long>());
-                    sum = l.sum();
+                    terms = l.sum();
                     break;
                 }
                 case TripletSelection.BatchAll:
@@ -120,7 +135,7 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                         active += DeviceOps.ActiveCount(l, valid);
                         parts.Add(l.sum());
                     }
-                    sum = parts.Count == 1 ? parts[0] : stack(parts).sum();
+                    terms = parts.Count == 1 ? parts[0] : stack(parts).sum();
                     break;
                 }
                 default:
@@ -149,13 +164,13 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
                     var valid = positiveMask.logical_and(tensor(hasNegative, new long[] { n }).to(Device).unsqueeze(1));
                     var l = DeviceOps.Penalty((dist - dist.gather(1, pick)).Plus(margin), penalty) * valid.to_type(ScalarType.Float32);
                     active = DeviceOps.ActiveCount(l, valid);
-                    sum = l.sum();
+                    terms = l.sum();
                     break;
                 }
             }
         }
         ReportMining(new MiningStatistics { Triplets = count });
-        return sum.Times(ReducerBase.For(Options.Reduction).Scales(new TermCounts(count, active, 0, 0)).Other);
+        return DeviceReduction.Triplets(Reducer, terms, selected, count, active);
     }
 
     private TTensor DeviceEye(int n) => eye(n, n, ScalarType.Bool, Device);

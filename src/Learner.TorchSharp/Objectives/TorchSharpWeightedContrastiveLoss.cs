@@ -23,11 +23,21 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
     /// <param name="distance">A device distance replacing the options' <c>Distance</c> (e.g. your own
     /// <see cref="TorchSharpDistance"/>), or null.</param>
-    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null) : base("weighted-contrastive", options, device)
-        => Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+    /// <param name="reducer">A reducer over the pair terms replacing the options' <c>Reduction</c> (e.g. your own
+    /// <see cref="ReducerBase"/>, the one the managed <see cref="WeightedContrastiveLoss"/> takes), or null.</param>
+    public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null,
+        ReducerBase? reducer = null) : base("weighted-contrastive", options, device)
+    {
+        Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
+        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+    }
 
     /// <summary>The distance the pairs are measured with.</summary>
     public TorchSharpDistance Distance { get; }
+
+    /// <summary>The reducer over the pair terms (the options' reduction unless one was passed). A count reducer scales
+    /// two device sums; any other reducer costs one copy of the terms to the host and one of the weights back.</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -92,10 +102,7 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
         var posMask = tensor(positive, shape).to(Device);
         var negMask = include is null ? posMask.logical_not() : posMask.logical_not().logical_and(tensor(include, shape).to(Device));
         int posCount = positive.Count(p => p);
-        var reducer = ReducerBase.For(o.Reduction);
-        // The positive pairs' active count costs a device sync: only a reducer with two factors reads it.
-        var (ps, ns) = reducer.Scales(new TermCounts(count, active, posCount, reducer.Uniform ? 0 : DeviceOps.ActiveCount(loss, posMask)));
-        return Parts((loss * posMask.to_type(ScalarType.Float32)).sum().Times(ps), (loss * negMask.to_type(ScalarType.Float32)).sum().Times(ns),
-            new MiningStatistics { Pairs = count, PositivePairs = posCount });
+        var (pos, neg) = DeviceReduction.PairParts(Reducer, loss, posMask, negMask, count, active, posCount);
+        return Parts(pos, neg, new MiningStatistics { Pairs = count, PositivePairs = posCount });
     }
 }

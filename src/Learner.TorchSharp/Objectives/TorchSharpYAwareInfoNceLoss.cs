@@ -46,6 +46,7 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOpti
             targets = (k - k.logsumexp(1, true)).exp();
         }
         active = n;
+        ReportMining(new MiningStatistics { Anchors = n });
         return (lse - (logits * targets).sum(1)).sum().Times(1.0 / n);
     }
 }

@@ -66,6 +66,8 @@ public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
         double loss = 0;
         for (int i = 0; i < n; i++) loss += rowLoss[i];
         if (wantGrad) _distance.FinishGradient(gradEmbeddings, 1f);
+        // Every anchor has n − 1 terms, one per ordered (anchor, candidate) pair.
+        ReportMining(new MiningStatistics { Anchors = n, Pairs = (long)n * (n - 1) });
         return (loss * scale, n * (n - 1));
     }
 
