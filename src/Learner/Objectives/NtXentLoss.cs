@@ -1,5 +1,6 @@
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 
 namespace Learner.Objectives;
 
@@ -16,11 +17,25 @@ public sealed class NtXentLoss : ObjectiveBase<NtXentOptions>
 {
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
-    private readonly Workspace<int> _labels = new(), _keys = new(), _members = new(), _start = new(), _end = new();
+    private readonly Workspace<int> _labels = new(), _keys = new(), _members = new(), _start = new(), _end = new(), _offsets = new();
+    private readonly Workspace<double> _terms = new();
+    private readonly Workspace<float> _weights = new();
+    private readonly AnchorReduction _reduction = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public NtXentLoss(NtXentOptions? options = null) : base("ntxent", options) { }
+    public NtXentLoss(NtXentOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a reducer over its per-positive-pair terms (each of kind
+    /// <see cref="TermKind.PositivePair"/>, in row order and, within a row, in the order of its label group), which
+    /// replaces the mean; null for the mean.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="reducer">The reducer, or null. The mean and the sum run in the fused pass; any other reducer costs one
+    /// forward pass more (the terms, then its weights, then the fused pass with each pair's weight).</param>
+    public NtXentLoss(NtXentOptions? options, ReducerBase? reducer) : base("ntxent", options) => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the positive-pair terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
@@ -48,10 +63,30 @@ public sealed class NtXentLoss : ObjectiveBase<NtXentOptions>
             gradEmbeddings.Clear(); gradSecondView.Clear();
             return (0, 0);
         }
-        var rows = new PositivePairRow(_members.Array, _start.Array, _end.Array, (float)(1.0 / positivePairs));
         var z = _inputs.Z;
         var gz = wantGrad ? _inputs.GradZ : Memory<float>.Empty;
-        var (loss, active) = _kernel.RunRows(rows, z, n, z, n, d, self: true, 1f / Options.Temperature, gz, gz);
+        float invTau = 1f / Options.Temperature;
+        double loss; int active;
+        if (AnchorReduction.Fused(Reducer))
+        {
+            float weight = Reducer is SumReducer ? 1f : (float)(1.0 / positivePairs);
+            (loss, active) = _kernel.RunRows(new PositivePairRow(_members.Array, _start.Array, _end.Array, weight), z, n, z, n, d, self: true, invTau, gz, gz);
+        }
+        else
+        {
+            // The terms (one forward pass), the reducer's weights, then the fused pass with each pair's weight.
+            var offsets = _offsets.Get(n);
+            for (int i = 0, k = 0; i < n; i++) { offsets[i] = k; k += _end.Array[i] - _start.Array[i] - 1; }
+            var terms = _terms.Get((int)positivePairs);
+            var weights = _weights.Get((int)positivePairs);
+            weights.Fill(1f);
+            (_, active) = _kernel.RunRows(new PositivePairRow(_members.Array, _start.Array, _end.Array, _offsets.Array, _terms.Array, null),
+                z, n, z, n, d, self: true, invTau, Memory<float>.Empty, Memory<float>.Empty);
+            loss = _reduction.Weigh(Reducer, terms, weights, TermKind.PositivePair);
+            if (wantGrad)
+                _kernel.RunRows(new PositivePairRow(_members.Array, _start.Array, _end.Array, _offsets.Array, null, _weights.Array),
+                    z, n, z, n, d, self: true, invTau, gz, gz);
+        }
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
         ReportMining(new MiningStatistics { Pairs = positivePairs, PositivePairs = positivePairs, Anchors = active });

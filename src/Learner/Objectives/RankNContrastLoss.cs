@@ -1,6 +1,7 @@
 using Learner.Objectives.Distances;
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 
 namespace Learner.Objectives;
 
@@ -18,14 +19,27 @@ public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
     private readonly PairDistance _distance;
     private readonly Workspace<float> _dist = new(), _coef = new(), _scores = new(), _sortedScores = new();
     private readonly Workspace<int> _order = new(), _seq = new();
-    private readonly Workspace<double> _e = new(), _q = new(), _rowLoss = new();
+    private readonly Workspace<double> _e = new(), _q = new(), _rowLoss = new(), _anchorScale = new();
+    private readonly Workspace<float> _weights = new();
+    private readonly AnchorReduction _reduction = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public RankNContrastLoss(RankNContrastOptions? options = null) : base("rnc", options)
+    public RankNContrastLoss(RankNContrastOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a reducer over its per-anchor terms ℓ_i = −1/(N−1) Σ_{k≠i} log[…] (each of
+    /// kind <see cref="TermKind.Anchor"/>, in row order), which replaces the mean over anchors; null for the mean.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="reducer">The reducer, or null. The mean and the sum run in the fused pass; any other reducer costs one
+    /// forward pass more.</param>
+    public RankNContrastLoss(RankNContrastOptions? options, ReducerBase? reducer) : base("rnc", options)
     {
         _distance = PairDistance.Create(Options.Distance);
+        Reducer = reducer ?? MeanReducer.Instance;
     }
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -55,21 +69,46 @@ public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
         var distArr = _dist.Array; var coefArr = _coef.Array; var seqArr = _seq.Array; var eArr = _e.Array; var qArr = _q.Array;
         var rowLoss = _rowLoss.Array; var scoreArr = _scores.Array; var orderArr = _order.Array; var sortedArr = _sortedScores.Array;
         double invTau = 1.0 / Options.Temperature;
-        double scale = 1.0 / ((double)n * (n - 1));
+        bool fused = AnchorReduction.Fused(Reducer);
+        // Anchor i's term is its row loss / (N − 1); the fused reducers give every term 1/N (mean) or 1 (sum).
+        double scale = Reducer is SumReducer ? 1.0 / (n - 1) : 1.0 / ((double)n * (n - 1));
+        double[]? anchorScale = null;
+        double reduced = 0;
+        if (!fused)
+        {
+            // The terms (one forward pass), the reducer's weights, then the pass below with each anchor's weight.
+            for (int i0 = 0; i0 < n; i0 += tileRows)
+            {
+                int rows = Math.Min(tileRows, n - i0);
+                _distance.Block(i0, rows, dist);
+                RowParallel.Run(new RowsJob(i0, n, distArr, coefArr, scoreArr, orderArr, sortedArr, seqArr, eArr, qArr, rowLoss, invTau, scale, null), rows, n);
+            }
+            var weights = _weights.Get(n);
+            weights.Fill(1f);
+            for (int i = 0; i < n; i++) rowLoss[i] /= n - 1;
+            reduced = _reduction.Weigh(Reducer, rowLoss.AsSpan(0, n), weights, TermKind.Anchor);
+            var a = _anchorScale.Get(n);
+            for (int i = 0; i < n; i++) a[i] = weights[i] / (double)(n - 1);
+            anchorScale = _anchorScale.Array;
+            if (!wantGrad) { ReportRnc(n); return (reduced, n * (n - 1)); }
+        }
         for (int i0 = 0; i0 < n; i0 += tileRows)
         {
             int rows = Math.Min(tileRows, n - i0), start = i0;
             _distance.Block(i0, rows, dist);
-            RowParallel.Run(new RowsJob(start, n, distArr, coefArr, scoreArr, orderArr, sortedArr, seqArr, eArr, qArr, rowLoss, invTau, scale), rows, n);
+            RowParallel.Run(new RowsJob(start, n, distArr, coefArr, scoreArr, orderArr, sortedArr, seqArr, eArr, qArr, rowLoss, invTau, scale, anchorScale), rows, n);
             if (wantGrad) _distance.AccumulateBlock(i0, rows, coef, dist);
         }
+        if (wantGrad) _distance.FinishGradient(gradEmbeddings, 1f);
+        ReportRnc(n);
+        if (!fused) return (reduced, n * (n - 1));
         double loss = 0;
         for (int i = 0; i < n; i++) loss += rowLoss[i];
-        if (wantGrad) _distance.FinishGradient(gradEmbeddings, 1f);
-        // Every anchor has n − 1 terms, one per ordered (anchor, candidate) pair.
-        ReportMining(new MiningStatistics { Anchors = n, Pairs = (long)n * (n - 1) });
         return (loss * scale, n * (n - 1));
     }
+
+    /// <summary>Every anchor has N − 1 log terms, one per ordered (anchor, candidate) pair.</summary>
+    private void ReportRnc(int n) => ReportMining(new MiningStatistics { Anchors = n, Pairs = (long)n * (n - 1) });
 
     private readonly struct RowsJob : IRowJob
     {
@@ -78,12 +117,14 @@ public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
         private readonly int[] _order, _seq;
         private readonly double[] _e, _q, _rowLoss;
         private readonly double _invTau, _scale;
+        private readonly double[]? _anchorScale;
 
+        // scale: the coefficients' factor on every row, unless anchorScale gives one per row.
         public RowsJob(int start, int n, float[] dist, float[] coef, float[] scores, int[] order, float[] sorted, int[] seq,
-            double[] e, double[] q, double[] rowLoss, double invTau, double scale)
+            double[] e, double[] q, double[] rowLoss, double invTau, double scale, double[]? anchorScale)
         {
             _start = start; _n = n; _dist = dist; _coef = coef; _scores = scores; _order = order; _sorted = sorted; _seq = seq;
-            _e = e; _q = q; _rowLoss = rowLoss; _invTau = invTau; _scale = scale;
+            _e = e; _q = q; _rowLoss = rowLoss; _invTau = invTau; _scale = scale; _anchorScale = anchorScale;
         }
 
         public void Run(int r0, int r1, int w)
@@ -91,7 +132,7 @@ public sealed class RankNContrastLoss : ObjectiveBase<RankNContrastOptions>
             int n = _n;
             for (int r = r0; r < r1; r++)
                 _rowLoss[_start + r] = Row(_start + r, n, _dist.AsSpan(r * n, n), _coef.AsSpan(r * n, n), _scores, _order, _sorted,
-                    _seq.AsSpan(w * n, n), _e.AsSpan(w * n, n), _q.AsSpan(w * n, n), _invTau, _scale);
+                    _seq.AsSpan(w * n, n), _e.AsSpan(w * n, n), _q.AsSpan(w * n, n), _invTau, _anchorScale is null ? _scale : _anchorScale[_start + r]);
         }
     }
 

@@ -10,15 +10,29 @@ namespace Learner.Objectives.Kernels;
 /// </summary>
 /// <remarks>Gradients: ∂ℓ_ap/∂x_ap = −σ(LSE_a − x_ap) and ∂ℓ_ap/∂x_an = softmax_N(x_a·)_n · σ(LSE_a − x_ap), so a row
 /// costs one masked softmax over its negatives plus O(|P|). An anchor with positives but no negatives has ℓ = 0 for each
-/// of its pairs (which still count in the mean, as in pytorch-metric-learning).</remarks>
+/// of its pairs (which still count in the mean, as in pytorch-metric-learning). With per-pair weights (a reducer's), the
+/// row's pairs are numbered from <c>offsets[a]</c> in the order of the anchor's label group, skipping the anchor: each
+/// pair's term is written to <c>terms</c> when given, and pair k weighs <c>pairWeights[k]</c> instead of the common
+/// weight.</remarks>
 internal readonly struct PositivePairRow : ILogitRow
 {
     private readonly int[] _members, _groupStart, _groupEnd; // from LabelTargets.Build
     private readonly float _weight;
+    private readonly int[]? _offsets;
+    private readonly double[]? _terms;
+    private readonly float[]? _pairWeights;
 
     public PositivePairRow(int[] members, int[] groupStart, int[] groupEnd, float weight)
     {
         _members = members; _groupStart = groupStart; _groupEnd = groupEnd; _weight = weight;
+    }
+
+    /// <summary>Rows whose pairs are numbered from <paramref name="offsets"/>: each pair's unweighted term is written to
+    /// <paramref name="terms"/> (or null), and each pair weighs <paramref name="pairWeights"/>[k] (or, when null, 1).</summary>
+    public PositivePairRow(int[] members, int[] groupStart, int[] groupEnd, int[] offsets, double[]? terms, float[]? pairWeights)
+        : this(members, groupStart, groupEnd, 1f)
+    {
+        _offsets = offsets; _terms = terms; _pairWeights = pairWeights;
     }
 
     public bool IsActive(int i) => _groupEnd[i] - _groupStart[i] > 1;
@@ -38,7 +52,13 @@ internal readonly struct PositivePairRow : ILogitRow
         }
         row[i] = float.NegativeInfinity;
         float m = Simd.MaxNoNaN(row);
-        if (float.IsNegativeInfinity(m)) { row.Clear(); return 0; }
+        int first = _offsets is null ? 0 : _offsets[i];
+        if (float.IsNegativeInfinity(m))
+        {
+            if (_terms is not null) _terms.AsSpan(first, np).Clear();
+            row.Clear();
+            return 0;
+        }
         double sum = RowKernels.ExpShiftSum(row, m);
         double lse = m + Math.Log(sum);
         double loss = 0, sigmaSum = 0;
@@ -46,8 +66,11 @@ internal readonly struct PositivePairRow : ILogitRow
         {
             double z = lse - scratch[p];
             double e = Math.Exp(-Math.Abs(z));
-            loss += Math.Max(z, 0) + Math.Log(1 + e);
+            double term = Math.Max(z, 0) + Math.Log(1 + e);
             double sigma = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+            if (_terms is not null) _terms[first + p] = term;
+            if (_pairWeights is not null) { double w = _pairWeights[first + p]; term *= w; sigma *= w; }
+            loss += term;
             sigmaSum += sigma;
             scratch[p] = (float)sigma;
         }

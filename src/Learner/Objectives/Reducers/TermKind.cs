@@ -9,6 +9,9 @@ public enum TermKind : byte
     NegativePair,
     /// <summary>A triplet's term (anchor, positive, negative).</summary>
     Triplet,
+    /// <summary>An anchor's term of a softmax objective (SupCon, InfoNCE, y-aware InfoNCE, Rank-N-Contrast): its
+    /// cross-entropy over its row of candidates.</summary>
+    Anchor,
 }
 
 /// <summary>The counts of the terms of one reduction.</summary>
