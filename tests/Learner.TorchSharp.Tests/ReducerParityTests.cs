@@ -28,7 +28,7 @@ public class ReducerParityTests
         }
     }
 
-    static EmbeddingBatch Batch(int seed, bool pairs)
+    static EmbeddingBatch Batch(int seed, bool pairs, bool views = false)
     {
         const int b = 10, d = 5;
         var rng = new Learner.Nn.Rng((ulong)seed);
@@ -42,6 +42,7 @@ public class ReducerParityTests
         {
             Labels = labels, Scores = scores, PatientIds = Enumerable.Range(0, b).Select(i => i / 2).ToArray(),
             Pairs = pairs ? sampled : default, Triplets = triplets,
+            SecondView = views ? e.Select((x, k) => e[(k + 7) % e.Length] * 0.8f + 0.1f).ToArray() : default,
         };
     }
 
@@ -98,5 +99,45 @@ public class ReducerParityTests
                 .ParamName.Should().Be("reducer");
         using var counted = new TorchSharpTripletLoss(new TripletOptions { Selection = TripletSelection.BatchAll }, dev, reducer: SumReducer.Instance);
         counted.Reducer.Should().BeSameAs(SumReducer.Instance);
+    }
+
+    /// <summary>The per-anchor objectives with a user reducer, managed and on the device, with and without a second view.</summary>
+    public static TheoryData<string> AnchorObjectives() => new() { "ntxent", "rnc" };
+
+    static (IObjective Managed, TorchSharpObjective Device, TorchSharpObjective BuiltIn, bool Views) Anchor(string name, ReducerBase reducer, global::TorchSharp.torch.Device dev) => name switch
+    {
+        "ntxent" => (new NtXentLoss(new NtXentOptions { Temperature = 0.5f }, reducer), new TorchSharpNtXentLoss(new NtXentOptions { Temperature = 0.5f }, dev, reducer),
+            new TorchSharpNtXentLoss(new NtXentOptions { Temperature = 0.5f }, dev), true),
+        "rnc" => (new RankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, reducer), new TorchSharpRankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, dev, reducer),
+            new TorchSharpRankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, dev), false),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
+    };
+
+    [TorchSharpTheory]
+    [MemberData(nameof(AnchorObjectives))]
+    public void A_user_reducer_over_anchor_terms_gives_the_managed_values_on_the_device(string name)
+    {
+        foreach (bool views in new[] { false, true })
+        {
+            var (managed, device, builtIn, readsViews) = Anchor(name, new HardestHalf(), TestDevice.Current);
+            using (device)
+            using (builtIn)
+            {
+                if (views && !readsViews) continue;
+                var batch = Batch(9, pairs: false, views);
+                int len = batch.Embeddings.Length;
+                float[] gm = new float[len], gd = new float[len], sm = new float[views ? len : 0], sd = new float[views ? len : 0];
+                var rm = managed.Compute(batch, gm, sm);
+                var rd = device.Compute(batch, gd, sd);
+                string what = $"{name} views={views}";
+                rm.Loss.Should().BeGreaterThan(0, what);
+                (Math.Abs(rd.Loss - rm.Loss) / rm.Loss).Should().BeLessThan(Tolerance, $"{what}: loss {rd.Loss} vs {rm.Loss}");
+                double max = gm.Concat(sm).Max(Math.Abs);
+                for (int k = 0; k < len; k++) ((double)Math.Abs(gd[k] - gm[k])).Should().BeLessThan(Tolerance * max, $"{what}: grad[{k}]");
+                for (int k = 0; k < sm.Length; k++) ((double)Math.Abs(sd[k] - sm[k])).Should().BeLessThan(Tolerance * max, $"{what}: second-view grad[{k}]");
+                rd.Mining.Should().Be(rm.Mining, what);
+                builtIn.Compute(batch, default).Loss.Should().BeLessThan(rd.Loss * 0.98, $"{what}: the hardest half averages above the mean");
+            }
+        }
     }
 }

@@ -65,6 +65,23 @@ internal static class DeviceReduction
         return ((weighted * pos).sum(), (weighted * neg).sum());
     }
 
+    /// <summary>Σ_k w_k·ℓ_k over the per-anchor (NT-Xent: per-positive-pair) terms of a softmax objective, by a reducer
+    /// that is not the fused mean or sum (those stay in each objective's own expression).</summary>
+    /// <param name="reducer">The reducer.</param>
+    /// <param name="terms">The terms (any shape; read where <paramref name="selected"/>).</param>
+    /// <param name="selected">Which entries are terms, or null for all.</param>
+    /// <param name="kind">The terms' kind.</param>
+    /// <returns>The loss (a scalar tensor).</returns>
+    public static TTensor Anchors(ReducerBase reducer, TTensor terms, TTensor? selected, TermKind kind)
+    {
+        var w = Weights(reducer, terms, selected, null, kind);
+        // Entries outside the selection weigh 0; mask them so that a non-finite value there cannot leak in.
+        return (selected is null ? terms * w : terms.masked_fill(selected.logical_not(), DeviceScalars.ZeroF) * w).sum();
+    }
+
+    /// <summary>Whether a per-anchor reducer is the built-in mean or sum, which the device objectives fold into one factor.</summary>
+    public static bool Fused(ReducerBase reducer) => reducer is MeanReducer or SumReducer;
+
     /// <summary>Σ_k w_k·ℓ_k over triplet terms.</summary>
     /// <param name="reducer">The reducer.</param>
     /// <param name="terms">The triplet terms (any shape; 0 outside the selection).</param>

@@ -1,5 +1,6 @@
 using Learner.Objectives;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -12,7 +13,14 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpInfoNceLoss(InfoNceOptions? options = null, Device? device = null) : base("infonce", options, device) { }
+    /// <param name="reducer">A reducer over the per-anchor terms (the managed <see cref="InfoNceLoss"/>'s, in the same order), or
+    /// null for the mean. The mean and the sum stay one device expression; any other reducer costs one copy of the terms
+    /// to the host and one of the weights back.</param>
+    public TorchSharpInfoNceLoss(InfoNceOptions? options = null, Device? device = null, ReducerBase? reducer = null) : base("infonce", options, device)
+        => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.SecondView;
@@ -42,25 +50,29 @@ public sealed class TorchSharpInfoNceLoss : TorchSharpObjective<InfoNceOptions>
                 var target = logits.gather(1, partner.unsqueeze(1)).squeeze(1);
                 active = (int)(2 * b);
                 ReportMining(new MiningStatistics { Anchors = active });
-                return (lse - target).sum().Times(1.0 / (2 * b));
+                return Reduce(lse - target, 2 * b);
             }
             case InfoNceVariant.Symmetric:
             {
                 var logits = u.mm(v.t()).Times(invTau);
                 var diag = logits.diagonal(0, 0, 1);
-                var rows = (logits.logsumexp(1) - diag).sum();
-                var columns = (logits.logsumexp(0) - diag).sum();
+                // The u → v anchors, then the v → u anchors (the managed order).
+                var terms = cat(new[] { logits.logsumexp(1) - diag, logits.logsumexp(0) - diag }, 0);
                 active = (int)b;
                 ReportMining(new MiningStatistics { Anchors = active });
-                return rows.Plus(columns).Times(0.5 / b);
+                return Reduce(terms, 2 * b);
             }
             default:
             {
                 var logits = u.mm(v.t()).Times(invTau);
                 active = (int)b;
                 ReportMining(new MiningStatistics { Anchors = active });
-                return (logits.logsumexp(1) - logits.diagonal(0, 0, 1)).sum().Times(1.0 / b);
+                return Reduce(logits.logsumexp(1) - logits.diagonal(0, 0, 1), b);
             }
         }
     }
+
+    /// <summary>The reducer over the anchors' terms: the mean or the sum as one factor, any other by its weights.</summary>
+    private TTensor Reduce(TTensor terms, long count)
+        => DeviceReduction.Fused(Reducer) ? terms.sum().Times(Reducer is SumReducer ? 1.0 : 1.0 / count) : DeviceReduction.Anchors(Reducer, terms, null, TermKind.Anchor);
 }

@@ -1,5 +1,6 @@
 using Learner.Objectives;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -13,7 +14,14 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpNtXentLoss(NtXentOptions? options = null, Device? device = null) : base("ntxent", options, device) { }
+    /// <param name="reducer">A reducer over the per-positive-pair terms (the managed <see cref="NtXentLoss"/>'s, in the same order), or
+    /// null for the mean. The mean and the sum stay one device expression; any other reducer costs one copy of the terms
+    /// to the host and one of the weights back.</param>
+    public TorchSharpNtXentLoss(NtXentOptions? options = null, Device? device = null, ReducerBase? reducer = null) : base("ntxent", options, device)
+        => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-positive-pair terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
@@ -50,7 +58,9 @@ public sealed class TorchSharpNtXentLoss : TorchSharpObjective<NtXentOptions>
         var lse = logits.masked_fill(same, DeviceScalars.NegativeInfinity).logsumexp(1).unsqueeze(1);
         var z2 = lse - logits;
         var softplus = z2.clamp_min(DeviceScalars.ZeroF).Plus(z2.abs().neg().exp().log1p());
+        // One term per ordered positive pair, row-major: by anchor, then by positive (the managed order).
+        if (!DeviceReduction.Fused(Reducer)) return DeviceReduction.Anchors(Reducer, softplus, positive, TermKind.PositivePair);
         var terms = softplus.masked_fill(positive.logical_not(), DeviceScalars.ZeroF);
-        return terms.sum().Times(1.0 / positivePairs);
+        return terms.sum().Times(Reducer is SumReducer ? 1.0 : 1.0 / positivePairs);
     }
 }

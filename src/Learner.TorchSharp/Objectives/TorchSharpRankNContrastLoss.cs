@@ -1,5 +1,6 @@
 using Learner.Objectives;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -14,7 +15,14 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContr
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpRankNContrastLoss(RankNContrastOptions? options = null, Device? device = null) : base("rnc", options, device) { }
+    /// <param name="reducer">A reducer over the per-anchor terms (the managed <see cref="RankNContrastLoss"/>'s, in the same order), or
+    /// null for the mean. The mean and the sum stay one device expression; any other reducer costs one copy of the terms
+    /// to the host and one of the weights back.</param>
+    public TorchSharpRankNContrastLoss(RankNContrastOptions? options = null, Device? device = null, ReducerBase? reducer = null) : base("rnc", options, device)
+        => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -39,9 +47,11 @@ public sealed class TorchSharpRankNContrastLoss : TorchSharpObjective<RankNContr
         }
         var sorted = x.gather(1, order);
         var prefix = sorted.logcumsumexp(1).gather(1, groupEnd);                         // log Σ_{j∈S_ik} exp(x_ij)
-        var sum = (prefix - sorted).narrow(1, 0, n - 1).sum();                           // the last position is the anchor
+        var logTerms = (prefix - sorted).narrow(1, 0, n - 1);                            // the last position is the anchor
         active = n * (n - 1);
         ReportMining(new MiningStatistics { Anchors = n, Pairs = (long)n * (n - 1) });
-        return sum.Times(1.0 / ((double)n * (n - 1)));
+        // Anchor i's term is the mean of its N − 1 log terms.
+        if (!DeviceReduction.Fused(Reducer)) return DeviceReduction.Anchors(Reducer, logTerms.sum(1).Times(1.0 / (n - 1)), null, TermKind.Anchor);
+        return logTerms.sum().Times(Reducer is SumReducer ? 1.0 / (n - 1) : 1.0 / ((double)n * (n - 1)));
     }
 }

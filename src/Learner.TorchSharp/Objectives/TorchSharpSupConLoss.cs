@@ -1,5 +1,6 @@
 using Learner.Objectives;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -12,7 +13,14 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpSupConLoss(SupConOptions? options = null, Device? device = null) : base("supcon", options, device) { }
+    /// <param name="reducer">A reducer over the per-anchor terms (the managed <see cref="SupConLoss"/>'s, in the same order), or
+    /// null for the mean. The mean and the sum stay one device expression; any other reducer costs one copy of the terms
+    /// to the host and one of the weights back.</param>
+    public TorchSharpSupConLoss(SupConOptions? options = null, Device? device = null, ReducerBase? reducer = null) : base("supcon", options, device)
+        => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
@@ -47,8 +55,10 @@ public sealed class TorchSharpSupConLoss : TorchSharpObjective<SupConOptions>
         var lab = UploadIndex(all);
         var positiveMask = lab.unsqueeze(1).eq(lab.unsqueeze(0)).logical_and(self.logical_not()).to_type(ScalarType.Float32);
         var counts = tensor(positives, new long[] { n }).to(Device);
-        var weights = counts.gt(DeviceScalars.ZeroF).to_type(ScalarType.Float32).Times(1.0 / valid);
+        var hasPositives = counts.gt(DeviceScalars.ZeroF);
         var targetDot = (logits * positiveMask).sum(1) / counts.clamp_min(DeviceScalars.OneF);
+        if (!DeviceReduction.Fused(Reducer)) return DeviceReduction.Anchors(Reducer, lse - targetDot, hasPositives, TermKind.Anchor);
+        var weights = hasPositives.to_type(ScalarType.Float32).Times(Reducer is SumReducer ? 1.0 : 1.0 / valid);
         return (weights * (lse - targetDot)).sum();
     }
 }

@@ -1,5 +1,6 @@
 using Learner.Objectives;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 using static TorchSharp.torch;
 using TTensor = TorchSharp.torch.Tensor;
 
@@ -12,7 +13,14 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOpti
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="device">The device, or null for CUDA when available, else the CPU.</param>
-    public TorchSharpYAwareInfoNceLoss(YAwareOptions? options = null, Device? device = null) : base("y-aware", options, device) { }
+    /// <param name="reducer">A reducer over the per-anchor terms (the managed <see cref="YAwareInfoNceLoss"/>'s, in the same order), or
+    /// null for the mean. The mean and the sum stay one device expression; any other reducer costs one copy of the terms
+    /// to the host and one of the weights back.</param>
+    public TorchSharpYAwareInfoNceLoss(YAwareOptions? options = null, Device? device = null, ReducerBase? reducer = null) : base("y-aware", options, device)
+        => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -47,6 +55,8 @@ public sealed class TorchSharpYAwareInfoNceLoss : TorchSharpObjective<YAwareOpti
         }
         active = n;
         ReportMining(new MiningStatistics { Anchors = n });
-        return (lse - (logits * targets).sum(1)).sum().Times(1.0 / n);
+        var terms = lse - (logits * targets).sum(1);
+        if (!DeviceReduction.Fused(Reducer)) return DeviceReduction.Anchors(Reducer, terms, null, TermKind.Anchor);
+        return terms.sum().Times(Reducer is SumReducer ? 1.0 : 1.0 / n);
     }
 }

@@ -27,7 +27,7 @@ public sealed class NtXentLoss : ObjectiveBase<NtXentOptions>
     public NtXentLoss(NtXentOptions? options = null) : this(options, null) { }
 
     /// <summary>Creates the objective with a reducer over its per-positive-pair terms (each of kind
-    /// <see cref="TermKind.PositivePair"/>, in row order and, within a row, in the order of its label group), which
+    /// <see cref="TermKind.PositivePair"/>, by anchor and then by positive, both in row order), which
     /// replaces the mean; null for the mean.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="reducer">The reducer, or null. The mean and the sum run in the fused pass; any other reducer costs one
@@ -56,6 +56,9 @@ public sealed class NtXentLoss : ObjectiveBase<NtXentOptions>
         labels.CopyTo(all);
         if (n > b) all.Slice(0, b).CopyTo(all.Slice(b));
         LabelTargets.Build(all, n, _keys, _members, _start, _end);
+        // Each label group by row index, so that a row's positive pairs come in the order of their positives (the
+        // order a reducer sees; the sort in Build need not be stable).
+        for (int g = 0; g < n; g = _end.Array[_members.Array[g]]) _members.Array.AsSpan(g, _end.Array[_members.Array[g]] - g).Sort();
         long positivePairs = 0;
         for (int i = 0; i < n; i++) positivePairs += _end.Array[i] - _start.Array[i] - 1;
         if (positivePairs == 0)
