@@ -120,7 +120,7 @@ public sealed class Pretrainer
         options.Validate();
         if (objective.Requires.HasFlag(BatchFields.Triplets) && source.MaxTriplets == 0)
             throw new ArgumentException($"Objective '{objective.Name}' needs Triplets, but the batch source {source.GetType().Name} draws none; use a triplet sampler (TripletBatchSource, or the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
-        _required = objective.RequiresGiven((source.MaxPairs > 0 ? BatchFields.Pairs : BatchFields.None) | (source.MaxTriplets > 0 ? BatchFields.Triplets : BatchFields.None));
+        _required = objective.RequiresGiven(source.Provides);
         CheckDataset(objective, _required, dataset, "training set");
         _encoder = encoder;
         // The payloads as the encoder sees them: the caller's normalisation when the dataset records one, else the option's.
