@@ -9,7 +9,7 @@ sees exactly the numbers PML saw.
 Setup (Debian 12):
     apt-get install -y python3-torch python3-numpy python3-scipy python3-tqdm
     # PML's source, e.g. from a clone or an archive of github.com/KevinMusgrave/pytorch-metric-learning (v2.8.1):
-    git --git-dir=<pml>.git archive HEAD src | tar x -C /tmp/pml
+    git --git-dir=<pml>.git archive v2.8.1 src | tar x -C /tmp/pml
     PYTHONPATH=/tmp/pml/src /usr/bin/python3 scripts/pml-reference.py
 
 Each config below names the PML call; tests/Learner.Tests/Objectives/PmlParityTests.cs maps the same name to Learner's
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import pytorch_metric_learning
-from pytorch_metric_learning import distances, losses, miners
+from pytorch_metric_learning import distances, losses, miners, reducers
 
 torch.set_default_dtype(torch.float64)
 
@@ -43,6 +43,19 @@ CONFIGS = {
     "contrastive-margins": (lambda: losses.ContrastiveLoss(pos_margin=0.2, neg_margin=0.9), None, False),
     "contrastive-raw": (lambda: losses.ContrastiveLoss(pos_margin=0.5, neg_margin=3.0, distance=distances.LpDistance(normalize_embeddings=False)), None, False),
     "contrastive-pairmargin": (lambda: losses.ContrastiveLoss(), lambda: miners.PairMarginMiner(pos_margin=0.2, neg_margin=0.8), False),
+    # LpDistance(power=2): the squared Euclidean distance of the raw embeddings.
+    "triplet-all-squared-m0.5": (lambda: losses.TripletMarginLoss(margin=0.5, distance=distances.LpDistance(normalize_embeddings=False, power=2)), None, False),
+    "contrastive-squared": (lambda: losses.ContrastiveLoss(pos_margin=0.5, neg_margin=6.0, distance=distances.LpDistance(normalize_embeddings=False, power=2)), None, False),
+    # DotProductSimilarity normalises by default (BaseDistance's normalize_embeddings=True), so only the raw form is a dot.
+    "supcon-dot": (lambda: losses.SupConLoss(temperature=0.5, distance=distances.DotProductSimilarity(normalize_embeddings=False)), None, False),
+    "supcon-dot-normalized": (lambda: losses.SupConLoss(temperature=0.5, distance=distances.DotProductSimilarity()), None, False),
+    "ntxent-dot": (lambda: losses.NTXentLoss(temperature=0.5, distance=distances.DotProductSimilarity(normalize_embeddings=False)), None, False),
+    # Reducers passed as reducer=: the triplet loss has one sub-loss; the contrastive loss reduces its positive and
+    # negative sub-losses separately (over ordered pairs, each unordered pair twice) and adds them.
+    "triplet-all-mean-m0.2": (lambda: losses.TripletMarginLoss(margin=0.2, reducer=reducers.MeanReducer()), None, False),
+    "triplet-all-sum-m0.2": (lambda: losses.TripletMarginLoss(margin=0.2, reducer=reducers.SumReducer()), None, False),
+    "contrastive-mean": (lambda: losses.ContrastiveLoss(reducer=reducers.MeanReducer()), None, False),
+    "contrastive-sum": (lambda: losses.ContrastiveLoss(reducer=reducers.SumReducer()), None, False),
 }
 
 # (name, B, D, labels, seed): several shapes, an imbalanced batch with a singleton class, a batch with many classes.

@@ -11,6 +11,7 @@ internal static class CheckCommand
     {
         var manifest = new Option<string>("--manifest") { Description = "The manifest CSV to check.", Required = true };
         var objective = new Option<string?>("--objective") { Description = "Also check what these objective specs need (scores, labels); several separated by ';', e.g. \"mse; supcon\"." };
+        var source = new Option<string>("--batch-source") { Description = "The batch source the objectives will train on: pk (P×K patient batches), pairs, triplets; what a pair or triplet objective needs depends on whether the source draws pairs or triplets.", DefaultValueFactory = _ => "pk" }.AcceptOnlyFromAmong("pk", "pairs", "triplets");
         var values = new Option<bool>("--values") { Description = "Read every payload's values and check they are finite (slower; by default NPY payloads are checked from their header)." };
         var cmd = new Command("check", """
             Check a manifest before training: every payload file exists and reads, all payload shapes agree, and the scores
@@ -19,13 +20,15 @@ internal static class CheckCommand
             Examples:
               learner check --manifest data/lus/manifest.csv
               learner check --manifest data/lus/manifest.csv --objective mse+weighted-contrastive --values --json
-            """) { manifest, objective, values };
+              learner check --manifest data/lus/manifest.csv --objective contrastive --batch-source pairs
+            """) { manifest, objective, source, values };
         cmd.SetAction((p, ct) =>
         {
             string path = p.GetValue(manifest)!;
             // Missing payload files are listed with the other problems, not raised at the first one.
             var data = cx.ReadManifest(path, requirePayloadFiles: false);
-            var options = Options(p.GetValue(objective) is { } spec ? ExperimentSettings.SplitObjectives(spec, "--objective") : []) with { ReadValues = p.GetValue(values) };
+            var provides = new Training.BatchSourceOptions { Kind = ExperimentSettings.ParseBatchSource(p.GetValue(source)!) }.Provides;
+            var options = Options(p.GetValue(objective) is { } spec ? ExperimentSettings.SplitObjectives(spec, "--objective") : [], provides) with { ReadValues = p.GetValue(values) };
             var report = DatasetCheck.Run(data, options);
             if (p.GetValue(json))
                 cx.WriteJson(new
@@ -46,12 +49,16 @@ internal static class CheckCommand
     }
 
     /// <summary>The pre-flight of <c>pretrain</c> and <c>experiment</c>: fails before training with every problem listed.</summary>
+    /// <param name="data">The dataset.</param>
+    /// <param name="objectives">The objective specs.</param>
+    /// <param name="provides">The sampler fields of the batch source the run trains on (<see cref="Training.BatchSourceOptions.Provides"/>).</param>
     /// <exception cref="DatasetCheckException">The dataset has problems (exit 1).</exception>
-    public static void Preflight(LongitudinalDataset data, IEnumerable<string> objectives) => DatasetCheck.Run(data, Options(objectives)).ThrowIfInvalid();
+    public static void Preflight(LongitudinalDataset data, IEnumerable<string> objectives, Objectives.BatchFields provides)
+        => DatasetCheck.Run(data, Options(objectives, provides)).ThrowIfInvalid();
 
-    private static DatasetCheckOptions Options(IEnumerable<string> objectives)
+    private static DatasetCheckOptions Options(IEnumerable<string> objectives, Objectives.BatchFields provides)
     {
-        try { return DatasetCheckOptions.ForObjectives(objectives); }
+        try { return DatasetCheckOptions.ForObjectives(objectives, provides); }
         catch (Objectives.ObjectiveSpecException e) { throw new CliException("--objective: " + e.Message); }
     }
 }

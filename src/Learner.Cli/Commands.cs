@@ -169,7 +169,7 @@ internal static class Commands
                 }
             }
             var data = cx.ReadManifest(settings.Manifest, settings.Delimiter);
-            CheckCommand.Preflight(data, [settings.Objective]);
+            CheckCommand.Preflight(data, [settings.Objective], settings.Batches.Provides);
             // run.json records the encoder actually built ("auto" resolved from the payload shape), which embed reads back.
             settings = settings.Resolved(data);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);

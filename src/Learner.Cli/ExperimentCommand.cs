@@ -83,6 +83,18 @@ internal static class ExperimentCommand
             if (given(objectives) || p.GetValue(config) is null) options.Objectives = ExperimentSettings.SplitObjectives(p.GetValue(objectives)!, "--objectives");
             if (given(seeds) || p.GetValue(config) is null) options.Seeds = ExperimentSettings.ParseSeeds(p.GetValue(seeds)!);
             CliContext.Positive(p.GetValue(patients), "--patients");
+            // The batch source first: the preflight asks the objectives what they need of its batches.
+            var b = options.BatchSource;
+            options.BatchSource = b with
+            {
+                Kind = given(source) ? ExperimentSettings.ParseBatchSource(p.GetValue(source)!) : b.Kind,
+                PatientsPerBatch = ExperimentSettings.Pick(p, ppb, b.PatientsPerBatch),
+                ScansPerPatient = ExperimentSettings.Pick(p, spp, b.ScansPerPatient),
+                PairsPerBatch = ExperimentSettings.Pick(p, pairs, b.PairsPerBatch),
+                CurriculumShape = given(curriculum) ? ExperimentSettings.ParseCurriculum(p.GetValue(curriculum)!) : b.CurriculumShape,
+                CurriculumStartGap = ExperimentSettings.Pick(p, startGap, b.CurriculumStartGap),
+                NegativeGap = ExperimentSettings.Pick(p, negativeGap, b.NegativeGap),
+            };
             LongitudinalDataset data;
             double? t = p.GetValue(threshold);
             string sourceText;
@@ -106,7 +118,7 @@ internal static class ExperimentCommand
             else
             {
                 data = cx.ReadManifest(m!);
-                CheckCommand.Preflight(data, options.Objectives);
+                CheckCommand.Preflight(data, options.Objectives, options.BatchSource.Provides);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);
@@ -135,17 +147,6 @@ internal static class ExperimentCommand
             {
                 Epochs = e, StepsPerEpoch = s, WarmupSteps = Math.Min(w, e * s),
                 Optimizer = pre.Optimizer with { LearningRate = rate },
-            };
-            var b = options.BatchSource;
-            options.BatchSource = b with
-            {
-                Kind = given(source) ? ExperimentSettings.ParseBatchSource(p.GetValue(source)!) : b.Kind,
-                PatientsPerBatch = ExperimentSettings.Pick(p, ppb, b.PatientsPerBatch),
-                ScansPerPatient = ExperimentSettings.Pick(p, spp, b.ScansPerPatient),
-                PairsPerBatch = ExperimentSettings.Pick(p, pairs, b.PairsPerBatch),
-                CurriculumShape = given(curriculum) ? ExperimentSettings.ParseCurriculum(p.GetValue(curriculum)!) : b.CurriculumShape,
-                CurriculumStartGap = ExperimentSettings.Pick(p, startGap, b.CurriculumStartGap),
-                NegativeGap = ExperimentSettings.Pick(p, negativeGap, b.NegativeGap),
             };
             var protocol = options.Protocol;
             protocol.OuterFolds = ExperimentSettings.Pick(p, folds, protocol.OuterFolds);

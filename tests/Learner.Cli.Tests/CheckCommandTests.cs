@@ -94,6 +94,36 @@ public sealed class CheckCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_asks_the_objective_what_it_needs_of_the_chosen_batch_source_as_pretrain_does()
+    {
+        string manifest = await Synth();
+        // Line 6 has neither a label nor a score, so its label cannot be derived from the scores either.
+        var lines = File.ReadAllLines(manifest);
+        int label = Array.IndexOf(lines[0].Split(','), "label");
+        label.Should().BeGreaterThanOrEqualTo(0, lines[0]);
+        var f = lines[5].Split(',');
+        f[label] = "";
+        lines[5] = string.Join(',', f);
+        File.WriteAllLines(manifest, lines);
+        SetScore(manifest, 6, "NaN");
+
+        // The contrastive loss uses the sampler's pairs when the batches have them, else every labelled pair: P×K batches
+        // carry no pairs, so it needs labels there (as pretrain refuses), and not with the pair source.
+        var (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "contrastive", "--json");
+        code.Should().Be(ExitCodes.Failed, err);
+        var problems = JsonDocument.Parse(output).RootElement.GetProperty("problems").EnumerateArray()
+            .Select(x => (Kind: x.GetProperty("kind").GetString(), Line: x.GetProperty("line").GetInt32())).ToList();
+        problems.Should().Equal(("MissingLabel", 6));
+        (code, _, err) = await Run("check", "--manifest", manifest, "--objective", "contrastive", "--batch-source", "pairs");
+        code.Should().Be(ExitCodes.Ok, err);
+
+        (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "contrastive", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain($"{manifest} line 6,");
+        File.Exists(P("run/log.jsonl")).Should().BeFalse("nothing was trained");
+    }
+
+    [Fact]
     public async Task Pretrain_fails_before_training_with_the_whole_list()
     {
         string manifest = await Synth();

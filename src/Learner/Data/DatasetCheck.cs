@@ -67,11 +67,22 @@ public sealed record DatasetCheckOptions
     /// <exception cref="ObjectiveSpecException">The spec is malformed or names an unknown objective or option.</exception>
     public static DatasetCheckOptions ForObjective(string objective) => ForObjectives([objective]);
 
-    /// <summary>The options that check what every one of <paramref name="objectives"/> needs.</summary>
+    /// <summary>The options that check what every one of <paramref name="objectives"/> needs from batches without sampler
+    /// pairs or triplets (the default P×K patient batches).</summary>
     /// <param name="objectives">Objective specs.</param>
     /// <returns>The options.</returns>
     /// <exception cref="ObjectiveSpecException">A spec is malformed or names an unknown objective or option.</exception>
-    public static DatasetCheckOptions ForObjectives(IEnumerable<string> objectives)
+    public static DatasetCheckOptions ForObjectives(IEnumerable<string> objectives) => ForObjectives(objectives, BatchFields.None);
+
+    /// <summary>The options that check what every one of <paramref name="objectives"/> needs given the sampler fields the
+    /// batch source provides (<see cref="IObjective.RequiresGiven"/>, as the pretrainer asks it): e.g. a contrastive loss
+    /// on provided pairs needs labels only when the source draws no pairs.</summary>
+    /// <param name="objectives">Objective specs.</param>
+    /// <param name="available">The batch source's fields (<see cref="Training.BatchSourceOptions.Provides"/> or
+    /// <see cref="Training.IPretrainingBatchSource.Provides"/>).</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="ObjectiveSpecException">A spec is malformed or names an unknown objective or option.</exception>
+    public static DatasetCheckOptions ForObjectives(IEnumerable<string> objectives, BatchFields available)
     {
         ArgumentNullException.ThrowIfNull(objectives);
         var registry = ObjectiveRegistry.CreateDefault();
@@ -79,7 +90,7 @@ public sealed record DatasetCheckOptions
         foreach (var text in objectives)
         {
             var objective = ObjectiveRecipes.Default.Build(ObjectiveSpec.Parse(text), ObjectiveContext.ForValidation(), registry);
-            needs |= objective.Requires;
+            needs |= objective.RequiresGiven(available);
             (objective as IDisposable)?.Dispose();
         }
         return new DatasetCheckOptions { RequireScores = needs.HasFlag(BatchFields.Scores), RequireLabels = needs.HasFlag(BatchFields.Labels) };

@@ -30,10 +30,11 @@ public sealed class ContrastiveLoss : ObjectiveBase<ContrastiveOptions>
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
     /// <param name="reducer">The reducer over the pair terms, or null.</param>
+    /// <exception cref="ArgumentException">A reducer was passed while the options' <c>Reduction</c> names another, non-default reduction.</exception>
     public ContrastiveLoss(ContrastiveOptions? options, PairDistance? distance, ReducerBase? reducer = null) : base("contrastive", options)
     {
         _distance = distance ?? PairDistance.Create(Options.Distance);
-        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        Reducer = ReducerBase.Resolve(reducer, Options.Reduction, "ContrastiveOptions.Reduction");
     }
 
     /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>

@@ -65,12 +65,13 @@ public sealed class PairPenaltyLoss : ObjectiveBase<PairPenaltyOptions>
     /// <param name="options">Options; null for the defaults.</param>
     /// <param name="distance">A distance replacing <see cref="PairPenaltyOptions.Distance"/>, or null.</param>
     /// <param name="reducer">A reducer replacing <see cref="PairPenaltyOptions.Reduction"/>, or null.</param>
+    /// <exception cref="ArgumentException">A reducer was passed while the options' <c>Reduction</c> names another, non-default reduction.</exception>
     public PairPenaltyLoss(string name, PairPenalty penalty, PairPenaltyOptions? options = null, PairDistance? distance = null,
         Reducers.ReducerBase? reducer = null) : base(name, options)
     {
         _penalty = penalty ?? throw new ArgumentNullException(nameof(penalty));
         _distance = distance ?? PairDistance.Create(Options.Distance);
-        Reducer = reducer ?? Reducers.ReducerBase.For(Options.Reduction);
+        Reducer = Reducers.ReducerBase.Resolve(reducer, Options.Reduction, "PairPenaltyOptions.Reduction");
     }
 
     /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>

@@ -37,11 +37,12 @@ public sealed class TripletLoss : ObjectiveBase<TripletOptions>
     /// <see cref="TripletSelection.SemiHard"/> selections never list their triplets, so they take only a
     /// <see cref="CountReducer"/>; any reducer works with <see cref="TripletSelection.BatchHard"/> and
     /// <see cref="TripletSelection.Provided"/> (e.g. behind a <see cref="MinedObjective"/> with a batch-all miner).</param>
-    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a fused batch-all or semi-hard selection.</exception>
+    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a fused batch-all or semi-hard selection, or a
+    /// reducer passed while <see cref="TripletOptions.Reduction"/> names another, non-default reduction.</exception>
     public TripletLoss(TripletOptions? options, PairDistance? distance, ReducerBase? reducer = null) : base("triplet", options)
     {
         _distance = distance ?? PairDistance.Create(Options.Distance);
-        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        Reducer = ReducerBase.Resolve(reducer, Options.Reduction, "TripletOptions.Reduction");
         if (!Reducer.CountsOnly && Options.Selection is TripletSelection.BatchAll or TripletSelection.SemiHard)
             throw new ArgumentException($"Triplet loss: reducer {Reducer.GetType().Name} weighs each term, but the fused {Options.Selection} selection never lists its triplets; "
                 + "use a CountReducer, or Selection = Provided behind a MinedObjective with a triplet miner.", nameof(reducer));

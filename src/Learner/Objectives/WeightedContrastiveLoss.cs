@@ -35,11 +35,12 @@ public sealed class WeightedContrastiveLoss : ObjectiveBase<WeightedContrastiveO
     /// <param name="options">Options (validated); null for the defaults.</param>
     /// <param name="distance">The distance (owned by this objective from now on), or null.</param>
     /// <param name="reducer">The reducer over the pair terms, or null.</param>
+    /// <exception cref="ArgumentException">A reducer was passed while the options' <c>Reduction</c> names another, non-default reduction.</exception>
     public WeightedContrastiveLoss(WeightedContrastiveOptions? options, PairDistance? distance, Reducers.ReducerBase? reducer = null)
         : base("weighted-contrastive", options)
     {
         _distance = distance ?? PairDistance.Create(Options.Distance);
-        Reducer = reducer ?? Reducers.ReducerBase.For(Options.Reduction);
+        Reducer = Reducers.ReducerBase.Resolve(reducer, Options.Reduction, "WeightedContrastiveOptions.Reduction");
     }
 
     /// <summary>The reducer over the pair terms (the options' reduction unless one was passed).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Learner.Data;
+using Learner.Objectives;
 using Learner.Sampling;
 
 namespace Learner.Training;
@@ -116,6 +117,12 @@ public sealed record BatchSourceOptions
             ? new InterPatientPairSource(training, options, PairsPerBatch)
             : new TripletBatchSource(training, options, TripletsPerBatch);
     }
+
+    /// <summary>The sampler fields the source <see cref="Create"/> builds gives each batch (its
+    /// <see cref="IPretrainingBatchSource.Provides"/>), known before any data: what a preflight asks an objective's
+    /// <see cref="IObjective.RequiresGiven"/> with.</summary>
+    public BatchFields Provides => IPretrainingBatchSource.ProvidedBy(
+        Kind == BatchSourceKind.InterPatientPairs ? PairsPerBatch : 0, Kind == BatchSourceKind.InterPatientTriplets ? TripletsPerBatch : 0);
 
     /// <summary>The curriculum of the negatives' gap in score units, or null for <see cref="Training.CurriculumShape.None"/>.</summary>
     /// <param name="scoreScale">The score standard deviation.</param>

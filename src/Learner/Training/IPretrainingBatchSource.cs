@@ -29,6 +29,20 @@ public interface IPretrainingBatchSource
     /// <summary>The most sampler triplets one step can hold; 0 for a source that draws none.</summary>
     int MaxTriplets { get; }
 
+    /// <summary>The sampler fields this source's batches carry (what an objective's
+    /// <see cref="IObjective.RequiresGiven"/> is asked with): <see cref="BatchFields.Pairs"/> when it draws pairs,
+    /// <see cref="BatchFields.Triplets"/> when it draws triplets.</summary>
+    BatchFields Provides => ProvidedBy(MaxPairs, MaxTriplets);
+
+    /// <summary>The sampler fields of a source drawing at most <paramref name="maxPairs"/> pairs and
+    /// <paramref name="maxTriplets"/> triplets a step (the one rule behind <see cref="Provides"/> and
+    /// <see cref="BatchSourceOptions.Provides"/>).</summary>
+    /// <param name="maxPairs">Pairs per step (0 for none).</param>
+    /// <param name="maxTriplets">Triplets per step (0 for none).</param>
+    /// <returns>The fields.</returns>
+    static BatchFields ProvidedBy(int maxPairs, int maxTriplets)
+        => (maxPairs > 0 ? BatchFields.Pairs : BatchFields.None) | (maxTriplets > 0 ? BatchFields.Triplets : BatchFields.None);
+
     /// <summary>Moves any curriculum to <paramref name="epoch"/> (0-based). Called before the first draw of each epoch and
     /// before the first draw of a resumed run; a source without a curriculum ignores it.</summary>
     /// <param name="epoch">The epoch.</param>

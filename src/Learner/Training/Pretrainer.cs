@@ -120,7 +120,7 @@ public sealed class Pretrainer
         options.Validate();
         if (objective.Requires.HasFlag(BatchFields.Triplets) && source.MaxTriplets == 0)
             throw new ArgumentException($"Objective '{objective.Name}' needs Triplets, but the batch source {source.GetType().Name} draws none; use a triplet sampler (TripletBatchSource, or the constructor taking Func<LongitudinalDataset, ITripletSampler>).", nameof(objective));
-        _required = objective.RequiresGiven((source.MaxPairs > 0 ? BatchFields.Pairs : BatchFields.None) | (source.MaxTriplets > 0 ? BatchFields.Triplets : BatchFields.None));
+        _required = objective.RequiresGiven(source.Provides);
         CheckDataset(objective, _required, dataset, "training set");
         _encoder = encoder;
         // The payloads as the encoder sees them: the caller's normalisation when the dataset records one, else the option's.
@@ -317,6 +317,11 @@ public sealed class Pretrainer
         string? tempBestDir = null;
         string? tempRestoreDir = null;
         _encoder.SetTraining(true);
+        // Parts and mining counts are reported only to a progress sink (a device objective copies them per step); the
+        // caller's setting is restored when the run ends, however it ends.
+        var details = _objective as IDetailReporting;
+        bool reportedDetails = details?.ReportsDetails ?? false;
+        if (details is not null) details.ReportsDetails = progress is not null;
         try
         {
             // What a diverged run is restored to: the checkpoint resumed from, else a snapshot of the start; then every
@@ -346,6 +351,7 @@ public sealed class Pretrainer
         }
         finally
         {
+            if (details is not null) details.ReportsDetails = reportedDetails;
             foreach (var temp in new[] { tempBestDir, tempRestoreDir })
                 if (temp is not null && Directory.Exists(temp))
                     try { Directory.Delete(temp, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -373,8 +379,6 @@ public sealed class Pretrainer
     private PretrainingResult TrainSteps(PretrainingRunState state, IProgress<TrainingProgress>? progress, CancellationToken ct, ref RestorePoint restore, ref string? tempBestDir)
     {
         var early = _options.EarlyStopping;
-        // Parts and mining counts are reported only to a progress sink (a device objective copies them per step).
-        if (_objective is IDetailReporting details) details.ReportsDetails = progress is not null;
         var buffers = new PretrainingBatchBuffers(_source, _encoder.EmbeddingDimension, _twoViews, _objective.Reads);
         var baseRng = new Rng(_options.Seed);
         var augmentRng = new Rng(_options.Seed).Fork(AugmentStream);

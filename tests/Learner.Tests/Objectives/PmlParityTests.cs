@@ -61,6 +61,16 @@ public class PmlParityTests
         "contrastive-margins" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { PositiveMargin = 0.2f, Margin = 0.9f }), false),
         "contrastive-raw" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { PositiveMargin = 0.5f, Margin = 3f, Distance = DistanceKind.Euclidean }), false),
         "contrastive-pairmargin" => (new MinedObjective(new PairMarginMiner(0.2f, 0.8f), new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { UseProvidedPairs = true })), false),
+        "triplet-all-squared-m0.5" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.5f, Distance = DistanceKind.SquaredEuclidean }), false),
+        "contrastive-squared" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { PositiveMargin = 0.5f, Margin = 6f, Distance = DistanceKind.SquaredEuclidean }), false),
+        "supcon-dot" => (new SupConLoss(new SupConOptions { Temperature = 0.5f, Similarity = SimilarityKind.Dot }), false),
+        "supcon-dot-normalized" => (new SupConLoss(new SupConOptions { Temperature = 0.5f, Similarity = SimilarityKind.Cosine }), false),
+        "ntxent-dot" => (new NtXentLoss(new NtXentOptions { Temperature = 0.5f, Similarity = SimilarityKind.Dot }), false),
+        // A reducer passed as reducer= replaces the options' reduction, which is then left at its default (Mean).
+        "triplet-all-mean-m0.2" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.2f, Reduction = Reduction.Mean }, null, MeanReducer.Instance), false),
+        "triplet-all-sum-m0.2" => (new TripletLoss(TripletOptions.PytorchMetricLearning with { Margin = 0.2f, Reduction = Reduction.Mean }, null, SumReducer.Instance), false),
+        "contrastive-mean" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { Reduction = Reduction.Mean }, null, new PartMeans()), false),
+        "contrastive-sum" => (new ContrastiveLoss(ContrastiveOptions.PytorchMetricLearning with { Reduction = Reduction.Mean }, null, new OrderedPairSum()), false),
         _ => throw new ArgumentException($"No Learner mapping for the PML config '{config}'.", nameof(config)),
     };
 
@@ -68,7 +78,26 @@ public class PmlParityTests
     {
         "supcon", "supcon-t0.5", "triplet-default", "triplet-all-m0.2", "triplet-batchhard-m0.2", "triplet-smooth-m0.2", "triplet-all-raw-m0.5",
         "ntxent", "ntxent-t0.5", "ntxent-views", "contrastive", "contrastive-margins", "contrastive-raw", "contrastive-pairmargin",
+        "triplet-all-squared-m0.5", "contrastive-squared", "supcon-dot", "supcon-dot-normalized", "ntxent-dot",
+        "triplet-all-mean-m0.2", "triplet-all-sum-m0.2", "contrastive-mean", "contrastive-sum",
     };
+
+    /// <summary>PML's <c>MeanReducer</c> on a pair loss: it reduces the positive and the negative sub-loss separately
+    /// (each mean over all its pairs, zeros included) and adds them — not Learner's pooled <see cref="Reduction.Mean"/>.</summary>
+    sealed class PartMeans : CountReducer
+    {
+        public override (double Positive, double Other) Scales(in TermCounts counts)
+            => (Reciprocal(counts.Positives), Reciprocal(counts.Count - counts.Positives));
+    }
+
+    /// <summary>PML's <c>SumReducer</c> on a pair loss: PML lists every unordered pair in both orders, so its sum is
+    /// twice Learner's <see cref="Reduction.Sum"/> over the pairs i &lt; j.</summary>
+    sealed class OrderedPairSum : CountReducer
+    {
+        public override bool Uniform => true;
+
+        public override (double Positive, double Other) Scales(in TermCounts counts) => (2.0, 2.0);
+    }
 
     public static TheoryData<string> Configs() => new(Mapped);
 

@@ -46,6 +46,18 @@ public class BatchSourceOptionsTests
             .Should().Be((0.5, PositiveRule.SameCoarseLabel, 0.25, CurriculumShape.Linear, 1.0, (int?)null));
     }
 
+    [Theory]
+    [InlineData(BatchSourceKind.PatientBatches, BatchFields.None)]
+    [InlineData(BatchSourceKind.InterPatientPairs, BatchFields.Pairs)]
+    [InlineData(BatchSourceKind.InterPatientTriplets, BatchFields.Triplets)]
+    public void Provides_is_known_before_the_data_and_equals_the_built_sources(BatchSourceKind kind, BatchFields expected)
+    {
+        var data = Cohort();
+        var options = new BatchSourceOptions { Kind = kind, PatientsPerBatch = 3, ScansPerPatient = 2 };
+        options.Provides.Should().Be(expected);
+        options.Create(data, BatchSourceOptions.ScoreScale(data), 2).Provides.Should().Be(expected);
+    }
+
     [Fact]
     public void Create_builds_each_kind_with_gaps_in_score_standard_deviations()
     {

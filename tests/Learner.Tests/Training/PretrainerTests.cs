@@ -73,6 +73,32 @@ public class PretrainerTests
         result.Losses.Skip(10).Average().Should().BeLessThan(result.Losses.Take(5).Average());
     }
 
+    /// <summary>An objective that only records its detail-reporting switch.</summary>
+    private sealed class DetailSwitch(IObjective inner) : IObjective, IDetailReporting
+    {
+        public string Name => inner.Name;
+        public BatchFields Requires => inner.Requires;
+        public IReadOnlyList<ObjectiveParameter> Parameters => inner.Parameters;
+        public bool ReportsDetails { get; set; } = true;
+        public ObjectiveResult Compute(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView) => inner.Compute(batch, gradEmbeddings, gradSecondView);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void A_run_restores_the_callers_detail_reporting_setting(bool callerSetting, bool withProgress)
+    {
+        var objective = new DetailSwitch(new WeightedContrastiveLoss(new WeightedContrastiveOptions { UseProvidedPairs = false, PositiveThreshold = 40, GapScale = 100 }));
+        IDetailReporting details = objective;
+        details.ReportsDetails = callerSetting;
+        bool? during = null;
+        var (trainer, _) = Make(Cohort(), null, objective);
+        var progress = new SyncProgress<TrainingProgress>(_ => during ??= details.ReportsDetails);
+        trainer.Run(withProgress ? progress : null);
+        details.ReportsDetails.Should().Be(callerSetting, "the pretrainer switches detail reporting for its run only");
+        if (withProgress) during.Should().BeTrue("parts and mining counts go to the progress sink during the run");
+    }
+
     [Fact]
     public void A_cancelled_and_resumed_run_ends_bit_identical_to_an_uninterrupted_one()
     {

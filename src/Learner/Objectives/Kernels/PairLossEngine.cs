@@ -11,7 +11,7 @@ namespace Learner.Objectives.Kernels;
 /// </summary>
 /// <remarks>A <see cref="CountReducer"/> whose factors are <see cref="CountReducer.Uniform"/> needs one pass (the
 /// gradient is scaled once at the end). Otherwise the pairs are visited twice: first counting (and, for a reducer that
-/// is not a count reducer, storing every term: B² values for all pairs), then the gradient with each pair's
+/// is not a count reducer, storing every term: B(B−1)/2 values for all pairs, the upper triangle row by row), then the gradient with each pair's
 /// coefficient scaled by its weight (a single tile keeps its distance block between the passes). The reducer is called
 /// once per batch, never per pair.</remarks>
 internal sealed class PairLossEngine
@@ -56,7 +56,7 @@ internal sealed class PairLossEngine
             return new PairLossResult(stats, stats.PositiveSum * ps, stats.NegativeSum * ns);
         }
         // A reducer over the term vector: store the terms, weigh them once, then push the weighted gradient back.
-        long size = selection.AllPairs ? (long)n * n : selection.Explicit.Length;
+        long size = selection.AllPairs ? (long)n * (n - 1) / 2 : selection.Explicit.Length;
         if (size > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(batch), n, $"{reducer.GetType().Name}: {size} pair terms do not fit one buffer; use a count reducer or fewer pairs.");
         _terms.Get((int)size); _kinds.Get((int)size);
         var stats2 = Pass(penalty, distance, selection, n, wantGrad: false, 1f, 1f, null, record: true, reuseBlock: false);
@@ -149,7 +149,8 @@ internal sealed class PairLossEngine
     }
 
     /// <summary>Where the rows of one all-pairs pass read and write: the tile's distances and coefficients, per-row sums
-    /// and counts, the pair weights (n×n, or null for the two scales) and the term record (n×n, or null).</summary>
+    /// and counts, the pair weights (the upper triangle, or null for the two scales) and the term record (the upper
+    /// triangle, or null).</summary>
     private readonly record struct RowSink(float[] Dist, float[] Coef, int[]? Patients, double[] Loss, long[] Counts, float PosScale, float NegScale,
         double[]? Weights, double[]? Terms, byte[]? Kinds);
 
@@ -167,32 +168,37 @@ internal sealed class PairLossEngine
         }
     }
 
+    /// <summary>Where row <paramref name="i"/>'s pairs (i, j) with j &gt; i start in the upper triangle stored row by row:
+    /// Σ_{r&lt;i} (n − 1 − r). The caller has checked that n(n − 1)/2 fits an int.</summary>
+    internal static int TriangleRow(int i, int n) => (int)((long)i * (n - 1) - (long)i * (i - 1) / 2);
+
     private static void Row<T>(T penalty, int i, int n, int r, in RowSink s) where T : struct, IPairPenalty
     {
         var dist = s.Dist.AsSpan(r * n, n);
         var coef = s.Coef.AsSpan(r * n, n);
         var patients = s.Patients;
-        var weights = s.Weights is null ? default : s.Weights.AsSpan(i * n, n);
-        var terms = s.Terms is null ? default : s.Terms.AsSpan(i * n, n);
-        var kinds = s.Kinds is null ? default : s.Kinds.AsSpan(i * n, n);
+        // Row i's pairs (i, j > i) in the triangular term buffers, indexed j − i − 1.
+        int offset = TriangleRow(i, n), length = n - 1 - i;
+        var weights = s.Weights is null ? default : s.Weights.AsSpan(offset, length);
+        var terms = s.Terms is null ? default : s.Terms.AsSpan(offset, length);
+        var kinds = s.Kinds is null ? default : s.Kinds.AsSpan(offset, length);
         bool weighted = s.Weights is not null, record = s.Terms is not null;
         coef.Slice(0, i + 1).Clear();
-        if (record) kinds.Slice(0, i + 1).Fill(Skipped);
         double ps = 0, ns = 0; long pc = 0, pa = 0, nc = 0, na = 0;
         for (int j = i + 1; j < n; j++)
         {
             if (patients is not null && patients[i] == patients[j])
             {
                 coef[j] = 0f;
-                if (record) kinds[j] = Skipped;
+                if (record) kinds[j - i - 1] = Skipped;
                 continue;
             }
             bool positive = penalty.IsPositive(i, j, false, float.NaN);
             double l = penalty.Evaluate(i, j, positive, float.NaN, dist[j], out double g);
             if (positive) { ps += l; pc++; if (l != 0) pa++; }
             else { ns += l; nc++; if (l != 0) na++; }
-            coef[j] = weighted ? (float)(g * weights[j]) : (float)g * (positive ? s.PosScale : s.NegScale);
-            if (record) { terms[j] = l; kinds[j] = (byte)(positive ? TermKind.PositivePair : TermKind.NegativePair); }
+            coef[j] = weighted ? (float)(g * weights[j - i - 1]) : (float)g * (positive ? s.PosScale : s.NegScale);
+            if (record) { terms[j - i - 1] = l; kinds[j - i - 1] = (byte)(positive ? TermKind.PositivePair : TermKind.NegativePair); }
         }
         s.Loss[2 * i] = ps; s.Loss[2 * i + 1] = ns;
         s.Counts[4 * i] = pc; s.Counts[4 * i + 1] = pa; s.Counts[4 * i + 2] = nc; s.Counts[4 * i + 3] = na;

@@ -6,7 +6,7 @@ namespace Learner.Objectives.Reducers;
 /// ∂L/∂ℓ_k = w_k, the weights being held constant — they may depend on the terms only through piecewise-constant rules
 /// (counts, thresholds, kinds), as every pytorch-metric-learning reducer does. Pass one to
 /// <see cref="ContrastiveLoss"/>, <see cref="TripletLoss"/>, <see cref="WeightedContrastiveLoss"/> or
-/// <see cref="PairPenaltyLoss"/> (it replaces the options' <see cref="Reduction"/>); a <see cref="MinedObjective"/>
+/// <see cref="PairPenaltyLoss"/> (it replaces the options' <see cref="Reduction"/>, which must then be left at its default); a <see cref="MinedObjective"/>
 /// feeds such an objective.
 /// </summary>
 /// <remarks>A reducer whose weights follow from the counts alone derives from <see cref="CountReducer"/>: the fused
@@ -27,6 +27,24 @@ public abstract class ReducerBase
         Reduction.PositiveNegativeMeansOverActive => PositiveNegativeMeansReducer.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction."),
     };
+
+    /// <summary>The reducer an objective uses: <paramref name="reducer"/> when one was passed, else the built-in of the
+    /// options' <paramref name="reduction"/>. A passed reducer replaces the reduction, so the reduction must then be left at
+    /// its default (<see cref="Reduction.Mean"/>, every options type's) or name that same reducer; anything else would be
+    /// silently ignored and is refused.</summary>
+    /// <param name="reducer">The reducer passed to the objective, or null.</param>
+    /// <param name="reduction">The options' reduction.</param>
+    /// <param name="option">The option's name for the message, e.g. <c>ContrastiveOptions.Reduction</c>.</param>
+    /// <returns>The reducer.</returns>
+    /// <exception cref="ArgumentException">A reducer was passed and the options name a different, non-default reduction.</exception>
+    internal static ReducerBase Resolve(ReducerBase? reducer, Reduction reduction, string option)
+    {
+        if (reducer is null) return For(reduction);
+        if (reduction != Reduction.Mean && !ReferenceEquals(reducer, For(reduction)))
+            throw new ArgumentException($"{option} is {reduction}, but the reducer {reducer.GetType().Name} passed to the objective replaces it and would ignore it; "
+                + $"leave {option} at its default (Mean) when passing a reducer, or pass no reducer.", nameof(reducer));
+        return reducer;
+    }
 
     /// <summary>Whether the weights follow from <see cref="TermCounts"/> alone, the same for every term of one kind
     /// (true for <see cref="CountReducer"/>); the fused batch-all and semi-hard triplet selections need such a reducer.</summary>
@@ -58,8 +76,11 @@ public abstract class ReducerBase
     /// <param name="terms">The terms.</param>
     /// <param name="kinds">Their kinds.</param>
     /// <returns>The counts.</returns>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public static TermCounts Count(ReadOnlySpan<double> terms, ReadOnlySpan<TermKind> kinds)
     {
+        if (kinds.Length != terms.Length)
+            throw new ArgumentException($"ReducerBase.Count: {terms.Length} terms and {kinds.Length} kinds must have one length.", nameof(kinds));
         long active = 0, pos = 0, posActive = 0;
         for (int k = 0; k < terms.Length; k++)
         {
@@ -91,8 +112,11 @@ public abstract class CountReducer : ReducerBase
     public abstract (double Positive, double Other) Scales(in TermCounts counts);
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public sealed override void Weights(ReadOnlySpan<double> terms, ReadOnlySpan<TermKind> kinds, Span<double> weights)
     {
+        if (kinds.Length != terms.Length || weights.Length != terms.Length)
+            throw new ArgumentException($"{GetType().Name}: {terms.Length} terms, {kinds.Length} kinds and {weights.Length} weights must have one length.", nameof(weights));
         var (p, o) = Scales(Count(terms, kinds));
         for (int k = 0; k < terms.Length; k++) weights[k] = kinds[k] == TermKind.PositivePair ? p : o;
     }

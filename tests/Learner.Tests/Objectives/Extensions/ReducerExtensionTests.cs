@@ -54,25 +54,42 @@ public class ReducerExtensionTests
     {
         var r = Random(41, 12, 5, classes: 3);
         var o = new ContrastiveOptions { Margin = 0.9f, UseProvidedPairs = pairs, InterPatientOnly = patients, Reduction = reduction };
-        Same(Run(new ContrastiveLoss(o, null, new TermwiseCopy(reduction)), r, pairs, patients), Run(new ContrastiveLoss(o), r, pairs, patients), $"contrastive {reduction}");
+        Same(Run(new ContrastiveLoss(o with { Reduction = Reduction.Mean }, null, new TermwiseCopy(reduction)), r, pairs, patients), Run(new ContrastiveLoss(o), r, pairs, patients), $"contrastive {reduction}");
         var w = new WeightedContrastiveOptions { Margin = 0.9f, PositiveThreshold = 0.3f, UseProvidedPairs = pairs, InterPatientOnly = patients, Reduction = reduction };
-        Same(Run(new WeightedContrastiveLoss(w, null, new TermwiseCopy(reduction)), r, pairs, patients), Run(new WeightedContrastiveLoss(w), r, pairs, patients), $"weighted {reduction}");
+        Same(Run(new WeightedContrastiveLoss(w with { Reduction = Reduction.Mean }, null, new TermwiseCopy(reduction)), r, pairs, patients), Run(new WeightedContrastiveLoss(w), r, pairs, patients), $"weighted {reduction}");
     }
 
-    [Fact]
-    public void A_term_reducer_on_listed_triplets_equals_its_count_twin_and_the_fused_selections_refuse_it()
+    [Theory]
+    [InlineData(Reduction.MeanOverActive)]
+    [InlineData(Reduction.Mean)]
+    [InlineData(Reduction.Sum)]
+    public void A_term_reducer_on_every_listed_triplet_equals_the_fused_batch_all_selection_and_the_fused_selections_refuse_it(Reduction reduction)
     {
+        // Two independent paths: the sampler's triplets (exact distances, the terms stored and weighed by a term reducer)
+        // against the fused batch-all selection (GEMM distance blocks, per-row sums, the built-in count reducer).
         var r = Random(42, 14, 6, classes: 3);
-        var o = new TripletOptions { Margin = 0.4f, Reduction = Reduction.MeanOverActive };
-        Same2(Run(new TripletLoss(o, null, new TermwiseCopy(Reduction.MeanOverActive)), r, false, false), Run(new TripletLoss(o), r, false, false));
+        var labels = r.Labels!;
+        var every = (from a in Enumerable.Range(0, r.B) from p in Enumerable.Range(0, r.B) from q in Enumerable.Range(0, r.B)
+                     where a != p && labels[a] == labels[p] && labels[q] != labels[a] select new IndexTriplet(a, p, q)).ToArray();
+        var o = new TripletOptions { Margin = 0.4f };
+        var listed = Triplets(new TripletLoss(o with { Selection = TripletSelection.Provided }, null, new TermwiseCopy(reduction)), r, every);
+        var fused = Run(new TripletLoss(o with { Selection = TripletSelection.BatchAll, Reduction = reduction }), r, false, false);
+        fused.R.Mining.Triplets.Should().Be(every.Length);
+        listed.R.Mining.Triplets.Should().Be(every.Length);
+        fused.R.Loss.Should().BeGreaterThan(0);
+        listed.R.Loss.Should().BeApproximately(fused.R.Loss, 1e-5 * fused.R.Loss, $"{reduction}: listed vs fused batch-all");
+        double max = fused.G.Max(Math.Abs);
+        max.Should().BeGreaterThan(0);
+        for (int k = 0; k < fused.G.Length; k++) listed.G[k].Should().BeApproximately(fused.G[k], (float)(1e-5 * max), $"{reduction} grad[{k}]");
+
         var ex = Assert.Throws<ArgumentException>(() => new TripletLoss(o with { Selection = TripletSelection.BatchAll }, null, new HardestFractionReducer()));
         ex.Message.Should().Contain("BatchAll").And.Contain("HardestFractionReducer");
         new TripletLoss(o with { Selection = TripletSelection.BatchAll }, null, MeanReducer.Instance).Reducer.Should().BeSameAs(MeanReducer.Instance);
 
-        static void Same2((ObjectiveResult R, float[] G) a, (ObjectiveResult R, float[] G) b)
+        static (ObjectiveResult R, float[] G) Triplets(IObjective objective, RefBatch r, IndexTriplet[] triplets)
         {
-            a.R.Loss.Should().BeApproximately(b.R.Loss, 1e-9 * Math.Max(1, b.R.Loss));
-            for (int k = 0; k < a.G.Length; k++) a.G[k].Should().BeApproximately(b.G[k], 1e-6f);
+            var e = F(r.E); var g = new float[e.Length];
+            return (objective.Compute(new EmbeddingBatch(e, r.B, r.D) { Triplets = triplets }, g), g);
         }
     }
 
