@@ -102,14 +102,29 @@ public class ReducerParityTests
     }
 
     /// <summary>The per-anchor objectives with a user reducer, managed and on the device, with and without a second view.</summary>
-    public static TheoryData<string> AnchorObjectives() => new() { "ntxent", "rnc" };
+    public static TheoryData<string> AnchorObjectives() => new() { "ntxent", "rnc", "supcon", "y-aware", "infonce", "infonce-symmetric", "infonce-ntxent" };
 
-    static (IObjective Managed, TorchSharpObjective Device, TorchSharpObjective BuiltIn, bool Views) Anchor(string name, ReducerBase reducer, global::TorchSharp.torch.Device dev) => name switch
+    static InfoNceOptions Nce(InfoNceVariant variant) => new() { Temperature = 0.5f, Variant = variant };
+
+    /// <summary>Managed, device with the reducer, device with its mean; Views: null reads both batch shapes, false none,
+    /// true needs a second view.</summary>
+    static (IObjective Managed, TorchSharpObjective Device, TorchSharpObjective BuiltIn, bool? Views) Anchor(string name, ReducerBase reducer, global::TorchSharp.torch.Device dev) => name switch
     {
         "ntxent" => (new NtXentLoss(new NtXentOptions { Temperature = 0.5f }, reducer), new TorchSharpNtXentLoss(new NtXentOptions { Temperature = 0.5f }, dev, reducer),
-            new TorchSharpNtXentLoss(new NtXentOptions { Temperature = 0.5f }, dev), true),
+            new TorchSharpNtXentLoss(new NtXentOptions { Temperature = 0.5f }, dev), null),
         "rnc" => (new RankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, reducer), new TorchSharpRankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, dev, reducer),
             new TorchSharpRankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, dev), false),
+        "supcon" => (new SupConLoss(new SupConOptions { Temperature = 0.5f }, reducer), new TorchSharpSupConLoss(new SupConOptions { Temperature = 0.5f }, dev, reducer),
+            new TorchSharpSupConLoss(new SupConOptions { Temperature = 0.5f }, dev), null),
+        "y-aware" => (new YAwareInfoNceLoss(new YAwareOptions { Temperature = 0.5f, Sigma = 0.8f }, reducer),
+            new TorchSharpYAwareInfoNceLoss(new YAwareOptions { Temperature = 0.5f, Sigma = 0.8f }, dev, reducer),
+            new TorchSharpYAwareInfoNceLoss(new YAwareOptions { Temperature = 0.5f, Sigma = 0.8f }, dev), null),
+        "infonce" => (new InfoNceLoss(Nce(InfoNceVariant.CrossView), reducer), new TorchSharpInfoNceLoss(Nce(InfoNceVariant.CrossView), dev, reducer),
+            new TorchSharpInfoNceLoss(Nce(InfoNceVariant.CrossView), dev), true),
+        "infonce-symmetric" => (new InfoNceLoss(Nce(InfoNceVariant.Symmetric), reducer), new TorchSharpInfoNceLoss(Nce(InfoNceVariant.Symmetric), dev, reducer),
+            new TorchSharpInfoNceLoss(Nce(InfoNceVariant.Symmetric), dev), true),
+        "infonce-ntxent" => (new InfoNceLoss(Nce(InfoNceVariant.NtXent), reducer), new TorchSharpInfoNceLoss(Nce(InfoNceVariant.NtXent), dev, reducer),
+            new TorchSharpInfoNceLoss(Nce(InfoNceVariant.NtXent), dev), true),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
     };
 
@@ -123,7 +138,7 @@ public class ReducerParityTests
             using (device)
             using (builtIn)
             {
-                if (views && !readsViews) continue;
+                if (readsViews is { } only && only != views) continue;
                 var batch = Batch(9, pairs: false, views);
                 int len = batch.Embeddings.Length;
                 float[] gm = new float[len], gd = new float[len], sm = new float[views ? len : 0], sd = new float[views ? len : 0];

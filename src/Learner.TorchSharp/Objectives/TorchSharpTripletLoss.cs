@@ -21,12 +21,13 @@ public sealed class TorchSharpTripletLoss : TorchSharpObjective<TripletOptions>
     /// <param name="reducer">A reducer over the triplet terms replacing the options' <c>Reduction</c>, or null. As for the
     /// managed <see cref="TripletLoss"/>: any reducer with <see cref="TripletSelection.BatchHard"/> and
     /// <see cref="TripletSelection.Provided"/>, a <see cref="CountReducer"/> with batch-all and semi-hard.</param>
-    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a batch-all or semi-hard selection.</exception>
+    /// <exception cref="ArgumentException">A reducer that is not a count reducer with a batch-all or semi-hard selection, or a
+    /// reducer passed while the options' <c>Reduction</c> names another, non-default reduction.</exception>
     public TorchSharpTripletLoss(TripletOptions? options = null, Device? device = null, TorchSharpDistance? distance = null, ReducerBase? reducer = null)
         : base("triplet", options, device)
     {
         Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
-        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        Reducer = ReducerBase.Resolve(reducer, Options.Reduction, "TripletOptions.Reduction");
         if (!Reducer.CountsOnly && Options.Selection is TripletSelection.BatchAll or TripletSelection.SemiHard)
             throw new ArgumentException($"Triplet loss: reducer {Reducer.GetType().Name} weighs each term, but the {Options.Selection} selection "
                 + "is reduced from running sums on the device; use a CountReducer, or Selection = BatchHard or Provided.", nameof(reducer));

@@ -25,11 +25,12 @@ public sealed class TorchSharpWeightedContrastiveLoss : TorchSharpObjective<Weig
     /// <see cref="TorchSharpDistance"/>), or null.</param>
     /// <param name="reducer">A reducer over the pair terms replacing the options' <c>Reduction</c> (e.g. your own
     /// <see cref="ReducerBase"/>, the one the managed <see cref="WeightedContrastiveLoss"/> takes), or null.</param>
+    /// <exception cref="ArgumentException">A reducer was passed while the options' <c>Reduction</c> names another, non-default reduction.</exception>
     public TorchSharpWeightedContrastiveLoss(WeightedContrastiveOptions? options = null, Device? device = null, TorchSharpDistance? distance = null,
         ReducerBase? reducer = null) : base("weighted-contrastive", options, device)
     {
         Distance = distance ?? TorchSharpDistance.Create(Options.Distance);
-        Reducer = reducer ?? ReducerBase.For(Options.Reduction);
+        Reducer = ReducerBase.Resolve(reducer, Options.Reduction, "WeightedContrastiveOptions.Reduction");
     }
 
     /// <summary>The distance the pairs are measured with.</summary>

@@ -1,5 +1,6 @@
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 
 namespace Learner.Objectives;
 
@@ -14,10 +15,21 @@ public sealed class SupConLoss : ObjectiveBase<SupConOptions>
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
     private readonly Workspace<int> _labels = new(), _keys = new(), _members = new(), _start = new(), _end = new();
+    private readonly AnchorReduction _reduction = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public SupConLoss(SupConOptions? options = null) : base("supcon", options) { }
+    public SupConLoss(SupConOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a reducer over its per-anchor terms L_i (each of kind
+    /// <see cref="TermKind.Anchor"/>, the anchors with positives in row order), which replaces the mean; null for the mean.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="reducer">The reducer, or null. The mean and the sum run in the fused pass; any other reducer costs one
+    /// forward pass more (the terms, then its weights, then the fused pass with each anchor's weight).</param>
+    public SupConLoss(SupConOptions? options, ReducerBase? reducer) : base("supcon", options) => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Labels;
@@ -43,10 +55,20 @@ public sealed class SupConLoss : ObjectiveBase<SupConOptions>
             gradEmbeddings.Clear(); gradSecondView.Clear();
             return (0, 0);
         }
-        var targets = new LabelTargets(_members.Array, _start.Array, _end.Array, 1f / valid);
         var z = _inputs.Z;
         var gz = wantGrad ? _inputs.GradZ : Memory<float>.Empty;
-        var (loss, active) = _kernel.Run(targets, z, n, z, n, d, self: true, 1f / Options.Temperature, gz, gz);
+        float invTau = 1f / Options.Temperature;
+        double loss; int active;
+        if (AnchorReduction.Fused(Reducer))
+            (loss, active) = _kernel.Run(new LabelTargets(_members.Array, _start.Array, _end.Array, AnchorReduction.Factor(Reducer, valid)), z, n, z, n, d, self: true, invTau, gz, gz);
+        else
+        {
+            var targets = new LabelTargets(_members.Array, _start.Array, _end.Array, 1f);
+            _reduction.Begin(n);
+            active = _reduction.Forward(_kernel, targets, 0, z, n, z, n, d, self: true, invTau);
+            loss = _reduction.Weigh(Reducer, TermKind.Anchor);
+            if (wantGrad) _reduction.Backward(_kernel, targets, 0, z, n, z, n, d, self: true, invTau, gz, gz);
+        }
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
         ReportMining(new MiningStatistics { Anchors = active });

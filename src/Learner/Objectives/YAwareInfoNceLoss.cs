@@ -1,5 +1,6 @@
 using Learner.Objectives.Kernels;
 using Learner.Objectives.Options;
+using Learner.Objectives.Reducers;
 
 namespace Learner.Objectives;
 
@@ -15,10 +16,21 @@ public sealed class YAwareInfoNceLoss : ObjectiveBase<YAwareOptions>
     private readonly SimilarityInputs _inputs = new();
     private readonly SoftmaxContrastKernel _kernel = new();
     private readonly Workspace<float> _scores = new();
+    private readonly AnchorReduction _reduction = new();
 
     /// <summary>Creates the objective.</summary>
     /// <param name="options">Options (validated); null for the defaults.</param>
-    public YAwareInfoNceLoss(YAwareOptions? options = null) : base("y-aware", options) { }
+    public YAwareInfoNceLoss(YAwareOptions? options = null) : this(options, null) { }
+
+    /// <summary>Creates the objective with a reducer over its per-anchor terms (each of kind <see cref="TermKind.Anchor"/>,
+    /// in row order), which replaces the mean; null for the mean.</summary>
+    /// <param name="options">Options (validated); null for the defaults.</param>
+    /// <param name="reducer">The reducer, or null. The mean and the sum run in the fused pass; any other reducer costs one
+    /// forward pass more.</param>
+    public YAwareInfoNceLoss(YAwareOptions? options, ReducerBase? reducer) : base("y-aware", options) => Reducer = reducer ?? MeanReducer.Instance;
+
+    /// <summary>The reducer over the per-anchor terms (the mean unless one was passed).</summary>
+    public ReducerBase Reducer { get; }
 
     /// <inheritdoc />
     public override BatchFields Requires => BatchFields.Scores;
@@ -45,8 +57,18 @@ public sealed class YAwareInfoNceLoss : ObjectiveBase<YAwareOptions>
         if (n > b) scores.CopyTo(all.Slice(b));
         var z = _inputs.Z;
         var gz = wantGrad ? _inputs.GradZ : Memory<float>.Empty;
-        var (loss, active) = _kernel.Run(new KernelTargets(_scores.Array, n, Options.Sigma, 1f / n), z, n, z, n, d, self: true,
-            1f / Options.Temperature, gz, gz);
+        float invTau = 1f / Options.Temperature;
+        double loss; int active;
+        if (AnchorReduction.Fused(Reducer))
+            (loss, active) = _kernel.Run(new KernelTargets(_scores.Array, n, Options.Sigma, AnchorReduction.Factor(Reducer, n)), z, n, z, n, d, self: true, invTau, gz, gz);
+        else
+        {
+            var targets = new KernelTargets(_scores.Array, n, Options.Sigma, 1f);
+            _reduction.Begin(n);
+            active = _reduction.Forward(_kernel, targets, 0, z, n, z, n, d, self: true, invTau);
+            loss = _reduction.Weigh(Reducer, TermKind.Anchor);
+            if (wantGrad) _reduction.Backward(_kernel, targets, 0, z, n, z, n, d, self: true, invTau, gz, gz);
+        }
         if (!gradEmbeddings.IsEmpty) _inputs.Backward(0, b, gradEmbeddings);
         if (!gradSecondView.IsEmpty) _inputs.Backward(b, b, gradSecondView);
         ReportMining(new MiningStatistics { Anchors = active });

@@ -59,6 +59,10 @@ internal sealed class SoftmaxContrastKernel
         return (loss, active);
     }
 
+    /// <summary>The weighted loss of each of the last run's first <paramref name="rows"/> anchors (0 for an inactive one),
+    /// valid until the next run.</summary>
+    public ReadOnlySpan<double> RowLosses(int rows) => _rowLoss.Array.AsSpan(0, rows);
+
     private readonly struct RowsJob<T> : IRowJob where T : struct, ILogitRow
     {
         private readonly T _row;

@@ -37,7 +37,7 @@ public abstract class ReducerBase
     /// <param name="option">The option's name for the message, e.g. <c>ContrastiveOptions.Reduction</c>.</param>
     /// <returns>The reducer.</returns>
     /// <exception cref="ArgumentException">A reducer was passed and the options name a different, non-default reduction.</exception>
-    internal static ReducerBase Resolve(ReducerBase? reducer, Reduction reduction, string option)
+    public static ReducerBase Resolve(ReducerBase? reducer, Reduction reduction, string option)
     {
         if (reducer is null) return For(reduction);
         if (reduction != Reduction.Mean && !ReferenceEquals(reducer, For(reduction)))

@@ -63,6 +63,11 @@ public class AnchorReducerTests
     {
         "ntxent" => new NtXentLoss(new NtXentOptions { Temperature = 0.5f }, reducer),
         "rnc" => new RankNContrastLoss(new RankNContrastOptions { Temperature = 2f }, reducer),
+        "supcon" => new SupConLoss(new SupConOptions { Temperature = 0.5f }, reducer),
+        "y-aware" => new YAwareInfoNceLoss(new YAwareOptions { Temperature = 0.5f, Sigma = 0.8f }, reducer),
+        "infonce" => new InfoNceLoss(new InfoNceOptions { Temperature = 0.5f }, reducer),
+        "infonce-symmetric" => new InfoNceLoss(new InfoNceOptions { Temperature = 0.5f, Variant = InfoNceVariant.Symmetric }, reducer),
+        "infonce-ntxent" => new InfoNceLoss(new InfoNceOptions { Temperature = 0.5f, Variant = InfoNceVariant.NtXent }, reducer),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
     };
 
@@ -71,10 +76,54 @@ public class AnchorReducerTests
     {
         "ntxent" => NtXentTerms(b, 0.5),
         "rnc" => RncTerms(b, 2.0),
+        "supcon" => SupConTerms(b, 0.5),
+        "y-aware" => YAwareTerms(b, 0.5, 0.8),
+        "infonce" => CrossTerms(Rows(b), Rows(b, b.V!), 0.5),
+        "infonce-symmetric" => CrossTerms(Rows(b), Rows(b, b.V!), 0.5).Concat(CrossTerms(Rows(b, b.V!), Rows(b), 0.5)).ToArray(),
+        "infonce-ntxent" => NtXentViewTerms(Rows(b).Concat(Rows(b, b.V!)).ToArray(), 0.5),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
     };
 
-    static double[][] Rows(RefBatch b) => Enumerable.Range(0, b.B).Select(i => b.E.Skip(i * b.D).Take(b.D).ToArray()).ToArray();
+    static double[][] Rows(RefBatch b, double[]? x = null) => Enumerable.Range(0, b.B).Select(i => (x ?? b.E).Skip(i * b.D).Take(b.D).ToArray()).ToArray();
+
+    /// <summary>SupCon's L_i = LSE_{k≠i} x_ik − mean_{p∈P(i)} x_ip for the anchors with positives.</summary>
+    static double[] SupConTerms(RefBatch b, double tau)
+    {
+        var z = Rows(b); var y = b.Labels!; int n = b.B;
+        var terms = new List<double>();
+        for (int i = 0; i < n; i++)
+        {
+            var pos = Enumerable.Range(0, n).Where(k => k != i && y[k] == y[i]).ToArray();
+            if (pos.Length == 0) continue;
+            terms.Add(Lse(Enumerable.Range(0, n).Where(k => k != i).Select(k => Cos(z[i], z[k]) / tau)) - pos.Average(p => Cos(z[i], z[p]) / tau));
+        }
+        return terms.ToArray();
+    }
+
+    /// <summary>y-aware InfoNCE's ℓ_i = LSE_{k≠i} x_ik − Σ_k t_ik x_ik with Gaussian-kernel targets.</summary>
+    static double[] YAwareTerms(RefBatch b, double tau, double sigma)
+    {
+        var z = Rows(b); var s = b.Scores!.Select(v => (double)(float)v).ToArray(); int n = b.B;
+        return Enumerable.Range(0, n).Select(i =>
+        {
+            var others = Enumerable.Range(0, n).Where(k => k != i).ToArray();
+            var kernel = others.Select(k => Math.Exp(-(s[i] - s[k]) * (s[i] - s[k]) / (2 * sigma * sigma))).ToArray();
+            double norm = kernel.Sum();
+            return Lse(others.Select(k => Cos(z[i], z[k]) / tau)) - others.Select((k, j) => kernel[j] / norm * Cos(z[i], z[k]) / tau).Sum();
+        }).ToArray();
+    }
+
+    /// <summary>Cross-view InfoNCE's ℓ_i = LSE_k x(u_i, v_k) − x(u_i, v_i).</summary>
+    static double[] CrossTerms(double[][] u, double[][] v, double tau)
+        => Enumerable.Range(0, u.Length).Select(i => Lse(v.Select(c => Cos(u[i], c) / tau)) - Cos(u[i], v[i]) / tau).ToArray();
+
+    /// <summary>NT-Xent over the 2B views: row i's positive is the other view of its scan, every other row a candidate.</summary>
+    static double[] NtXentViewTerms(double[][] z, double tau)
+    {
+        int n = z.Length, half = n / 2;
+        return Enumerable.Range(0, n).Select(i => Lse(Enumerable.Range(0, n).Where(k => k != i).Select(k => Cos(z[i], z[k]) / tau))
+            - Cos(z[i], z[(i + half) % n]) / tau).ToArray();
+    }
 
     static double Dot(double[] a, double[] c) => a.Zip(c, (x, y) => x * y).Sum();
 
@@ -118,17 +167,21 @@ public class AnchorReducerTests
     static (double Loss, float[] Grad, ObjectiveResult R) Run(IObjective o, RefBatch r)
     {
         var e = F(r.E); var g = new float[e.Length];
-        var res = o.Compute(new EmbeddingBatch(e, r.B, r.D) { Labels = r.Labels!, Scores = F(r.Scores!) }, g);
+        var v = r.V is null ? null : F(r.V);
+        var res = o.Compute(new EmbeddingBatch(e, r.B, r.D) { Labels = r.Labels!, Scores = F(r.Scores!), SecondView = v ?? default(ReadOnlySpan<float>) }, g);
         return (res.Loss, g, res);
     }
 
-    public static TheoryData<string> Names() => new() { "ntxent", "rnc" };
+    /// <summary>A random batch; the InfoNCE objectives get a second view.</summary>
+    static RefBatch Data(string name, int seed, int b, int d, int classes) => Random(seed, b, d, secondView: name.StartsWith("infonce", StringComparison.Ordinal), classes: classes);
+
+    public static TheoryData<string> Names() => new() { "ntxent", "rnc", "supcon", "y-aware", "infonce", "infonce-symmetric", "infonce-ntxent" };
 
     [Theory]
     [MemberData(nameof(Names))]
     public void A_term_reducer_giving_the_mean_or_sum_equals_the_fused_pass(string name)
     {
-        var r = Random(11, 10, 4, classes: 3);
+        var r = Data(name, 11, 10, 4, classes: 3);
         foreach (var reduction in new[] { Reduction.Mean, Reduction.Sum })
         {
             var fused = Run(Create(name, reduction == Reduction.Mean ? null : SumReducer.Instance), r);
@@ -151,7 +204,7 @@ public class AnchorReducerTests
     {
         foreach (int seed in new[] { 3, 4 })
         {
-            var r = Random(seed, 9, 4, classes: 3);
+            var r = Data(name, seed, 9, 4, classes: 3);
             double expected = HardestHalf.Of(Terms(name, r));
             var got = Run(Create(name, new HardestHalf()), r);
             got.Loss.Should().BeApproximately(expected, 1e-5 * expected, $"{name} seed {seed}");
@@ -159,11 +212,15 @@ public class AnchorReducerTests
         }
     }
 
+    /// <summary>The objectives <see cref="GradientCheck.Objective"/> can run (it passes no second view, which InfoNCE needs;
+    /// its term path is held to the fused pass above).</summary>
+    public static TheoryData<string> SingleView() => new() { "ntxent", "rnc", "supcon", "y-aware" };
+
     [Theory]
-    [MemberData(nameof(Names))]
+    [MemberData(nameof(SingleView))]
     public void A_term_reducers_gradient_passes_the_gradient_check(string name)
     {
-        var r = Random(5, 8, 3, classes: 2);
+        var r = Data(name, 5, 8, 3, classes: 2);
         var metadata = new BatchMetadata { Labels = r.Labels!, Scores = F(r.Scores!) };
         GradientCheck.Objective(Create(name, new PositionWeights()), F(r.E), r.B, r.D, metadata).EnsurePassed();
         GradientCheck.Objective(Create(name, new HardestHalf()), F(r.E), r.B, r.D, metadata).EnsurePassed();
