@@ -1,0 +1,69 @@
+namespace Learner.Nn.Kernels;
+
+/// <summary>One block of a batched convolution: output positions [P0, P0 + Cols) of samples [N0, N1).</summary>
+internal readonly record struct ConvBlock(int N0, int N1, int P0, int Cols)
+{
+    /// <summary>Samples in the block.</summary>
+    public int Samples => N1 - N0;
+
+    /// <summary>Columns of the block's matrices: the samples' output positions side by side.</summary>
+    public int Width => Samples * Cols;
+}
+
+/// <summary>
+/// How a convolution's batch is cut into the blocks of <see cref="ConvKernels"/>: as many whole samples per block as
+/// keep its im2col and output matrices within <see cref="ConvKernels.MaxColElements"/>, the batch split evenly; a
+/// sample too large for that is cut into column tiles (multiples of 16 output positions, the last one shorter).
+/// </summary>
+/// <remarks>Depends on the geometry only — never on the machine or its core count — because the weight gradient is
+/// summed block by block in this order.</remarks>
+internal readonly struct ConvBlocks
+{
+    private readonly int _n, _samplesPerBlockCount, _tile, _tilesPerSample, _os;
+
+    internal ConvBlocks(in ConvGeometry g)
+    {
+        _n = g.N;
+        _os = g.OutSpatial;
+        long rows = Math.Max(1, Math.Max(g.K, g.Cout));
+        long perSample = rows * Math.Max(1, _os);
+        if (perSample <= ConvKernels.MaxColElements)
+        {
+            int perBlock = (int)Math.Max(1, ConvKernels.MaxColElements / perSample);
+            _samplesPerBlockCount = Math.Max(1, (_n + perBlock - 1) / perBlock);
+            _tile = _os;
+            _tilesPerSample = 1;
+            Count = _n == 0 ? 0 : _samplesPerBlockCount;
+            MaxWidth = _n == 0 ? 0 : (_n + Count - 1) / Count * _os;
+        }
+        else
+        {
+            _tile = (int)Math.Min(_os, Math.Max(16, ConvKernels.MaxColElements / rows / 16 * 16));
+            _tilesPerSample = (_os + _tile - 1) / _tile;
+            _samplesPerBlockCount = 0;
+            Count = _n * _tilesPerSample;
+            MaxWidth = _tile;
+        }
+    }
+
+    /// <summary>Number of blocks.</summary>
+    internal int Count { get; }
+
+    /// <summary>The widest block's <see cref="ConvBlock.Width"/> (the workspace size per matrix row).</summary>
+    internal int MaxWidth { get; }
+
+    /// <summary>Block <paramref name="i"/>, in the order the weight gradient is summed.</summary>
+    internal ConvBlock this[int i]
+    {
+        get
+        {
+            if (_tilesPerSample == 1)
+            {
+                int blocks = _samplesPerBlockCount;
+                return new ConvBlock((int)((long)_n * i / blocks), (int)((long)_n * (i + 1) / blocks), 0, _os);
+            }
+            int n = i / _tilesPerSample, p0 = i % _tilesPerSample * _tile;
+            return new ConvBlock(n, n + 1, p0, Math.Min(_tile, _os - p0));
+        }
+    }
+}
