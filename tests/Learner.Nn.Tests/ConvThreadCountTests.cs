@@ -14,7 +14,9 @@ public class ConvThreadCountTests
         new[] { 64, 16, 1, 16, 16, 16, 2, 1, 3, 3, 1, 1 },  // two batch blocks, groups
         new[] { 48, 8, 1, 15, 15, 24, 1, 1, 3, 3, 2, 1 },   // stride 2, odd size
         new[] { 2, 16, 10, 20, 25, 4, 1, 3, 3, 3, 1, 1 },   // samples larger than a block: column tiles
-        new[] { 64, 32, 1, 8, 8, 64, 1, 1, 1, 1, 1, 0 },    // pointwise
+        new[] { 64, 32, 1, 8, 8, 64, 1, 1, 1, 1, 1, 0 },    // pointwise, batched
+        new[] { 4, 16, 1, 24, 24, 32, 1, 1, 3, 3, 1, 1 },   // a block per sample (GEMMs on the batch layout)
+        new[] { 3, 64, 1, 32, 32, 128, 1, 1, 1, 1, 1, 0 },  // pointwise, a block per sample (x is its own im2col matrix)
     };
 
     [Theory]

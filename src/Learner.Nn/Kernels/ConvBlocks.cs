@@ -11,14 +11,19 @@ internal readonly record struct ConvBlock(int N0, int N1, int P0, int Cols)
 }
 
 /// <summary>
-/// How a convolution's batch is cut into the blocks of <see cref="ConvKernels"/>: as many whole samples per block as
-/// keep its im2col and output matrices within <see cref="ConvKernels.MaxColElements"/>, the batch split evenly; a
-/// sample too large for that is cut into column tiles (multiples of 16 output positions, the last one shorter).
+/// How a convolution's batch is cut into the blocks of <see cref="ConvKernels"/>: enough whole samples per block for
+/// <see cref="MinColumns"/> output positions, as far as its im2col and output matrices stay within
+/// <see cref="ConvKernels.MaxColElements"/>, the batch split evenly; a sample too large for that is cut into column
+/// tiles (multiples of 16 output positions, the last one shorter).
 /// </summary>
 /// <remarks>Depends on the geometry only — never on the machine or its core count — because the weight gradient is
 /// summed block by block in this order.</remarks>
 internal readonly struct ConvBlocks
 {
+    /// <summary>Columns a block aims for: samples with fewer output positions are batched up to this many, larger ones
+    /// are a block each (a wider block no longer helps the GEMMs, and its im2col matrix falls out of the L2 cache).</summary>
+    internal const int MinColumns = 512;
+
     private readonly int _n, _samplesPerBlockCount, _tile, _tilesPerSample, _os;
 
     internal ConvBlocks(in ConvGeometry g)
@@ -29,7 +34,7 @@ internal readonly struct ConvBlocks
         long perSample = rows * Math.Max(1, _os);
         if (perSample <= ConvKernels.MaxColElements)
         {
-            int perBlock = (int)Math.Max(1, ConvKernels.MaxColElements / perSample);
+            int perBlock = (int)Math.Clamp((MinColumns + _os - 1) / Math.Max(1, _os), 1, Math.Max(1, ConvKernels.MaxColElements / perSample));
             _samplesPerBlockCount = Math.Max(1, (_n + perBlock - 1) / perBlock);
             _tile = _os;
             _tilesPerSample = 1;

@@ -79,11 +79,21 @@ internal static class ConvKernels
             {
                 var blk = blocks[i];
                 int ld = blk.Width;
-                ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
+                // A block of one whole sample has the batch layout already: the GEMM writes y, and the input is its own
+                // im2col matrix when the convolution is pointwise.
+                bool whole = blk.Samples == 1 && blk.Cols == os;
+                float[] yDst = whole ? y : yb;
+                int yOff = whole ? blk.N0 * g.Cout * os : 0;
+                if (whole && b is not null)
+                    for (int co = 0; co < g.Cout; co++) y.AsSpan(yOff + co * os, os).Fill(b[co]);
+                bool direct = whole && g.IsPointwise;
+                if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
+                float[] src = direct ? x : col;
+                int srcOff = direct ? blk.N0 * g.C * g.InSpatial : 0;
                 for (int gr = 0; gr < g.Groups; gr++)
-                    Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg,
-                        col.AsSpan(gr * kg * ld), ld, 0f, yb.AsSpan(gr * coutG * ld), ld);
-                ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+                    Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.AsSpan(srcOff + gr * kg * ld), ld,
+                        whole && b is not null ? 1f : 0f, yDst.AsSpan(yOff + gr * coutG * ld), ld);
+                if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
                 {
                     int n = blk.N0 + j;
                     for (int co = c0; co < c1; co++)
@@ -135,24 +145,37 @@ internal static class ConvKernels
             {
                 var blk = blocks[i];
                 int ld = blk.Width;
-                ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
-                {
-                    int n = blk.N0 + j;
-                    for (int co = c0; co < c1; co++)
-                        gy.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gyb.AsSpan(co * ld + j * blk.Cols, blk.Cols));
-                });
+                // A block of one whole sample reads gy (and, when pointwise, x) in place; see Forward.
+                bool whole = blk.Samples == 1 && blk.Cols == os, direct = whole && g.IsPointwise;
+                float[] gys = whole ? gy : gyb;
+                int gyOff = whole ? blk.N0 * g.Cout * os : 0;
+                if (!whole)
+                    ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+                    {
+                        int n = blk.N0 + j;
+                        for (int co = c0; co < c1; co++)
+                            gy.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gyb.AsSpan(co * ld + j * blk.Cols, blk.Cols));
+                    });
                 if (gw is not null)
                 {
-                    ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
+                    if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
+                    float[] src = direct ? x : col;
+                    int srcOff = direct ? blk.N0 * g.C * inS : 0;
                     for (int gr = 0; gr < g.Groups; gr++)
-                        Sgemm(threads, false, true, coutG, kg, ld, gyb.AsSpan(gr * coutG * ld), ld,
-                            col.AsSpan(gr * kg * ld), ld, i == 0 ? 0f : 1f, gw.AsSpan(gr * coutG * kg), kg);
+                        Sgemm(threads, false, true, coutG, kg, ld, gys.AsSpan(gyOff + gr * coutG * ld), ld,
+                            src.AsSpan(srcOff + gr * kg * ld), ld, i == 0 ? 0f : 1f, gw.AsSpan(gr * coutG * kg), kg);
                 }
-                if (gx is not null)
+                if (gx is not null && direct)
                 {
                     for (int gr = 0; gr < g.Groups; gr++)
                         Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
-                            gyb.AsSpan(gr * coutG * ld), ld, 0f, col.AsSpan(gr * kg * ld), ld);
+                            gys.AsSpan(gyOff + gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld);
+                }
+                else if (gx is not null)
+                {
+                    for (int gr = 0; gr < g.Groups; gr++)
+                        Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
+                            gys.AsSpan(gyOff + gr * coutG * ld), ld, 0f, col.AsSpan(gr * kg * ld), ld);
                     ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) =>
                     {
                         var gxn = gx.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
