@@ -15,7 +15,8 @@ public class ConvThreadCountTests
         new[] { 48, 8, 1, 15, 15, 24, 1, 1, 3, 3, 2, 1 },   // stride 2, odd size
         new[] { 2, 16, 10, 20, 25, 4, 1, 3, 3, 3, 1, 1 },   // samples larger than a block: column tiles
         new[] { 64, 32, 1, 8, 8, 64, 1, 1, 1, 1, 1, 0 },    // pointwise, batched
-        new[] { 4, 16, 1, 24, 24, 32, 1, 1, 3, 3, 1, 1 },   // a block per sample (GEMMs on the batch layout)
+        new[] { 4, 64, 1, 24, 24, 64, 1, 1, 3, 3, 1, 1 },   // a block per sample (GEMMs on the batch layout)
+        new[] { 40, 8, 1, 32, 32, 8, 1, 1, 3, 3, 1, 1 },    // narrow: samples batched for GEMM size, not columns
         new[] { 3, 64, 1, 32, 32, 128, 1, 1, 1, 1, 1, 0 },  // pointwise, a block per sample (x is its own im2col matrix)
     };
 
@@ -81,5 +82,9 @@ public class ConvThreadCountTests
         }
         // 512→512 at 4×4 (16 columns a sample): whole samples are batched, so the GEMMs get hundreds of columns.
         new ConvBlocks(new ConvGeometry(64, 512, 1, 4, 4, 512, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1)).MaxWidth.Should().BeGreaterThan(256);
+        // 8→8 at 32×32 (a narrow network's first stage): 1024 columns a sample would make every sample a block, but its
+        // GEMM (0.6 M multiply–adds) is too small to split over the cores, so blocks batch about 15 samples.
+        var narrow = new ConvGeometry(128, 8, 1, 32, 32, 8, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1);
+        new ConvBlocks(narrow).Count.Should().BeLessThanOrEqualTo(10);
     }
 }

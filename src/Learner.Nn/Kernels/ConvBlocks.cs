@@ -12,7 +12,7 @@ internal readonly record struct ConvBlock(int N0, int N1, int P0, int Cols)
 
 /// <summary>
 /// How a convolution's batch is cut into the blocks of <see cref="ConvKernels"/>: enough whole samples per block for
-/// <see cref="MinColumns"/> output positions, as far as its im2col and output matrices stay within
+/// <see cref="MinColumns"/> output positions and <see cref="MinBlockMacs"/> multiply–adds per GEMM, as far as its im2col and output matrices stay within
 /// <see cref="ConvKernels.MaxColElements"/>, the batch split evenly; a sample too large for that is cut into column
 /// tiles (multiples of 16 output positions, the last one shorter).
 /// </summary>
@@ -24,6 +24,10 @@ internal readonly struct ConvBlocks
     /// are a block each (a wider block no longer helps the GEMMs, and its im2col matrix falls out of the L2 cache).</summary>
     internal const int MinColumns = 512;
 
+    /// <summary>Multiply–adds a block's GEMM (one group) aims for: twice the size from which <see cref="Gemm"/> splits a
+    /// product over the cores, so that the small convolutions of narrow networks still run on every core.</summary>
+    internal const long MinBlockMacs = 2 * Gemm.ParallelThreshold;
+
     private readonly int _n, _samplesPerBlockCount, _tile, _tilesPerSample, _os;
 
     internal ConvBlocks(in ConvGeometry g)
@@ -34,7 +38,9 @@ internal readonly struct ConvBlocks
         long perSample = rows * Math.Max(1, _os);
         if (perSample <= ConvKernels.MaxColElements)
         {
-            int perBlock = (int)Math.Clamp((MinColumns + _os - 1) / Math.Max(1, _os), 1, Math.Max(1, ConvKernels.MaxColElements / perSample));
+            long groupMacs = Math.Max(1, (long)g.CoutG * g.Kg * _os);
+            long wanted = Math.Max((MinColumns + _os - 1) / Math.Max(1, _os), (MinBlockMacs + groupMacs - 1) / groupMacs);
+            int perBlock = (int)Math.Clamp(wanted, 1, Math.Max(1, ConvKernels.MaxColElements / perSample));
             _samplesPerBlockCount = Math.Max(1, (_n + perBlock - 1) / perBlock);
             _tile = _os;
             _tilesPerSample = 1;
