@@ -18,6 +18,9 @@ public class ConvThreadCountTests
         new[] { 4, 64, 1, 24, 24, 64, 1, 1, 3, 3, 1, 1 },   // a block per sample (GEMMs on the batch layout)
         new[] { 40, 8, 1, 32, 32, 8, 1, 1, 3, 3, 1, 1 },    // narrow: samples batched for GEMM size, not columns
         new[] { 3, 64, 1, 32, 32, 128, 1, 1, 1, 1, 1, 0 },  // pointwise, a block per sample (x is its own im2col matrix)
+        new[] { 24, 8, 1, 16, 16, 8, 1, 1, 3, 3, 1, 1 },    // narrow: independent blocks of 2 samples, run side by side
+        new[] { 9, 16, 1, 8, 8, 16, 2, 1, 1, 1, 1, 0 },     // narrow, pointwise, groups: independent blocks of 4 and 5 samples
+        new[] { 20, 8, 1, 24, 24, 8, 1, 1, 3, 3, 1, 1 },    // narrow: independent whole-sample blocks (GEMMs on the batch layout)
     };
 
     [Theory]
@@ -47,7 +50,12 @@ public class ConvThreadCountTests
         }
 
         var one = Run(1);
-        one.Gw.Should().OnlyContain(v => float.IsFinite(v));
+        // Every block path (serial blocks, column tiles, independent blocks with their partials) must also be right.
+        var r0 = ConvReference.Run(x, n, c, new[] { d, h, wd }, w, cout, new[] { p[7], p[8], p[9] }, b,
+            new[] { sD, s, s }, new[] { padD, pad, pad }, new[] { 1, 1, 1 }, groups, gy);
+        ConvReference.AssertClose(one.Y, r0.Y, "y", atol: 2e-4);
+        ConvReference.AssertClose(one.Gx, r0.Gx, "gx", atol: 2e-4);
+        ConvReference.AssertClose(one.Gw, r0.Gw, "gw", rtol: 2e-4, atol: 2e-3);
         foreach (int threads in new[] { 2, 3, 5 })
         {
             var r = Run(threads);
@@ -82,9 +90,18 @@ public class ConvThreadCountTests
         }
         // 512→512 at 4×4 (16 columns a sample): whole samples are batched, so the GEMMs get hundreds of columns.
         new ConvBlocks(new ConvGeometry(64, 512, 1, 4, 4, 512, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1)).MaxWidth.Should().BeGreaterThan(256);
-        // 8→8 at 32×32 (a narrow network's first stage): 1024 columns a sample would make every sample a block, but its
-        // GEMM (0.6 M multiply–adds) is too small to split over the cores, so blocks batch about 15 samples.
-        var narrow = new ConvGeometry(128, 8, 1, 32, 32, 8, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1);
-        new ConvBlocks(narrow).Count.Should().BeLessThanOrEqualTo(10);
+        // 8→8 at 32×32 (a narrow network's first stage): one sample's GEMM (0.6 M multiply–adds) is too small to split
+        // over the cores, so every sample is a block of its own (1024 columns ≥ MinColumns) and the blocks run side by side.
+        var narrow = new ConvBlocks(new ConvGeometry(128, 8, 1, 32, 32, 8, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1));
+        narrow.Independent.Should().BeTrue();
+        narrow.Count.Should().Be(128);
+        // 64→64 at 4×4 (its last stage): 16 columns a sample, so 32 samples make a block of MinColumns columns.
+        var narrowDeep = new ConvBlocks(new ConvGeometry(128, 64, 1, 4, 4, 64, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1));
+        narrowDeep.Independent.Should().BeTrue();
+        narrowDeep.Count.Should().Be(4);
+        // ResNet-18's 64→64 at 56×56 (115 M multiply–adds a sample) keeps one block per sample, GEMMs split over the cores.
+        var deep = new ConvBlocks(new ConvGeometry(8, 64, 1, 56, 56, 64, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1));
+        deep.Independent.Should().BeFalse();
+        deep.Count.Should().Be(8);
     }
 }

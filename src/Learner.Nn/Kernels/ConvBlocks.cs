@@ -14,7 +14,8 @@ internal readonly record struct ConvBlock(int N0, int N1, int P0, int Cols)
 /// How a convolution's batch is cut into the blocks of <see cref="ConvKernels"/>: enough whole samples per block for
 /// <see cref="MinColumns"/> output positions and <see cref="MinBlockMacs"/> multiply–adds per GEMM, as far as its im2col and output matrices stay within
 /// <see cref="ConvKernels.MaxColElements"/>, the batch split evenly; a sample too large for that is cut into column
-/// tiles (multiples of 16 output positions, the last one shorter).
+/// tiles (multiples of 16 output positions, the last one shorter). Batches of samples too small to split a GEMM over the
+/// cores are cut into <see cref="Independent"/> blocks of <see cref="MinColumns"/> columns instead.
 /// </summary>
 /// <remarks>Depends on the geometry only — never on the machine or its core count — because the weight gradient is
 /// summed block by block in this order.</remarks>
@@ -28,6 +29,13 @@ internal readonly struct ConvBlocks
     /// product over the cores, so that the small convolutions of narrow networks still run on every core.</summary>
     internal const long MinBlockMacs = 2 * Gemm.ParallelThreshold;
 
+    /// <summary>Samples whose GEMMs (all groups) stay below this many multiply–adds are too small to split over the
+    /// cores: their blocks run one per core instead (<see cref="Independent"/>).</summary>
+    internal const long MaxIndependentSampleMacs = MinBlockMacs;
+
+    /// <summary>Largest total of the per-block weight-gradient partials of <see cref="Independent"/> blocks, in elements.</summary>
+    internal const int MaxPartialElements = ConvKernels.MaxColElements;
+
     private readonly int _n, _samplesPerBlockCount, _tile, _tilesPerSample, _os;
 
     internal ConvBlocks(in ConvGeometry g)
@@ -39,9 +47,15 @@ internal readonly struct ConvBlocks
         if (perSample <= ConvKernels.MaxColElements)
         {
             long groupMacs = Math.Max(1, (long)g.CoutG * g.Kg * _os);
-            long wanted = Math.Max((MinColumns + _os - 1) / Math.Max(1, _os), (MinBlockMacs + groupMacs - 1) / groupMacs);
-            int perBlock = (int)Math.Clamp(wanted, 1, Math.Max(1, ConvKernels.MaxColElements / perSample));
-            _samplesPerBlockCount = Math.Max(1, (_n + perBlock - 1) / perBlock);
+            long byColumns = (MinColumns + _os - 1) / Math.Max(1, _os);
+            int maxPerBlock = (int)Math.Max(1, ConvKernels.MaxColElements / perSample);
+            // Narrow convolutions: blocks of MinColumns columns run side by side, each on one core, with a
+            // weight-gradient partial of its own (summed in block order afterwards).
+            int independent = BlockCount(_n, (int)Math.Clamp(byColumns, 1, maxPerBlock));
+            Independent = _n >= 2 && groupMacs * g.Groups < MaxIndependentSampleMacs && independent >= 2
+                && (long)independent * g.Cout * g.Kg <= MaxPartialElements;
+            long wanted = Independent ? byColumns : Math.Max(byColumns, (MinBlockMacs + groupMacs - 1) / groupMacs);
+            _samplesPerBlockCount = BlockCount(_n, (int)Math.Clamp(wanted, 1, maxPerBlock));
             _tile = _os;
             _tilesPerSample = 1;
             Count = _n == 0 ? 0 : _samplesPerBlockCount;
@@ -56,6 +70,13 @@ internal readonly struct ConvBlocks
             MaxWidth = _tile;
         }
     }
+
+    private static int BlockCount(int n, int perBlock) => Math.Max(1, (n + perBlock - 1) / perBlock);
+
+    /// <summary>The blocks are whole samples whose GEMMs are too small to split over the cores: they run in parallel,
+    /// each single-threaded, the weight gradient as one partial per block summed in block order (so still independent
+    /// of the core count). Otherwise the blocks run one after another, each GEMM split over the cores.</summary>
+    internal bool Independent { get; }
 
     /// <summary>Number of blocks.</summary>
     internal int Count { get; }

@@ -8,12 +8,15 @@ namespace Learner.Nn.Kernels;
 /// batch is cut into blocks (<see cref="ConvBlocks"/>) whose im2col matrices are laid side by side, so each block is one
 /// GEMM per group for the output, one for the weight gradient and one for the input gradient, each split over the
 /// cores by <see cref="Gemm"/> itself; unfolding, folding and the copies between the batch layout and the block
-/// layout run per (sample, channel range) on the <see cref="WorkerPool"/>.
+/// layout run per (sample, channel range) on the <see cref="WorkerPool"/>. Blocks too small to split a GEMM well
+/// (<see cref="ConvBlocks.Independent"/>, the narrow convolutions of small networks) instead run side by side on the
+/// pool, each on one core with its own workspace.
 /// </summary>
 /// <remarks>
 /// Determinism: the blocks depend only on the geometry, never on the core count; the weight gradient is the blocks'
-/// products accumulated into it in block order (the first overwrites), and the GEMM reduces every element in a fixed
-/// order whatever its thread split. So forward and backward results are bit-identical for any number of threads.
+/// products accumulated into it in block order (the first overwrites) — for independent blocks, one partial per block,
+/// summed in block order after they all finish — and the GEMM reduces every element in a fixed order whatever its
+/// thread split. So forward and backward results are bit-identical for any number of threads.
 /// </remarks>
 internal static class ConvKernels
 {
@@ -69,42 +72,21 @@ internal static class ConvKernels
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads)
     {
         var blocks = new ConvBlocks(g);
-        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial;
         long macs = Macs(g);
-        float[] col = ArrayPool<float>.Shared.Rent(g.K * blocks.MaxWidth);
-        float[] yb = ArrayPool<float>.Shared.Rent(g.Cout * blocks.MaxWidth);
+        int workers = blocks.Independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
+        int colSize = g.K * blocks.MaxWidth, ySize = g.Cout * blocks.MaxWidth;
+        float[] col = ArrayPool<float>.Shared.Rent(workers * colSize);
+        float[] yb = ArrayPool<float>.Shared.Rent(workers * ySize);
         try
         {
-            for (int i = 0; i < blocks.Count; i++)
-            {
-                var blk = blocks[i];
-                int ld = blk.Width;
-                // A block of one whole sample has the batch layout already: the GEMM writes y, and the input is its own
-                // im2col matrix when the convolution is pointwise.
-                bool whole = blk.Samples == 1 && blk.Cols == os;
-                float[] yDst = whole ? y : yb;
-                int yOff = whole ? blk.N0 * g.Cout * os : 0;
-                if (whole && b is not null)
-                    for (int co = 0; co < g.Cout; co++) y.AsSpan(yOff + co * os, os).Fill(b[co]);
-                bool direct = whole && g.IsPointwise;
-                if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
-                float[] src = direct ? x : col;
-                int srcOff = direct ? blk.N0 * g.C * g.InSpatial : 0;
-                for (int gr = 0; gr < g.Groups; gr++)
-                    Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.AsSpan(srcOff + gr * kg * ld), ld,
-                        whole && b is not null ? 1f : 0f, yDst.AsSpan(yOff + gr * coutG * ld), ld);
-                if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+            if (blocks.Independent)
+                Partition(blocks.Count, workers, (wk, start, end) =>
                 {
-                    int n = blk.N0 + j;
-                    for (int co = c0; co < c1; co++)
-                    {
-                        ReadOnlySpan<float> src = yb.AsSpan(co * ld + j * blk.Cols, blk.Cols);
-                        Span<float> dst = y.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols);
-                        if (b is null) src.CopyTo(dst);
-                        else TensorPrimitives.Add(src, b[co], dst);
-                    }
+                    for (int i = start; i < end; i++)
+                        ForwardBlock(g, x, w, b, y, blocks[i], col.AsMemory(wk * colSize, colSize), yb.AsMemory(wk * ySize, ySize), 1, 0);
                 });
-            }
+            else
+                for (int i = 0; i < blocks.Count; i++) ForwardBlock(g, x, w, b, y, blocks[i], col, yb, threads, macs);
         }
         finally
         {
@@ -113,15 +95,48 @@ internal static class ConvKernels
         }
     }
 
+    /// <summary>The output of one block: its GEMMs on <paramref name="threads"/> threads, the copies around them split
+    /// when <paramref name="macs"/> (the whole convolution's) is large enough.</summary>
+    private static void ForwardBlock(in ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, ConvBlock blk,
+        Memory<float> colM, Memory<float> ybM, int threads, long macs)
+    {
+        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, ld = blk.Width;
+        var geo = g;
+        // A block of one whole sample has the batch layout already: the GEMM writes y, and the input is its own
+        // im2col matrix when the convolution is pointwise.
+        bool whole = blk.Samples == 1 && blk.Cols == os;
+        int yOff = whole ? blk.N0 * g.Cout * os : 0;
+        if (whole && b is not null)
+            for (int co = 0; co < g.Cout; co++) y.AsSpan(yOff + co * os, os).Fill(b[co]);
+        bool direct = whole && g.IsPointwise;
+        if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+        ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * g.InSpatial) : colM.Span;
+        Span<float> yDst = whole ? y.AsSpan(yOff) : ybM.Span;
+        for (int gr = 0; gr < g.Groups; gr++)
+            Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.Slice(gr * kg * ld), ld,
+                whole && b is not null ? 1f : 0f, yDst.Slice(gr * coutG * ld), ld);
+        if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+        {
+            int n = blk.N0 + j;
+            for (int co = c0; co < c1; co++)
+            {
+                ReadOnlySpan<float> from = ybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols);
+                Span<float> dst = y.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols);
+                if (b is null) from.CopyTo(dst);
+                else TensorPrimitives.Add(from, b[co], dst);
+            }
+        });
+    }
+
     /// <summary>Writes the im2col rows of channels [c0, c1) of sample <paramref name="j"/> of the block into its columns of <paramref name="col"/>.</summary>
-    private static void Unfold(in ConvGeometry g, float[] x, float[] col, ConvBlock blk, int j, int c0, int c1)
+    private static void Unfold(in ConvGeometry g, float[] x, Span<float> col, ConvBlock blk, int j, int c0, int c1)
     {
         int inS = g.InSpatial, ld = blk.Width;
         var xn = x.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
         if (g.IsPointwise)
-            for (int c = c0; c < c1; c++) xn.Slice(c * inS + blk.P0, blk.Cols).CopyTo(col.AsSpan(c * ld + j * blk.Cols, blk.Cols));
+            for (int c = c0; c < c1; c++) xn.Slice(c * inS + blk.P0, blk.Cols).CopyTo(col.Slice(c * ld + j * blk.Cols, blk.Cols));
         else
-            Im2Col.Unfold(g, xn, col.AsSpan(j * blk.Cols), blk.P0, blk.Cols, ld, c0, c1);
+            Im2Col.Unfold(g, xn, col.Slice(j * blk.Cols), blk.P0, blk.Cols, ld, c0, c1);
     }
 
     /// <summary>Gradients of a convolution from the output gradient <paramref name="gy"/> [N, Cout, oD, oH, oW].
@@ -135,66 +150,90 @@ internal static class ConvKernels
         if (gb is not null) BiasGrad(g, gy, gb);
         if (gx is null && gw is null) return;
         var blocks = new ConvBlocks(g);
-        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, inS = g.InSpatial;
         long macs = Macs(g);
-        float[] col = ArrayPool<float>.Shared.Rent(g.K * blocks.MaxWidth);
-        float[] gyb = ArrayPool<float>.Shared.Rent(g.Cout * blocks.MaxWidth);
+        bool independent = blocks.Independent;
+        int workers = independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
+        int colSize = g.K * blocks.MaxWidth, gySize = g.Cout * blocks.MaxWidth, wSize = g.Cout * g.Kg;
+        float[] col = ArrayPool<float>.Shared.Rent(workers * colSize);
+        float[] gyb = ArrayPool<float>.Shared.Rent(workers * gySize);
+        // Independent blocks: one weight-gradient partial per block, summed in block order below.
+        float[]? partials = independent && gw is not null ? ArrayPool<float>.Shared.Rent(blocks.Count * wSize) : null;
         try
         {
-            for (int i = 0; i < blocks.Count; i++)
+            if (independent)
             {
-                var blk = blocks[i];
-                int ld = blk.Width;
-                // A block of one whole sample reads gy (and, when pointwise, x) in place; see Forward.
-                bool whole = blk.Samples == 1 && blk.Cols == os, direct = whole && g.IsPointwise;
-                float[] gys = whole ? gy : gyb;
-                int gyOff = whole ? blk.N0 * g.Cout * os : 0;
-                if (!whole)
-                    ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
-                    {
-                        int n = blk.N0 + j;
-                        for (int co = c0; co < c1; co++)
-                            gy.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gyb.AsSpan(co * ld + j * blk.Cols, blk.Cols));
-                    });
-                if (gw is not null)
+                Partition(blocks.Count, workers, (wk, start, end) =>
                 {
-                    if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(g, x, col, blk, j, c0, c1));
-                    float[] src = direct ? x : col;
-                    int srcOff = direct ? blk.N0 * g.C * inS : 0;
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        Sgemm(threads, false, true, coutG, kg, ld, gys.AsSpan(gyOff + gr * coutG * ld), ld,
-                            src.AsSpan(srcOff + gr * kg * ld), ld, i == 0 ? 0f : 1f, gw.AsSpan(gr * coutG * kg), kg);
-                }
-                if (gx is not null && direct)
+                    for (int i = start; i < end; i++)
+                        BackwardBlock(g, gy, x, w, gx, partials is null ? null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
+                            col.AsMemory(wk * colSize, colSize), gyb.AsMemory(wk * gySize, gySize), 1, 0);
+                });
+                if (gw is not null && partials is not null)
                 {
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
-                            gys.AsSpan(gyOff + gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld);
-                }
-                else if (gx is not null)
-                {
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
-                            gys.AsSpan(gyOff + gr * coutG * ld), ld, 0f, col.AsSpan(gr * kg * ld), ld);
-                    ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) =>
-                    {
-                        var gxn = gx.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
-                        if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
-                        if (g.IsPointwise)
-                            for (int c = c0; c < c1; c++)
-                                TensorPrimitives.Add(gxn.Slice(c * inS + blk.P0, blk.Cols), col.AsSpan(c * ld + j * blk.Cols, blk.Cols),
-                                    gxn.Slice(c * inS + blk.P0, blk.Cols));
-                        else
-                            Im2Col.FoldAdd(g, col.AsSpan(j * blk.Cols), gxn, blk.P0, blk.Cols, ld, c0, c1);
-                    });
+                    partials.AsSpan(0, wSize).CopyTo(gw);
+                    for (int i = 1; i < blocks.Count; i++) TensorPrimitives.Add(gw.AsSpan(0, wSize), partials.AsSpan(i * wSize, wSize), gw.AsSpan(0, wSize));
                 }
             }
+            else
+                for (int i = 0; i < blocks.Count; i++)
+                    BackwardBlock(g, gy, x, w, gx, gw is null ? null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(col);
             ArrayPool<float>.Shared.Return(gyb);
+            if (partials is not null) ArrayPool<float>.Shared.Return(partials);
         }
+    }
+
+    /// <summary>The gradients of one block: its samples' (or column tile's) part of <paramref name="gx"/>, and its weight
+    /// gradient written to (or, when <paramref name="accumulate"/>, added to) <paramref name="gwM"/>.</summary>
+    private static void BackwardBlock(in ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, Memory<float>? gwM,
+        bool accumulate, ConvBlock blk, Memory<float> colM, Memory<float> gybM, int threads, long macs)
+    {
+        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, inS = g.InSpatial, ld = blk.Width;
+        var geo = g;
+        // A block of one whole sample reads gy (and, when pointwise, x) in place; see ForwardBlock.
+        bool whole = blk.Samples == 1 && blk.Cols == os, direct = whole && g.IsPointwise;
+        if (!whole)
+            ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+            {
+                int n = blk.N0 + j;
+                for (int co = c0; co < c1; co++)
+                    gy.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols));
+            });
+        ReadOnlySpan<float> gys = whole ? gy.AsSpan(blk.N0 * g.Cout * os) : gybM.Span;
+        if (gwM is { } gwDst)
+        {
+            if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+            ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * inS) : colM.Span;
+            for (int gr = 0; gr < g.Groups; gr++)
+                Sgemm(threads, false, true, coutG, kg, ld, gys.Slice(gr * coutG * ld), ld,
+                    src.Slice(gr * kg * ld), ld, accumulate ? 1f : 0f, gwDst.Span.Slice(gr * coutG * kg), kg);
+        }
+        if (gx is null) return;
+        if (direct)
+        {
+            for (int gr = 0; gr < g.Groups; gr++)
+                Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
+                    gys.Slice(gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld);
+            return;
+        }
+        for (int gr = 0; gr < g.Groups; gr++)
+            Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
+                gys.Slice(gr * coutG * ld), ld, 0f, colM.Span.Slice(gr * kg * ld), ld);
+        ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) =>
+        {
+            var gxn = gx.AsSpan((blk.N0 + j) * geo.C * inS, geo.C * inS);
+            var col = colM.Span;
+            if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
+            if (geo.IsPointwise)
+                for (int c = c0; c < c1; c++)
+                    TensorPrimitives.Add(gxn.Slice(c * inS + blk.P0, blk.Cols), col.Slice(c * ld + j * blk.Cols, blk.Cols),
+                        gxn.Slice(c * inS + blk.P0, blk.Cols));
+            else
+                Im2Col.FoldAdd(geo, col.Slice(j * blk.Cols), gxn, blk.P0, blk.Cols, ld, c0, c1);
+        });
     }
 
     private static void BiasGrad(in ConvGeometry g, float[] gy, float[] gb)
