@@ -103,5 +103,7 @@ public class ConvThreadCountTests
         var deep = new ConvBlocks(new ConvGeometry(8, 64, 1, 56, 56, 64, 1, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1));
         deep.Independent.Should().BeFalse();
         deep.Count.Should().Be(8);
+        // ResNet-18's 1×1 stride-2 256→512 at 8×8 (2 M multiply–adds a sample, but 512 rows) keeps the split GEMMs too.
+        new ConvBlocks(new ConvGeometry(64, 256, 1, 8, 8, 512, 1, 1, 1, 1, 1, 2, 2, 0, 0, 0, 1, 1, 1)).Independent.Should().BeFalse();
     }
 }

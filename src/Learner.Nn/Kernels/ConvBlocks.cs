@@ -29,9 +29,14 @@ internal readonly struct ConvBlocks
     /// product over the cores, so that the small convolutions of narrow networks still run on every core.</summary>
     internal const long MinBlockMacs = 2 * Gemm.ParallelThreshold;
 
-    /// <summary>Samples whose GEMMs (all groups) stay below this many multiply–adds are too small to split over the
-    /// cores: their blocks run one per core instead (<see cref="Independent"/>).</summary>
+    /// <summary>Samples whose GEMMs (all groups) stay below this many multiply–adds, with at most
+    /// <see cref="MaxIndependentRows"/> rows, are too small to split over the cores: their blocks run one per core
+    /// instead (<see cref="Independent"/>).</summary>
     internal const long MaxIndependentSampleMacs = MinBlockMacs;
+
+    /// <summary>Most output channels per group for <see cref="Independent"/> blocks: narrower GEMMs (few rows) split
+    /// poorly over the cores; wider ones (ResNet-18's 1×1 shortcuts) keep the split GEMMs.</summary>
+    internal const int MaxIndependentRows = 64;
 
     /// <summary>Largest total of the per-block weight-gradient partials of <see cref="Independent"/> blocks, in elements.</summary>
     internal const int MaxPartialElements = ConvKernels.MaxColElements;
@@ -52,7 +57,7 @@ internal readonly struct ConvBlocks
             // Narrow convolutions: blocks of MinColumns columns run side by side, each on one core, with a
             // weight-gradient partial of its own (summed in block order afterwards).
             int independent = BlockCount(_n, (int)Math.Clamp(byColumns, 1, maxPerBlock));
-            Independent = _n >= 2 && groupMacs * g.Groups < MaxIndependentSampleMacs && independent >= 2
+            Independent = _n >= 2 && g.CoutG <= MaxIndependentRows && groupMacs * g.Groups < MaxIndependentSampleMacs && independent >= 2
                 && (long)independent * g.Cout * g.Kg <= MaxPartialElements;
             long wanted = Independent ? byColumns : Math.Max(byColumns, (MinBlockMacs + groupMacs - 1) / groupMacs);
             _samplesPerBlockCount = BlockCount(_n, (int)Math.Clamp(wanted, 1, maxPerBlock));
