@@ -276,6 +276,25 @@ public class MappedPayloadTests
         values.Should().OnlyContain(v => v == 0f, "constant clips z-score to zeros");
     }
 
+    [Theory]
+    [InlineData("big.npz")]
+    [InlineData("big.nii")]
+    [InlineData("big.nii.gz")]
+    public void Reading_a_shape_reads_the_header_bytes_not_the_file(string name)
+    {
+        using var dir = new TempFolder();
+        string file = dir.File(name);
+        PayloadFile.Write(file, Tensor.Normal(new Rng(1), 0f, 1f, 16, 128, 256)); // 2 MiB of noise: hardly compressible
+        new FileInfo(file).Length.Should().BeGreaterThan(1 << 20);
+        var options = new PayloadReadOptions();
+        int[] Shape() => name.EndsWith(".npz", StringComparison.Ordinal) ? Npz.ReadShape(file, null, options) : Nifti.ReadShape(file, options);
+        Shape().Should().Equal(16, 128, 256);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Shape();
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(512 * 1024, "only the headers (and the zip directory's last 64 KiB) are read");
+    }
+
     [Fact]
     public void A_corrupt_npz_member_header_is_found_by_the_header_only_check()
     {
