@@ -4,6 +4,8 @@
 # feed through a nuget.config, its own small dataset written to disk (NPY feature vectors, a manifest with dates as
 # visit times), then the study twice — through the library (the getting-started code: a held-out experiment ending in
 # report.html) and through the installed `learner` tool (check, pretrain, resume, embed, evaluate, experiment, report).
+# With LEARNER_FEED it skips the clone and pack and uses that feed instead (.ci/run packs it once, from a fresh clone of
+# HEAD, for this script and pack-smoke.sh); its closing line says which.
 # Tiny budgets: it checks that the path works, not what it measures. Run by .ci/run; needs the .NET SDK and git.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,6 +26,7 @@ fail() { echo "first-hour: FAILED: $*" >&2; exit 1; }
 # packed from this tree with scripts/pack.sh (packing once for pack-smoke.sh and this script).
 if [ -n "${LEARNER_FEED:-}" ]; then
   feed="$LEARNER_FEED"
+  origin="packages from LEARNER_FEED ($feed)"
   say "using the packages in $feed (LEARNER_FEED)"
 else
   say "git clone $repo"
@@ -31,6 +34,7 @@ else
   say "scripts/pack.sh (version suffix $suffix)"
   (cd "$work/learner" && LEARNER_VERSION_SUFFIX="$suffix" LEARNER_PACKAGES="Learner.Nn Learner Learner.Cli" scripts/pack.sh >"$work/pack.log" 2>&1) || { cat "$work/pack.log"; fail "scripts/pack.sh"; }
   feed="$work/learner/feed"
+  origin="clone, pack"
 fi
 version="$(awk '$1 == "Learner" { print $2 }' "$feed/packages.txt")"
 [ -n "$version" ] || fail "$feed/packages.txt names no Learner package"
@@ -136,4 +140,4 @@ set -e
 "$learner" experiment --manifest "$m" --threshold 20 --objectives "mse; mse+weighted-contrastive" --test-fraction 0.3 --bootstrap 50 --out "$work/exp" "${tiny[@]}" >"$work/exp.log" || { cat "$work/exp.log"; fail "learner experiment"; }
 "$learner" report --experiment "$work/exp/results.json" --out "$work/exp/again.html" >/dev/null || fail "learner report"
 grep -q "Learner experiment" "$work/exp/again.html" || fail "the tool's report"
-say "ok: clone, pack, app from the local feed, own dataset, library and tool — each ends in a report"
+say "ok: $origin, app from the local feed, own dataset, library and tool — each ends in a report"

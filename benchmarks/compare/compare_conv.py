@@ -10,7 +10,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 # (kernel, stride, cin, cout, square size, batch); padding = kernel // 2; names match ConvWorkloads.cs.
-SHAPES = [(3, 1, 64, 64, 32, 64), (3, 1, 128, 128, 16, 64), (1, 1, 64, 256, 32, 64), (3, 2, 64, 128, 32, 64), (7, 2, 3, 64, 112, 16)]
+SHAPES = [(3, 1, 64, 64, 32, 64), (3, 1, 128, 128, 16, 64), (1, 1, 64, 256, 32, 64), (3, 2, 64, 128, 32, 64), (7, 2, 3, 64, 112, 16),
+          # the rest of ResNet-18's basic-block shapes on 32×32 inputs at batch 64 (stages 2–4 and their 1×1 stride-2 shortcuts)
+          (1, 2, 64, 128, 32, 64), (3, 2, 128, 256, 16, 64), (3, 1, 256, 256, 8, 64), (1, 2, 128, 256, 16, 64),
+          (3, 2, 256, 512, 8, 64), (3, 1, 512, 512, 4, 64), (1, 2, 256, 512, 8, 64)]
 
 
 def main():

@@ -36,10 +36,12 @@ var options = new PretrainingOptions
     CheckpointDirectory = Path.Combine(Path.GetTempPath(), "learner-custom-encoder"),
 };
 var thresholds = ChangeThresholds.Absolute(cohort.ChangeThreshold);
-var before = ChangeEvaluation.FitAndPredict(data, Embedder.EmbedAll(encoder, data), encoder.EmbeddingDimension, thresholds, trainIds, testIds).Result;
-var result = new Pretrainer(encoder, train, new PatientBatchSampler(train, 8, 4), objective, options)
-    .Run(new ConsoleProgressReporter(interval: TimeSpan.FromSeconds(5)));
-var after = ChangeEvaluation.FitAndPredict(data, Embedder.EmbedAll(encoder, data), encoder.EmbeddingDimension, thresholds, trainIds, testIds).Result;
+// The pretrainer z-scores each clip (PretrainingOptions.InputNormalization); every embedding pass feeds the encoder the same.
+var trainer = new Pretrainer(encoder, train, new PatientBatchSampler(train, 8, 4), objective, options);
+var normalization = trainer.InputNormalization;
+var before = ChangeEvaluation.FitAndPredict(data, Embedder.EmbedAll(encoder, data, normalization), encoder.EmbeddingDimension, thresholds, trainIds, testIds).Result;
+var result = trainer.Run(new ConsoleProgressReporter(interval: TimeSpan.FromSeconds(5)));
+var after = ChangeEvaluation.FitAndPredict(data, Embedder.EmbedAll(encoder, data, normalization), encoder.EmbeddingDimension, thresholds, trainIds, testIds).Result;
 // A linear map of fixed features cannot add information a linear change classifier did not already have, so expect
 // macro-F1 to move little here; this sample is about the seam. Put a trainable feature extractor behind it for gains.
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"change macro-F1 on {testIds.Length} held-out patients: {before.MacroF1:F3} at initialisation → {after.MacroF1:F3} after pretraining"));
@@ -47,8 +49,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"change macro-F1 
 // The checkpoint the pretrainer wrote goes through the encoder's own Save/Load.
 var reloaded = new BandFeatureEncoder(cohort.Frames, cohort.Height, cohort.Width, 8, 16, seed: 99);
 reloaded.Load(result.LastCheckpoint!);
-var a = Embedder.EmbedAll(encoder, data);
-var b = Embedder.EmbedAll(reloaded, data);
+var a = Embedder.EmbedAll(encoder, data, normalization);
+var b = Embedder.EmbedAll(reloaded, data, Pretrainer.ReadCheckpointNormalization(result.LastCheckpoint!) ?? ScanNormalization.Unchanged);
 Console.WriteLine($"reloaded from {result.LastCheckpoint}: embeddings identical = {a.AsSpan().SequenceEqual(b)}");
 return 0;
 

@@ -12,7 +12,7 @@ public static partial class Ops
     {
         ArgumentNullException.ThrowIfNull(a);
         var o = Tensor.CreateOwned(Array.Empty<int>(), clear: false);
-        o.Data[0] = (float)Elementwise.SumDouble(a.Data);
+        o.Data[0] = (float)Simd.Sum(a.Data);
         if (!Autograd.ShouldRecord(a)) return o;
         return Autograd.Record(o, "Sum", new[] { a }, g => new[] { Tensor.Full(g.Data[0], a.ShapeArray) });
     }

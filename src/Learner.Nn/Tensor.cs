@@ -247,7 +247,7 @@ public partial class Tensor
 
     /// <summary>The flat (row-major) index of the first element that is NaN or infinite, or -1 when every element is finite.</summary>
     /// <returns>The index, or -1.</returns>
-    public int IndexOfNonFinite() => Kernels.Elementwise.IndexOfNonFinite(Data);
+    public int IndexOfNonFinite() => Kernels.Simd.IndexOfNonFinite(Data);
 
     /// <summary>Throws <see cref="NonFiniteValueException"/> naming <paramref name="what"/> and the first index if any element is NaN or infinite.</summary>
     /// <param name="what">What the tensor is, for the message.</param>
@@ -255,7 +255,7 @@ public partial class Tensor
     public Tensor CheckFinite(string what = "tensor")
     {
         var d = Data;
-        int bad = Kernels.Elementwise.IndexOfNonFinite(d);
+        int bad = Kernels.Simd.IndexOfNonFinite(d);
         if (bad >= 0)
         {
             string idx = ShapeUtil.UnflattenString(_shape, bad);

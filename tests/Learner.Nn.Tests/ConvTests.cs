@@ -84,7 +84,7 @@ public class ConvTests
     {
         // K·oS above the im2col tile budget forces several tiles, the last one starting mid-row.
         var rng = new Rng(11);
-        int n = 2, c = 8, cout = 2;
+        int n = 2, c = 16, cout = 2;
         int[] sp = { 10, 20, 25 };
         var x = GradCheck.Param(rng, n, c, sp[0], sp[1], sp[2]);
         var w = GradCheck.Param(rng, cout, c, 3, 3, 3);

@@ -12,6 +12,7 @@ public class GemmTests
         if (Vector128MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Vector128));
         if (Avx2MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2));
         if (Avx512MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512));
+        if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Tall));
         return data;
     }
 

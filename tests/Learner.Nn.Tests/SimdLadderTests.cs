@@ -55,6 +55,27 @@ public class SimdLadderTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void The_finiteness_scan_finds_the_first_NaN_or_infinity_at_every_position(string width)
+    {
+        var rng = new Rng(5);
+        foreach (int n in Lengths)
+        {
+            var x = Random(rng, n, -1e30f, 1e30f);
+            x[..Math.Min(n, 3)].AsSpan().Fill(float.MaxValue);  // the largest finite value is not flagged
+            Simd.IndexOfNonFinite(x, W(width)).Should().Be(-1, $"n = {n}");
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                for (int at = 0; at < n; at += Math.Max(1, n / 7))
+                {
+                    var y = (float[])x.Clone();
+                    y[at] = bad;
+                    if (at + 5 < n) y[at + 5] = float.NaN;  // a later one must not be reported instead
+                    Simd.IndexOfNonFinite(y, W(width)).Should().Be(at, $"n = {n}, {bad} at {at}");
+                }
+        }
+    }
+
     [Fact]
     public void The_scalar_rung_sums_in_order()
     {

@@ -4,30 +4,32 @@ using System.Numerics.Tensors;
 namespace Learner.Nn.Kernels;
 
 /// <summary>
-/// Convolution forward and backward (2-D and 3-D, with stride, padding, dilation and groups) through
-/// im2col + <see cref="Gemm.Sgemm"/>; pointwise (1×1, stride 1, no padding) convolutions are a plain GEMM on the
-/// input. Work is split over the batch into a fixed number of contiguous ranges, each with its own pooled
-/// workspace; weight-gradient partial sums are added in range order, so results are bit-identical run to run.
+/// Convolution forward and backward (2-D and 3-D, with stride, padding, dilation and groups) as a few large GEMMs: the
+/// batch is cut into blocks (<see cref="ConvBlocks"/>) whose im2col matrices are laid side by side, so each block is one
+/// GEMM per group for the output, one for the weight gradient and one for the input gradient, each split over the
+/// cores by <see cref="Gemm"/> itself; unfolding, folding and the copies between the batch layout and the block
+/// layout run per (sample, channel range) on the <see cref="WorkerPool"/>. Blocks too small to split a GEMM well
+/// (<see cref="ConvBlocks.Independent"/>, the narrow convolutions of small networks) instead run side by side on the
+/// pool, each on one core with its own workspace.
 /// </summary>
+/// <remarks>
+/// Determinism: the blocks depend only on the geometry, never on the core count; the weight gradient is the blocks'
+/// products accumulated into it in block order (the first overwrites) — for independent blocks, one partial per block,
+/// summed in block order after they all finish — and the GEMM reduces every element in a fixed order whatever its
+/// thread split. So forward and backward results are bit-identical for any number of threads.
+/// </remarks>
 internal static class ConvKernels
 {
-    /// <summary>Largest im2col tile, in elements (4 MiB of floats); bigger outputs are processed in column tiles.</summary>
-    internal const int MaxColElements = 1 << 20;
+    /// <summary>Largest block matrix (im2col or output block), in elements (8 MiB of floats); see <see cref="ConvBlocks"/>.</summary>
+    internal const int MaxColElements = 1 << 21;
 
-    /// <summary>Below this many multiply-adds a convolution runs on the calling thread.</summary>
+    /// <summary>Below this many multiply-adds the copies around the GEMMs run on the calling thread.</summary>
     private const long MinParallelMacs = 1L << 20;
 
-    /// <summary>Number of output positions processed per im2col tile.</summary>
-    internal static int TileColumns(in ConvGeometry g)
-    {
-        int os = g.OutSpatial;
-        if ((long)g.K * os <= MaxColElements) return os;
-        int t = Math.Max(16, MaxColElements / Math.Max(1, g.K) / 16 * 16);
-        return Math.Min(t, os);
-    }
+    internal static int Workers(int items, long macs) => Workers(items, macs, Environment.ProcessorCount);
 
-    internal static int Workers(int items, long macs) =>
-        items < 2 || macs < MinParallelMacs ? 1 : Math.Min(items, Environment.ProcessorCount);
+    private static int Workers(int items, long macs, int threads) =>
+        items < 2 || macs < MinParallelMacs ? 1 : Math.Min(items, Math.Max(1, threads));
 
     /// <summary>Runs <paramref name="body"/>(worker, start, end) over <paramref name="workers"/> contiguous ranges of [0, items).</summary>
     internal static void Partition(int items, int workers, Action<int, int, int> body)
@@ -38,90 +40,200 @@ internal static class ConvKernels
 
     private static long Macs(in ConvGeometry g) => (long)g.N * g.Cout * g.Kg * g.OutSpatial;
 
-    /// <summary>y = conv(x, w) + b. Shapes: x [N, C, D, H, W], w [Cout, C/groups, kD, kH, kW], b [Cout], y [N, Cout, oD, oH, oW].</summary>
-    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y)
+    /// <summary>
+    /// Runs <paramref name="body"/>(sample index in the block, c0, c1) over every sample of a block of
+    /// <paramref name="samples"/>, each cut into channel ranges of [0, <paramref name="channels"/>) when there are fewer
+    /// samples than threads. Each call touches its own sample and channels only, so the split changes no result.
+    /// </summary>
+    private static void ForSampleChannels(int samples, int channels, int threads, long macs, Action<int, int, int> body)
     {
-        int workers = Workers(g.N, Macs(g));
-        Partition(g.N, workers, (_, start, end) => ForwardRange(g, x, w, b, y, start, end));
+        int parts = macs < MinParallelMacs ? 1 : Math.Max(1, threads);
+        int split = samples >= parts ? 1 : Math.Min(channels, (parts + samples - 1) / samples);
+        int items = samples * split;
+        Partition(items, Math.Min(parts, items), (_, start, end) =>
+        {
+            for (int it = start; it < end; it++)
+            {
+                int j = it / split, s = it % split;
+                body(j, (int)((long)channels * s / split), (int)((long)channels * (s + 1) / split));
+            }
+        });
     }
 
-    private static void ForwardRange(in ConvGeometry g, float[] xa, float[] wa, float[]? ba, float[] ya, int start, int end)
+    private static void Sgemm(int threads, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
+        Gemm.SgemmCore(Gemm.BestIsa, threads, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>y = conv(x, w) + b. Shapes: x [N, C, D, H, W], w [Cout, C/groups, kD, kH, kW], b [Cout], y [N, Cout, oD, oH, oW].</summary>
+    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y) =>
+        Forward(g, x, w, b, y, Environment.ProcessorCount);
+
+    /// <summary><see cref="Forward(ConvGeometry, float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
+    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads)
     {
-        int os = g.OutSpatial, inS = g.InSpatial, coutG = g.CoutG, cg = g.Cg, kg = g.Kg;
-        int xSample = g.C * inS, ySample = g.Cout * os;
-        ReadOnlySpan<float> w = wa;
-        float beta = ba is null ? 0f : 1f;
-        if (g.IsPointwise)
-        {
-            for (int n = start; n < end; n++)
-            {
-                Span<float> yn = ya.AsSpan(n * ySample, ySample);
-                if (ba is not null) FillBias(ba, yn, os);
-                ReadOnlySpan<float> xn = xa.AsSpan(n * xSample, xSample);
-                for (int gr = 0; gr < g.Groups; gr++)
-                    Gemm.Sgemm(false, false, coutG, os, cg, 1f, w.Slice(gr * coutG * cg), cg,
-                        xn.Slice(gr * cg * inS), inS, beta, yn.Slice(gr * coutG * os), os);
-            }
-            return;
-        }
-        int tile = TileColumns(g);
-        float[] colBuf = ArrayPool<float>.Shared.Rent(g.K * tile);
+        var blocks = new ConvBlocks(g);
+        long macs = Macs(g);
+        int workers = blocks.Independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
+        int colSize = g.K * blocks.MaxWidth, ySize = g.Cout * blocks.MaxWidth;
+        float[] col = ArrayPool<float>.Shared.Rent(workers * colSize);
+        float[] yb = ArrayPool<float>.Shared.Rent(workers * ySize);
         try
         {
-            for (int n = start; n < end; n++)
-            {
-                Span<float> yn = ya.AsSpan(n * ySample, ySample);
-                if (ba is not null) FillBias(ba, yn, os);
-                ReadOnlySpan<float> xn = xa.AsSpan(n * xSample, xSample);
-                for (int p0 = 0; p0 < os; p0 += tile)
+            if (blocks.Independent)
+                Partition(blocks.Count, workers, (wk, start, end) =>
                 {
-                    int cols = Math.Min(tile, os - p0);
-                    Span<float> col = colBuf.AsSpan(0, g.K * cols);
-                    Im2Col.Unfold(g, xn, col, p0, cols);
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        Gemm.Sgemm(false, false, coutG, cols, kg, 1f, w.Slice(gr * coutG * kg), kg,
-                            col.Slice(gr * kg * cols), cols, beta, yn.Slice(gr * coutG * os + p0), os);
-                }
-            }
+                    for (int i = start; i < end; i++)
+                        ForwardBlock(g, x, w, b, y, blocks[i], col.AsMemory(wk * colSize, colSize), yb.AsMemory(wk * ySize, ySize), 1, 0);
+                });
+            else
+                for (int i = 0; i < blocks.Count; i++) ForwardBlock(g, x, w, b, y, blocks[i], col, yb, threads, macs);
         }
-        finally { ArrayPool<float>.Shared.Return(colBuf); }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(col);
+            ArrayPool<float>.Shared.Return(yb);
+        }
     }
 
-    private static void FillBias(float[] b, Span<float> yn, int os)
+    /// <summary>The output of one block: its GEMMs on <paramref name="threads"/> threads, the copies around them split
+    /// when <paramref name="macs"/> (the whole convolution's) is large enough.</summary>
+    private static void ForwardBlock(in ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, ConvBlock blk,
+        Memory<float> colM, Memory<float> ybM, int threads, long macs)
     {
-        for (int co = 0; co < b.Length; co++) yn.Slice(co * os, os).Fill(b[co]);
+        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, ld = blk.Width;
+        var geo = g;
+        // A block of one whole sample has the batch layout already: the GEMM writes y, and the input is its own
+        // im2col matrix when the convolution is pointwise.
+        bool whole = blk.Samples == 1 && blk.Cols == os;
+        int yOff = whole ? blk.N0 * g.Cout * os : 0;
+        if (whole && b is not null)
+            for (int co = 0; co < g.Cout; co++) y.AsSpan(yOff + co * os, os).Fill(b[co]);
+        bool direct = whole && g.IsPointwise;
+        if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+        ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * g.InSpatial) : colM.Span;
+        Span<float> yDst = whole ? y.AsSpan(yOff) : ybM.Span;
+        for (int gr = 0; gr < g.Groups; gr++)
+            Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.Slice(gr * kg * ld), ld,
+                whole && b is not null ? 1f : 0f, yDst.Slice(gr * coutG * ld), ld);
+        if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+        {
+            int n = blk.N0 + j;
+            for (int co = c0; co < c1; co++)
+            {
+                ReadOnlySpan<float> from = ybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols);
+                Span<float> dst = y.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols);
+                if (b is null) from.CopyTo(dst);
+                else TensorPrimitives.Add(from, b[co], dst);
+            }
+        });
+    }
+
+    /// <summary>Writes the im2col rows of channels [c0, c1) of sample <paramref name="j"/> of the block into its columns of <paramref name="col"/>.</summary>
+    private static void Unfold(in ConvGeometry g, float[] x, Span<float> col, ConvBlock blk, int j, int c0, int c1)
+    {
+        int inS = g.InSpatial, ld = blk.Width;
+        var xn = x.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
+        if (g.IsPointwise)
+            for (int c = c0; c < c1; c++) xn.Slice(c * inS + blk.P0, blk.Cols).CopyTo(col.Slice(c * ld + j * blk.Cols, blk.Cols));
+        else
+            Im2Col.Unfold(g, xn, col.Slice(j * blk.Cols), blk.P0, blk.Cols, ld, c0, c1);
     }
 
     /// <summary>Gradients of a convolution from the output gradient <paramref name="gy"/> [N, Cout, oD, oH, oW].
     /// Each destination that is non-null is overwritten.</summary>
-    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb)
+    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb) =>
+        Backward(g, gy, x, w, gx, gw, gb, Environment.ProcessorCount);
+
+    /// <summary><see cref="Backward(ConvGeometry, float[], float[], float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
+    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads)
     {
         if (gb is not null) BiasGrad(g, gy, gb);
         if (gx is null && gw is null) return;
-        int workers = Workers(g.N, Macs(g));
-        int wLen = g.Cout * g.Kg;
-        var partials = new float[]?[workers];
+        var blocks = new ConvBlocks(g);
+        long macs = Macs(g);
+        bool independent = blocks.Independent;
+        int workers = independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
+        int colSize = g.K * blocks.MaxWidth, gySize = g.Cout * blocks.MaxWidth, wSize = g.Cout * g.Kg;
+        float[] col = ArrayPool<float>.Shared.Rent(workers * colSize);
+        float[] gyb = ArrayPool<float>.Shared.Rent(workers * gySize);
+        // Independent blocks: one weight-gradient partial per block, summed in block order below.
+        float[]? partials = independent && gw is not null ? ArrayPool<float>.Shared.Rent(blocks.Count * wSize) : null;
         try
         {
-            Partition(g.N, workers, (wk, start, end) =>
+            if (independent)
             {
-                float[]? acc = null;
-                if (gw is not null)
+                Partition(blocks.Count, workers, (wk, start, end) =>
                 {
-                    acc = wk == 0 ? gw : ArrayPool<float>.Shared.Rent(wLen);
-                    if (wk != 0) partials[wk] = acc;
-                    acc.AsSpan(0, wLen).Clear();
+                    for (int i = start; i < end; i++)
+                        BackwardBlock(g, gy, x, w, gx, partials is null ? null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
+                            col.AsMemory(wk * colSize, colSize), gyb.AsMemory(wk * gySize, gySize), 1, 0);
+                });
+                if (gw is not null && partials is not null)
+                {
+                    partials.AsSpan(0, wSize).CopyTo(gw);
+                    for (int i = 1; i < blocks.Count; i++) TensorPrimitives.Add(gw.AsSpan(0, wSize), partials.AsSpan(i * wSize, wSize), gw.AsSpan(0, wSize));
                 }
-                BackwardRange(g, gy, x, w, gx, acc, start, end);
-            });
-            if (gw is not null)
-                for (int wk = 1; wk < workers; wk++)
-                    TensorPrimitives.Add(gw.AsSpan(0, wLen), partials[wk].AsSpan(0, wLen), gw.AsSpan(0, wLen));
+            }
+            else
+                for (int i = 0; i < blocks.Count; i++)
+                    BackwardBlock(g, gy, x, w, gx, gw is null ? null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
         }
         finally
         {
-            foreach (var p in partials) if (p is not null) ArrayPool<float>.Shared.Return(p);
+            ArrayPool<float>.Shared.Return(col);
+            ArrayPool<float>.Shared.Return(gyb);
+            if (partials is not null) ArrayPool<float>.Shared.Return(partials);
         }
+    }
+
+    /// <summary>The gradients of one block: its samples' (or column tile's) part of <paramref name="gx"/>, and its weight
+    /// gradient written to (or, when <paramref name="accumulate"/>, added to) <paramref name="gwM"/>.</summary>
+    private static void BackwardBlock(in ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, Memory<float>? gwM,
+        bool accumulate, ConvBlock blk, Memory<float> colM, Memory<float> gybM, int threads, long macs)
+    {
+        int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, inS = g.InSpatial, ld = blk.Width;
+        var geo = g;
+        // A block of one whole sample reads gy (and, when pointwise, x) in place; see ForwardBlock.
+        bool whole = blk.Samples == 1 && blk.Cols == os, direct = whole && g.IsPointwise;
+        if (!whole)
+            ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
+            {
+                int n = blk.N0 + j;
+                for (int co = c0; co < c1; co++)
+                    gy.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols));
+            });
+        ReadOnlySpan<float> gys = whole ? gy.AsSpan(blk.N0 * g.Cout * os) : gybM.Span;
+        if (gwM is { } gwDst)
+        {
+            if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+            ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * inS) : colM.Span;
+            for (int gr = 0; gr < g.Groups; gr++)
+                Sgemm(threads, false, true, coutG, kg, ld, gys.Slice(gr * coutG * ld), ld,
+                    src.Slice(gr * kg * ld), ld, accumulate ? 1f : 0f, gwDst.Span.Slice(gr * coutG * kg), kg);
+        }
+        if (gx is null) return;
+        if (direct)
+        {
+            for (int gr = 0; gr < g.Groups; gr++)
+                Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
+                    gys.Slice(gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld);
+            return;
+        }
+        for (int gr = 0; gr < g.Groups; gr++)
+            Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
+                gys.Slice(gr * coutG * ld), ld, 0f, colM.Span.Slice(gr * kg * ld), ld);
+        ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) =>
+        {
+            var gxn = gx.AsSpan((blk.N0 + j) * geo.C * inS, geo.C * inS);
+            var col = colM.Span;
+            if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
+            if (geo.IsPointwise)
+                for (int c = c0; c < c1; c++)
+                    TensorPrimitives.Add(gxn.Slice(c * inS + blk.P0, blk.Cols), col.Slice(c * ld + j * blk.Cols, blk.Cols),
+                        gxn.Slice(c * inS + blk.P0, blk.Cols));
+            else
+                Im2Col.FoldAdd(geo, col.Slice(j * blk.Cols), gxn, blk.P0, blk.Cols, ld, c0, c1);
+        });
     }
 
     private static void BiasGrad(in ConvGeometry g, float[] gy, float[] gb)
@@ -133,62 +245,5 @@ internal static class ConvKernels
             for (int n = 0; n < g.N; n++) s += TensorPrimitives.Sum(gy.AsSpan((n * g.Cout + co) * os, os));
             gb[co] = (float)s;
         }
-    }
-
-    private static void BackwardRange(in ConvGeometry g, float[] gya, float[] xa, float[] wa, float[]? gxa, float[]? gwa, int start, int end)
-    {
-        int os = g.OutSpatial, inS = g.InSpatial, coutG = g.CoutG, cg = g.Cg, kg = g.Kg;
-        int xSample = g.C * inS, ySample = g.Cout * os;
-        ReadOnlySpan<float> w = wa;
-        if (g.IsPointwise)
-        {
-            for (int n = start; n < end; n++)
-            {
-                ReadOnlySpan<float> gyn = gya.AsSpan(n * ySample, ySample);
-                ReadOnlySpan<float> xn = xa.AsSpan(n * xSample, xSample);
-                for (int gr = 0; gr < g.Groups; gr++)
-                {
-                    if (gwa is not null)
-                        Gemm.Sgemm(false, true, coutG, cg, os, 1f, gyn.Slice(gr * coutG * os), os,
-                            xn.Slice(gr * cg * inS), inS, 1f, gwa.AsSpan(gr * coutG * cg), cg);
-                    if (gxa is not null)
-                        Gemm.Sgemm(true, false, cg, os, coutG, 1f, w.Slice(gr * coutG * cg), cg,
-                            gyn.Slice(gr * coutG * os), os, 0f, gxa.AsSpan(n * xSample + gr * cg * inS), inS);
-                }
-            }
-            return;
-        }
-        int tile = TileColumns(g);
-        float[] colBuf = ArrayPool<float>.Shared.Rent(g.K * tile);
-        try
-        {
-            for (int n = start; n < end; n++)
-            {
-                ReadOnlySpan<float> gyn = gya.AsSpan(n * ySample, ySample);
-                ReadOnlySpan<float> xn = xa.AsSpan(n * xSample, xSample);
-                Span<float> gxn = gxa is null ? default : gxa.AsSpan(n * xSample, xSample);
-                if (gxa is not null) gxn.Clear();
-                for (int p0 = 0; p0 < os; p0 += tile)
-                {
-                    int cols = Math.Min(tile, os - p0);
-                    Span<float> col = colBuf.AsSpan(0, g.K * cols);
-                    if (gwa is not null)
-                    {
-                        Im2Col.Unfold(g, xn, col, p0, cols);
-                        for (int gr = 0; gr < g.Groups; gr++)
-                            Gemm.Sgemm(false, true, coutG, kg, cols, 1f, gyn.Slice(gr * coutG * os + p0), os,
-                                col.Slice(gr * kg * cols), cols, 1f, gwa.AsSpan(gr * coutG * kg), kg);
-                    }
-                    if (gxa is not null)
-                    {
-                        for (int gr = 0; gr < g.Groups; gr++)
-                            Gemm.Sgemm(true, false, kg, cols, coutG, 1f, w.Slice(gr * coutG * kg), kg,
-                                gyn.Slice(gr * coutG * os + p0), os, 0f, col.Slice(gr * kg * cols), cols);
-                        Im2Col.FoldAdd(g, col, gxn, p0, cols);
-                    }
-                }
-            }
-        }
-        finally { ArrayPool<float>.Shared.Return(colBuf); }
     }
 }

@@ -7,27 +7,9 @@ namespace Learner.Nn.Kernels;
 /// <summary>The binary elementwise operations the broadcasting kernel implements.</summary>
 internal enum BinaryOp { Add, Sub, Mul, Div }
 
-/// <summary>Elementwise kernels: broadcasting binary operations, broadcast reduction, finiteness checks.</summary>
+/// <summary>Elementwise kernels: broadcasting binary operations and broadcast reduction.</summary>
 internal static class Elementwise
 {
-    /// <summary>Index of the first NaN or infinity, or −1.</summary>
-    internal static int IndexOfNonFinite(ReadOnlySpan<float> x)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<float>.Count)
-        {
-            ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
-            var exp = Vector256.Create(0x7F800000u);
-            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var bits = Vector256.LoadUnsafe(ref r, (nuint)i).AsUInt32();
-                if (Vector256.EqualsAny(bits & exp, exp)) break;
-            }
-        }
-        for (; i < x.Length; i++) if (!float.IsFinite(x[i])) return i;
-        return -1;
-    }
-
     /// <summary>dst += src.</summary>
     internal static void AddInPlace(Span<float> dst, ReadOnlySpan<float> src) => TensorPrimitives.Add(dst, src, dst);
 
@@ -139,7 +121,7 @@ internal static class Elementwise
     {
         if (g.Length == 0) return;
         if (dst.Length == g.Length) { TensorPrimitives.Add(dst, g, dst); return; }
-        if (dst.Length == 1) { dst[0] += (float)SumDouble(g); return; }
+        if (dst.Length == 1) { dst[0] += (float)Simd.Sum(g); return; }
         var shape = (int[])gShape.Clone();
         var sd = ShapeUtil.BroadcastStrides(dstShape, gShape);
         var sg = ShapeUtil.Strides(gShape);
@@ -163,7 +145,4 @@ internal static class Elementwise
             }
         }
     }
-
-    /// <summary>Sum accumulated in double lanes (the SIMD layer's <see cref="Simd.Sum(ReadOnlySpan{float})"/>).</summary>
-    internal static double SumDouble(ReadOnlySpan<float> x) => Simd.Sum(x);
 }

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Learner.Nn.Kernels;
 
 /// <summary>The micro-kernel families of <see cref="Gemm"/>.</summary>
-internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
+internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall }
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices:
@@ -16,7 +16,8 @@ internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
 /// <para>
 /// Implementation: operands are packed into panels blocked for the machine's caches (read at start-up, see
 /// <see cref="CpuInfo"/>; <c>LEARNER_GEMM_BLOCKING</c> = <c>KC,MC,NC</c> overrides) and multiplied by a register-blocked micro-kernel
-/// (AVX-512 8×32, AVX2+FMA 6×16, 128-bit SIMD 6×8, or scalar, whichever the hardware runs best). Products large enough
+/// (AVX-512 8×32 or 16×16, AVX2+FMA 6×16, 128-bit SIMD 6×8, or scalar: chosen per processor by
+/// <see cref="GemmKernelChoice"/>, <c>LEARNER_GEMM_KERNEL</c> overrides). Products large enough
 /// to pay for it are split across up to <see cref="Environment.ProcessorCount"/> threads of a persistent worker team;
 /// matrix–vector shapes (m = 1 or n = 1) skip packing. Steady-state calls allocate nothing. Safe to call from several
 /// threads at once (concurrent callers that find the team busy compute on their own thread).
@@ -48,11 +49,8 @@ public static class Gemm
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
         => SgemmCore(BestIsa, Environment.ProcessorCount, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
-    /// <summary>The widest micro-kernel this machine runs.</summary>
-    internal static GemmIsa BestIsa { get; } =
-        Avx512MicroKernel.IsSupported ? GemmIsa.Avx512 :
-        Avx2MicroKernel.IsSupported ? GemmIsa.Avx2 :
-        Vector128MicroKernel.IsSupported ? GemmIsa.Vector128 : GemmIsa.Scalar;
+    /// <summary>The micro-kernel <see cref="Sgemm"/> uses on this machine (<see cref="GemmKernelChoice"/>).</summary>
+    internal static GemmIsa BestIsa { get; } = GemmKernelChoice.Current;
 
     /// <summary>
     /// Problems with fewer multiply–adds than this run on the calling thread only: waking a worker costs more than it saves.
@@ -87,12 +85,14 @@ public static class Gemm
                 GemmVector.Run(problem);
                 return;
             }
+            if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
             if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
             if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
             if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
             switch (isa)
             {
                 case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads, blocking); break;
+                case GemmIsa.Avx512Tall: Blocked<Avx512TallMicroKernel>(problem, maxThreads, blocking); break;
                 case GemmIsa.Avx2: Blocked<Avx2MicroKernel>(problem, maxThreads, blocking); break;
                 case GemmIsa.Vector128: Blocked<Vector128MicroKernel>(problem, maxThreads, blocking); break;
                 default: Blocked<ScalarMicroKernel>(problem, maxThreads, blocking); break;

@@ -63,6 +63,77 @@ internal readonly unsafe struct Avx512MicroKernel : IGemmMicroKernel
     }
 }
 
+/// <summary>AVX-512 micro-kernel with a 16×16 tile of C in 16 zmm accumulators (one column vector, sixteen rows).</summary>
+/// <remarks>
+/// Its B micro-panel (KC = 256 steps of 16 floats) is 16 KiB, half of a 32 KiB L1d, where the 8×32 kernel's 32 KiB
+/// panel fills it; per k step it loads one B vector and broadcasts sixteen A values for sixteen FMAs. Each element of C
+/// sees the same operation sequence as in every other FMA kernel (the tile shape does not change it), so results are
+/// bit-identical to the 8×32 kernel's.
+/// </remarks>
+internal readonly unsafe struct Avx512TallMicroKernel : IGemmMicroKernel
+{
+    public static int MR => 16;
+    public static int NR => 16;
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> t;
+            t = Vector512.Create(a[0]); c0 = Avx512F.FusedMultiplyAdd(t, b0, c0);
+            t = Vector512.Create(a[1]); c1 = Avx512F.FusedMultiplyAdd(t, b0, c1);
+            t = Vector512.Create(a[2]); c2 = Avx512F.FusedMultiplyAdd(t, b0, c2);
+            t = Vector512.Create(a[3]); c3 = Avx512F.FusedMultiplyAdd(t, b0, c3);
+            t = Vector512.Create(a[4]); c4 = Avx512F.FusedMultiplyAdd(t, b0, c4);
+            t = Vector512.Create(a[5]); c5 = Avx512F.FusedMultiplyAdd(t, b0, c5);
+            t = Vector512.Create(a[6]); c6 = Avx512F.FusedMultiplyAdd(t, b0, c6);
+            t = Vector512.Create(a[7]); c7 = Avx512F.FusedMultiplyAdd(t, b0, c7);
+            t = Vector512.Create(a[8]); c8 = Avx512F.FusedMultiplyAdd(t, b0, c8);
+            t = Vector512.Create(a[9]); c9 = Avx512F.FusedMultiplyAdd(t, b0, c9);
+            t = Vector512.Create(a[10]); c10 = Avx512F.FusedMultiplyAdd(t, b0, c10);
+            t = Vector512.Create(a[11]); c11 = Avx512F.FusedMultiplyAdd(t, b0, c11);
+            t = Vector512.Create(a[12]); c12 = Avx512F.FusedMultiplyAdd(t, b0, c12);
+            t = Vector512.Create(a[13]); c13 = Avx512F.FusedMultiplyAdd(t, b0, c13);
+            t = Vector512.Create(a[14]); c14 = Avx512F.FusedMultiplyAdd(t, b0, c14);
+            t = Vector512.Create(a[15]); c15 = Avx512F.FusedMultiplyAdd(t, b0, c15);
+            a += 16;
+            b += 16;
+        }
+        Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        Update(c + 0 * ldc, c0, va, vb, mode);
+        Update(c + 1 * ldc, c1, va, vb, mode);
+        Update(c + 2 * ldc, c2, va, vb, mode);
+        Update(c + 3 * ldc, c3, va, vb, mode);
+        Update(c + 4 * ldc, c4, va, vb, mode);
+        Update(c + 5 * ldc, c5, va, vb, mode);
+        Update(c + 6 * ldc, c6, va, vb, mode);
+        Update(c + 7 * ldc, c7, va, vb, mode);
+        Update(c + 8 * ldc, c8, va, vb, mode);
+        Update(c + 9 * ldc, c9, va, vb, mode);
+        Update(c + 10 * ldc, c10, va, vb, mode);
+        Update(c + 11 * ldc, c11, va, vb, mode);
+        Update(c + 12 * ldc, c12, va, vb, mode);
+        Update(c + 13 * ldc, c13, va, vb, mode);
+        Update(c + 14 * ldc, c14, va, vb, mode);
+        Update(c + 15 * ldc, c15, va, vb, mode);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Update(float* dst, Vector512<float> acc, Vector512<float> va, Vector512<float> vb, GemmUpdate mode)
+    {
+        // Multiply and add are kept separate (no fused update) so that the scalar edge-tile path rounds identically.
+        Vector512<float> r = acc * va;
+        if (mode == GemmUpdate.Accumulate) r += Vector512.Load(dst);
+        else if (mode == GemmUpdate.ScaleAndAccumulate) r += Vector512.Load(dst) * vb;
+        Vector512.Store(r, dst);
+    }
+}
+
 /// <summary>AVX2+FMA micro-kernel: a 6×16 tile of C in 12 ymm accumulators.</summary>
 internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
 {

@@ -11,7 +11,9 @@ namespace Learner.Nn.Kernels;
 /// </summary>
 /// <remarks>
 /// The matrix has one row per (channel, kd, kh, kw) — <see cref="ConvGeometry.K"/> rows, grouped channels being
-/// consecutive row blocks — and one column per output position in the tile (row-major over (od, oh, ow)).
+/// consecutive row blocks — and one column per output position in the tile (row-major over (od, oh, ow)); rows are
+/// <c>ld</c> apart, so the matrices of several samples can be laid side by side for one batched GEMM, and a channel
+/// range can be unfolded or folded on its own (parts of one sample on different threads).
 /// Where the stride along W is 1, rows are moved with span copies / vector adds.
 /// </remarks>
 internal static class Im2Col
@@ -22,13 +24,16 @@ internal static class Im2Col
     /// <param name="col">Destination, K × cols.</param>
     /// <param name="p0">First output position.</param>
     /// <param name="cols">Number of output positions.</param>
-    internal static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int p0, int cols)
+    /// <param name="ld">Distance between two rows of <paramref name="col"/> (≥ cols; several samples' matrices can sit side by side).</param>
+    /// <param name="c0">First input channel whose rows are written (rows c0·kernel volume on).</param>
+    /// <param name="c1">End of the channel range.</param>
+    internal static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int p0, int cols, int ld, int c0, int c1)
     {
         int inSpatial = g.InSpatial, plane = g.OH * g.OW;
         int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
         ref float xr = ref MemoryMarshal.GetReference(x);
-        int r = 0;
-        for (int c = 0; c < g.C; c++)
+        int r = c0 * g.KernelVolume;
+        for (int c = c0; c < c1; c++)
         {
             int cBase = c * inSpatial;
             for (int kd = 0; kd < g.KD; kd++)
@@ -41,7 +46,7 @@ internal static class Im2Col
                     {
                         int offW = kw * g.DW - g.PW;
                         var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
-                        Span<float> dst = col.Slice(r * cols, cols);
+                        Span<float> dst = col.Slice(r * ld, cols);
                         int od = od0, oh = oh0, ow = ow0, j = 0;
                         while (j < cols)
                         {
@@ -138,13 +143,16 @@ internal static class Im2Col
     /// <param name="dx">One sample's input gradient, [C, D, H, W]; accumulated into.</param>
     /// <param name="p0">First output position.</param>
     /// <param name="cols">Number of output positions.</param>
-    internal static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> col, Span<float> dx, int p0, int cols)
+    /// <param name="ld">Distance between two rows of <paramref name="col"/>.</param>
+    /// <param name="c0">First input channel accumulated into (its gradient only reads rows c0·kernel volume on).</param>
+    /// <param name="c1">End of the channel range.</param>
+    internal static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> col, Span<float> dx, int p0, int cols, int ld, int c0, int c1)
     {
         int inSpatial = g.InSpatial, plane = g.OH * g.OW;
         int od0 = p0 / plane, rem = p0 % plane, oh0 = rem / g.OW, ow0 = rem % g.OW;
         ref float xr = ref MemoryMarshal.GetReference(dx);
-        int r = 0;
-        for (int c = 0; c < g.C; c++)
+        int r = c0 * g.KernelVolume;
+        for (int c = c0; c < c1; c++)
         {
             int cBase = c * inSpatial;
             for (int kd = 0; kd < g.KD; kd++)
@@ -157,7 +165,7 @@ internal static class Im2Col
                     {
                         int offW = kw * g.DW - g.PW;
                         var (wLo, wHi) = ConvGeometry.ValidRange(offW, g.SW, g.W, g.OW);
-                        ReadOnlySpan<float> src = col.Slice(r * cols, cols);
+                        ReadOnlySpan<float> src = col.Slice(r * ld, cols);
                         int od = od0, oh = oh0, ow = ow0, j = 0;
                         while (j < cols)
                         {

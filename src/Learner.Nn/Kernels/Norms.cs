@@ -100,7 +100,7 @@ internal static class NormKernels
         {
             RowParallel.For(chunks, inner, (s, e) =>
             {
-                for (int k = s; k < e; k++) partial[k] = Reductions.SumWide(x.AsSpan(k * inner, inner));
+                for (int k = s; k < e; k++) partial[k] = Simd.Sum(x.AsSpan(k * inner, inner));
             });
             var means = ArrayPool<double>.Shared.Rent(c);
             try
@@ -250,7 +250,7 @@ internal static class NormKernels
     private static void BlockStats(ReadOnlySpan<float> block, float eps, NormStats stats, int i)
     {
         int len = block.Length;
-        double mean = Reductions.SumWide(block) / len;
+        double mean = Simd.Sum(block) / len;
         float hi = (float)mean;
         double ssd = Reductions.SumSquaredDeviations(block, hi) - len * (mean - hi) * (mean - hi);
         stats.Set(i, mean, 1.0 / Math.Sqrt(Math.Max(ssd, 0) / len + eps));
@@ -431,7 +431,7 @@ internal static class NormKernels
                 for (int r = s; r < e; r++)
                 {
                     var xr = x.AsSpan(r * n, n);
-                    double norm = Math.Sqrt(Reductions.SumSquaresDouble(xr));
+                    double norm = Math.Sqrt(Simd.Dot(xr, xr));
                     norms[r] = (float)norm;
                     TensorPrimitives.Divide(xr, (float)Math.Max(norm, eps), y.AsSpan(r * n, n));
                 }

@@ -43,9 +43,6 @@ internal static class Reductions
         return total;
     }
 
-    /// <summary>Σ x, accumulated in double lanes (exact enough for means of large-offset data).</summary>
-    internal static double SumWide(ReadOnlySpan<float> x) => Simd.Sum(x);
-
     /// <summary>acc[j] += x[j] − shift[j] (or x[j] when <paramref name="shift"/> is empty), squared when
     /// <paramref name="square"/>; in double lanes. Column statistics of a row-major matrix, one row at a time.</summary>
     internal static void AccumulateColumns(ReadOnlySpan<float> x, ReadOnlySpan<float> shift, Span<double> acc, bool square)
@@ -121,9 +118,6 @@ internal static class Reductions
         }
         for (; i < n; i++) { double gv = g[i]; sg[i] += gv; sgx[i] += gv * (double)(x[i] - shift[i]); }
     }
-
-    /// <summary>Σ x², accumulated in double lanes (no overflow for |x| up to float's maximum).</summary>
-    internal static double SumSquaresDouble(ReadOnlySpan<float> x) => Simd.Dot(x, x);
 
     /// <summary>Σ g and Σ g·(x − mean) in one pass.</summary>
     internal static (double SumG, double SumGX) SumAndCenteredDot(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean)

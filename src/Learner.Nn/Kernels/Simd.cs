@@ -19,8 +19,8 @@ public enum SimdWidth
 }
 
 /// <summary>
-/// The engine's SIMD layer for reductions: double-accumulated sums, dot products and squared distances, and the NaN-free
-/// row maximum, each over the full 512/256/128/scalar ladder. Elementwise maps are in <see cref="VectorMap"/>. Every
+/// The engine's SIMD layer for reductions: double-accumulated sums, dot products and squared distances, the NaN-free
+/// row maximum and the finiteness scan, each over the full 512/256/128/scalar ladder. Elementwise maps are in <see cref="VectorMap"/>. Every
 /// entry point takes the widest rung to use (tests force each one; callers use <see cref="Best"/>); a span shorter than
 /// that rung's vector steps down the ladder.
 /// </summary>
@@ -77,6 +77,44 @@ public static class Simd
         return Reduce(new SquaredDistanceOp(), x, y, width);
     }
 
+    /// <summary>The index of the first NaN or infinity in <paramref name="x"/>, or −1 when every value is finite (the
+    /// engine's one finiteness scan: tensors, optimizers, payloads and objective inputs all use it).</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> x) => IndexOfNonFinite(x, Best);
+
+    /// <summary><see cref="IndexOfNonFinite(ReadOnlySpan{float})"/> using at most <paramref name="width"/>: vectors whose
+    /// exponent bits are all set (NaN, ±∞) are located a vector at a time, the element within it by the scalar test.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> x, SimdWidth width)
+    {
+        int i = 0, n = x.Length;
+        ref float r = ref MemoryMarshal.GetReference(x);
+        switch (Rung(width, n))
+        {
+            case SimdWidth.V512:
+            {
+                var exp = Vector512.Create(0x7F800000u);
+                for (; i <= n - 16; i += 16)
+                    if (Vector512.EqualsAny(Vector512.LoadUnsafe(ref r, (nuint)i).AsUInt32() & exp, exp)) break;
+                break;
+            }
+            case SimdWidth.V256:
+            {
+                var exp = Vector256.Create(0x7F800000u);
+                for (; i <= n - 8; i += 8)
+                    if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref r, (nuint)i).AsUInt32() & exp, exp)) break;
+                break;
+            }
+            case SimdWidth.V128:
+            {
+                var exp = Vector128.Create(0x7F800000u);
+                for (; i <= n - 4; i += 4)
+                    if (Vector128.EqualsAny(Vector128.LoadUnsafe(ref r, (nuint)i).AsUInt32() & exp, exp)) break;
+                break;
+            }
+        }
+        for (; i < n; i++) if (!float.IsFinite(Unsafe.Add(ref r, i))) return i;
+        return -1;
+    }
+
     /// <summary>max x over values without NaN (−∞ allowed; an empty span gives −∞). Faster than a NaN-propagating maximum.</summary>
     public static float MaxNoNaN(ReadOnlySpan<float> x) => MaxNoNaN(x, Best);
 
@@ -128,29 +166,46 @@ public static class Simd
         return m;
     }
 
-    /// <summary>A loop body at every rung: positions i … i + lanes − 1 (or one element for the scalar form).</summary>
+    /// <summary>A loop body at every rung: positions i … i + lanes − 1 (or one element for the scalar form), and the
+    /// remainder after the last whole vector.</summary>
     internal interface ILoopBody
     {
         void At512(nint i);
         void At256(nint i);
         void At128(nint i);
         void At1(nint i);
+        /// <summary>The last <paramref name="count"/> (&lt; <paramref name="lanes"/>) elements from <paramref name="i"/>, after
+        /// whole vectors of <paramref name="lanes"/> floats: a padded vector (so every element is computed by the same
+        /// code) or the scalar form per element.</summary>
+        void Tail(nint i, int count, int lanes);
     }
 
-    /// <summary>Runs <paramref name="body"/> over [0, <paramref name="n"/>): whole vectors of the widest accelerated rung
-    /// up to <paramref name="width"/>, then the scalar form for the remainder. For bodies whose operations are correctly
-    /// rounded per element (no fused multiply–add, no approximations) the result does not depend on the rung.</summary>
+    /// <summary>The engine's one loop driver, for every arity of map and the optimizers' fused updates: runs
+    /// <paramref name="body"/> over [0, <paramref name="n"/>) in whole vectors of the widest accelerated rung up to
+    /// <paramref name="width"/>, then its <see cref="ILoopBody.Tail"/>; the scalar form where no rung is allowed. For
+    /// bodies whose operations are correctly rounded per element (no fused multiply–add, no approximations) the result
+    /// does not depend on the rung.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Loop<TBody>(ref TBody body, int n, SimdWidth width) where TBody : struct, ILoopBody
     {
         nint i = 0;
         if (width >= SimdWidth.V512 && Vector512.IsHardwareAccelerated)
+        {
             for (; i <= n - 16; i += 16) body.At512(i);
+            if (i < n) body.Tail(i, (int)(n - i), 16);
+        }
         else if (width >= SimdWidth.V256 && Vector256.IsHardwareAccelerated)
+        {
             for (; i <= n - 8; i += 8) body.At256(i);
+            if (i < n) body.Tail(i, (int)(n - i), 8);
+        }
         else if (width >= SimdWidth.V128 && Vector128.IsHardwareAccelerated)
+        {
             for (; i <= n - 4; i += 4) body.At128(i);
-        for (; i < n; i++) body.At1(i);
+            if (i < n) body.Tail(i, (int)(n - i), 4);
+        }
+        else
+            for (; i < n; i++) body.At1(i);
     }
 
     private static void CheckLengths(ReadOnlySpan<float> x, ReadOnlySpan<float> y)

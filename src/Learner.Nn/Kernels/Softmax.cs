@@ -62,7 +62,7 @@ internal static class SoftmaxKernels
         }
         var ys = y.AsSpan(r * n, n);
         VectorMap.Map(new ExpShift(m), xs, ys);
-        double sum = Elementwise.SumDouble(ys);
+        double sum = Simd.Sum(ys);
         if (kind == SoftmaxKind.Softmax)
         {
             TensorPrimitives.Divide(ys, (float)sum, ys);
@@ -137,7 +137,7 @@ internal static class SoftmaxKernels
                         case SoftmaxKind.LogSoftmax:
                         {
                             var gr = g.AsSpan(r * n, n);
-                            VectorMap.Map(new LogSoftmaxBackwardOp((float)Elementwise.SumDouble(gr)), gr, y.AsSpan(r * n, n), gir);
+                            VectorMap.Map(new LogSoftmaxBackwardOp((float)Simd.Sum(gr)), gr, y.AsSpan(r * n, n), gir);
                             break;
                         }
                         default:

@@ -35,7 +35,7 @@ internal interface IVectorOp3
 
 /// <summary>
 /// Applies elementwise operators over spans, on the widest rung of the ladder the hardware accelerates (Vector512,
-/// Vector256, Vector128), or the operators' scalar form where none is. One driver (<see cref="Drive{TBody}"/>) runs
+/// Vector256, Vector128), or the operators' scalar form where none is. One driver (<see cref="Simd.Loop{TBody}"/>, which the optimizers' updates use too) runs
 /// every arity: the arity adapters only load, invoke and store. The remainder (fewer elements than one vector) goes
 /// through a zero-padded stack vector of the same width, so every element is computed by the same code (a masked
 /// remainder in effect). The rung can be forced (tests run each one).
@@ -62,7 +62,7 @@ internal static unsafe class VectorMap
         fixed (float* px = x, py = y)
         {
             var body = new Unary<TOp> { Op = op, X = px, Y = py };
-            Drive(ref body, n, width);
+            Simd.Loop(ref body, n, width);
         }
     }
 
@@ -74,7 +74,7 @@ internal static unsafe class VectorMap
         fixed (float* pa = a, pb = b, py = y)
         {
             var body = new Binary<TOp> { Op = op, A = pa, B = pb, Y = py };
-            Drive(ref body, n, width);
+            Simd.Loop(ref body, n, width);
         }
     }
 
@@ -86,43 +86,8 @@ internal static unsafe class VectorMap
         fixed (float* pa = a, pb = b, pc = c, py = y)
         {
             var body = new Ternary<TOp> { Op = op, A = pa, B = pb, C = pc, Y = py };
-            Drive(ref body, n, width);
+            Simd.Loop(ref body, n, width);
         }
-    }
-
-    /// <summary>One element position of an N-ary map at each rung: load the inputs, invoke, store.</summary>
-    private interface IMapBody
-    {
-        void At512(nint i);
-        void At256(nint i);
-        void At128(nint i);
-        void At1(nint i);
-        /// <summary>The last <paramref name="count"/> (&lt; one vector) elements from <paramref name="i"/>, zero-padded to <paramref name="lanes"/>.</summary>
-        void Tail(nint i, int count, int lanes);
-    }
-
-    /// <summary>The ladder, written once for every arity.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Drive<TBody>(ref TBody body, int n, SimdWidth width) where TBody : struct, IMapBody
-    {
-        nint i = 0;
-        if (width >= SimdWidth.V512 && Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16) body.At512(i);
-            if (i < n) body.Tail(i, (int)(n - i), 16);
-        }
-        else if (width >= SimdWidth.V256 && Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - 8; i += 8) body.At256(i);
-            if (i < n) body.Tail(i, (int)(n - i), 8);
-        }
-        else if (width >= SimdWidth.V128 && Vector128.IsHardwareAccelerated)
-        {
-            for (; i <= n - 4; i += 4) body.At128(i);
-            if (i < n) body.Tail(i, (int)(n - i), 4);
-        }
-        else
-            for (; i < n; i++) body.At1(i);
     }
 
     /// <summary>Copies <paramref name="count"/> values into a zeroed 16-float buffer.</summary>
@@ -132,7 +97,7 @@ internal static unsafe class VectorMap
         for (int k = 0; k < 16; k++) dst[k] = k < count ? src[k] : 0f;
     }
 
-    private struct Unary<TOp> : IMapBody where TOp : struct, IVectorOp1
+    private struct Unary<TOp> : Simd.ILoopBody where TOp : struct, IVectorOp1
     {
         public TOp Op;
         public float* X, Y;
@@ -154,7 +119,7 @@ internal static unsafe class VectorMap
         }
     }
 
-    private struct Binary<TOp> : IMapBody where TOp : struct, IVectorOp2
+    private struct Binary<TOp> : Simd.ILoopBody where TOp : struct, IVectorOp2
     {
         public TOp Op;
         public float* A, B, Y;
@@ -176,7 +141,7 @@ internal static unsafe class VectorMap
         }
     }
 
-    private struct Ternary<TOp> : IMapBody where TOp : struct, IVectorOp3
+    private struct Ternary<TOp> : Simd.ILoopBody where TOp : struct, IVectorOp3
     {
         public TOp Op;
         public float* A, B, C, Y;

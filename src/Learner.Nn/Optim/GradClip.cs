@@ -89,7 +89,7 @@ public static class GradClip
         {
             if (kv.Value.Grad is { } g)
             {
-                int bad = Kernels.Elementwise.IndexOfNonFinite(g.Data);
+                int bad = Kernels.Simd.IndexOfNonFinite(g.Data);
                 if (bad >= 0)
                     throw new NonFiniteValueException(
                         $"ClipGradNorm: the total gradient norm is not finite: the gradient of parameter '{kv.Key}' (shape {Tensor.ShapeString(g.Shape)}) holds {g.Data[bad].ToString(CultureInfo.InvariantCulture)} at index {ShapeUtil.UnflattenString(g.Shape, bad)}.", bad);

@@ -97,6 +97,12 @@ internal static unsafe class OptimKernels
             (vp + d * NegLr).Store(P + i);
         }
 
+        /// <summary>The remainder in the scalar form (correctly rounded, so the same bits as a vector would give).</summary>
+        public readonly void Tail(nint i, int count, int lanes)
+        {
+            for (int k = 0; k < count; k++) At1(i + k);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At1(nint i)
         {
@@ -175,6 +181,12 @@ internal static unsafe class OptimKernels
             }
             var denom = Vector128.Sqrt(vv) / Vector128.Create(Bc2) + Vector128.Create(Eps);
             (vp + Vector128.Create(Step) * (vmm / denom)).Store(P + i);
+        }
+
+        /// <summary>The remainder in the scalar form (correctly rounded, so the same bits as a vector would give).</summary>
+        public readonly void Tail(nint i, int count, int lanes)
+        {
+            for (int k = 0; k < count; k++) At1(i + k);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

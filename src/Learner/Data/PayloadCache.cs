@@ -17,9 +17,12 @@ namespace Learner.Data;
 /// data exceed the budget).</para>
 /// <para>Memory-mapped NPY: a <c>.npy</c> file of float32 in the machine's byte order and C order is not decoded: the
 /// cache holds a read-only memory map of it and batches copy straight from the mapped pages (the same bits the decoding
-/// reader returns). Its values count against the budgets like decoded ones. A mapped file that is truncated or rewritten
+/// reader returns). Files under 64 KiB are decoded instead (a mapping costs a page and one of the process's limited
+/// mappings), and a file that cannot be mapped is decoded. A mapping counts against the budgets in whole pages; it holds
+/// no open file (the descriptor is closed once the view exists). A mapped file that is truncated or rewritten
 /// during the run is refused with a <see cref="PayloadFormatException"/> naming it (length and last-write time are
-/// compared before each use). <see cref="Clear"/> unmaps and closes every mapped file.</para>
+/// compared before each use). <see cref="Clear"/> unmaps every mapped file; a cache collected without it is unmapped by the
+/// maps' finalizers.</para>
 /// <para>Finiteness is checked once per payload, when it enters (is decoded, mapped, or first read from a
 /// <see cref="TensorPayload"/>), never again per batch.</para>
 /// <para>Payloads must not change during the cache's life (decoded files are not re-read when they change on disk; a
@@ -32,6 +35,7 @@ public sealed class PayloadCache
 {
     private readonly ConcurrentDictionary<IScanPayload, Entry> _entries = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<(IScanPayload Source, ScanNormalization Normalization), IScanPayload> _views = new(ViewKeyComparer.Instance);
+    private readonly ConcurrentQueue<Entry> _retired = new(); // maps dropped while a batch may still read them
     private readonly PayloadBudget _shared;
     private long _cachedBytes;
     private long _hits;
@@ -58,7 +62,7 @@ public sealed class PayloadCache
     }
 
     /// <summary>Gives the held bytes back to the shared budget when a cache is collected without <see cref="Clear"/>
-    /// (mapped files are closed by their own handles' finalizers).</summary>
+    /// (its memory maps, collected with it, are unmapped by their own finalizers).</summary>
     ~PayloadCache() => _shared?.Release(Interlocked.Exchange(ref _cachedBytes, 0)); // null when the constructor threw
 
     /// <summary>The budget of the whole process, shared by every cache, and the budget a dataset's cache gets unless told
@@ -117,24 +121,25 @@ public sealed class PayloadCache
     {
         var map = MappedNpy.TryOpen(file.Path, file.Options);
         if (map is null) return null;
+        if (!Claim(map.MappedBytes)) { map.Dispose(); return null; } // no room: decoded on each use, not scanned here
         try
         {
             PayloadValues.CheckFinite(map.Values, map.Shape, scanId, file.Path, file.ManifestPath, file.ManifestLine);
         }
         catch
         {
+            Release(map.MappedBytes);
             map.Dispose();
             throw;
         }
         Interlocked.Increment(ref _decodes);
         var entry = new Entry(map);
-        if (!Claim(map.ValueBytes)) { map.Dispose(); return null; }
         if (_entries.TryAdd(file, entry))
         {
             Interlocked.Increment(ref _mapped);
             return entry;
         }
-        Release(map.ValueBytes); // another thread mapped it too
+        Release(map.MappedBytes); // another thread mapped it too
         map.Dispose();
         return _entries.TryGetValue(file, out var other) ? other : null;
     }
@@ -158,7 +163,9 @@ public sealed class PayloadCache
 
     /// <summary>A new tensor of <paramref name="payload"/>'s values for a view derived from it (a normalised payload): taken
     /// from the cache when held there — the entry is then dropped, as the derived view is cached in its place — else
-    /// loaded from the source. So a payload decoded by a preflight check is not decoded again for the normalised run.</summary>
+    /// loaded from the source. So a payload decoded by a preflight check is not decoded again for the normalised run.
+    /// A dropped memory map is not unmapped here (another thread may be copying from it): it is kept aside, its bytes
+    /// given back to the budgets, and unmapped by <see cref="Clear"/> or when the cache is collected.</summary>
     internal Nn.Tensor LoadForDerivedView(IScanPayload payload)
     {
         if (!_entries.TryRemove(payload, out var entry)) return payload.Load();
@@ -170,7 +177,7 @@ public sealed class PayloadCache
         finally
         {
             Release(entry.Bytes);
-            entry.Dispose();
+            if (entry.IsMapped) _retired.Enqueue(entry);
         }
     }
 
@@ -208,7 +215,7 @@ public sealed class PayloadCache
         Interlocked.Increment(ref _batches);
     }
 
-    /// <summary>Drops every held payload and closes every mapped file, giving their bytes back to the budgets (the
+    /// <summary>Drops every held payload and unmaps every mapped file, giving their bytes back to the budgets (the
     /// counters are kept). Call it when no batch is being assembled from this cache.</summary>
     public void Clear()
     {
@@ -218,6 +225,7 @@ public sealed class PayloadCache
                 Release(e.Bytes);
                 e.Dispose();
             }
+        while (_retired.TryDequeue(out var retired)) retired.Dispose();
     }
 
     private static long ReadDefaultBudget() => ParseBudget(Environment.GetEnvironmentVariable("LEARNER_PAYLOAD_CACHE_MB"));
@@ -247,7 +255,9 @@ public sealed class PayloadCache
 
         public int[] Shape { get; }
 
-        public long Bytes => _map?.ValueBytes ?? (long)_values!.Length * sizeof(float);
+        public long Bytes => _map?.MappedBytes ?? (long)_values!.Length * sizeof(float);
+
+        public bool IsMapped => _map is not null;
 
         /// <summary>The values; a mapped file is first checked to be unchanged.</summary>
         public ReadOnlySpan<float> Values

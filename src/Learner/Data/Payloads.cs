@@ -83,24 +83,7 @@ internal static class PayloadValues
     /// <summary>The flat index of the first NaN or infinity in <paramref name="values"/>, or −1 when all are finite.</summary>
     /// <param name="values">The values.</param>
     /// <returns>The index, or −1.</returns>
-    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated && values.Length >= System.Numerics.Vector<float>.Count)
-        {
-            // x − x is 0 for every finite x and NaN for NaN and ±infinity, so one compare per vector finds either.
-            var v = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
-            for (int k = 0; k < v.Length; k++)
-            {
-                var x = v[k];
-                if (!System.Numerics.Vector.EqualsAll(x - x, System.Numerics.Vector<float>.Zero)) { i = k * System.Numerics.Vector<float>.Count; goto scalar; }
-            }
-            i = v.Length * System.Numerics.Vector<float>.Count;
-        }
-    scalar:
-        for (; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
-        return -1;
-    }
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values) => Learner.Nn.Kernels.Simd.IndexOfNonFinite(values);
 }
 
 /// <summary>A payload held in memory; <see cref="Load"/> returns a copy.</summary>

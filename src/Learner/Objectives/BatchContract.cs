@@ -26,25 +26,7 @@ public static class BatchContract
     /// <summary>Index of the first NaN or infinity, or −1.</summary>
     /// <param name="x">The values.</param>
     /// <returns>The index, or −1 when every value is finite.</returns>
-    public static int IndexOfNonFinite(ReadOnlySpan<float> x)
-    {
-        int i = 0;
-        ref float r = ref MemoryMarshal.GetReference(x);
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var exp = Vector512.Create(0x7F800000u);
-            for (; i <= x.Length - 16; i += 16)
-                if (Vector512.EqualsAny(Vector512.LoadUnsafe(ref r, (nuint)i).AsUInt32() & exp, exp)) break;
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var exp = Vector256.Create(0x7F800000u);
-            for (; i <= x.Length - 8; i += 8)
-                if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref r, (nuint)i).AsUInt32() & exp, exp)) break;
-        }
-        for (; i < x.Length; i++) if (!float.IsFinite(x[i])) return i;
-        return -1;
-    }
+    public static int IndexOfNonFinite(ReadOnlySpan<float> x) => Learner.Nn.Kernels.Simd.IndexOfNonFinite(x);
 
     /// <summary>Checks the embeddings (and second view, when present) are finite.</summary>
     /// <param name="batch">The batch.</param>

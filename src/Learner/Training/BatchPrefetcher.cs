@@ -34,6 +34,8 @@ internal sealed class BatchPrefetcher : IDisposable
     private readonly AugmentationOptions? _augmentation;
     private readonly Rng _baseRng;
     private readonly Rng _augmentRng;
+    private readonly Func<Tensor, int, Tensor>? _augmentCopy; // one delegate for the run: no closure per step
+    private Rng? _stepAugmentRng;
     private readonly long _stepsPerEpoch;
     private readonly long _first;
     private readonly long _end;
@@ -60,6 +62,7 @@ internal sealed class BatchPrefetcher : IDisposable
         _augmentation = augmentation;
         _baseRng = baseRng;
         _augmentRng = augmentRng;
+        _augmentCopy = augmentation is null ? null : AugmentCopy;
         _stepsPerEpoch = stepsPerEpoch;
         _first = firstStep;
         _end = endStep;
@@ -128,13 +131,15 @@ internal sealed class BatchPrefetcher : IDisposable
         if (_draw.Scans < 1 || _draw.Scans > _scans.Length) return;
         foreach (int index in _scans.AsSpan(0, _draw.Scans))
             if ((uint)index >= (uint)_dataset.ScanCount) return;
-        var rng = _augmentRng.Fork((ulong)step);
-        var augmentation = _augmentation;
+        _stepAugmentRng = _augmentRng.Fork((ulong)step);
         using var scope = TensorScope.Begin();
-        _inputShape = augmentation is null
+        _inputShape = _augmentCopy is null
             ? _dataset.LoadBatchInto(_scans.AsSpan(0, _draw.Scans), 1, null, ref _input, _scans.Length)
-            : _dataset.LoadBatchInto(_scans.AsSpan(0, _draw.Scans), _views, (x, copy) => Augment.Apply(x, rng.Fork((ulong)copy), augmentation), ref _input, _views * _scans.Length);
+            : _dataset.LoadBatchInto(_scans.AsSpan(0, _draw.Scans), _views, _augmentCopy, ref _input, _views * _scans.Length);
     }
+
+    /// <summary>Augments copy <paramref name="copy"/> of a scan with the current step's stream.</summary>
+    private Tensor AugmentCopy(Tensor x, int copy) => Augment.Apply(x, _stepAugmentRng!.Fork((ulong)copy), _augmentation!);
 
     /// <summary>Stops the worker and waits for it.</summary>
     public void Dispose()

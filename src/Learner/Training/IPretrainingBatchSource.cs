@@ -17,6 +17,11 @@ namespace Learner.Training;
 /// <para>Built-ins: <see cref="PatientBatchSource"/> (P × K batches; pair objectives use every in-batch pair),
 /// <see cref="InterPatientPairSource"/> (LEARNER's inter-patient pairs with a coarse-to-fine curriculum) and
 /// <see cref="TripletBatchSource"/>. <see cref="BatchSourceOptions"/> builds one from a declarative choice.</para>
+/// <para>Threading: with <see cref="PretrainingOptions.PrefetchBatches"/> (the default) <see cref="BeginEpoch"/> and
+/// <see cref="Draw"/> are called on the prefetch thread, one step ahead — step s + 1 is drawn while step s computes, so
+/// the draw for a step happens before the progress callback of the step before it. A source must therefore not rely
+/// on state set from the training thread between steps (a source fed back from the progress callback, say with the
+/// current loss, must turn prefetching off); the calls themselves never overlap.</para>
 /// </remarks>
 public interface IPretrainingBatchSource
 {

@@ -270,7 +270,8 @@ public sealed class Pretrainer
     /// <param name="progress">Receives progress after every step.</param>
     /// <param name="cancellationToken">Checked between steps.</param>
     /// <returns>The result.</returns>
-    /// <exception cref="InvalidDataException">The checkpoint was not written by a pretrainer, or with another seed, or its
+    /// <exception cref="InvalidDataException">The checkpoint was not written by a pretrainer, or with another seed, or it
+    /// records another input normalisation (one written before the record existed resumes, with a logged warning), or its
     /// head file is missing.</exception>
     public PretrainingResult Resume(string checkpointPath, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -281,9 +282,12 @@ public sealed class Pretrainer
             throw new InvalidDataException($"'{checkpointPath}' is not a pretraining checkpoint: its metadata has no '{StepKey}'.");
         if (!fileMeta.TryGetValue(SeedKey, out var seedText) || seedText != _options.Seed.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"'{checkpointPath}' was written with seed {seedText ?? "(none)"}, but this run's seed is {_options.Seed}; resuming would not reproduce the run.");
-        var recorded = fileMeta.TryGetValue(ScanNormalization.MetadataKey, out var normText) ? normText : ScanNormalization.Unchanged.ToString();
-        if (recorded != InputNormalization.ToString())
-            throw new InvalidDataException($"'{checkpointPath}' was trained on payloads normalised {recorded}{(normText is null ? " (a checkpoint that predates the record: as stored)" : "")}, but this run normalises {InputNormalization}; resuming would change the input mid-run.");
+        if (!fileMeta.TryGetValue(ScanNormalization.MetadataKey, out var recorded))
+            // Written before the record existed (an experiment's fold checkpoints were z-scored by the experiment then):
+            // the normalisation it was trained on is unknown, not "none", so the run continues as configured.
+            _logger.LogWarning("'{Path}' predates the input-normalisation record ({Key}): the normalisation it was trained on is unknown; resuming with this run's {Normalization}. Make sure it is the one the run started with.", checkpointPath, ScanNormalization.MetadataKey, InputNormalization);
+        else if (recorded != InputNormalization.ToString())
+            throw new InvalidDataException($"'{checkpointPath}' was trained on payloads normalised {recorded}, but this run normalises {InputNormalization}; resuming would change the input mid-run.");
         if (step > _options.TotalSteps)
             throw new InvalidDataException($"'{checkpointPath}' is at step {step}, beyond this run's {_options.TotalSteps} steps.");
         string dir = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;

@@ -73,7 +73,10 @@ public sealed record PretrainingOptions
 
     /// <summary>Assemble the next step's batch (draw, payloads, augmentation) on a background thread while the current step
     /// computes (see <see cref="Pretrainer"/>). The batches are the same bits either way; false assembles each batch on the
-    /// training thread when its step begins. Default true.</summary>
+    /// training thread when its step begins. Default true. With it the batch source's
+    /// <see cref="IPretrainingBatchSource.BeginEpoch"/> and <see cref="IPretrainingBatchSource.Draw"/> run on the background
+    /// thread one step ahead, before the previous step's progress callback: turn it off for a source that is fed back
+    /// from the progress callback (or from anything else the training thread changes between steps).</summary>
     public bool PrefetchBatches { get; init; } = true;
 
     /// <summary>Total steps of the run.</summary>

@@ -6,6 +6,8 @@ namespace Learner.Tests.Data;
 
 public class MappedPayloadTests
 {
+    private const int D0 = 16, D1 = 32, D2 = 40; // 80 KiB of float32: above MappedNpy.MinimumFileBytes
+
     /// <summary>Six scans of 3 patients whose payloads are NPY files: float32 clips (mapped), plus one float64 and one
     /// Fortran-order float32 file (decoded: they need a conversion).</summary>
     private static (LongitudinalDataset Data, string[] Files) Cohort(TempFolder dir, PayloadCache cache)
@@ -16,9 +18,9 @@ public class MappedPayloadTests
         for (int i = 0; i < 6; i++)
         {
             files[i] = dir.File($"clip{i}.npy");
-            var clip = Tensor.Normal(rng, 0.5f, 2f, 3, 4, 5);
-            if (i == 4) WriteFloat64(files[i], clip.ToArray(), [3, 4, 5]);
-            else if (i == 5) WriteFortran(files[i], clip.ToArray(), 3, 4, 5);
+            var clip = Tensor.Normal(rng, 0.5f, 2f, D0, D1, D2);
+            if (i == 4) WriteFloat64(files[i], clip.ToArray(), [D0, D1, D2]);
+            else if (i == 5) WriteFortran(files[i], clip.ToArray(), D0, D1, D2);
             else Npy.Write(files[i], clip);
             scans.Add(new Scan($"s{i}", $"p{i / 2}", i % 2, 10 + i, payload: new FilePayload(files[i])));
         }
@@ -71,7 +73,21 @@ public class MappedPayloadTests
         stats.MappedPayloads.Should().Be(4, "the four float32 C-order files are mapped; float64 and Fortran order need a conversion");
         stats.Decodes.Should().Be(6, "each file is read once");
         stats.CachedPayloads.Should().Be(6);
-        stats.CachedBytes.Should().Be(6 * 60 * sizeof(float));
+        long page = Environment.SystemPageSize, values = D0 * D1 * D2 * sizeof(float);
+        long mappedBytes = (new FileInfo(dir.File("clip0.npy")).Length + page - 1) / page * page;
+        stats.CachedBytes.Should().Be(4 * mappedBytes + 2 * values, "a mapping counts whole pages, a decoded payload its values");
+    }
+
+    [Fact]
+    public void Files_under_the_mapping_threshold_are_decoded()
+    {
+        using var dir = new TempFolder();
+        string file = dir.File("small.npy");
+        Npy.Write(file, Tensor.Full(1.5f, 4, 100)); // 1.6 KB
+        var data = new LongitudinalDataset([new Scan("a", "p", 0, 1, payload: new FilePayload(file))], true).WithPayloadCache(new PayloadCache(1 << 20));
+        using (TensorScope.Begin()) data.LoadBatch([0]).ToArray().Should().OnlyContain(v => v == 1.5f);
+        data.PayloadCache.Statistics.MappedPayloads.Should().Be(0, "a small file would cost a mapping and a page for little data");
+        data.PayloadCache.CachedBytes.Should().Be(400 * sizeof(float));
     }
 
     [Fact]
@@ -107,18 +123,60 @@ public class MappedPayloadTests
     }
 
     [Fact]
-    public void Clear_closes_the_mapped_files()
+    public void A_mapped_file_holds_no_open_file_and_Clear_unmaps_it()
     {
-        if (!OperatingSystem.IsLinux()) return; // open files are listed in /proc/self/fd
+        if (!OperatingSystem.IsLinux()) return; // open files and mappings are listed in /proc/self
         using var dir = new TempFolder();
         var (data, files) = Cohort(dir, new PayloadCache(1 << 20));
         using (TensorScope.Begin()) data.LoadBatch([0, 1, 2]);
-        OpenFiles().Should().Contain(files[0]);
+        data.PayloadCache.Statistics.MappedPayloads.Should().Be(3);
+        OpenFiles().Should().NotContain(files.Take(3), "the descriptor is closed once the view exists");
+        Mappings().Should().Contain(files.Take(3));
 
         data.PayloadCache.Clear();
 
-        OpenFiles().Should().NotContain(files.Take(3));
+        Mappings().Should().NotContain(files.Take(3));
         data.PayloadCache.CachedBytes.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_collected_cache_unmaps_its_files()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TempFolder();
+        string[] files = MapThreeAndDrop(dir);
+        for (int i = 0; i < 3 && Mappings().Intersect(files).Any(); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Mappings().Should().NotContain(files, "a map collected without Clear is unmapped by its finalizer");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string[] MapThreeAndDrop(TempFolder dir)
+    {
+        var (data, files) = Cohort(dir, new PayloadCache(1 << 20, new PayloadBudget(1 << 20)));
+        using (TensorScope.Begin()) data.LoadBatch([0, 1, 2]);
+        Mappings().Should().Contain(files.Take(3));
+        return files.Take(3).ToArray();
+    }
+
+    [Fact]
+    public void A_map_dropped_for_a_normalised_view_stays_mapped_until_Clear()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TempFolder();
+        var (data, files) = Cohort(dir, new PayloadCache(1 << 22));
+        using (TensorScope.Begin()) data.LoadBatch([0]);
+        float[] normalised;
+        using (TensorScope.Begin()) normalised = ScanNormalization.Default.Apply(data).LoadBatch([0]).ToArray();
+
+        normalised.Should().NotBeEmpty();
+        data.PayloadCache.Statistics.Hits.Should().Be(1, "the normalised view took the mapped values");
+        Mappings().Should().Contain(files[0], "another thread may still be copying from it: not unmapped on removal");
+        data.PayloadCache.Clear();
+        Mappings().Should().NotContain(files[0]);
     }
 
     private static List<string> OpenFiles()
@@ -129,14 +187,18 @@ public class MappedPayloadTests
         return open;
     }
 
+    private static List<string> Mappings() =>
+        File.ReadAllLines("/proc/self/maps").Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length == 6).Select(f => f[5].Trim()).ToList();
+
     [Fact]
     public void A_non_finite_value_in_a_mapped_file_names_the_scan_and_the_file()
     {
         using var dir = new TempFolder();
         string file = dir.File("bad.npy");
-        var values = new float[12];
+        var values = new float[20_000]; // 80 KB: mapped
         values[7] = float.NaN;
-        Npy.Write(file, new Tensor(values, 3, 4));
+        Npy.Write(file, new Tensor(values, 4, 5000));
         var data = new LongitudinalDataset([new Scan("bad", "p", 0, 1, payload: new FilePayload(file))], true).WithPayloadCache(new PayloadCache(1 << 20));
 
         var act = () => { using (TensorScope.Begin()) data.LoadBatch([0]); };
@@ -212,6 +274,25 @@ public class MappedPayloadTests
         produced.Should().Be(3, "the check's values are reused, and a normalised view takes them instead of generating them again");
         generated.PayloadCache.Count.Should().Be(3, "a raw entry makes room for its normalised view");
         values.Should().OnlyContain(v => v == 0f, "constant clips z-score to zeros");
+    }
+
+    [Theory]
+    [InlineData("big.npz")]
+    [InlineData("big.nii")]
+    [InlineData("big.nii.gz")]
+    public void Reading_a_shape_reads_the_header_bytes_not_the_file(string name)
+    {
+        using var dir = new TempFolder();
+        string file = dir.File(name);
+        PayloadFile.Write(file, Tensor.Normal(new Rng(1), 0f, 1f, 16, 128, 256)); // 2 MiB of noise: hardly compressible
+        new FileInfo(file).Length.Should().BeGreaterThan(1 << 20);
+        var options = new PayloadReadOptions();
+        int[] Shape() => name.EndsWith(".npz", StringComparison.Ordinal) ? Npz.ReadShape(file, null, options) : Nifti.ReadShape(file, options);
+        Shape().Should().Equal(16, 128, 256);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Shape();
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(512 * 1024, "only the headers (and the zip directory's last 64 KiB) are read");
     }
 
     [Fact]

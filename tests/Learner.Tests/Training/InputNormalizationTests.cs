@@ -1,4 +1,6 @@
 using Learner.Data;
+using Learner.Downstream;
+using Microsoft.Extensions.Logging;
 using Learner.Nn;
 using Learner.Nn.Serialization;
 using Learner.Objectives;
@@ -80,6 +82,67 @@ public class InputNormalizationTests
             Pretrainer.ReadCheckpointNormalization(file).Should().BeNull();
         }
         finally { Cleanup(dir); }
+    }
+
+    [Fact]
+    public void A_checkpoint_without_the_record_resumes_with_a_warning()
+    {
+        string dir = TempDir();
+        try
+        {
+            var raw = Clips();
+            Run(raw, Options(dir: dir));
+            string last = Path.Combine(dir, "last.safetensors");
+            RemoveMetadata(last, ScanNormalization.MetadataKey);
+            Pretrainer.ReadCheckpointNormalization(last).Should().BeNull();
+
+            var log = new WarningLog();
+            var resumed = new Pretrainer(Encoder(), raw, new PatientBatchSampler(raw, 4, 2), Weighted(), Options(), log);
+            resumed.Resume(last).Should().NotBeNull("an unrecorded normalisation is unknown, not 'none': the run continues");
+            log.Warnings.Should().ContainSingle(w => w.Contains("predates the input-normalisation record") && w.Contains("zscore:2"));
+        }
+        finally { Cleanup(dir); }
+    }
+
+    [Fact]
+    public void EmbedAll_with_a_normalisation_embeds_what_the_encoder_was_trained_on()
+    {
+        var raw = Clips();
+        var encoder = Encoder();
+        var given = Embedder.EmbedAll(encoder, raw, ScanNormalization.Default);
+
+        Bits(given).Should().Equal(Bits(Embedder.EmbedAll(encoder, ScanNormalization.Default.Apply(raw))));
+        Bits(given).Should().NotEqual(Bits(Embedder.EmbedAll(encoder, raw)), "the raw clips carry a gain and offset");
+        Bits(Embedder.EmbedAll(encoder, ScanNormalization.Default.Apply(raw), ScanNormalization.Default)).Should().Equal(Bits(given), "a set normalised the same way is embedded as it is");
+        FluentActions.Invoking(() => Embedder.EmbedAll(encoder, ScanNormalization.Default.Apply(raw), new ScanNormalization(IntensityNormalization.MinMax)))
+            .Should().Throw<ArgumentException>().WithMessage("*already normalised (zscore:2)*");
+    }
+
+    /// <summary>Rewrites a safetensors file without one metadata entry (the header padded with spaces to its length).</summary>
+    private static void RemoveMetadata(string file, string key)
+    {
+        byte[] bytes = File.ReadAllBytes(file);
+        int length = checked((int)BitConverter.ToUInt64(bytes, 0));
+        var header = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Encoding.UTF8.GetString(bytes, 8, length))!.AsObject();
+        header["__metadata__"]!.AsObject().Remove(key).Should().BeTrue();
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        json.Length.Should().BeLessThan(length);
+        for (int i = 0; i < length; i++) bytes[8 + i] = i < json.Length ? json[i] : (byte)' ';
+        File.WriteAllBytes(file, bytes);
+    }
+
+    private sealed class WarningLog : ILogger<Pretrainer>
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning) Warnings.Add(formatter(state, exception));
+        }
     }
 
     [Fact]

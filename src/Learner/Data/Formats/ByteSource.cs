@@ -47,11 +47,8 @@ internal static class ByteSource
         EnsureRegularFile(path);
         try
         {
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            if (!fs.CanSeek) throw new PayloadFormatException(path, -1, "is not a regular file (not seekable); payloads must be regular files.");
+            using var fs = OpenChecked(path, maxBytes, FileOptions.SequentialScan);
             long len = fs.Length;
-            if (len == 0) throw new PayloadFormatException(path, -1, "has length 0: it is empty, or not a regular file (a named pipe, socket or device); payloads must be regular files.");
-            if (len > maxBytes) throw new PayloadFormatException(path, -1, $"file of {len} bytes exceeds the {maxBytes}-byte limit (PayloadReadOptions.MaxFileBytes).");
             var buf = GC.AllocateUninitializedArray<byte>((int)len);
             int read = ElementConvert.ReadFully(fs, buf);
             if (read != buf.Length) throw new PayloadFormatException(path, read, "file shrank while being read.");
@@ -59,6 +56,41 @@ internal static class ByteSource
         }
         catch (IOException e) { throw new PayloadFormatException(path, -1, "cannot read the file: " + e.Message, e); }
         catch (UnauthorizedAccessException e) { throw new PayloadFormatException(path, -1, "cannot read the file: " + e.Message, e); }
+    }
+
+    /// <summary>Reads the first bytes of a regular file (at most <paramref name="head"/>'s length; fewer when the file is
+    /// shorter), with the checks of <see cref="ReadFile"/>, then hands the still-open file to <paramref name="body"/>
+    /// with its length (for a format whose header is read from the start, such as a gzip stream).</summary>
+    /// <returns>What <paramref name="body"/> returned.</returns>
+    internal static T ReadHead<T>(string path, long maxBytes, byte[] head, Func<FileStream, int, long, T> body)
+    {
+        EnsureRegularFile(path);
+        try
+        {
+            using var fs = OpenChecked(path, maxBytes, FileOptions.None);
+            int got = ElementConvert.ReadFully(fs, head);
+            return body(fs, got, fs.Length);
+        }
+        catch (IOException e) { throw new PayloadFormatException(path, -1, "cannot read the file: " + e.Message, e); }
+        catch (UnauthorizedAccessException e) { throw new PayloadFormatException(path, -1, "cannot read the file: " + e.Message, e); }
+    }
+
+    private static FileStream OpenChecked(string path, long maxBytes, FileOptions options)
+    {
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, options);
+        try
+        {
+            if (!fs.CanSeek) throw new PayloadFormatException(path, -1, "is not a regular file (not seekable); payloads must be regular files.");
+            long len = fs.Length;
+            if (len == 0) throw new PayloadFormatException(path, -1, "has length 0: it is empty, or not a regular file (a named pipe, socket or device); payloads must be regular files.");
+            if (len > maxBytes) throw new PayloadFormatException(path, -1, $"file of {len} bytes exceeds the {maxBytes}-byte limit (PayloadReadOptions.MaxFileBytes).");
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Whether the bytes start with the gzip magic.</summary>

@@ -13,11 +13,20 @@ namespace Learner.Data.Formats;
 /// <para>The file's length and last-write time are recorded when it is mapped; <see cref="CheckUnchanged"/> compares them
 /// before each use, so a file truncated or rewritten during a run is refused with a <see cref="PayloadFormatException"/>
 /// naming it, before any mapped page is touched. (A truncation in the microseconds between that check and the copy that
-/// follows it cannot be caught by any reader of a mapped file.) <see cref="Dispose"/> unmaps the view and closes the file.</para>
+/// follows it cannot be caught by any reader of a mapped file.)</para>
+/// <para>Only the view is kept: the file handle and the <see cref="MemoryMappedFile"/> are closed as soon as the view
+/// exists (a mapping outlives the descriptor it was made from), so a cohort of many files holds one mapping per file and
+/// no open files. Files under <see cref="MinimumFileBytes"/> are not mapped (decoding them is cheap, and each mapping costs
+/// at least a page and one of the process's limited mappings, <c>vm.max_map_count</c>); <see cref="MappedBytes"/> counts
+/// whole pages. An <see cref="IOException"/> while mapping (no mappings left, a file system that cannot map) makes
+/// <see cref="TryOpen"/> answer null, so the file is decoded instead. <see cref="Dispose"/> unmaps the view; a map that is
+/// collected without it is unmapped by its finalizer.</para>
 /// </remarks>
 internal sealed unsafe class MappedNpy : IDisposable
 {
-    private readonly MemoryMappedFile _file;
+    /// <summary>The smallest file that is mapped (64 KiB); smaller ones are decoded.</summary>
+    public const long MinimumFileBytes = 64 * 1024;
+
     private readonly MemoryMappedViewAccessor _view;
     private readonly long _length;
     private readonly DateTime _lastWriteUtc;
@@ -26,10 +35,9 @@ internal sealed unsafe class MappedNpy : IDisposable
     private readonly int _count;
     private int _disposed;
 
-    private MappedNpy(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, long length, DateTime lastWriteUtc, NpyHeader header, int count)
+    private MappedNpy(string path, MemoryMappedViewAccessor view, byte* basePointer, long length, DateTime lastWriteUtc, NpyHeader header, int count)
     {
         Path = path;
-        _file = file;
         _view = view;
         _base = basePointer;
         _length = length;
@@ -45,8 +53,8 @@ internal sealed unsafe class MappedNpy : IDisposable
     /// <summary>The array's shape.</summary>
     public int[] Shape { get; }
 
-    /// <summary>Bytes of values held in the map (4 per element).</summary>
-    public long ValueBytes => (long)_count * sizeof(float);
+    /// <summary>Bytes the map occupies: the file's length rounded up to whole pages (what a budget must count).</summary>
+    public long MappedBytes => (_length + Environment.SystemPageSize - 1) / Environment.SystemPageSize * Environment.SystemPageSize;
 
     /// <summary>The values, in place.</summary>
     /// <exception cref="ObjectDisposedException">The map was closed.</exception>
@@ -62,7 +70,9 @@ internal sealed unsafe class MappedNpy : IDisposable
     /// <summary>Whether <paramref name="path"/> names an NPY file (by extension), the only format that can be mapped.</summary>
     public static bool IsCandidate(string path) => path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Maps <paramref name="path"/> when its data needs no conversion; null when it does (decode it instead).</summary>
+    /// <summary>Maps <paramref name="path"/> when its data needs no conversion and it has at least
+    /// <see cref="MinimumFileBytes"/>; null when it does not, or when mapping fails with an <see cref="IOException"/>
+    /// (decode it instead).</summary>
     /// <exception cref="PayloadNotFoundException">The file does not exist.</exception>
     /// <exception cref="PayloadFormatException">The file is malformed, truncated, too large or not a regular file (the
     /// decoding reader's errors, with the same messages).</exception>
@@ -80,10 +90,13 @@ internal sealed unsafe class MappedNpy : IDisposable
             if (length == 0) throw new PayloadFormatException(path, -1, "has length 0: it is empty, or not a regular file (a named pipe, socket or device); payloads must be regular files.");
             if (length > options.MaxFileBytes) throw new PayloadFormatException(path, -1, $"file of {length} bytes exceeds the {options.MaxFileBytes}-byte limit (PayloadReadOptions.MaxFileBytes).");
             if (length > int.MaxValue) return null; // beyond a span: the decoding reader refuses it with its own message
+            if (length < MinimumFileBytes) return null;
             DateTime written = File.GetLastWriteTimeUtc(path);
             file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             stream = null; // owned by the map now
             view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            file.Dispose(); // closes the descriptor; the view stays valid
+            file = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             byte* start = pointer + view.PointerOffset;
             var header = Npy.ReadHeader(new ReadOnlySpan<byte>(start, (int)length), path);
@@ -91,11 +104,11 @@ internal sealed unsafe class MappedNpy : IDisposable
                 && (!header.FortranOrder || header.Shape.Length <= 1) && header.DataOffset % sizeof(float) == 0;
             if (!inPlace) return null;
             int count = checked((int)((length - header.DataOffset) / sizeof(float)));
-            var mapped = new MappedNpy(path, file, view, start, length, written, header, count);
-            file = null; view = null; pointer = null;
+            var mapped = new MappedNpy(path, view, start, length, written, header, count);
+            view = null; pointer = null;
             return mapped;
         }
-        catch (IOException e) { throw new PayloadFormatException(path, -1, "cannot map the file: " + e.Message, e); }
+        catch (IOException) { return null; } // cannot map (no mappings or descriptors left, …): decode it; the decoding reader reports a real fault
         catch (UnauthorizedAccessException e) { throw new PayloadFormatException(path, -1, "cannot map the file: " + e.Message, e); }
         finally
         {
@@ -119,13 +132,22 @@ internal sealed unsafe class MappedNpy : IDisposable
             throw new PayloadFormatException(Path, -1, $"was rewritten during the run (last written {info.LastWriteTimeUtc:O}, {_lastWriteUtc:O} when it was first read); payload files must not change while a run uses them.");
     }
 
-    /// <summary>Unmaps the view and closes the file (idempotent).</summary>
+    /// <summary>Unmaps a map collected without <see cref="Dispose"/>: the pointer acquired on the view's handle would
+    /// otherwise keep that handle's own finalizer from unmapping it.</summary>
+    ~MappedNpy() => Unmap();
+
+    /// <summary>Unmaps the view (idempotent).</summary>
     public void Dispose()
+    {
+        Unmap();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Unmap()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _base = null;
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
-        _file.Dispose();
     }
 }

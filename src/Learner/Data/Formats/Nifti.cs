@@ -111,15 +111,19 @@ public static class Nifti
     /// <exception cref="PayloadFormatException">The header is malformed (or, uncompressed, disagrees with the file size).</exception>
     internal static int[] ReadShape(string path, PayloadReadOptions options)
     {
-        var bytes = ByteSource.ReadFile(path, options.MaxFileBytes);
-        if (!ByteSource.IsGzip(bytes)) return ParseHeader(bytes, bytes.Length, path).Dims;
-        return ByteSource.Inflating(path, () =>
+        // The header's bytes only (decompressed from the start of a .nii.gz), never the whole file.
+        var head = new byte[HeaderSize];
+        return ByteSource.ReadHead(path, options.MaxFileBytes, head, (file, got, length) =>
         {
-            using var gz = ByteSource.OpenGzip(bytes);
-            var head = new byte[HeaderSize];
-            int got = ElementConvert.ReadFully(gz, head);
-            if (got < HeaderSize) throw new PayloadFormatException(path, got, $"{got} decompressed bytes are too few for a NIfTI-1 header ({HeaderSize}).");
-            return ParseHeader(head, -1, path).Dims;
+            if (!ByteSource.IsGzip(head.AsSpan(0, got))) return ParseHeader(head.AsSpan(0, got), length, path).Dims;
+            file.Position = 0;
+            return ByteSource.Inflating(path, () =>
+            {
+                using var gz = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
+                int inflated = ElementConvert.ReadFully(gz, head);
+                if (inflated < HeaderSize) throw new PayloadFormatException(path, inflated, $"{inflated} decompressed bytes are too few for a NIfTI-1 header ({HeaderSize}).");
+                return ParseHeader(head, -1, path).Dims;
+            });
         });
     }
 

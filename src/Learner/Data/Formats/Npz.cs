@@ -103,17 +103,21 @@ public static class Npz
     /// <exception cref="PayloadFormatException">The archive or the member's header is malformed, or the member is absent or ambiguous.</exception>
     internal static int[] ReadShape(string path, string? member, PayloadReadOptions options)
     {
-        var bytes = ByteSource.ReadFile(path, options.MaxFileBytes);
-        int[]? shape = null;
-        Guard(path, member, () =>
+        // The zip directory, the members' local headers and the chosen member's NPY header only, never the whole file.
+        return ByteSource.ReadHead(path, options.MaxFileBytes, [], (file, _, _) =>
         {
-            var dir = ZipDirectory.Validate(bytes, path);
-            using var zip = Open(bytes, path);
-            var entries = Matched(zip, dir, path);
-            var chosen = Choose(entries, member, path);
-            shape = Claim(chosen, dir[entries.IndexOf(chosen)], path, new ReadBudget(options)).Shape;
+            int[]? shape = null;
+            Guard(path, member, () =>
+            {
+                var dir = ZipDirectory.Validate(file, path);
+                file.Position = 0;
+                using var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
+                var entries = Matched(zip, dir, path);
+                var chosen = Choose(entries, member, path);
+                shape = Claim(chosen, dir[entries.IndexOf(chosen)], path, new ReadBudget(options)).Shape;
+            });
+            return shape!;
         });
-        return shape!;
     }
 
     /// <summary>The member named <paramref name="member"/>, or the only one when it is null.</summary>

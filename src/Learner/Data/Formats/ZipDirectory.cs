@@ -20,9 +20,15 @@ internal static class ZipDirectory
 {
     private const uint EndSig = 0x06054b50, Zip64EndSig = 0x06064b50, Zip64LocatorSig = 0x07064b50, CentralSig = 0x02014b50, LocalSig = 0x04034b50;
 
-    /// <summary>Reads the directory and checks every member's extent.</summary>
+    /// <summary>Reads the directory of an archive held in memory and checks every member's extent.</summary>
     /// <exception cref="PayloadFormatException">The directory is malformed, or two members overlap.</exception>
-    internal static List<ZipMember> Validate(byte[] b, string source)
+    internal static List<ZipMember> Validate(byte[] bytes, string source) => Validate(new ZipBytes(bytes), source);
+
+    /// <summary>The same for an archive on disk, reading only the directory and the members' local headers.</summary>
+    /// <exception cref="PayloadFormatException">The directory is malformed, or two members overlap.</exception>
+    internal static List<ZipMember> Validate(FileStream file, string source) => Validate(new ZipBytes(file), source);
+
+    private static List<ZipMember> Validate(ZipBytes b, string source)
     {
         long eocd = -1;
         for (long i = b.Length - 22; i >= Math.Max(0, b.Length - 22 - 0xFFFF); i--)
@@ -51,7 +57,7 @@ internal static class ZipDirectory
             int nameLen = U16(b, p + 28), extraLen = U16(b, p + 30), commentLen = U16(b, p + 32);
             long next = p + 46 + nameLen + extraLen + commentLen;
             if (next > cdEnd) throw new PayloadFormatException(source, p, $"central directory entry {n} runs past the directory.");
-            string name = System.Text.Encoding.UTF8.GetString(b, (int)(p + 46), nameLen);
+            string name = b.Text(p + 46, nameLen);
             if (uncomp == 0xFFFFFFFF || comp == 0xFFFFFFFF || local == 0xFFFFFFFF)
             {
                 // Zip64 extended information: the 8-byte values present are those whose 32-bit field is saturated, in this order.
@@ -96,9 +102,65 @@ internal static class ZipDirectory
 
     private static long Clamp(ulong v) => v > long.MaxValue ? long.MaxValue : (long)v;
 
-    private static ushort U16(byte[] b, long at) => at < 0 || at > b.Length - 2 ? (ushort)0 : BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan((int)at));
+    private static ushort U16(ZipBytes b, long at) => b.Has(at, 2) ? BinaryPrimitives.ReadUInt16LittleEndian(b.Get(at, 2)) : (ushort)0;
 
-    private static uint U32(byte[] b, long at) => at < 0 || at > b.Length - 4 ? 0u : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan((int)at));
+    private static uint U32(ZipBytes b, long at) => b.Has(at, 4) ? BinaryPrimitives.ReadUInt32LittleEndian(b.Get(at, 4)) : 0u;
 
-    private static ulong U64(byte[] b, long at) => at < 0 || at > b.Length - 8 ? 0ul : BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan((int)at));
+    private static ulong U64(ZipBytes b, long at) => b.Has(at, 8) ? BinaryPrimitives.ReadUInt64LittleEndian(b.Get(at, 8)) : 0ul;
+
+    /// <summary>The archive's bytes by offset: an array, or a file read at each offset asked for.</summary>
+    private sealed class ZipBytes
+    {
+        private readonly byte[]? _bytes;
+        private readonly FileStream? _file;
+        private readonly byte[] _scratch = new byte[8];
+        private readonly byte[] _tail = [];
+        private readonly long _tailStart;
+
+        public ZipBytes(byte[] bytes) { _bytes = bytes; Length = bytes.Length; }
+
+        /// <summary>A file; its last 64 KiB + 22 bytes (where the end record is searched for, and where the directory of
+        /// a small archive lies) are read once, anything else at each offset asked for.</summary>
+        public ZipBytes(FileStream file)
+        {
+            _file = file;
+            Length = file.Length;
+            _tail = new byte[(int)Math.Min(Length, 22 + 0xFFFF)];
+            _tailStart = Length - _tail.Length;
+            Read(_tailStart, _tail);
+        }
+
+        public long Length { get; }
+
+        public bool Has(long at, int count) => at >= 0 && at <= Length - count;
+
+        /// <summary><paramref name="count"/> (≤ 8) bytes at <paramref name="at"/>, which <see cref="Has"/> allowed.</summary>
+        public ReadOnlySpan<byte> Get(long at, int count)
+        {
+            if (_bytes is not null) return _bytes.AsSpan((int)at, count);
+            if (at >= _tailStart) return _tail.AsSpan((int)(at - _tailStart), count);
+            Read(at, _scratch.AsSpan(0, count));
+            return _scratch.AsSpan(0, count);
+        }
+
+        public string Text(long at, int count)
+        {
+            if (_bytes is not null) return System.Text.Encoding.UTF8.GetString(_bytes, (int)at, count);
+            if (at >= _tailStart && at + count <= Length) return System.Text.Encoding.UTF8.GetString(_tail, (int)(at - _tailStart), count);
+            var buffer = new byte[count];
+            Read(at, buffer);
+            return System.Text.Encoding.UTF8.GetString(buffer);
+        }
+
+        private void Read(long at, Span<byte> into)
+        {
+            int got = 0;
+            while (got < into.Length)
+            {
+                int n = RandomAccess.Read(_file!.SafeFileHandle, into[got..], at + got);
+                if (n == 0) throw new EndOfStreamException($"the file ends at byte {at + got}, before the {into.Length} bytes at {at}.");
+                got += n;
+            }
+        }
+    }
 }

@@ -1,0 +1,53 @@
+namespace Learner.Nn.Kernels;
+
+/// <summary>
+/// Which GEMM micro-kernel runs on this machine: the one measured fastest for the processor kind (<see cref="CpuInfo"/>'s
+/// family), else the widest the hardware supports; the environment variable <c>LEARNER_GEMM_KERNEL</c> overrides it.
+/// </summary>
+/// <remarks>
+/// Every FMA kernel (AVX-512 8×32 and 16×16, AVX2 6×16) reduces each element of C in the same order, so the choice changes
+/// speed only, never a bit of the result; the 128-bit and scalar kernels round differently (no fused multiply–add on
+/// every target).
+/// </remarks>
+internal static class GemmKernelChoice
+{
+    /// <summary>The name of the environment variable that overrides the choice.</summary>
+    internal const string EnvironmentVariable = "LEARNER_GEMM_KERNEL";
+
+    /// <summary>The kernel names the override accepts, with their kernels.</summary>
+    internal static readonly (string Name, GemmIsa Isa)[] Names =
+    {
+        ("avx512", GemmIsa.Avx512), ("avx512-16x16", GemmIsa.Avx512Tall), ("avx2", GemmIsa.Avx2),
+        ("vector128", GemmIsa.Vector128), ("scalar", GemmIsa.Scalar),
+    };
+
+    /// <summary>The kernel of this process (read once).</summary>
+    internal static GemmIsa Current { get; } =
+        Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? ForProcessor(CpuInfo.ModelName, CpuInfo.Family);
+
+    /// <summary>The default for a processor: the widest kernel, with the per-kind exceptions measured (see docs/performance.md).</summary>
+    internal static GemmIsa ForProcessor(string model, int? family)
+    {
+        GemmIsa widest = Avx512MicroKernel.IsSupported ? GemmIsa.Avx512 :
+            Avx2MicroKernel.IsSupported ? GemmIsa.Avx2 :
+            Vector128MicroKernel.IsSupported ? GemmIsa.Vector128 : GemmIsa.Scalar;
+        bool zen4 = family == 25 && model.Contains("AMD", StringComparison.OrdinalIgnoreCase);
+        return widest == GemmIsa.Avx512 && zen4 ? ZenFourKernel : widest;
+    }
+
+    /// <summary>The kernel chosen on AMD family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves, with a 32 KiB
+    /// L1d that the 8×32 kernel's 32 KiB B micro-panel fills): the 16×16 tile, whose panel takes half of it; it had the
+    /// lower minimum time in 7 of 8 interleaved 1024³/2048³ comparisons, 1 and 2 threads (docs/performance.md).</summary>
+    internal const GemmIsa ZenFourKernel = GemmIsa.Avx512Tall;
+
+    /// <summary>Parses an override; null or blank means none.</summary>
+    /// <exception cref="InvalidOperationException">The name is not one of <see cref="Names"/>.</exception>
+    internal static GemmIsa? Parse(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        foreach (var (name, isa) in Names)
+            if (string.Equals(name, text.Trim(), StringComparison.OrdinalIgnoreCase)) return isa;
+        throw new InvalidOperationException(
+            $"{EnvironmentVariable} = '{text}' is not a GEMM kernel; expected one of {string.Join(", ", Names.Select(n => n.Name))}.");
+    }
+}
