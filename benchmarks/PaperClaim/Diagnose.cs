@@ -94,15 +94,16 @@ internal static class Diagnose
             var m = Measure(data, emb, encoder.EmbeddingDimension, trainIds, valIds, thresholds, visits, clipPairs, classifier);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{step}\t{loss:F4}\t{m.R2Clip:F3}\t{m.R2Visit:F3}\t{m.F1Clip:F3}\t{m.F1Visit:F3}\t{m.RhoClip:F3}\t{m.RhoVisit:F3}\t{seconds:F0}\tvalidation"));
-            if (!showTest) return;
-            var t = Measure(data, emb, encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs, classifier);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{step}\t{loss:F4}\t{t.R2Clip:F3}\t{t.R2Visit:F3}\t{t.F1Clip:F3}\t{t.F1Visit:F3}\t{t.RhoClip:F3}\t{t.RhoVisit:F3}\t{seconds:F0}\ttest"));
         }
         void Final(float[] emb)
         {
             DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, valIds, visits, "validation");
-            if (showTest) DiagnoseVariants.Print(data, emb, encoder.EmbeddingDimension, trainIds, testIds, visits, "test");
+            // The test patients are measured once, for the configuration run, at its last step only: no curve and no
+            // downstream variants on them, so nothing printed for test can inform a choice.
+            if (!showTest) return;
+            var t = Measure(data, emb, encoder.EmbeddingDimension, trainIds, testIds, thresholds, visits, clipPairs, classifier);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"final\tNaN\t{t.R2Clip:F3}\t{t.R2Visit:F3}\t{t.F1Clip:F3}\t{t.F1Visit:F3}\t{t.RhoClip:F3}\t{t.RhoVisit:F3}\t0\ttest"));
         }
         if (Get("ceiling", "false") == "true")
         {

@@ -97,6 +97,8 @@ public sealed record ExperimentOptions
             throw new ArgumentException("Pretraining.EarlyStopping needs validation patients, but Protocol.ValidationFraction is 0.", nameof(Pretraining));
         if (Classifier is null) throw new ArgumentException("Classifier must be set.", nameof(Classifier));
         if (!Enum.IsDefined(VisitPooling)) throw new ArgumentException($"VisitPooling {(int)VisitPooling} is not a VisitPooling.", nameof(VisitPooling));
+        if (VisitPooling != VisitPooling.Mean && Protocol is { Transductive: true })
+            throw new ArgumentException($"VisitPooling {VisitPooling} is fit on the held-out protocol's training patients, but Protocol.Transductive has no visit level; use VisitPooling.Mean or turn Transductive off.", nameof(VisitPooling));
         Classifier.Validate();
         if (BootstrapResamples < 1) throw new ArgumentException($"BootstrapResamples must be ≥ 1, got {BootstrapResamples}.", nameof(BootstrapResamples));
     }
