@@ -26,11 +26,6 @@ internal static class ConvKernels
     /// <summary>Below this many multiply-adds the copies around the GEMMs run on the calling thread.</summary>
     private const long MinParallelMacs = 1L << 20;
 
-    internal static int Workers(int items, long macs) => Workers(items, macs, Environment.ProcessorCount);
-
-    private static int Workers(int items, long macs, int threads) =>
-        items < 2 || macs < MinParallelMacs ? 1 : Math.Min(items, Math.Max(1, threads));
-
     /// <summary>Runs <paramref name="body"/>(worker, start, end) over <paramref name="workers"/> contiguous ranges of [0, items).</summary>
     internal static void Partition(int items, int workers, Action<int, int, int> body)
     {

@@ -37,7 +37,8 @@ internal static class GemmKernelChoice
 
     /// <summary>The kernel chosen on AMD family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves, with a 32 KiB
     /// L1d that the 8×32 kernel's 32 KiB B micro-panel fills): the 16×16 tile, whose panel takes half of it; it had the
-    /// lower minimum time in 7 of 8 interleaved 1024³/2048³ comparisons, 1 and 2 threads (docs/performance.md).</summary>
+    /// lower minimum time in 7 of 8 interleaved 1024³/2048³ comparisons, 1 and 2 threads, measured under load average 20–25 — weak
+    /// evidence, to re-measure on a quiet Zen 4 (docs/performance.md).</summary>
     internal const GemmIsa ZenFourKernel = GemmIsa.Avx512Tall;
 
     /// <summary>Parses an override; null or blank means none.</summary>
