@@ -334,10 +334,9 @@ internal static class Commands
             var normalization = Pretrainer.ReadCheckpointNormalization(ckpt);
             if (normalization is null)
                 cx.Err.WriteLine($"learner: warning: '{ckpt}' does not record its input normalisation (written before it was recorded); its run trained on payloads as stored, so they are embedded as stored.");
-            data = (normalization ?? ScanNormalization.Unchanged).Apply(data);
             if (encoder.FindNonFiniteTensor() is { } bad)
                 throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
-            var embeddings = Embedder.EmbedAll(encoder, data, p.GetValue(batch));
+            var embeddings = Embedder.EmbedAll(encoder, data, normalization ?? ScanNormalization.Unchanged, p.GetValue(batch));
             int nonFinite = Array.FindIndex(embeddings, v => !float.IsFinite(v));
             if (nonFinite >= 0)
             {

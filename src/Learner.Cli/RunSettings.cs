@@ -63,12 +63,9 @@ internal sealed record RunSettings
 
     /// <summary>The input normalisation <see cref="Normalize"/> names.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public ScanNormalization InputNormalization => Normalize switch
-    {
-        null or "none" => ScanNormalization.Unchanged,
-        "zscore" => ScanNormalization.Default,
-        var other => throw new CliException($"run.json: Normalize '{other}' is not none or zscore."),
-    };
+    public ScanNormalization InputNormalization => Normalize is null ? ScanNormalization.Unchanged
+        : ScanNormalization.ParseMethod(Normalize) is { } method ? new ScanNormalization(method)
+        : throw new CliException($"run.json: Normalize '{Normalize}' is not a normalisation (none, zscore, minmax, percentile-clip).");
 
     public double LearningRate { get; init; } = CliDefaults.LearningRate;
     public int Warmup { get; init; } = CliDefaults.Warmup;

@@ -57,7 +57,7 @@ public sealed class InfoNceLoss : ObjectiveBase<InfoNceOptions>
                 var u = z.Slice(0, b * d); var v = z.Slice(b * d);
                 var gu = wantGrad ? gz.Slice(0, b * d) : Memory<float>.Empty;
                 var gv = wantGrad ? gz.Slice(b * d) : Memory<float>.Empty;
-                float w = Reducer is SumReducer ? 1f : 0.5f / b;
+                float w = AnchorReduction.Factor(Reducer, 2L * b);
                 var (l1, a1) = _kernel.Run(new PartnerTargets(0, w), u, b, v, b, d, self: false, invTau, gu, gv);
                 var (l2, _) = _kernel.Run(new PartnerTargets(0, w), v, b, u, b, d, self: false, invTau, gv, gu);
                 (loss, active) = (l1 + l2, a1);
