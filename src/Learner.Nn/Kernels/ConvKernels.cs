@@ -40,19 +40,88 @@ internal static class ConvKernels
     /// <paramref name="samples"/>, each cut into channel ranges of [0, <paramref name="channels"/>) when there are fewer
     /// samples than threads. Each call touches its own sample and channels only, so the split changes no result.
     /// </summary>
-    private static void ForSampleChannels(int samples, int channels, int threads, long macs, Action<int, int, int> body)
+    /// <remarks>Allocation-free: the body is a struct run through <see cref="WorkerPool.Run{TJob}"/> (inline when one part).</remarks>
+    private static void ForSampleChannels<TBody>(int samples, int channels, int threads, long macs, in TBody body) where TBody : struct, ISampleChannelBody
     {
         int parts = macs < MinParallelMacs ? 1 : Math.Max(1, threads);
         int split = samples >= parts ? 1 : Math.Min(channels, (parts + samples - 1) / samples);
         int items = samples * split;
-        Partition(items, Math.Min(parts, items), (_, start, end) =>
+        var job = new SampleChannelJob<TBody> { Body = body, Items = items, Parts = Math.Max(1, Math.Min(parts, items)), Split = split, Channels = channels };
+        WorkerPool.Run(ref job, job.Parts);
+    }
+
+    /// <summary>One (sample, channel range) step of a block's copies.</summary>
+    private interface ISampleChannelBody
+    {
+        void Run(int j, int c0, int c1);
+    }
+
+    /// <summary>Contiguous ranges of the (sample, channel range) items, one per part.</summary>
+    private struct SampleChannelJob<TBody> : IParallelJob where TBody : struct, ISampleChannelBody
+    {
+        public TBody Body;
+        public int Items, Parts, Split, Channels;
+
+        public void RunPart(int part)
         {
+            int start = (int)((long)Items * part / Parts), end = (int)((long)Items * (part + 1) / Parts);
             for (int it = start; it < end; it++)
             {
-                int j = it / split, s = it % split;
-                body(j, (int)((long)channels * s / split), (int)((long)channels * (s + 1) / split));
+                int j = it / Split, sp = it % Split;
+                Body.Run(j, (int)((long)Channels * sp / Split), (int)((long)Channels * (sp + 1) / Split));
             }
-        });
+        }
+    }
+
+    /// <summary>im2col of the block's samples (<see cref="Unfold"/>).</summary>
+    private readonly struct UnfoldBody(ConvGeometry g, float[] x, Memory<float> col, ConvBlock blk) : ISampleChannelBody
+    {
+        public void Run(int j, int c0, int c1) => Unfold(g, x, col.Span, blk, j, c0, c1);
+    }
+
+    /// <summary>Block output → batch layout of y, plus the bias.</summary>
+    private readonly struct ScatterOutputBody(ConvGeometry g, float[] y, Memory<float> yb, float[]? b, ConvBlock blk) : ISampleChannelBody
+    {
+        public void Run(int j, int c0, int c1)
+        {
+            int n = blk.N0 + j, ld = blk.Width, os = g.OutSpatial;
+            for (int co = c0; co < c1; co++)
+            {
+                ReadOnlySpan<float> from = yb.Span.Slice(co * ld + j * blk.Cols, blk.Cols);
+                Span<float> dst = y.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols);
+                if (b is null) from.CopyTo(dst);
+                else TensorPrimitives.Add(from, b[co], dst);
+            }
+        }
+    }
+
+    /// <summary>Batch layout of gy → the block's output-gradient matrix.</summary>
+    private readonly struct GatherGradientBody(ConvGeometry g, float[] gy, Memory<float> gyb, ConvBlock blk) : ISampleChannelBody
+    {
+        public void Run(int j, int c0, int c1)
+        {
+            int n = blk.N0 + j, ld = blk.Width, os = g.OutSpatial;
+            for (int co = c0; co < c1; co++)
+                gy.AsSpan((n * g.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gyb.Span.Slice(co * ld + j * blk.Cols, blk.Cols));
+        }
+    }
+
+    /// <summary>col2im of the block's input-gradient columns into gx (cleared first where the sample's tile starts).</summary>
+    private readonly struct FoldBody(ConvGeometry g, float[] gx, Memory<float> colM, ConvBlock blk) : ISampleChannelBody
+    {
+        public void Run(int j, int c0, int c1)
+        {
+            int inS = g.InSpatial, ld = blk.Width;
+            var gxn = gx.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
+            var col = colM.Span;
+            if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
+            if (g.IsPointwise)
+                for (int c = c0; c < c1; c++)
+                    TensorPrimitives.Add(gxn.Slice(c * inS + blk.P0, blk.Cols), col.Slice(c * ld + j * blk.Cols, blk.Cols),
+                        gxn.Slice(c * inS + blk.P0, blk.Cols));
+            else
+                Im2Col.FoldAdd(g, col.Slice(j * blk.Cols), gxn, blk.P0, blk.Cols, ld, c0, c1);
+        }
     }
 
     private static void Sgemm(int threads, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
@@ -96,7 +165,6 @@ internal static class ConvKernels
         Memory<float> colM, Memory<float> ybM, int threads, long macs)
     {
         int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, ld = blk.Width;
-        var geo = g;
         // A block of one whole sample has the batch layout already: the GEMM writes y, and the input is its own
         // im2col matrix when the convolution is pointwise.
         bool whole = blk.Samples == 1 && blk.Cols == os;
@@ -104,23 +172,13 @@ internal static class ConvKernels
         if (whole && b is not null)
             for (int co = 0; co < g.Cout; co++) y.AsSpan(yOff + co * os, os).Fill(b[co]);
         bool direct = whole && g.IsPointwise;
-        if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+        if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, new UnfoldBody(g, x, colM, blk));
         ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * g.InSpatial) : colM.Span;
         Span<float> yDst = whole ? y.AsSpan(yOff) : ybM.Span;
         for (int gr = 0; gr < g.Groups; gr++)
             Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.Slice(gr * kg * ld), ld,
                 whole && b is not null ? 1f : 0f, yDst.Slice(gr * coutG * ld), ld);
-        if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
-        {
-            int n = blk.N0 + j;
-            for (int co = c0; co < c1; co++)
-            {
-                ReadOnlySpan<float> from = ybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols);
-                Span<float> dst = y.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols);
-                if (b is null) from.CopyTo(dst);
-                else TensorPrimitives.Add(from, b[co], dst);
-            }
-        });
+        if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, new ScatterOutputBody(g, y, ybM, b, blk));
     }
 
     /// <summary>Writes the im2col rows of channels [c0, c1) of sample <paramref name="j"/> of the block into its columns of <paramref name="col"/>.</summary>
@@ -187,20 +245,13 @@ internal static class ConvKernels
         bool accumulate, ConvBlock blk, Memory<float> colM, Memory<float> gybM, int threads, long macs)
     {
         int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, inS = g.InSpatial, ld = blk.Width;
-        var geo = g;
         // A block of one whole sample reads gy (and, when pointwise, x) in place; see ForwardBlock.
         bool whole = blk.Samples == 1 && blk.Cols == os, direct = whole && g.IsPointwise;
-        if (!whole)
-            ForSampleChannels(blk.Samples, g.Cout, threads, macs, (j, c0, c1) =>
-            {
-                int n = blk.N0 + j;
-                for (int co = c0; co < c1; co++)
-                    gy.AsSpan((n * geo.Cout + co) * os + blk.P0, blk.Cols).CopyTo(gybM.Span.Slice(co * ld + j * blk.Cols, blk.Cols));
-            });
+        if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, new GatherGradientBody(g, gy, gybM, blk));
         ReadOnlySpan<float> gys = whole ? gy.AsSpan(blk.N0 * g.Cout * os) : gybM.Span;
         if (gwM is { } gwDst)
         {
-            if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) => Unfold(geo, x, colM.Span, blk, j, c0, c1));
+            if (!direct) ForSampleChannels(blk.Samples, g.C, threads, macs, new UnfoldBody(g, x, colM, blk));
             ReadOnlySpan<float> src = direct ? x.AsSpan(blk.N0 * g.C * inS) : colM.Span;
             for (int gr = 0; gr < g.Groups; gr++)
                 Sgemm(threads, false, true, coutG, kg, ld, gys.Slice(gr * coutG * ld), ld,
@@ -217,18 +268,7 @@ internal static class ConvKernels
         for (int gr = 0; gr < g.Groups; gr++)
             Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
                 gys.Slice(gr * coutG * ld), ld, 0f, colM.Span.Slice(gr * kg * ld), ld);
-        ForSampleChannels(blk.Samples, g.C, threads, macs, (j, c0, c1) =>
-        {
-            var gxn = gx.AsSpan((blk.N0 + j) * geo.C * inS, geo.C * inS);
-            var col = colM.Span;
-            if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
-            if (geo.IsPointwise)
-                for (int c = c0; c < c1; c++)
-                    TensorPrimitives.Add(gxn.Slice(c * inS + blk.P0, blk.Cols), col.Slice(c * ld + j * blk.Cols, blk.Cols),
-                        gxn.Slice(c * inS + blk.P0, blk.Cols));
-            else
-                Im2Col.FoldAdd(geo, col.Slice(j * blk.Cols), gxn, blk.P0, blk.Cols, ld, c0, c1);
-        });
+        ForSampleChannels(blk.Samples, g.C, threads, macs, new FoldBody(g, gx, colM, blk));
     }
 
     private static void BiasGrad(in ConvGeometry g, float[] gy, float[] gb)
