@@ -43,18 +43,24 @@ internal static class Claim
         }
     }
 
-    /// <summary>The search space every objective gets (same number of trials): the learning rates, and for the
-    /// weighted contrastive term λ (the term's weight), the margin slope α and the form (hinge, or the ranking form's
-    /// target distance).</summary>
+    /// <summary>The search space of every objective (each gets the same number of trials, drawn at random from its own
+    /// space): four peak learning rates for all; for a weighted contrastive term (hinge or ranking form) its weight λ in a
+    /// composite and its margin slope α; for weighted contrastive alone α and the base margin m₀; for the softmax
+    /// objectives (y-aware, Rank-N-Contrast) the temperature. MSE's space is the four learning rates, so four trials cover
+    /// it; every other space is larger and four of its points are drawn.</summary>
     public static HyperparameterSearchOptions Search(int trials) => new()
     {
         Trials = trials,
-        LearningRates = new[] { 1.5e-3, 3e-3, 6e-3 },
+        LearningRates = new[] { 1.5e-3, 3e-3, 6e-3, 1.2e-2 },
         OptionValues = new Dictionary<string, IReadOnlyList<string>>
         {
-            ["weighted-contrastive.weight"] = new[] { "0.1", "0.3", "1" },
+            ["weighted-contrastive.weight"] = new[] { "0.1", "0.3", "1", "3" },
             ["weighted-contrastive.marginSlope"] = new[] { "0.25", "0.5", "1" },
-            ["weighted-contrastive.targetDistance"] = new[] { "false", "true" },
+            ["weighted-contrastive.margin"] = new[] { "0.25", "0.5" },
+            ["weighted-ranking.weight"] = new[] { "0.1", "0.3", "1", "3" },
+            ["weighted-ranking.marginSlope"] = new[] { "0.125", "0.25", "0.5" },
+            ["y-aware.temperature"] = new[] { "0.05", "0.1", "0.2" },
+            ["rnc.temperature"] = new[] { "1", "2", "4" },
         },
     };
 

@@ -60,6 +60,7 @@ public static class HyperparameterSearch
             foreach (var (option, values) in AxesOf(term.Name, options))
             {
                 if (term.Options.Any(o => string.Equals(o.Key, option, StringComparison.OrdinalIgnoreCase))) continue; // the spec fixes it
+                if (IsWeight(option) && spec.Terms.Count == 1) continue; // a lone term's weight only rescales the loss
                 axes.Add((t, term.Name, option, values));
             }
         }
@@ -89,7 +90,9 @@ public static class HyperparameterSearch
     }
 
     /// <summary>The pseudo-option that searches a term's weight in a composite (e.g. λ of <c>mse+λ·weighted-contrastive</c>:
-    /// <c>OptionValues["weighted-contrastive.weight"] = ["0.1", "0.3", "1"]</c>).</summary>
+    /// <c>OptionValues["weighted-contrastive.weight"] = ["0.1", "0.3", "1"]</c>). It is not an axis of a one-term spec,
+    /// where a weight would only rescale the loss (so <c>weighted-contrastive</c> alone and <c>mse+weighted-contrastive</c>
+    /// can share one <c>OptionValues</c>).</summary>
     public const string WeightAxis = "weight";
 
     private static bool IsWeight(string option) => string.Equals(option, WeightAxis, StringComparison.OrdinalIgnoreCase);

@@ -31,4 +31,29 @@ public class SearchAxesTests
         var bad = new SearchTrial(0, 1e-3, new[] { new SearchSetting(1, "weighted-contrastive", "weight", "-1") });
         FluentActions.Invoking(() => HyperparameterSearch.Apply(spec, bad)).Should().Throw<ArgumentException>().WithMessage("*-1*weighted-contrastive.weight*");
     }
+
+    [Fact]
+    public void A_one_term_spec_has_no_weight_axis_so_one_search_space_serves_the_term_alone_and_in_a_composite()
+    {
+        var search = new HyperparameterSearchOptions
+        {
+            Trials = 2, Strategy = SearchStrategy.Grid, LearningRates = new[] { 1e-3 },
+            OptionValues = new Dictionary<string, IReadOnlyList<string>>
+            {
+                ["weighted-contrastive.weight"] = new[] { "0.1", "1", "3" },
+                ["weighted-contrastive.margin"] = new[] { "0.25", "0.5" },
+            },
+        };
+        var alone = HyperparameterSearch.Trials(ObjectiveSpec.Parse("weighted-contrastive"), search, 1);
+        alone.Should().HaveCount(2);
+        alone.Should().OnlyContain(t => t.Settings.Count == 1 && t.Settings[0].Option == "margin");
+        alone.Select(t => t.Settings[0].Value).Should().BeEquivalentTo(new[] { "0.25", "0.5" });
+        // The lone term's space is 1 × 2 points: a third trial is refused, naming only the margin axis.
+        FluentActions.Invoking(() => HyperparameterSearch.Trials(ObjectiveSpec.Parse("weighted-contrastive"), search with { Trials = 3 }, 1))
+            .Should().Throw<ArgumentException>().WithMessage("*has 2 points*weighted-contrastive.margin*")
+            .Which.Message.Should().NotContain("weighted-contrastive.weight");
+        // In a composite the weight is an axis again: 3 × 2 points.
+        HyperparameterSearch.Trials(ObjectiveSpec.Parse("mse+weighted-contrastive"), search with { Trials = 6 }, 1)
+            .Should().OnlyContain(t => t.Settings.Count == 2);
+    }
 }
