@@ -44,9 +44,9 @@ internal static class Claim
     }
 
     /// <summary>The search space of every objective (each gets the same number of trials, drawn at random from its own
-    /// space): four peak learning rates for all; for a weighted contrastive term (hinge or ranking form) its weight λ in a
-    /// composite and its margin slope α; for weighted contrastive alone α and the base margin m₀; for the softmax
-    /// objectives (y-aware, Rank-N-Contrast) the temperature. MSE's space is the four learning rates, so four trials cover
+    /// space): four peak learning rates for all; for a weighted contrastive term its weight λ (in a composite only), its
+    /// margin slope α and, in the hinge form, the base margin m₀ (the ranking form's m₀ is 0 by its recipe); for the
+    /// softmax objectives (y-aware, Rank-N-Contrast) the temperature. MSE's space is the four learning rates, so four trials cover
     /// it; every other space is larger and four of its points are drawn.</summary>
     public static HyperparameterSearchOptions Search(int trials) => new()
     {

@@ -53,7 +53,8 @@ public class SearchAxesTests
             .Should().Throw<ArgumentException>().WithMessage("*has 2 points*weighted-contrastive.margin*")
             .Which.Message.Should().NotContain("weighted-contrastive.weight");
         // In a composite the weight is an axis again: 3 × 2 points.
-        HyperparameterSearch.Trials(ObjectiveSpec.Parse("mse+weighted-contrastive"), search with { Trials = 6 }, 1)
-            .Should().OnlyContain(t => t.Settings.Count == 2);
+        var composite = HyperparameterSearch.Trials(ObjectiveSpec.Parse("mse+weighted-contrastive"), search with { Trials = 6 }, 1);
+        composite.Should().HaveCount(6).And.OnlyContain(t => t.Settings.Count == 2);
+        composite.Select(t => t.Settings.Single(s => s.Option == "weight").Value).Distinct().Should().BeEquivalentTo(new[] { "0.1", "1", "3" });
     }
 }
