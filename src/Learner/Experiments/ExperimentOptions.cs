@@ -55,6 +55,28 @@ public sealed record ExperimentOptions
     /// <summary>Bootstrap replicates for the 95 % intervals (resampling patients; ≥ 1). Default 500.</summary>
     public int BootstrapResamples { get; set; } = 500;
 
+    /// <summary>Peak learning rates for particular objectives, keyed by objective spec (compared in canonical form, so
+    /// <c>"mse+3*weighted-contrastive(margin=0.25)"</c> and <c>"mse + 3*weighted-contrastive(margin = 0.25)"</c> are the
+    /// same key); an objective not named here runs at <see cref="PretrainingOptions.Optimizer"/>'s rate. This is how
+    /// settings selected per objective by a validation search are reused without searching again (the QuickStart runs
+    /// MSE at 6·10⁻³ and the paper's recipe at 3·10⁻³, docs/results.md). Every key must be one of
+    /// <see cref="Objectives"/>; a search (<see cref="HyperparameterSearchOptions.Trials"/> &gt; 0) draws its own rates, so
+    /// the two cannot be combined. Null or empty: one rate for all.</summary>
+    public IReadOnlyDictionary<string, double>? ObjectiveLearningRates { get; set; }
+
+    /// <summary>The peak learning rate <paramref name="objective"/> pretrains at when no search trial sets one: its entry
+    /// in <see cref="ObjectiveLearningRates"/>, else <see cref="PretrainingOptions.Optimizer"/>'s.</summary>
+    /// <param name="objective">One of <see cref="Objectives"/>, parsed.</param>
+    /// <returns>The rate.</returns>
+    public double LearningRateOf(ObjectiveSpec objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (ObjectiveLearningRates is { Count: > 0 } rates)
+            foreach (var (key, rate) in rates)
+                if (ObjectiveSpec.Parse(key).Equals(objective)) return rate;
+        return Pretraining.Optimizer.LearningRate;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate() => Validate(ObjectiveRecipes.Default, ObjectiveRegistry.CreateDefault());
 
@@ -101,6 +123,28 @@ public sealed record ExperimentOptions
             throw new ArgumentException($"VisitPooling {VisitPooling} is fit on the held-out protocol's training patients, but Protocol.Transductive has no visit level; use VisitPooling.Mean or turn Transductive off.", nameof(VisitPooling));
         Classifier.Validate();
         if (BootstrapResamples < 1) throw new ArgumentException($"BootstrapResamples must be ≥ 1, got {BootstrapResamples}.", nameof(BootstrapResamples));
+        ValidateObjectiveLearningRates();
+    }
+
+    private void ValidateObjectiveLearningRates()
+    {
+        if (ObjectiveLearningRates is not { Count: > 0 } rates) return;
+        if (Search.Trials > 0)
+            throw new ArgumentException($"ObjectiveLearningRates fixes the rate of {rates.Count} objective(s), but Search.Trials = {Search.Trials} searches the rate (Search.LearningRates); use one or the other.", nameof(ObjectiveLearningRates));
+        var objectives = Objectives.Select(ObjectiveSpec.Parse).ToList();
+        var keyed = new HashSet<ObjectiveSpec>();
+        foreach (var (key, rate) in rates)
+        {
+            ObjectiveSpec spec;
+            try { spec = ObjectiveSpec.Parse(key); }
+            catch (ObjectiveSpecException e) { throw new ArgumentException($"ObjectiveLearningRates key '{key}' is not an objective spec: {e.Message}", nameof(ObjectiveLearningRates), e); }
+            if (!objectives.Contains(spec))
+                throw new ArgumentException($"ObjectiveLearningRates names '{key}', which is not one of Objectives ({string.Join("; ", objectives)}).", nameof(ObjectiveLearningRates));
+            if (!keyed.Add(spec))
+                throw new ArgumentException($"ObjectiveLearningRates names '{spec}' twice.", nameof(ObjectiveLearningRates));
+            if (!(rate > 0) || !double.IsFinite(rate))
+                throw new ArgumentException($"ObjectiveLearningRates['{key}'] is {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; a learning rate must be finite and > 0.", nameof(ObjectiveLearningRates));
+        }
     }
 }
 

@@ -39,7 +39,7 @@ public sealed partial class LearnerExperiment
                 {
                     var trial = trials.Count > 0 ? trials[t] : null;
                     var trialSpec = trial is null ? spec : HyperparameterSearch.Apply(spec, trial);
-                    double lr = trial?.LearningRate ?? _o.Pretraining.Optimizer.LearningRate;
+                    double lr = trial?.LearningRate ?? _o.LearningRateOf(spec);
                     string? dir = store is null ? null : ExperimentStore.TrialDirectory(foldDir, trial is null ? -1 : t);
                     Trained trained;
                     try

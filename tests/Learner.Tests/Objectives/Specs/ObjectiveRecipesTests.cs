@@ -64,9 +64,15 @@ public class ObjectiveRecipesTests
         var oldWeighted = ((WeightedContrastiveLoss)Old("weighted-contrastive")).Options;
         oldWeighted.UseProvidedPairs.Should().BeFalse();
         weighted.UseProvidedPairs.Should().BeTrue();
-        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true, MarginByGap = true });
+        weighted.Should().Be(oldWeighted with { UseProvidedPairs = true, MarginByGap = true, Margin = 0.25f, MarginSlope = 0.5f }, "the recipe turns the margin by gap on, with m₀ and α as the search selected them");
         weighted.PositiveThreshold.Should().Be(0.1f * scale);
         weighted.GapScale.Should().Be(scale);
+
+        // The ranking form: distances regressed to α·Δ/s with the search's α, unweighted, no base margin.
+        ((WeightedContrastiveLoss)Build("weighted-ranking")).Options.Should().Be(weighted with
+        {
+            TargetDistance = true, WeightByGap = false, Margin = 0f, MarginSlope = 0.125f,
+        });
 
         var contrastive = ((ContrastiveLoss)Build("contrastive")).Options;
         contrastive.Should().Be(((ContrastiveLoss)Old("contrastive")).Options with { UseProvidedPairs = true });
@@ -87,7 +93,7 @@ public class ObjectiveRecipesTests
         var old = (CompositeObjective)Old("mse+weighted-contrastive");
         built.Terms.Select(t => (t.Name, t.Weight)).Should().Equal(old.Terms.Select(t => (t.Name, t.Weight)));
         ((MseScoreRegression)built.Terms[0].Objective).Options.Should().Be(((MseScoreRegression)old.Terms[0].Objective).Options);
-        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true, MarginByGap = true });
+        ((WeightedContrastiveLoss)built.Terms[1].Objective).Options.Should().Be(((WeightedContrastiveLoss)old.Terms[1].Objective).Options with { UseProvidedPairs = true, MarginByGap = true, Margin = 0.25f });
     }
 
     [Fact]

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.DependencyInjection;
+using Learner.Data;
+using Learner.Experiments;
+using Learner.Objectives;
+using Learner.Training;
+using Microsoft.Extensions.Configuration;
+
+namespace Learner.Tests.Experiments;
+
+/// <summary><see cref="ExperimentOptions.ObjectiveLearningRates"/>: each objective pretrains at its own selected rate,
+/// exactly as if it had run alone at that rate; bad keys and rates are refused naming them.</summary>
+public class ObjectiveLearningRateTests
+{
+    private static readonly ExperimentRunOptions Cold = new() { WarmUp = false };
+
+    private static ExperimentOptions Options() => LearnerExperimentTests.Small() with
+    {
+        Objectives = new[] { "mse", "mse + 3*weighted-contrastive(margin = 0.25)" },
+        Protocol = new ExperimentProtocolOptions { TestFraction = 0.25 },
+    };
+
+    [Fact]
+    public void Each_objective_runs_at_its_own_rate_as_if_alone()
+    {
+        var o = Options();
+        // A key in another spelling of the same spec (canonical comparison).
+        var mixed = new LearnerExperiment(o with { ObjectiveLearningRates = new Dictionary<string, double> { ["mse+3*weighted-contrastive(margin=0.25)"] = 2e-3 } })
+            .Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+
+        var alone = o with { Objectives = new[] { o.Objectives[1] } };
+        alone = alone with { Pretraining = alone.Pretraining with { Optimizer = alone.Pretraining.Optimizer with { LearningRate = 2e-3 } } };
+        var recipeAlone = new LearnerExperiment(alone).Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+        var mseAlone = new LearnerExperiment(o with { Objectives = new[] { "mse" } }).Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+        var defaultRate = new LearnerExperiment(o with { Objectives = new[] { o.Objectives[1] } }).Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+
+        var rows = LearnerExperimentTests.Numbers(mixed);
+        rows.Should().Contain(LearnerExperimentTests.Numbers(recipeAlone)[1], "the recipe trained at 2e-3");
+        rows.Should().Contain(LearnerExperimentTests.Numbers(mseAlone)[1], "MSE trained at the optimizer's rate");
+        rows.Should().NotContain(LearnerExperimentTests.Numbers(defaultRate)[1], "at the optimizer's rate the recipe gives other numbers, so the test can tell");
+        mixed.Rows[1].FinalLoss.Should().Be(recipeAlone.Rows[0].FinalLoss);
+        mixed.Metadata.Settings.Single(kv => kv.Key == "budget").Value.Should().Contain("mse + 3*weighted-contrastive(margin=0.25): 0.002");
+    }
+
+    [Fact]
+    public void LearningRateOf_falls_back_to_the_optimizer_rate()
+    {
+        var o = Options() with { ObjectiveLearningRates = new Dictionary<string, double> { ["mse"] = 1e-2 } };
+        o.LearningRateOf(ObjectiveSpec.Parse(" mse ")).Should().Be(1e-2);
+        o.LearningRateOf(ObjectiveSpec.Parse(o.Objectives[1])).Should().Be(o.Pretraining.Optimizer.LearningRate);
+        (o with { ObjectiveLearningRates = null }).LearningRateOf(ObjectiveSpec.Parse("mse")).Should().Be(o.Pretraining.Optimizer.LearningRate);
+    }
+
+    [Theory]
+    [InlineData("rnc", 1e-3, "*'rnc'*not one of Objectives*")]
+    [InlineData("mse(", 1e-3, "*'mse('*not an objective spec*")]
+    [InlineData("mse", 0.0, "*ObjectiveLearningRates['mse'] is 0*finite and > 0*")]
+    [InlineData("mse", double.NaN, "*ObjectiveLearningRates['mse'] is NaN*")]
+    public void Bad_keys_and_rates_are_refused_naming_them(string key, double rate, string message)
+    {
+        var o = Options() with { ObjectiveLearningRates = new Dictionary<string, double> { [key] = rate } };
+        FluentActions.Invoking(() => new LearnerExperiment(o)).Should().Throw<ArgumentException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void Two_spellings_of_one_spec_and_a_search_are_refused()
+    {
+        var twice = Options() with { ObjectiveLearningRates = new Dictionary<string, double> { ["mse"] = 1e-3, [" mse"] = 2e-3 } };
+        FluentActions.Invoking(() => new LearnerExperiment(twice)).Should().Throw<ArgumentException>().WithMessage("*'mse' twice*");
+        var search = Options() with
+        {
+            ObjectiveLearningRates = new Dictionary<string, double> { ["mse"] = 1e-3 },
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25, ValidationFraction = 0.3 },
+            Search = new HyperparameterSearchOptions { Trials = 2, LearningRates = new[] { 1e-3, 3e-3 } },
+        };
+        FluentActions.Invoking(() => new LearnerExperiment(search)).Should().Throw<ArgumentException>().WithMessage("*ObjectiveLearningRates*Search.Trials = 2*");
+    }
+
+    [Fact]
+    public void Binds_from_configuration_keyed_by_spec()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Objectives:0"] = "mse",
+            ["Objectives:1"] = ObjectiveRecipes.PaperRecipe,
+            [$"ObjectiveLearningRates:{ObjectiveRecipes.PaperRecipe}"] = "0.003",
+        }).Build();
+        var o = new ExperimentOptions { ChangeThresholds = ChangeThresholds.Absolute(20) };
+        LearnerServiceCollectionExtensions.BindExperimentOptions(config, o);
+        o.Validate();
+        o.LearningRateOf(ObjectiveSpec.Parse(ObjectiveRecipes.PaperRecipe)).Should().Be(ObjectiveRecipes.PaperRecipeLearningRate);
+        o.LearningRateOf(ObjectiveSpec.Parse("mse")).Should().Be(new PretrainingOptions().Optimizer.LearningRate);
+    }
+}
