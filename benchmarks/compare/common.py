@@ -85,24 +85,34 @@ def time_torch(fn: Callable[[], object], warmup: int = 3, warmup_seconds: float 
 
 
 _built = False
+COMPARE_OUTPUT = os.path.join(HERE, "Learner.Compare", "bin", "Release", "net10.0")
+LIBTORCH = "@libtorch"
 
 
 def build_learner() -> None:
-    """Builds the Learner.Compare tool in Release once per process."""
+    """Builds the Learner.Compare tool in Release once per process, then makes its libtorch loadable where the system
+    libstdc++ is older than TorchSharp's (Debian 12: scripts/libtorch-loadable.sh; it does nothing elsewhere)."""
     global _built
     if _built:
         return
     subprocess.run(["dotnet", "build", COMPARE_PROJECT, "-c", "Release", "--nologo", "-v", "q"],
                    check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(REPO, "scripts", "libtorch-loadable.sh"), COMPARE_OUTPUT], check=True, cwd=REPO,
+                   stdout=subprocess.DEVNULL)
     _built = True
 
 
+_learner_machine: Dict[str, object] = {}
+
+
 def run_learner(names: Sequence[str], extra_args: Sequence[str] = ()) -> Dict[str, Dict[str, float]]:
-    """Runs Learner.Compare on the named workloads; returns {name: {median_ms, min_ms, mean_ms, iterations}}."""
+    """Runs Learner.Compare on the named workloads (names ending in @libtorch run in libtorch 2.10 through TorchSharp,
+    in the same process); returns {name: {median_ms, min_ms, mean_ms, iterations}}."""
     build_learner()
-    cmd = ["dotnet", "run", "-c", "Release", "--no-build", "--project", COMPARE_PROJECT, "--", "run", *names, "--json", *extra_args]
+    cmd = ["dotnet", os.path.join(COMPARE_OUTPUT, "Learner.Compare.dll"), "run", *names, "--json", *extra_args]
     out = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True).stdout
     document = json.loads(out[out.index("{"):])
+    _learner_machine.update(document.get("machine", {}))
     return {r["name"]: r for r in document["results"]}
 
 
@@ -155,22 +165,42 @@ def cpu_caches() -> str:
 def machine_description(threads: int = DEFAULT_THREADS) -> str:
     import torch
 
+    libtorch = _learner_machine.get("libtorch")
+    libtorch_line = (f"; libtorch 2.10 (package libtorch-cpu-linux-x64) through TorchSharp {libtorch['torchsharp']} in the Learner process, "
+                     f"{libtorch['threads']} threads, OMP_WAIT_POLICY {libtorch['omp_wait_policy']}") if isinstance(libtorch, dict) else ""
     return (f"CPU: {cpu_model()}, family {cpu_family()} ({os.cpu_count()} logical CPUs; {cpu_caches()}); torch {torch.__version__} with "
             f"{torch.get_num_threads()} threads (requested {threads}), {torch_config_blas()}, "
-            f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads")
+            f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads{libtorch_line}")
+
+
+def _cell(t: Dict[str, float]) -> str:
+    return f"{t['min_ms']:.3f} / {t['median_ms']:.3f}"
+
+
+def _ratio(other: Dict[str, float], learner: Dict[str, float]) -> str:
+    return f"{other['min_ms'] / learner['min_ms']:.2f}×" if learner["min_ms"] > 0 else "∞"
 
 
 def markdown_table(rows: Iterable[Dict[str, object]], title: str = "") -> str:
-    """rows: dicts with name, torch (timing dict), learner (timing dict). Ratio = PyTorch min / Learner min."""
+    """rows: dicts with name, torch, learner and optionally libtorch (timing dicts). Ratios = other min / Learner min."""
+    rows = list(rows)
+    with_libtorch = any(row.get("libtorch") for row in rows)
     lines = []
     if title:
         lines.append(f"### {title}\n")
-    lines.append("| workload | PyTorch ms (min / median) | Learner ms (min / median) | speed ratio (PyTorch / Learner) |")
-    lines.append("|---|---:|---:|---:|")
+    if with_libtorch:
+        lines.append("| workload | PyTorch 1.13 ms (min / median) | libtorch 2.10 ms (min / median) | Learner ms (min / median) "
+                     "| ratio PyTorch / Learner | ratio libtorch / Learner |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+    else:
+        lines.append("| workload | PyTorch ms (min / median) | Learner ms (min / median) | speed ratio (PyTorch / Learner) |")
+        lines.append("|---|---:|---:|---:|")
     for row in rows:
-        t, l = row["torch"], row["learner"]
-        ratio = t["min_ms"] / l["min_ms"] if l["min_ms"] > 0 else float("inf")
-        lines.append(f"| {row['name']} | {t['min_ms']:.3f} / {t['median_ms']:.3f} | {l['min_ms']:.3f} / {l['median_ms']:.3f} | {ratio:.2f}× |")
+        t, l, lt = row["torch"], row["learner"], row.get("libtorch")
+        if with_libtorch:
+            lines.append(f"| {row['name']} | {_cell(t)} | {_cell(lt) if lt else '—'} | {_cell(l)} | {_ratio(t, l)} | {_ratio(lt, l) if lt else '—'} |")
+        else:
+            lines.append(f"| {row['name']} | {_cell(t)} | {_cell(l)} | {_ratio(t, l)} |")
     lines.append("")
     lines.append("Speed ratio > 1 means Learner is faster. Ratios use the minimum over all timed calls and repeats "
                  "(the least disturbed run on a shared machine).")
@@ -186,24 +216,43 @@ def best_of(a: Optional[Dict[str, float]], b: Dict[str, float]) -> Dict[str, flo
 
 
 def compare(torch_workloads: Dict[str, Callable[[], object]], title: str, repeats: int = 1,
-            threads: int = DEFAULT_THREADS, min_seconds: float = 1.0) -> str:
-    """Times every workload on both sides, `repeats` times interleaved; returns the markdown report."""
+            threads: int = DEFAULT_THREADS, min_seconds: float = 1.0, libtorch: bool = True,
+            libtorch_threads: Optional[int] = None) -> str:
+    """Times every workload in PyTorch and in Learner (and, with `libtorch`, in libtorch 2.10 inside the Learner
+    process), `repeats` times interleaved; returns the markdown report."""
     names = list(torch_workloads)
     best_torch: Dict[str, Dict[str, float]] = {}
     best_learner: Dict[str, Dict[str, float]] = {}
+    best_libtorch: Dict[str, Dict[str, float]] = {}
+    extra = ["--min-seconds", str(min_seconds)]
+    if libtorch_threads is not None:
+        extra += ["--libtorch-threads", str(libtorch_threads)]
     for _ in range(repeats):
         for name in names:
             best_torch[name] = best_of(best_torch.get(name), time_torch(torch_workloads[name], min_seconds=min_seconds))
-        for name, timing in run_learner(names, ["--min-seconds", str(min_seconds)]).items():
-            best_learner[name] = best_of(best_learner.get(name), timing)
-    rows = [{"name": n, "torch": best_torch[n], "learner": best_learner[n]} for n in names]
+        # Learner and libtorch alternate per workload inside one process.
+        requested = [n for name in names for n in ([name, name + LIBTORCH] if libtorch else [name])]
+        for name, timing in run_learner(requested, extra).items():
+            if name.endswith(LIBTORCH):
+                base = name[:-len(LIBTORCH)]
+                best_libtorch[base] = best_of(best_libtorch.get(base), timing)
+            else:
+                best_learner[name] = best_of(best_learner.get(name), timing)
+    rows = [{"name": n, "torch": best_torch[n], "learner": best_learner[n], "libtorch": best_libtorch.get(n)} for n in names]
     load = os.getloadavg()
     return "\n".join([
         markdown_table(rows, title),
         "",
         f"Machine: {machine_description(threads)}.",
-        f"Repeats: {repeats} (torch and Learner interleaved); load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.",
+        f"Repeats: {repeats} (torch, then Learner and libtorch alternating per workload); load average at the end: "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.",
     ])
+
+
+def timing_options(args: argparse.Namespace) -> Dict[str, object]:
+    """The keyword arguments of `compare` from the common command line."""
+    return {"repeats": args.repeats, "threads": args.threads, "min_seconds": args.min_seconds,
+            "libtorch": not args.no_libtorch, "libtorch_threads": args.libtorch_threads}
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:
@@ -212,4 +261,7 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch intra-op threads")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="minimum timed seconds per workload and repeat")
     parser.add_argument("--filter", default="", help="only workloads whose name contains this text")
+    parser.add_argument("--no-libtorch", action="store_true", help="leave out the libtorch 2.10 (TorchSharp) column")
+    parser.add_argument("--libtorch-threads", type=int, default=None,
+                        help="libtorch intra-op threads (default: the processor count, as Learner)")
     return parser

@@ -35,8 +35,7 @@ def main():
             x.grad = w.grad = b.grad = None
             F.conv2d(x, w, b, stride=s, padding=p).backward(gy)
         workloads[name] = step
-    print(common.compare(workloads, "Conv2d forward+backward (torch vs Ops.Conv2d)", repeats=args.repeats,
-                         threads=args.threads, min_seconds=args.min_seconds))
+    print(common.compare(workloads, "Conv2d forward+backward (torch vs Ops.Conv2d)", **common.timing_options(args)))
 
 
 if __name__ == "__main__":

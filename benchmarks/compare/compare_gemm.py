@@ -24,8 +24,7 @@ def main():
             continue
         a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
         workloads[name] = (lambda a=a, b=b, out=out: torch.mm(a, b, out=out))
-    print(common.compare(workloads, "SGEMM (torch.mm vs Gemm.Sgemm)", repeats=args.repeats,
-                         threads=args.threads, min_seconds=args.min_seconds))
+    print(common.compare(workloads, "SGEMM (torch.mm vs Gemm.Sgemm)", **common.timing_options(args)))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def main():
         if args.filter in key:
             workloads[key] = make(torch, name, b)
     print(common.compare(workloads, "Objectives forward+backward, D=128 (straightforward torch vs Learner fused)",
-                         repeats=args.repeats, threads=args.threads, min_seconds=args.min_seconds))
+                         **common.timing_options(args)))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def main():
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
     print(common.compare({"train/small-cnn-b32": step}, "Training step, small CNN, batch 32 (torch vs Learner.Nn)",
-                         repeats=args.repeats, threads=args.threads, min_seconds=args.min_seconds))
+                         **common.timing_options(args)))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ using Learner.Compare;
 
 // Usage:
 //   Learner.Compare list
-//   Learner.Compare run <name-or-pattern...> [--json] [--warmup N] [--iterations N] [--min-seconds S]
-// Patterns may use '*', e.g. 'gemm/*'. With --json, stdout carries only the JSON document.
+//   Learner.Compare run <name-or-pattern...> [--json] [--warmup N] [--iterations N] [--min-seconds S] [--libtorch-threads T]
+// Patterns may use '*', e.g. 'gemm/*'; a name ending in "@libtorch" is the same workload in libtorch 2.10 through
+// TorchSharp, in this process (LibtorchWorkloads). With --json, stdout carries only the JSON document.
 var registry = WorkloadRegistry.Discover();
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
-    Console.WriteLine("Learner.Compare list | run <name-or-pattern...> [--json] [--warmup N] [--iterations N] [--min-seconds S]");
+    Console.WriteLine("Learner.Compare list | run <name-or-pattern...> [--json] [--warmup N] [--iterations N] [--min-seconds S] [--libtorch-threads T]");
     return 0;
 }
 try
@@ -26,7 +27,7 @@ try
             return 2;
     }
 }
-catch (ArgumentException e)
+catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
@@ -46,6 +47,7 @@ int Run(string[] rest)
             case "--warmup": options = options with { WarmupIterations = int.Parse(NextValue(), CultureInfo.InvariantCulture) }; break;
             case "--iterations": options = options with { MinIterations = int.Parse(NextValue(), CultureInfo.InvariantCulture) }; break;
             case "--min-seconds": options = options with { MinSeconds = double.Parse(NextValue(), CultureInfo.InvariantCulture) }; break;
+            case "--libtorch-threads": Libtorch.Threads = int.Parse(NextValue(), CultureInfo.InvariantCulture); break;
             default:
                 if (rest[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"Unknown option '{rest[i]}'.");
                 names.Add(rest[i]);
@@ -72,6 +74,7 @@ int Run(string[] rest)
                 os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
                 avx512 = System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
                 avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported,
+                libtorch = Libtorch.Describe(),
             },
             results = results.Select(r => new { name = r.Name, median_ms = r.MedianMs, min_ms = r.MinMs, mean_ms = r.MeanMs, iterations = r.Iterations }),
         };
