@@ -62,8 +62,9 @@ public static class StepWorkload
     /// <summary>Clips per batch.</summary>
     public const int BatchSize = 16;
 
-    /// <summary>The encoder settings: the small TSM ResNet preset.</summary>
-    public static EncoderOptions Encoder { get; } = new() { Architecture = "tsm-resnet", EmbeddingDimension = 128, ClipLength = 8, Seed = 1 };
+    /// <summary>The encoder settings: the small TSM ResNet preset (widths 8-16-32-64), or, with
+    /// <see cref="EncoderOptions.WidthMultiplier"/> 8, ResNet-18's widths 64-128-256-512 (<c>--quick … --width 8</c>).</summary>
+    public static EncoderOptions Encoder { get; set; } = new() { Architecture = "tsm-resnet", EmbeddingDimension = 128, ClipLength = 8, Seed = 1 };
 
     /// <summary>The backends present on this machine.</summary>
     /// <returns>Their names.</returns>
