@@ -71,3 +71,43 @@ public class WorkerPoolTests
         FluentActions.Invoking(() => WorkerPool.Run(ref job, 0)).Should().Throw<ArgumentOutOfRangeException>();
     }
 }
+
+/// <summary>The runtime's two environment settings: the workers' spin and the tensor pool's bound.</summary>
+public class RuntimeSettingTests
+{
+    [Theory]
+    [InlineData(null, 50)]
+    [InlineData("  ", 50)]
+    [InlineData("0", 0)]
+    [InlineData("200", 200)]
+    [InlineData("10000", 10000)]
+    public void The_worker_spin_reads_whole_microseconds(string? text, int expected) => WorkerPool.ParseSpin(text).Should().Be(expected);
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("2.5")]
+    [InlineData("10001")]
+    [InlineData("fast")]
+    public void A_bad_worker_spin_is_refused_naming_the_variable_and_value(string text) =>
+        FluentActions.Invoking(() => WorkerPool.ParseSpin(text)).Should().Throw<InvalidOperationException>()
+            .WithMessage($"LEARNER_WORKER_SPIN_US = '{text}'*");
+
+    [Fact]
+    public void The_tensor_pool_holds_a_quarter_of_memory_between_1_and_8_GiB_unless_told()
+    {
+        BufferPool.ParseLimit(null, 24L << 30).Should().Be((6L << 30) / 4, "a quarter of 24 GiB, in floats");
+        BufferPool.ParseLimit("", 2L << 30).Should().Be((1L << 30) / 4, "never under 1 GiB");
+        BufferPool.ParseLimit(null, 128L << 30).Should().Be((8L << 30) / 4, "never over 8 GiB");
+        BufferPool.ParseLimit("512", 24L << 30).Should().Be((512L << 20) / 4);
+        BufferPool.ParseLimit("0", 24L << 30).Should().Be(0);
+        BufferPool.MaxPooledElements.Should().BeGreaterThanOrEqualTo((1L << 30) / 4);
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("1e3")]
+    [InlineData("lots")]
+    public void A_bad_tensor_pool_size_is_refused_naming_the_variable_and_value(string text) =>
+        FluentActions.Invoking(() => BufferPool.ParseLimit(text, 1L << 30)).Should().Throw<InvalidOperationException>()
+            .WithMessage($"LEARNER_TENSOR_POOL_MB = '{text}'*");
+}

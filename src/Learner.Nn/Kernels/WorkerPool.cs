@@ -12,8 +12,12 @@ public interface IParallelJob
 
 /// <summary>
 /// The engine's own worker threads for data-parallel kernels (GEMM, row-wise objective kernels). Part 0 runs on the
-/// calling thread, the others on dedicated background threads that sleep between jobs. Unlike the thread pool, nothing
-/// spins on the cores once a job ends, so consecutive kernels on a small machine do not steal each other's cores.
+/// calling thread, the others on dedicated background threads that sleep between jobs. Unlike the thread pool, a worker
+/// spins only for a short, bounded time after a job (<see cref="SpinMicroseconds"/>, default 50 µs; the environment
+/// variable <c>LEARNER_WORKER_SPIN_US</c> sets it, 0 turns it off) before it sleeps, and the caller waits for the last
+/// part the same way: the kernels of one layer follow each other within microseconds (a convolution's unfold, GEMM and
+/// fold are several jobs per block), and waking a sleeping thread costs a futex round trip each time — tens of
+/// microseconds on a virtual machine — while a spin that long is too short to take a core from anything else.
 /// One job runs at a time; a call made while another is in flight (or from inside a part) runs all parts on the
 /// calling thread, so nesting is safe. Parts must not depend on running concurrently. It is the engine's only parallel
 /// runtime: GEMM, convolution, the row-wise kernels and the elementwise maps all run on it (none uses Parallel.For).
@@ -24,6 +28,60 @@ public static unsafe class WorkerPool
     {
         public readonly ManualResetEventSlim Start = new(false, spinCount: 1);
         public int Part;
+    }
+
+    /// <summary>The environment variable that sets <see cref="SpinMicroseconds"/> (an integer, 0 to 10000).</summary>
+    internal const string SpinEnvironmentVariable = "LEARNER_WORKER_SPIN_US";
+
+    private static long _spinTicks = -1;
+
+    /// <summary>How long a worker (and a caller waiting for its parts) polls before it blocks, in microseconds: 50 unless
+    /// <c>LEARNER_WORKER_SPIN_US</c> says otherwise (read at the first parallel job).</summary>
+    internal static int SpinMicroseconds => (int)(SpinTicks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency);
+
+    private static long SpinTicks => _spinTicks >= 0 ? _spinTicks
+        : _spinTicks = ParseSpin(Environment.GetEnvironmentVariable(SpinEnvironmentVariable)) * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+
+    /// <summary>The spin in microseconds for a <c>LEARNER_WORKER_SPIN_US</c> value (null or blank: 50).</summary>
+    /// <exception cref="InvalidOperationException">The value is not a whole number in [0, 10000].</exception>
+    internal static int ParseSpin(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return 50;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int us) || us > 10_000)
+            throw new InvalidOperationException($"{SpinEnvironmentVariable} = '{text}' is not a whole number of microseconds in [0, 10000].");
+        return us;
+    }
+
+    /// <summary>Polls <paramref name="done"/> for at most <see cref="SpinTicks"/>; true when it came true.</summary>
+    private static bool SpinUntil<TCondition>(TCondition done) where TCondition : struct, ISpinCondition
+    {
+        long ticks = SpinTicks;
+        if (ticks <= 0) return done.IsTrue;
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + ticks;
+        while (true)
+        {
+            for (int i = 0; i < 32; i++)
+            {
+                if (done.IsTrue) return true;
+                Thread.SpinWait(8);
+            }
+            if (System.Diagnostics.Stopwatch.GetTimestamp() > deadline) return done.IsTrue;
+        }
+    }
+
+    private interface ISpinCondition
+    {
+        bool IsTrue { get; }
+    }
+
+    private readonly struct Started(Worker worker) : ISpinCondition
+    {
+        public bool IsTrue => worker.Start.IsSet;
+    }
+
+    private readonly struct AllDone : ISpinCondition
+    {
+        public bool IsTrue => Volatile.Read(ref _pending) == 0;
     }
 
     private static int _busy;
@@ -79,6 +137,7 @@ public static unsafe class WorkerPool
     {
         // Not a Monitor: it is re-entrant, and a part that calls back into the pool on the caller's thread must get
         // the serial path, not overwrite the job in flight.
+        _ = SpinTicks; // a bad LEARNER_WORKER_SPIN_US throws here, on the caller, not on a worker thread
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
         try
         {
@@ -94,7 +153,13 @@ public static unsafe class WorkerPool
                 _workers[w].Start.Set();
             }
             try { body(state, 0); }
-            finally { Done.Wait(); }
+            finally
+            {
+                // Spin while the workers finish, then wait for Done itself: the last worker sets it just after its
+                // decrement, and a Set landing after the next job's Reset would end that job early.
+                SpinUntil(new AllDone());
+                Done.Wait();
+            }
             if (_error is not null) throw new AggregateException("A Learner.Nn worker thread failed.", _error);
             return true;
         }
@@ -125,7 +190,7 @@ public static unsafe class WorkerPool
         var self = (Worker)state!;
         while (true)
         {
-            self.Start.Wait();
+            if (!SpinUntil(new Started(self))) self.Start.Wait();
             self.Start.Reset();
             try { _body(_state, self.Part); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
