@@ -137,6 +137,43 @@ public class PoolTests
     }
 
     [Fact]
+    public void The_2x2_stride_2_fast_path_chooses_values_and_arg_max_as_the_documented_rule()
+    {
+        // Odd sizes (the last row and column are outside every window), ties, signed zeros, −∞ and NaNs: the value and
+        // the arg-max must be the first maximum scanning top-left, top-right, bottom-left, bottom-right, a NaN winning.
+        float[] pool = { -0f, 0f, 1f, 1f, float.NegativeInfinity, float.NaN, 2f, -3f };
+        var rng = new Rng(11);
+        int n = 3, c = 2, h = 7, w = 9, oh = h / 2, ow = w / 2;
+        var x = Tensor.Empty(n, c, h, w);
+        for (int i = 0; i < x.Size; i++) x.Data[i] = pool[rng.NextInt(pool.Length)];
+        x.RequireGrad();
+        var gy = Tensor.Empty(n, c, oh, ow);
+        for (int i = 0; i < gy.Size; i++) gy.Data[i] = i + 1;
+        var y = Ops.MaxPool2d(x, 2, 2, 0);
+        y.Backward(gy);
+
+        var expectY = new float[n * c * oh * ow];
+        var expectGx = new float[x.Size];
+        for (int p = 0; p < n * c; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    float m = float.NegativeInfinity; int arg = p * h * w + 2 * i * w + 2 * j;
+                    foreach (var (di, dj) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                    {
+                        int at = p * h * w + (2 * i + di) * w + 2 * j + dj;
+                        float v = x.Data[at];
+                        if (v > m || float.IsNaN(v)) { m = v; arg = at; }
+                    }
+                    int o = (p * oh + i) * ow + j;
+                    expectY[o] = m;
+                    expectGx[arg] += gy.Data[o];
+                }
+        y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
+        x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
     public void Max_pooling_propagates_nan_and_ignores_padding()
     {
         var x = Tensor.FromSpan(new float[] { -5, -6, float.NaN, -7 }, 1, 1, 2, 2);

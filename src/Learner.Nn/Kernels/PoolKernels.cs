@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Learner.Nn.Kernels;
 
@@ -26,7 +28,8 @@ internal static class PoolKernels
             {
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
-                if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
+                if (IsPair2x2(g)) Max2x2Forward(g, xp, yp);
+                else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
                 else MaxPlaneScalar(g, xp, yp);
             }
         });
@@ -73,6 +76,7 @@ internal static class PoolKernels
                 ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
                 Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
                 gxp.Clear();
+                if (IsPair2x2(g)) { Max2x2Backward(g, xp, gyp, gxp); continue; }
                 int o = 0;
                 for (int od = 0; od < g.OD; od++)
                 {
@@ -101,6 +105,59 @@ internal static class PoolKernels
                 }
             }
         });
+    }
+
+    /// <summary>The common 2×2, stride-2, unpadded window over H and W (depth window 1): every window lies inside the
+    /// plane and no two overlap, so the general loop's clamping is not needed.</summary>
+    private static bool IsPair2x2(in ConvGeometry g) =>
+        g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.KD == 1 && g.SD == 1 && g.PD == 0;
+
+    /// <summary><see cref="MaxPlaneScalar"/> for <see cref="IsPair2x2"/> windows: the same comparisons in the same order
+    /// (top-left, top-right, bottom-left, bottom-right; a NaN wins), so the same bits, without bounds arithmetic.</summary>
+    private static void Max2x2Forward(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int w = g.W, plane = g.H * g.W, o = 0;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        for (int od = 0; od < g.OD; od++)
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                int row = od * plane + 2 * oh * w;
+                for (int ow = 0; ow < g.OW; ow++, o++)
+                {
+                    int i = row + 2 * ow;
+                    // Starting from the first element is the general loop's start from −∞ (a NaN or −∞ there gives the same value).
+                    float m = Unsafe.Add(ref xr, i);
+                    float v = Unsafe.Add(ref xr, i + 1); if (v > m || float.IsNaN(v)) m = v;
+                    v = Unsafe.Add(ref xr, i + w); if (v > m || float.IsNaN(v)) m = v;
+                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) m = v;
+                    Unsafe.Add(ref yr, o) = m;
+                }
+            }
+    }
+
+    /// <summary>The backward of <see cref="Max2x2Forward"/>: each output gradient to its window's arg-max, chosen as the
+    /// general loop chooses it. <paramref name="gx"/> must be cleared.</summary>
+    private static void Max2x2Backward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    {
+        int w = g.W, plane = g.H * g.W, o = 0;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float gyr = ref MemoryMarshal.GetReference(gy);
+        ref float gxr = ref MemoryMarshal.GetReference(gx);
+        for (int od = 0; od < g.OD; od++)
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                int row = od * plane + 2 * oh * w;
+                for (int ow = 0; ow < g.OW; ow++, o++)
+                {
+                    int i = row + 2 * ow, arg = i;
+                    float m = Unsafe.Add(ref xr, i);
+                    float v = Unsafe.Add(ref xr, i + 1); if (v > m || float.IsNaN(v)) { m = v; arg = i + 1; }
+                    v = Unsafe.Add(ref xr, i + w); if (v > m || float.IsNaN(v)) { m = v; arg = i + w; }
+                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) arg = i + w + 1;
+                    Unsafe.Add(ref gxr, arg) += Unsafe.Add(ref gyr, o);
+                }
+            }
     }
 
     // ------------------------------------------------------------------ average
