@@ -7,10 +7,12 @@ using Learner.TorchSharp.Benchmarks;
 
 // The managed engine against TorchSharp (CPU, and CUDA when present), in the same process: one pretraining step of the
 // small TSM ResNet, the objectives' value and gradient, and embedding clips with the same encoder.
-//   --quick [steps] [--require-cuda] [--width W] [--step-only]
+//   --quick [steps] [--require-cuda] [--width W] [--resnet18] [--step-only]
 //                                      time each backend with a stopwatch (medians) and print the ratios; with
 //                                      --require-cuda, exit 3 when TorchSharp finds no CUDA device; --width W scales the
-//                                      encoder's widths (8: ResNet-18's 64-128-256-512); --step-only skips the objectives
+//                                      encoder's widths (8: ResNet-18's 64-128-256-512); --resnet18 builds the paper's
+//                                      backbone (EncoderOptions.Preset "resnet18": those widths behind the ImageNet
+//                                      stem); --step-only skips the objectives
 //                                      and the embedding pass
 //   anything else                      BenchmarkDotNet (in-process)
 // Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
@@ -40,7 +42,9 @@ if (args.Length > 0 && args[0] == "--quick")
         StepWorkload.Encoder = StepWorkload.Encoder with { WidthMultiplier = width };
     }
     // The step count: what is left after the flags and --width's value (args[widthAt + 1] is index widthAt after Skip(1)).
-    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width") && !(widthAt > 0 && i == widthAt)).ToArray();
+    bool resnet18 = args.Contains("--resnet18");
+    if (resnet18) StepWorkload.Encoder = StepWorkload.Encoder with { Preset = "resnet18" };
+    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width" or "--resnet18") && !(widthAt > 0 && i == widthAt)).ToArray();
     int steps = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 20;
     if (steps < 1) throw new ArgumentOutOfRangeException(nameof(args), "--quick takes a positive number of steps.");
     var backends = StepWorkload.Backends().ToList();
@@ -52,7 +56,7 @@ if (args.Length > 0 && args[0] == "--quick")
     }
     Console.WriteLine($"CPU: {Learner.Nn.Kernels.CpuInfo.Describe()}");
     Console.WriteLine($"threads: managed {Environment.ProcessorCount}, libtorch {TorchSharp.torch.get_num_threads()}");
-    Console.WriteLine($"encoder: tsm-resnet, width multiplier {StepWorkload.Encoder.WidthMultiplier.ToString(CultureInfo.InvariantCulture)} ({string.Join("-", EncoderFactory.TsmResNetOptions(StepWorkload.Encoder).Widths)})");
+    Console.WriteLine($"encoder: tsm-resnet, preset {StepWorkload.Encoder.Preset}, width multiplier {StepWorkload.Encoder.WidthMultiplier.ToString(CultureInfo.InvariantCulture)} ({string.Join("-", EncoderFactory.TsmResNetOptions(StepWorkload.Encoder).Widths)})");
     QuickStep(backends, steps);
     if (stepOnly) return 0;
     QuickObjectives(backends, Math.Max(10, steps));

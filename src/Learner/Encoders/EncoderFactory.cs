@@ -14,8 +14,17 @@ public sealed record EncoderOptions
     /// <summary>Frames per clip for "tsm-resnet". Default 8.</summary>
     public int ClipLength { get; init; } = 8;
 
-    /// <summary>Width multiplier applied to the architecture's small preset (&gt; 0). Default 1.</summary>
+    /// <summary>Width multiplier applied to the architecture's preset (&gt; 0). Default 1.</summary>
     public double WidthMultiplier { get; init; } = 1;
+
+    /// <summary>The backbone's preset: "small" (default; for "tsm-resnet" widths 8-16-32-64 on a 3×3 stride-1 stem, which
+    /// trains on 2 CPU cores) or, for "tsm-resnet" only, "resnet18" — the paper's backbone, ResNet-18's widths
+    /// 64-128-256-512 behind the ImageNet stem (7×7 stride-2 convolution and 3×3 stride-2 max pooling,
+    /// <see cref="Encoders.TsmResNetOptions.ResNet18"/>). <see cref="WidthMultiplier"/> scales either.</summary>
+    public string Preset { get; init; } = "small";
+
+    /// <summary>The presets <see cref="Preset"/> takes.</summary>
+    public static IReadOnlyList<string> Presets { get; } = new[] { "small", "resnet18" };
 
     /// <summary>Input features for "mlp" (≥ 1 when that architecture is chosen).</summary>
     public int InputFeatures { get; init; }
@@ -38,6 +47,10 @@ public sealed record EncoderOptions
         if (!Architectures.Contains(Architecture))
             throw new ArgumentException($"Architecture '{Architecture}' is unknown; allowed: {string.Join(", ", Architectures)}.", nameof(Architecture));
         if (EmbeddingDimension < 1) throw new ArgumentException($"EmbeddingDimension must be ≥ 1, got {EmbeddingDimension}.", nameof(EmbeddingDimension));
+        if (Preset is null || !Presets.Contains(Preset))
+            throw new ArgumentException($"Preset '{Preset}' is unknown; allowed: {string.Join(", ", Presets)}.", nameof(Preset));
+        if (Preset == "resnet18" && Architecture != "tsm-resnet")
+            throw new ArgumentException($"Preset 'resnet18' is the \"tsm-resnet\" backbone's; Architecture is '{Architecture}'.", nameof(Preset));
         if (!(WidthMultiplier > 0) || double.IsInfinity(WidthMultiplier)) throw new ArgumentException($"WidthMultiplier must be positive, got {WidthMultiplier}.", nameof(WidthMultiplier));
         if (ProjectionDimension < 0) throw new ArgumentException($"ProjectionDimension must be ≥ 0, got {ProjectionDimension}.", nameof(ProjectionDimension));
         if (Architecture == "mlp" && InputFeatures < 1) throw new ArgumentException($"InputFeatures must be ≥ 1 for the mlp architecture, got {InputFeatures}.", nameof(InputFeatures));
@@ -88,11 +101,13 @@ public static class EncoderFactory
         VolumeEncoder.Small with { Widths = new[] { Scale(8, options), Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
 
     /// <summary>The settings of the "tsm-resnet" backbone that <see cref="Create"/> builds: <see cref="TsmResNetOptions.Small"/>
-    /// scaled, with the clip length, D and seed of <paramref name="options"/>.</summary>
+    /// (or, with <see cref="EncoderOptions.Preset"/> "resnet18", <see cref="TsmResNetOptions.ResNet18"/>) scaled, with the
+    /// clip length, D and seed of <paramref name="options"/>.</summary>
     /// <param name="options">The settings.</param>
     /// <returns>The backbone's settings.</returns>
     public static TsmResNetOptions TsmResNetOptions(EncoderOptions options) =>
-        Encoders.TsmResNetOptions.Small.WithWidthMultiplier(options.WidthMultiplier) with { ClipLength = options.ClipLength, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+        (options.Preset == "resnet18" ? Encoders.TsmResNetOptions.ResNet18 : Encoders.TsmResNetOptions.Small).WithWidthMultiplier(options.WidthMultiplier)
+            with { ClipLength = options.ClipLength, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
 
     private static int Scale(int width, EncoderOptions options) => Math.Max(1, (int)Math.Round(width * options.WidthMultiplier));
 

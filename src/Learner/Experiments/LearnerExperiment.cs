@@ -239,7 +239,7 @@ public sealed partial class LearnerExperiment
             new("protocol", o.Protocol.Name + (o.Protocol.TestFraction is { } tf ? $" (test fraction {S(tf)})" : o.Protocol.TestPatients is { } tp ? $" ({tp.Count} test patients)" : o.Protocol.Transductive ? $" ({o.Protocol.OuterFolds}-fold CV of the classifier only)" : $" ({o.Protocol.OuterFolds} outer folds)")),
             new("validation fraction", S(EffectiveValidationFraction)),
             new("input normalisation", p.InputNormalization switch { var n when n == ScanNormalization.Default => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", { Method: IntensityNormalization.None } => "none", var n => $"{n.Method} per scan (rank ≥ {n.MinimumRank})" }),
-            new("encoder", $"{o.Encoder.Architecture}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
+            new("encoder", $"{o.Encoder.Architecture}{(o.Encoder.Preset == "small" ? "" : $" ({o.Encoder.Preset})")}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
             new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}{(o.ObjectiveLearningRates is { Count: > 0 } lrs ? $" ({string.Join(", ", lrs.Select(kv => $"{ObjectiveSpec.Parse(kv.Key)}: {S(kv.Value)}"))})" : "")}, max grad norm {S(p.MaxGradNorm)}"),
             new("early stopping", p.EarlyStopping is { } es ? $"{es.Metric}, patience {es.Patience}" : "off"),
             new("batch source", b.Kind switch

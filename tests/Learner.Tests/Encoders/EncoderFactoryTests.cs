@@ -36,4 +36,35 @@ public class EncoderFactoryTests
         FluentActions.Invoking(() => EncoderFactory.Create(new EncoderOptions { Architecture = "mlp" }))
             .Should().Throw<ArgumentException>().WithMessage("*InputFeatures*");
     }
+
+    [Fact]
+    public void The_resnet18_preset_is_the_papers_backbone_on_both_stems_settings()
+    {
+        var small = EncoderFactory.TsmResNetOptions(new EncoderOptions());
+        small.ImageNetStem.Should().BeFalse();
+        small.Widths.Should().Equal(8, 16, 32, 64);
+
+        var options = new EncoderOptions { Preset = "resnet18", EmbeddingDimension = 16, ClipLength = 2, WidthMultiplier = 0.125, Seed = 3 };
+        var resnet = EncoderFactory.TsmResNetOptions(options);
+        resnet.ImageNetStem.Should().BeTrue();
+        resnet.Widths.Should().Equal(8, 16, 32, 64);
+        (resnet.ClipLength, resnet.EmbeddingDimension, resnet.Seed).Should().Be((2, 16, 3UL));
+        EncoderFactory.TsmResNetOptions(options with { WidthMultiplier = 1 }).Widths.Should().Equal(64, 128, 256, 512);
+
+        // It builds and runs: 2 clips of 2 frames of 32×32, the stem halving twice (16², then 8²).
+        var encoder = EncoderFactory.Create(options);
+        var e = new float[2 * 16];
+        encoder.Forward(Tensor.Normal(new Rng(1), 0, 1, 2, 2, 32, 32), e, requiresGrad: true);
+        encoder.Backward(Enumerable.Repeat(0.1f, e.Length).ToArray());
+        e.Should().OnlyContain(v => float.IsFinite(v));
+    }
+
+    [Fact]
+    public void A_bad_preset_is_refused_naming_the_allowed_ones()
+    {
+        FluentActions.Invoking(() => EncoderFactory.Create(new EncoderOptions { Preset = "resnet50" }))
+            .Should().Throw<ArgumentException>().WithMessage("*'resnet50'*small, resnet18*");
+        FluentActions.Invoking(() => EncoderFactory.Create(new EncoderOptions { Architecture = "cnn2d", Preset = "resnet18" }))
+            .Should().Throw<ArgumentException>().WithMessage("*'resnet18'*tsm-resnet*'cnn2d'*");
+    }
 }
