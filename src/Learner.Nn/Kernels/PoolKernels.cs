@@ -28,7 +28,7 @@ internal static class PoolKernels
             {
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
-                if (IsPair2x2(g)) Max2x2Forward(g, xp, yp);
+                if (IsPair2x2(g)) Max2x2(g, xp, new MaxValueSink(y, p * g.OutSpatial));
                 else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
                 else MaxPlaneScalar(g, xp, yp);
             }
@@ -76,7 +76,7 @@ internal static class PoolKernels
                 ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
                 Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
                 gxp.Clear();
-                if (IsPair2x2(g)) { Max2x2Backward(g, xp, gyp, gxp); continue; }
+                if (IsPair2x2(g)) { Max2x2(g, xp, new ArgMaxGradientSink(gy, p * g.OutSpatial, gx, p * g.InSpatial)); continue; }
                 int o = 0;
                 for (int od = 0; od < g.OD; od++)
                 {
@@ -112,38 +112,31 @@ internal static class PoolKernels
     private static bool IsPair2x2(in ConvGeometry g) =>
         g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.KD == 1 && g.SD == 1 && g.PD == 0;
 
-    /// <summary><see cref="MaxPlaneScalar"/> for <see cref="IsPair2x2"/> windows: the same comparisons in the same order
-    /// (top-left, top-right, bottom-left, bottom-right; a NaN wins), so the same bits, without bounds arithmetic.</summary>
-    private static void Max2x2Forward(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>What a 2×2 window's maximum is used for: the forward's value, or the backward's arg-max.</summary>
+    private interface IWindowSink
     {
-        int w = g.W, plane = g.H * g.W, o = 0;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        for (int od = 0; od < g.OD; od++)
-            for (int oh = 0; oh < g.OH; oh++)
-            {
-                int row = od * plane + 2 * oh * w;
-                for (int ow = 0; ow < g.OW; ow++, o++)
-                {
-                    int i = row + 2 * ow;
-                    // Starting from the first element is the general loop's start from −∞ (a NaN or −∞ there gives the same value).
-                    float m = Unsafe.Add(ref xr, i);
-                    float v = Unsafe.Add(ref xr, i + 1); if (v > m || float.IsNaN(v)) m = v;
-                    v = Unsafe.Add(ref xr, i + w); if (v > m || float.IsNaN(v)) m = v;
-                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) m = v;
-                    Unsafe.Add(ref yr, o) = m;
-                }
-            }
+        void Put(int output, int argMax, float max);
     }
 
-    /// <summary>The backward of <see cref="Max2x2Forward"/>: each output gradient to its window's arg-max, chosen as the
-    /// general loop chooses it. <paramref name="gx"/> must be cleared.</summary>
-    private static void Max2x2Backward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    private readonly struct MaxValueSink(float[] y, int offset) : IWindowSink
+    {
+        public void Put(int output, int argMax, float max) => y[offset + output] = max;
+    }
+
+    /// <summary>Each output gradient to its window's arg-max (the input gradient cleared first).</summary>
+    private readonly struct ArgMaxGradientSink(float[] gy, int gyOffset, float[] gx, int gxOffset) : IWindowSink
+    {
+        public void Put(int output, int argMax, float max) => gx[gxOffset + argMax] += gy[gyOffset + output];
+    }
+
+    /// <summary>The <see cref="IsPair2x2"/> windows of one plane: the general loops' comparisons in the same order
+    /// (top-left, top-right, bottom-left, bottom-right; a later value wins when greater or NaN), so the same value and
+    /// arg-max bit for bit, without their bounds arithmetic. Starting from the first element is the general loops' start
+    /// from −∞: a NaN or −∞ there gives the same value and index.</summary>
+    private static void Max2x2<TSink>(in ConvGeometry g, ReadOnlySpan<float> x, TSink sink) where TSink : struct, IWindowSink
     {
         int w = g.W, plane = g.H * g.W, o = 0;
         ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gyr = ref MemoryMarshal.GetReference(gy);
-        ref float gxr = ref MemoryMarshal.GetReference(gx);
         for (int od = 0; od < g.OD; od++)
             for (int oh = 0; oh < g.OH; oh++)
             {
@@ -154,8 +147,8 @@ internal static class PoolKernels
                     float m = Unsafe.Add(ref xr, i);
                     float v = Unsafe.Add(ref xr, i + 1); if (v > m || float.IsNaN(v)) { m = v; arg = i + 1; }
                     v = Unsafe.Add(ref xr, i + w); if (v > m || float.IsNaN(v)) { m = v; arg = i + w; }
-                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) arg = i + w + 1;
-                    Unsafe.Add(ref gxr, arg) += Unsafe.Add(ref gyr, o);
+                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) { m = v; arg = i + w + 1; }
+                    sink.Put(o, arg, m);
                 }
             }
     }
