@@ -143,6 +143,7 @@ internal static class Commands
                     Manifest = Path.GetFullPath(m), Delimiter = cx.Delimiter, Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
                     Encoder = Pick(encoder, c => section!["Encoder:Architecture"] is null ? "auto" : c.Encoder.Architecture),
                     Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
+                    Preset = fromConfig?.Encoder.Preset ?? "small",
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
                     LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
@@ -159,7 +160,7 @@ internal static class Commands
                 if (section is not null)
                 {
                     // pretrain reads only these keys of a settings file; say which others it ignores rather than drop them silently.
-                    string[] used = ["Objectives", "Encoder:Architecture", "Encoder:EmbeddingDimension", "Encoder:WidthMultiplier", "Pretraining:Epochs", "Pretraining:StepsPerEpoch",
+                    string[] used = ["Objectives", "Encoder:Architecture", "Encoder:EmbeddingDimension", "Encoder:WidthMultiplier", "Encoder:Preset", "Pretraining:Epochs", "Pretraining:StepsPerEpoch",
                         "Pretraining:WarmupSteps", "Pretraining:CheckpointEverySteps", "Pretraining:Optimizer:LearningRate", "BatchSource"];
                     var ignored = Microsoft.Extensions.Configuration.ConfigurationExtensions.AsEnumerable(section, makePathsRelative: true).Where(kv => kv.Value is not null)
                         .Select(kv => kv.Key).Where(k => !used.Any(u => k.Equals(u, StringComparison.OrdinalIgnoreCase) || k.StartsWith(u + ":", StringComparison.OrdinalIgnoreCase)))

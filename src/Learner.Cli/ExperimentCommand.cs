@@ -133,6 +133,7 @@ internal static class ExperimentCommand
                 Encoder = ExperimentSettings.Pick(p, encoder, section?["Encoder:Architecture"] is null ? "auto" : options.Encoder.Architecture),
                 Dimension = ExperimentSettings.Pick(p, dim, options.Encoder.EmbeddingDimension),
                 Width = ExperimentSettings.Pick(p, width, options.Encoder.WidthMultiplier),
+                Preset = options.Encoder.Preset, // no flag: a settings file's Encoder:Preset, kept through the rebuild below
             };
             options.Encoder = run.EncoderOptions(data);
             var pre = options.Pretraining;

@@ -26,6 +26,8 @@ internal sealed record RunSettings
     public EncoderOptions? EncoderSettings { get; init; }
     public int Dimension { get; init; } = CliDefaults.Dimension;
     public double Width { get; init; } = CliDefaults.Width;
+    /// <summary>The backbone preset (<see cref="EncoderOptions.Preset"/>; from a settings file's <c>Encoder:Preset</c>).</summary>
+    public string Preset { get; init; } = "small";
     public int Epochs { get; init; } = CliDefaults.Epochs;
     public int StepsPerEpoch { get; init; } = CliDefaults.StepsPerEpoch;
     /// <summary>The batch source, whole: its kind, P × K, pairs, curriculum and gaps (from --config, with the command
@@ -143,7 +145,7 @@ internal sealed record RunSettings
         if (!(Width > 0) || !double.IsFinite(Width)) throw new CliException($"--width must be positive and finite, got {Width.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         var options = new EncoderOptions
         {
-            Architecture = arch, EmbeddingDimension = Dimension, WidthMultiplier = Width, Seed = (ulong)Seed,
+            Architecture = arch, EmbeddingDimension = Dimension, WidthMultiplier = Width, Preset = Preset, Seed = (ulong)Seed,
             ClipLength = arch == "tsm-resnet" && shape.Length >= 1 ? shape[0] : 8,
             InputFeatures = arch == "mlp" ? shape.Aggregate(1, (a, b) => a * b) : 0,
         };

@@ -243,6 +243,12 @@ public sealed class CliTests : IDisposable
         run.TryGetProperty("PatientsPerBatch", out _).Should().BeFalse("run.json holds the batch source once, in Source");
         run.TryGetProperty("BatchSource", out _).Should().BeFalse();
         run.GetProperty("Normalize").GetString().Should().Be("zscore");
+        // Encoder:Preset reaches the encoder (no flag, from the file only): the paper's ResNet-18 preset is refused for
+        // these feature vectors (an mlp), naming it, instead of being dropped.
+        File.WriteAllText(P("preset.json"), """{ "Learner": { "Encoder": { "Preset": "resnet18" } } }""");
+        (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--objective", "supcon", "--config", P("preset.json"), "--out", P("preset"), "--steps", "2");
+        code.Should().NotBe(ExitCodes.Ok);
+        err.Should().Contain("resnet18").And.Contain("tsm-resnet").And.NotContain("ignores Encoder:Preset");
         File.WriteAllText(P("typo.json"), """{ "Learner": { "Pretraning": { "Epochs": 3 } } }""");
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("typo.json"), "--out", P("typo"));
         code.Should().Be(ExitCodes.Usage);

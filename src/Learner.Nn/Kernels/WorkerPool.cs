@@ -13,7 +13,7 @@ public interface IParallelJob
 /// <summary>
 /// The engine's own worker threads for data-parallel kernels (GEMM, row-wise objective kernels). Part 0 runs on the
 /// calling thread, the others on dedicated background threads that sleep between jobs. Unlike the thread pool, a worker
-/// spins only for a short, bounded time after a job (<see cref="SpinMicroseconds"/>, default 50 µs; the environment
+/// spins only for a short, bounded time after a job (default 50 µs; the environment
 /// variable <c>LEARNER_WORKER_SPIN_US</c> sets it, 0 turns it off) before it sleeps, and the caller waits for the last
 /// part the same way: the kernels of one layer follow each other within microseconds (a convolution's unfold, GEMM and
 /// fold are several jobs per block), and waking a sleeping thread costs a futex round trip each time — tens of
@@ -30,14 +30,11 @@ public static unsafe class WorkerPool
         public int Part;
     }
 
-    /// <summary>The environment variable that sets <see cref="SpinMicroseconds"/> (an integer, 0 to 10000).</summary>
+    /// <summary>The environment variable that sets how long a worker (and a caller waiting for its parts) polls before it
+    /// blocks, in microseconds (an integer, 0 to 10000; default 50; read at the first parallel job).</summary>
     internal const string SpinEnvironmentVariable = "LEARNER_WORKER_SPIN_US";
 
     private static long _spinTicks = -1;
-
-    /// <summary>How long a worker (and a caller waiting for its parts) polls before it blocks, in microseconds: 50 unless
-    /// <c>LEARNER_WORKER_SPIN_US</c> says otherwise (read at the first parallel job).</summary>
-    internal static int SpinMicroseconds => (int)(SpinTicks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency);
 
     private static long SpinTicks => _spinTicks >= 0 ? _spinTicks
         : _spinTicks = ParseSpin(Environment.GetEnvironmentVariable(SpinEnvironmentVariable)) * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
