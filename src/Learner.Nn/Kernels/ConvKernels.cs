@@ -114,6 +114,11 @@ internal static class ConvKernels
             int inS = g.InSpatial, ld = blk.Width;
             var gxn = gx.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
             var col = colM.Span;
+            if (blk.Cols == g.OutSpatial && Im2ColPadded.Applies(g))
+            {
+                Im2ColPadded.Fold(g, col.Slice(j * blk.Cols), gxn, ld, c0, c1);
+                return;
+            }
             if (blk.P0 == 0) gxn.Slice(c0 * inS, (c1 - c0) * inS).Clear();
             if (g.IsPointwise)
                 for (int c = c0; c < c1; c++)
@@ -188,6 +193,8 @@ internal static class ConvKernels
         var xn = x.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
         if (g.IsPointwise)
             for (int c = c0; c < c1; c++) xn.Slice(c * inS + blk.P0, blk.Cols).CopyTo(col.Slice(c * ld + j * blk.Cols, blk.Cols));
+        else if (blk.Cols == g.OutSpatial && Im2ColPadded.Applies(g))
+            Im2ColPadded.Unfold(g, xn, col.Slice(j * blk.Cols), ld, c0, c1);
         else
             Im2Col.Unfold(g, xn, col.Slice(j * blk.Cols), blk.P0, blk.Cols, ld, c0, c1);
     }

@@ -83,29 +83,35 @@ internal static class Im2Col
 
     /// <summary>Copies <paramref name="length"/> floats; inlined vector moves beat a memmove call on the short rows of im2col.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref float src, ref float dst, int length)
+    internal static void Copy(ref float src, ref float dst, int length)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i <= length - 16; i += 16) Vector512.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
         if (Vector256.IsHardwareAccelerated)
             for (; i <= length - 8; i += 8) Vector256.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i <= length - 4; i += 4) Vector128.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
         for (; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
     }
 
     /// <summary>Zeroes <paramref name="length"/> floats with inlined vector stores.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zero(ref float dst, int length)
+    internal static void Zero(ref float dst, int length)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i <= length - 16; i += 16) Vector512<float>.Zero.StoreUnsafe(ref dst, (nuint)i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= length - 8; i += 8) Vector256<float>.Zero.StoreUnsafe(ref dst, (nuint)i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i <= length - 4; i += 4) Vector128<float>.Zero.StoreUnsafe(ref dst, (nuint)i);
         for (; i < length; i++) Unsafe.Add(ref dst, i) = 0f;
     }
 
     /// <summary>dst[i] += src[i] for <paramref name="length"/> floats, with inlined vector adds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddTo(ref float src, ref float dst, int length)
+    internal static void AddTo(ref float src, ref float dst, int length)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -114,12 +120,15 @@ internal static class Im2Col
         if (Vector256.IsHardwareAccelerated)
             for (; i <= length - 8; i += 8)
                 (Vector256.LoadUnsafe(ref dst, (nuint)i) + Vector256.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i <= length - 4; i += 4)
+                (Vector128.LoadUnsafe(ref dst, (nuint)i) + Vector128.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
         for (; i < length; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
     }
 
     /// <summary>dst[o − ow] = x[rowBase + 2·o] for o in [lo, hi): even lanes of two 16-float loads with AVX-512, scalar elsewhere.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GatherStride2(ref float xr, int xLength, int rowBase, ref float dr, int ow, int lo, int hi)
+    internal static void GatherStride2(ref float xr, int xLength, int rowBase, ref float dr, int ow, int lo, int hi)
     {
         int o = lo;
         if (Avx512F.IsSupported)
