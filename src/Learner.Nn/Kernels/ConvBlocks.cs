@@ -23,7 +23,7 @@ internal readonly struct ConvBlocks
 {
     /// <summary>Columns a block aims for: samples with fewer output positions are batched up to this many, larger ones
     /// are a block each (a wider block no longer helps the GEMMs, and its im2col matrix falls out of the L2 cache).</summary>
-    internal const int MinColumns = 512;
+    internal const int MinColumns = 256;
 
     /// <summary>Multiply–adds a block's GEMM (one group) aims for: twice the size from which <see cref="Gemm"/> splits a
     /// product over the cores, so that the small convolutions of narrow networks still run on every core.</summary>
