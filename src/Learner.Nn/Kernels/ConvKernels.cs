@@ -130,8 +130,28 @@ internal static class ConvKernels
     }
 
     private static void Sgemm(int threads, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
-        Gemm.SgemmCore(Gemm.BestIsa, threads, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, ReadOnlySpan<float> packedA = default) =>
+        Gemm.SgemmCore(Gemm.BestIsa, threads, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc, packedA: packedA);
+
+    /// <summary>The weights of every group packed once as the A operand of the forward GEMMs (W, Cout/groups × Kg) or,
+    /// when <paramref name="transposed"/>, of the input-gradient GEMMs (Wᵀ, Kg × Cout/groups): every batch block
+    /// multiplies the same weights, which the GEMM would otherwise pack again per block and per thread. Null (pack per
+    /// call) when the convolution is a single block. Rented from the shared pool; <paramref name="perGroup"/> is one
+    /// group's length.</summary>
+    private static float[]? PackWeights(in ConvGeometry g, float[] w, bool transposed, in ConvBlocks blocks, int threads, out int perGroup)
+    {
+        int coutG = g.CoutG, kg = g.Kg;
+        int m = transposed ? kg : coutG, k = transposed ? coutG : kg;
+        perGroup = (int)GemmPackedA.Length(Gemm.BestIsa, m, k);
+        if (blocks.Count < 2 || (long)perGroup * g.Groups > int.MaxValue / 2) return null;
+        float[] packed = ArrayPool<float>.Shared.Rent(perGroup * g.Groups);
+        for (int gr = 0; gr < g.Groups; gr++)
+            GemmPackedA.Pack(Gemm.BestIsa, threads, transposed, m, k, w.AsSpan(gr * coutG * kg), kg, packed.AsSpan(gr * perGroup, perGroup));
+        return packed;
+    }
+
+    private static ReadOnlySpan<float> GroupPack(float[]? packed, int perGroup, int gr) =>
+        packed is null ? default : packed.AsSpan(gr * perGroup, perGroup);
 
     /// <summary>y = conv(x, w) + b. Shapes: x [N, C, D, H, W], w [Cout, C/groups, kD, kH, kW], b [Cout], y [N, Cout, oD, oH, oW].</summary>
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y) =>
@@ -146,27 +166,29 @@ internal static class ConvKernels
         int colSize = g.K * blocks.MaxWidth, ySize = g.Cout * blocks.MaxWidth;
         float[] col = ArrayPool<float>.Shared.Rent(workers * colSize);
         float[] yb = ArrayPool<float>.Shared.Rent(workers * ySize);
+        float[]? packed = PackWeights(g, w, false, blocks, threads, out int perGroup);
         try
         {
             if (blocks.Independent)
                 Partition(blocks.Count, workers, (wk, start, end) =>
                 {
                     for (int i = start; i < end; i++)
-                        ForwardBlock(g, x, w, b, y, blocks[i], col.AsMemory(wk * colSize, colSize), yb.AsMemory(wk * ySize, ySize), 1, 0);
+                        ForwardBlock(g, x, w, packed, perGroup, b, y, blocks[i], col.AsMemory(wk * colSize, colSize), yb.AsMemory(wk * ySize, ySize), 1, 0);
                 });
             else
-                for (int i = 0; i < blocks.Count; i++) ForwardBlock(g, x, w, b, y, blocks[i], col, yb, threads, macs);
+                for (int i = 0; i < blocks.Count; i++) ForwardBlock(g, x, w, packed, perGroup, b, y, blocks[i], col, yb, threads, macs);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(col);
             ArrayPool<float>.Shared.Return(yb);
+            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
         }
     }
 
     /// <summary>The output of one block: its GEMMs on <paramref name="threads"/> threads, the copies around them split
     /// when <paramref name="macs"/> (the whole convolution's) is large enough.</summary>
-    private static void ForwardBlock(in ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, ConvBlock blk,
+    private static void ForwardBlock(in ConvGeometry g, float[] x, float[] w, float[]? packedW, int perGroup, float[]? b, float[] y, ConvBlock blk,
         Memory<float> colM, Memory<float> ybM, int threads, long macs)
     {
         int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, ld = blk.Width;
@@ -182,7 +204,7 @@ internal static class ConvKernels
         Span<float> yDst = whole ? y.AsSpan(yOff) : ybM.Span;
         for (int gr = 0; gr < g.Groups; gr++)
             Sgemm(threads, false, false, coutG, ld, kg, w.AsSpan(gr * coutG * kg), kg, src.Slice(gr * kg * ld), ld,
-                whole && b is not null ? 1f : 0f, yDst.Slice(gr * coutG * ld), ld);
+                whole && b is not null ? 1f : 0f, yDst.Slice(gr * coutG * ld), ld, GroupPack(packedW, perGroup, gr));
         if (!whole) ForSampleChannels(blk.Samples, g.Cout, threads, macs, new ScatterOutputBody(g, y, ybM, b, blk));
     }
 
@@ -218,6 +240,8 @@ internal static class ConvKernels
         float[] gyb = ArrayPool<float>.Shared.Rent(workers * gySize);
         // Independent blocks: one weight-gradient partial per block, summed in block order below.
         float[]? partials = independent && gw is not null ? ArrayPool<float>.Shared.Rent(blocks.Count * wSize) : null;
+        int perGroup = 0;
+        float[]? packed = gx is null ? null : PackWeights(g, w, true, blocks, threads, out perGroup);
         try
         {
             if (independent)
@@ -225,7 +249,7 @@ internal static class ConvKernels
                 Partition(blocks.Count, workers, (wk, start, end) =>
                 {
                     for (int i = start; i < end; i++)
-                        BackwardBlock(g, gy, x, w, gx, partials is null ? null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
+                        BackwardBlock(g, gy, x, w, packed, perGroup, gx, partials is null ? null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
                             col.AsMemory(wk * colSize, colSize), gyb.AsMemory(wk * gySize, gySize), 1, 0);
                 });
                 if (gw is not null && partials is not null)
@@ -236,19 +260,20 @@ internal static class ConvKernels
             }
             else
                 for (int i = 0; i < blocks.Count; i++)
-                    BackwardBlock(g, gy, x, w, gx, gw is null ? null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
+                    BackwardBlock(g, gy, x, w, packed, perGroup, gx, gw is null ? null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(col);
             ArrayPool<float>.Shared.Return(gyb);
             if (partials is not null) ArrayPool<float>.Shared.Return(partials);
+            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
         }
     }
 
     /// <summary>The gradients of one block: its samples' (or column tile's) part of <paramref name="gx"/>, and its weight
     /// gradient written to (or, when <paramref name="accumulate"/>, added to) <paramref name="gwM"/>.</summary>
-    private static void BackwardBlock(in ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, Memory<float>? gwM,
+    private static void BackwardBlock(in ConvGeometry g, float[] gy, float[] x, float[] w, float[]? packedWt, int perGroup, float[]? gx, Memory<float>? gwM,
         bool accumulate, ConvBlock blk, Memory<float> colM, Memory<float> gybM, int threads, long macs)
     {
         int coutG = g.CoutG, kg = g.Kg, os = g.OutSpatial, inS = g.InSpatial, ld = blk.Width;
@@ -269,12 +294,12 @@ internal static class ConvKernels
         {
             for (int gr = 0; gr < g.Groups; gr++)
                 Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
-                    gys.Slice(gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld);
+                    gys.Slice(gr * coutG * ld), ld, 0f, gx.AsSpan(blk.N0 * g.C * inS + gr * kg * ld), ld, GroupPack(packedWt, perGroup, gr));
             return;
         }
         for (int gr = 0; gr < g.Groups; gr++)
             Sgemm(threads, true, false, kg, ld, coutG, w.AsSpan(gr * coutG * kg), kg,
-                gys.Slice(gr * coutG * ld), ld, 0f, colM.Span.Slice(gr * kg * ld), ld);
+                gys.Slice(gr * coutG * ld), ld, 0f, colM.Span.Slice(gr * kg * ld), ld, GroupPack(packedWt, perGroup, gr));
         ForSampleChannels(blk.Samples, g.C, threads, macs, new FoldBody(g, gx, colM, blk));
     }
 

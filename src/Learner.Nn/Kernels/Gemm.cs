@@ -62,9 +62,12 @@ public static class Gemm
     /// cover every code path on one machine). An <paramref name="isa"/> the hardware lacks falls back to a narrower one.
     /// </summary>
     /// <remarks>The optional <c>blocking</c> replaces the machine's cache blocking (<see cref="GemmBlocking.Of{TK}"/>);
-    /// its MC and NC are rounded up to the kernel's tile.</remarks>
+    /// its MC and NC are rounded up to the kernel's tile. The optional <c>packedA</c> is op(A) already packed by
+    /// <see cref="GemmPackedA.Pack"/> for the same <paramref name="isa"/>, m and k: the blocked path reads its panels
+    /// instead of packing A again (the same values, so the same bits); A itself still serves the matrix–vector path.</remarks>
     internal static unsafe void SgemmCore(GemmIsa isa, int maxThreads, bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmBlocking? blocking = null)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmBlocking? blocking = null,
+        ReadOnlySpan<float> packedA = default)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
@@ -73,22 +76,27 @@ public static class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        fixed (float* pa = a, pb = b, pc = c)
+        isa = Supported(isa);
+        if (!packedA.IsEmpty)
+        {
+            if (blocking is not null) throw new ArgumentException("A pre-packed A is laid out for the machine's blocking; no other blocking can be given with it.", nameof(blocking));
+            long need = GemmPackedA.Length(isa, m, k);
+            if (packedA.Length < need)
+                throw new ArgumentException($"The pre-packed A needs {need} elements for a {m}×{k} op(A), but its span has {packedA.Length}.", nameof(packedA));
+        }
+        fixed (float* pa = a, pb = b, pc = c, pp = packedA)
         {
             var problem = new GemmProblem
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
+                PackedA = packedA.IsEmpty ? null : pp, PackedRows = GemmPackedA.PaddedRows(isa, m),
             };
             if (m == 1 || n == 1)
             {
                 GemmVector.Run(problem);
                 return;
             }
-            if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
-            if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
-            if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
-            if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
             switch (isa)
             {
                 case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads, blocking); break;
@@ -104,6 +112,16 @@ public static class Gemm
     /// Splits C into slabs of whole register tiles along its longer side, one per thread. Every element of C is computed
     /// by one thread with the same operation sequence whatever the split, so the result does not depend on the thread count.
     /// </summary>
+    /// <summary><paramref name="isa"/>, or the widest narrower family the hardware supports.</summary>
+    internal static GemmIsa Supported(GemmIsa isa)
+    {
+        if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
+        if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
+        if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
+        if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
+        return isa;
+    }
+
     private static unsafe void Blocked<TK>(in GemmProblem problem, int maxThreads, GemmBlocking? blocking) where TK : struct, IGemmMicroKernel
     {
         var blk = blocking is { } given ? given.Validated("the caller").RoundedTo(TK.MR, TK.NR) : GemmBlocking.Of<TK>();

@@ -11,6 +11,10 @@ internal unsafe struct GemmProblem
     public float Alpha, Beta;
     public float* A, B, C;
     public nint Lda, Ldb, Ldc;
+    /// <summary>op(A) packed whole by <see cref="GemmPackedA"/>, or null to pack it block by block.</summary>
+    public float* PackedA;
+    /// <summary>Rows of <see cref="PackedA"/>'s slices: M rounded up to the micro-kernel's MR.</summary>
+    public int PackedRows;
 }
 
 /// <summary>
@@ -51,7 +55,10 @@ internal static unsafe class GemmDriver
                 for (int ic = i0; ic < i1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, i1 - ic);
-                    GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, ic, mc, pc, kc, MR, bufA);
+                    // A pre-packed A holds, per KC slice, every MR-row panel in order; ic is a multiple of MR.
+                    float* aBlock = bufA;
+                    if (pr.PackedA != null) aBlock = pr.PackedA + (nint)pc * pr.PackedRows + (nint)ic * kc;
+                    else GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, ic, mc, pc, kc, MR, bufA);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
@@ -60,7 +67,7 @@ internal static unsafe class GemmDriver
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mr = Math.Min(MR, mc - ir);
-                            float* ap = bufA + (nint)ir * kc;
+                            float* ap = aBlock + (nint)ir * kc;
                             float* cp = cCol + ir * ldc;
                             if (mr == MR && nr == NR)
                             {
