@@ -126,7 +126,11 @@ public static class Gemm
     {
         var blk = blocking is { } given ? given.Validated("the caller").RoundedTo(TK.MR, TK.NR) : GemmBlocking.Of<TK>();
         long work = (long)problem.M * problem.N * problem.K;
-        bool splitRows = problem.M >= problem.N;
+        // Each part packs the B columns it covers and the A rows it covers. With A pre-packed, A costs nothing to
+        // share, so the columns are split (each B panel packed once) as long as there are enough of them.
+        bool splitRows = problem.PackedA != null
+            ? (problem.N + TK.NR - 1) / TK.NR < Math.Max(maxThreads, 1)
+            : problem.M >= problem.N;
         int unit = splitRows ? TK.MR : TK.NR;
         int units = ((splitRows ? problem.M : problem.N) + unit - 1) / unit;
         int parts = work >= ParallelThreshold ? Math.Min(Math.Max(maxThreads, 1), units) : 1;
