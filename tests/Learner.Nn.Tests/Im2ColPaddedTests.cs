@@ -21,6 +21,8 @@ public class Im2ColPaddedTests
         new[] { 2, 6, 6, 6, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1 },     // 3-D, stride 2
         new[] { 2, 1, 5, 5, 1, 5, 5, 1, 1, 1, 0, 0, 0, 1, 1, 1 },     // no padding, one output
         new[] { 4, 1, 3, 3, 1, 3, 3, 1, 1, 1, 0, 4, 4, 1, 1, 1 },     // padding wider than the input
+        new[] { 3, 1, 8, 8, 1, 1, 1, 1, 2, 2, 0, 0, 0, 1, 1, 1 },     // 1×1 stride-2 shortcut: no padding, read in place
+        new[] { 2, 1, 40, 37, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1, 1, 1 },   // no padding, stride 2, rows long enough for vectors
     };
 
     private static ConvGeometry Geometry(int[] p) =>

@@ -29,6 +29,8 @@ internal static class Im2ColPadded
     /// scratch channel stays small (4 MiB).</summary>
     internal static bool Applies(in ConvGeometry g) => !g.IsPointwise && PaddedChannel(g) <= 1 << 20;
 
+    private static bool HasPadding(in ConvGeometry g) => g.PD != 0 || g.PH != 0 || g.PW != 0;
+
     private static Span<float> Scratch(long length)
     {
         if (_scratch is null || _scratch.Length < length) _scratch = new float[Math.Max(length, 1024)];
@@ -40,8 +42,9 @@ internal static class Im2ColPadded
     internal static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int ld, int c0, int c1)
     {
         int wp = g.W + 2 * g.PW, hp = g.H + 2 * g.PH, plane = hp * wp, inS = g.InSpatial;
-        Span<float> pad = Scratch(PaddedChannel(g));
-        ref float pr = ref MemoryMarshal.GetReference(pad);
+        // Without padding the channel itself is the padded volume (1×1 stride-2 shortcuts): no copy.
+        bool padded = HasPadding(g);
+        Span<float> pad = padded ? Scratch(PaddedChannel(g)) : default;
         // The border is zero once and stays so: only the interior is rewritten per channel.
         pad.Clear();
         int r = c0 * g.KernelVolume;
@@ -49,10 +52,13 @@ internal static class Im2ColPadded
         {
             ReadOnlySpan<float> xc = x.Slice(c * inS, inS);
             ref float xr = ref MemoryMarshal.GetReference(xc);
-            for (int d = 0; d < g.D; d++)
-                for (int h = 0; h < g.H; h++)
-                    Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
-                        ref Unsafe.Add(ref pr, (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
+            if (!padded) pad = MemoryMarshal.CreateSpan(ref xr, inS);
+            else
+                for (int d = 0; d < g.D; d++)
+                    for (int h = 0; h < g.H; h++)
+                        Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
+                            ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
+            ref float pr = ref MemoryMarshal.GetReference(pad);
             for (int kd = 0; kd < g.KD; kd++)
                 for (int kh = 0; kh < g.KH; kh++)
                     for (int kw = 0; kw < g.KW; kw++, r++)
@@ -81,12 +87,15 @@ internal static class Im2ColPadded
     internal static void Fold(in ConvGeometry g, ReadOnlySpan<float> col, Span<float> dx, int ld, int c0, int c1)
     {
         int wp = g.W + 2 * g.PW, hp = g.H + 2 * g.PH, plane = hp * wp, inS = g.InSpatial;
-        Span<float> pad = Scratch(PaddedChannel(g));
-        ref float pr = ref MemoryMarshal.GetReference(pad);
+        // Without padding the terms are added into the gradient's channel directly.
+        bool padded = HasPadding(g);
+        Span<float> pad = padded ? Scratch(PaddedChannel(g)) : default;
         int r = c0 * g.KernelVolume;
         for (int c = c0; c < c1; c++)
         {
+            if (!padded) pad = dx.Slice(c * inS, inS);
             pad.Clear();
+            ref float pr = ref MemoryMarshal.GetReference(pad);
             for (int kd = 0; kd < g.KD; kd++)
                 for (int kh = 0; kh < g.KH; kh++)
                     for (int kw = 0; kw < g.KW; kw++, r++)
@@ -106,6 +115,7 @@ internal static class Im2ColPadded
                             }
                         }
                     }
+            if (!padded) continue;
             ref float xr = ref MemoryMarshal.GetReference(dx.Slice(c * inS, inS));
             for (int d = 0; d < g.D; d++)
                 for (int h = 0; h < g.H; h++)
