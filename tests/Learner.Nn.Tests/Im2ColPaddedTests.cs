@@ -69,6 +69,22 @@ public class Im2ColPaddedTests
         AssertBits(expected, actual);
     }
 
+    [Fact]
+    public void The_stride_2_gather_takes_every_other_element_for_every_row_length_and_offset()
+    {
+        var x = Enumerable.Range(0, 100).Select(i => i + 0.5f).ToArray();
+        for (int rowBase = 0; rowBase < 5; rowBase++)
+            for (int lo = 0; lo < 3; lo++)
+                for (int hi = Math.Max(lo, 1); 2 * (hi - 1) + rowBase < x.Length && hi < 48; hi++)
+                {
+                    var dst = new float[hi];
+                    Array.Fill(dst, -1f);
+                    Im2Col.GatherStride2(ref x[0], x.Length, rowBase, ref dst[0], 0, lo, hi);
+                    for (int o = 0; o < hi; o++)
+                        dst[o].Should().Be(o < lo ? -1f : x[rowBase + 2 * o], $"rowBase {rowBase}, [{lo}, {hi}), output {o}");
+                }
+    }
+
     private static void AssertBits(float[] expected, float[] actual)
     {
         for (int i = 0; i < expected.Length; i++)

@@ -143,6 +143,25 @@ internal static class Im2Col
                 Avx512F.PermuteVar16x32x2(a, even, b).StoreUnsafe(ref Unsafe.Add(ref dr, o - ow));
             }
         }
+        if (Avx2.IsSupported)
+        {
+            // Short rows (the 4- and 8-wide outputs of deep layers): even lanes of two 8-float loads, then of one.
+            for (; o + 8 <= hi && rowBase + 2 * o + 16 <= xLength; o += 8)
+            {
+                ref float src = ref Unsafe.Add(ref xr, rowBase + 2 * o);
+                var a = Vector256.LoadUnsafe(ref src);
+                var b = Vector256.LoadUnsafe(ref src, 8);
+                // [a0 a2 b0 b2 | a4 a6 b4 b6] → [a0 a2 a4 a6 b0 b2 b4 b6]
+                var evens = Avx.Shuffle(a, b, 0b10_00_10_00);
+                Avx2.Permute4x64(evens.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref Unsafe.Add(ref dr, o - ow));
+            }
+            for (; o + 4 <= hi && rowBase + 2 * o + 8 <= xLength; o += 4)
+            {
+                var a = Vector256.LoadUnsafe(ref Unsafe.Add(ref xr, rowBase + 2 * o));
+                var evens = Avx.Shuffle(a, a, 0b10_00_10_00);
+                Avx2.Permute4x64(evens.AsDouble(), 0b11_01_10_00).AsSingle().GetLower().StoreUnsafe(ref Unsafe.Add(ref dr, o - ow));
+            }
+        }
         for (; o < hi; o++) Unsafe.Add(ref dr, o - ow) = Unsafe.Add(ref xr, rowBase + 2 * o);
     }
 
