@@ -9,18 +9,8 @@ namespace Learner.Nn.Tests;
 /// </summary>
 public class GemmPackedATests
 {
-    public static TheoryData<string> Isas()
-    {
-        var data = new TheoryData<string> { nameof(GemmIsa.Scalar) };
-        if (Vector128MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Vector128));
-        if (Avx2MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2));
-        if (Avx512MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512));
-        if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Tall));
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Isas))]
+    [MemberData(nameof(GemmTests.Isas), MemberType = typeof(GemmTests))]
     public void Products_with_a_prepacked_A_are_bit_identical(string isaName)
     {
         var isa = Enum.Parse<GemmIsa>(isaName);

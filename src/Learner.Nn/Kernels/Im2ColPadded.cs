@@ -58,27 +58,7 @@ internal static class Im2ColPadded
                     for (int h = 0; h < g.H; h++)
                         Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
                             ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
-            ref float pr = ref MemoryMarshal.GetReference(pad);
-            for (int kd = 0; kd < g.KD; kd++)
-                for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++, r++)
-                    {
-                        ref float dr = ref MemoryMarshal.GetReference(col.Slice(r * ld, g.OutSpatial));
-                        int j = 0;
-                        for (int od = 0; od < g.OD; od++)
-                        {
-                            int dBase = (od * g.SD + kd * g.DD) * plane + kw * g.DW;
-                            for (int oh = 0; oh < g.OH; oh++, j += g.OW)
-                            {
-                                int rowBase = dBase + (oh * g.SH + kh * g.DH) * wp;
-                                ref float dst = ref Unsafe.Add(ref dr, j);
-                                if (g.SW == 1) Im2Col.Copy(ref Unsafe.Add(ref pr, rowBase), ref dst, g.OW);
-                                else if (g.SW == 2) Im2Col.GatherStride2(ref pr, pad.Length, rowBase, ref dst, 0, 0, g.OW);
-                                else
-                                    for (int o = 0; o < g.OW; o++) Unsafe.Add(ref dst, o) = Unsafe.Add(ref pr, rowBase + o * g.SW);
-                            }
-                        }
-                    }
+            Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
         }
     }
 
@@ -96,25 +76,7 @@ internal static class Im2ColPadded
             if (!padded) pad = dx.Slice(c * inS, inS);
             pad.Clear();
             ref float pr = ref MemoryMarshal.GetReference(pad);
-            for (int kd = 0; kd < g.KD; kd++)
-                for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++, r++)
-                    {
-                        ref float sr = ref MemoryMarshal.GetReference(col.Slice(r * ld, g.OutSpatial));
-                        int j = 0;
-                        for (int od = 0; od < g.OD; od++)
-                        {
-                            int dBase = (od * g.SD + kd * g.DD) * plane + kw * g.DW;
-                            for (int oh = 0; oh < g.OH; oh++, j += g.OW)
-                            {
-                                int rowBase = dBase + (oh * g.SH + kh * g.DH) * wp;
-                                ref float src = ref Unsafe.Add(ref sr, j);
-                                if (g.SW == 1) Im2Col.AddTo(ref src, ref Unsafe.Add(ref pr, rowBase), g.OW);
-                                else
-                                    for (int o = 0; o < g.OW; o++) Unsafe.Add(ref pr, rowBase + o * g.SW) += Unsafe.Add(ref src, o);
-                            }
-                        }
-                    }
+            Walk<AddOut>(g, ref pr, pad.Length, col, ld, ref r);
             if (!padded) continue;
             ref float xr = ref MemoryMarshal.GetReference(dx.Slice(c * inS, inS));
             for (int d = 0; d < g.D; d++)
@@ -122,5 +84,58 @@ internal static class Im2ColPadded
                     Im2Col.Copy(ref Unsafe.Add(ref pr, (d + g.PD) * plane + (h + g.PH) * wp + g.PW),
                         ref Unsafe.Add(ref xr, (d * g.H + h) * g.W), g.W);
         }
+    }
+
+    /// <summary>Moves one row segment of a window tap between the padded channel and the matrix.</summary>
+    private interface IRowMove
+    {
+        /// <summary>Moves the OW outputs of one row: padded-channel elements rowBase + o·SW ↔ row[o].</summary>
+        static abstract void Move(in ConvGeometry g, ref float pad, int padLength, int rowBase, ref float row);
+    }
+
+    /// <summary>im2col: the padded channel's window row into the matrix row.</summary>
+    private readonly struct CopyIn : IRowMove
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Move(in ConvGeometry g, ref float pad, int padLength, int rowBase, ref float row)
+        {
+            if (g.SW == 1) Im2Col.Copy(ref Unsafe.Add(ref pad, rowBase), ref row, g.OW);
+            else if (g.SW == 2) Im2Col.GatherStride2(ref pad, padLength, rowBase, ref row, 0, 0, g.OW);
+            else
+                for (int o = 0; o < g.OW; o++) Unsafe.Add(ref row, o) = Unsafe.Add(ref pad, rowBase + o * g.SW);
+        }
+    }
+
+    /// <summary>col2im: the matrix row added into the padded channel's window row.</summary>
+    private readonly struct AddOut : IRowMove
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Move(in ConvGeometry g, ref float pad, int padLength, int rowBase, ref float row)
+        {
+            if (g.SW == 1) Im2Col.AddTo(ref row, ref Unsafe.Add(ref pad, rowBase), g.OW);
+            else
+                for (int o = 0; o < g.OW; o++) Unsafe.Add(ref pad, rowBase + o * g.SW) += Unsafe.Add(ref row, o);
+        }
+    }
+
+    /// <summary>Every window tap of one padded channel, in (kd, kh, kw) order, against matrix rows <paramref name="r"/>
+    /// on (advanced past them): each tap's output rows, one <typeparamref name="TMove"/> per row segment.</summary>
+    private static void Walk<TMove>(in ConvGeometry g, ref float pad, int padLength, ReadOnlySpan<float> col, int ld, ref int r)
+        where TMove : struct, IRowMove
+    {
+        int wp = g.W + 2 * g.PW, plane = (g.H + 2 * g.PH) * wp;
+        for (int kd = 0; kd < g.KD; kd++)
+            for (int kh = 0; kh < g.KH; kh++)
+                for (int kw = 0; kw < g.KW; kw++, r++)
+                {
+                    ref float mr = ref MemoryMarshal.GetReference(col.Slice(r * ld, g.OutSpatial));
+                    int j = 0;
+                    for (int od = 0; od < g.OD; od++)
+                    {
+                        int dBase = (od * g.SD + kd * g.DD) * plane + kw * g.DW;
+                        for (int oh = 0; oh < g.OH; oh++, j += g.OW)
+                            TMove.Move(g, ref pad, padLength, dBase + (oh * g.SH + kh * g.DH) * wp, ref Unsafe.Add(ref mr, j));
+                    }
+                }
     }
 }
