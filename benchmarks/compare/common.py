@@ -127,15 +127,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def cpu_family() -> str:
+def _cpuinfo_field(key: str) -> str:
+    """The first processor's value of an exact /proc/cpuinfo key ('cpu family', 'model'), or '?'."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("cpu family"):
-                    return line.split(":", 1)[1].strip()
+                name, _, value = line.partition(":")
+                if name.strip() == key:
+                    return value.strip()
     except OSError:
         pass
     return "?"
+
+
+def cpu_family() -> str:
+    return _cpuinfo_field("cpu family")
+
+
+def cpu_model_number() -> str:
+    return _cpuinfo_field("model")
 
 
 def cpu_caches() -> str:
@@ -168,9 +178,11 @@ def machine_description(threads: int = DEFAULT_THREADS) -> str:
     libtorch = _learner_machine.get("libtorch")
     libtorch_line = (f"; libtorch 2.10 (package libtorch-cpu-linux-x64) through TorchSharp {libtorch['torchsharp']} in the Learner process, "
                      f"{libtorch['threads']} threads, OMP_WAIT_POLICY {libtorch['omp_wait_policy']}") if isinstance(libtorch, dict) else ""
-    return (f"CPU: {cpu_model()}, family {cpu_family()} ({os.cpu_count()} logical CPUs; {cpu_caches()}); torch {torch.__version__} with "
+    learner_cpu = _learner_machine.get("cpu")
+    learner_line = f" (its CpuInfo: {learner_cpu})" if isinstance(learner_cpu, str) else ""
+    return (f"CPU: {cpu_model()}, family {cpu_family()} model {cpu_model_number()} ({os.cpu_count()} logical CPUs; {cpu_caches()}); torch {torch.__version__} with "
             f"{torch.get_num_threads()} threads (requested {threads}), {torch_config_blas()}, "
-            f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads{libtorch_line}")
+            f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads{learner_line}{libtorch_line}")
 
 
 def _cell(t: Dict[str, float]) -> str:

@@ -42,6 +42,17 @@ public class GemmBlockingTests
     [InlineData("0,2,4", 3)]
     public void Sysfs_cpu_lists_are_counted(string list, int count) => CpuInfo.CountCpus(list).Should().Be(count);
 
+    [Fact]
+    public void The_machine_line_names_family_model_and_the_GEMM_kernel_with_its_tile_and_blocking()
+    {
+        var isa = Gemm.Supported(GemmKernelChoice.Current);
+        var (mr, nr) = GemmKernelChoice.Tile(isa);
+        var blocking = GemmBlocking.For(mr, nr);
+        string line = CpuInfo.Describe();
+        line.Should().MatchRegex(@"family (\d+|\?) model (\d+|\?);");
+        line.Should().Contain($"GEMM kernel {GemmKernelChoice.Names.First(n => n.Isa == isa).Name} {mr}×{nr} (KC {blocking.KC}, MC {blocking.MC}, NC {blocking.NC})");
+    }
+
     /// <summary>Blockings covering a KC of 1, KC below and above the reduction, MC/NC of one tile, odd sizes and the
     /// machine's own.</summary>
     private static IEnumerable<GemmBlocking> Blockings() => new[]

@@ -46,23 +46,24 @@ public static class CpuInfo
     public static int VectorBits =>
         Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0;
 
-    /// <summary>One line for benchmark tables: model, family, caches, vector width and logical processors.</summary>
+    /// <summary>One line for benchmark tables: model name, family and model number, caches, vector width, the GEMM kernel with its tile and blocking, and logical processors.</summary>
     /// <returns>The description.</returns>
     public static string Describe()
     {
         var s = Current.Value;
         string family = s.Family is { } f ? f.ToString(CultureInfo.InvariantCulture) : "?";
+        string modelNumber = s.ModelNumber is { } m ? m.ToString(CultureInfo.InvariantCulture) : "?";
         string isa = Avx512F.IsSupported ? "AVX-512" : Avx2.IsSupported ? "AVX2" : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "AdvSIMD" : "no x86 SIMD";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{s.Model}, family {family}; L1d {s.L1 / 1024} KiB, L2 {s.L2 / 1024} KiB, L3 {s.L3PerCore / 1024} KiB per core ({s.Source}); {isa}, {VectorBits}-bit vectors in use; {Environment.ProcessorCount} logical processors");
+            $"{s.Model}, family {family} model {modelNumber}; L1d {s.L1 / 1024} KiB, L2 {s.L2 / 1024} KiB, L3 {s.L3PerCore / 1024} KiB per core ({s.Source}); {isa}, {VectorBits}-bit vectors in use; GEMM kernel {GemmKernelChoice.Describe()}; {Environment.ProcessorCount} logical processors");
     }
 
-    private sealed record Snapshot(string Model, int? Family, int L1, int L2, long L3PerCore, string Source);
+    private sealed record Snapshot(string Model, int? Family, int? ModelNumber, int L1, int L2, long L3PerCore, string Source);
 
     private static Snapshot Read()
     {
         string model = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
-        int? family = null;
+        int? family = null, modelNumber = null;
         bool modelRead = false;
         try
         {
@@ -74,6 +75,7 @@ public static class CpuInfo
                     string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
                     if (key == "model name" && !modelRead) { model = value; modelRead = true; }
                     else if (key == "cpu family" && family is null && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fam)) family = fam;
+                    else if (key == "model" && modelNumber is null && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int mn)) modelNumber = mn;
                     if (line.Length == 0) break; // the first processor is enough
                 }
         }
@@ -113,7 +115,7 @@ public static class CpuInfo
         catch (UnauthorizedAccessException) { }
 
         bool read = l1 > 0 && l2 > 0;
-        return new Snapshot(model, family,
+        return new Snapshot(model, family, modelNumber,
             l1 > 0 ? l1 : DefaultL1DataBytes,
             l2 > 0 ? l2 : DefaultL2Bytes,
             l3 > 0 ? l3 : DefaultL3PerCoreBytes,

@@ -41,6 +41,26 @@ internal static class GemmKernelChoice
     /// evidence, to re-measure on a quiet Zen 4 (docs/performance.md).</summary>
     internal const GemmIsa ZenFourKernel = GemmIsa.Avx512Tall;
 
+    /// <summary>The micro-kernel tile (rows × columns of C) of a kernel family, as the hardware resolves it.</summary>
+    internal static (int MR, int NR) Tile(GemmIsa isa) => Gemm.Supported(isa) switch
+    {
+        GemmIsa.Avx512 => (Avx512MicroKernel.MR, Avx512MicroKernel.NR),
+        GemmIsa.Avx512Tall => (Avx512TallMicroKernel.MR, Avx512TallMicroKernel.NR),
+        GemmIsa.Avx2 => (Avx2MicroKernel.MR, Avx2MicroKernel.NR),
+        GemmIsa.Vector128 => (Vector128MicroKernel.MR, Vector128MicroKernel.NR),
+        _ => (ScalarMicroKernel.MR, ScalarMicroKernel.NR),
+    };
+
+    /// <summary>"avx512 8×32 (KC 256, MC 256, NC 2048)": the kernel this process runs, its tile and cache blocking.</summary>
+    internal static string Describe()
+    {
+        GemmIsa isa = Gemm.Supported(Current);
+        string name = Names.First(n => n.Isa == isa).Name;
+        var (mr, nr) = Tile(isa);
+        var b = GemmBlocking.For(mr, nr);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {mr}×{nr} (KC {b.KC}, MC {b.MC}, NC {b.NC})");
+    }
+
     /// <summary>Parses an override; null or blank means none.</summary>
     /// <exception cref="InvalidOperationException">The name is not one of <see cref="Names"/>.</exception>
     internal static GemmIsa? Parse(string? text)

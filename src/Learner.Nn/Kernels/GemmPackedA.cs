@@ -49,14 +49,7 @@ internal static unsafe class GemmPackedA
         }
     }
 
-    private static int Mr(GemmIsa isa) => isa switch
-    {
-        GemmIsa.Avx512 => Avx512MicroKernel.MR,
-        GemmIsa.Avx512Tall => Avx512TallMicroKernel.MR,
-        GemmIsa.Avx2 => Avx2MicroKernel.MR,
-        GemmIsa.Vector128 => Vector128MicroKernel.MR,
-        _ => ScalarMicroKernel.MR,
-    };
+    private static int Mr(GemmIsa isa) => GemmKernelChoice.Tile(isa).MR;
 
     private static void PackFor<TK>(int threads, bool transA, int m, int k, ReadOnlySpan<float> a, int lda, Span<float> packed)
         where TK : struct, IGemmMicroKernel
