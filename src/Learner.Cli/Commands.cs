@@ -91,6 +91,7 @@ internal static class Commands
         var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
         var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
+        var preset = PresetOption();
         var epochs = Opt("--epochs", "Epochs.", CliDefaults.Epochs);
         var steps = Opt("--steps", "Optimizer steps per epoch.", CliDefaults.StepsPerEpoch);
         var ppb = Opt("--patients-per-batch", "Patients per batch.", CliDefaults.BatchSource.PatientsPerBatch);
@@ -114,7 +115,7 @@ internal static class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, normalize, every, resume, force, scalars };
+            """) { manifest, output, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, normalize, every, resume, force, scalars };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -129,7 +130,7 @@ internal static class Commands
                 if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
                 settings = RunSettings.Read(runFile);
                 if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again with --force.", ExitCodes.Failed);
-                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, normalize);
+                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, normalize);
             }
             else
             {
@@ -143,7 +144,7 @@ internal static class Commands
                     Manifest = Path.GetFullPath(m), Delimiter = cx.Delimiter, Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
                     Encoder = Pick(encoder, c => section!["Encoder:Architecture"] is null ? "auto" : c.Encoder.Architecture),
                     Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
-                    Preset = fromConfig?.Encoder.Preset ?? "small",
+                    Preset = Pick(preset, c => c.Encoder.Preset),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
                     LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
@@ -260,12 +261,20 @@ internal static class Commands
         }));
     }
 
+    /// <summary>--preset, shared by pretrain and experiment: the backbone preset (<see cref="EncoderOptions.Preset"/>).</summary>
+    internal static Option<string> PresetOption() =>
+        new Option<string>("--preset")
+        {
+            Description = "Backbone preset: small (the default; TSM-ResNet widths 8-16-32-64, trains on 2 cores) or resnet18 (the paper's backbone: ResNet-18's widths behind the ImageNet stem; tsm-resnet only). A settings file's Encoder:Preset gives it too.",
+            DefaultValueFactory = _ => "small",
+        }.AcceptOnlyFromAmong([.. EncoderOptions.Presets]);
+
     /// <summary>The saved settings of a run being resumed. Options given on the command line must agree with them: a
     /// resumed run continues the run it started as (another budget, schedule, seed or batch shape would change the batches
     /// and the learning rate of the remaining steps, so the result would match no uninterrupted run). Only
     /// --checkpoint-every, which changes no step, is applied (and saved).</summary>
     private static RunSettings ResumeSettings(ParseResult p, RunSettings saved, string runFile, Option<string> manifest, Option<string> objective, Option<string> config,
-        Option<string> encoder, Option<int> dim, Option<double> width, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
+        Option<string> encoder, Option<int> dim, Option<double> width, Option<string> preset, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
         Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every, Option<string> normalize)
     {
         var conflicts = new List<string>();
@@ -282,6 +291,7 @@ internal static class Commands
         Check(encoder, saved.Encoder, nameof(RunSettings.Encoder), given => given == "auto" ? saved.Encoder : given); // run.json holds what auto resolved to
         Check(dim, saved.Dimension, nameof(RunSettings.Dimension));
         Check(width, saved.Width, nameof(RunSettings.Width));
+        Check(preset, saved.Preset, nameof(RunSettings.Preset));
         Check(epochs, saved.Epochs, nameof(RunSettings.Epochs));
         Check(steps, saved.StepsPerEpoch, nameof(RunSettings.StepsPerEpoch));
         var batches = saved.Batches;

@@ -26,6 +26,7 @@ internal static class ExperimentCommand
         var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
         var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
         var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
+        var preset = Commands.PresetOption();
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
         var epochs = Opt("--epochs", "Epochs per pretraining.", CliDefaults.Epochs);
         var steps = Opt("--steps", "Steps per epoch.", CliDefaults.StepsPerEpoch);
@@ -61,7 +62,7 @@ internal static class ExperimentCommand
               learner experiment --cohort lus --batch-source pairs --curriculum linear --search-trials 3 --out runs/pairs
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
-            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, epochs, steps, lr, warmup, threshold, folds, testFraction, validation, transductive,
+            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, preset, epochs, steps, lr, warmup, threshold, folds, testFraction, validation, transductive,
                 source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, output };
         cmd.SetAction(async (p, ct) =>
         {
@@ -133,7 +134,7 @@ internal static class ExperimentCommand
                 Encoder = ExperimentSettings.Pick(p, encoder, section?["Encoder:Architecture"] is null ? "auto" : options.Encoder.Architecture),
                 Dimension = ExperimentSettings.Pick(p, dim, options.Encoder.EmbeddingDimension),
                 Width = ExperimentSettings.Pick(p, width, options.Encoder.WidthMultiplier),
-                Preset = options.Encoder.Preset, // no flag: a settings file's Encoder:Preset, kept through the rebuild below
+                Preset = ExperimentSettings.Pick(p, preset, options.Encoder.Preset), // --preset, else a settings file's Encoder:Preset
             };
             options.Encoder = run.EncoderOptions(data);
             var pre = options.Pretraining;

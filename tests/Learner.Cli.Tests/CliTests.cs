@@ -249,6 +249,19 @@ public sealed class CliTests : IDisposable
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--objective", "supcon", "--config", P("preset.json"), "--out", P("preset"), "--steps", "2");
         code.Should().NotBe(ExitCodes.Ok);
         err.Should().Contain("resnet18").And.Contain("tsm-resnet").And.NotContain("ignores Encoder:Preset");
+        // --preset gives the same, and overrides the file's.
+        (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--objective", "supcon", "--preset", "resnet18", "--out", P("preset-flag"), "--steps", "2");
+        code.Should().NotBe(ExitCodes.Ok);
+        err.Should().Contain("resnet18").And.Contain("tsm-resnet");
+        (code, _, err) = await Run(["pretrain", "--manifest", P("labels.csv"), "--objective", "supcon", "--config", P("preset.json"), "--preset", "small", "--out", P("preset-small"), .. TinyTraining]);
+        code.Should().Be(ExitCodes.Ok, err);
+        System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("preset-small/run.json"))).RootElement.GetProperty("Preset").GetString().Should().Be("small");
+        (code, _, err) = await Run("pretrain", "--resume", "--out", P("preset-small"), "--preset", "resnet18");
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--preset resnet18").And.Contain("Preset = small");
+        (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--preset", "resnet34", "--out", P("preset-bad"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("resnet34");
         File.WriteAllText(P("typo.json"), """{ "Learner": { "Pretraning": { "Epochs": 3 } } }""");
         (code, _, err) = await Run("pretrain", "--manifest", P("labels.csv"), "--config", P("typo.json"), "--out", P("typo"));
         code.Should().Be(ExitCodes.Usage);
