@@ -21,7 +21,7 @@ public sealed class BuiltInEncoderTests : IDisposable
     }
 
     /// <summary>Each built-in architecture at a test size, with an input batch shape.</summary>
-    public static TheoryData<string> Architectures() => new() { "mlp", "cnn2d", "tsm-resnet", "volume", "tsm-resnet+head+l2", "cnn2d+l2" };
+    public static TheoryData<string> Architectures() => new() { "mlp", "cnn2d", "tsm-resnet", "volume", "tsm-resnet+head+l2", "cnn2d+l2", "tsm-resnet+resnet18" };
 
     private static (EncoderOptions Options, int[] Shape) Setup(string name, ulong seed = 3)
     {
@@ -32,6 +32,8 @@ public sealed class BuiltInEncoderTests : IDisposable
             "volume" => (new EncoderOptions { Architecture = "volume", EmbeddingDimension = 5, WidthMultiplier = 0.5, Seed = seed }, new[] { 2, 8, 8, 6 }),
             _ => (new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 6, WidthMultiplier = 1, ClipLength = 4, Seed = seed }, new[] { 3, 4, 12, 12 }),
         };
+        // The paper's backbone through the options seam (EncoderOptions.Preset), at 1/16 of its widths (4-8-16-32).
+        if (name.Contains("+resnet18")) o = (o.Item1 with { Preset = "resnet18", WidthMultiplier = 0.0625, ClipLength = 2 }, new[] { 2, 2, 32, 32 });
         if (name.Contains("+head")) o.Item1 = o.Item1 with { ProjectionDimension = 5 };
         if (name.Contains("+l2")) o.Item1 = o.Item1 with { NormalizeOutput = true };
         return o;
