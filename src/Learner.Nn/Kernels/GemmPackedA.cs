@@ -59,17 +59,27 @@ internal static unsafe class GemmPackedA
         int parts = (long)rows * k < MinParallelFloats ? 1 : Math.Clamp(threads, 1, slices);
         fixed (float* pa = a, pp = packed)
         {
-            float* aPtr = pa, pPtr = pp;
-            void Slices(int s0, int s1)
+            var job = new PackJob { A = pa, Packed = pp, Lda = lda, TransA = transA, M = m, K = k, KcStep = kcStep, Mr = mr, Rows = rows, Slices = slices, Parts = parts };
+            WorkerPool.Run(ref job, parts);
+        }
+    }
+
+    /// <summary>Contiguous ranges of the KC slices, one per part (allocation-free: a struct job).</summary>
+    private struct PackJob : IParallelJob
+    {
+        public float* A, Packed;
+        public nint Lda;
+        public bool TransA;
+        public int M, K, KcStep, Mr, Rows, Slices, Parts;
+
+        public readonly void RunPart(int part)
+        {
+            int s0 = (int)((long)Slices * part / Parts), s1 = (int)((long)Slices * (part + 1) / Parts);
+            for (int s = s0; s < s1; s++)
             {
-                for (int s = s0; s < s1; s++)
-                {
-                    int pc = s * kcStep, kc = Math.Min(kcStep, k - pc);
-                    GemmPacking.PackA(transA, aPtr, lda, 0, m, pc, kc, mr, pPtr + (nint)pc * rows);
-                }
+                int pc = s * KcStep, kc = Math.Min(KcStep, K - pc);
+                GemmPacking.PackA(TransA, A, Lda, 0, M, pc, kc, Mr, Packed + (nint)pc * Rows);
             }
-            if (parts == 1) Slices(0, slices);
-            else WorkerPool.For(parts, part => Slices((int)((long)slices * part / parts), (int)((long)slices * (part + 1) / parts)));
         }
     }
 }
