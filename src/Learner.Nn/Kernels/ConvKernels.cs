@@ -114,7 +114,7 @@ internal static class ConvKernels
             int inS = g.InSpatial, ld = blk.Width;
             var gxn = gx.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
             var col = colM.Span;
-            if (blk.Cols == g.OutSpatial && Im2ColPadded.Applies(g))
+            if (Im2ColPadded.Applies(g, blk.Cols))
             {
                 Im2ColPadded.Fold(g, col.Slice(j * blk.Cols), gxn, ld, c0, c1);
                 return;
@@ -142,8 +142,9 @@ internal static class ConvKernels
     {
         int coutG = g.CoutG, kg = g.Kg;
         int m = transposed ? kg : coutG, k = transposed ? coutG : kg;
-        perGroup = (int)GemmPackedA.Length(Gemm.BestIsa, m, k);
-        if (blocks.Count < 2 || (long)perGroup * g.Groups > int.MaxValue / 2) return null;
+        long length = GemmPackedA.Length(Gemm.BestIsa, m, k);
+        perGroup = (int)Math.Min(length, int.MaxValue);
+        if (blocks.Count < 2 || length * g.Groups > int.MaxValue / 2) return null;
         float[] packed = ArrayPool<float>.Shared.Rent(perGroup * g.Groups);
         for (int gr = 0; gr < g.Groups; gr++)
             GemmPackedA.Pack(Gemm.BestIsa, threads, transposed, m, k, w.AsSpan(gr * coutG * kg), kg, packed.AsSpan(gr * perGroup, perGroup));
@@ -215,7 +216,7 @@ internal static class ConvKernels
         var xn = x.AsSpan((blk.N0 + j) * g.C * inS, g.C * inS);
         if (g.IsPointwise)
             for (int c = c0; c < c1; c++) xn.Slice(c * inS + blk.P0, blk.Cols).CopyTo(col.Slice(c * ld + j * blk.Cols, blk.Cols));
-        else if (blk.Cols == g.OutSpatial && Im2ColPadded.Applies(g))
+        else if (Im2ColPadded.Applies(g, blk.Cols))
             Im2ColPadded.Unfold(g, xn, col.Slice(j * blk.Cols), ld, c0, c1);
         else
             Im2Col.Unfold(g, xn, col.Slice(j * blk.Cols), blk.P0, blk.Cols, ld, c0, c1);

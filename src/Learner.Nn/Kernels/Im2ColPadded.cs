@@ -25,9 +25,9 @@ internal static class Im2ColPadded
     internal static long PaddedChannel(in ConvGeometry g) =>
         (long)(g.D + 2 * g.PD) * (g.H + 2 * g.PH) * (g.W + 2 * g.PW);
 
-    /// <summary>Whether a whole-sample block should go through the padded channel: the window is not pointwise and the
-    /// scratch channel stays small (4 MiB).</summary>
-    internal static bool Applies(in ConvGeometry g) => !g.IsPointwise && PaddedChannel(g) <= 1 << 20;
+    /// <summary>Whether a block of <paramref name="cols"/> output positions per sample goes through the padded channel:
+    /// it covers whole samples, the window is not pointwise and the scratch channel stays small (4 MiB).</summary>
+    internal static bool Applies(in ConvGeometry g, int cols) => cols == g.OutSpatial && !g.IsPointwise && PaddedChannel(g) <= 1 << 20;
 
     private static bool HasPadding(in ConvGeometry g) => g.PD != 0 || g.PH != 0 || g.PW != 0;
 
