@@ -56,7 +56,7 @@ internal static class Diagnose
             (data, thresholds, arch) = (c.Dataset, c.ChangeThresholds, "tsm-resnet");
         }
         data = Preprocess.NormalizeIntensities(data, norm);
-        var split = PatientSplits.TrainValidationTest(data, 0.2, 0.2, 1234);
+        var split = PatientSplits.TrainValidationTest(data, 0.2, 0.2, I("splitSeed", 1234));
         var train = split.Train;
         static HashSet<string> Ids(LongitudinalDataset d) => d.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         var (trainIds, valIds, testIds) = (Ids(train), Ids(split.Validation), Ids(split.Test));

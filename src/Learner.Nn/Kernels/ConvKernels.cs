@@ -159,8 +159,17 @@ internal static class ConvKernels
         Forward(g, x, w, b, y, Environment.ProcessorCount);
 
     /// <summary><see cref="Forward(ConvGeometry, float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
-    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads)
+    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads) =>
+        Forward(g, x, w, b, y, threads, WinogradConv.Default);
+
+    /// <summary>The forward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
+    internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads, ConvAlgorithm algorithm)
     {
+        if (WinogradConv.Chooses(g, algorithm))
+        {
+            WinogradConv.Forward(g, x, w, b, y, threads);
+            return;
+        }
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
         int workers = blocks.Independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
@@ -228,9 +237,18 @@ internal static class ConvKernels
         Backward(g, gy, x, w, gx, gw, gb, Environment.ProcessorCount);
 
     /// <summary><see cref="Backward(ConvGeometry, float[], float[], float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
-    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads)
+    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads) =>
+        Backward(g, gy, x, w, gx, gw, gb, threads, WinogradConv.Default);
+
+    /// <summary>The backward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
+    internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads, ConvAlgorithm algorithm)
     {
         if (gb is not null) BiasGrad(g, gy, gb);
+        if (WinogradConv.Chooses(g, algorithm))
+        {
+            WinogradConv.Backward(g, gy, x, w, gx, gw, threads);
+            return;
+        }
         if (gx is null && gw is null) return;
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
