@@ -15,10 +15,20 @@ public static class ConvWorkloads
         (3, 2, 256, 512, 8, 64), (3, 1, 512, 512, 4, 64), (1, 2, 256, 512, 8, 64),
     };
 
+    /// <summary>3×3 stride-1 shapes around the Winograd threshold (Learner only, no PyTorch twin): the TSM default
+    /// preset's stages (widths 8–64 on 32×32 frames, 16 clips × 8 frames = 128 frames, as Learner.TorchSharp.Benchmarks
+    /// --quick) and the channel × size grid between them and ResNet-18's, named "conv/k3s1-{cin}-{cout}-{hw}-n{n}".</summary>
+    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] ThresholdShapes =
+    {
+        (3, 1, 8, 8, 32, 128), (3, 1, 16, 16, 16, 128), (3, 1, 32, 32, 8, 128), (3, 1, 64, 64, 4, 128),
+        (3, 1, 32, 32, 32, 64), (3, 1, 64, 64, 8, 64), (3, 1, 64, 64, 16, 64), (3, 1, 128, 128, 4, 64), (3, 1, 128, 128, 8, 64),
+        (3, 1, 256, 256, 4, 64),
+    };
+
     /// <summary>Adds the conv workloads.</summary>
     public static void Register(WorkloadRegistry registry)
     {
-        foreach (var (k, s, cin, cout, hw, n) in Shapes)
+        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes))
         {
             registry.Add($"conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}", $"conv2d {k}×{k}/{s} {cin}→{cout}, {n}×{hw}×{hw}, forward+backward", () =>
             {

@@ -38,16 +38,27 @@ internal enum ConvAlgorithm
 /// is summed over the blocks in block order, and the GEMM's reduction order does not depend on its thread count. So results are bit-identical for any number of threads; the transforms use
 /// only correctly rounded adds, so they do not depend on the SIMD width either.</para>
 /// <para>The choice is made per geometry by <see cref="Chooses"/>: Winograd when both channel counts are at least
-/// <see cref="MinChannels"/> (below that the 16 GEMMs are too thin to run at the micro-kernel's speed and the
-/// transforms dominate). The environment variable <c>LEARNER_CONV_ALGORITHM</c> = <c>auto</c> | <c>gemm</c> |
+/// <see cref="MinChannels"/> and the plane has at least <see cref="MinPlane"/> pixels, or the channels are at least
+/// <see cref="MinChannelsSmallPlane"/> on a plane of at least 4 × 4 (measured on a 2-core AMD Zen 5, docs/performance.md: 32→32 on 8×8 breaks even,
+/// 64→64 and 128→128 on 4×4 lose, 256→256 and 512→512 on 4×4 win). The environment variable <c>LEARNER_CONV_ALGORITHM</c> = <c>auto</c> | <c>gemm</c> |
 /// <c>winograd</c> overrides it for the process (read once).</para>
 /// </remarks>
 internal static unsafe class WinogradConv
 {
     internal const string EnvironmentVariable = "LEARNER_CONV_ALGORITHM";
 
-    /// <summary>Fewest input and output channels for which <see cref="ConvAlgorithm.Auto"/> chooses Winograd.</summary>
-    internal const int MinChannels = 64;
+    /// <summary>Fewest input and output channels for which <see cref="ConvAlgorithm.Auto"/> chooses Winograd: with
+    /// fewer, the 16 GEMMs are too thin to run at the micro-kernel's speed and the transforms dominate.</summary>
+    internal const int MinChannels = 32;
+
+    /// <summary>Planes smaller than this many pixels (8 × 8) have so few tiles per channel that the transforms' fixed
+    /// costs outweigh the saved multiply–adds unless the channels are many (<see cref="MinChannelsSmallPlane"/>).</summary>
+    internal const int MinPlane = 64;
+
+    /// <summary>Fewest channels for which <see cref="ConvAlgorithm.Auto"/> chooses Winograd on a plane below
+    /// <see cref="MinPlane"/>, which must still be at least 4 × 4: a 2 × 2 plane is one tile, a 1 × 1 plane a quarter
+    /// of one, and there the transforms are pure overhead.</summary>
+    internal const int MinChannelsSmallPlane = 256;
 
     /// <summary>A block gathers whole samples until it has at least this many tiles (the GEMMs' column count).</summary>
     internal const int TargetTiles = 256;
@@ -78,12 +89,13 @@ internal static unsafe class WinogradConv
         && g.DH == 1 && g.DW == 1 && g.Groups == 1 && g.N > 0 && g.C > 0 && g.Cout > 0 && g.OH == g.H && g.OW == g.W && g.H > 0 && g.W > 0
         && 16L * Math.Max(g.C, g.Cout) * Tiles(g) <= MaxBlockFloats;
 
-    /// <summary>Whether <paramref name="algorithm"/> computes this geometry's output and input gradient with Winograd.</summary>
+    /// <summary>Whether <paramref name="algorithm"/> computes this geometry's output and gradients with Winograd.</summary>
     internal static bool Chooses(in ConvGeometry g, ConvAlgorithm algorithm) => algorithm switch
     {
         ConvAlgorithm.Gemm => false,
         ConvAlgorithm.Winograd => Fits(g),
-        _ => Fits(g) && g.C >= MinChannels && g.Cout >= MinChannels,
+        _ => Fits(g) && Math.Min(g.C, g.Cout) >= MinChannels
+            && ((long)g.H * g.W >= MinPlane || (g.H >= 4 && g.W >= 4 && Math.Min(g.C, g.Cout) >= MinChannelsSmallPlane)),
     };
 
     private static long Tiles(in ConvGeometry g) => (long)((g.H + 1) / 2) * ((g.W + 1) / 2);
