@@ -103,19 +103,15 @@ public class WinogradConvTests
     }
 
     [Fact]
-    public void Auto_chooses_winograd_from_the_channel_and_plane_thresholds_and_the_overrides_force_either_way()
+    public void Auto_chooses_winograd_from_the_channel_and_plane_side_thresholds_and_the_overrides_force_either_way()
     {
-        int min = WinogradConv.MinChannels, big = WinogradConv.MinChannelsSmallPlane;
-        var wide = Same3x3(8, min, 8, 8, min);
+        int min = WinogradConv.MinChannels, side = WinogradConv.MinSide;
+        var wide = Same3x3(8, min, side, side + 3, min);
         var narrow = Same3x3(8, min - 1, 8, 8, min);
-        var smallPlane = Same3x3(8, 128, 7, 9, 128);
-        var smallPlaneMany = Same3x3(8, big, 4, 4, big);
         WinogradConv.Chooses(wide, ConvAlgorithm.Auto).Should().BeTrue();
         WinogradConv.Chooses(narrow, ConvAlgorithm.Auto).Should().BeFalse();
-        WinogradConv.Chooses(smallPlane, ConvAlgorithm.Auto).Should().BeFalse("63 pixels is below the plane threshold");
-        WinogradConv.Chooses(smallPlaneMany, ConvAlgorithm.Auto).Should().BeTrue();
-        WinogradConv.Chooses(Same3x3(8, big - 1, 4, 4, big), ConvAlgorithm.Auto).Should().BeFalse();
-        WinogradConv.Chooses(Same3x3(8, 512, 2, 2, 512), ConvAlgorithm.Auto).Should().BeFalse("a 2×2 plane is a single tile");
+        WinogradConv.Chooses(Same3x3(8, 512, side - 1, 8, 512), ConvAlgorithm.Auto).Should().BeFalse("a plane side below the threshold");
+        WinogradConv.Chooses(Same3x3(8, 512, 1, 1, 512), ConvAlgorithm.Auto).Should().BeFalse("a 1×1 plane is a quarter of a tile");
         WinogradConv.Chooses(narrow, ConvAlgorithm.Winograd).Should().BeTrue();
         WinogradConv.Chooses(wide, ConvAlgorithm.Gemm).Should().BeFalse();
         WinogradConv.Parse(null).Should().Be(ConvAlgorithm.Auto);

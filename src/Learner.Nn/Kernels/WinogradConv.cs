@@ -35,13 +35,14 @@ internal enum ConvAlgorithm
 /// double-precision direct convolution.</para>
 /// <para>Determinism: the batch is cut into blocks of whole samples that depend only on the geometry; within a block
 /// every output element is one GEMM element and two transform sums in a fixed order, the weight gradient's transform
-/// is summed over the blocks in block order, and the GEMM's reduction order does not depend on its thread count. So results are bit-identical for any number of threads; the transforms use
-/// only correctly rounded adds, so they do not depend on the SIMD width either.</para>
+/// is summed over the blocks in block order, and the GEMM's reduction order does not depend on its thread count. So
+/// results are bit-identical for any number of threads; the transforms use only correctly rounded adds, so they do
+/// not depend on the SIMD width either.</para>
 /// <para>The choice is made per geometry by <see cref="Chooses"/>: Winograd when both channel counts are at least
-/// <see cref="MinChannels"/> and the plane has at least <see cref="MinPlane"/> pixels, or the channels are at least
-/// <see cref="MinChannelsSmallPlane"/> on a plane of at least 4 × 4 (measured on a 2-core AMD Zen 5, docs/performance.md: 32→32 on 8×8 breaks even,
-/// 64→64 and 128→128 on 4×4 lose, 256→256 and 512→512 on 4×4 win). The environment variable <c>LEARNER_CONV_ALGORITHM</c> = <c>auto</c> | <c>gemm</c> |
-/// <c>winograd</c> overrides it for the process (read once).</para>
+/// <see cref="MinChannels"/> and both plane sides at least <see cref="MinSide"/> (measured on a 2-core AMD Zen 5,
+/// docs/performance.md: 8→8 on 32 × 32 and 16→16 on 16 × 16 take twice as long as im2col, 32→32 on 8 × 8 breaks even,
+/// everything wider wins, 4 × 4 planes included). The environment variable <c>LEARNER_CONV_ALGORITHM</c> =
+/// <c>auto</c> | <c>gemm</c> | <c>winograd</c> overrides it for the process (read once).</para>
 /// </remarks>
 internal static unsafe class WinogradConv
 {
@@ -51,14 +52,9 @@ internal static unsafe class WinogradConv
     /// fewer, the 16 GEMMs are too thin to run at the micro-kernel's speed and the transforms dominate.</summary>
     internal const int MinChannels = 32;
 
-    /// <summary>Planes smaller than this many pixels (8 × 8) have so few tiles per channel that the transforms' fixed
-    /// costs outweigh the saved multiply–adds unless the channels are many (<see cref="MinChannelsSmallPlane"/>).</summary>
-    internal const int MinPlane = 64;
-
-    /// <summary>Fewest channels for which <see cref="ConvAlgorithm.Auto"/> chooses Winograd on a plane below
-    /// <see cref="MinPlane"/>, which must still be at least 4 × 4: a 2 × 2 plane is one tile, a 1 × 1 plane a quarter
-    /// of one, and there the transforms are pure overhead.</summary>
-    internal const int MinChannelsSmallPlane = 256;
+    /// <summary>Shortest plane side for which <see cref="ConvAlgorithm.Auto"/> chooses Winograd: a 2 × 2 plane is one
+    /// tile and a 1 × 1 plane a quarter of one (16 products where the window reaches 1 to 4 inputs).</summary>
+    internal const int MinSide = 4;
 
     /// <summary>A block gathers whole samples until it has at least this many tiles (the GEMMs' column count).</summary>
     internal const int TargetTiles = 256;
@@ -94,8 +90,7 @@ internal static unsafe class WinogradConv
     {
         ConvAlgorithm.Gemm => false,
         ConvAlgorithm.Winograd => Fits(g),
-        _ => Fits(g) && Math.Min(g.C, g.Cout) >= MinChannels
-            && ((long)g.H * g.W >= MinPlane || (g.H >= 4 && g.W >= 4 && Math.Min(g.C, g.Cout) >= MinChannelsSmallPlane)),
+        _ => Fits(g) && Math.Min(g.C, g.Cout) >= MinChannels && Math.Min(g.H, g.W) >= MinSide,
     };
 
     private static long Tiles(in ConvGeometry g) => (long)((g.H + 1) / 2) * ((g.W + 1) / 2);
@@ -242,7 +237,7 @@ internal static unsafe class WinogradConv
 
     private static void Input(in Plan plan, float* x, int n0, int channels, float* v, int cols, long macs, int threads)
     {
-        var job = new WinogradTransforms.InputJob { X = x + (long)n0 * channels * plan.PlaneSize, V = v, InC = channels, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = cols / plan.Tiles * channels };
+        var job = new WinogradTransforms.InputJob { X = x + (long)n0 * channels * plan.PlaneSize, V = v, InC = channels, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = WinogradTransforms.InputJob.ItemCount(plan.TW, cols / plan.Tiles, channels) };
         job.Parts = Parts(threads, job.Items, macs);
         WorkerPool.Run(ref job, job.Parts);
     }

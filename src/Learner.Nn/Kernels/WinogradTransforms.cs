@@ -22,15 +22,25 @@ internal static unsafe class WinogradTransforms
         return _scratch;
     }
 
-    /// <summary>Input transform of a block: item (sample j, channel c) writes V[ξ][c][j·tiles + t] for its tiles t.</summary>
+    /// <summary>Input transform of a block: V[ξ][c][j·tiles + t] for every sample j, channel c and tile t. Planes whose
+    /// rows of tiles fill a 256-bit vector run per (sample, channel) item, vectorised along each row of tiles; narrower
+    /// planes (deep ResNet stages: 4 × 4, 6 × 6) run per channel over all the block's samples, their 4 × 4 patches
+    /// gathered first so the transform runs along the block's contiguous columns.</summary>
     internal struct InputJob : IParallelJob
     {
         public float* X, V;
         public int InC, H, W, TH, TW, Cols, Items, Parts;
 
+        /// <summary>Whether a plane of <paramref name="tW"/> tiles per row takes the gathered path.</summary>
+        internal static bool Gathers(int tW) => tW < 8;
+
+        /// <summary>The job's item count: channels (gathered) or samples × channels.</summary>
+        internal static int ItemCount(int tW, int samples, int channels) => Gathers(tW) ? channels : samples * channels;
+
         public readonly void RunPart(int part)
         {
             int i0 = (int)((long)Items * part / Parts), i1 = (int)((long)Items * (part + 1) / Parts);
+            if (Gathers(TW)) { RunGathered(i0, i1); return; }
             int qr = TH + 1, qc = TW + 1, q = qr * qc, ts = TH * TW;
             fixed (float* quad = Scratch(4 * q))
                 for (int item = i0; item < i1; item++)
@@ -45,6 +55,67 @@ internal static unsafe class WinogradTransforms
                         Simd.Loop(ref body, TW, Simd.Rung(Simd.Best, TW));
                     }
                 }
+        }
+
+        private readonly void RunGathered(int c0, int c1)
+        {
+            int ts = TH * TW, samples = Cols / ts, pw = 2 * TW + 2, plane = (2 * TH + 2) * pw;
+            fixed (float* scratch = Scratch(16 * Cols + plane))
+            {
+                float* d = scratch, pad = scratch + 16 * Cols;
+                // The padded plane's border is zero once; only its interior is rewritten per sample.
+                new Span<float>(pad, plane).Clear();
+                for (int c = c0; c < c1; c++)
+                {
+                    for (int j = 0; j < samples; j++)
+                    {
+                        float* x = X + ((long)j * InC + c) * H * W;
+                        for (int y = 0; y < H; y++) new ReadOnlySpan<float>(x + y * W, W).CopyTo(new Span<float>(pad + (y + 1) * pw + 1, W));
+                        for (int th = 0; th < TH; th++)
+                            for (int tw = 0; tw < TW; tw++)
+                            {
+                                float* src = pad + 2 * th * pw + 2 * tw;
+                                float* dst = d + j * ts + th * TW + tw;
+                                for (int i = 0; i < 4; i++, src += pw, dst += 4 * Cols)
+                                {
+                                    dst[0] = src[0]; dst[Cols] = src[1]; dst[2 * Cols] = src[2]; dst[3 * Cols] = src[3];
+                                }
+                            }
+                    }
+                    var body = new GatheredTiles { D = d, Cols = Cols, Dst = V + (long)c * Cols, Stride = (nint)InC * Cols };
+                    Simd.Loop(ref body, Cols, Simd.Rung(Simd.Best, Cols));
+                }
+            }
+        }
+    }
+
+    /// <summary>The input transform of gathered tiles: value (i, j) of every tile's 4 × 4 patch in row 4i + j of D.</summary>
+    private struct GatheredTiles : Simd.ILoopBody
+    {
+        public float* D, Dst;
+        public int Cols;
+        public nint Stride;
+
+        public readonly void At512(nint i) => Tile<Lane512, Vector512<float>>(i);
+        public readonly void At256(nint i) => Tile<Lane256, Vector256<float>>(i);
+        public readonly void At128(nint i) => Tile<Lane128, Vector128<float>>(i);
+        public readonly void At1(nint i) => Tile<Lane1, float>(i);
+
+        public readonly void Tail(nint i, int count, int lanes)
+        {
+            for (int k = 0; k < count; k++) Tile<Lane1, float>(i + k);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Tile<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
+        {
+            float* r = D + t;
+            nint c = Cols;
+            var t0 = InputRow.RowTransform<TL, TV>(TL.Load(r), TL.Load(r + c), TL.Load(r + 2 * c), TL.Load(r + 3 * c));
+            var t1 = InputRow.RowTransform<TL, TV>(TL.Load(r + 4 * c), TL.Load(r + 5 * c), TL.Load(r + 6 * c), TL.Load(r + 7 * c));
+            var t2 = InputRow.RowTransform<TL, TV>(TL.Load(r + 8 * c), TL.Load(r + 9 * c), TL.Load(r + 10 * c), TL.Load(r + 11 * c));
+            var t3 = InputRow.RowTransform<TL, TV>(TL.Load(r + 12 * c), TL.Load(r + 13 * c), TL.Load(r + 14 * c), TL.Load(r + 15 * c));
+            InputRow.Emit<TL, TV>(Dst + t, Stride, t0, t1, t2, t3);
         }
     }
 
@@ -96,8 +167,13 @@ internal static unsafe class WinogradTransforms
             var t1 = RowTransform<TL, TV>(r1, Q1);
             var t2 = RowTransform<TL, TV>(r2, Q1);
             var t3 = RowTransform<TL, TV>(r3, Q1);
-            float* d = Dst + l;
-            nint s = Stride;
+            Emit<TL, TV>(Dst + l, Stride, t0, t1, t2, t3);
+        }
+
+        /// <summary>Bᵀ applied across the four row transforms t0 … t3: transform point 4a + b goes to plane 4a + b.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Emit<TL, TV>(float* d, nint s, in Four<TV> t0, in Four<TV> t1, in Four<TV> t2, in Four<TV> t3) where TL : struct, ILane<TV> where TV : struct
+        {
             TL.Store(d, TL.Sub(t0.A, t2.A)); TL.Store(d + s, TL.Sub(t0.B, t2.B)); TL.Store(d + 2 * s, TL.Sub(t0.C, t2.C)); TL.Store(d + 3 * s, TL.Sub(t0.D, t2.D));
             d += 4 * s;
             TL.Store(d, TL.Add(t1.A, t2.A)); TL.Store(d + s, TL.Add(t1.B, t2.B)); TL.Store(d + 2 * s, TL.Add(t1.C, t2.C)); TL.Store(d + 3 * s, TL.Add(t1.D, t2.D));
@@ -109,11 +185,13 @@ internal static unsafe class WinogradTransforms
 
         /// <summary>d B for one tile row: its four values are quarter pc = 0, 1 at l and l + 1.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Four<TV> RowTransform<TL, TV>(float* even, int quarter) where TL : struct, ILane<TV> where TV : struct
-        {
-            TV d0 = TL.Load(even), d1 = TL.Load(even + quarter), d2 = TL.Load(even + 1), d3 = TL.Load(even + quarter + 1);
-            return new Four<TV>(TL.Sub(d0, d2), TL.Add(d1, d2), TL.Sub(d2, d1), TL.Sub(d1, d3));
-        }
+        private static Four<TV> RowTransform<TL, TV>(float* even, int quarter) where TL : struct, ILane<TV> where TV : struct =>
+            RowTransform<TL, TV>(TL.Load(even), TL.Load(even + quarter), TL.Load(even + 1), TL.Load(even + quarter + 1));
+
+        /// <summary>d B for one tile row (d0, d1, d2, d3): (d0 − d2, d1 + d2, d2 − d1, d1 − d3).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Four<TV> RowTransform<TL, TV>(TV d0, TV d1, TV d2, TV d3) where TL : struct, ILane<TV> where TV : struct =>
+            new(TL.Sub(d0, d2), TL.Add(d1, d2), TL.Sub(d2, d1), TL.Sub(d1, d3));
     }
 
     private readonly struct Four<TV>(TV a, TV b, TV c, TV d) where TV : struct
