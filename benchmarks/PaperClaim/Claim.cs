@@ -79,6 +79,9 @@ internal static class Claim
         if (trials > 0) options.Search = Search(trials);
         if (kv.TryGetValue("lr", out var lr)) options.Pretraining = options.Pretraining with { Optimizer = options.Pretraining.Optimizer with { LearningRate = double.Parse(lr, CultureInfo.InvariantCulture) } };
         if (kv.TryGetValue("steps", out var st)) options.Pretraining = options.Pretraining with { StepsPerEpoch = int.Parse(st, CultureInfo.InvariantCulture) / options.Pretraining.Epochs };
+        // aug=default: the library's default augmentation (flip, brightness, contrast, noise) on every pretraining view.
+        if (kv.TryGetValue("aug", out var aug) && aug == "default") options.Pretraining = options.Pretraining with { Augmentation = new AugmentationOptions() };
+        else if (aug is not null && aug != "none") throw new ArgumentException($"aug={aug}: use aug=default or aug=none.");
         if (kv.TryGetValue("pooling", out var pool)) options.VisitPooling = Enum.Parse<Learner.Downstream.VisitPooling>(pool, ignoreCase: true);
         var results = new LearnerExperiment(options).Run(data, new ExperimentRunOptions
         {
