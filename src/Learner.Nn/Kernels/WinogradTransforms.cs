@@ -14,6 +14,42 @@ namespace Learner.Nn.Kernels;
 /// bits on every rung.</remarks>
 internal static unsafe class WinogradTransforms
 {
+    /// <summary>A transform's inner step at position i of its loop, written once for every rung of the ladder
+    /// (the lane type is the rung: 512, 256 or 128 bits, or one float).</summary>
+    internal interface ITileOp
+    {
+        void At<TL, TV>(nint i) where TL : struct, ILane<TV> where TV : struct;
+    }
+
+    /// <summary>Runs <paramref name="op"/> over [0, <paramref name="n"/>) on the widest rung whose vector fits
+    /// <paramref name="n"/>, the remainder one float at a time (the adds are correctly rounded, so the rung changes no
+    /// bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Loop<TOp>(ref TOp op, int n) where TOp : struct, ITileOp
+    {
+        var body = new Ladder<TOp> { Op = op };
+        Simd.Loop(ref body, n, Simd.Rung(Simd.Best, n));
+    }
+
+    private struct Ladder<TOp> : Simd.ILoopBody where TOp : struct, ITileOp
+    {
+        public TOp Op;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At512(nint i) => Op.At<Lane512, Vector512<float>>(i);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At256(nint i) => Op.At<Lane256, Vector256<float>>(i);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At128(nint i) => Op.At<Lane128, Vector128<float>>(i);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At1(nint i) => Op.At<Lane1, float>(i);
+
+        public void Tail(nint i, int count, int lanes)
+        {
+            for (int k = 0; k < count; k++) Op.At<Lane1, float>(i + k);
+        }
+    }
+
     [ThreadStatic] private static float[]? _scratch;
 
     internal static float[] Scratch(int length)
@@ -52,7 +88,7 @@ internal static unsafe class WinogradTransforms
                     {
                         body.Row = th;
                         body.Dst = V + (long)c * Cols + (long)j * ts + th * TW;
-                        Simd.Loop(ref body, TW, Simd.Rung(Simd.Best, TW));
+                        Loop(ref body, TW);
                     }
                 }
         }
@@ -83,31 +119,21 @@ internal static unsafe class WinogradTransforms
                             }
                     }
                     var body = new GatheredTiles { D = d, Cols = Cols, Dst = V + (long)c * Cols, Stride = (nint)InC * Cols };
-                    Simd.Loop(ref body, Cols, Simd.Rung(Simd.Best, Cols));
+                    Loop(ref body, Cols);
                 }
             }
         }
     }
 
     /// <summary>The input transform of gathered tiles: value (i, j) of every tile's 4 × 4 patch in row 4i + j of D.</summary>
-    private struct GatheredTiles : Simd.ILoopBody
+    private struct GatheredTiles : ITileOp
     {
         public float* D, Dst;
         public int Cols;
         public nint Stride;
 
-        public readonly void At512(nint i) => Tile<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Tile<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Tile<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Tile<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Tile<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Tile<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
             float* r = D + t;
             nint c = Cols;
@@ -141,24 +167,14 @@ internal static unsafe class WinogradTransforms
     }
 
     /// <summary>One row of tiles of the input transform, vectorised over the tiles of the row.</summary>
-    private struct InputRow : Simd.ILoopBody
+    private struct InputRow : ITileOp
     {
         public float* Q, Dst;
         public int QRow, Q1, Row;
         public nint Stride;
 
-        public readonly void At512(nint i) => Tile<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Tile<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Tile<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Tile<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Tile<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Tile<TL, TV>(nint l) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint l) where TL : struct, ILane<TV> where TV : struct
         {
             // d[i][j] = padded x[2·th + i][2·tw + j]; rows i = 0, 2 read quarter row th, rows 1, 3 the next parity.
             float* r0 = Q + (nint)Row * QRow + l, r2 = r0 + QRow; // row parity 0 (quarters 0, 1)
@@ -214,7 +230,7 @@ internal static unsafe class WinogradTransforms
                 {
                     int j = item / OutC, co = item % OutC;
                     var body = new OutputTiles { M = M + (long)co * Cols + (long)j * ts, Stride = (nint)OutC * Cols, Dst = quad, Plane = ts };
-                    Simd.Loop(ref body, ts, Simd.Rung(Simd.Best, ts));
+                    Loop(ref body, ts);
                     Interleave(quad, ts, Y + ((long)j * OutC + co) * H * W, H, W, TW, Bias is null ? 0f : Bias[co]);
                 }
         }
@@ -238,24 +254,14 @@ internal static unsafe class WinogradTransforms
     }
 
     /// <summary>Aᵀ M A for consecutive tiles: the 16 transform points of a tile are <see cref="Stride"/> apart.</summary>
-    private struct OutputTiles : Simd.ILoopBody
+    private struct OutputTiles : ITileOp
     {
         public float* M, Dst;
         public nint Stride;
         public int Plane;
 
-        public readonly void At512(nint i) => Tile<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Tile<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Tile<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Tile<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Tile<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Tile<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
             var r0 = Columns<TL, TV>(M + t, Stride);
             var r1 = Columns<TL, TV>(M + t + 4 * Stride, Stride);
@@ -344,31 +350,21 @@ internal static unsafe class WinogradTransforms
                     for (int ci = 0; ci < Cin; ci++)
                         for (int k = 0; k < 9; k++) taps[k * Cin + ci] = g[ci * 9 + k];
                     var body = new FilterTaps { Taps = taps, Cin = Cin, Dst = U + (long)co * Cin, Plane = (nint)Cout * Cin };
-                    Simd.Loop(ref body, Cin, Simd.Rung(Simd.Best, Cin));
+                    Loop(ref body, Cin);
                 }
         }
     }
 
     /// <summary>U = G g Gᵀ for consecutive input channels: tap k of channel ci is Taps[k·Cin + ci]; the 16 outputs go to
     /// planes <see cref="Plane"/> apart.</summary>
-    private struct FilterTaps : Simd.ILoopBody
+    private struct FilterTaps : ITileOp
     {
         public float* Taps, Dst;
         public int Cin;
         public nint Plane;
 
-        public readonly void At512(nint i) => Filter<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Filter<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Filter<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Filter<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Filter<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Filter<TL, TV>(nint i) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint i) where TL : struct, ILane<TV> where TV : struct
         {
             // s = g Gᵀ per kernel row r (4 values), then U = G s per column.
             var s0 = Row<TL, TV>(Taps + i, Cin);
@@ -421,7 +417,7 @@ internal static unsafe class WinogradTransforms
                     int j = item / OutC, co = item % OutC;
                     SplitTiles(Gy + ((long)j * OutC + co) * H * W, quad, H, W, TW, ts);
                     var body = new GradTiles { Q = quad, Plane = ts, Dst = Dst + (long)co * Cols + (long)j * ts, Stride = (nint)OutC * Cols };
-                    Simd.Loop(ref body, ts, Simd.Rung(Simd.Best, ts));
+                    Loop(ref body, ts);
                 }
         }
     }
@@ -447,24 +443,14 @@ internal static unsafe class WinogradTransforms
 
     /// <summary>A e Aᵀ for consecutive tiles: A e gives rows (e0, e0 + e1, e0 − e1, −e1) of the tile's two rows, and
     /// each row (f0, f1) gives (f0, f0 + f1, f0 − f1, −f1).</summary>
-    private struct GradTiles : Simd.ILoopBody
+    private struct GradTiles : ITileOp
     {
         public float* Q, Dst;
         public int Plane;
         public nint Stride;
 
-        public readonly void At512(nint i) => Tile<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Tile<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Tile<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Tile<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Tile<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Tile<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
             TV e00 = TL.Load(Q + t), e01 = TL.Load(Q + Plane + t), e10 = TL.Load(Q + 2 * Plane + t), e11 = TL.Load(Q + 3 * Plane + t);
             float* d = Dst + t;
@@ -500,7 +486,7 @@ internal static unsafe class WinogradTransforms
                 for (int co = c0; co < c1; co++)
                 {
                     var body = new FilterGradTaps { Src = DU + (long)co * Cin, Plane = (nint)Cout * Cin, Taps = taps, Cin = Cin };
-                    Simd.Loop(ref body, Cin, Simd.Rung(Simd.Best, Cin));
+                    Loop(ref body, Cin);
                     float* g = Gw + (long)co * Cin * 9;
                     for (int ci = 0; ci < Cin; ci++)
                         for (int k = 0; k < 9; k++) g[ci * 9 + k] = taps[k * Cin + ci];
@@ -509,24 +495,14 @@ internal static unsafe class WinogradTransforms
     }
 
     /// <summary>Gᵀ u for a 4-vector u: (u0 + ½(u1 + u2), ½(u1 − u2), ½(u1 + u2) + u3), along b then along a.</summary>
-    private struct FilterGradTaps : Simd.ILoopBody
+    private struct FilterGradTaps : ITileOp
     {
         public float* Src, Taps;
         public nint Plane;
         public int Cin;
 
-        public readonly void At512(nint i) => Filter<Lane512, Vector512<float>>(i);
-        public readonly void At256(nint i) => Filter<Lane256, Vector256<float>>(i);
-        public readonly void At128(nint i) => Filter<Lane128, Vector128<float>>(i);
-        public readonly void At1(nint i) => Filter<Lane1, float>(i);
-
-        public readonly void Tail(nint i, int count, int lanes)
-        {
-            for (int k = 0; k < count; k++) Filter<Lane1, float>(i + k);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Filter<TL, TV>(nint i) where TL : struct, ILane<TV> where TV : struct
+        public readonly void At<TL, TV>(nint i) where TL : struct, ILane<TV> where TV : struct
         {
             float* u = Src + i;
             nint p = Plane;
