@@ -4,12 +4,10 @@
 #                              it first runs the QuickStart of BASE and of this checkout, interleaved twice.
 # The final window (final-*) ran with BASE = a 917dfe1 worktree; the second window (second-8b380d7-*) without BASE.
 set -u
-out=$1; base=${2:-}
-mkdir -p $out
+out=$(realpath -m "$1"); base=${2:-}
 cd "$(dirname "$0")/../../.."
-lscpu > $out/lscpu.txt; grep -m1 -E 'cpu family' /proc/cpuinfo >> $out/lscpu.txt; grep -m1 -E '^model\s' /proc/cpuinfo >> $out/lscpu.txt
-git log --oneline -1 > $out/commit.txt
-uptime > $out/load.txt
+source docs/results-data/window-steps.sh
+window_header
 if [ -n "$base" ]; then
   dotnet build -c Release samples/QuickStart -v q > /dev/null 2>&1
   for i in 1 2; do
@@ -18,13 +16,7 @@ if [ -n "$base" ]; then
     uptime >> $out/load.txt
   done
 fi
-B=benchmarks/Learner.TorchSharp.Benchmarks/bin/Release/net10.0/Learner.TorchSharp.Benchmarks.dll
-dotnet build -c Release benchmarks/Learner.TorchSharp.Benchmarks -v q > /dev/null 2>&1; scripts/libtorch-loadable.sh benchmarks/Learner.TorchSharp.Benchmarks/bin/Release > /dev/null
-OMP_WAIT_POLICY=PASSIVE dotnet $B --quick 30 > $out/tsm-quick-passive.txt 2>&1; uptime >> $out/load.txt
-OMP_WAIT_POLICY=ACTIVE dotnet $B --quick 30 --step-only > $out/tsm-quick-active.txt 2>&1; uptime >> $out/load.txt
-OMP_WAIT_POLICY=PASSIVE dotnet $B --quick 10 --resnet18 --step-only > $out/resnet18-preset-passive.txt 2>&1; uptime >> $out/load.txt
-OMP_WAIT_POLICY=ACTIVE dotnet $B --quick 10 --resnet18 --step-only > $out/resnet18-preset-active.txt 2>&1; uptime >> $out/load.txt
-/usr/bin/python3 benchmarks/compare/compare_training.py --repeats 3 > $out/compare-training.md 2>&1
+window_steps
 /usr/bin/python3 benchmarks/compare/compare_conv.py --repeats 3 > $out/compare-conv.md 2>&1
 uptime >> $out/load.txt
 echo done > $out/DONE
