@@ -24,16 +24,8 @@ internal static class BufferPool
     /// <summary>The bound in elements for a <c>LEARNER_TENSOR_POOL_MB</c> value (null or blank: a quarter of
     /// <paramref name="availableBytes"/>, clamped to [1 GiB, 8 GiB]).</summary>
     /// <exception cref="InvalidOperationException">The value is not a whole number of mebibytes ≥ 0.</exception>
-    internal static long ParseLimit(string? text, long availableBytes)
-    {
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mb) || mb > (long.MaxValue >> 20))
-                throw new InvalidOperationException($"{EnvironmentVariable} = '{text}' is not a whole number of mebibytes ≥ 0.");
-            return (mb << 20) / sizeof(float);
-        }
-        return Math.Clamp(availableBytes / 4, 1L << 30, 8L << 30) / sizeof(float);
-    }
+    internal static long ParseLimit(string? text, long availableBytes) =>
+        (EnvironmentSettings.Mebibytes(EnvironmentVariable, text) ?? Math.Clamp(availableBytes / 4, 1L << 30, 8L << 30)) / sizeof(float);
 
     private static readonly Dictionary<int, Stack<float[]>> Buckets = new();
     private static readonly object Gate = new();

@@ -111,3 +111,27 @@ public class RuntimeSettingTests
         FluentActions.Invoking(() => BufferPool.ParseLimit(text, 1L << 30)).Should().Throw<InvalidOperationException>()
             .WithMessage($"LEARNER_TENSOR_POOL_MB = '{text}'*");
 }
+
+/// <summary>The one parser of the memory-sizing environment variables.</summary>
+public class EnvironmentSettingsTests
+{
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    [InlineData("  ", null)]
+    [InlineData("0", 0L)]
+    [InlineData(" 12 ", 12L << 20)]
+    [InlineData("8796093022207", 8796093022207L << 20)]
+    public void Whole_mebibytes_are_bytes_and_blank_is_unset(string? text, long? bytes) =>
+        EnvironmentSettings.Mebibytes("LEARNER_X_MB", text).Should().Be(bytes);
+
+    [Theory]
+    [InlineData("+5")]
+    [InlineData("-5")]
+    [InlineData("1.5")]
+    [InlineData("64MB")]
+    [InlineData("8796093022208")]
+    public void Anything_else_is_refused_naming_the_variable_and_the_value(string text) =>
+        FluentActions.Invoking(() => EnvironmentSettings.Mebibytes("LEARNER_X_MB", text)).Should().Throw<InvalidOperationException>()
+            .WithMessage($"LEARNER_X_MB = '{text}' is not a whole number of mebibytes*");
+}

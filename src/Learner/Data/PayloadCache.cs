@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Learner.Data.Formats;
+using Learner.Nn;
 
 namespace Learner.Data;
 
@@ -231,17 +232,8 @@ public sealed class PayloadCache
     private static long ReadDefaultBudget() => ParseBudget(Environment.GetEnvironmentVariable("LEARNER_PAYLOAD_CACHE_MB"));
 
     /// <summary>The budget for a <c>LEARNER_PAYLOAD_CACHE_MB</c> value (null or blank: the memory-based default).</summary>
-    internal static long ParseBudget(string? text)
-    {
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mb) || mb > long.MaxValue / (1024 * 1024))
-                throw new InvalidOperationException($"LEARNER_PAYLOAD_CACHE_MB = '{text}' is not a whole number of mebibytes ≥ 0.");
-            return mb * 1024 * 1024;
-        }
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        return Math.Min(available / 4, 4L << 30);
-    }
+    internal static long ParseBudget(string? text) =>
+        EnvironmentSettings.Mebibytes("LEARNER_PAYLOAD_CACHE_MB", text) ?? Math.Min(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4, 4L << 30);
 
     /// <summary>One stored payload: decoded values, or a memory map of its file.</summary>
     private sealed class Entry
