@@ -45,6 +45,33 @@ public class WinogradConvTests
     }
 
     [Fact]
+    public void Every_pytorch_conv_fixture_it_fits_matches_with_winograd_forced()
+    {
+        int count = 0;
+        foreach (var fc in Fixtures.Load("conv.json"))
+        {
+            if (fc.Params.GetProperty("op").GetString() != "conv2d") continue;
+            var xs = fc.Tensors["x"].Shape;
+            var ws = fc.Tensors["w"].Shape;
+            int[] st = fc.Ints("stride"), pd = fc.Ints("padding"), dl = fc.Ints("dilation");
+            var g = new ConvGeometry(xs[0], xs[1], 1, xs[2], xs[3], ws[0], fc.Int("groups"), 1, ws[2], ws[3], 1, st[0], st[1], 0, pd[0], pd[1], 1, dl[0], dl[1]);
+            if (!WinogradConv.Fits(g)) continue;
+            count++;
+            float[] x = fc.Tensors["x"].Data, w = fc.Tensors["w"].Data, gy = fc.Tensors["gy"].Data;
+            float[]? b = fc.Params.GetProperty("bias").GetBoolean() ? fc.Tensors["b"].Data : null;
+            var y = Filled(fc.Tensors["y"].Data.Length);
+            var gx = Filled(x.Length);
+            var gw = Filled(w.Length);
+            ConvKernels.Forward(g, x, w, b, y, 2, ConvAlgorithm.Winograd);
+            ConvKernels.Backward(g, gy, x, w, gx, gw, null, 2, ConvAlgorithm.Winograd);
+            Fixtures.AssertClose(y, fc.Tensors["y"].Data, $"{fc.Name} y");
+            Fixtures.AssertClose(gx, fc.Tensors["gx"].Data, $"{fc.Name} gx");
+            Fixtures.AssertClose(gw, fc.Tensors["gw"].Data, $"{fc.Name} gw");
+        }
+        count.Should().BeGreaterThanOrEqualTo(4, "conv2d_3x3_pad1 and the three conv2d_winograd_* cases fit");
+    }
+
+    [Fact]
     public void Each_gradient_alone_equals_its_value_when_both_are_asked_for()
     {
         var g = Same3x3(70, 8, 4, 4, 9);

@@ -114,6 +114,13 @@ tsm_case("tsm_T4_div8_c10", (4, 10, 2, 2), 4, 8)
 tsm_case("tsm_T2_div2", (4, 6, 1, 3), 2, 2)
 tsm_case("tsm_T1", (3, 8, 2, 2), 1, 8)
 
+# 3x3 stride-1 padding-1 shapes for Learner's Winograd F(2x2, 3x3) path (ConvTests forces it on every case that fits):
+# a plane with 8+ tiles a row (its row path), an odd narrow plane and a 4x4 plane (its gathered path). Appended after
+# every other case so the earlier cases keep their random values.
+conv_case("conv2d_winograd_rows", 2, 2, 3, 4, (3, 17), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+conv_case("conv2d_winograd_odd", 2, 3, 4, 5, (5, 7), (3, 3), (1, 1), (1, 1), (1, 1), 1, bias=False)
+conv_case("conv2d_winograd_4x4", 2, 5, 6, 5, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conv.json")
 write(out, "generate_conv_fixtures.py", cases)
 print(f"wrote {len(cases)} cases to {out} ({os.path.getsize(out)} bytes)")
