@@ -1,10 +1,8 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Learner.Nn.Kernels;
 
-/// <summary>How <see cref="ConvKernels"/> computes a convolution's output and input gradient.</summary>
+/// <summary>How <see cref="ConvKernels"/> computes a convolution's output and gradients.</summary>
 internal enum ConvAlgorithm
 {
     /// <summary>Winograd where <see cref="WinogradConv.Chooses"/> says it pays, im2col + GEMM elsewhere.</summary>
