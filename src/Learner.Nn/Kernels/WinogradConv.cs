@@ -283,7 +283,7 @@ internal static unsafe class WinogradConv
 
         public readonly void RunPart(int part)
         {
-            int x0 = 16 * part / Parts, x1 = 16 * (part + 1) / Parts;
+            var (x0, x1) = RowParallel.Range(16, Parts, part);
             int threads = Parts == 1 ? Threads : 1;
             for (int xi = x0; xi < x1; xi++)
             {
@@ -305,7 +305,7 @@ internal static unsafe class WinogradConv
 
         public readonly void RunPart(int part)
         {
-            int x0 = 16 * part / Parts, x1 = 16 * (part + 1) / Parts;
+            var (x0, x1) = RowParallel.Range(16, Parts, part);
             int threads = Parts == 1 ? Threads : 1;
             for (int xi = x0; xi < x1; xi++)
             {

@@ -16,7 +16,7 @@ internal static unsafe partial class WinogradTransforms
 
         public readonly void RunPart(int part)
         {
-            int c0 = (int)((long)Cout * part / Parts), c1 = (int)((long)Cout * (part + 1) / Parts);
+            var (c0, c1) = RowParallel.Range(Cout, Parts, part);
             fixed (float* taps = Scratch(9 * Cin))
                 for (int co = c0; co < c1; co++)
                 {
@@ -83,7 +83,7 @@ internal static unsafe partial class WinogradTransforms
 
         public readonly void RunPart(int part)
         {
-            int i0 = (int)((long)Items * part / Parts), i1 = (int)((long)Items * (part + 1) / Parts);
+            var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
             fixed (float* quad = Scratch(4 * ts))
                 for (int item = i0; item < i1; item++)
@@ -155,7 +155,7 @@ internal static unsafe partial class WinogradTransforms
 
         public readonly void RunPart(int part)
         {
-            int c0 = (int)((long)Cout * part / Parts), c1 = (int)((long)Cout * (part + 1) / Parts);
+            var (c0, c1) = RowParallel.Range(Cout, Parts, part);
             fixed (float* taps = Scratch(9 * Cin))
                 for (int co = c0; co < c1; co++)
                 {

@@ -39,7 +39,7 @@ internal static unsafe partial class WinogradTransforms
 
         public readonly void RunPart(int part)
         {
-            int i0 = (int)((long)Items * part / Parts), i1 = (int)((long)Items * (part + 1) / Parts);
+            var (i0, i1) = RowParallel.Range(Items, Parts, part);
             if (Gathers(TW)) { RunGathered(i0, i1); return; }
             int qr = TH + 1, qc = TW + 1, q = qr * qc, ts = TH * TW;
             fixed (float* quad = Scratch(4 * q))
@@ -182,7 +182,7 @@ internal static unsafe partial class WinogradTransforms
 
         public readonly void RunPart(int part)
         {
-            int i0 = (int)((long)Items * part / Parts), i1 = (int)((long)Items * (part + 1) / Parts);
+            var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
             fixed (float* quad = Scratch(4 * ts))
                 for (int item = i0; item < i1; item++)
