@@ -108,7 +108,8 @@ internal static class Claim
             sb.Append('\n');
             var table = new TextTable(new TextColumn("objective"), new TextColumn("seeds", ColumnAlignment.Right),
                 new TextColumn("clip macro-F1 mean ± sd"), new TextColumn("clip macro-F1 95 % CI per seed"), new TextColumn("clip Spearman mean ± sd"),
-                new TextColumn("visit macro-F1 mean ± sd"), new TextColumn("visit macro-F1 95 % CI per seed"), new TextColumn("visit Spearman mean ± sd"), new TextColumn("visit Spearman 95 % CI per seed"));
+                new TextColumn("visit macro-F1 mean ± sd"), new TextColumn("visit macro-F1 95 % CI per seed"), new TextColumn("visit Spearman mean ± sd"), new TextColumn("visit Spearman 95 % CI per seed"),
+                new TextColumn("probe R² clip mean ± sd"), new TextColumn("probe R² visit mean ± sd"));
             foreach (var g in r.Rows.GroupBy(x => x.Objective))
             {
                 var rows = g.OrderBy(x => x.Seed).ToList();
@@ -116,7 +117,9 @@ internal static class Claim
                 string Cis(IEnumerable<MetricInterval> v) => string.Join("; ", v.Select(m => IntervalText.Format(m)));
                 table.AddRow(g.Key, rows.Count.ToString(CultureInfo.InvariantCulture),
                     Ms(rows.Select(x => x.MacroF1.Estimate)), Cis(rows.Select(x => x.MacroF1)), Ms(rows.Select(x => x.Spearman.Estimate)),
-                    Ms(rows.Select(x => x.Visit!.MacroF1.Estimate)), Cis(rows.Select(x => x.Visit!.MacroF1)), Ms(rows.Select(x => x.Visit!.Spearman.Estimate)), Cis(rows.Select(x => x.Visit!.Spearman)));
+                    Ms(rows.Select(x => x.Visit!.MacroF1.Estimate)), Cis(rows.Select(x => x.Visit!.MacroF1)), Ms(rows.Select(x => x.Visit!.Spearman.Estimate)), Cis(rows.Select(x => x.Visit!.Spearman)),
+                    rows.All(x => x.Probe is not null) ? Ms(rows.Select(x => x.Probe!.ClipR2.Estimate)) : "—",
+                    rows.All(x => x.Probe is not null) ? Ms(rows.Select(x => x.Probe!.VisitR2.Estimate)) : "—");
             }
             sb.Append(table.ToMarkdown()).Append('\n');
             string baseline = r.Rows[0].Objective;

@@ -6,7 +6,6 @@ using Learner.Data;
 using Learner.Downstream;
 using Learner.Sampling;
 using Learner.Metrics;
-using MathNet.Numerics.LinearAlgebra;
 
 internal static class DiagnoseVariants
 {
@@ -112,36 +111,19 @@ internal static class DiagnoseVariants
         return result;
     }
 
-    /// <summary>Ridge regression (λ = 1 on standardised features, statistics of the training rows) of y on the rows of
-    /// the training patients; R² on the target patients' rows.</summary>
+    /// <summary>The health-score probe (ridge, α = 1 on standardised features, statistics of the training rows) of y on
+    /// the rows of the training patients; R² on the target patients' rows.</summary>
     public static double ProbeR2(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds, HashSet<string> targetIds)
     {
         var pred = ProbePredict(x, d, y, patient, trainIds);
         var te = Enumerable.Range(0, y.Length).Where(i => targetIds.Contains(patient[i])).ToArray();
-        double yMean = te.Average(i => y[i]);
-        double ssRes = te.Sum(i => Math.Pow(y[i] - pred[i], 2)), ssTot = te.Sum(i => Math.Pow(y[i] - yMean, 2));
-        return 1 - ssRes / ssTot;
+        return Regression.RSquared(te.Select(i => y[i]).ToArray(), te.Select(i => pred[i]).ToArray());
     }
 
-    /// <summary>The ridge probe fit on the training patients' rows, predicting every row.</summary>
+    /// <summary>The library's <see cref="HealthScoreProbe"/> (α = 1) fit on the training patients' rows, predicting every row.</summary>
     public static double[] ProbePredict(float[] x, int d, double[] y, string[] patient, HashSet<string> trainIds)
     {
         var tr = Enumerable.Range(0, y.Length).Where(i => trainIds.Contains(patient[i])).ToArray();
-        var all = Enumerable.Range(0, y.Length).ToArray();
-        var mean = new double[d]; var sd = new double[d];
-        for (int j = 0; j < d; j++)
-        {
-            double s = 0, q = 0;
-            foreach (int i in tr) { double v = x[i * d + j]; s += v; q += v * v; }
-            mean[j] = s / tr.Length;
-            sd[j] = Math.Sqrt(Math.Max(q / tr.Length - mean[j] * mean[j], 0)) is var v2 && v2 > 1e-12 ? v2 : 1;
-        }
-        Matrix<double> Design(int[] rows) => Matrix<double>.Build.Dense(rows.Length, d + 1, (r, c) => c == d ? 1 : (x[rows[r] * d + c] - mean[c]) / sd[c]);
-        var a = Design(tr);
-        var yTr = Vector<double>.Build.Dense(tr.Select(i => y[i]).ToArray());
-        var reg = Matrix<double>.Build.DenseIdentity(d + 1) * 1.0;
-        reg[d, d] = 0;
-        var w = (a.TransposeThisAndMultiply(a) + reg).Solve(a.TransposeThisAndMultiply(yTr));
-        return (Design(all) * w).ToArray();
+        return HealthScoreProbe.Fit(x, d, y, tr).Predict(x, Enumerable.Range(0, y.Length).ToArray());
     }
 }

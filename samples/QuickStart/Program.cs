@@ -65,10 +65,12 @@ foreach (var r in results.Rows)
         $"{F(r.Spearman.Estimate)} [{F(r.Spearman.Lower)}, {F(r.Spearman.Upper)}]", r.PretrainingSeconds.ToString("F1", CultureInfo.InvariantCulture) }.Select(c => new Text(c)));
 AnsiConsole.Write(table);
 
-var visits = new Table().AddColumns("objective", "visit pairs", "visit macro-F1 [[95 % CI]]", "visit Spearman [[95 % CI]]");
+// Visit level, and how much of the health score a linear probe reads from the held-out patients' frozen embeddings.
+var visits = new Table().AddColumns("objective", "visit pairs", "visit macro-F1 [[95 % CI]]", "visit Spearman [[95 % CI]]", "score-probe R² clip / visit");
 foreach (var r in results.Rows.Where(r => r.Visit is not null))
     visits.AddRow(new[] { r.Objective, r.Visit!.Pairs.ToString(CultureInfo.InvariantCulture), $"{F(r.Visit.MacroF1.Estimate)} [{F(r.Visit.MacroF1.Lower)}, {F(r.Visit.MacroF1.Upper)}]",
-        $"{F(r.Visit.Spearman.Estimate)} [{F(r.Visit.Spearman.Lower)}, {F(r.Visit.Spearman.Upper)}]" }.Select(c => new Text(c)));
+        $"{F(r.Visit.Spearman.Estimate)} [{F(r.Visit.Spearman.Lower)}, {F(r.Visit.Spearman.Upper)}]",
+        r.Probe is { } p ? $"{F(p.ClipR2.Estimate)} / {F(p.VisitR2.Estimate)}" : "—" }.Select(c => new Text(c)));
 AnsiConsole.Write(visits);
 
 // The paired difference (recipe − MSE) on the same held-out pairs: one patient resample per bootstrap replicate for both.

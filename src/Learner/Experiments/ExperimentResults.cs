@@ -66,6 +66,8 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
             text += $"\nPaired differences to {Rows[0].Objective} (same seed, same held-out pairs; 95 % patient bootstrap; significant only when the interval excludes 0, marked *):\n\n" + paired.ToMarkdown();
         if (Rows.Any(r => r.Visit is not null))
             text += "\nVisit level (each visit the mean of its clips' embeddings; consecutive visits of the same held-out patients):\n\n" + ToVisitTable().ToMarkdown();
+        if (Rows.Any(r => r.Probe is not null))
+            text += "\nHealth-score probe (ridge, α = 1, on standardised frozen embeddings; fit on each fold's training patients, R² on its held-out patients, pooled):\n\n" + ToProbeTable().ToMarkdown();
         var warnings = Rows.SelectMany(r => r.Warnings.Select(w => $"- {r.Objective} (seed {r.Seed}): {w}")).ToList();
         return warnings.Count == 0 ? text : text + "\n" + string.Join("\n", warnings) + "\n";
     }
@@ -109,6 +111,18 @@ public sealed record ExperimentResults(IReadOnlyList<ExperimentRow> Rows)
         foreach (var r in Rows.Where(r => r.Visit is not null))
             table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Visit!.Pairs.ToString(CultureInfo.InvariantCulture), IntervalText.Format(r.Visit.Accuracy),
                 IntervalText.Format(r.Visit.MacroF1), IntervalText.Format(r.Visit.QuadraticKappa), IntervalText.Format(r.Visit.Spearman));
+        return table;
+    }
+
+    /// <summary>The health-score probe's R² (rows without a probe are left out).</summary>
+    /// <returns>A table with objective, seed, held-out scans and visits, and the clip- and visit-level R² with intervals.</returns>
+    public TextTable ToProbeTable()
+    {
+        var table = new TextTable(new TextColumn("objective"), new TextColumn("seed", ColumnAlignment.Right), new TextColumn("scans", ColumnAlignment.Right),
+            new TextColumn("R² clip"), new TextColumn("visits", ColumnAlignment.Right), new TextColumn("R² visit"));
+        foreach (var r in Rows.Where(r => r.Probe is not null))
+            table.AddRow(r.Objective, r.Seed.ToString(CultureInfo.InvariantCulture), r.Probe!.Scans.ToString(CultureInfo.InvariantCulture), IntervalText.Format(r.Probe.ClipR2),
+                r.Probe.Visits.ToString(CultureInfo.InvariantCulture), IntervalText.Format(r.Probe.VisitR2));
         return table;
     }
 

@@ -200,9 +200,48 @@ public static class ExperimentResultsFile
         }
     }
 
+    private sealed class ProbeDto
+    {
+        public int Scans { get; set; }
+        public int Visits { get; set; }
+        public IntervalDto? ClipR2 { get; set; }
+        public IntervalDto? VisitR2 { get; set; }
+        public List<double>? ClipScores { get; set; }
+        public List<double>? ClipPredictions { get; set; }
+        public List<int>? ClipPatients { get; set; }
+        public List<double>? VisitScores { get; set; }
+        public List<double>? VisitPredictions { get; set; }
+        public List<int>? VisitPatients { get; set; }
+
+        public static ProbeDto From(HealthScoreProbeResult p, bool details) => new()
+        {
+            Scans = p.Scans, Visits = p.Visits, ClipR2 = IntervalDto.From(p.ClipR2), VisitR2 = IntervalDto.From(p.VisitR2),
+            ClipScores = details ? p.ClipScores.ToList() : null, ClipPredictions = details ? p.ClipPredictions.ToList() : null, ClipPatients = details ? p.ClipPatients.ToList() : null,
+            VisitScores = details ? p.VisitScores.ToList() : null, VisitPredictions = details ? p.VisitPredictions.ToList() : null, VisitPatients = details ? p.VisitPatients.ToList() : null,
+        };
+
+        public HealthScoreProbeResult ToResult(string where)
+        {
+            if (ClipR2 is null || VisitR2 is null) throw new InvalidDataException($"{where}: its health-score probe lacks clipR2 or visitR2.");
+            if (Scans < 0 || Visits < 0) throw new InvalidDataException($"{where}: its health-score probe counts {Scans} scans and {Visits} visits; counts cannot be negative.");
+            static void Same(string where, string level, int a, int b, int c)
+            {
+                if (a != b || a != c) throw new InvalidDataException($"{where}: its health-score probe has {a} {level} scores, {b} predictions and {c} patients; they must be equal.");
+            }
+            Same(where, "clip", ClipScores?.Count ?? 0, ClipPredictions?.Count ?? 0, ClipPatients?.Count ?? 0);
+            Same(where, "visit", VisitScores?.Count ?? 0, VisitPredictions?.Count ?? 0, VisitPatients?.Count ?? 0);
+            return new HealthScoreProbeResult(Scans, Visits, ClipR2.ToInterval(), VisitR2.ToInterval())
+            {
+                ClipScores = ClipScores?.ToArray() ?? Array.Empty<double>(), ClipPredictions = ClipPredictions?.ToArray() ?? Array.Empty<double>(), ClipPatients = ClipPatients?.ToArray() ?? Array.Empty<int>(),
+                VisitScores = VisitScores?.ToArray() ?? Array.Empty<double>(), VisitPredictions = VisitPredictions?.ToArray() ?? Array.Empty<double>(), VisitPatients = VisitPatients?.ToArray() ?? Array.Empty<int>(),
+            };
+        }
+    }
+
     private sealed class RowDto
     {
         public VisitDto? Visit { get; set; }
+        public ProbeDto? Probe { get; set; }
 
         public string? Objective { get; set; }
         public int Seed { get; set; }
@@ -223,6 +262,7 @@ public static class ExperimentResultsFile
             Objective = r.Objective, Seed = r.Seed, Protocol = r.Protocol, Accuracy = IntervalDto.From(r.Accuracy), MacroF1 = IntervalDto.From(r.MacroF1),
             QuadraticKappa = IntervalDto.From(r.QuadraticKappa), Spearman = IntervalDto.From(r.Spearman), BalancedAccuracy = N(r.BalancedAccuracy),
             PretrainingSeconds = r.PretrainingSeconds, FinalLoss = N(r.FinalLoss), Warnings = r.Warnings.ToList(), Visit = r.Visit is { } v ? VisitDto.From(v, details) : null,
+            Probe = r.Probe is { } pr ? ProbeDto.From(pr, details) : null,
             Folds = r.Folds.Select(f => new FoldDto
             {
                 Index = f.Index, PretrainPatients = f.PretrainPatients.ToList(), ValidationPatients = f.ValidationPatients.ToList(), TestPatients = f.TestPatients.ToList(),
@@ -265,6 +305,7 @@ public static class ExperimentResultsFile
             {
                 Protocol = Protocol ?? "held-out k-fold", BalancedAccuracy = D(BalancedAccuracy), Warnings = Warnings?.ToArray() ?? Array.Empty<string>(), Details = details,
                 Visit = Visit?.ToResult(where),
+                Probe = Probe?.ToResult(where),
                 Folds = (Folds ?? new()).Select(f => new ExperimentFold(f.Index, f.PretrainPatients?.ToArray() ?? Array.Empty<string>(), f.ValidationPatients?.ToArray() ?? Array.Empty<string>(), f.TestPatients?.ToArray() ?? Array.Empty<string>())
                 {
                     Trials = (f.Trials ?? new()).Select(t => new TrialResult(t.Index, t.Settings ?? "", t.Metric ?? "", D(t.Score), t.PretrainingSeconds)).ToArray(),

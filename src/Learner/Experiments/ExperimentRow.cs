@@ -33,6 +33,10 @@ public sealed record ExperimentRow(string Objective, int Seed, MetricInterval Ac
     /// <summary>Visit-level change and alignment on the same held-out patients (mean of each visit's scan embeddings),
     /// or null when not evaluated (the transductive mode, or results written before visit-level evaluation existed).</summary>
     public VisitLevelResult? Visit { get; init; }
+
+    /// <summary>The health-score probe's R² on the same held-out patients (clip and visit level), or null when not
+    /// evaluated (the transductive mode, or results written before the probe existed).</summary>
+    public HealthScoreProbeResult? Probe { get; init; }
 }
 
 /// <summary>One outer fold of one run.</summary>

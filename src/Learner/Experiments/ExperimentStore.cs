@@ -35,6 +35,21 @@ internal sealed record FoldOutcome
     public double[] VisitDistances { get; init; } = Array.Empty<double>();
 
     public double[] VisitGaps { get; init; } = Array.Empty<double>();
+
+    /// <summary>Health-score probe (empty in the transductive mode and in folds saved before the probe existed): the
+    /// score, the probe's prediction and the patient of each held-out scan with a finite score.</summary>
+    public double[] ProbeScores { get; init; } = Array.Empty<double>();
+
+    public double[] ProbePredictions { get; init; } = Array.Empty<double>();
+
+    public int[] ProbePatients { get; init; } = Array.Empty<int>();
+
+    /// <summary>The same for each held-out visit with a finite score (its pooled embedding, the mean of its scores).</summary>
+    public double[] VisitProbeScores { get; init; } = Array.Empty<double>();
+
+    public double[] VisitProbePredictions { get; init; } = Array.Empty<double>();
+
+    public int[] VisitProbePatients { get; init; } = Array.Empty<int>();
 }
 
 /// <summary>A trial's outcome, saved beside its checkpoint so that a resumed fold does not pretrain it again.</summary>

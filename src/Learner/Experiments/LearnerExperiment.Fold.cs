@@ -236,6 +236,9 @@ public sealed partial class LearnerExperiment
             // weighted mean, the attention fit on the classifier's training patients only).
             int[] vTruth = Array.Empty<int>(), vPred = Array.Empty<int>(), vPatients = Array.Empty<int>();
             double[] vDistances = Array.Empty<double>(), vGaps = Array.Empty<double>();
+            var clipProbe = Probe(embeddings, d, dataset.Scans.Select(s => s.ChangeScore ?? double.NaN).ToArray(),
+                dataset.Scans.Select(s => s.PatientIndex).ToArray(), dataset.Scans.Select(s => s.PatientId).ToArray());
+            ProbeRows visitProbe = ProbeRows.Empty;
             if (visits is { Pairs.Count: > 0 })
             {
                 var visitEmbeddings = _o.VisitPooling == VisitPooling.Attention
@@ -245,15 +248,38 @@ public sealed partial class LearnerExperiment
                 (vTruth, vPred, vPatients) = (visitEval.Truth, visitEval.Predicted, visitEval.PatientIndices);
                 vGaps = visitRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray();
                 vDistances = Alignment.Compute(visitEmbeddings, d, visitRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(), vGaps).Distances.ToArray();
+                visitProbe = Probe(visitEmbeddings, d, visits.Visits.Select(v => v.ChangeScore).ToArray(),
+                    visits.Visits.Select(v => v.PatientIndex).ToArray(), visits.Visits.Select(v => v.PatientId).ToArray());
             }
             return new FoldOutcome
             {
+                ProbeScores = clipProbe.Scores, ProbePredictions = clipProbe.Predictions, ProbePatients = clipProbe.Patients,
+                VisitProbeScores = visitProbe.Scores, VisitProbePredictions = visitProbe.Predictions, VisitProbePatients = visitProbe.Patients,
                 VisitTruth = vTruth, VisitPredicted = vPred, VisitPatients = vPatients, VisitDistances = vDistances, VisitGaps = vGaps,
                 Fold = plan.Record() with { Trials = trials, ChosenTrial = chosenIndex, ChosenSettings = chosen.Settings, PretrainingSeconds = seconds, FinalLoss = finalLoss },
                 Truth = eval.Truth, Predicted = eval.Predicted, PairPatients = eval.PatientIndices, Distances = distances, Gaps = gaps,
                 AlignmentPatients = eval.PatientIndices,
                 Losses = chosen.Losses,
             };
+        }
+
+        /// <summary>The held-out rows of the health-score probe: score, prediction and patient index of each test row.</summary>
+        private sealed record ProbeRows(double[] Scores, double[] Predictions, int[] Patients)
+        {
+            public static readonly ProbeRows Empty = new(Array.Empty<double>(), Array.Empty<double>(), Array.Empty<int>());
+        }
+
+        /// <summary>Fits the health-score probe on the rows (scans or visits) of the classifier's training patients with a
+        /// finite score and predicts the test patients' such rows once; empty when either side has too few rows.</summary>
+        private ProbeRows Probe(float[] embeddings, int d, double[] scores, int[] patientIndex, string[] patientId)
+        {
+            var train = plan.ClassifierPatients.ToHashSet(StringComparer.Ordinal);
+            var test = plan.Test!.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+            var trainRows = Enumerable.Range(0, scores.Length).Where(i => double.IsFinite(scores[i]) && train.Contains(patientId[i])).ToArray();
+            var testRows = Enumerable.Range(0, scores.Length).Where(i => double.IsFinite(scores[i]) && test.Contains(patientId[i])).ToArray();
+            if (trainRows.Length < 2 || testRows.Length == 0) return ProbeRows.Empty;
+            var probe = HealthScoreProbe.Fit(embeddings, d, scores, trainRows);
+            return new ProbeRows(testRows.Select(i => scores[i]).ToArray(), probe.Predict(embeddings, testRows), testRows.Select(i => patientIndex[i]).ToArray());
         }
 
         /// <summary>Adds coarse labels from the pretraining patients' score quartiles when the scans have none (the bins

@@ -3,6 +3,7 @@ using System.Globalization;
 using Learner.Data;
 using Learner.Downstream;
 using Learner.Encoders;
+using Learner.Metrics;
 using Learner.Objectives;
 using Learner.Sampling;
 
@@ -183,6 +184,7 @@ public sealed partial class LearnerExperiment
             outcomes.Sum(o => o.Fold.PretrainingSeconds), finalLoss)
         {
             Visit = PoolVisits(outcomes, seed),
+            Probe = PoolProbe(outcomes, seed),
             Protocol = _options.Protocol.Name,
             BalancedAccuracy = report.BalancedAccuracy,
             Folds = outcomes.Select(o => o.Fold).ToArray(),
@@ -208,6 +210,33 @@ public sealed partial class LearnerExperiment
         return new VisitLevelResult(truth.Length, r.Accuracy, r.MacroF1, r.QuadraticKappa, r.Spearman)
         {
             Truth = truth, Predicted = predicted, PairPatients = patients, Distances = distances, Gaps = gaps,
+        };
+    }
+
+    /// <summary>The stream the probe's bootstraps fork from: <c>new Rng(seed).Fork(ProbeBootstrapStream)</c>, then
+    /// <c>.Fork(1)</c> for the clip level and <c>.Fork(2)</c> for the visit level.</summary>
+    internal const ulong ProbeBootstrapStream = 0xB0B5;
+
+    /// <summary>The health-score probe pooled over the folds, or null when a fold did not score it (the transductive
+    /// mode, or folds saved before the probe existed).</summary>
+    private HealthScoreProbeResult? PoolProbe(IReadOnlyList<FoldOutcome> outcomes, int seed)
+    {
+        if (outcomes.Any(o => o.ProbeScores.Length == 0)) return null;
+        var rng = new Learner.Nn.Rng((ulong)seed).Fork(ProbeBootstrapStream);
+        MetricInterval R2(double[] y, double[] p, int[] patients, Learner.Nn.Rng stream) => y.Length == 0
+            ? new MetricInterval(double.NaN, double.NaN, double.NaN)
+            : Bootstrap.ConfidenceInterval(patients, idx => Regression.RSquared(idx.Select(i => y[i]).ToArray(), idx.Select(i => p[i]).ToArray()),
+                _options.BootstrapResamples, Bootstrap.DefaultLevel, stream);
+        var clipY = outcomes.SelectMany(o => o.ProbeScores).ToArray();
+        var clipP = outcomes.SelectMany(o => o.ProbePredictions).ToArray();
+        var visitY = outcomes.SelectMany(o => o.VisitProbeScores).ToArray();
+        var visitP = outcomes.SelectMany(o => o.VisitProbePredictions).ToArray();
+        var clipPatients = outcomes.SelectMany(o => o.ProbePatients).ToArray();
+        var visitPatients = outcomes.SelectMany(o => o.VisitProbePatients).ToArray();
+        return new HealthScoreProbeResult(clipY.Length, visitY.Length, R2(clipY, clipP, clipPatients, rng.Fork(1)), R2(visitY, visitP, visitPatients, rng.Fork(2)))
+        {
+            ClipScores = clipY, ClipPredictions = clipP, ClipPatients = clipPatients,
+            VisitScores = visitY, VisitPredictions = visitP, VisitPatients = visitPatients,
         };
     }
 

@@ -1,6 +1,7 @@
 using Learner.Data;
 using Learner.Encoders;
 using Learner.Experiments;
+using Learner.Metrics;
 using Learner.Nn;
 using Learner.Training;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,9 +71,17 @@ public class LearnerExperimentTests
             r.Visit!.Pairs.Should().Be(r.Details.Truth.Count);
             r.Visit.Truth.Should().Equal(r.Details.Truth, "the same pairs in the same order");
             r.Visit.Distances.Should().HaveCount(r.Visit.Pairs);
+            // The health-score probe scores every scan once, by its fold's probe; each visit (one scan here) once too.
+            r.Probe!.Scans.Should().Be(data.ScanCount);
+            r.Probe.Visits.Should().Be(data.ScanCount);
+            r.Probe.ClipPatients.Distinct().Should().HaveCount(data.PatientCount);
+            r.Probe.ClipScores.Should().BeEquivalentTo(data.Scans.Select(s => s.ChangeScore!.Value));
+            r.Probe.ClipR2.Estimate.Should().Be(Regression.RSquared(r.Probe.ClipScores.ToArray(), r.Probe.ClipPredictions.ToArray()));
+            r.Probe.ClipR2.Lower.Should().BeLessThanOrEqualTo(r.Probe.ClipR2.Estimate + 1e-12);
+            r.Probe.VisitR2.Estimate.Should().BeLessThanOrEqualTo(1);
         }
         string markdown = results.ToMarkdown();
-        markdown.Should().Contain("Protocol: held-out k-fold").And.Contain("| mse + weighted-contrastive | 1 | held-out k-fold |");
+        markdown.Should().Contain("Protocol: held-out k-fold").And.Contain("| mse + weighted-contrastive | 1 | held-out k-fold |").And.Contain("Health-score probe");
         // Every table is valid GitHub markdown: each row has as many unescaped '|' as its header (the results table has
         // 8 columns although a header holds "|Δscore|").
         int expected = 0;
@@ -122,6 +131,7 @@ public class LearnerExperimentTests
             .Run(data, Cold, null, null, CancellationToken.None);
         transductive.Rows[0].Protocol.Should().Be("transductive");
         transductive.ToMarkdown().Should().Contain("not held-out estimates");
+        transductive.Rows[0].Probe.Should().BeNull("the probe is a held-out measure");
         leakyTrained.Should().ContainSingle();
         leakyTrained[0].Select(x => scanOf[x].PatientId).Distinct().Count().Should().BeGreaterThan(12, "transductive pretraining sees the evaluated patients");
     }
@@ -142,6 +152,9 @@ public class LearnerExperimentTests
         Fold0(first).Should().Equal(Fold0(second));
         first.Rows[0].Details!.PairDistances.Take(n0).Should().Equal(second.Rows[0].Details!.PairDistances.Take(n0), "fold 0's encoder is bit-identical");
         first.Rows[0].Details!.Truth.Take(n0).Should().NotEqual(second.Rows[0].Details!.Truth.Take(n0), "the perturbation does change these patients' change labels");
+        int s0 = data.Scans.Count(s => test.Contains(s.PatientId));
+        first.Rows[0].Probe!.ClipPredictions.Take(s0).Should().Equal(second.Rows[0].Probe!.ClipPredictions.Take(s0), "fold 0's probe is fit on its training patients only");
+        first.Rows[0].Probe!.ClipScores.Take(s0).Should().NotEqual(second.Rows[0].Probe!.ClipScores.Take(s0));
 
         // The same perturbation moves the transductive mode's predictions for those patients: it leaks.
         var leaky = options with { Protocol = new ExperimentProtocolOptions { OuterFolds = 4, Transductive = true } };
@@ -272,6 +285,10 @@ public class LearnerExperimentTests
             back.Rows[0].Folds[0].TestPatients.Should().Equal(results.Rows[0].Folds[0].TestPatients);
             back.Rows[0].Visit.Should().NotBeNull();
             back.Rows[0].Visit!.Truth.Should().Equal(results.Rows[0].Visit!.Truth).And.NotBeEmpty();
+            back.Rows[0].Probe.Should().NotBeNull();
+            back.Rows[0].Probe!.ClipR2.Estimate.Should().Be(results.Rows[0].Probe!.ClipR2.Estimate);
+            back.Rows[0].Probe!.VisitR2.Lower.Should().Be(results.Rows[0].Probe!.VisitR2.Lower);
+            back.Rows[0].Probe!.ClipPredictions.Should().Equal(results.Rows[0].Probe!.ClipPredictions).And.NotBeEmpty();
             File.WriteAllText(file, "[{\"objective\": \"mse\"}]");
             FluentActions.Invoking(() => ExperimentResultsFile.Read(file)).Should().Throw<InvalidDataException>().WithMessage("*not a results file*");
             File.WriteAllText(file, "{\"schema\": \"learner-results/9\", \"rows\": []}");
