@@ -23,9 +23,10 @@ public sealed record ReportOptions
 
 /// <summary>
 /// Writes an experiment's results as one self-contained HTML page: inline CSS and inline SVG charts, no scripts, no
-/// external assets — the results table with confidence intervals, macro-F1 and Spearman per objective, the training
-/// curves, the paper's Fig. 1 (embedding cosine distance against |Δscore| of same-patient pairs) and the confusion
-/// matrices. Every name and value from the data is escaped.
+/// external assets — the results table with confidence intervals, the visit level and the health-score probe's R², the
+/// paired differences to the first objective, macro-F1 and Spearman per objective, the training curves, the paper's
+/// Fig. 1 (embedding cosine distance against |Δscore| of same-patient pairs), the probe's predicted against true scores
+/// and the confusion matrices. Every name and value from the data is escaped.
 /// </summary>
 public static class HtmlReport
 {
@@ -69,6 +70,8 @@ public static class HtmlReport
         }
 
         Summary(sb, groups, results);
+        VisitAndProbe(sb, groups);
+        Paired(sb, results);
         var warnings = results.Rows.SelectMany(r => r.Warnings.Select(w => $"{r.Objective} (seed {r.Seed}): {w}")).ToList();
         if (warnings.Count > 0)
         {
@@ -104,6 +107,17 @@ public static class HtmlReport
                 r.Details!.PairGaps, r.Details.PairDistances, options.MaxScatterPoints));
         }
         sb.Append("</div>\n");
+
+        var probed = groups.Select(g => (g.Key, Row: g.FirstOrDefault(r => r.Probe is { ClipScores.Count: > 0 }))).Where(x => x.Row is not null).ToList();
+        if (probed.Count > 0)
+        {
+            sb.Append("<h2>Health-score probe on held-out patients</h2>");
+            sb.Append("<p class=\"note\">Each point is a held-out scan: x its health score, y what a ridge probe fit on the training patients' frozen embeddings predicts (first seed). The closer to the diagonal, the more of the score the embedding carries linearly.</p><div class=\"grid\">");
+            foreach (var (name, row) in probed)
+                Card(sb, Charts.Scatter(string.Create(CultureInfo.InvariantCulture, $"{name} (seed {row!.Seed}): R² = {F(row.Probe!.ClipR2.Estimate)}"), "health score", "probe prediction",
+                    row.Probe.ClipScores, row.Probe.ClipPredictions, options.MaxScatterPoints));
+            sb.Append("</div>\n");
+        }
 
         sb.Append("<h2>Confusion matrices (all seeds)</h2><div class=\"grid\">");
         foreach (var g in groups)
@@ -209,6 +223,34 @@ public static class HtmlReport
         sb.Append("</table>\n<p class=\"note\">").Append(best is null
             ? "No objective is highlighted: no objective's paired macro-F1 difference to every other one has a 95 % patient-bootstrap interval above 0."
             : $"Highlighted: {E(best)}, whose paired macro-F1 difference to every other objective (same seeds, same held-out pairs) has a 95 % interval above 0.").Append("</p>\n");
+    }
+
+    /// <summary>Visit-level change and alignment, and the health-score probe's R², per objective (mean ± sd over seeds).</summary>
+    private static void VisitAndProbe(StringBuilder sb, List<IGrouping<string, ExperimentRow>> groups)
+    {
+        if (!groups.Any(g => g.Any(r => r.Visit is not null || r.Probe is not null))) return;
+        sb.Append("<h2>Visit level and health-score probe</h2><table><tr><th>objective</th><th>seeds</th><th>visit macro-F1 (mean ± sd)</th><th>visit Spearman (mean ± sd)</th><th>probe R² clip</th><th>probe R² visit</th></tr>");
+        foreach (var g in groups)
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<tr><td>{E(g.Key)}</td><td>{g.Count()}</td><td>{MeanSd(g.Where(r => r.Visit is not null).Select(r => r.Visit!.MacroF1.Estimate))}</td><td>{MeanSd(g.Where(r => r.Visit is not null).Select(r => r.Visit!.Spearman.Estimate))}</td><td>{MeanSd(g.Where(r => r.Probe is not null).Select(r => r.Probe!.ClipR2.Estimate))}</td><td>{MeanSd(g.Where(r => r.Probe is not null).Select(r => r.Probe!.VisitR2.Estimate))}</td></tr>");
+        sb.Append("</table>\n<p class=\"note\">Visit level: each visit is the pooled embedding of its scans, one pair per consecutive visits of a held-out patient. Probe: ridge regression (α = 1) of the health score on standardised frozen embeddings, fit on each fold's training patients, R² on its held-out patients.</p>\n");
+    }
+
+    /// <summary>The paired differences to the first objective per seed (<see cref="ExperimentResults.PairedDifferences"/>).</summary>
+    private static void Paired(StringBuilder sb, ExperimentResults results)
+    {
+        var table = results.PairedDifferences(500);
+        if (table.Rows.Count == 0) return;
+        sb.Append("<h2>Paired differences to ").Append(E(results.Rows[0].Objective)).Append("</h2><table><tr>");
+        foreach (var c in table.Columns) sb.Append("<th>").Append(E(c.Header)).Append("</th>");
+        sb.Append("</tr>");
+        foreach (var row in table.Rows)
+        {
+            sb.Append("<tr>");
+            foreach (var cell in row) sb.Append("<td>").Append(E(cell)).Append("</td>");
+            sb.Append("</tr>");
+        }
+        sb.Append("</table>\n<p class=\"note\">Same seed, same held-out pairs; one patient resample per bootstrap replicate for both objectives (500 replicates); * marks an interval that excludes 0.</p>\n");
     }
 
     private static ChartInterval Interval(string name, IEnumerable<MetricInterval> values)

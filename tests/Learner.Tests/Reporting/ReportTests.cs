@@ -125,7 +125,9 @@ public class ReportTests
         html.Should().NotContain("<script");
         html.Replace("http://www.w3.org/2000/svg", "").Should().NotContain("http://").And.NotContain("https://", "the page has no external assets");
         int svgs = System.Text.RegularExpressions.Regex.Matches(html, "<svg ").Count;
-        svgs.Should().Be(2 + 3 * 2, "two summary charts, then a curve, a scatter and a confusion matrix per objective");
+        svgs.Should().Be(2 + 4 * 2, "two summary charts, then a curve, an alignment scatter, a probe scatter and a confusion matrix per objective");
+        html.Should().Contain("Visit level and health-score probe").And.Contain("Health-score probe on held-out patients").And.Contain("Paired differences to ");
+        html.Should().Contain(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"R&#178; = {results.Rows[0].Probe!.ClipR2.Estimate:F3}"), "the probe scatter names its R² (escaped in the SVG)");
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(html, "<svg .*?</svg>", System.Text.RegularExpressions.RegexOptions.Singleline))
             Parse(m.Value);
 
