@@ -155,7 +155,7 @@ public sealed class CliTests : IDisposable
         code.Should().Be(ExitCodes.Ok, err);
         string html = File.ReadAllText(P("exp/again.html"));
         html.Should().Contain("<title>Again &lt;&amp;&gt;</title>").And.Contain("Confusion matrices");
-        System.Text.RegularExpressions.Regex.Matches(html, "<svg ").Count.Should().Be(2 + 3 * 2);
+        System.Text.RegularExpressions.Regex.Matches(html, "<svg ").Count.Should().Be(2 + 4 * 2, "two summary charts, then a curve, an alignment scatter, a health-score probe scatter and a confusion matrix per objective");
     }
 
     [Fact]
