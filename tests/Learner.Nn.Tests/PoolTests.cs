@@ -136,14 +136,21 @@ public class PoolTests
         }
     }
 
-    [Fact]
-    public void The_2x2_stride_2_fast_path_chooses_values_and_arg_max_as_the_documented_rule()
+    [Theory]
+    [InlineData(7, 9)]     // odd sizes: the last row and column are outside every window; 4 outputs a row (128-bit rung)
+    [InlineData(4, 2)]     // one output a row (scalar only)
+    [InlineData(6, 16)]    // 8 a row (256-bit rung)
+    [InlineData(5, 30)]    // 15 a row: 256 + 128 + 3 scalar
+    [InlineData(8, 32)]    // 16 a row (512-bit rung)
+    [InlineData(3, 71)]    // 35 a row: 512 × 2 + scalar, odd width
+    [InlineData(10, 126)]  // 63 a row: every rung
+    public void The_2x2_stride_2_fast_path_chooses_values_and_arg_max_as_the_documented_rule(int h, int w)
     {
-        // Odd sizes (the last row and column are outside every window), ties, signed zeros, −∞ and NaNs: the value and
-        // the arg-max must be the first maximum scanning top-left, top-right, bottom-left, bottom-right, a NaN winning.
+        // Ties, signed zeros, −∞ and NaNs: the value and the arg-max must be the first maximum scanning top-left,
+        // top-right, bottom-left, bottom-right, a NaN winning — bit for bit, on every vector rung and the scalar tail.
         float[] pool = { -0f, 0f, 1f, 1f, float.NegativeInfinity, float.NaN, 2f, -3f };
         var rng = new Rng(11);
-        int n = 3, c = 2, h = 7, w = 9, oh = h / 2, ow = w / 2;
+        int n = 3, c = 2, oh = h / 2, ow = w / 2;
         var x = Tensor.Empty(n, c, h, w);
         for (int i = 0; i < x.Size; i++) x.Data[i] = pool[rng.NextInt(pool.Length)];
         x.RequireGrad();

@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Learner.Nn.Kernels;
 
@@ -28,7 +26,7 @@ internal static class PoolKernels
             {
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
-                if (IsPair2x2(g)) Max2x2(g, xp, new MaxValueSink(y, p * g.OutSpatial));
+                if (IsPair2x2(g)) MaxPool2x2.Forward(g, xp, yp);
                 else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
                 else MaxPlaneScalar(g, xp, yp);
             }
@@ -75,8 +73,8 @@ internal static class PoolKernels
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
                 Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
+                if (IsPair2x2(g)) { MaxPool2x2.Backward(g, xp, gyp, gxp); continue; }
                 gxp.Clear();
-                if (IsPair2x2(g)) { Max2x2(g, xp, new ArgMaxGradientSink(gy, p * g.OutSpatial, gx, p * g.InSpatial)); continue; }
                 int o = 0;
                 for (int od = 0; od < g.OD; od++)
                 {
@@ -108,50 +106,9 @@ internal static class PoolKernels
     }
 
     /// <summary>The common 2×2, stride-2, unpadded window over H and W (depth window 1): every window lies inside the
-    /// plane and no two overlap, so the general loop's clamping is not needed.</summary>
+    /// plane and no two overlap, so the general loop's clamping is not needed (<see cref="MaxPool2x2"/>).</summary>
     private static bool IsPair2x2(in ConvGeometry g) =>
         g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.KD == 1 && g.SD == 1 && g.PD == 0;
-
-    /// <summary>What a 2×2 window's maximum is used for: the forward's value, or the backward's arg-max.</summary>
-    private interface IWindowSink
-    {
-        void Put(int output, int argMax, float max);
-    }
-
-    private readonly struct MaxValueSink(float[] y, int offset) : IWindowSink
-    {
-        public void Put(int output, int argMax, float max) => y[offset + output] = max;
-    }
-
-    /// <summary>Each output gradient to its window's arg-max (the input gradient cleared first).</summary>
-    private readonly struct ArgMaxGradientSink(float[] gy, int gyOffset, float[] gx, int gxOffset) : IWindowSink
-    {
-        public void Put(int output, int argMax, float max) => gx[gxOffset + argMax] += gy[gyOffset + output];
-    }
-
-    /// <summary>The <see cref="IsPair2x2"/> windows of one plane: the general loops' comparisons in the same order
-    /// (top-left, top-right, bottom-left, bottom-right; a later value wins when greater or NaN), so the same value and
-    /// arg-max bit for bit, without their bounds arithmetic. Starting from the first element is the general loops' start
-    /// from −∞: a NaN or −∞ there gives the same value and index.</summary>
-    private static void Max2x2<TSink>(in ConvGeometry g, ReadOnlySpan<float> x, TSink sink) where TSink : struct, IWindowSink
-    {
-        int w = g.W, plane = g.H * g.W, o = 0;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        for (int od = 0; od < g.OD; od++)
-            for (int oh = 0; oh < g.OH; oh++)
-            {
-                int row = od * plane + 2 * oh * w;
-                for (int ow = 0; ow < g.OW; ow++, o++)
-                {
-                    int i = row + 2 * ow, arg = i;
-                    float m = Unsafe.Add(ref xr, i);
-                    float v = Unsafe.Add(ref xr, i + 1); if (v > m || float.IsNaN(v)) { m = v; arg = i + 1; }
-                    v = Unsafe.Add(ref xr, i + w); if (v > m || float.IsNaN(v)) { m = v; arg = i + w; }
-                    v = Unsafe.Add(ref xr, i + w + 1); if (v > m || float.IsNaN(v)) { m = v; arg = i + w + 1; }
-                    sink.Put(o, arg, m);
-                }
-            }
-    }
 
     // ------------------------------------------------------------------ average
 
