@@ -15,6 +15,12 @@ using Learner.TorchSharp.Benchmarks;
 //                                      stem); --step-only skips the objectives
 //                                      and the embedding pass
 //   anything else                      BenchmarkDotNet (in-process)
+// Objective calls are warmed up until .NET has promoted their kernels to optimised code (see Time below).
+const int ObjectiveWarmupCalls = 60;
+const double ObjectiveWarmupSeconds = 1.0;
+// Steps and embedding passes: their warm-up calls and at least this long of them.
+const double WarmupSeconds = 2.0;
+
 // Before libtorch loads: its OpenMP threads sleep when idle unless OMP_WAIT_POLICY says otherwise (docs/torchsharp.md).
 Console.WriteLine($"OMP_WAIT_POLICY: {Learner.TorchSharp.LibTorchThreads.UsePassiveWaitUnlessSet()}");
 try
@@ -69,10 +75,14 @@ var bdnArgs = args.Any(a => a is "--inProcess" or "-i") ? args : args.Append("--
 BenchmarkSwitcher.FromAssembly(typeof(PretrainingStepBenchmarks).Assembly).Run(bdnArgs, DefaultConfig.Instance);
 return 0;
 
-// The median of `runs` timed calls after `warmup` untimed ones, with the minimum and maximum.
-static (double Median, double Min, double Max) Time(int warmup, int runs, Action call)
+// The median of `runs` timed calls after `warmup` untimed ones (and, with `warmupSeconds`, as many more as that long
+// takes), with the minimum and maximum. The time matters for code called once per call, such as an objective's
+// kernel: .NET first runs a method as unoptimised tier-0 code and recompiles it optimised only after 30 calls, in the
+// background; three warm-up calls measured tier-0 code (y-aware at B = 256: 6–10 ms, against 0.2 ms optimised).
+static (double Median, double Min, double Max) Time(int warmup, int runs, Action call, double warmupSeconds = 0)
 {
-    for (int i = 0; i < warmup; i++) call();
+    var warming = Stopwatch.StartNew();
+    for (int i = 0; i < warmup || warming.Elapsed.TotalSeconds < warmupSeconds; i++) call();
     var times = new double[runs];
     for (int i = 0; i < runs; i++)
     {
@@ -92,7 +102,7 @@ static void Ratios(string what, IReadOnlyDictionary<string, double> medians)
 
 static void QuickStep(IReadOnlyList<string> backends, int steps)
 {
-    Console.WriteLine($"pretraining step (TSM ResNet, {StepWorkload.BatchSize} clips of {StepWorkload.Encoder.ClipLength}×32×32, D = {StepWorkload.Encoder.EmbeddingDimension}, weighted contrastive, AdamW): median of {steps} steps after 3 warm-up steps");
+    Console.WriteLine($"pretraining step (TSM ResNet, {StepWorkload.BatchSize} clips of {StepWorkload.Encoder.ClipLength}×32×32, D = {StepWorkload.Encoder.EmbeddingDimension}, weighted contrastive, AdamW): median of {steps} steps after 3 warm-up steps and at least {WarmupSeconds} s of them");
     var medians = new Dictionary<string, double>();
     foreach (string backend in backends)
     {
@@ -106,7 +116,7 @@ static void QuickStep(IReadOnlyList<string> backends, int steps)
         {
             loss = StepWorkload.Step(encoder, optimizer, objective, clips, scores, patients, emb, grad);
             if (double.IsNaN(first)) first = loss;
-        });
+        }, WarmupSeconds);
         medians[backend] = t.Median;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {backend,-16} {t.Median,9:F2} ms/step (min {t.Min:F2}, max {t.Max:F2}), loss {first:F5} at the first step, {loss:F5} at the last (the same batch every step)"));
         (objective as IDisposable)?.Dispose();
@@ -117,7 +127,7 @@ static void QuickStep(IReadOnlyList<string> backends, int steps)
 
 static void QuickObjectives(IReadOnlyList<string> backends, int calls)
 {
-    Console.WriteLine($"objectives (value and embedding gradient through IObjective.Compute, host copies included; B = {ObjectiveWorkload.B}, D = {ObjectiveWorkload.D}): median of {calls} calls after 3 warm-up calls, ms");
+    Console.WriteLine($"objectives (value and embedding gradient through IObjective.Compute, host copies included; B = {ObjectiveWorkload.B}, D = {ObjectiveWorkload.D}): median of {calls} calls after {ObjectiveWarmupCalls} warm-up calls and at least {ObjectiveWarmupSeconds} s of them, ms");
     Console.WriteLine("  " + "objective".PadRight(22) + string.Concat(backends.Select(b => b.PadLeft(17))) + string.Concat(backends.Skip(1).Select(b => $"managed / {b}".PadLeft(28))));
     var data = ObjectiveWorkload.Batch();
     foreach (string name in ObjectiveWorkload.Objectives)
@@ -127,7 +137,7 @@ static void QuickObjectives(IReadOnlyList<string> backends, int calls)
         foreach (string backend in backends)
         {
             var objective = ObjectiveWorkload.Create(name, backend);
-            medians[backend] = Time(3, calls, () => losses[backend] = ObjectiveWorkload.Compute(objective, data)).Median;
+            medians[backend] = Time(ObjectiveWarmupCalls, calls, () => losses[backend] = ObjectiveWorkload.Compute(objective, data), ObjectiveWarmupSeconds).Median;
             (objective as IDisposable)?.Dispose();
         }
         double worst = backends.Skip(1).Select(b => Math.Abs(losses[b] - losses["managed"]) / Math.Max(1, Math.Abs(losses["managed"]))).DefaultIfEmpty(0).Max();
@@ -138,7 +148,7 @@ static void QuickObjectives(IReadOnlyList<string> backends, int calls)
 
 static void QuickEmbedding(IReadOnlyList<string> backends, int passes)
 {
-    Console.WriteLine($"embedding {EmbeddingWorkload.Clips} clips (the step's encoder, evaluation mode, no gradients, batches of {EmbeddingWorkload.BatchSize}): median of {passes} passes after 1 warm-up pass");
+    Console.WriteLine($"embedding {EmbeddingWorkload.Clips} clips (the step's encoder, evaluation mode, no gradients, batches of {EmbeddingWorkload.BatchSize}): median of {passes} passes after 1 warm-up pass and at least {WarmupSeconds} s of them");
     var batches = EmbeddingWorkload.Batches();
     var medians = new Dictionary<string, double>();
     float[]? reference = null;
@@ -146,7 +156,7 @@ static void QuickEmbedding(IReadOnlyList<string> backends, int passes)
     {
         var encoder = EmbeddingWorkload.Create(backend);
         var embeddings = new float[EmbeddingWorkload.Clips * encoder.EmbeddingDimension];
-        var t = Time(1, passes, () => EmbeddingWorkload.EmbedAll(encoder, batches, embeddings));
+        var t = Time(1, passes, () => EmbeddingWorkload.EmbedAll(encoder, batches, embeddings), WarmupSeconds);
         medians[backend] = t.Median;
         string difference = "";
         if (reference is null) reference = embeddings;

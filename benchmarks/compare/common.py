@@ -172,6 +172,19 @@ def cpu_caches() -> str:
     return ", ".join(parts) or "caches unknown"
 
 
+def torch_convolution_backend() -> str:
+    """Which library runs torch's CPU convolutions: oneDNN (MKL-DNN, its own JIT-compiled AVX2/AVX-512 direct and
+    Winograd kernels, not the BLAS) when the build has it and it is enabled, otherwise im2col + the BLAS."""
+    import torch
+
+    if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled:
+        for line in torch.__config__.show().splitlines():
+            if "MKL-DNN" in line or "oneDNN" in line:
+                return "convolutions: " + line.strip(" -").split("(Git")[0].strip()
+        return "convolutions: oneDNN (MKL-DNN)"
+    return "convolutions: im2col + BLAS (no oneDNN)"
+
+
 def machine_description(threads: int = DEFAULT_THREADS) -> str:
     import torch
 
@@ -181,7 +194,7 @@ def machine_description(threads: int = DEFAULT_THREADS) -> str:
     learner_cpu = _learner_machine.get("cpu")
     learner_line = f" (its CpuInfo: {learner_cpu})" if isinstance(learner_cpu, str) else ""
     return (f"CPU: {cpu_model()}, family {cpu_family()} model {cpu_model_number()} ({os.cpu_count()} logical CPUs; {cpu_caches()}); torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads (requested {threads}), {torch_config_blas()}, "
+            f"{torch.get_num_threads()} threads (requested {threads}), {torch_config_blas()}, {torch_convolution_backend()}, "
             f"run-time BLAS: {blas_library()}; Learner: .NET Release build, Environment.ProcessorCount threads{learner_line}{libtorch_line}")
 
 
