@@ -85,6 +85,35 @@ public class Im2ColPaddedTests
                 }
     }
 
+    [Fact]
+    public void The_stride_2_add_adds_every_other_element_leaves_the_rest_and_stays_inside_the_channel()
+    {
+        var rng = new Rng(9);
+        for (int rowBase = 0; rowBase < 4; rowBase++)
+            for (int count = 1; count < 45; count++)
+                foreach (int slack in new[] { 0, 1, 31 })
+                {
+                    // The channel ends `slack` floats after the last element the row reaches; beyond it lie −0 sentinels,
+                    // the one value an added +0 would change.
+                    int padLength = rowBase + 2 * (count - 1) + 1 + slack;
+                    float[] pad = Tensor.Uniform(rng, -1, 1, padLength + 40).ToArray();
+                    for (int i = 1; i < padLength; i += 5) pad[i] = 0f;
+                    for (int i = padLength; i < pad.Length; i++) pad[i] = -0f;
+                    float[] row = Tensor.Uniform(rng, -1, 1, count).ToArray();
+                    if (count > 2) row[2] = -0f;
+                    float[] before = (float[])pad.Clone();
+                    Im2Col.AddStride2(ref row[0], ref pad[0], padLength, rowBase, count);
+                    for (int i = 0; i < pad.Length; i++)
+                    {
+                        int o = (i - rowBase) / 2;
+                        bool target = i >= rowBase && (i - rowBase) % 2 == 0 && o < count;
+                        float expected = target ? before[i] + row[o] : before[i];
+                        BitConverter.SingleToInt32Bits(pad[i]).Should().Be(BitConverter.SingleToInt32Bits(expected),
+                            $"rowBase {rowBase}, count {count}, slack {slack}, element {i}");
+                    }
+                }
+    }
+
     private static void AssertBits(float[] expected, float[] actual)
     {
         for (int i = 0; i < expected.Length; i++)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Learner.Nn.Kernels;
@@ -124,6 +125,52 @@ internal static class Im2Col
             for (; i <= length - 4; i += 4)
                 (Vector128.LoadUnsafe(ref dst, (nuint)i) + Vector128.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
         for (; i < length; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>
+    /// pad[rowBase + 2·o] += row[o] for o &lt; <paramref name="count"/>: the stride-2 half of col2im. Vector paths
+    /// interleave the row with zeros and add whole vectors, so the odd elements between get +0, which changes no bit
+    /// (a sum that starts from +0 is never −0); they stay inside the first <paramref name="padLength"/> floats of
+    /// <paramref name="pad"/> (one channel, owned by the calling thread), and the tail runs scalar.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddStride2(ref float row, ref float pad, int padLength, int rowBase, int count)
+    {
+        int o = 0;
+        if (Avx512F.IsSupported)
+        {
+            var lo = Vector512.Create(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+            var hi = Vector512.Create(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+            for (; o + 16 <= count && rowBase + 2 * o + 32 <= padLength; o += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref row, (nuint)o);
+                ref float dst = ref Unsafe.Add(ref pad, rowBase + 2 * o);
+                (Vector512.LoadUnsafe(ref dst) + Avx512F.PermuteVar16x32x2(v, lo, Vector512<float>.Zero)).StoreUnsafe(ref dst);
+                (Vector512.LoadUnsafe(ref dst, 16) + Avx512F.PermuteVar16x32x2(v, hi, Vector512<float>.Zero)).StoreUnsafe(ref dst, 16);
+            }
+        }
+        if (Avx.IsSupported)
+            for (; o + 8 <= count && rowBase + 2 * o + 16 <= padLength; o += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref row, (nuint)o);
+                // [v0 0 v1 0 | v4 0 v5 0] and [v2 0 v3 0 | v6 0 v7 0] → [v0 0 … v3 0] and [v4 0 … v7 0]
+                var a = Avx.UnpackLow(v, Vector256<float>.Zero);
+                var b = Avx.UnpackHigh(v, Vector256<float>.Zero);
+                ref float dst = ref Unsafe.Add(ref pad, rowBase + 2 * o);
+                (Vector256.LoadUnsafe(ref dst) + Avx.Permute2x128(a, b, 0x20)).StoreUnsafe(ref dst);
+                (Vector256.LoadUnsafe(ref dst, 8) + Avx.Permute2x128(a, b, 0x31)).StoreUnsafe(ref dst, 8);
+            }
+        if (Sse.IsSupported || AdvSimd.Arm64.IsSupported)
+            for (; o + 4 <= count && rowBase + 2 * o + 8 <= padLength; o += 4)
+            {
+                var v = Vector128.LoadUnsafe(ref row, (nuint)o);
+                var a = Sse.IsSupported ? Sse.UnpackLow(v, Vector128<float>.Zero) : AdvSimd.Arm64.ZipLow(v, Vector128<float>.Zero);
+                var b = Sse.IsSupported ? Sse.UnpackHigh(v, Vector128<float>.Zero) : AdvSimd.Arm64.ZipHigh(v, Vector128<float>.Zero);
+                ref float dst = ref Unsafe.Add(ref pad, rowBase + 2 * o);
+                (Vector128.LoadUnsafe(ref dst) + a).StoreUnsafe(ref dst);
+                (Vector128.LoadUnsafe(ref dst, 4) + b).StoreUnsafe(ref dst, 4);
+            }
+        for (; o < count; o++) Unsafe.Add(ref pad, rowBase + 2 * o) += Unsafe.Add(ref row, o);
     }
 
     /// <summary>dst[o − ow] = x[rowBase + 2·o] for o in [lo, hi): even lanes of two 16-float loads with AVX-512, scalar elsewhere.</summary>

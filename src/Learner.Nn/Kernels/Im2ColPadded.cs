@@ -113,6 +113,7 @@ internal static class Im2ColPadded
         public static void Move(in ConvGeometry g, ref float pad, int padLength, int rowBase, ref float row)
         {
             if (g.SW == 1) Im2Col.AddTo(ref row, ref Unsafe.Add(ref pad, rowBase), g.OW);
+            else if (g.SW == 2) Im2Col.AddStride2(ref row, ref pad, padLength, rowBase, g.OW);
             else
                 for (int o = 0; o < g.OW; o++) Unsafe.Add(ref pad, rowBase + o * g.SW) += Unsafe.Add(ref row, o);
         }
