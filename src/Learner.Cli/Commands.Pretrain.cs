@@ -2,16 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Learner.Data;
-using Learner.Data.Formats;
-using Learner.Data.Synthetic;
-using Learner.Downstream;
 using Learner.Encoders;
 using Learner.Experiments;
-using Learner.Metrics;
-using Learner.Nn;
 using Learner.Reporting;
-using Learner.Sampling;
 using Learner.Training;
 using Spectre.Console;
 

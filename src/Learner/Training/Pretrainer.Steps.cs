@@ -1,14 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Learner.Data;
-using Learner.Encoders;
 using Learner.Nn;
 using Learner.Nn.Serialization;
 using Learner.Objectives;
-using Learner.Sampling;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using static Learner.Training.PretrainingCheckpoints;
 
 namespace Learner.Training;
 
