@@ -107,12 +107,15 @@ public sealed class AttentionVisitPooling
         var m2 = new double[p];
         const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         var pooled = new double[d];
+        // One weights buffer for every visit and iteration (the widest visit's length).
+        var weights = new double[z.Max(zv => zv.Length)];
         for (int it = 1; it <= options.Iterations; it++)
         {
             Array.Clear(grad);
             for (int v = 0; v < z.Length; v++)
             {
-                var a = Weights(z[v], theta);
+                var a = weights.AsSpan(0, z[v].Length);
+                Weights(z[v], z[v].Length, theta, a);
                 Array.Clear(pooled);
                 for (int i = 0; i < z[v].Length; i++) for (int j = 0; j < d; j++) pooled[j] += a[i] * z[v][i][j];
                 double wp = theta[2 * d];
@@ -150,9 +153,10 @@ public sealed class AttentionVisitPooling
         int d = Dimension;
         CheckShape(_visits.Dataset, scanEmbeddings, d);
         var result = new double[_visits.Dataset.ScanCount];
+        var scratch = new VisitScratch(_visits, d);
         foreach (var visit in _visits.Visits)
         {
-            var a = VisitWeights(visit, scanEmbeddings);
+            var a = VisitWeights(visit, scanEmbeddings, scratch);
             for (int i = 0; i < a.Length; i++) result[visit.ScanIndices[i]] = a[i];
         }
         return result;
@@ -169,10 +173,11 @@ public sealed class AttentionVisitPooling
         int d = Dimension;
         CheckShape(_visits.Dataset, scanEmbeddings, d);
         var result = new float[(long)_visits.Visits.Count * d];
+        var scratch = new VisitScratch(_visits, d);
         for (int v = 0; v < _visits.Visits.Count; v++)
         {
             var visit = _visits.Visits[v];
-            var a = VisitWeights(visit, scanEmbeddings);
+            var a = VisitWeights(visit, scanEmbeddings, scratch);
             for (int i = 0; i < a.Length; i++)
             {
                 var row = scanEmbeddings.Slice(visit.ScanIndices[i] * d, d);
@@ -182,34 +187,53 @@ public sealed class AttentionVisitPooling
         return result;
     }
 
-    private double[] VisitWeights(Visit visit, ReadOnlySpan<float> scanEmbeddings)
+    /// <summary>Standardised rows and weights of one visit at a time, sized once for the widest visit.</summary>
+    private sealed class VisitScratch
     {
-        int d = Dimension;
-        var z = new double[visit.ScanIndices.Length][];
-        for (int i = 0; i < z.Length; i++) z[i] = Standardise(scanEmbeddings.Slice(visit.ScanIndices[i] * d, d), _mean, _scale);
-        return Weights(z, _attention);
+        public readonly double[][] Rows;
+        public readonly double[] Weights;
+
+        public VisitScratch(VisitPairs visits, int d)
+        {
+            int widest = visits.Visits.Count == 0 ? 0 : visits.Visits.Max(v => v.ScanIndices.Length);
+            Rows = new double[widest][];
+            for (int i = 0; i < widest; i++) Rows[i] = new double[d];
+            Weights = new double[widest];
+        }
     }
 
-    /// <summary>softmax over the scans of uᵀz (u: the first D entries of <paramref name="theta"/>).</summary>
-    private static double[] Weights(double[][] z, double[] theta)
+    private ReadOnlySpan<double> VisitWeights(Visit visit, ReadOnlySpan<float> scanEmbeddings, VisitScratch scratch)
+    {
+        int d = Dimension, count = visit.ScanIndices.Length;
+        for (int i = 0; i < count; i++) Standardise(scanEmbeddings.Slice(visit.ScanIndices[i] * d, d), _mean, _scale, scratch.Rows[i]);
+        var a = scratch.Weights.AsSpan(0, count);
+        Weights(scratch.Rows, count, _attention, a);
+        return a;
+    }
+
+    /// <summary>softmax over the first <paramref name="count"/> scans of uᵀz (u: the first D entries of
+    /// <paramref name="theta"/>) into <paramref name="s"/>.</summary>
+    private static void Weights(double[][] z, int count, double[] theta, Span<double> s)
     {
         int d = z[0].Length;
-        var s = new double[z.Length];
         double max = double.NegativeInfinity;
-        for (int i = 0; i < z.Length; i++)
+        for (int i = 0; i < count; i++)
         {
-            for (int j = 0; j < d; j++) s[i] += theta[j] * z[i][j];
-            max = Math.Max(max, s[i]);
+            double t = 0;
+            for (int j = 0; j < d; j++) t += theta[j] * z[i][j];
+            s[i] = t;
+            max = Math.Max(max, t);
         }
         double sum = 0;
-        for (int i = 0; i < s.Length; i++) sum += s[i] = Math.Exp(s[i] - max);
-        for (int i = 0; i < s.Length; i++) s[i] /= sum;
-        return s;
+        for (int i = 0; i < count; i++) sum += s[i] = Math.Exp(s[i] - max);
+        for (int i = 0; i < count; i++) s[i] /= sum;
     }
 
-    private static double[] Standardise(ReadOnlySpan<float> row, double[] mean, double[] scale)
+    private static double[] Standardise(ReadOnlySpan<float> row, double[] mean, double[] scale) =>
+        Standardise(row, mean, scale, new double[row.Length]);
+
+    private static double[] Standardise(ReadOnlySpan<float> row, double[] mean, double[] scale, double[] z)
     {
-        var z = new double[row.Length];
         for (int j = 0; j < row.Length; j++) z[j] = (row[j] - mean[j]) * scale[j];
         return z;
     }
