@@ -165,6 +165,11 @@ internal static class ConvKernels
     /// <summary>The forward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads, ConvAlgorithm algorithm)
     {
+        if (algorithm != ConvAlgorithm.Gemm && ConvSingleTap.Applies(g, out int tap))
+        {
+            ConvSingleTap.Forward(g, tap, x, w, b, y, threads, algorithm);
+            return;
+        }
         if (WinogradConv.Chooses(g, algorithm))
         {
             WinogradConv.Forward(g, x, w, b, y, threads);
@@ -243,6 +248,11 @@ internal static class ConvKernels
     /// <summary>The backward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
     internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads, ConvAlgorithm algorithm)
     {
+        if (algorithm != ConvAlgorithm.Gemm && ConvSingleTap.Applies(g, out int tap))
+        {
+            ConvSingleTap.Backward(g, tap, gy, x, w, gx, gw, gb, threads, algorithm);
+            return;
+        }
         if (gb is not null) BiasGrad(g, gy, gb);
         if (WinogradConv.Chooses(g, algorithm))
         {
