@@ -25,18 +25,18 @@ public static class ConvWorkloads
         (3, 1, 256, 256, 4, 64),
     };
 
-    /// <summary>The 3×3 convolutions of the ResNet-18 preset's last stage on 32×32 clips (16 clips × 8 frames), whose maps
-    /// are 1×1 (Learner only): one tap meets the input (<c>ConvSingleTap</c>; compare with
-    /// <c>LEARNER_CONV_ALGORITHM=gemm</c>, the im2col path).</summary>
-    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] SingleTapShapes =
+    /// <summary>The 3×3 convolutions of the ResNet-18 preset's last two stages on 32×32 clips (16 clips × 8 frames), whose
+    /// maps are 2×2 and 1×1 (Learner only). On 1×1 maps one tap meets the input (<c>ConvSingleTap</c>); on 2×2 maps
+    /// im2col still multiplies the padding (compare with <c>LEARNER_CONV_ALGORITHM=gemm</c>, the im2col path).</summary>
+    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] SmallMapShapes =
     {
-        (3, 1, 512, 512, 1, 128),
+        (3, 1, 256, 256, 2, 128), (3, 2, 256, 512, 2, 128), (3, 1, 512, 512, 1, 128),
     };
 
     /// <summary>Adds the conv workloads.</summary>
     public static void Register(WorkloadRegistry registry)
     {
-        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(SingleTapShapes))
+        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(SmallMapShapes))
         {
             registry.Add($"conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}", $"conv2d {k}×{k}/{s} {cin}→{cout}, {n}×{hw}×{hw}, forward+backward", () =>
             {
