@@ -7,13 +7,14 @@ using Learner.TorchSharp.Benchmarks;
 
 // The managed engine against TorchSharp (CPU, and CUDA when present), in the same process: one pretraining step of the
 // small TSM ResNet, the objectives' value and gradient, and embedding clips with the same encoder.
-//   --quick [steps] [--require-cuda] [--width W] [--resnet18] [--step-only]
+//   --quick [steps] [--require-cuda] [--width W] [--resnet18] [--step-only] [--backends B,...]
 //                                      time each backend with a stopwatch (medians) and print the ratios; with
 //                                      --require-cuda, exit 3 when TorchSharp finds no CUDA device; --width W scales the
 //                                      encoder's widths (8: ResNet-18's 64-128-256-512); --resnet18 builds the paper's
 //                                      backbone (EncoderOptions.Preset "resnet18": those widths behind the ImageNet
 //                                      stem); --step-only skips the objectives
-//                                      and the embedding pass
+//                                      and the embedding pass; --backends times only the backends named (e.g.
+//                                      managed, to time it in a process where libtorch has run nothing)
 //   anything else                      BenchmarkDotNet (in-process)
 // Objective calls are warmed up until .NET has promoted their kernels to optimised code (see Time below).
 const int ObjectiveWarmupCalls = 60;
@@ -41,6 +42,9 @@ if (args.Length > 0 && args[0] == "--quick")
     bool requireCuda = args.Contains("--require-cuda");
     bool stepOnly = args.Contains("--step-only");
     int widthAt = Array.IndexOf(args, "--width");
+    int backendsAt = Array.IndexOf(args, "--backends");
+    string[]? only = backendsAt > 0 && backendsAt + 1 < args.Length ? args[backendsAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+    if (backendsAt > 0 && only is null) throw new ArgumentException("--backends takes a comma-separated list, e.g. --backends managed.");
     if (widthAt > 0)
     {
         if (widthAt + 1 >= args.Length || !double.TryParse(args[widthAt + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out double width) || !(width > 0))
@@ -50,10 +54,17 @@ if (args.Length > 0 && args[0] == "--quick")
     // The step count: what is left after the flags and --width's value (args[widthAt + 1] is index widthAt after Skip(1)).
     bool resnet18 = args.Contains("--resnet18");
     if (resnet18) StepWorkload.Encoder = StepWorkload.Encoder with { Preset = "resnet18" };
-    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width" or "--resnet18") && !(widthAt > 0 && i == widthAt)).ToArray();
+    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width" or "--resnet18" or "--backends")
+        && !(widthAt > 0 && i == widthAt) && !(backendsAt > 0 && i == backendsAt)).ToArray();
     int steps = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 20;
     if (steps < 1) throw new ArgumentOutOfRangeException(nameof(args), "--quick takes a positive number of steps.");
     var backends = StepWorkload.Backends().ToList();
+    if (only is not null)
+    {
+        var unknown = only.Except(backends).ToArray();
+        if (unknown.Length > 0) throw new ArgumentException($"--backends: {string.Join(", ", unknown)} not among this machine's backends ({string.Join(", ", backends)}).");
+        backends = backends.Where(only.Contains).ToList();
+    }
     Console.WriteLine($"backends: {string.Join(", ", backends)}; CUDA devices: {(TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0)}");
     if (requireCuda && !backends.Contains("torchsharp-cuda"))
     {
@@ -96,6 +107,7 @@ static (double Median, double Min, double Max) Time(int warmup, int runs, Action
 
 static void Ratios(string what, IReadOnlyDictionary<string, double> medians)
 {
+    if (!medians.ContainsKey("managed")) return;
     foreach (var (backend, ms) in medians.Where(kv => kv.Key != "managed"))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what}: managed / {backend} = {medians["managed"] / ms:F2}× (above 1: {backend} is faster)"));
 }
@@ -128,7 +140,7 @@ static void QuickStep(IReadOnlyList<string> backends, int steps)
 static void QuickObjectives(IReadOnlyList<string> backends, int calls)
 {
     Console.WriteLine($"objectives (value and embedding gradient through IObjective.Compute, host copies included; B = {ObjectiveWorkload.B}, D = {ObjectiveWorkload.D}): median of {calls} calls after {ObjectiveWarmupCalls} warm-up calls and at least {ObjectiveWarmupSeconds} s of them, ms");
-    Console.WriteLine("  " + "objective".PadRight(22) + string.Concat(backends.Select(b => b.PadLeft(17))) + string.Concat(backends.Skip(1).Select(b => $"managed / {b}".PadLeft(28))));
+    Console.WriteLine("  " + "objective".PadRight(22) + string.Concat(backends.Select(b => b.PadLeft(17))) + string.Concat(backends.Skip(1).Select(b => $"{backends[0]} / {b}".PadLeft(28))));
     var data = ObjectiveWorkload.Batch();
     foreach (string name in ObjectiveWorkload.Objectives)
     {
@@ -140,9 +152,10 @@ static void QuickObjectives(IReadOnlyList<string> backends, int calls)
             medians[backend] = Time(ObjectiveWarmupCalls, calls, () => losses[backend] = ObjectiveWorkload.Compute(objective, data), ObjectiveWarmupSeconds).Median;
             (objective as IDisposable)?.Dispose();
         }
-        double worst = backends.Skip(1).Select(b => Math.Abs(losses[b] - losses["managed"]) / Math.Max(1, Math.Abs(losses["managed"]))).DefaultIfEmpty(0).Max();
+        double first = losses[backends[0]];
+        double worst = backends.Skip(1).Select(b => Math.Abs(losses[b] - first) / Math.Max(1, Math.Abs(first))).DefaultIfEmpty(0).Max();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {name,-22}{string.Concat(backends.Select(b => $"{medians[b],17:F3}"))}{string.Concat(backends.Skip(1).Select(b => $"{medians["managed"] / medians[b],27:F2}×"))}   (loss {losses["managed"]:G6}, largest relative difference {worst:E1})"));
+            $"  {name,-22}{string.Concat(backends.Select(b => $"{medians[b],17:F3}"))}{string.Concat(backends.Skip(1).Select(b => $"{medians[backends[0]] / medians[b],27:F2}×"))}   (loss {first:G6}, largest relative difference {worst:E1})"));
     }
 }
 
