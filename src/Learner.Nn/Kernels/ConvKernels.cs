@@ -10,7 +10,9 @@ namespace Learner.Nn.Kernels;
 /// cores by <see cref="Gemm"/> itself; unfolding, folding and the copies between the batch layout and the block
 /// layout run per (sample, channel range) on the <see cref="WorkerPool"/>. Blocks too small to split a GEMM well
 /// (<see cref="ConvBlocks.Independent"/>, the narrow convolutions of small networks) instead run side by side on the
-/// pool, each on one core with its own workspace.
+/// pool, each on one core with its own workspace. Two kinds leave this path unless the algorithm is
+/// <see cref="ConvAlgorithm.Gemm"/>: convolutions where a single tap meets the input (<see cref="ConvSingleTap"/>) and
+/// the 3×3 stride-1 convolutions <see cref="WinogradConv.Chooses"/> takes.
 /// </summary>
 /// <remarks>
 /// Determinism: the blocks depend only on the geometry, never on the core count; the weight gradient is the blocks'
