@@ -12,3 +12,8 @@ run k8 steps=1200 aug=default P=4 K=8
 run p16 steps=1200 aug=default P=16 K=4
 run s2400 steps=2400 aug=default
 run p16-test steps=1200 aug=default P=16 K=4 test=true
+# session 14: the batch lever on the other two splits, with the default batch rerun at the same build
+run basesp1 steps=1200 aug=default splitSeed=1
+run basesp2 steps=1200 aug=default splitSeed=2
+run p16sp1 steps=1200 aug=default P=16 K=4 splitSeed=1
+run p16sp2 steps=1200 aug=default P=16 K=4 splitSeed=2
