@@ -26,8 +26,9 @@ public static class ConvWorkloads
     };
 
     /// <summary>The 3×3 convolutions of the ResNet-18 preset's last two stages on 32×32 clips (16 clips × 8 frames), whose
-    /// maps are 2×2 and 1×1 (Learner only). On 1×1 maps one tap meets the input (<c>ConvSingleTap</c>); on 2×2 maps
-    /// im2col still multiplies the padding (compare with <c>LEARNER_CONV_ALGORITHM=gemm</c>, the im2col path).</summary>
+    /// maps are 2×2 and 1×1 (Learner only): the taps that meet only padding are cut (<c>ConvWindowCrop</c>: to one on
+    /// 1×1 maps, to 2×2 for the stride-2 one from 2×2), while on 2×2 maps at stride 1 every tap meets some output
+    /// (compare with <c>LEARNER_CONV_ALGORITHM=gemm</c>, the uncut im2col path).</summary>
     public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] SmallMapShapes =
     {
         (3, 1, 256, 256, 2, 128), (3, 2, 256, 512, 2, 128), (3, 1, 512, 512, 1, 128),

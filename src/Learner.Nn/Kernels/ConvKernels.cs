@@ -11,7 +11,7 @@ namespace Learner.Nn.Kernels;
 /// layout run per (sample, channel range) on the <see cref="WorkerPool"/>. Blocks too small to split a GEMM well
 /// (<see cref="ConvBlocks.Independent"/>, the narrow convolutions of small networks) instead run side by side on the
 /// pool, each on one core with its own workspace. Two kinds leave this path unless the algorithm is
-/// <see cref="ConvAlgorithm.Gemm"/>: convolutions where a single tap meets the input (<see cref="ConvSingleTap"/>) and
+/// <see cref="ConvAlgorithm.Gemm"/>: convolutions whose window has taps that meet only padding (cut by <see cref="ConvWindowCrop"/> first) and
 /// the 3×3 stride-1 convolutions <see cref="WinogradConv.Chooses"/> takes.
 /// </summary>
 /// <remarks>
@@ -167,9 +167,9 @@ internal static class ConvKernels
     /// <summary>The forward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads, ConvAlgorithm algorithm)
     {
-        if (algorithm != ConvAlgorithm.Gemm && ConvSingleTap.Applies(g, out int tap))
+        if (algorithm != ConvAlgorithm.Gemm && ConvWindowCrop.Crops(g, out var cut))
         {
-            ConvSingleTap.Forward(g, tap, x, w, b, y, threads, algorithm);
+            ConvWindowCrop.Forward(g, cut, x, w, b, y, threads, algorithm);
             return;
         }
         if (WinogradConv.Chooses(g, algorithm))
@@ -250,9 +250,9 @@ internal static class ConvKernels
     /// <summary>The backward pass with the <paramref name="algorithm"/> given (tests and benchmarks compare them).</summary>
     internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads, ConvAlgorithm algorithm)
     {
-        if (algorithm != ConvAlgorithm.Gemm && ConvSingleTap.Applies(g, out int tap))
+        if (algorithm != ConvAlgorithm.Gemm && ConvWindowCrop.Crops(g, out var cut))
         {
-            ConvSingleTap.Backward(g, tap, gy, x, w, gx, gw, gb, threads, algorithm);
+            ConvWindowCrop.Backward(g, cut, gy, x, w, gx, gw, gb, threads, algorithm);
             return;
         }
         if (gb is not null) BiasGrad(g, gy, gb);

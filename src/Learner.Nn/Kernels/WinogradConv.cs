@@ -8,7 +8,7 @@ internal enum ConvAlgorithm
     /// <summary>Winograd where <see cref="WinogradConv.Chooses"/> says it pays, im2col + GEMM elsewhere.</summary>
     Auto,
 
-    /// <summary>Always im2col + GEMM: no Winograd, and no single-tap shortcut (<see cref="ConvSingleTap"/>) either.</summary>
+    /// <summary>Always im2col + GEMM: no Winograd, and no cutting of taps that meet only padding (<see cref="ConvWindowCrop"/>) either.</summary>
     Gemm,
 
     /// <summary>Winograd wherever the geometry allows it (<see cref="WinogradConv.Fits"/>), im2col + GEMM elsewhere.</summary>
