@@ -1,10 +1,19 @@
-# Sourced by the perf-zen5-s*/run-window.sh scripts (with $out set, in the repository root): the machine header, then
+# Sourced by the perf-zen5-s*/run-window.sh scripts (with $out set, in the repository root): the machine header and the
+# QuickStart's Release build, then
 # (window_steps) the TorchSharp --quick steps, passive and active, default and ResNet-18 presets, and compare_training.
+# window_begin SCRIPT OUT: strict mode, $out from OUT, into the repository root (three levels above SCRIPT), header.
+window_begin() {
+  set -u
+  out=$(realpath -m "$2")
+  cd "$(dirname "$1")/../../.."
+  window_header
+}
 window_header() {
   mkdir -p $out
   lscpu > $out/lscpu.txt; grep -m1 -E 'cpu family' /proc/cpuinfo >> $out/lscpu.txt; grep -m1 -E '^model\s' /proc/cpuinfo >> $out/lscpu.txt
   git log --oneline -1 > $out/commit.txt
   uptime > $out/load.txt
+  dotnet build -c Release samples/QuickStart -v q > /dev/null 2>&1
 }
 window_steps() {
   local B=benchmarks/Learner.TorchSharp.Benchmarks/bin/Release/net10.0/Learner.TorchSharp.Benchmarks.dll

@@ -3,12 +3,8 @@
 # --quick steps (default and ResNet-18 presets, passive and active) and compare_training; then the objectives, SGEMM
 # and convolution comparisons, whose machine line now names the library behind torch's convolutions (oneDNN).
 #   run-window.sh OUT
-set -u
-out=$(realpath -m "$1")
-cd "$(dirname "$0")/../../.."
-source docs/results-data/window-steps.sh
-window_header
-dotnet build -c Release samples/QuickStart -v q > /dev/null 2>&1
+source "$(dirname "$0")/../window-steps.sh"
+window_begin "$0" "$1"
 for i in 1 2; do
   ( /usr/bin/time -v dotnet run -c Release --no-build --project samples/QuickStart -- /tmp/qs.html ) > $out/quickstart-$i.txt 2>&1
   uptime >> $out/load.txt
