@@ -92,7 +92,7 @@ public sealed class AttentionVisitPooling
         for (int v = 0; v < z.Length; v++)
         {
             z[v] = new double[fitVisits[v].ScanIndices.Length][];
-            for (int i = 0; i < z[v].Length; i++) z[v][i] = Standardise(scanEmbeddings.Slice(fitVisits[v].ScanIndices[i] * d, d), mean, scale);
+            for (int i = 0; i < z[v].Length; i++) z[v][i] = Standardise(scanEmbeddings.Slice(fitVisits[v].ScanIndices[i] * d, d), mean, scale, new double[d]);
         }
         double yMean = fitVisits.Average(v => v.ChangeScore);
         double ySd = Math.Sqrt(fitVisits.Average(v => (v.ChangeScore - yMean) * (v.ChangeScore - yMean)));
@@ -228,9 +228,6 @@ public sealed class AttentionVisitPooling
         for (int i = 0; i < count; i++) sum += s[i] = Math.Exp(s[i] - max);
         for (int i = 0; i < count; i++) s[i] /= sum;
     }
-
-    private static double[] Standardise(ReadOnlySpan<float> row, double[] mean, double[] scale) =>
-        Standardise(row, mean, scale, new double[row.Length]);
 
     private static double[] Standardise(ReadOnlySpan<float> row, double[] mean, double[] scale, double[] z)
     {
