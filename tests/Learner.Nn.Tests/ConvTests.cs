@@ -1,4 +1,5 @@
 using Learner.Nn;
+using Learner.Nn.Kernels;
 using Learner.Nn.Modules;
 
 namespace Learner.Nn.Tests;
@@ -239,6 +240,28 @@ public class ConvTests
         Ops.Sum(y).Backward();
         conv.Weight.Grad.Should().NotBeNull();
         conv.Bias!.Grad!.ToArray().Should().OnlyContain(v => v == 2 * 4 * 3 * 3);
+    }
+
+    [Theory]
+    [InlineData(2, 3, 5, 5, 4, 3, 1, "gemm")]       // im2col, blocks run side by side (a weight-gradient partial each)
+    [InlineData(1, 64, 16, 16, 96, 3, 1, "gemm")]   // im2col, one block with its GEMMs split over the cores
+    [InlineData(2, 3, 8, 8, 4, 3, 2, "auto")]       // stride 2 through im2col under auto
+    [InlineData(3, 8, 16, 16, 8, 3, 1, "implicit")] // the implicit GEMM
+    [InlineData(2, 1, 12, 12, 8, 3, 1, "auto")]     // a stem: implicit GEMM for the weights, im2col for the input
+    [InlineData(2, 32, 8, 8, 32, 3, 1, "winograd")]
+    public void With_frozen_weights_the_input_gradient_alone_matches_a_direct_convolution(int n, int c, int h, int w, int cout, int k, int s, string algorithm)
+    {
+        // Fine-tuning behind a frozen layer asks for the input gradient without the weight gradient.
+        var g = new ConvGeometry(n, c, 1, h, w, cout, 1, 1, k, k, 1, s, s, 0, k / 2, k / 2, 1, 1, 1);
+        var rng = new Rng(12);
+        float[] x = Tensor.Uniform(rng, -1, 1, n * c * h * w).ToArray();
+        float[] wt = Tensor.Uniform(rng, -0.3f, 0.3f, cout * c * k * k).ToArray();
+        float[] gy = Tensor.Uniform(rng, -1, 1, n * cout * g.OutSpatial).ToArray();
+        var gx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        ConvKernels.Backward(g, gy, x, wt, gx, null, null, 2, WinogradConv.Parse(algorithm));
+        var r = ConvReference.Run(x, n, c, new[] { 1, h, w }, wt, cout, new[] { 1, k, k }, null,
+            new[] { 1, s, s }, new[] { 0, k / 2, k / 2 }, new[] { 1, 1, 1 }, 1, gy);
+        ConvReference.AssertClose(gx, r.Gx, "gx", rtol: 1e-4, atol: 1e-4 * Math.Sqrt(cout * k * k));
     }
 }
 

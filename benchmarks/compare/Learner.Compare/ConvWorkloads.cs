@@ -25,6 +25,14 @@ public static class ConvWorkloads
         (3, 1, 256, 256, 4, 64),
     };
 
+    /// <summary>The TSM default preset's convolutions that are not 3×3 stride-1 (Learner only): its stem (1 → 8 on 32×32)
+    /// and each stage's stride-2 3×3 entry and 1×1 stride-2 shortcut, on 128 frames (16 clips × 8).</summary>
+    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] TsmEntryShapes =
+    {
+        (3, 1, 1, 8, 32, 128), (3, 2, 8, 16, 32, 128), (1, 2, 8, 16, 32, 128), (3, 2, 16, 32, 16, 128), (1, 2, 16, 32, 16, 128),
+        (3, 2, 32, 64, 8, 128), (1, 2, 32, 64, 8, 128),
+    };
+
     /// <summary>The 3×3 convolutions of the ResNet-18 preset's last two stages on 32×32 clips (16 clips × 8 frames), whose
     /// maps are 2×2 and 1×1 (Learner only): the taps that meet only padding are cut (<c>ConvWindowCrop</c>: to one on
     /// 1×1 maps, to 2×2 for the stride-2 one from 2×2), while on 2×2 maps at stride 1 every tap meets some output
@@ -37,7 +45,7 @@ public static class ConvWorkloads
     /// <summary>Adds the conv workloads.</summary>
     public static void Register(WorkloadRegistry registry)
     {
-        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(SmallMapShapes))
+        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(TsmEntryShapes).Concat(SmallMapShapes))
         {
             registry.Add($"conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}", $"conv2d {k}×{k}/{s} {cin}→{cout}, {n}×{hw}×{hw}, forward+backward", () =>
             {

@@ -11,8 +11,9 @@ namespace Learner.Nn.Kernels;
 /// layout run per (sample, channel range) on the <see cref="WorkerPool"/>. Blocks too small to split a GEMM well
 /// (<see cref="ConvBlocks.Independent"/>, the narrow convolutions of small networks) instead run side by side on the
 /// pool, each on one core with its own workspace. Two kinds leave this path unless the algorithm is
-/// <see cref="ConvAlgorithm.Gemm"/>: convolutions whose window has taps that meet only padding (cut by <see cref="ConvWindowCrop"/> first) and
-/// the 3×3 stride-1 convolutions <see cref="WinogradConv.Chooses"/> takes.
+/// <see cref="ConvAlgorithm.Gemm"/>: convolutions whose window has taps that meet only padding (cut by <see cref="ConvWindowCrop"/> first),
+/// the 3×3 stride-1 convolutions <see cref="WinogradConv.Chooses"/> takes and the narrow stride-1 ones
+/// <see cref="ImplicitGemmConv.Chooses"/> takes.
 /// </summary>
 /// <remarks>
 /// Determinism: the blocks depend only on the geometry, never on the core count; the weight gradient is the blocks'
@@ -177,6 +178,11 @@ internal static class ConvKernels
             WinogradConv.Forward(g, x, w, b, y, threads);
             return;
         }
+        if (ImplicitGemmConv.Chooses(g, algorithm))
+        {
+            ImplicitGemmConv.Forward(g, x, w, b, y, threads);
+            return;
+        }
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
         int workers = blocks.Independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
@@ -261,6 +267,14 @@ internal static class ConvKernels
             WinogradConv.Backward(g, gy, x, w, gx, gw, threads);
             return;
         }
+        if (ImplicitGemmConv.Chooses(g, algorithm))
+        {
+            // A convolution from very few input channels (a stem) leaves its input gradient, if asked for, to im2col.
+            bool gxHere = ImplicitGemmConv.TakesInputGradient(g, algorithm);
+            ImplicitGemmConv.Backward(g, gy, x, w, gxHere ? gx : null, gw, threads);
+            if (gxHere || gx is null) return;
+            gw = null;
+        }
         if (gx is null && gw is null) return;
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
@@ -280,7 +294,7 @@ internal static class ConvKernels
                 Partition(blocks.Count, workers, (wk, start, end) =>
                 {
                     for (int i = start; i < end; i++)
-                        BackwardBlock(g, gy, x, w, packed, perGroup, gx, partials is null ? null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
+                        BackwardBlock(g, gy, x, w, packed, perGroup, gx, partials is null ? (Memory<float>?)null : partials.AsMemory(i * wSize, wSize), false, blocks[i],
                             col.AsMemory(wk * colSize, colSize), gyb.AsMemory(wk * gySize, gySize), 1, 0);
                 });
                 if (gw is not null && partials is not null)
@@ -291,7 +305,7 @@ internal static class ConvKernels
             }
             else
                 for (int i = 0; i < blocks.Count; i++)
-                    BackwardBlock(g, gy, x, w, packed, perGroup, gx, gw is null ? null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
+                    BackwardBlock(g, gy, x, w, packed, perGroup, gx, gw is null ? (Memory<float>?)null : gw.AsMemory(), i > 0, blocks[i], col, gyb, threads, macs);
         }
         finally
         {

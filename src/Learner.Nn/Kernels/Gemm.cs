@@ -64,12 +64,22 @@ public static class Gemm
     /// <remarks>The optional <c>blocking</c> replaces the machine's cache blocking (<see cref="GemmBlocking.Of{TK}"/>);
     /// its MC and NC are rounded up to the kernel's tile. The optional <c>packedA</c> is op(A) already packed by
     /// <see cref="GemmPackedA.Pack"/> for the same <paramref name="isa"/>, m and k: the blocked path reads its panels
-    /// instead of packing A again (the same values, so the same bits); A itself still serves the matrix–vector path.</remarks>
+    /// instead of packing A again (the same values, so the same bits); A itself still serves the matrix–vector path.
+    /// The optional <c>bRows</c> gives where each stored row of B starts in <paramref name="b"/> (k offsets, or n when
+    /// <paramref name="transB"/>), <paramref name="ldb"/> being ignored: every row must lie inside <paramref name="b"/>.
+    /// Such a product always takes the blocked path (its packing reads the rows where they are), which sums every
+    /// element of C in the same order as for the same B stored with a leading dimension.</remarks>
     internal static unsafe void SgemmCore(GemmIsa isa, int maxThreads, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmBlocking? blocking = null,
-        ReadOnlySpan<float> packedA = default)
+        ReadOnlySpan<float> packedA = default, ReadOnlySpan<nint> bRows = default)
     {
-        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        bool indirect = !bRows.IsEmpty;
+        if (indirect)
+        {
+            ValidateRows(transB ? n : k, transB ? k : n, bRows, b.Length);
+            ldb = transB ? Math.Max(k, 1) : Math.Max(n, 1);
+        }
+        Validate(transA, transB, m, n, k, a.Length, lda, indirect ? int.MaxValue : b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f)
         {
@@ -85,14 +95,16 @@ public static class Gemm
                 throw new ArgumentException($"The pre-packed A needs {need} elements for a {m}×{k} op(A), but its span has {packedA.Length}.", nameof(packedA));
         }
         fixed (float* pa = a, pb = b, pc = c, pp = packedA)
+        fixed (nint* pr = bRows)
         {
             var problem = new GemmProblem
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
                 PackedA = packedA.IsEmpty ? null : pp, PackedRows = GemmPackedA.PaddedRows(isa, m),
+                BRows = indirect ? pr : null,
             };
-            if (m == 1 || n == 1)
+            if (!indirect && (m == 1 || n == 1))
             {
                 GemmVector.Run(problem);
                 return;
@@ -159,6 +171,18 @@ public static class Gemm
         CheckMatrix("A", aRows, aCols, aLen, lda);
         CheckMatrix("B", bRows, bCols, bLen, ldb);
         CheckMatrix("C", m, n, cLen, ldc);
+    }
+
+    /// <summary>Checks that each of the <paramref name="rows"/> stored rows of B, <paramref name="extent"/> floats from its
+    /// offset, lies inside B's <paramref name="length"/> floats.</summary>
+    private static void ValidateRows(int rows, int extent, ReadOnlySpan<nint> offsets, int length)
+    {
+        if (offsets.Length < rows)
+            throw new ArgumentException($"B has {rows} stored rows but {offsets.Length} row offsets were given.", "bRows");
+        if (extent == 0) return;
+        for (int r = 0; r < rows; r++)
+            if (offsets[r] < 0 || offsets[r] > length - (long)extent)
+                throw new ArgumentException($"Row {r} of B starts at {offsets[r]} and needs {extent} floats, but B's span has {length}.", "bRows");
     }
 
     private static void CheckMatrix(string name, int rows, int cols, int length, int ld)

@@ -15,6 +15,10 @@ internal unsafe struct GemmProblem
     public float* PackedA;
     /// <summary>Rows of <see cref="PackedA"/>'s slices: M rounded up to the micro-kernel's MR.</summary>
     public int PackedRows;
+    /// <summary>Where each stored row of B starts, in floats from <see cref="B"/> (Ldb unused), or null for rows
+    /// <see cref="Ldb"/> apart: an im2col matrix whose rows are shifted slices of one padded input (see
+    /// <see cref="ImplicitGemmConv"/>) is multiplied without being written out.</summary>
+    public nint* BRows;
 }
 
 /// <summary>
@@ -51,7 +55,7 @@ internal static unsafe class GemmDriver
             {
                 int kc = Math.Min(KC, pr.K - pc);
                 GemmUpdate mode = pc == 0 ? firstMode : GemmUpdate.Accumulate;
-                GemmPacking.PackB(pr.TransB, pr.B, pr.Ldb, pc, kc, jc, nc, NR, bufB);
+                GemmPacking.PackB(pr.TransB, pr.B, pr.Ldb, pc, kc, jc, nc, NR, bufB, pr.BRows);
                 for (int ic = i0; ic < i1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, i1 - ic);

@@ -45,10 +45,11 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// Packs the block <c>op(B)[p0 .. p0+kc, j0 .. j0+nc]</c> into ⌈nc/nr⌉ micro-panels of <paramref name="nr"/> columns,
-    /// panel <c>q</c> starting at <c>dst + q·nr·kc</c>.
+    /// panel <c>q</c> starting at <c>dst + q·nr·kc</c>. B's stored row <c>r</c> starts at <c>b + r·ldb</c>, or, when
+    /// <paramref name="rows"/> is given, at <c>b + rows[r]</c> (see <see cref="GemmProblem.BRows"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nc, int nr, float* dst)
+    internal static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nc, int nr, float* dst, nint* rows = null)
     {
         for (int jp = 0; jp < nc; jp += nr)
         {
@@ -57,14 +58,19 @@ internal static unsafe class GemmPacking
             if (!transB)
             {
                 // B is stored k×n: row p of op(B) is contiguous.
-                float* src = b + (nint)p0 * ldb + j0 + jp;
-                for (int p = 0; p < kc; p++) CopyPadded(src + p * ldb, panel + (nint)p * nr, cols, nr);
+                if (rows == null)
+                {
+                    float* src = b + (nint)p0 * ldb + j0 + jp;
+                    for (int p = 0; p < kc; p++) CopyPadded(src + p * ldb, panel + (nint)p * nr, cols, nr);
+                }
+                else
+                    for (int p = 0; p < kc; p++) CopyPadded(b + rows[p0 + p] + j0 + jp, panel + (nint)p * nr, cols, nr);
             }
             else
             {
                 // B is stored n×k: column j of op(B) is row j of B; gather across rows (a transpose).
-                float* src = b + (nint)(j0 + jp) * ldb + p0;
-                TransposeRows(src, ldb, cols, kc, panel, nr);
+                if (rows == null) TransposeRows(b + (nint)(j0 + jp) * ldb + p0, ldb, cols, kc, panel, nr);
+                else TransposeRows(b + p0, rows + j0 + jp, cols, kc, panel, nr);
                 if (cols < nr)
                     for (int p = 0; p < kc; p++)
                         for (int j = cols; j < nr; j++) panel[(nint)p * nr + j] = 0f;
@@ -112,14 +118,49 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>
+    /// <see cref="TransposeRows(float*, nint, int, int, float*, int)"/> for rows at arbitrary offsets: writes
+    /// <c>dst[p·stride + r] = src[rows[r] + p]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeRows(float* src, nint* rows, int count, int depth, float* dst, int stride)
+    {
+        int r = 0;
+        if (Avx.IsSupported)
+            for (; r <= count - 8; r += 8)
+            {
+                float* d = dst + r;
+                nint* o = rows + r;
+                int p = 0;
+                for (; p <= depth - 8; p += 8)
+                {
+                    float* s = src + p;
+                    Transpose8x8(Vector256.Load(s + o[0]), Vector256.Load(s + o[1]), Vector256.Load(s + o[2]), Vector256.Load(s + o[3]),
+                        Vector256.Load(s + o[4]), Vector256.Load(s + o[5]), Vector256.Load(s + o[6]), Vector256.Load(s + o[7]), d + (nint)p * stride, stride);
+                }
+                for (; p < depth; p++)
+                    for (int q = 0; q < 8; q++) d[(nint)p * stride + q] = src[o[q] + p];
+            }
+        for (; r < count; r++)
+        {
+            float* s = src + rows[r];
+            float* d = dst + r;
+            for (int p = 0; p < depth; p++) d[(nint)p * stride] = s[p];
+        }
+    }
+
     /// <summary>Transposes an 8×8 block with AVX: <c>dst[p·dstStride + q] = src[q·ld + p]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstStride)
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstStride) =>
+        Transpose8x8(Vector256.Load(src), Vector256.Load(src + ld), Vector256.Load(src + 2 * ld), Vector256.Load(src + 3 * ld),
+            Vector256.Load(src + 4 * ld), Vector256.Load(src + 5 * ld), Vector256.Load(src + 6 * ld), Vector256.Load(src + 7 * ld), dst, dstStride);
+
+    /// <summary>Writes the transpose of the 8×8 block whose rows are <paramref name="r0"/> … <paramref name="r7"/>:
+    /// <c>dst[p·dstStride + q] = r_q[p]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint dstStride)
     {
-        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + ld),
-            r2 = Vector256.Load(src + 2 * ld), r3 = Vector256.Load(src + 3 * ld),
-            r4 = Vector256.Load(src + 4 * ld), r5 = Vector256.Load(src + 5 * ld),
-            r6 = Vector256.Load(src + 6 * ld), r7 = Vector256.Load(src + 7 * ld);
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);

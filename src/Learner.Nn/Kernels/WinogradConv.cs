@@ -5,7 +5,8 @@ namespace Learner.Nn.Kernels;
 /// <summary>How <see cref="ConvKernels"/> computes a convolution's output and gradients.</summary>
 internal enum ConvAlgorithm
 {
-    /// <summary>Winograd where <see cref="WinogradConv.Chooses"/> says it pays, im2col + GEMM elsewhere.</summary>
+    /// <summary>Winograd where <see cref="WinogradConv.Chooses"/> says it pays, else the implicit GEMM where
+    /// <see cref="ImplicitGemmConv.Chooses"/> says it does, im2col + GEMM elsewhere.</summary>
     Auto,
 
     /// <summary>Always im2col + GEMM: no Winograd, and no cutting of taps that meet only padding (<see cref="ConvWindowCrop"/>) either.</summary>
@@ -13,6 +14,10 @@ internal enum ConvAlgorithm
 
     /// <summary>Winograd wherever the geometry allows it (<see cref="WinogradConv.Fits"/>), im2col + GEMM elsewhere.</summary>
     Winograd,
+
+    /// <summary>The implicit GEMM over the padded input wherever the geometry allows it (<see cref="ImplicitGemmConv.Fits"/>),
+    /// im2col + GEMM elsewhere.</summary>
+    ImplicitGemm,
 }
 
 /// <summary>
@@ -40,7 +45,7 @@ internal enum ConvAlgorithm
 /// <see cref="MinChannels"/> and both plane sides at least <see cref="MinSide"/> (measured on a 2-core AMD Zen 5,
 /// docs/performance.md: 8→8 on 32 × 32 and 16→16 on 16 × 16 take twice as long as im2col, 32→32 on 8 × 8 breaks even,
 /// everything wider wins, 4 × 4 planes included). The environment variable <c>LEARNER_CONV_ALGORITHM</c> =
-/// <c>auto</c> | <c>gemm</c> | <c>winograd</c> overrides it for the process (read once).</para>
+/// <c>auto</c> | <c>gemm</c> | <c>winograd</c> | <c>implicit</c> overrides it for the process (read once).</para>
 /// </remarks>
 internal static unsafe class WinogradConv
 {
@@ -73,7 +78,8 @@ internal static unsafe class WinogradConv
         null or "" or "auto" => ConvAlgorithm.Auto,
         "gemm" or "im2col" => ConvAlgorithm.Gemm,
         "winograd" => ConvAlgorithm.Winograd,
-        _ => throw new InvalidOperationException($"{EnvironmentVariable} = '{value}' names no convolution algorithm; use auto, gemm or winograd."),
+        "implicit" or "implicit-gemm" => ConvAlgorithm.ImplicitGemm,
+        _ => throw new InvalidOperationException($"{EnvironmentVariable} = '{value}' names no convolution algorithm; use auto, gemm, winograd or implicit."),
     };
 
     /// <summary>Whether the geometry is one this class computes: 2-D, 3×3, stride 1, padding 1, no dilation, one group,
