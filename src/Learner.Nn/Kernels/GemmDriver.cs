@@ -45,6 +45,8 @@ internal static unsafe class GemmDriver
         float* bufB = Buffer(ref _packB, (long)ncBlock * kcMax);
         float* tile = stackalloc float[MR * NR];
         GemmUpdate firstMode = pr.Beta == 0f ? GemmUpdate.Overwrite : pr.Beta == 1f ? GemmUpdate.Accumulate : GemmUpdate.ScaleAndAccumulate;
+        // B given by row offsets, whose every panel meets at most InPlaceMaxPanels A panels: read B where it is.
+        bool inPlace = pr.BRows != null && !pr.TransB && rows <= InPlaceMaxPanels * MR;
         float alpha = pr.Alpha, beta = pr.Beta;
         nint ldc = pr.Ldc;
 
@@ -55,6 +57,11 @@ internal static unsafe class GemmDriver
             {
                 int kc = Math.Min(KC, pr.K - pc);
                 GemmUpdate mode = pc == 0 ? firstMode : GemmUpdate.Accumulate;
+                if (inPlace)
+                {
+                    RunInPlace<TK>(pr, i0, i1, jc, nc, pc, kc, mode, bufA, bufB, tile);
+                    continue;
+                }
                 GemmPacking.PackB(pr.TransB, pr.B, pr.Ldb, pc, kc, jc, nc, NR, bufB, pr.BRows);
                 for (int ic = i0; ic < i1; ic += mcBlock)
                 {
@@ -75,19 +82,63 @@ internal static unsafe class GemmDriver
                             float* cp = cCol + ir * ldc;
                             if (mr == MR && nr == NR)
                             {
-                                TK.Run(kc, ap, bp, cp, ldc, alpha, beta, mode);
+                                TK.Run<PackedBPanel>(kc, ap, bp, null, cp, ldc, alpha, beta, mode);
                             }
                             else
                             {
                                 // Edge tile: full tile into scratch (alpha = 1 leaves the sums exact), then the same
                                 // element-wise update the vector kernels apply.
-                                TK.Run(kc, ap, bp, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
+                                TK.Run<PackedBPanel>(kc, ap, bp, null, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
                                 for (int r = 0; r < mr; r++)
                                     for (int j = 0; j < nr; j++)
                                         cp[r * ldc + j] = Combine(tile[r * NR + j], cp[r * ldc + j], alpha, beta, mode);
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>Most MR-row panels of A (per C block) for which a B given by row offsets is read in place rather than
+    /// packed: each B panel is then loaded once or twice, and packing it would cost as much as the products.</summary>
+    internal const int InPlaceMaxPanels = 2;
+
+    /// <summary>One KC slice of rows [i0, i1) × columns [jc, jc + nc) with B read in place (see <see cref="InPlaceBPanel"/>):
+    /// full-width panels straight from B's rows, the ragged last panel packed as usual; the same values in the same
+    /// order as the packed path, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunInPlace<TK>(in GemmProblem pr, int i0, int i1, int jc, int nc, int pc, int kc, GemmUpdate mode,
+        float* bufA, float* bufB, float* tile) where TK : struct, IGemmMicroKernel
+    {
+        int MR = TK.MR, NR = TK.NR, mc = i1 - i0;
+        float alpha = pr.Alpha, beta = pr.Beta;
+        nint ldc = pr.Ldc;
+        float* aBlock = bufA;
+        if (pr.PackedA != null) aBlock = pr.PackedA + (nint)pc * pr.PackedRows + (nint)i0 * kc;
+        else GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, i0, mc, pc, kc, MR, bufA);
+        nint* rows = pr.BRows + pc;
+        for (int jr = 0; jr < nc; jr += NR)
+        {
+            int nr = Math.Min(NR, nc - jr);
+            bool full = nr == NR;
+            float* bp = full ? pr.B + jc + jr : bufB;
+            if (!full) GemmPacking.PackB(false, pr.B, 0, pc, kc, jc + jr, nr, NR, bufB, pr.BRows);
+            float* cCol = pr.C + i0 * ldc + jc + jr;
+            for (int ir = 0; ir < mc; ir += MR)
+            {
+                int mr = Math.Min(MR, mc - ir);
+                float* ap = aBlock + (nint)ir * kc;
+                float* cp = cCol + ir * ldc;
+                if (mr == MR && full) TK.Run<InPlaceBPanel>(kc, ap, bp, rows, cp, ldc, alpha, beta, mode);
+                else
+                {
+                    // Edge tile (ragged rows or the packed ragged panel): through the scratch tile, as in the packed path.
+                    if (full) TK.Run<InPlaceBPanel>(kc, ap, bp, rows, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
+                    else TK.Run<PackedBPanel>(kc, ap, bp, null, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < nr; j++)
+                            cp[r * ldc + j] = Combine(tile[r * NR + j], cp[r * ldc + j], alpha, beta, mode);
                 }
             }
         }

@@ -30,8 +30,30 @@ internal unsafe interface IGemmMicroKernel
     /// <summary>Whether the hardware runs this kernel.</summary>
     static abstract bool IsSupported { get; }
 
-    /// <summary>Computes one MR×NR tile: <c>C ← update(alpha · Apanel · Bpanel)</c>, with C rows <paramref name="ldc"/> apart.</summary>
-    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode);
+    /// <summary>Computes one MR×NR tile: <c>C ← update(alpha · Apanel · Bpanel)</c>, with C rows <paramref name="ldc"/> apart.
+    /// B's k-th row of NR values is at <c>b + k·NR</c> (a packed micro-panel) or, for <see cref="InPlaceBPanel"/>, at
+    /// <c>b + rows[k]</c> (<paramref name="rows"/> is unused otherwise).</summary>
+    static abstract void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel;
+}
+
+/// <summary>Where a micro-kernel reads the rows of its B micro-panel; a type argument, so each kind compiles to its own loop.</summary>
+internal interface IGemmBPanel
+{
+    /// <summary>Whether the rows are read where they are stored (through a row-offset table) instead of from a packed panel.</summary>
+    static abstract bool InPlace { get; }
+}
+
+/// <summary>B packed by <see cref="GemmPacking.PackB"/>: row k of the micro-panel at <c>k·NR</c>.</summary>
+internal readonly struct PackedBPanel : IGemmBPanel
+{
+    public static bool InPlace => false;
+}
+
+/// <summary>B read in place: row k of the micro-panel at <c>rows[k]</c> from the panel's first column, for products
+/// whose every B panel meets only one or two A panels, where packing would cost as much as the multiply.</summary>
+internal readonly struct InPlaceBPanel : IGemmBPanel
+{
+    public static bool InPlace => true;
 }
 
 /// <summary>Scalar micro-kernel (4×8 tile) for hardware without SIMD acceleration.</summary>
@@ -41,20 +63,21 @@ internal readonly unsafe struct ScalarMicroKernel : IGemmMicroKernel
     public static int NR => 8;
     public static bool IsSupported => true;
 
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
     {
         float* acc = stackalloc float[32];
         for (int i = 0; i < 32; i++) acc[i] = 0f;
         for (int p = 0; p < kc; p++)
         {
+            float* bp = TB.InPlace ? b + rows[p] : b;
             for (int r = 0; r < 4; r++)
             {
                 float ar = a[r];
                 float* row = acc + r * 8;
-                for (int j = 0; j < 8; j++) row[j] += ar * b[j];
+                for (int j = 0; j < 8; j++) row[j] += ar * bp[j];
             }
             a += 4;
-            b += 8;
+            if (!TB.InPlace) b += 8;
         }
         for (int r = 0; r < 4; r++)
             for (int j = 0; j < 8; j++)

@@ -21,14 +21,15 @@ internal readonly unsafe struct Avx512MicroKernel : IGemmMicroKernel
     public static bool IsSupported => Avx512F.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector512<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.Load(b + 0);
-            Vector512<float> b1 = Vector512.Load(b + 16);
+            float* bp = TB.InPlace ? b + rows[p] : b;
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
             Vector512<float> t;
             t = Vector512.Create(a[0]); c0_0 = Avx512F.FusedMultiplyAdd(t, b0, c0_0); c0_1 = Avx512F.FusedMultiplyAdd(t, b1, c0_1);
             t = Vector512.Create(a[1]); c1_0 = Avx512F.FusedMultiplyAdd(t, b0, c1_0); c1_1 = Avx512F.FusedMultiplyAdd(t, b1, c1_1);
@@ -39,7 +40,7 @@ internal readonly unsafe struct Avx512MicroKernel : IGemmMicroKernel
             t = Vector512.Create(a[6]); c6_0 = Avx512F.FusedMultiplyAdd(t, b0, c6_0); c6_1 = Avx512F.FusedMultiplyAdd(t, b1, c6_1);
             t = Vector512.Create(a[7]); c7_0 = Avx512F.FusedMultiplyAdd(t, b0, c7_0); c7_1 = Avx512F.FusedMultiplyAdd(t, b1, c7_1);
             a += 8;
-            b += 32;
+            if (!TB.InPlace) b += 32;
         }
         Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         Update(c + 0, c0_0, va, vb, mode); Update(c + 16, c0_1, va, vb, mode);
@@ -77,13 +78,14 @@ internal readonly unsafe struct Avx512TallMicroKernel : IGemmMicroKernel
     public static bool IsSupported => Avx512F.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.Load(b);
+            float* bp = TB.InPlace ? b + rows[p] : b;
+            Vector512<float> b0 = Vector512.Load(bp);
             Vector512<float> t;
             t = Vector512.Create(a[0]); c0 = Avx512F.FusedMultiplyAdd(t, b0, c0);
             t = Vector512.Create(a[1]); c1 = Avx512F.FusedMultiplyAdd(t, b0, c1);
@@ -102,7 +104,7 @@ internal readonly unsafe struct Avx512TallMicroKernel : IGemmMicroKernel
             t = Vector512.Create(a[14]); c14 = Avx512F.FusedMultiplyAdd(t, b0, c14);
             t = Vector512.Create(a[15]); c15 = Avx512F.FusedMultiplyAdd(t, b0, c15);
             a += 16;
-            b += 16;
+            if (!TB.InPlace) b += 16;
         }
         Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         Update(c + 0 * ldc, c0, va, vb, mode);
@@ -142,14 +144,15 @@ internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
     public static bool IsSupported => Fma.IsSupported && Avx2.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector256<float> b0 = Vector256.Load(b + 0);
-            Vector256<float> b1 = Vector256.Load(b + 8);
+            float* bp = TB.InPlace ? b + rows[p] : b;
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
             Vector256<float> t;
             t = Vector256.Create(a[0]); c0_0 = Fma.MultiplyAdd(t, b0, c0_0); c0_1 = Fma.MultiplyAdd(t, b1, c0_1);
             t = Vector256.Create(a[1]); c1_0 = Fma.MultiplyAdd(t, b0, c1_0); c1_1 = Fma.MultiplyAdd(t, b1, c1_1);
@@ -158,7 +161,7 @@ internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
             t = Vector256.Create(a[4]); c4_0 = Fma.MultiplyAdd(t, b0, c4_0); c4_1 = Fma.MultiplyAdd(t, b1, c4_1);
             t = Vector256.Create(a[5]); c5_0 = Fma.MultiplyAdd(t, b0, c5_0); c5_1 = Fma.MultiplyAdd(t, b1, c5_1);
             a += 6;
-            b += 16;
+            if (!TB.InPlace) b += 16;
         }
         Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
         Update(c + 0, c0_0, va, vb, mode); Update(c + 8, c0_1, va, vb, mode);
@@ -188,14 +191,15 @@ internal readonly unsafe struct Vector128MicroKernel : IGemmMicroKernel
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, GemmUpdate mode)
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
     {
         Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
         Vector128<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector128<float> b0 = Vector128.Load(b + 0);
-            Vector128<float> b1 = Vector128.Load(b + 4);
+            float* bp = TB.InPlace ? b + rows[p] : b;
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> b1 = Vector128.Load(bp + 4);
             Vector128<float> t;
             t = Vector128.Create(a[0]); c0_0 = MulAdd(t, b0, c0_0); c0_1 = MulAdd(t, b1, c0_1);
             t = Vector128.Create(a[1]); c1_0 = MulAdd(t, b0, c1_0); c1_1 = MulAdd(t, b1, c1_1);
@@ -204,7 +208,7 @@ internal readonly unsafe struct Vector128MicroKernel : IGemmMicroKernel
             t = Vector128.Create(a[4]); c4_0 = MulAdd(t, b0, c4_0); c4_1 = MulAdd(t, b1, c4_1);
             t = Vector128.Create(a[5]); c5_0 = MulAdd(t, b0, c5_0); c5_1 = MulAdd(t, b1, c5_1);
             a += 6;
-            b += 8;
+            if (!TB.InPlace) b += 8;
         }
         Vector128<float> va = Vector128.Create(alpha), vb = Vector128.Create(beta);
         Update(c + 0, c0_0, va, vb, mode); Update(c + 4, c0_1, va, vb, mode);
