@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Learner.Nn.Kernels;
 
@@ -250,9 +252,16 @@ internal static class ImplicitGemmConv
     /// rows <paramref name="width"/> apart; what lies outside them is left as it is (zero: the buffer is cleared once).</summary>
     private static Span<float> Pad(ReadOnlySpan<float> src, int channels, int h, int w, int top, int left, int width, int plane, Span<float> dst)
     {
+        if (channels == 0 || h == 0 || w == 0) return dst;
+        // The rows are short (a frame's width): bounds checked once for the whole move, rows moved by inlined vector
+        // copies rather than a memmove call each.
+        if (src.Length < channels * h * w || left + w > width || dst.Length < (channels - 1) * plane + (top + h - 1) * width + left + w)
+            throw new ArgumentException("The padded planes do not hold the source planes.", nameof(dst));
+        ref float s = ref MemoryMarshal.GetReference(src);
+        ref float d = ref MemoryMarshal.GetReference(dst);
         for (int c = 0; c < channels; c++)
             for (int i = 0; i < h; i++)
-                src.Slice((c * h + i) * w, w).CopyTo(dst.Slice(c * plane + (top + i) * width + left, w));
+                Im2Col.Copy(ref Unsafe.Add(ref s, (c * h + i) * w), ref Unsafe.Add(ref d, c * plane + (top + i) * width + left), w);
         return dst;
     }
 
@@ -260,13 +269,16 @@ internal static class ImplicitGemmConv
     /// src[c·cols + i·width ..] (+ bias[c]).</summary>
     private static void Compact(ReadOnlySpan<float> src, int channels, int cols, int h, int w, int width, Span<float> dst, float[]? bias)
     {
+        if (channels == 0 || h == 0 || w == 0) return;
+        if (w > width || src.Length < (channels - 1) * cols + (h - 1) * width + w || dst.Length < channels * h * w)
+            throw new ArgumentException("The extended columns do not hold the planes.", nameof(src));
+        ref float s = ref MemoryMarshal.GetReference(src);
+        ref float d = ref MemoryMarshal.GetReference(dst);
         for (int c = 0; c < channels; c++)
             for (int i = 0; i < h; i++)
             {
-                ReadOnlySpan<float> from = src.Slice(c * cols + i * width, w);
-                Span<float> to = dst.Slice((c * h + i) * w, w);
-                if (bias is null) from.CopyTo(to);
-                else TensorPrimitives.Add(from, bias[c], to);
+                if (bias is null) Im2Col.Copy(ref Unsafe.Add(ref s, c * cols + i * width), ref Unsafe.Add(ref d, (c * h + i) * w), w);
+                else TensorPrimitives.Add(src.Slice(c * cols + i * width, w), bias[c], dst.Slice((c * h + i) * w, w));
             }
     }
 
