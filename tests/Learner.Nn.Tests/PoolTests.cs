@@ -180,6 +180,53 @@ public class PoolTests
         x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
     }
 
+    [Theory]
+    [InlineData(16, 16, 3, 3, 2, 2, 1, 1)]   // ResNet's pool after the ImageNet stem: 8 outputs a row
+    [InlineData(17, 13, 3, 3, 2, 2, 1, 1)]   // odd planes: 7 outputs a row, a padded last lane
+    [InlineData(9, 40, 3, 3, 1, 1, 1, 1)]    // stride 1 (the forward has its own row kernel; the backward is this one)
+    [InlineData(11, 23, 5, 5, 3, 3, 2, 2)]   // 5×5 stride 3
+    [InlineData(8, 9, 2, 3, 2, 1, 1, 0)]     // a 2×3 window, strides 2 and 1, padding on one axis
+    [InlineData(6, 40, 2, 2, 2, 2, 1, 1)]    // 2×2 stride 2 padded (not the unpadded fast path): 21 outputs a row
+    [InlineData(5, 5, 1, 1, 2, 2, 0, 0)]     // 1×1 stride 2: a plain subsample
+    public void Windowed_max_pooling_chooses_values_and_arg_max_as_the_documented_rule(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        // The first maximum in scan order (rows of the window top to bottom, each left to right), a NaN winning, the
+        // arg-max starting at the window's first position inside the plane — bit for bit.
+        float[] pool = { -0f, 0f, 1f, 1f, float.NegativeInfinity, float.NaN, 2f, -3f };
+        var rng = new Rng(13);
+        int n = 2, c = 3;
+        var x = Tensor.Empty(n, c, h, w);
+        for (int i = 0; i < x.Size; i++) x.Data[i] = pool[rng.NextInt(pool.Length)];
+        x.RequireGrad();
+        var y = Ops.MaxPool2d(x, (kh, kw), (sh, sw), (ph, pw));
+        int oh = y.Shape[2], ow = y.Shape[3];
+        var gy = Tensor.Empty(n, c, oh, ow);
+        for (int i = 0; i < gy.Size; i++) gy.Data[i] = i + 1;
+        y.Backward(gy);
+
+        var expectY = new float[n * c * oh * ow];
+        var expectGx = new float[x.Size];
+        for (int p = 0; p < n * c; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int h0 = Math.Max(i * sh - ph, 0), h1 = Math.Min(i * sh - ph + kh, h), w0 = Math.Max(j * sw - pw, 0), w1 = Math.Min(j * sw - pw + kw, w);
+                    float m = float.NegativeInfinity; int arg = p * h * w + h0 * w + w0;
+                    for (int a = h0; a < h1; a++)
+                        for (int b = w0; b < w1; b++)
+                        {
+                            int at = p * h * w + a * w + b;
+                            float v = x.Data[at];
+                            if (v > m || float.IsNaN(v)) { m = v; arg = at; }
+                        }
+                    int o = (p * oh + i) * ow + j;
+                    expectY[o] = m;
+                    expectGx[arg] += gy.Data[o];
+                }
+        y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
+        x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Fact]
     public void Max_pooling_propagates_nan_and_ignores_padding()
     {

@@ -5,7 +5,8 @@ namespace Learner.Nn.Kernels;
 /// <summary>
 /// Max, average and adaptive-average pooling over planes [D, H, W] (2-D pooling is the D = 1 case). The geometry's
 /// <see cref="ConvGeometry.N"/> counts planes (batch × channels); dilation is 1. Planes are split over cores when
-/// the work is large; rows with stride 1 along W use vector kernels.
+/// the work is large; rows with stride 1 along W use vector kernels, and 2-D max pooling is branch-free
+/// (<see cref="MaxPool2x2"/>, <see cref="MaxPoolWindows"/>).
 /// </summary>
 internal static class PoolKernels
 {
@@ -26,7 +27,10 @@ internal static class PoolKernels
             {
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included); the
+                // stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
                 if (IsPair2x2(g)) MaxPool2x2.Forward(g, xp, yp);
+                else if (MaxPoolWindows.Applies(g)) MaxPoolWindows.Forward(g, xp, yp);
                 else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
                 else MaxPlaneScalar(g, xp, yp);
             }
@@ -74,6 +78,7 @@ internal static class PoolKernels
                 ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
                 Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
                 if (IsPair2x2(g)) { MaxPool2x2.Backward(g, xp, gyp, gxp); continue; }
+                if (MaxPoolWindows.Applies(g)) { MaxPoolWindows.Backward(g, xp, gyp, gxp); continue; }
                 gxp.Clear();
                 int o = 0;
                 for (int od = 0; od < g.OD; od++)
