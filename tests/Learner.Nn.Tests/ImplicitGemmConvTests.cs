@@ -83,35 +83,9 @@ public class ImplicitGemmConvTests
     [Fact]
     public void Both_gradients_pass_a_finite_difference_check()
     {
-        // L = Σ y·gy is linear in x and in w, so a central difference is exact up to rounding for any step.
         var g = Geometry(2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1);
         var (x, wt, b, gy) = Data(g, true);
-        double Loss(float[] xs, float[] ws)
-        {
-            var y = new float[gy.Length];
-            ConvKernels.Forward(g, xs, ws, b, y, 1, ConvAlgorithm.ImplicitGemm);
-            double l = 0;
-            for (int i = 0; i < y.Length; i++) l += (double)y[i] * gy[i];
-            return l;
-        }
-        var (_, gx, gw, _) = Run(g, x, wt, b, gy, 1, ConvAlgorithm.ImplicitGemm);
-        var rng = new Random(5);
-        const float step = 0.25f;
-        for (int k = 0; k < 12; k++)
-        {
-            int i = rng.Next(x.Length);
-            float keep = x[i];
-            x[i] = keep + step; double up = Loss(x, wt);
-            x[i] = keep - step; double down = Loss(x, wt);
-            x[i] = keep;
-            ((up - down) / (2 * step)).Should().BeApproximately(gx[i], 2e-3, $"dL/dx[{i}]");
-            int j = rng.Next(wt.Length);
-            keep = wt[j];
-            wt[j] = keep + step; up = Loss(x, wt);
-            wt[j] = keep - step; down = Loss(x, wt);
-            wt[j] = keep;
-            ((up - down) / (2 * step)).Should().BeApproximately(gw[j], 2e-3, $"dL/dw[{j}]");
-        }
+        ConvReference.AssertGradientsMatchFiniteDifferences(g, x, wt, b, gy, ConvAlgorithm.ImplicitGemm);
     }
 
     [Fact]

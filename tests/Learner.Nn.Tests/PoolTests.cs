@@ -159,23 +159,7 @@ public class PoolTests
         var y = Ops.MaxPool2d(x, 2, 2, 0);
         y.Backward(gy);
 
-        var expectY = new float[n * c * oh * ow];
-        var expectGx = new float[x.Size];
-        for (int p = 0; p < n * c; p++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                {
-                    float m = float.NegativeInfinity; int arg = p * h * w + 2 * i * w + 2 * j;
-                    foreach (var (di, dj) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
-                    {
-                        int at = p * h * w + (2 * i + di) * w + 2 * j + dj;
-                        float v = x.Data[at];
-                        if (v > m || float.IsNaN(v)) { m = v; arg = at; }
-                    }
-                    int o = (p * oh + i) * ow + j;
-                    expectY[o] = m;
-                    expectGx[arg] += gy.Data[o];
-                }
+        var (expectY, expectGx) = ScalarMaxPool(x.ToArray(), gy.ToArray(), n * c, h, w, 2, 2, 2, 2, 0, 0);
         y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
         x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
     }
@@ -204,9 +188,20 @@ public class PoolTests
         for (int i = 0; i < gy.Size; i++) gy.Data[i] = i + 1;
         y.Backward(gy);
 
-        var expectY = new float[n * c * oh * ow];
-        var expectGx = new float[x.Size];
-        for (int p = 0; p < n * c; p++)
+        var (expectY, expectGx) = ScalarMaxPool(x.ToArray(), gy.ToArray(), n * c, h, w, kh, kw, sh, sw, ph, pw);
+        y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
+        x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    /// <summary>The documented rule, element by element: each window scanned row by row, a value replacing the running
+    /// maximum when greater or NaN, the arg-max starting at the window's first position inside the plane; the output
+    /// gradient added at the arg-max, outputs in order.</summary>
+    private static (float[] Y, float[] Gx) ScalarMaxPool(float[] x, float[] gy, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1;
+        var y = new float[planes * oh * ow];
+        var gx = new float[x.Length];
+        for (int p = 0; p < planes; p++)
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
                 {
@@ -216,15 +211,14 @@ public class PoolTests
                         for (int b = w0; b < w1; b++)
                         {
                             int at = p * h * w + a * w + b;
-                            float v = x.Data[at];
+                            float v = x[at];
                             if (v > m || float.IsNaN(v)) { m = v; arg = at; }
                         }
                     int o = (p * oh + i) * ow + j;
-                    expectY[o] = m;
-                    expectGx[arg] += gy.Data[o];
+                    y[o] = m;
+                    gx[arg] += gy[o];
                 }
-        y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
-        x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
+        return (y, gx);
     }
 
     [Fact]

@@ -74,37 +74,9 @@ public class WinogradConvTests
     [Fact]
     public void Both_gradients_pass_a_finite_difference_check()
     {
-        // L = Σ y·gy is linear in x and in w, so a central difference is exact up to rounding for any step.
         var g = Same3x3(2, 3, 5, 6, 4);
         var (x, wt, b, gy) = Data(g, true);
-        double Loss(float[] xs, float[] ws)
-        {
-            var y = new float[gy.Length];
-            ConvKernels.Forward(g, xs, ws, b, y, 1, ConvAlgorithm.Winograd);
-            double l = 0;
-            for (int i = 0; i < y.Length; i++) l += (double)y[i] * gy[i];
-            return l;
-        }
-        var gx = new float[x.Length];
-        var gw = new float[wt.Length];
-        ConvKernels.Backward(g, gy, x, wt, gx, gw, null, 1, ConvAlgorithm.Winograd);
-        var rng = new Random(5);
-        const float h = 0.25f;
-        for (int k = 0; k < 12; k++)
-        {
-            int i = rng.Next(x.Length);
-            float keep = x[i];
-            x[i] = keep + h; double up = Loss(x, wt);
-            x[i] = keep - h; double down = Loss(x, wt);
-            x[i] = keep;
-            ((up - down) / (2 * h)).Should().BeApproximately(gx[i], 2e-3, $"dL/dx[{i}]");
-            int j = rng.Next(wt.Length);
-            keep = wt[j];
-            wt[j] = keep + h; up = Loss(x, wt);
-            wt[j] = keep - h; down = Loss(x, wt);
-            wt[j] = keep;
-            ((up - down) / (2 * h)).Should().BeApproximately(gw[j], 2e-3, $"dL/dw[{j}]");
-        }
+        ConvReference.AssertGradientsMatchFiniteDifferences(g, x, wt, b, gy, ConvAlgorithm.Winograd);
     }
 
     [Fact]
