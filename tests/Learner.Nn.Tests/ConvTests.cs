@@ -243,6 +243,38 @@ public class ConvTests
     }
 
     [Theory]
+    [InlineData(1, 1, 1, true)]       // a single product element: the matrix-vector paths
+    [InlineData(128, 64, 96, true)]   // ResNet-18's last stage on 1×1 maps, narrower
+    [InlineData(300, 40, 1, false)]   // one output channel
+    [InlineData(3, 700, 520, false)]  // a reduction deeper than one GEMM slice
+    public void A_pointwise_convolution_on_1x1_maps_is_one_matrix_product_per_result(int n, int c, int cout, bool withBias)
+    {
+        var g = new ConvGeometry(n, c, 1, 1, 1, cout, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1);
+        var rng = new Rng(21);
+        float[] x = Tensor.Uniform(rng, -1, 1, n * c).ToArray(), wt = Tensor.Uniform(rng, -0.3f, 0.3f, cout * c).ToArray();
+        float[]? b = withBias ? Tensor.Uniform(rng, -0.5f, 0.5f, cout).ToArray() : null;
+        float[] gy = Tensor.Uniform(rng, -1, 1, n * cout).ToArray();
+        (float[], float[], float[], float[]) Run(int threads)
+        {
+            var y = Enumerable.Repeat(float.NaN, n * cout).ToArray();
+            var gx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+            var gw = Enumerable.Repeat(float.NaN, wt.Length).ToArray();
+            var gb = Enumerable.Repeat(float.NaN, cout).ToArray();
+            ConvKernels.Forward(g, x, wt, b, y, threads);
+            ConvKernels.Backward(g, gy, x, wt, gx, gw, gb, threads);
+            return (y, gx, gw, gb);
+        }
+        var (y1, gx1, gw1, gb1) = Run(1);
+        var r = ConvReference.Run(x, n, c, new[] { 1, 1, 1 }, wt, cout, new[] { 1, 1, 1 }, b, new[] { 1, 1, 1 }, new[] { 0, 0, 0 }, new[] { 1, 1, 1 }, 1, gy);
+        ConvReference.AssertClose(y1, r.Y, "y", rtol: 1e-5, atol: 1e-5 * Math.Sqrt(c));
+        ConvReference.AssertClose(gx1, r.Gx, "gx", rtol: 1e-5, atol: 1e-5 * Math.Sqrt(cout));
+        ConvReference.AssertClose(gw1, r.Gw, "gw", rtol: 1e-5, atol: 1e-5 * Math.Sqrt(n));
+        ConvReference.AssertClose(gb1, r.Gb, "gb", rtol: 1e-5, atol: 1e-5 * Math.Sqrt(n));
+        var (y3, gx3, gw3, gb3) = Run(3);
+        y3.Should().Equal(y1); gx3.Should().Equal(gx1); gw3.Should().Equal(gw1); gb3.Should().Equal(gb1);
+    }
+
+    [Theory]
     [InlineData(2, 3, 5, 5, 4, 3, 1, "gemm")]       // im2col, blocks run side by side (a weight-gradient partial each)
     [InlineData(1, 64, 16, 16, 96, 3, 1, "gemm")]   // im2col, one block with its GEMMs split over the cores
     [InlineData(2, 3, 8, 8, 4, 3, 2, "auto")]       // stride 2 through im2col under auto

@@ -36,6 +36,11 @@ internal static class ConvKernels
         WorkerPool.For(workers, w => body(w, (int)((long)items * w / workers), (int)((long)items * (w + 1) / workers)));
     }
 
+    /// <summary>A pointwise, ungrouped convolution on 1×1 maps (what a 3×3 padding-1 convolution on 1×1 maps becomes
+    /// once <see cref="ConvWindowCrop"/> has cut it): its batch layout [N, C] is already the product's matrix, so it
+    /// is one GEMM per result — no per-sample, per-channel copies of single floats.</summary>
+    private static bool IsMatrixProduct(in ConvGeometry g) => g.IsPointwise && g.InSpatial == 1 && g.Groups == 1;
+
     private static long Macs(in ConvGeometry g) => (long)g.N * g.Cout * g.Kg * g.OutSpatial;
 
     /// <summary>
@@ -183,6 +188,14 @@ internal static class ConvKernels
             ImplicitGemmConv.Forward(g, x, w, b, y, threads);
             return;
         }
+        if (IsMatrixProduct(g))
+        {
+            // y (N × Cout) = x (N × C) · Wᵀ, the bias first where there is one.
+            if (b is not null)
+                for (int n = 0; n < g.N; n++) b.AsSpan(0, g.Cout).CopyTo(y.AsSpan(n * g.Cout, g.Cout));
+            Sgemm(threads, false, true, g.N, g.Cout, g.C, x, g.C, w, g.C, b is null ? 0f : 1f, y, g.Cout);
+            return;
+        }
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
         int workers = blocks.Independent ? Math.Min(blocks.Count, Math.Max(1, threads)) : 1;
@@ -276,6 +289,13 @@ internal static class ConvKernels
             gw = null;
         }
         if (gx is null && gw is null) return;
+        if (IsMatrixProduct(g))
+        {
+            // gx (N × C) = gy (N × Cout) · W; gw (Cout × C) = gyᵀ · x.
+            if (gx is not null) Sgemm(threads, false, false, g.N, g.C, g.Cout, gy, g.Cout, w, g.C, 0f, gx, g.C);
+            if (gw is not null) Sgemm(threads, true, false, g.Cout, g.C, g.N, gy, g.Cout, x, g.C, 0f, gw, g.C);
+            return;
+        }
         var blocks = new ConvBlocks(g);
         long macs = Macs(g);
         bool independent = blocks.Independent;
@@ -351,6 +371,26 @@ internal static class ConvKernels
     private static void BiasGrad(in ConvGeometry g, float[] gy, float[] gb)
     {
         int os = g.OutSpatial;
+        if (os == 1)
+        {
+            // One output position (1×1 maps): the same double sums in the same sample order, without a call per element.
+            var sums = ArrayPool<double>.Shared.Rent(g.Cout);
+            try
+            {
+                Array.Clear(sums, 0, g.Cout);
+                for (int n = 0; n < g.N; n++)
+                {
+                    ReadOnlySpan<float> row = gy.AsSpan(n * g.Cout, g.Cout);
+                    for (int co = 0; co < row.Length; co++) sums[co] += row[co];
+                }
+                for (int co = 0; co < g.Cout; co++) gb[co] = (float)sums[co];
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(sums);
+            }
+            return;
+        }
         for (int co = 0; co < g.Cout; co++)
         {
             double s = 0;

@@ -52,20 +52,41 @@ internal static class ConvWindowCrop
     }
 
     /// <summary>Copies every kept weight between the window's layout (<paramref name="full"/>) and the cut window's
-    /// (<paramref name="cutW"/>): into the cut one when <paramref name="toCut"/>, back otherwise.</summary>
+    /// (<paramref name="cutW"/>): into the cut one when <paramref name="toCut"/>; otherwise back, the dropped taps set to
+    /// zero (all of <paramref name="full"/> is written).</summary>
     private static void Move(in ConvGeometry g, in ConvGeometry cut, float[] full, float[] cutW, bool toCut)
     {
         int d0 = (g.PD - cut.PD) / g.DD, h0 = (g.PH - cut.PH) / g.DH, w0 = (g.PW - cut.PW) / g.DW;
-        int rows = g.Cout * g.C, at = 0;
-        for (int r = 0; r < rows; r++)
+        int rows = g.Cout * g.C, kv = g.KernelVolume, ckv = cut.KernelVolume;
+        // Where each kept tap sits in the full window, in the cut window's order: then each (output, input channel)
+        // row is a gather (or scatter) of ckv floats — a plain element loop, the kept runs being a few floats long
+        // (one, when a 3×3 window is cut to a tap).
+        int[] taps = ArrayPool<int>.Shared.Rent(ckv);
+        try
+        {
+            int t = 0;
             for (int a = 0; a < cut.KD; a++)
-                for (int b = 0; b < cut.KH; b++, at += cut.KW)
+                for (int b = 0; b < cut.KH; b++)
+                    for (int c = 0; c < cut.KW; c++) taps[t++] = ((d0 + a) * g.KH + h0 + b) * g.KW + w0 + c;
+            ReadOnlySpan<int> at = taps.AsSpan(0, ckv);
+            if ((long)rows * kv > full.Length || (long)rows * ckv > cutW.Length)
+                throw new ArgumentException("The weight buffers are shorter than the geometry's weights.");
+            for (int r = 0; r < rows; r++)
+            {
+                Span<float> window = full.AsSpan(r * kv, kv), kept = cutW.AsSpan(r * ckv, ckv);
+                if (toCut) for (int i = 0; i < at.Length; i++) kept[i] = window[at[i]];
+                else
                 {
-                    var window = full.AsSpan(r * g.KernelVolume + ((d0 + a) * g.KH + h0 + b) * g.KW + w0, cut.KW);
-                    var kept = cutW.AsSpan(at, cut.KW);
-                    if (toCut) window.CopyTo(kept);
-                    else kept.CopyTo(window);
+                    // The dropped taps' gradient is zero: each row is written whole while it is in cache.
+                    window.Clear();
+                    for (int i = 0; i < at.Length; i++) window[at[i]] = kept[i];
                 }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(taps);
+        }
     }
 
     /// <summary>y = conv(x, w) + b through the cut window.</summary>
@@ -87,7 +108,6 @@ internal static class ConvWindowCrop
         {
             ConvKernels.Backward(cut, gy, x, wc, gx, gwc, gb, threads, algorithm);
             if (gw is null || gwc is null) return;
-            Array.Clear(gw, 0, g.Cout * g.C * g.KernelVolume);
             Move(g, cut, gw, gwc, toCut: false);
         }
         finally
