@@ -11,7 +11,9 @@ public class Im2ColPaddedTests
     // c, d, h, w, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw
     public static TheoryData<int[]> Geometries => new()
     {
-        new[] { 5, 1, 4, 4, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1 },     // ResNet-18's 4×4 maps
+        new[] { 5, 1, 4, 4, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1 },     // ResNet-18's 4×4 maps (rows under 8: the tap table)
+        new[] { 6, 1, 2, 2, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1 },     // its 2×2 maps
+        new[] { 3, 1, 4, 4, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1 },     // its stride-2 entry from 4×4 to 2×2
         new[] { 3, 1, 8, 8, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1 },     // stride 2
         new[] { 2, 1, 15, 13, 1, 7, 7, 1, 2, 2, 0, 3, 3, 1, 1, 1 },   // the 7×7 stem, odd sizes
         new[] { 3, 1, 11, 10, 1, 3, 3, 1, 3, 3, 0, 2, 2, 1, 1, 1 },   // stride 3, wide padding

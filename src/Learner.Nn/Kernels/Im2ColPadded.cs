@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -48,17 +49,26 @@ internal static class Im2ColPadded
         // The border is zero once and stays so: only the interior is rewritten per channel.
         pad.Clear();
         int r = c0 * g.KernelVolume;
-        for (int c = c0; c < c1; c++)
+        var table = TapTable.For(g, ld);
+        try
         {
-            ReadOnlySpan<float> xc = x.Slice(c * inS, inS);
-            ref float xr = ref MemoryMarshal.GetReference(xc);
-            if (!padded) pad = MemoryMarshal.CreateSpan(ref xr, inS);
-            else
-                for (int d = 0; d < g.D; d++)
-                    for (int h = 0; h < g.H; h++)
-                        Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
-                            ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
-            Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
+            for (int c = c0; c < c1; c++)
+            {
+                ReadOnlySpan<float> xc = x.Slice(c * inS, inS);
+                ref float xr = ref MemoryMarshal.GetReference(xc);
+                if (!padded) pad = MemoryMarshal.CreateSpan(ref xr, inS);
+                else
+                    for (int d = 0; d < g.D; d++)
+                        for (int h = 0; h < g.H; h++)
+                            Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
+                                ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
+                if (table.IsEmpty) Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
+                else table.Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
+            }
+        }
+        finally
+        {
+            table.Return();
         }
     }
 
@@ -71,18 +81,27 @@ internal static class Im2ColPadded
         bool padded = HasPadding(g);
         Span<float> pad = padded ? Scratch(PaddedChannel(g)) : default;
         int r = c0 * g.KernelVolume;
-        for (int c = c0; c < c1; c++)
+        var table = TapTable.For(g, ld);
+        try
         {
-            if (!padded) pad = dx.Slice(c * inS, inS);
-            pad.Clear();
-            ref float pr = ref MemoryMarshal.GetReference(pad);
-            Walk<AddOut>(g, ref pr, pad.Length, col, ld, ref r);
-            if (!padded) continue;
-            ref float xr = ref MemoryMarshal.GetReference(dx.Slice(c * inS, inS));
-            for (int d = 0; d < g.D; d++)
-                for (int h = 0; h < g.H; h++)
-                    Im2Col.Copy(ref Unsafe.Add(ref pr, (d + g.PD) * plane + (h + g.PH) * wp + g.PW),
-                        ref Unsafe.Add(ref xr, (d * g.H + h) * g.W), g.W);
+            for (int c = c0; c < c1; c++)
+            {
+                if (!padded) pad = dx.Slice(c * inS, inS);
+                pad.Clear();
+                ref float pr = ref MemoryMarshal.GetReference(pad);
+                if (table.IsEmpty) Walk<AddOut>(g, ref pr, pad.Length, col, ld, ref r);
+                else table.Walk<AddOut>(g, ref pr, pad.Length, col, ld, ref r);
+                if (!padded) continue;
+                ref float xr = ref MemoryMarshal.GetReference(dx.Slice(c * inS, inS));
+                for (int d = 0; d < g.D; d++)
+                    for (int h = 0; h < g.H; h++)
+                        Im2Col.Copy(ref Unsafe.Add(ref pr, (d + g.PD) * plane + (h + g.PH) * wp + g.PW),
+                            ref Unsafe.Add(ref xr, (d * g.H + h) * g.W), g.W);
+            }
+        }
+        finally
+        {
+            table.Return();
         }
     }
 
@@ -91,6 +110,9 @@ internal static class Im2ColPadded
     {
         /// <summary>Moves the OW outputs of one row: padded-channel elements rowBase + o·SW ↔ row[o].</summary>
         static abstract void Move(in ConvGeometry g, ref float pad, int padLength, int rowBase, ref float row);
+
+        /// <summary>Moves one element between the padded channel and the matrix.</summary>
+        static abstract void Element(ref float pad, ref float cell);
     }
 
     /// <summary>im2col: the padded channel's window row into the matrix row.</summary>
@@ -104,6 +126,9 @@ internal static class Im2ColPadded
             else
                 for (int o = 0; o < g.OW; o++) Unsafe.Add(ref row, o) = Unsafe.Add(ref pad, rowBase + o * g.SW);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Element(ref float pad, ref float cell) => cell = pad;
     }
 
     /// <summary>col2im: the matrix row added into the padded channel's window row.</summary>
@@ -116,6 +141,74 @@ internal static class Im2ColPadded
             else if (g.SW == 2) Im2Col.AddStride2(ref row, ref pad, padLength, rowBase, g.OW);
             else
                 for (int o = 0; o < g.OW; o++) Unsafe.Add(ref pad, rowBase + o * g.SW) += Unsafe.Add(ref row, o);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Element(ref float pad, ref float cell) => pad += cell;
+    }
+
+    /// <summary>
+    /// The moves of <see cref="Walk"/> for one channel listed once per call as (padded-channel index, matrix offset)
+    /// pairs, in the same (tap, output) order, for maps whose output rows are shorter than a 256-bit vector (ResNet-18's
+    /// 4 × 4, 2 × 2 and 1 × 1 stages): a vector move per row of one to seven floats cost more than the moves; here each
+    /// element is one table lookup. The same values (im2col) and the same additions in the same order (col2im), so the
+    /// same bits.
+    /// </summary>
+    private readonly struct TapTable
+    {
+        /// <summary>Most entries (kernel volume × output positions) a table holds.</summary>
+        internal const int MaxEntries = 4096;
+
+        private readonly int[]? _entries;
+        private readonly int _count, _maxSource, _maxOffset;
+
+        private TapTable(int[] entries, int count, int maxSource, int maxOffset)
+        {
+            _entries = entries; _count = count; _maxSource = maxSource; _maxOffset = maxOffset;
+        }
+
+        public bool IsEmpty => _entries is null;
+
+        /// <summary>The table for <paramref name="g"/> with matrix rows <paramref name="ld"/> apart, or an empty one
+        /// where the rows are long enough for <see cref="Walk"/>'s vector moves.</summary>
+        public static TapTable For(in ConvGeometry g, int ld)
+        {
+            long count = (long)g.KernelVolume * g.OutSpatial;
+            if (g.OW >= 8 || count > MaxEntries) return default;
+            int wp = g.W + 2 * g.PW, plane = (g.H + 2 * g.PH) * wp, n = (int)count, t = 0, maxS = 0, maxO = 0;
+            int[] e = ArrayPool<int>.Shared.Rent(2 * n);
+            for (int kd = 0, tap = 0; kd < g.KD; kd++)
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++, tap++)
+                        for (int od = 0, j = 0; od < g.OD; od++)
+                            for (int oh = 0; oh < g.OH; oh++)
+                                for (int ow = 0; ow < g.OW; ow++, j++, t++)
+                                {
+                                    e[t] = (od * g.SD + kd * g.DD) * plane + kw * g.DW + (oh * g.SH + kh * g.DH) * wp + ow * g.SW;
+                                    e[n + t] = tap * ld + j;
+                                    maxS = Math.Max(maxS, e[t]);
+                                    maxO = Math.Max(maxO, e[n + t]);
+                                }
+            return new TapTable(e, n, maxS, maxO);
+        }
+
+        /// <summary>Every move of one padded channel against matrix rows <paramref name="r"/> on (advanced past them).</summary>
+        public void Walk<TMove>(in ConvGeometry g, ref float pad, int padLength, ReadOnlySpan<float> col, int ld, ref int r)
+            where TMove : struct, IRowMove
+        {
+            long start = (long)r * ld;
+            if (_maxSource >= padLength || start + _maxOffset >= col.Length)
+                throw new InvalidOperationException("The tap table reaches outside the padded channel or the matrix.");
+            ref float m = ref Unsafe.Add(ref MemoryMarshal.GetReference(col), (nint)start);
+            int[] e = _entries!;
+            int n = _count;
+            for (int t = 0; t < n; t++) TMove.Element(ref Unsafe.Add(ref pad, e[t]), ref Unsafe.Add(ref m, e[n + t]));
+            r += g.KernelVolume;
+        }
+
+        public void Return()
+        {
+            if (_entries is not null) ArrayPool<int>.Shared.Return(_entries);
         }
     }
 
