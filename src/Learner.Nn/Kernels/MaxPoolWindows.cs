@@ -32,7 +32,7 @@ internal static class MaxPoolWindows
     internal static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y)
     {
         int width = Padded(g.OW);
-        Span<float> tap = stackalloc float[width], m = stackalloc float[width];
+        Span<float> tap = stackalloc float[TapLength(g, width)], m = stackalloc float[width];
         Span<int> arg = stackalloc int[width];
         for (int oh = 0; oh < g.OH; oh++)
         {
@@ -45,7 +45,7 @@ internal static class MaxPoolWindows
     internal static void Backward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
     {
         int width = Padded(g.OW);
-        Span<float> tap = stackalloc float[width], m = stackalloc float[width];
+        Span<float> tap = stackalloc float[TapLength(g, width)], m = stackalloc float[width];
         Span<int> arg = stackalloc int[width];
         gx.Clear();
         for (int oh = 0; oh < g.OH; oh++)
@@ -58,19 +58,48 @@ internal static class MaxPoolWindows
 
     private static int Padded(int ow) => (ow + 7) & ~7;
 
+    /// <summary>The tap buffer: one row of taps, or at stride 2 the row's two column phases with room for every tap's
+    /// shift (<see cref="Phases"/>).</summary>
+    private static int TapLength(in ConvGeometry g, int width) => g.SW == 2 ? 2 * PhaseLength(g, width) : width;
+
+    /// <summary>One column phase of a padded row at stride 2: the widest tap shift (kw / 2) past a padded row of outputs.</summary>
+    private static int PhaseLength(in ConvGeometry g, int width) => Math.Max(width + (g.KW - 1) / 2, (g.W + 2 * g.PW + 1) / 2);
+
+    /// <summary>Splits input row <paramref name="row"/>, padded by pw, into its even and odd padded columns (−∞ where
+    /// padding): tap kw of output j reads padded column 2j + kw, element j + kw / 2 of phase kw mod 2.</summary>
+    private static void Phases(in ConvGeometry g, ReadOnlySpan<float> row, Span<float> phases, int length)
+    {
+        phases.Slice(0, 2 * length).Fill(float.NegativeInfinity);
+        for (int iw = 0; iw < row.Length; iw++)
+        {
+            int p = iw + g.PW;
+            phases[(p & 1) * length + (p >> 1)] = row[iw];
+        }
+    }
+
     /// <summary>The maxima <paramref name="m"/> and arg-maxima <paramref name="arg"/> (plane indices) of output row
     /// <paramref name="oh"/>; lanes past OW hold −∞ and a valid index.</summary>
     private static void Row(in ConvGeometry g, ReadOnlySpan<float> x, int oh, Span<float> tap, Span<float> m, Span<int> arg)
     {
         int ow = g.OW, width = m.Length, h0 = Math.Max(oh * g.SH - g.PH, 0);
         m.Fill(float.NegativeInfinity);
-        tap.Slice(ow).Fill(float.NegativeInfinity);
+        if (g.SW != 2) tap.Slice(ow).Fill(float.NegativeInfinity);
+        int phase = g.SW == 2 ? PhaseLength(g, width) : 0;
         for (int j = 0; j < width; j++) arg[j] = h0 * g.W + Math.Max(Math.Min(j, ow - 1) * g.SW - g.PW, 0);
         for (int kh = 0; kh < g.KH; kh++)
         {
             int ih = oh * g.SH - g.PH + kh;
             if ((uint)ih >= (uint)g.H) continue;
             ReadOnlySpan<float> row = x.Slice(ih * g.W, g.W);
+            if (g.SW == 2)
+            {
+                // Each tap's values are a slice of one column phase: no per-element gather. Lanes past the row's
+                // outputs read −∞ or values of later columns, and are never kept.
+                Phases(g, row, tap, phase);
+                for (int kw = 0; kw < g.KW; kw++)
+                    Merge(tap.Slice((kw & 1) * phase + (kw >> 1), width), m, arg, ih * g.W + kw - g.PW, 2);
+                continue;
+            }
             for (int kw = 0; kw < g.KW; kw++)
             {
                 int off = kw - g.PW;
