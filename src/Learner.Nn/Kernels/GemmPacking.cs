@@ -36,8 +36,7 @@ internal static unsafe class GemmPacking
                 else
                 {
                     TransposeRows(src, lda, rows, kc, panel, mr);
-                    for (int p = 0; p < kc; p++)
-                        for (int r = rows; r < mr; r++) panel[(nint)p * mr + r] = 0f;
+                    for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * mr + rows], mr - rows);
                 }
             }
         }
@@ -71,9 +70,10 @@ internal static unsafe class GemmPacking
                 // B is stored n×k: column j of op(B) is row j of B; gather across rows (a transpose).
                 if (rows == null) TransposeRows(b + (nint)(j0 + jp) * ldb + p0, ldb, cols, kc, panel, nr);
                 else TransposeRows(b + p0, rows + j0 + jp, cols, kc, panel, nr);
+                // The ragged panel's missing columns, with inlined vector stores (a weight gradient's last panel:
+                // 72 taps leave 24 of 32 columns to clear on every one of its kc rows).
                 if (cols < nr)
-                    for (int p = 0; p < kc; p++)
-                        for (int j = cols; j < nr; j++) panel[(nint)p * nr + j] = 0f;
+                    for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * nr + cols], nr - cols);
             }
         }
     }
