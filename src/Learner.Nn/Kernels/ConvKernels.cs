@@ -370,32 +370,24 @@ internal static class ConvKernels
 
     private static void BiasGrad(in ConvGeometry g, float[] gy, float[] gb)
     {
+        // Per output channel, the double sum of its planes' float sums in sample order; samples outermost so a
+        // one-position output (1×1 maps) reads its rows contiguously and skips the call per element.
         int os = g.OutSpatial;
-        if (os == 1)
+        var sums = ArrayPool<double>.Shared.Rent(g.Cout);
+        try
         {
-            // One output position (1×1 maps): the same double sums in the same sample order, without a call per element.
-            var sums = ArrayPool<double>.Shared.Rent(g.Cout);
-            try
-            {
-                Array.Clear(sums, 0, g.Cout);
-                for (int n = 0; n < g.N; n++)
+            Array.Clear(sums, 0, g.Cout);
+            for (int n = 0; n < g.N; n++)
+                for (int co = 0; co < g.Cout; co++)
                 {
-                    ReadOnlySpan<float> row = gy.AsSpan(n * g.Cout, g.Cout);
-                    for (int co = 0; co < row.Length; co++) sums[co] += row[co];
+                    int at = (n * g.Cout + co) * os;
+                    sums[co] += os == 1 ? gy[at] : TensorPrimitives.Sum(gy.AsSpan(at, os));
                 }
-                for (int co = 0; co < g.Cout; co++) gb[co] = (float)sums[co];
-            }
-            finally
-            {
-                ArrayPool<double>.Shared.Return(sums);
-            }
-            return;
+            for (int co = 0; co < g.Cout; co++) gb[co] = (float)sums[co];
         }
-        for (int co = 0; co < g.Cout; co++)
+        finally
         {
-            double s = 0;
-            for (int n = 0; n < g.N; n++) s += TensorPrimitives.Sum(gy.AsSpan((n * g.Cout + co) * os, os));
-            gb[co] = (float)s;
+            ArrayPool<double>.Shared.Return(sums);
         }
     }
 }

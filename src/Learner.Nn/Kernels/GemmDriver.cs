@@ -66,10 +66,7 @@ internal static unsafe class GemmDriver
                 for (int ic = i0; ic < i1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, i1 - ic);
-                    // A pre-packed A holds, per KC slice, every MR-row panel in order; ic is a multiple of MR.
-                    float* aBlock = bufA;
-                    if (pr.PackedA != null) aBlock = pr.PackedA + (nint)pc * pr.PackedRows + (nint)ic * kc;
-                    else GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, ic, mc, pc, kc, MR, bufA);
+                    float* aBlock = ABlock(pr, ic, mc, pc, kc, MR, bufA);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
@@ -86,12 +83,8 @@ internal static unsafe class GemmDriver
                             }
                             else
                             {
-                                // Edge tile: full tile into scratch (alpha = 1 leaves the sums exact), then the same
-                                // element-wise update the vector kernels apply.
                                 TK.Run<PackedBPanel>(kc, ap, bp, null, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
-                                for (int r = 0; r < mr; r++)
-                                    for (int j = 0; j < nr; j++)
-                                        cp[r * ldc + j] = Combine(tile[r * NR + j], cp[r * ldc + j], alpha, beta, mode);
+                                StoreEdge(tile, NR, cp, ldc, mr, nr, alpha, beta, mode);
                             }
                         }
                     }
@@ -114,9 +107,7 @@ internal static unsafe class GemmDriver
         int MR = TK.MR, NR = TK.NR, mc = i1 - i0;
         float alpha = pr.Alpha, beta = pr.Beta;
         nint ldc = pr.Ldc;
-        float* aBlock = bufA;
-        if (pr.PackedA != null) aBlock = pr.PackedA + (nint)pc * pr.PackedRows + (nint)i0 * kc;
-        else GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, i0, mc, pc, kc, MR, bufA);
+        float* aBlock = ABlock(pr, i0, mc, pc, kc, MR, bufA);
         nint* rows = pr.BRows + pc;
         for (int jr = 0; jr < nc; jr += NR)
         {
@@ -133,15 +124,33 @@ internal static unsafe class GemmDriver
                 if (mr == MR && full) TK.Run<InPlaceBPanel>(kc, ap, bp, rows, cp, ldc, alpha, beta, mode);
                 else
                 {
-                    // Edge tile (ragged rows or the packed ragged panel): through the scratch tile, as in the packed path.
+                    // Edge tile (ragged rows or the packed ragged panel).
                     if (full) TK.Run<InPlaceBPanel>(kc, ap, bp, rows, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
                     else TK.Run<PackedBPanel>(kc, ap, bp, null, tile, NR, 1f, 0f, GemmUpdate.Overwrite);
-                    for (int r = 0; r < mr; r++)
-                        for (int j = 0; j < nr; j++)
-                            cp[r * ldc + j] = Combine(tile[r * NR + j], cp[r * ldc + j], alpha, beta, mode);
+                    StoreEdge(tile, NR, cp, ldc, mr, nr, alpha, beta, mode);
                 }
             }
         }
+    }
+
+    /// <summary>The packed A block of rows [ic, ic + mc) for the KC slice at <paramref name="pc"/>: a slice of the
+    /// pre-packed A (which holds, per KC slice, every MR-row panel in order; ic is a multiple of MR), or A packed into
+    /// <paramref name="bufA"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* ABlock(in GemmProblem pr, int ic, int mc, int pc, int kc, int mr, float* bufA)
+    {
+        if (pr.PackedA != null) return pr.PackedA + (nint)pc * pr.PackedRows + (nint)ic * kc;
+        GemmPacking.PackA(pr.TransA, pr.A, pr.Lda, ic, mc, pc, kc, mr, bufA);
+        return bufA;
+    }
+
+    /// <summary>An edge tile computed in full into <paramref name="tile"/> (alpha = 1 leaves the sums exact): its
+    /// <paramref name="mr"/> × <paramref name="nr"/> part written to C with the element-wise update the vector kernels apply.</summary>
+    private static void StoreEdge(float* tile, int tileRow, float* c, nint ldc, int mr, int nr, float alpha, float beta, GemmUpdate mode)
+    {
+        for (int r = 0; r < mr; r++)
+            for (int j = 0; j < nr; j++)
+                c[r * ldc + j] = Combine(tile[r * tileRow + j], c[r * ldc + j], alpha, beta, mode);
     }
 
     /// <summary>
