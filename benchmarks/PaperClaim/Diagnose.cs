@@ -9,6 +9,9 @@
 //   F1 clip / visit: three-way change macro-F1 of the class-weighted logistic regression on embedding differences, fit
 //            on the pretraining patients' pairs, predicting the target patients' (clip pairs, or visit-mean pairs);
 //   ρ clip / visit: Spearman of cosine distance with |Δscore| on the target patients' pairs.
+// norm=<IntensityNormalization> sets the per-clip normalisation (default ZScore); norm=patient z-scores every clip with
+// the statistics of all its patient's clips, norm=patient-baseline with those of the patient's first visit (a diagnostic
+// of the "per patient" lever: image statistics only, no labels; the library does not offer it, see docs/results.md).
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
@@ -36,7 +39,8 @@ internal static class Diagnose
         ulong cohortSeed = (ulong)I("cohortSeed", 7);
         int steps = I("steps", 120), evalEvery = I("evalEvery", 0), seed = I("seed", 1);
         string spec = Get("objective", "mse");
-        var norm = Enum.Parse<IntensityNormalization>(Get("norm", "ZScore"), ignoreCase: true);
+        string normArg = Get("norm", "ZScore");
+        var norm = normArg.StartsWith("patient", StringComparison.Ordinal) ? IntensityNormalization.None : Enum.Parse<IntensityNormalization>(normArg, ignoreCase: true);
         bool bnTrain = Get("bn", "eval") == "train", showTest = Get("test", "false") == "true";
         string? save = kv.GetValueOrDefault("save"), load = kv.GetValueOrDefault("load");
         var classifier = new ChangeClassifierOptions { L2 = D("l2", new ChangeClassifierOptions().L2) };
@@ -55,6 +59,7 @@ internal static class Diagnose
             var c = new SyntheticLusCohort(new SyntheticLusOptions { Seed = cohortSeed, Patients = I("patients", 200) });
             (data, thresholds, arch) = (c.Dataset, c.ChangeThresholds, "tsm-resnet");
         }
+        if (normArg.StartsWith("patient", StringComparison.Ordinal)) data = PatientNorm(data, normArg == "patient-baseline");
         data = Preprocess.NormalizeIntensities(data, norm);
         var split = PatientSplits.TrainValidationTest(data, 0.2, 0.2, I("splitSeed", 1234));
         var train = split.Train;
@@ -136,6 +141,33 @@ internal static class Diagnose
         new Pretrainer(encoder, train, source, objective, options).Run(progress);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# total {clock.Elapsed.TotalSeconds:F0} s (pretraining {trainClock.Elapsed.TotalSeconds:F0} s)"));
         return 0;
+    }
+
+    /// <summary>The dataset with every clip z-scored by its patient's pixel mean and standard deviation, over all the
+    /// patient's clips or (<paramref name="baseline"/>) over those of its first visit; computed once per patient.</summary>
+    private static LongitudinalDataset PatientNorm(LongitudinalDataset d, bool baseline)
+    {
+        var stats = new Dictionary<string, Lazy<(float Mean, float Inv)>>(StringComparer.Ordinal);
+        foreach (var p in d.Patients)
+        {
+            var scans = baseline ? p.Scans.Where(s => s.VisitIndex == 0).ToList() : p.Scans.ToList();
+            stats[p.Id] = new Lazy<(float, float)>(() =>
+            {
+                double sum = 0, ss = 0; long n = 0;
+                foreach (var s in scans) { var x = s.Payload!.Load().Data; foreach (float v in x) { sum += v; ss += (double)v * v; } n += x.Length; }
+                double mean = sum / n, sd = Math.Sqrt(Math.Max(ss / n - mean * mean, 1e-24));
+                return ((float)mean, (float)(1 / sd));
+            });
+        }
+        return new LongitudinalDataset(d.Scans.Select(s => s.WithPayload(new DelegatePayload(() =>
+        {
+            var t = s.Payload!.Load();
+            var (m, inv) = stats[s.PatientId].Value;
+            var a = t.ToArray();
+            System.Numerics.Tensors.TensorPrimitives.Subtract(a, m, a);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(a, inv, a);
+            return new Learner.Nn.Tensor(a, t.ShapeArray);
+        }, s.Payload!.Description + " (patient z-score)"))), d.HigherIsHealthier, d.Patients.Select(p => p.Id));
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
