@@ -42,10 +42,18 @@ public static class ConvWorkloads
         (3, 1, 256, 256, 2, 128), (3, 2, 256, 512, 2, 128), (3, 1, 512, 512, 1, 128),
     };
 
+    /// <summary>The convolutions of the ResNet-18 preset's stem and first two stages on 32×32 clips (16 clips × 8
+    /// frames; Learner only): the stem, then 8×8 and 4×4 maps, where Winograd's tiles are gathered across samples.</summary>
+    public static readonly (int K, int S, int Cin, int Cout, int Hw, int N)[] PresetStageShapes =
+    {
+        (7, 2, 3, 64, 32, 128), (3, 1, 64, 64, 8, 128), (3, 2, 64, 128, 8, 128), (1, 2, 64, 128, 8, 128),
+        (3, 1, 128, 128, 4, 128), (3, 2, 128, 256, 4, 128), (1, 2, 128, 256, 4, 128),
+    };
+
     /// <summary>Adds the conv workloads.</summary>
     public static void Register(WorkloadRegistry registry)
     {
-        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(TsmEntryShapes).Concat(SmallMapShapes))
+        foreach (var (k, s, cin, cout, hw, n) in Shapes.Concat(ThresholdShapes).Concat(TsmEntryShapes).Concat(SmallMapShapes).Concat(PresetStageShapes))
         {
             registry.Add($"conv/k{k}s{s}-{cin}-{cout}-{hw}-n{n}", $"conv2d {k}×{k}/{s} {cin}→{cout}, {n}×{hw}×{hw}, forward+backward", () =>
             {

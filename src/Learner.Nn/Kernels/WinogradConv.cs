@@ -151,7 +151,7 @@ internal static unsafe class WinogradConv
                     if (du is not null)
                     {
                         Input(plan, px, n0, c, pv, cols, macs, threads);
-                        var grad = new WinogradTransforms.GradJob { Gy = pgy + (long)n0 * cout * plan.PlaneSize, Dst = pm, OutC = cout, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = plan.Samples(blk) * cout };
+                        var grad = new WinogradTransforms.GradJob { Gy = pgy + (long)n0 * cout * plan.PlaneSize, Dst = pm, OutC = cout, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = WinogradTransforms.GradJob.ItemCount(plan.TW, plan.Samples(blk), cout) };
                         grad.Parts = Parts(threads, grad.Items, macs);
                         WorkerPool.Run(ref grad, grad.Parts);
                         var job = new WeightGemmJob { Y = pm, V = pv, DU = pdu, Cin = c, Cout = cout, Cols = cols, Beta = blk == 0 ? 0f : 1f, Threads = threads,

@@ -75,22 +75,46 @@ internal static unsafe partial class WinogradTransforms
 
     /// <summary>Output-gradient transform of a block for the weight gradient: item (sample j, channel co) writes
     /// Ŷ[ξ][co][j·tiles + t] = (A e Aᵀ)[ξ] for the 2×2 gradient tile e of each tile t (zero where the tile overhangs
-    /// the plane).</summary>
+    /// the plane). Narrow planes (<see cref="InputJob.Gathers"/>) run one item per channel over all the block's
+    /// columns, the tiles' values gathered from gy.</summary>
     internal struct GradJob : IParallelJob
     {
         public float* Gy, Dst;
         public int OutC, H, W, TH, TW, Cols, Items, Parts;
 
+        /// <summary>The job's item count: channels when the plane's tiles are gathered (<see cref="InputJob.Gathers"/>),
+        /// else samples × channels.</summary>
+        internal static int ItemCount(int tW, int samples, int channels) => InputJob.ItemCount(tW, samples, channels);
+
         public readonly void RunPart(int part)
         {
             var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
+            if (InputJob.Gathers(TW))
+            {
+                // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy.
+                fixed (int* table = TapTable.Scratch(2 * 4 * Cols))
+                {
+                    int* index = table, keep = table + 4 * Cols;
+                    TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)OutC * H * W, 2, 0);
+                    for (int co = i0; co < i1; co++)
+                    {
+                        var body = new GradTiles<GatheredTaps>
+                        {
+                            Taps = new GatheredTaps { X = Gy + (long)co * H * W, Index = index, Keep = keep, Cols = Cols },
+                            Dst = Dst + (long)co * Cols, Stride = (nint)OutC * Cols,
+                        };
+                        Loop(ref body, Cols);
+                    }
+                }
+                return;
+            }
             fixed (float* quad = Scratch(4 * ts))
                 for (int item = i0; item < i1; item++)
                 {
                     int j = item / OutC, co = item % OutC;
                     SplitTiles(Gy + ((long)j * OutC + co) * H * W, quad, H, W, TW, ts);
-                    var body = new GradTiles { Q = quad, Plane = ts, Dst = Dst + (long)co * Cols + (long)j * ts, Stride = (nint)OutC * Cols };
+                    var body = new GradTiles<PlaneTaps> { Taps = new PlaneTaps { P = quad, Plane = ts }, Dst = Dst + (long)co * Cols + (long)j * ts, Stride = (nint)OutC * Cols };
                     Loop(ref body, ts);
                 }
         }
@@ -117,16 +141,16 @@ internal static unsafe partial class WinogradTransforms
 
     /// <summary>A e Aᵀ for consecutive tiles: A e gives rows (e0, e0 + e1, e0 − e1, −e1) of the tile's two rows, and
     /// each row (f0, f1) gives (f0, f0 + f1, f0 − f1, −f1).</summary>
-    private struct GradTiles : ITileOp
+    private struct GradTiles<TTaps> : ITileOp where TTaps : struct, ITaps
     {
-        public float* Q, Dst;
-        public int Plane;
+        public TTaps Taps;
+        public float* Dst;
         public nint Stride;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
-            TV e00 = TL.Load(Q + t), e01 = TL.Load(Q + Plane + t), e10 = TL.Load(Q + 2 * Plane + t), e11 = TL.Load(Q + 3 * Plane + t);
+            TV e00 = Taps.Tap<TL, TV>(0, t), e01 = Taps.Tap<TL, TV>(1, t), e10 = Taps.Tap<TL, TV>(2, t), e11 = Taps.Tap<TL, TV>(3, t);
             float* d = Dst + t;
             nint s = Stride;
             Row<TL, TV>(d, s, e00, e01);

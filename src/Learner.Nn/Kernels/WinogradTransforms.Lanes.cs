@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Learner.Nn.Kernels;
 
@@ -57,6 +58,10 @@ internal static unsafe partial class WinogradTransforms
         static abstract TV Sub(TV a, TV b);
         static abstract TV Half(TV a);
         static abstract TV Neg(TV a);
+
+        /// <summary>Lane k is <c>b[index[k]]</c> where <c>keep[k]</c> is −1 and +0 where it is 0 (the bits are ANDed, so
+        /// whatever the skipped index reads, NaN included, becomes +0: zero padding).</summary>
+        static abstract TV Gather(float* b, int* index, int* keep);
     }
 
     private readonly struct Lane512 : ILane<Vector512<float>>
@@ -67,6 +72,12 @@ internal static unsafe partial class WinogradTransforms
         public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
         public static Vector512<float> Half(Vector512<float> a) => a * 0.5f;
         public static Vector512<float> Neg(Vector512<float> a) => -a;
+
+        public static Vector512<float> Gather(float* b, int* index, int* keep)
+        {
+            // .NET exposes no 512-bit gather: two 256-bit ones.
+            return Vector512.Create(Lane256.Gather(b, index, keep), Lane256.Gather(b, index + 8, keep + 8));
+        }
     }
 
     private readonly struct Lane256 : ILane<Vector256<float>>
@@ -77,6 +88,13 @@ internal static unsafe partial class WinogradTransforms
         public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
         public static Vector256<float> Half(Vector256<float> a) => a * 0.5f;
         public static Vector256<float> Neg(Vector256<float> a) => -a;
+
+        public static Vector256<float> Gather(float* b, int* index, int* keep)
+        {
+            var v = Avx2.IsSupported ? Avx2.GatherVector256(b, Vector256.Load(index), 4)
+                : Vector256.Create(Lane128.Gather(b, index, keep), Lane128.Gather(b, index + 4, keep + 4));
+            return (v.AsInt32() & Vector256.Load(keep)).AsSingle();
+        }
     }
 
     private readonly struct Lane128 : ILane<Vector128<float>>
@@ -87,6 +105,13 @@ internal static unsafe partial class WinogradTransforms
         public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
         public static Vector128<float> Half(Vector128<float> a) => a * 0.5f;
         public static Vector128<float> Neg(Vector128<float> a) => -a;
+
+        public static Vector128<float> Gather(float* b, int* index, int* keep)
+        {
+            var v = Avx2.IsSupported ? Avx2.GatherVector128(b, Vector128.Load(index), 4)
+                : Vector128.Create(b[index[0]], b[index[1]], b[index[2]], b[index[3]]);
+            return (v.AsInt32() & Vector128.Load(keep)).AsSingle();
+        }
     }
 
     private readonly struct Lane1 : ILane<float>
@@ -97,5 +122,6 @@ internal static unsafe partial class WinogradTransforms
         public static float Sub(float a, float b) => a - b;
         public static float Half(float a) => a * 0.5f;
         public static float Neg(float a) => -a;
+        public static float Gather(float* b, int* index, int* keep) => *keep != 0 ? b[*index] : 0f;
     }
 }

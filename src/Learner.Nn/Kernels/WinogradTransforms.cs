@@ -24,8 +24,9 @@ internal static unsafe partial class WinogradTransforms
 
     /// <summary>Input transform of a block: V[ξ][c][j·tiles + t] for every sample j, channel c and tile t. Planes whose
     /// rows of tiles fill a 256-bit vector run per (sample, channel) item, vectorised along each row of tiles; narrower
-    /// planes (deep ResNet stages: 4 × 4, 6 × 6) run per channel over all the block's samples, their 4 × 4 patches
-    /// gathered first so the transform runs along the block's contiguous columns.</summary>
+    /// planes (deep ResNet stages: 4 × 4, 8 × 8) run per channel over all the block's columns, each tile's 16 patch
+    /// values gathered straight from x through a <see cref="TapTable"/> (no staging copy), so the transform runs at
+    /// full vector width however few tiles a plane has.</summary>
     internal struct InputJob : IParallelJob
     {
         public float* X, V;
@@ -59,53 +60,108 @@ internal static unsafe partial class WinogradTransforms
 
         private readonly void RunGathered(int c0, int c1)
         {
-            int ts = TH * TW, samples = Cols / ts, pw = 2 * TW + 2, plane = (2 * TH + 2) * pw;
-            fixed (float* scratch = Scratch(16 * Cols + plane))
+            // One table of where each tile's 16 patch values sit in the block (sample offset included) and which are
+            // padding, shared by every channel; the transform then gathers its operands straight from x.
+            int plane = H * W;
+            fixed (int* table = TapTable.Scratch(2 * 16 * Cols))
             {
-                float* d = scratch, pad = scratch + 16 * Cols;
-                // The padded plane's border is zero once; only its interior is rewritten per sample.
-                new Span<float>(pad, plane).Clear();
+                int* index = table, keep = table + 16 * Cols;
+                TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)InC * plane, 4, 1);
                 for (int c = c0; c < c1; c++)
                 {
-                    for (int j = 0; j < samples; j++)
+                    var body = new GatheredTiles
                     {
-                        float* x = X + ((long)j * InC + c) * H * W;
-                        for (int y = 0; y < H; y++) new ReadOnlySpan<float>(x + y * W, W).CopyTo(new Span<float>(pad + (y + 1) * pw + 1, W));
-                        for (int th = 0; th < TH; th++)
-                            for (int tw = 0; tw < TW; tw++)
-                            {
-                                float* src = pad + 2 * th * pw + 2 * tw;
-                                float* dst = d + j * ts + th * TW + tw;
-                                for (int i = 0; i < 4; i++, src += pw, dst += 4 * Cols)
-                                {
-                                    dst[0] = src[0]; dst[Cols] = src[1]; dst[2 * Cols] = src[2]; dst[3 * Cols] = src[3];
-                                }
-                            }
-                    }
-                    var body = new GatheredTiles { D = d, Cols = Cols, Dst = V + (long)c * Cols, Stride = (nint)InC * Cols };
+                        Taps = new GatheredTaps { X = X + (long)c * plane, Index = index, Keep = keep, Cols = Cols },
+                        Dst = V + (long)c * Cols, Stride = (nint)InC * Cols,
+                    };
                     Loop(ref body, Cols);
                 }
             }
         }
     }
 
-    /// <summary>The input transform of gathered tiles: value (i, j) of every tile's 4 × 4 patch in row 4i + j of D.</summary>
+    /// <summary>The input transform of a channel's tiles over a block's columns, value (i, j) of each column's 4 × 4
+    /// patch being tap 4i + j of <see cref="Taps"/>.</summary>
     private struct GatheredTiles : ITileOp
     {
-        public float* D, Dst;
-        public int Cols;
+        public GatheredTaps Taps;
+        public float* Dst;
         public nint Stride;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
-            float* r = D + t;
-            nint c = Cols;
-            var t0 = InputRow.RowTransform<TL, TV>(TL.Load(r), TL.Load(r + c), TL.Load(r + 2 * c), TL.Load(r + 3 * c));
-            var t1 = InputRow.RowTransform<TL, TV>(TL.Load(r + 4 * c), TL.Load(r + 5 * c), TL.Load(r + 6 * c), TL.Load(r + 7 * c));
-            var t2 = InputRow.RowTransform<TL, TV>(TL.Load(r + 8 * c), TL.Load(r + 9 * c), TL.Load(r + 10 * c), TL.Load(r + 11 * c));
-            var t3 = InputRow.RowTransform<TL, TV>(TL.Load(r + 12 * c), TL.Load(r + 13 * c), TL.Load(r + 14 * c), TL.Load(r + 15 * c));
+            var t0 = InputRow.RowTransform<TL, TV>(Taps.Tap<TL, TV>(0, t), Taps.Tap<TL, TV>(1, t), Taps.Tap<TL, TV>(2, t), Taps.Tap<TL, TV>(3, t));
+            var t1 = InputRow.RowTransform<TL, TV>(Taps.Tap<TL, TV>(4, t), Taps.Tap<TL, TV>(5, t), Taps.Tap<TL, TV>(6, t), Taps.Tap<TL, TV>(7, t));
+            var t2 = InputRow.RowTransform<TL, TV>(Taps.Tap<TL, TV>(8, t), Taps.Tap<TL, TV>(9, t), Taps.Tap<TL, TV>(10, t), Taps.Tap<TL, TV>(11, t));
+            var t3 = InputRow.RowTransform<TL, TV>(Taps.Tap<TL, TV>(12, t), Taps.Tap<TL, TV>(13, t), Taps.Tap<TL, TV>(14, t), Taps.Tap<TL, TV>(15, t));
             InputRow.Emit<TL, TV>(Dst + t, Stride, t0, t1, t2, t3);
+        }
+    }
+
+    /// <summary>Where a transform reads tap k of the tiles at column t.</summary>
+    internal interface ITaps
+    {
+        TV Tap<TL, TV>(int k, nint t) where TL : struct, ILane<TV> where TV : struct;
+    }
+
+    /// <summary>Taps stored as planes: tap k of column t at P[k · Plane + t].</summary>
+    private struct PlaneTaps : ITaps
+    {
+        public float* P;
+        public int Plane;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Tap<TL, TV>(int k, nint t) where TL : struct, ILane<TV> where TV : struct => TL.Load(P + (nint)k * Plane + t);
+    }
+
+    /// <summary>Taps gathered from the planes themselves through a <see cref="TapTable"/>: tap k of column t is
+    /// X[Index[k · Cols + t]], or zero where Keep says padding.</summary>
+    private struct GatheredTaps : ITaps
+    {
+        public float* X;
+        public int* Index, Keep;
+        public int Cols;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly TV Tap<TL, TV>(int k, nint t) where TL : struct, ILane<TV> where TV : struct
+        {
+            nint at = (nint)k * Cols + t;
+            return TL.Gather(X, Index + at, Keep + at);
+        }
+    }
+
+    /// <summary>Where the values of every tile of a block sit in its planes: for tap (i, j) of a <c>side</c> × <c>side</c>
+    /// patch whose tile (th, tw) starts at (2·th − pad, 2·tw − pad), entry (i·side + j)·Cols + col of
+    /// <c>index</c> is the value's offset from the block's first plane of the channel (sample j's planes
+    /// <c>sampleStride</c> apart) and <c>keep</c> is −1, or 0 with offset 0 where the tap falls outside the plane.
+    /// Column col = sample · tiles + th · tW + tw, as in the transformed matrices.</summary>
+    internal static class TapTable
+    {
+        [ThreadStatic] private static int[]? _scratch;
+
+        internal static int[] Scratch(int length)
+        {
+            if (_scratch is null || _scratch.Length < length) _scratch = new int[Math.Max(length, 1024)];
+            return _scratch;
+        }
+
+        internal static void Fill(int* index, int* keep, int h, int w, int tH, int tW, int cols, long sampleStride, int side, int pad)
+        {
+            int ts = tH * tW;
+            for (int col = 0; col < cols; col++)
+            {
+                int j = col / ts, t = col % ts, th = t / tW, tw = t % tW;
+                int sample = checked((int)(j * sampleStride));
+                for (int i = 0; i < side; i++)
+                    for (int jj = 0; jj < side; jj++)
+                    {
+                        int y = 2 * th + i - pad, x = 2 * tw + jj - pad, at = (i * side + jj) * cols + col;
+                        bool inside = y >= 0 && y < h && x >= 0 && x < w;
+                        index[at] = inside ? sample + y * w + x : 0;
+                        keep[at] = inside ? -1 : 0;
+                    }
+            }
         }
     }
 
