@@ -43,6 +43,11 @@ internal static class NormKernels
 {
     // ------------------------------------------------------------------ batch norm: x is [n, c, inner]
 
+    /// <summary>The rung of a chunk's maps: the widest whose vector fits the chunk, so short chunks (2×2 maps: 4 floats)
+    /// run whole vectors instead of a padded tail each. The maps' operations (subtractions, fused multiply–adds,
+    /// products) are correctly rounded per element, so the rung changes no bit.</summary>
+    private static SimdWidth ChunkRung(int inner) => Simd.Rung(Simd.Best, inner);
+
     /// <summary>Batch-norm forward. In training, computes the batch mean and biased variance into <paramref name="stats"/>
     /// and the unbiased variance into <paramref name="unbiasedVar"/>; otherwise <paramref name="stats"/> is given (from
     /// the running statistics).</summary>
@@ -78,14 +83,31 @@ internal static class NormKernels
             finally { pool.Return(scale); pool.Return(shift); }
             return;
         }
+        if (SmallPlaneNorm.Applies(inner))
+        {
+            var pool = ArrayPool<float>.Shared;
+            var scale = pool.Rent(c); var shift = pool.Rent(c);
+            try
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    scale[ch] = (weight is null ? 1f : weight[ch]) * stats.InvStd(ch);
+                    shift[ch] = bias is null ? 0f : bias[ch];
+                }
+                SmallPlaneNorm.Affine(x, y, n, c, inner, stats.Data.AsSpan(0, c), stats.Data.AsSpan(c, c), scale.AsSpan(0, c), shift.AsSpan(0, c));
+            }
+            finally { pool.Return(scale); pool.Return(shift); }
+            return;
+        }
         // Chunks (sample, channel) in memory order, so every pass streams through contiguous storage.
+        var rung = ChunkRung(inner);
         RowParallel.For(n * c, inner, (s, e) =>
         {
             for (int k = s; k < e; k++)
             {
                 int ch = k % c;
                 var op = new CenteredAffine(stats.Hi(ch), stats.Lo(ch), (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), bias is null ? 0f : bias[ch]);
-                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
+                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner), rung);
             }
         });
     }
@@ -224,15 +246,19 @@ internal static class NormKernels
                         TensorPrimitives.Multiply(gir, k, gir);
                     }
                 }
+                else if (SmallPlaneNorm.Applies(inner))
+                    SmallPlaneNorm.InputGradient(g, x, gradInput, n, c, inner, fa.AsSpan(0, c), fa.AsSpan(c, c),
+                        stats.Data.AsSpan(0, c), stats.Data.AsSpan(c, c), fa.AsSpan(2 * c, c));
                 else
                 {
+                    var rung = ChunkRung(inner);
                     RowParallel.For(n * c, inner, (s, e) =>
                     {
                         for (int k = s; k < e; k++)
                         {
                             int ch = k % c;
                             var op = new NormInputGrad(fa[ch], 1f, fa[c + ch], stats.Hi(ch), stats.Lo(ch), fa[2 * c + ch]);
-                            VectorMap.Map(op, g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), gradInput.AsSpan(k * inner, inner));
+                            VectorMap.Map(op, g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), gradInput.AsSpan(k * inner, inner), rung);
                         }
                     });
                 }
@@ -345,6 +371,7 @@ internal static class NormKernels
     {
         int cpg = c / groups;
         int len = cpg * inner;
+        var rung = ChunkRung(inner);
         if (len == 0) return;
         RowParallel.For(n * groups, len, (s, e) =>
         {
@@ -358,7 +385,7 @@ internal static class NormKernels
                 {
                     int ch = grp * cpg + j;
                     var op = new CenteredAffine(hi, lo, (weight is null ? 1f : weight[ch]) * inv, bias is null ? 0f : bias[ch]);
-                    VectorMap.Map(op, x.AsSpan(o + j * inner, inner), y.AsSpan(o + j * inner, inner));
+                    VectorMap.Map(op, x.AsSpan(o + j * inner, inner), y.AsSpan(o + j * inner, inner), rung);
                 }
             }
         });
@@ -370,6 +397,7 @@ internal static class NormKernels
     {
         int cpg = c / groups;
         int len = cpg * inner;
+        var rung = ChunkRung(inner);
         if (len == 0) { gradWeight?.AsSpan(0, c).Clear(); gradBias?.AsSpan(0, c).Clear(); return; }
         var pool = ArrayPool<double>.Shared;
         var sums = pool.Rent(2 * n * c); // [Σ g | Σ g·(x − mean)] per (sample, channel)
@@ -400,7 +428,7 @@ internal static class NormKernels
                     {
                         int ch = grp * cpg + j, o = (i * c + ch) * inner;
                         var op = new NormInputGrad((float)inv, weight is null ? 1f : weight[ch], c1, hi, lo, c0);
-                        VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner));
+                        VectorMap.Map(op, g.AsSpan(o, inner), x.AsSpan(o, inner), gradInput.AsSpan(o, inner), rung);
                     }
                 }
             });
