@@ -90,6 +90,15 @@ internal static unsafe partial class WinogradTransforms
         {
             var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
+            if (Plane8.Applies(H, W))
+            {
+                // Items are channels, as on the gathered path; each sample's 16 tiles are one vector.
+                int samples = Cols / 16;
+                for (int co = i0; co < i1; co++)
+                    for (int j = 0; j < samples; j++)
+                        GradPlane8(Gy + ((long)j * OutC + co) * H * W, Dst + (long)co * Cols + j * 16, (nint)OutC * Cols);
+                return;
+            }
             if (InputJob.Gathers(TW))
             {
                 // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy.
@@ -150,23 +159,27 @@ internal static unsafe partial class WinogradTransforms
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
-            TV e00 = Taps.Tap<TL, TV>(0, t), e01 = Taps.Tap<TL, TV>(1, t), e10 = Taps.Tap<TL, TV>(2, t), e11 = Taps.Tap<TL, TV>(3, t);
-            float* d = Dst + t;
-            nint s = Stride;
-            Row<TL, TV>(d, s, e00, e01);
-            Row<TL, TV>(d + 4 * s, s, TL.Add(e00, e10), TL.Add(e01, e11));
-            Row<TL, TV>(d + 8 * s, s, TL.Sub(e00, e10), TL.Sub(e01, e11));
-            Row<TL, TV>(d + 12 * s, s, TL.Neg(e10), TL.Neg(e11));
+            GradTransform<TL, TV>(Dst + t, Stride, Taps.Tap<TL, TV>(0, t), Taps.Tap<TL, TV>(1, t), Taps.Tap<TL, TV>(2, t), Taps.Tap<TL, TV>(3, t));
         }
+    }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row<TL, TV>(float* d, nint s, TV f0, TV f1) where TL : struct, ILane<TV> where TV : struct
-        {
-            TL.Store(d, f0);
-            TL.Store(d + s, TL.Add(f0, f1));
-            TL.Store(d + 2 * s, TL.Sub(f0, f1));
-            TL.Store(d + 3 * s, TL.Neg(f1));
-        }
+    /// <summary>A e Aᵀ of gradient tiles (e00 e01; e10 e11), transform point ξ stored at d + ξ·s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradTransform<TL, TV>(float* d, nint s, TV e00, TV e01, TV e10, TV e11) where TL : struct, ILane<TV> where TV : struct
+    {
+        GradRow<TL, TV>(d, s, e00, e01);
+        GradRow<TL, TV>(d + 4 * s, s, TL.Add(e00, e10), TL.Add(e01, e11));
+        GradRow<TL, TV>(d + 8 * s, s, TL.Sub(e00, e10), TL.Sub(e01, e11));
+        GradRow<TL, TV>(d + 12 * s, s, TL.Neg(e10), TL.Neg(e11));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradRow<TL, TV>(float* d, nint s, TV f0, TV f1) where TL : struct, ILane<TV> where TV : struct
+    {
+        TL.Store(d, f0);
+        TL.Store(d + s, TL.Add(f0, f1));
+        TL.Store(d + 2 * s, TL.Sub(f0, f1));
+        TL.Store(d + 3 * s, TL.Neg(f1));
     }
 
     /// <summary>The weight gradient from its transform, per part a range of output channels: gw[co][ci] = Gᵀ dU G with

@@ -63,6 +63,15 @@ internal static unsafe partial class WinogradTransforms
             // One table of where each tile's 16 patch values sit in the block (sample offset included) and which are
             // padding, shared by every channel; the transform then gathers its operands straight from x.
             int plane = H * W;
+            if (Plane8.Applies(H, W))
+            {
+                // One sample's 16 tiles are one vector: its taps come from permutes of the plane's registers.
+                int samples = Cols / 16;
+                for (int c = c0; c < c1; c++)
+                    for (int j = 0; j < samples; j++)
+                        InputPlane8(X + ((long)j * InC + c) * plane, V + (long)c * Cols + j * 16, (nint)InC * Cols);
+                return;
+            }
             fixed (int* table = TapTable.Scratch(2 * 16 * Cols))
             {
                 int* index = table, keep = table + 16 * Cols;

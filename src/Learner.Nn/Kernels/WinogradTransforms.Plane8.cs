@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Learner.Nn.Kernels;
+
+internal static unsafe partial class WinogradTransforms
+{
+    /// <summary>
+    /// 8 × 8 planes with AVX-512 (the ResNet-18 preset's first stage, the TSM preset's third): a plane is four 512-bit
+    /// registers, and one sample's 16 tiles are one vector per transform point, so every tap of every tile comes from a
+    /// two-source permute of the plane's even rows (0, 2, 4, 6) or odd rows (1, 3, 5, 7) instead of a gather. The
+    /// permute indices and the padding masks are fixed (<see cref="InputIndex"/>, <see cref="GradIndex"/>).
+    /// </summary>
+    /// <remarks>The same values as the gathered path (padding is +0 from the same AND), so the same bits.</remarks>
+    private readonly struct Plane8
+    {
+        private readonly Vector512<float> _evenLo, _evenHi, _oddLo, _oddHi;
+
+        /// <summary>Whether 8 × 8 planes take this path on this machine.</summary>
+        internal static bool Applies(int h, int w) => h == 8 && w == 8 && Avx512F.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Plane8(float* x)
+        {
+            Vector512<float> r0 = Vector512.Load(x), r1 = Vector512.Load(x + 16), r2 = Vector512.Load(x + 32), r3 = Vector512.Load(x + 48);
+            // Register k holds rows 2k and 2k + 1 (two 128-bit lanes each): the lanes of the first rows, then of the second.
+            _evenLo = Avx512F.Shuffle4x128(r0, r1, 0x44);
+            _evenHi = Avx512F.Shuffle4x128(r2, r3, 0x44);
+            _oddLo = Avx512F.Shuffle4x128(r0, r1, 0xEE);
+            _oddHi = Avx512F.Shuffle4x128(r2, r3, 0xEE);
+        }
+
+        /// <summary>Row 2t + parity, column c of the plane at lane index (t·8 + c) of the even (parity 0) or odd rows.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Rows(bool odd, Vector512<int> index) =>
+            odd ? Avx512F.PermuteVar16x32x2(_oddLo, index, _oddHi) : Avx512F.PermuteVar16x32x2(_evenLo, index, _evenHi);
+    }
+
+    /// <summary>Input transform: tap (i, j) of tile (th, tw) is padded x[2th + i][2tw + j], x[2th + i − 1][2tw + j − 1]
+    /// of the plane: lane th·4 + tw of permute <c>4i + j</c> (odd rows when i is even), and mask −1 or 0 (padding).</summary>
+    private static readonly int[] InputIndex = Plane8Table(4, 1, out InputKeep);
+    private static readonly int[] InputKeep;
+
+    /// <summary>Output-gradient transform: tap (i, j) of tile (th, tw) is gy[2th + i][2tw + j] (always inside).</summary>
+    private static readonly int[] GradIndex = Plane8Table(2, 0, out _);
+
+    private static int[] Plane8Table(int side, int pad, out int[] keep)
+    {
+        var index = new int[side * side * 16];
+        keep = new int[side * side * 16];
+        for (int k = 0; k < side * side; k++)
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int th = lane >> 2, tw = lane & 3, r = 2 * th + k / side - pad, c = 2 * tw + k % side - pad;
+                bool inside = (uint)r < 8 && (uint)c < 8;
+                index[k * 16 + lane] = inside ? (r >> 1) * 8 + c : 0;
+                keep[k * 16 + lane] = inside ? -1 : 0;
+            }
+        return index;
+    }
+
+    /// <summary>The input transform of one 8 × 8 plane's 16 tiles into <paramref name="dst"/> (point ξ at ξ·stride).</summary>
+    private static void InputPlane8(float* x, float* dst, nint stride)
+    {
+        var p = new Plane8(x);
+        fixed (int* ix = InputIndex, kp = InputKeep)
+        {
+            var t0 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
+            var t1 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 4, ix, kp), Tap(p, 5, ix, kp), Tap(p, 6, ix, kp), Tap(p, 7, ix, kp));
+            var t2 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 8, ix, kp), Tap(p, 9, ix, kp), Tap(p, 10, ix, kp), Tap(p, 11, ix, kp));
+            var t3 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 12, ix, kp), Tap(p, 13, ix, kp), Tap(p, 14, ix, kp), Tap(p, 15, ix, kp));
+            InputRow.Emit<Lane512, Vector512<float>>(dst, stride, t0, t1, t2, t3);
+        }
+
+        // Patch row i reads plane rows 2th + i − 1: odd rows for even i.
+        static Vector512<float> Tap(in Plane8 p, int k, int* ix, int* kp) =>
+            (p.Rows((k >> 2) % 2 == 0, Vector512.Load(ix + k * 16)).AsInt32() & Vector512.Load(kp + k * 16)).AsSingle();
+    }
+
+    /// <summary>The output-gradient transform of one 8 × 8 plane's 16 tiles into <paramref name="dst"/>: tap (i, j)
+    /// reads rows 2th + i (odd rows for i = 1).</summary>
+    private static void GradPlane8(float* gy, float* dst, nint stride)
+    {
+        var p = new Plane8(gy);
+        fixed (int* ix = GradIndex)
+            GradTransform<Lane512, Vector512<float>>(dst, stride, p.Rows(false, Vector512.Load(ix)), p.Rows(false, Vector512.Load(ix + 16)),
+                p.Rows(true, Vector512.Load(ix + 32)), p.Rows(true, Vector512.Load(ix + 48)));
+    }
+}
