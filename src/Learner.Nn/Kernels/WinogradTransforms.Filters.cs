@@ -102,18 +102,25 @@ internal static unsafe partial class WinogradTransforms
             if (InputJob.Gathers(TW))
             {
                 // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy.
+                // 4 × 4 planes: four samples a vector by permutes, the samples left over gathered.
+                int plane = H * W, permuted = Plane4.Applies(H, W) ? Cols / 16 * 16 : 0;
+                if (permuted > 0)
+                    for (int co = i0; co < i1; co++)
+                        for (int col = 0; col < permuted; col += 16)
+                            GradPlane4(Gy + ((long)(col / 4) * OutC + co) * plane, (nint)OutC * plane, Dst + (long)co * Cols + col, (nint)OutC * Cols);
+                if (permuted == Cols) return;
                 fixed (int* table = TapTable.Scratch(2 * 4 * Cols))
                 {
                     int* index = table, keep = table + 4 * Cols;
-                    TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)OutC * H * W, 2, 0);
+                    TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)OutC * plane, 2, 0);
                     for (int co = i0; co < i1; co++)
                     {
                         var body = new GradTiles<GatheredTaps>
                         {
-                            Taps = new GatheredTaps { X = Gy + (long)co * H * W, Index = index, Keep = keep, Cols = Cols },
-                            Dst = Dst + (long)co * Cols, Stride = (nint)OutC * Cols,
+                            Taps = new GatheredTaps { X = Gy + (long)co * plane, Index = index + permuted, Keep = keep + permuted, Cols = Cols },
+                            Dst = Dst + (long)co * Cols + permuted, Stride = (nint)OutC * Cols,
                         };
-                        Loop(ref body, Cols);
+                        Loop(ref body, Cols - permuted);
                     }
                 }
                 return;

@@ -72,6 +72,13 @@ internal static unsafe partial class WinogradTransforms
                         InputPlane8(X + ((long)j * InC + c) * plane, V + (long)c * Cols + j * 16, (nint)InC * Cols);
                 return;
             }
+            // 4 × 4 planes: four samples' tiles a vector by permutes; the columns of the samples left over are gathered.
+            int permuted = Plane4.Applies(H, W) ? Cols / 16 * 16 : 0;
+            if (permuted > 0)
+                for (int c = c0; c < c1; c++)
+                    for (int col = 0; col < permuted; col += 16)
+                        InputPlane4(X + ((long)(col / 4) * InC + c) * plane, (nint)InC * plane, V + (long)c * Cols + col, (nint)InC * Cols);
+            if (permuted == Cols) return;
             fixed (int* table = TapTable.Scratch(2 * 16 * Cols))
             {
                 int* index = table, keep = table + 16 * Cols;
@@ -80,10 +87,10 @@ internal static unsafe partial class WinogradTransforms
                 {
                     var body = new GatheredTiles
                     {
-                        Taps = new GatheredTaps { X = X + (long)c * plane, Index = index, Keep = keep, Cols = Cols },
-                        Dst = V + (long)c * Cols, Stride = (nint)InC * Cols,
+                        Taps = new GatheredTaps { X = X + (long)c * plane, Index = index + permuted, Keep = keep + permuted, Cols = Cols },
+                        Dst = V + (long)c * Cols + permuted, Stride = (nint)InC * Cols,
                     };
-                    Loop(ref body, Cols);
+                    Loop(ref body, Cols - permuted);
                 }
             }
         }

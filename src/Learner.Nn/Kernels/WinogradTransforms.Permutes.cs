@@ -87,4 +87,87 @@ internal static unsafe partial class WinogradTransforms
             GradTransform<Lane512, Vector512<float>>(dst, stride, p.Rows(false, Vector512.Load(ix)), p.Rows(false, Vector512.Load(ix + 16)),
                 p.Rows(true, Vector512.Load(ix + 32)), p.Rows(true, Vector512.Load(ix + 48)));
     }
+
+    /// <summary>
+    /// 4 × 4 planes with AVX-512 (the ResNet-18 preset's second stage, the TSM preset's last): a plane is one register
+    /// and holds 4 tiles, so four samples' tiles fill a vector; each tap is two two-source permutes (samples 0 and 1,
+    /// 2 and 3 of the group) joined by a 128-bit lane shuffle, then the padding mask. Samples past the last whole group
+    /// take the gathered path.
+    /// </summary>
+    private readonly struct Plane4
+    {
+        private readonly Vector512<float> _s0, _s1, _s2, _s3;
+
+        /// <summary>Whether 4 × 4 planes take this path on this machine.</summary>
+        internal static bool Applies(int h, int w) => h == 4 && w == 4 && Avx512F.IsSupported;
+
+        /// <summary>The group of four samples' planes starting at <paramref name="x"/>, <paramref name="sampleStride"/> apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Plane4(float* x, nint sampleStride)
+        {
+            _s0 = Vector512.Load(x);
+            _s1 = Vector512.Load(x + sampleStride);
+            _s2 = Vector512.Load(x + 2 * sampleStride);
+            _s3 = Vector512.Load(x + 3 * sampleStride);
+        }
+
+        /// <summary>Lane 4j + t: element index[lane] &amp; 15 of sample j's plane (the index's bit 4 picks the odd sample of
+        /// each pair).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Tap(Vector512<int> index, Vector512<int> keep)
+        {
+            var pair01 = Avx512F.PermuteVar16x32x2(_s0, index, _s1);
+            var pair23 = Avx512F.PermuteVar16x32x2(_s2, index, _s3);
+            // Lanes 0–7 (samples 0, 1) of the first, lanes 8–15 (samples 2, 3) of the second.
+            return (Avx512F.Shuffle4x128(pair01, pair23, 0xE4).AsInt32() & keep).AsSingle();
+        }
+    }
+
+    /// <summary>Input taps of 4 × 4 planes: tap (i, j) of tile (th, tw) of sample s is x[2th + i − 1][2tw + j − 1].</summary>
+    private static readonly int[] Input4Index = Plane4Table(4, 1, out Input4Keep);
+    private static readonly int[] Input4Keep;
+
+    /// <summary>Output-gradient taps of 4 × 4 planes: gy[2th + i][2tw + j].</summary>
+    private static readonly int[] Grad4Index = Plane4Table(2, 0, out Grad4Keep);
+    private static readonly int[] Grad4Keep;
+
+    private static int[] Plane4Table(int side, int pad, out int[] keep)
+    {
+        var index = new int[side * side * 16];
+        keep = new int[side * side * 16];
+        for (int k = 0; k < side * side; k++)
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int sample = lane >> 2, t = lane & 3, r = 2 * (t >> 1) + k / side - pad, c = 2 * (t & 1) + k % side - pad;
+                bool inside = (uint)r < 4 && (uint)c < 4;
+                index[k * 16 + lane] = (sample & 1) * 16 + (inside ? r * 4 + c : 0);
+                keep[k * 16 + lane] = inside ? -1 : 0;
+            }
+        return index;
+    }
+
+    /// <summary>The input transform of four samples' 4 × 4 planes (16 tiles) into <paramref name="dst"/>.</summary>
+    private static void InputPlane4(float* x, nint sampleStride, float* dst, nint stride)
+    {
+        var p = new Plane4(x, sampleStride);
+        fixed (int* ix = Input4Index, kp = Input4Keep)
+        {
+            var t0 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
+            var t1 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 4, ix, kp), Tap(p, 5, ix, kp), Tap(p, 6, ix, kp), Tap(p, 7, ix, kp));
+            var t2 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 8, ix, kp), Tap(p, 9, ix, kp), Tap(p, 10, ix, kp), Tap(p, 11, ix, kp));
+            var t3 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 12, ix, kp), Tap(p, 13, ix, kp), Tap(p, 14, ix, kp), Tap(p, 15, ix, kp));
+            InputRow.Emit<Lane512, Vector512<float>>(dst, stride, t0, t1, t2, t3);
+        }
+    }
+
+    /// <summary>The output-gradient transform of four samples' 4 × 4 planes into <paramref name="dst"/>.</summary>
+    private static void GradPlane4(float* gy, nint sampleStride, float* dst, nint stride)
+    {
+        var p = new Plane4(gy, sampleStride);
+        fixed (int* ix = Grad4Index, kp = Grad4Keep)
+            GradTransform<Lane512, Vector512<float>>(dst, stride, Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Tap(in Plane4 p, int k, int* ix, int* kp) => p.Tap(Vector512.Load(ix + k * 16), Vector512.Load(kp + k * 16));
 }
