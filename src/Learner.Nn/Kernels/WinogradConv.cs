@@ -248,7 +248,7 @@ internal static unsafe class WinogradConv
 
     private static void Output(in Plan plan, float* m, float* y, float* bias, int n0, int channels, int cols, long macs, int threads)
     {
-        var job = new WinogradTransforms.OutputJob { M = m, Y = y + (long)n0 * channels * plan.PlaneSize, Bias = bias, OutC = channels, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = cols / plan.Tiles * channels };
+        var job = new WinogradTransforms.OutputJob { M = m, Y = y + (long)n0 * channels * plan.PlaneSize, Bias = bias, OutC = channels, H = plan.H, W = plan.W, TH = plan.TH, TW = plan.TW, Cols = cols, Items = WinogradTransforms.OutputJob.ItemCount(plan.H, plan.W, cols / plan.Tiles, channels) };
         job.Parts = Parts(threads, job.Items, macs);
         WorkerPool.Run(ref job, job.Parts);
     }

@@ -170,4 +170,75 @@ internal static unsafe partial class WinogradTransforms
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tap(in Plane4 p, int k, int* ix, int* kp) => p.Tap(Vector512.Load(ix + k * 16), Vector512.Load(kp + k * 16));
+
+    /// <summary>Output rows of an 8 × 8 plane: register k (rows 2k, 2k + 1) lane x of row 2k + i is output (i, x mod 2)
+    /// of tile (k, x / 2): index (x mod 2)·16 + 4k + x / 2 into the pair of outputs (i, 0), (i, 1).</summary>
+    private static readonly int[] Output8Index = Output8Table();
+
+    private static int[] Output8Table()
+    {
+        var index = new int[4 * 16];
+        for (int k = 0; k < 4; k++)
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int x = lane & 7;
+                index[k * 16 + lane] = (x & 1) * 16 + 4 * k + (x >> 1);
+            }
+        return index;
+    }
+
+    /// <summary>The output transform of one sample's 16 tiles (transform points <paramref name="stride"/> apart from
+    /// <paramref name="m"/>) into its 8 × 8 plane of y, plus <paramref name="bias"/>.</summary>
+    private static void OutputPlane8(float* m, nint stride, float* y, float bias)
+    {
+        var q = OutputTiles.Quad<Lane512, Vector512<float>>(m, stride);
+        var b = Vector512.Create(bias);
+        fixed (int* ix = Output8Index)
+            for (int k = 0; k < 4; k++)
+            {
+                var index = Vector512.Load(ix + k * 16);
+                var even = Avx512F.PermuteVar16x32x2(q.A, index, q.B);
+                var odd = Avx512F.PermuteVar16x32x2(q.C, index, q.D);
+                // Row 2k from the first (lanes 0–7), row 2k + 1 from the second (lanes 8–15).
+                (Avx512F.Shuffle4x128(even, odd, 0xE4) + b).Store(y + k * 16);
+            }
+    }
+
+    /// <summary>Output rows of four samples' 4 × 4 planes: lane 4·yy + x of sample s's register is output (yy mod 2,
+    /// x mod 2) of its tile (yy / 2, x / 2), at index (x mod 2)·16 + 4s + 2·(yy / 2) + x / 2 into the pair of outputs
+    /// (yy mod 2, 0), (yy mod 2, 1).</summary>
+    private static readonly int[] Output4Index = Output4Table();
+
+    /// <summary>−1 in the lanes of odd output rows (taken from the second pair of outputs).</summary>
+    private static readonly int[] Output4OddRows = Enumerable.Range(0, 16).Select(l => (l >> 2) % 2 == 1 ? -1 : 0).ToArray();
+
+    private static int[] Output4Table()
+    {
+        var index = new int[4 * 16];
+        for (int s = 0; s < 4; s++)
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int yy = lane >> 2, x = lane & 3;
+                index[s * 16 + lane] = (x & 1) * 16 + 4 * s + 2 * (yy >> 1) + (x >> 1);
+            }
+        return index;
+    }
+
+    /// <summary>The output transform of four samples' 16 tiles into their 4 × 4 planes of y (<paramref name="sampleStride"/>
+    /// apart), plus <paramref name="bias"/>.</summary>
+    private static void OutputPlane4(float* m, nint stride, float* y, nint sampleStride, float bias)
+    {
+        var q = OutputTiles.Quad<Lane512, Vector512<float>>(m, stride);
+        var b = Vector512.Create(bias);
+        fixed (int* ix = Output4Index, oddRows = Output4OddRows)
+        {
+            var odd = Vector512.Load(oddRows).AsSingle();
+            for (int s = 0; s < 4; s++)
+            {
+                var index = Vector512.Load(ix + s * 16);
+                var rows = Vector512.ConditionalSelect(odd, Avx512F.PermuteVar16x32x2(q.C, index, q.D), Avx512F.PermuteVar16x32x2(q.A, index, q.B));
+                (rows + b).Store(y + s * sampleStride);
+            }
+        }
+    }
 }

@@ -252,10 +252,39 @@ internal static unsafe partial class WinogradTransforms
         public float* M, Y, Bias;
         public int OutC, H, W, TH, TW, Cols, Items, Parts;
 
+        /// <summary>The job's item count: (sample, channel) pairs, except on 4 × 4 planes with AVX-512, where four samples'
+        /// tiles fill a vector and each whole group of four is one item per channel.</summary>
+        internal static int ItemCount(int h, int w, int samples, int channels) =>
+            Plane4.Applies(h, w) ? (samples / 4 + samples % 4) * channels : samples * channels;
+
         public readonly void RunPart(int part)
         {
             var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
+            int groups = Plane4.Applies(H, W) ? Cols / 16 : 0;
+            if (groups > 0)
+            {
+                int grouped = groups * OutC;
+                for (int item = i0; item < Math.Min(i1, grouped); item++)
+                {
+                    int gr = item / OutC, co = item % OutC;
+                    OutputPlane4(M + (long)co * Cols + gr * 16, (nint)OutC * Cols, Y + ((long)gr * 4 * OutC + co) * 16, (nint)OutC * 16, Bias is null ? 0f : Bias[co]);
+                }
+                // The samples past the last group of four, one (sample, channel) item each, below.
+                if (i1 <= grouped) return;
+                i0 = Math.Max(i0, grouped) - grouped + groups * 4 * OutC;
+                i1 = i1 - grouped + groups * 4 * OutC;
+            }
+            if (Plane8.Applies(H, W))
+            {
+                // A sample's 16 tiles are one vector: the plane's rows come from permutes of the four outputs.
+                for (int item = i0; item < i1; item++)
+                {
+                    int j = item / OutC, co = item % OutC;
+                    OutputPlane8(M + (long)co * Cols + (long)j * ts, (nint)OutC * Cols, Y + ((long)j * OutC + co) * H * W, Bias is null ? 0f : Bias[co]);
+                }
+                return;
+            }
             fixed (float* quad = Scratch(4 * ts))
                 for (int item = i0; item < i1; item++)
                 {
@@ -294,15 +323,25 @@ internal static unsafe partial class WinogradTransforms
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TL, TV>(nint t) where TL : struct, ILane<TV> where TV : struct
         {
-            var r0 = Columns<TL, TV>(M + t, Stride);
-            var r1 = Columns<TL, TV>(M + t + 4 * Stride, Stride);
-            var r2 = Columns<TL, TV>(M + t + 8 * Stride, Stride);
-            var r3 = Columns<TL, TV>(M + t + 12 * Stride, Stride);
+            var q = Quad<TL, TV>(M + t, Stride);
             float* d = Dst + t;
-            TL.Store(d, TL.Add(TL.Add(r0.A, r1.A), r2.A));
-            TL.Store(d + Plane, TL.Add(TL.Add(r0.B, r1.B), r2.B));
-            TL.Store(d + 2 * Plane, TL.Sub(TL.Sub(r1.A, r2.A), r3.A));
-            TL.Store(d + 3 * Plane, TL.Sub(TL.Sub(r1.B, r2.B), r3.B));
+            TL.Store(d, q.A);
+            TL.Store(d + Plane, q.B);
+            TL.Store(d + 2 * Plane, q.C);
+            TL.Store(d + 3 * Plane, q.D);
+        }
+
+        /// <summary>The 2 × 2 outputs (A, B; C, D) of the tiles at <paramref name="m"/>: Aᵀ M A, transform points
+        /// <paramref name="s"/> apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Four<TV> Quad<TL, TV>(float* m, nint s) where TL : struct, ILane<TV> where TV : struct
+        {
+            var r0 = Columns<TL, TV>(m, s);
+            var r1 = Columns<TL, TV>(m + 4 * s, s);
+            var r2 = Columns<TL, TV>(m + 8 * s, s);
+            var r3 = Columns<TL, TV>(m + 12 * s, s);
+            return new Four<TV>(TL.Add(TL.Add(r0.A, r1.A), r2.A), TL.Add(TL.Add(r0.B, r1.B), r2.B),
+                TL.Sub(TL.Sub(r1.A, r2.A), r3.A), TL.Sub(TL.Sub(r1.B, r2.B), r3.B));
         }
 
         /// <summary>One row a of M (points 4a … 4a + 3) times A: (m0 + m1 + m2, m1 − m2 − m3).</summary>
