@@ -166,6 +166,8 @@ public class PoolTests
 
     [Theory]
     [InlineData(16, 16, 3, 3, 2, 2, 1, 1)]   // ResNet's pool after the ImageNet stem: 8 outputs a row
+    [InlineData(13, 16, 3, 3, 2, 2, 1, 1)]   // rows 16 wide at stride 2 (AVX-512 permutes), an odd number of output rows
+    [InlineData(9, 16, 4, 4, 3, 2, 1, 1)]    // the same kernel with a 4×4 window, stride 3 down the plane
     [InlineData(17, 13, 3, 3, 2, 2, 1, 1)]   // odd planes: 7 outputs a row, a padded last lane
     [InlineData(9, 40, 3, 3, 1, 1, 1, 1)]    // stride 1 (the forward has its own row kernel; the backward is this one)
     [InlineData(11, 23, 5, 5, 3, 3, 2, 2)]   // 5×5 stride 3
@@ -191,6 +193,26 @@ public class PoolTests
         var (expectY, expectGx) = ScalarMaxPool(x.ToArray(), gy.ToArray(), n * c, h, w, kh, kw, sh, sw, ph, pw);
         y.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectY.Select(BitConverter.SingleToInt32Bits));
         x.Grad!.ToArray().Select(BitConverter.SingleToInt32Bits).Should().Equal(expectGx.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Theory]
+    [InlineData(16, 16, 3, 3, 2, 2, 1, 1)]   // rows 16 wide at stride 2 (AVX-512 permutes)
+    [InlineData(13, 16, 3, 3, 2, 2, 1, 1)]   // the same, an odd number of output rows
+    [InlineData(16, 10, 3, 3, 2, 2, 1, 1)]   // narrow outputs, whole planes (gathers)
+    [InlineData(9, 40, 3, 3, 2, 2, 1, 1)]    // the row kernel
+    public void A_window_of_minus_infinity_sends_its_gradient_to_its_first_position_inside_the_plane(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        // Every value −∞: no tap is ever taken, so only the starting arg-max decides where the gradient goes.
+        var x = Tensor.Empty(2, 1, h, w);
+        x.Data.Fill(float.NegativeInfinity);
+        x.RequireGrad();
+        var y = Ops.MaxPool2d(x, (kh, kw), (sh, sw), (ph, pw));
+        var gy = Tensor.Empty(y.ShapeArray);
+        for (int i = 0; i < gy.Size; i++) gy.Data[i] = i + 1;
+        y.Backward(gy);
+        var (expectY, expectGx) = ScalarMaxPool(x.ToArray(), gy.ToArray(), 2, h, w, kh, kw, sh, sw, ph, pw);
+        y.ToArray().Should().Equal(expectY);
+        x.Grad!.ToArray().Should().Equal(expectGx);
     }
 
     /// <summary>The documented rule, element by element: each window scanned row by row, a value replacing the running

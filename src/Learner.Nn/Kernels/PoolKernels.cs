@@ -6,7 +6,8 @@ namespace Learner.Nn.Kernels;
 /// Max, average and adaptive-average pooling over planes [D, H, W] (2-D pooling is the D = 1 case). The geometry's
 /// <see cref="ConvGeometry.N"/> counts planes (batch × channels); dilation is 1. Planes are split over cores when
 /// the work is large; rows with stride 1 along W use vector kernels, and 2-D max pooling is branch-free
-/// (<see cref="MaxPool2x2"/>; <see cref="MaxPoolPlanes"/> for narrow outputs, whole planes at a time; <see cref="MaxPoolWindows"/>).
+/// (<see cref="MaxPool2x2"/>; <see cref="MaxPoolRows16"/> for stride 2 over rows 16 wide, <see cref="MaxPoolPlanes"/> for other
+/// narrow outputs, whole planes at a time; <see cref="MaxPoolWindows"/>).
 /// </summary>
 internal static class PoolKernels
 {
@@ -21,13 +22,15 @@ internal static class PoolKernels
     internal static void MaxForward(ConvGeometry g, float[] x, float[] y)
     {
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
-        var whole = !IsPair2x2(g) && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
+        bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
+        var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
         ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
         {
             for (int p = s; p < e; p++)
             {
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                if (rows16) { MaxPoolRows16.Forward(g, xp, yp); continue; }
                 if (whole is not null) { whole.Forward(xp, yp); continue; }
                 // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included); the
                 // stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
@@ -72,7 +75,8 @@ internal static class PoolKernels
     internal static void MaxBackward(ConvGeometry g, float[] x, float[] gy, float[] gx)
     {
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
-        var whole = !IsPair2x2(g) && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
+        bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
+        var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
         ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
         {
             for (int p = s; p < e; p++)
@@ -80,6 +84,7 @@ internal static class PoolKernels
                 ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
                 ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
                 Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
+                if (rows16) { MaxPoolRows16.Backward(g, xp, gyp, gxp); continue; }
                 if (whole is not null) { whole.Backward(xp, gyp, gxp); continue; }
                 if (IsPair2x2(g)) { MaxPool2x2.Backward(g, xp, gyp, gxp); continue; }
                 if (MaxPoolWindows.Applies(g)) { MaxPoolWindows.Backward(g, xp, gyp, gxp); continue; }
