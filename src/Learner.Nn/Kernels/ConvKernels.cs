@@ -188,6 +188,11 @@ internal static class ConvKernels
             ImplicitGemmConv.Forward(g, x, w, b, y, threads);
             return;
         }
+        if (algorithm != ConvAlgorithm.Gemm && SmallMapConv.Chooses(g))
+        {
+            SmallMapConv.Forward(g, x, w, b, y, threads);
+            return;
+        }
         if (IsMatrixProduct(g))
         {
             // y (N × Cout) = x (N × C) · Wᵀ, the bias first where there is one.
@@ -289,6 +294,11 @@ internal static class ConvKernels
             gw = null;
         }
         if (gx is null && gw is null) return;
+        if (algorithm != ConvAlgorithm.Gemm && SmallMapConv.Chooses(g))
+        {
+            SmallMapConv.Backward(g, gy, x, w, gx, gw, threads);
+            return;
+        }
         if (IsMatrixProduct(g))
         {
             // gx (N × C) = gy (N × Cout) · W; gw (Cout × C) = gyᵀ · x.
