@@ -44,55 +44,71 @@ internal static class ConvWindowCrop
     }
 
     /// <summary>The kept taps' weights, [Cout, C, kD', kH', kW'], rented from the shared pool.</summary>
-    private static float[] CutWeights(in ConvGeometry g, in ConvGeometry cut, float[] w)
+    private static float[] CutWeights(in ConvGeometry g, in ConvGeometry cut, float[] w, int threads)
     {
         float[] wc = ArrayPool<float>.Shared.Rent(g.Cout * g.C * cut.KernelVolume);
-        Move(g, cut, w, wc, toCut: true);
+        Move(g, cut, w, wc, toCut: true, threads);
         return wc;
     }
 
     /// <summary>Copies every kept weight between the window's layout (<paramref name="full"/>) and the cut window's
     /// (<paramref name="cutW"/>): into the cut one when <paramref name="toCut"/>; otherwise back, the dropped taps set to
-    /// zero (all of <paramref name="full"/> is written).</summary>
-    private static void Move(in ConvGeometry g, in ConvGeometry cut, float[] full, float[] cutW, bool toCut)
+    /// zero (all of <paramref name="full"/> is written). Rows (output, input channel) are split over the cores.</summary>
+    private static unsafe void Move(in ConvGeometry g, in ConvGeometry cut, float[] full, float[] cutW, bool toCut, int threads)
     {
         int d0 = (g.PD - cut.PD) / g.DD, h0 = (g.PH - cut.PH) / g.DH, w0 = (g.PW - cut.PW) / g.DW;
         int rows = g.Cout * g.C, kv = g.KernelVolume, ckv = cut.KernelVolume;
-        // Where each kept tap sits in the full window, in the cut window's order: then each (output, input channel)
-        // row is a gather (or scatter) of ckv floats — a plain element loop, the kept runs being a few floats long
-        // (one, when a 3×3 window is cut to a tap).
-        int[] taps = ArrayPool<int>.Shared.Rent(ckv);
+        if ((long)rows * kv > full.Length || (long)rows * ckv > cutW.Length)
+            throw new ArgumentException("The weight buffers are shorter than the geometry's weights.");
+        // Where each kept tap sits in the full window, in the cut window's order (taps), and which kept tap each full
+        // tap is, or −1 (source): each (output, input channel) row is then a gather of ckv floats, or a whole row of kv
+        // written from them — plain element loops, the rows being a few floats long (one kept, when a 3×3 window is
+        // cut to a tap).
+        int[] taps = ArrayPool<int>.Shared.Rent(ckv), source = ArrayPool<int>.Shared.Rent(kv);
+        Array.Fill(source, -1, 0, kv);
+        int t = 0;
+        for (int a = 0; a < cut.KD; a++)
+            for (int b = 0; b < cut.KH; b++)
+                for (int c = 0; c < cut.KW; c++)
+                {
+                    taps[t] = ((d0 + a) * g.KH + h0 + b) * g.KW + w0 + c;
+                    source[taps[t]] = t;
+                    t++;
+                }
+        int parts = (long)rows * kv < 1 << 16 ? 1 : Math.Max(1, threads);
         try
         {
-            int t = 0;
-            for (int a = 0; a < cut.KD; a++)
-                for (int b = 0; b < cut.KH; b++)
-                    for (int c = 0; c < cut.KW; c++) taps[t++] = ((d0 + a) * g.KH + h0 + b) * g.KW + w0 + c;
-            ReadOnlySpan<int> at = taps.AsSpan(0, ckv);
-            if ((long)rows * kv > full.Length || (long)rows * ckv > cutW.Length)
-                throw new ArgumentException("The weight buffers are shorter than the geometry's weights.");
-            for (int r = 0; r < rows; r++)
+            ConvKernels.Partition(rows, parts, (_, r0, r1) =>
             {
-                Span<float> window = full.AsSpan(r * kv, kv), kept = cutW.AsSpan(r * ckv, ckv);
-                if (toCut) for (int i = 0; i < at.Length; i++) kept[i] = window[at[i]];
-                else
+                fixed (float* pf = full, pc = cutW)
+                fixed (int* at = taps, src = source)
                 {
-                    // The dropped taps' gradient is zero: each row is written whole while it is in cache.
-                    window.Clear();
-                    for (int i = 0; i < at.Length; i++) window[at[i]] = kept[i];
+                    if (toCut)
+                        for (long r = r0; r < r1; r++)
+                        {
+                            float* window = pf + r * kv, kept = pc + r * ckv;
+                            for (int i = 0; i < ckv; i++) kept[i] = window[at[i]];
+                        }
+                    else
+                        for (long r = r0; r < r1; r++)
+                        {
+                            float* window = pf + r * kv, kept = pc + r * ckv;
+                            for (int k = 0; k < kv; k++) window[k] = src[k] < 0 ? 0f : kept[src[k]];
+                        }
                 }
-            }
+            });
         }
         finally
         {
             ArrayPool<int>.Shared.Return(taps);
+            ArrayPool<int>.Shared.Return(source);
         }
     }
 
     /// <summary>y = conv(x, w) + b through the cut window.</summary>
     internal static void Forward(in ConvGeometry g, in ConvGeometry cut, float[] x, float[] w, float[]? b, float[] y, int threads, ConvAlgorithm algorithm)
     {
-        float[] wc = CutWeights(g, cut, w);
+        float[] wc = CutWeights(g, cut, w, threads);
         try { ConvKernels.Forward(cut, x, wc, b, y, threads, algorithm); }
         finally { ArrayPool<float>.Shared.Return(wc); }
     }
@@ -102,13 +118,13 @@ internal static class ConvWindowCrop
     internal static void Backward(in ConvGeometry g, in ConvGeometry cut, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb,
         int threads, ConvAlgorithm algorithm)
     {
-        float[] wc = CutWeights(g, cut, w);
+        float[] wc = CutWeights(g, cut, w, threads);
         float[]? gwc = gw is null ? null : ArrayPool<float>.Shared.Rent(g.Cout * g.C * cut.KernelVolume);
         try
         {
             ConvKernels.Backward(cut, gy, x, wc, gx, gwc, gb, threads, algorithm);
             if (gw is null || gwc is null) return;
-            Move(g, cut, gw, gwc, toCut: false);
+            Move(g, cut, gw, gwc, toCut: false, threads);
         }
         finally
         {
