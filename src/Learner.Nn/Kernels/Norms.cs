@@ -59,9 +59,10 @@ internal static class NormKernels
             if (inner == 1) ColumnStats(x, n, c, eps, stats, unbiasedVar);
             else ChunkStats(x, n, c, inner, eps, stats, unbiasedVar);
         }
-        if (inner == 1)
+        if (inner == 1 || SmallPlaneNorm.Applies(inner))
         {
-            // y = (x − hi − lo)·scale + shift, row by row, with per-column vectors.
+            // y = (x − hi − lo)·scale + shift with the per-channel scale and shift as vectors: row by row (one float a
+            // plane), or over each sample's row with the constants spread over its planes (planes shorter than a vector).
             var pool = ArrayPool<float>.Shared;
             var scale = pool.Rent(c); var shift = pool.Rent(c);
             try
@@ -72,29 +73,15 @@ internal static class NormKernels
                     shift[ch] = bias is null ? 0f : bias[ch];
                 }
                 var hi = stats.Data.AsSpan(0, c); var lo = stats.Data.AsSpan(c, c); var sc = scale.AsSpan(0, c); var sh = shift.AsSpan(0, c);
-                for (int i = 0; i < n; i++)
-                {
-                    var yr = y.AsSpan(i * c, c);
-                    TensorPrimitives.Subtract(x.AsSpan(i * c, c), hi, yr);
-                    TensorPrimitives.Subtract(yr, lo, yr);
-                    TensorPrimitives.MultiplyAdd(yr, sc, sh, yr);
-                }
-            }
-            finally { pool.Return(scale); pool.Return(shift); }
-            return;
-        }
-        if (SmallPlaneNorm.Applies(inner))
-        {
-            var pool = ArrayPool<float>.Shared;
-            var scale = pool.Rent(c); var shift = pool.Rent(c);
-            try
-            {
-                for (int ch = 0; ch < c; ch++)
-                {
-                    scale[ch] = (weight is null ? 1f : weight[ch]) * stats.InvStd(ch);
-                    shift[ch] = bias is null ? 0f : bias[ch];
-                }
-                SmallPlaneNorm.Affine(x, y, n, c, inner, stats.Data.AsSpan(0, c), stats.Data.AsSpan(c, c), scale.AsSpan(0, c), shift.AsSpan(0, c));
+                if (inner != 1) SmallPlaneNorm.Affine(x, y, n, c, inner, hi, lo, sc, sh);
+                else
+                    for (int i = 0; i < n; i++)
+                    {
+                        var yr = y.AsSpan(i * c, c);
+                        TensorPrimitives.Subtract(x.AsSpan(i * c, c), hi, yr);
+                        TensorPrimitives.Subtract(yr, lo, yr);
+                        TensorPrimitives.MultiplyAdd(yr, sc, sh, yr);
+                    }
             }
             finally { pool.Return(scale); pool.Return(shift); }
             return;

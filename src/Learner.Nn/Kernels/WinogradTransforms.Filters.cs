@@ -101,8 +101,8 @@ internal static unsafe partial class WinogradTransforms
             }
             if (InputJob.Gathers(TW))
             {
-                // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy.
-                // 4 × 4 planes: four samples a vector by permutes, the samples left over gathered.
+                // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy
+                // (on 4 × 4 planes with AVX-512, four samples a vector by permutes, only the samples left over gathered).
                 int plane = H * W, permuted = Plane4.Applies(H, W) ? Cols / 16 * 16 : 0;
                 if (permuted > 0)
                     for (int co = i0; co < i1; co++)
