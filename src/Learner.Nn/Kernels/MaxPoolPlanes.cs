@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -18,7 +19,7 @@ internal sealed unsafe class MaxPoolPlanes
     /// <summary>The largest table (taps × outputs) built.</summary>
     internal const int MaxEntries = 1 << 14;
 
-    private readonly int[] _index, _keep, _first;
+    private readonly int[] _table, _first; // index then keep (WindowTaps), and each output's first position in the plane
     private readonly int _taps, _outputs, _padded;
 
     /// <summary>Whether planes of this geometry are pooled whole: 2-D windows (<see cref="MaxPoolWindows.Applies"/>)
@@ -28,28 +29,25 @@ internal sealed unsafe class MaxPoolPlanes
 
     private static int Pad8(int n) => (n + 7) & ~7;
 
-    /// <summary>Builds the table of a geometry that <see cref="Applies"/>.</summary>
+    /// <summary>Builds the table of a geometry that <see cref="Applies"/> (rented: <see cref="Return"/> it).</summary>
     internal MaxPoolPlanes(in ConvGeometry g)
     {
         _taps = g.KH * g.KW;
         _outputs = g.OutSpatial;
         _padded = Pad8(_outputs);
-        _index = new int[_taps * _padded];
-        _keep = new int[_taps * _padded];
-        _first = new int[_padded];
-        for (int o = 0; o < _outputs; o++)
-        {
-            int oh = o / g.OW, ow = o % g.OW;
-            _first[o] = Math.Max(oh * g.SH - g.PH, 0) * g.W + Math.Max(ow * g.SW - g.PW, 0);
-            for (int kh = 0; kh < g.KH; kh++)
-                for (int kw = 0; kw < g.KW; kw++)
-                {
-                    int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw, at = (kh * g.KW + kw) * _padded + o;
-                    bool inside = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W;
-                    _index[at] = inside ? ih * g.W + iw : 0;
-                    _keep[at] = inside ? -1 : 0;
-                }
-        }
+        _table = ArrayPool<int>.Shared.Rent(2 * _taps * _padded);
+        _first = ArrayPool<int>.Shared.Rent(_padded);
+        fixed (int* t = _table)
+            WindowTaps.Fill(t, t + _taps * _padded, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, 1, 0, _padded);
+        for (int o = 0; o < _padded; o++)
+            _first[o] = o >= _outputs ? 0 : Math.Max(o / g.OW * g.SH - g.PH, 0) * g.W + Math.Max(o % g.OW * g.SW - g.PW, 0);
+    }
+
+    /// <summary>Gives the table back to the pool.</summary>
+    internal void Return()
+    {
+        ArrayPool<int>.Shared.Return(_table);
+        ArrayPool<int>.Shared.Return(_first);
     }
 
     /// <summary>y = the window maxima of one plane.</summary>
@@ -82,8 +80,9 @@ internal sealed unsafe class MaxPoolPlanes
     private void Chunk(ReadOnlySpan<float> x, int o, Span<float> m, Span<int> arg)
     {
         fixed (float* px = x)
-        fixed (int* index = _index, keep = _keep, first = _first)
+        fixed (int* table = _table, first = _first)
         {
+            int* index = table, keep = table + _taps * _padded;
             var max = Vector256.Create(float.NegativeInfinity);
             var at = Vector256.Load(first + o);
             var minusInf = Vector256.Create(float.NegativeInfinity);

@@ -43,8 +43,9 @@ internal static class NormKernels
 {
     // ------------------------------------------------------------------ batch norm: x is [n, c, inner]
 
-    /// <summary>The rung of a chunk's maps: the widest whose vector fits the chunk, so short chunks (2×2 maps: 4 floats)
-    /// run whole vectors instead of a padded tail each. The maps' operations (subtractions, fused multiply–adds,
+    /// <summary>The rung of group norm's per-plane maps: the widest whose vector fits the plane, so short planes (2×2
+    /// maps: 4 floats) run whole vectors instead of a padded tail each (batch norm sends such planes to
+    /// <see cref="SmallPlaneNorm"/>). The maps' operations (subtractions, fused multiply–adds,
     /// products) are correctly rounded per element, so the rung changes no bit.</summary>
     private static SimdWidth ChunkRung(int inner) => Simd.Rung(Simd.Best, inner);
 
@@ -87,14 +88,13 @@ internal static class NormKernels
             return;
         }
         // Chunks (sample, channel) in memory order, so every pass streams through contiguous storage.
-        var rung = ChunkRung(inner);
         RowParallel.For(n * c, inner, (s, e) =>
         {
             for (int k = s; k < e; k++)
             {
                 int ch = k % c;
                 var op = new CenteredAffine(stats.Hi(ch), stats.Lo(ch), (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), bias is null ? 0f : bias[ch]);
-                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner), rung);
+                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
             }
         });
     }
@@ -238,14 +238,13 @@ internal static class NormKernels
                         stats.Data.AsSpan(0, c), stats.Data.AsSpan(c, c), fa.AsSpan(2 * c, c));
                 else
                 {
-                    var rung = ChunkRung(inner);
                     RowParallel.For(n * c, inner, (s, e) =>
                     {
                         for (int k = s; k < e; k++)
                         {
                             int ch = k % c;
                             var op = new NormInputGrad(fa[ch], 1f, fa[c + ch], stats.Hi(ch), stats.Lo(ch), fa[2 * c + ch]);
-                            VectorMap.Map(op, g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), gradInput.AsSpan(k * inner, inner), rung);
+                            VectorMap.Map(op, g.AsSpan(k * inner, inner), x.AsSpan(k * inner, inner), gradInput.AsSpan(k * inner, inner));
                         }
                     });
                 }

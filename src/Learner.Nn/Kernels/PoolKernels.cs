@@ -24,22 +24,26 @@ internal static class PoolKernels
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
         bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
         var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
-        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        try
         {
-            for (int p = s; p < e; p++)
+            ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
             {
-                ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
-                Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
-                if (rows16) { MaxPoolRows16.Forward(g, xp, yp); continue; }
-                if (whole is not null) { whole.Forward(xp, yp); continue; }
-                // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included); the
-                // stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
-                if (IsPair2x2(g)) MaxPool2x2.Forward(g, xp, yp);
-                else if (MaxPoolWindows.Applies(g)) MaxPoolWindows.Forward(g, xp, yp);
-                else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
-                else MaxPlaneScalar(g, xp, yp);
-            }
-        });
+                for (int p = s; p < e; p++)
+                {
+                    ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
+                    Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                    if (rows16) { MaxPoolRows16.Forward(g, xp, yp); continue; }
+                    if (whole is not null) { whole.Forward(xp, yp); continue; }
+                    // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included); the
+                    // stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
+                    if (IsPair2x2(g)) MaxPool2x2.Forward(g, xp, yp);
+                    else if (MaxPoolWindows.Applies(g)) MaxPoolWindows.Forward(g, xp, yp);
+                    else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
+                    else MaxPlaneScalar(g, xp, yp);
+                }
+            });
+        }
+        finally { whole?.Return(); }
     }
 
     private static void MaxPlaneScalar(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> y)
@@ -77,46 +81,50 @@ internal static class PoolKernels
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
         bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
         var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
-        ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
+        try
         {
-            for (int p = s; p < e; p++)
+            ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
             {
-                ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
-                ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
-                Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
-                if (rows16) { MaxPoolRows16.Backward(g, xp, gyp, gxp); continue; }
-                if (whole is not null) { whole.Backward(xp, gyp, gxp); continue; }
-                if (IsPair2x2(g)) { MaxPool2x2.Backward(g, xp, gyp, gxp); continue; }
-                if (MaxPoolWindows.Applies(g)) { MaxPoolWindows.Backward(g, xp, gyp, gxp); continue; }
-                gxp.Clear();
-                int o = 0;
-                for (int od = 0; od < g.OD; od++)
+                for (int p = s; p < e; p++)
                 {
-                    int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
-                    for (int oh = 0; oh < g.OH; oh++)
+                    ReadOnlySpan<float> xp = x.AsSpan(p * g.InSpatial, g.InSpatial);
+                    ReadOnlySpan<float> gyp = gy.AsSpan(p * g.OutSpatial, g.OutSpatial);
+                    Span<float> gxp = gx.AsSpan(p * g.InSpatial, g.InSpatial);
+                    if (rows16) { MaxPoolRows16.Backward(g, xp, gyp, gxp); continue; }
+                    if (whole is not null) { whole.Backward(xp, gyp, gxp); continue; }
+                    if (IsPair2x2(g)) { MaxPool2x2.Backward(g, xp, gyp, gxp); continue; }
+                    if (MaxPoolWindows.Applies(g)) { MaxPoolWindows.Backward(g, xp, gyp, gxp); continue; }
+                    gxp.Clear();
+                    int o = 0;
+                    for (int od = 0; od < g.OD; od++)
                     {
-                        int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
-                        for (int ow = 0; ow < g.OW; ow++, o++)
+                        int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+                        for (int oh = 0; oh < g.OH; oh++)
                         {
-                            int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
-                            float m = float.NegativeInfinity;
-                            int arg = (d0 * g.H + h0) * g.W + w0;
-                            for (int d = d0; d < d1; d++)
-                                for (int h = h0; h < h1; h++)
-                                {
-                                    int row = (d * g.H + h) * g.W;
-                                    for (int w = w0; w < w1; w++)
+                            int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+                            for (int ow = 0; ow < g.OW; ow++, o++)
+                            {
+                                int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+                                float m = float.NegativeInfinity;
+                                int arg = (d0 * g.H + h0) * g.W + w0;
+                                for (int d = d0; d < d1; d++)
+                                    for (int h = h0; h < h1; h++)
                                     {
-                                        float v = xp[row + w];
-                                        if (v > m || float.IsNaN(v)) { m = v; arg = row + w; }
+                                        int row = (d * g.H + h) * g.W;
+                                        for (int w = w0; w < w1; w++)
+                                        {
+                                            float v = xp[row + w];
+                                            if (v > m || float.IsNaN(v)) { m = v; arg = row + w; }
+                                        }
                                     }
-                                }
-                            gxp[arg] += gyp[o];
+                                gxp[arg] += gyp[o];
+                            }
                         }
                     }
                 }
-            }
-        });
+            });
+        }
+        finally { whole?.Return(); }
     }
 
     /// <summary>The common 2×2, stride-2, unpadded window over H and W (depth window 1): every window lies inside the

@@ -20,7 +20,9 @@ internal static unsafe class SmallMapConv
 
     /// <summary>Whether the automatic choice takes this path: one group, a window that is not pointwise, at least twice
     /// fewer multiply–adds than im2col (input positions ≤ half the window's taps), at least 4 samples to share the
-    /// dense matrix's construction, and the matrix within <see cref="MaxDenseFloats"/>.</summary>
+    /// dense matrix's construction, and the matrix within <see cref="MaxDenseFloats"/>. Measured only where it was
+    /// built for (3×3 on 2×2 maps, 128 frames: 6.5 → 3.3 ms on a Zen 5); the sample and size bounds are judgments, not
+    /// measured break-even points.</summary>
     internal static bool Chooses(in ConvGeometry g) =>
         g.Groups == 1 && !g.IsPointwise && g.N >= 4 && g.OutSpatial > 0 && 2L * g.InSpatial <= g.KernelVolume
         && (long)g.Cout * g.OutSpatial * g.C * g.InSpatial <= MaxDenseFloats;

@@ -109,10 +109,11 @@ internal static unsafe partial class WinogradTransforms
                         for (int col = 0; col < permuted; col += 16)
                             GradPlane4(Gy + ((long)(col / 4) * OutC + co) * plane, (nint)OutC * plane, Dst + (long)co * Cols + col, (nint)OutC * Cols);
                 if (permuted == Cols) return;
-                fixed (int* table = TapTable.Scratch(2 * 4 * Cols))
+                fixed (int* table = WindowTaps.Scratch(2 * 4 * Cols))
                 {
+                    // Tile (th, tw)'s 2 × 2 gradient values are a window at stride 2 without padding.
                     int* index = table, keep = table + 4 * Cols;
-                    TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)OutC * plane, 2, 0);
+                    WindowTaps.Fill(index, keep, H, W, TH, TW, 2, 2, 2, 2, 0, 0, Cols / ts, (long)OutC * plane, Cols);
                     for (int co = i0; co < i1; co++)
                     {
                         var body = new GradTiles<GatheredTaps>

@@ -25,7 +25,7 @@ internal static unsafe partial class WinogradTransforms
     /// <summary>Input transform of a block: V[ξ][c][j·tiles + t] for every sample j, channel c and tile t. Planes whose
     /// rows of tiles fill a 256-bit vector run per (sample, channel) item, vectorised along each row of tiles; narrower
     /// planes (deep ResNet stages: 4 × 4, 8 × 8) run per channel over all the block's columns, each tile's 16 patch
-    /// values gathered straight from x through a <see cref="TapTable"/> (no staging copy), so the transform runs at
+    /// values gathered straight from x through a <see cref="WindowTaps"/> table (no staging copy), so the transform runs at
     /// full vector width however few tiles a plane has.</summary>
     internal struct InputJob : IParallelJob
     {
@@ -79,10 +79,11 @@ internal static unsafe partial class WinogradTransforms
                     for (int col = 0; col < permuted; col += 16)
                         InputPlane4(X + ((long)(col / 4) * InC + c) * plane, (nint)InC * plane, V + (long)c * Cols + col, (nint)InC * Cols);
             if (permuted == Cols) return;
-            fixed (int* table = TapTable.Scratch(2 * 16 * Cols))
+            fixed (int* table = WindowTaps.Scratch(2 * 16 * Cols))
             {
+                // Tile (th, tw)'s 4 × 4 patch is a window at stride 2 with padding 1.
                 int* index = table, keep = table + 16 * Cols;
-                TapTable.Fill(index, keep, H, W, TH, TW, Cols, (long)InC * plane, 4, 1);
+                WindowTaps.Fill(index, keep, H, W, TH, TW, 4, 4, 2, 2, 1, 1, Cols / (TH * TW), (long)InC * plane, Cols);
                 for (int c = c0; c < c1; c++)
                 {
                     var body = new GatheredTiles
@@ -131,7 +132,7 @@ internal static unsafe partial class WinogradTransforms
         public readonly TV Tap<TL, TV>(int k, nint t) where TL : struct, ILane<TV> where TV : struct => TL.Load(P + (nint)k * Plane + t);
     }
 
-    /// <summary>Taps gathered from the planes themselves through a <see cref="TapTable"/>: tap k of column t is
+    /// <summary>Taps gathered from the planes themselves through a <see cref="WindowTaps"/> table: tap k of column t is
     /// X[Index[k · Cols + t]], or zero where Keep says padding.</summary>
     private struct GatheredTaps : ITaps
     {
@@ -147,39 +148,6 @@ internal static unsafe partial class WinogradTransforms
         }
     }
 
-    /// <summary>Where the values of every tile of a block sit in its planes: for tap (i, j) of a <c>side</c> × <c>side</c>
-    /// patch whose tile (th, tw) starts at (2·th − pad, 2·tw − pad), entry (i·side + j)·Cols + col of
-    /// <c>index</c> is the value's offset from the block's first plane of the channel (sample j's planes
-    /// <c>sampleStride</c> apart) and <c>keep</c> is −1, or 0 with offset 0 where the tap falls outside the plane.
-    /// Column col = sample · tiles + th · tW + tw, as in the transformed matrices.</summary>
-    internal static class TapTable
-    {
-        [ThreadStatic] private static int[]? _scratch;
-
-        internal static int[] Scratch(int length)
-        {
-            if (_scratch is null || _scratch.Length < length) _scratch = new int[Math.Max(length, 1024)];
-            return _scratch;
-        }
-
-        internal static void Fill(int* index, int* keep, int h, int w, int tH, int tW, int cols, long sampleStride, int side, int pad)
-        {
-            int ts = tH * tW;
-            for (int col = 0; col < cols; col++)
-            {
-                int j = col / ts, t = col % ts, th = t / tW, tw = t % tW;
-                int sample = checked((int)(j * sampleStride));
-                for (int i = 0; i < side; i++)
-                    for (int jj = 0; jj < side; jj++)
-                    {
-                        int y = 2 * th + i - pad, x = 2 * tw + jj - pad, at = (i * side + jj) * cols + col;
-                        bool inside = y >= 0 && y < h && x >= 0 && x < w;
-                        index[at] = inside ? sample + y * w + x : 0;
-                        keep[at] = inside ? -1 : 0;
-                    }
-            }
-        }
-    }
 
     /// <summary>Splits a zero-padded channel into its four (row parity, column parity) quarters:
     /// quad[2·pr + pc][k][l] = x[2k + pr − 1][2l + pc − 1], zero outside the channel.</summary>
