@@ -50,30 +50,51 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nc, int nr, float* dst, nint* rows = null)
     {
+        if (!transB)
+        {
+            PackRows(b, ldb, p0, kc, j0, nc, nr, dst, rows);
+            return;
+        }
         for (int jp = 0; jp < nc; jp += nr)
         {
             int cols = Math.Min(nr, nc - jp);
             float* panel = dst + (nint)jp * kc;
-            if (!transB)
+            // B is stored n×k: column j of op(B) is row j of B; gather across rows (a transpose).
+            if (rows == null) TransposeRows(b + (nint)(j0 + jp) * ldb + p0, ldb, cols, kc, panel, nr);
+            else TransposeRows(b + p0, rows + j0 + jp, cols, kc, panel, nr);
+            // The ragged panel's missing columns, with inlined vector stores (a weight gradient's last panel:
+            // 72 taps leave 24 of 32 columns to clear on every one of its kc rows).
+            if (cols < nr)
+                for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * nr + cols], nr - cols);
+        }
+    }
+
+    /// <summary>Rows of B packed together: each group's rows are read left to right across every panel.</summary>
+    private const int RowGroup = 8;
+
+    /// <summary>
+    /// <see cref="PackB"/> for B stored k×n (row p of op(B) contiguous), <see cref="RowGroup"/> rows at a time: for each
+    /// group, every panel receives the group's rows in turn. Packing one panel's kc rows at a time instead reads one
+    /// cache line from each of kc rows a leading dimension apart — on a 4 KiB-strided B every line of a panel falls in
+    /// the same L1 set, and the next panel fetches the neighbouring lines again from L2 or L3 (measured on Zen 4:
+    /// 4.7 % of a 1024³ product, one thread). Here the group's rows are read sequentially, as streams the prefetchers
+    /// follow, and each panel is written in contiguous runs of a group's rows. The same values land in the same places.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRows(float* b, nint ldb, int p0, int kc, int j0, int nc, int nr, float* dst, nint* rows)
+    {
+        for (int pg = 0; pg < kc; pg += RowGroup)
+        {
+            int pe = Math.Min(kc, pg + RowGroup);
+            for (int jp = 0; jp < nc; jp += nr)
             {
-                // B is stored k×n: row p of op(B) is contiguous.
-                if (rows == null)
+                int cols = Math.Min(nr, nc - jp);
+                float* panel = dst + (nint)jp * kc;
+                for (int p = pg; p < pe; p++)
                 {
-                    float* src = b + (nint)p0 * ldb + j0 + jp;
-                    for (int p = 0; p < kc; p++) CopyPadded(src + p * ldb, panel + (nint)p * nr, cols, nr);
+                    float* src = (rows == null ? b + (nint)(p0 + p) * ldb : b + rows[p0 + p]) + j0 + jp;
+                    CopyPadded(src, panel + (nint)p * nr, cols, nr);
                 }
-                else
-                    for (int p = 0; p < kc; p++) CopyPadded(b + rows[p0 + p] + j0 + jp, panel + (nint)p * nr, cols, nr);
-            }
-            else
-            {
-                // B is stored n×k: column j of op(B) is row j of B; gather across rows (a transpose).
-                if (rows == null) TransposeRows(b + (nint)(j0 + jp) * ldb + p0, ldb, cols, kc, panel, nr);
-                else TransposeRows(b + p0, rows + j0 + jp, cols, kc, panel, nr);
-                // The ragged panel's missing columns, with inlined vector stores (a weight gradient's last panel:
-                // 72 taps leave 24 of 32 columns to clear on every one of its kc rows).
-                if (cols < nr)
-                    for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * nr + cols], nr - cols);
             }
         }
     }
