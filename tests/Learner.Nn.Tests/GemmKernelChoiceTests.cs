@@ -7,11 +7,11 @@ public class GemmKernelChoiceTests
     [Fact]
     public void The_FMA_kernels_give_bit_identical_products_whatever_their_tile()
     {
-        var kernels = new[] { GemmIsa.Avx512, GemmIsa.Avx512Tall, GemmIsa.Avx2 }
+        var kernels = new[] { GemmIsa.Avx512, GemmIsa.Avx512Tall, GemmIsa.Avx512Mixed, GemmIsa.Avx2 }
             .Where(k => k == GemmIsa.Avx2 ? Avx2MicroKernel.IsSupported : Avx512MicroKernel.IsSupported).ToArray();
         if (kernels.Length < 2) return;  // one FMA kernel only: nothing to compare on this machine
         var rng = new Rng(31);
-        foreach (var (m, n, k, ta, tb) in new[] { (37, 45, 600, false, false), (130, 70, 257, true, false), (64, 300, 513, false, true) })
+        foreach (var (m, n, k, ta, tb) in new[] { (37, 45, 600, false, false), (130, 70, 257, true, false), (64, 300, 513, false, true), (8, 500, 300, false, false), (24, 90, 72, false, true) })
         {
             var a = new float[m * k]; rng.FillUniform(a, -1, 1);
             var b = new float[k * n]; rng.FillUniform(b, -1, 1);
@@ -35,6 +35,7 @@ public class GemmKernelChoiceTests
         GemmKernelChoice.Parse(" ").Should().BeNull();
         GemmKernelChoice.Parse("AVX512-16x16").Should().Be(GemmIsa.Avx512Tall);
         GemmKernelChoice.Parse("avx2").Should().Be(GemmIsa.Avx2);
+        GemmKernelChoice.Parse("avx512-mixed").Should().Be(GemmIsa.Avx512Mixed);
         FluentActions.Invoking(() => GemmKernelChoice.Parse("avx1024")).Should().Throw<InvalidOperationException>()
             .WithMessage("*avx1024*avx512-16x16*");
     }
@@ -46,5 +47,19 @@ public class GemmKernelChoiceTests
         GemmKernelChoice.ForProcessor("AMD EPYC 9R14", 25).Should().Be(GemmKernelChoice.ZenFourKernel);
         GemmKernelChoice.ForProcessor("AMD EPYC 9R45", 26).Should().Be(GemmIsa.Avx512);
         GemmKernelChoice.ForProcessor("Intel(R) Xeon(R) Processor", 6).Should().Be(GemmIsa.Avx512);
+    }
+
+    [Fact]
+    public void The_mixed_choice_gives_rows_that_would_half_fill_a_16_row_tile_to_the_8_row_kernel()
+    {
+        // m mod 16 in 1 … 8 → 8×32; a multiple of 16 or 9 … 15 left over → 16×16; other families are themselves.
+        foreach (var (m, expected) in new[] { (1, GemmIsa.Avx512), (8, GemmIsa.Avx512), (9, GemmIsa.Avx512Tall), (16, GemmIsa.Avx512Tall),
+                     (24, GemmIsa.Avx512), (32, GemmIsa.Avx512Tall), (1000, GemmIsa.Avx512), (1024, GemmIsa.Avx512Tall), (0, GemmIsa.Avx512Tall) })
+            Gemm.ForRows(GemmIsa.Avx512Mixed, m).Should().Be(expected, "for {0} rows", m);
+        foreach (var isa in new[] { GemmIsa.Avx512, GemmIsa.Avx512Tall, GemmIsa.Avx2, GemmIsa.Vector128, GemmIsa.Scalar })
+            Gemm.ForRows(isa, 8).Should().Be(isa);
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 8).Should().Be(Avx512MicroKernel.IsSupported ? 8 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 8));
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 20).Should().Be(Avx512MicroKernel.IsSupported ? 24 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 20));
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 25).Should().Be(Avx512MicroKernel.IsSupported ? 32 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 25));
     }
 }

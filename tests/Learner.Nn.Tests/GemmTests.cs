@@ -13,6 +13,7 @@ public class GemmTests
         if (Avx2MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2));
         if (Avx512MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512));
         if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Tall));
+        if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Mixed));
         return data;
     }
 

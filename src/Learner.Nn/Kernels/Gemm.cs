@@ -3,7 +3,9 @@ using System.Runtime.CompilerServices;
 namespace Learner.Nn.Kernels;
 
 /// <summary>The micro-kernel families of <see cref="Gemm"/>.</summary>
-internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall }
+/// <remarks><see cref="Avx512Mixed"/> is a choice between two kernels, not a kernel: <see cref="Gemm.ForRows"/> resolves
+/// it per product.</remarks>
+internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall, Avx512Mixed }
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices:
@@ -86,7 +88,7 @@ public static class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        isa = Supported(isa);
+        isa = ForRows(Supported(isa), m);
         if (!packedA.IsEmpty)
         {
             if (blocking is not null) throw new ArgumentException("A pre-packed A is laid out for the machine's blocking; no other blocking can be given with it.", nameof(blocking));
@@ -127,12 +129,23 @@ public static class Gemm
     /// <summary><paramref name="isa"/>, or the widest narrower family the hardware supports.</summary>
     internal static GemmIsa Supported(GemmIsa isa)
     {
+        if (isa == GemmIsa.Avx512Mixed && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
         if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
         return isa;
     }
+
+    /// <summary>
+    /// The kernel that computes a product of <paramref name="m"/> rows of C for a family <paramref name="isa"/>
+    /// (already <see cref="Supported"/>): <see cref="GemmIsa.Avx512Mixed"/> takes the 16×16 kernel, or the 8×32 one
+    /// where the last 16-row tile would be at most half full (m mod 16 in 1 … 8: an 8-channel convolution's GEMMs
+    /// computed half their rows for nothing and stored every tile through the scalar edge path); every other family is
+    /// itself. Both kernels sum each element of C in the same order, so the choice never changes a bit.
+    /// </summary>
+    internal static GemmIsa ForRows(GemmIsa isa, int m) =>
+        isa != GemmIsa.Avx512Mixed ? isa : m % 16 is > 0 and <= 8 ? GemmIsa.Avx512 : GemmIsa.Avx512Tall;  // the tiles' rows: 16 and 8
 
     private static unsafe void Blocked<TK>(in GemmProblem problem, int maxThreads, GemmBlocking? blocking) where TK : struct, IGemmMicroKernel
     {

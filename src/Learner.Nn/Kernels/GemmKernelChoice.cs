@@ -17,7 +17,7 @@ internal static class GemmKernelChoice
     /// <summary>The kernel names the override accepts, with their kernels.</summary>
     internal static readonly (string Name, GemmIsa Isa)[] Names =
     {
-        ("avx512", GemmIsa.Avx512), ("avx512-16x16", GemmIsa.Avx512Tall), ("avx2", GemmIsa.Avx2),
+        ("avx512", GemmIsa.Avx512), ("avx512-16x16", GemmIsa.Avx512Tall), ("avx512-mixed", GemmIsa.Avx512Mixed), ("avx2", GemmIsa.Avx2),
         ("vector128", GemmIsa.Vector128), ("scalar", GemmIsa.Scalar),
     };
 
@@ -36,16 +36,19 @@ internal static class GemmKernelChoice
     }
 
     /// <summary>The kernel chosen on AMD family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves, with a 32 KiB
-    /// L1d that the 8×32 kernel's 32 KiB B micro-panel fills): the 16×16 tile, whose panel takes half of it; it had the
-    /// lower minimum time in 7 of 8 interleaved 1024³/2048³ comparisons, 1 and 2 threads, measured under load average 20–25 — weak
-    /// evidence, to re-measure on a quiet Zen 4 (docs/performance.md).</summary>
-    internal const GemmIsa ZenFourKernel = GemmIsa.Avx512Tall;
+    /// L1d that the 8×32 kernel's 32 KiB B micro-panel fills): the 16×16 tile, whose panel takes half of it, except for
+    /// products whose rows would leave its last tile at most half full, which take the 8×32 tile
+    /// (<see cref="GemmIsa.Avx512Mixed"/>). On a quiet Zen 4 (session 17, docs/performance.md) 16×16 was 3–5 % faster on
+    /// 1024³ and 2048³ products, on one thread and two, but 16×16 everywhere made the TSM preset's pretraining step 20 %
+    /// slower than 8×32 (its 8-channel convolutions' GEMMs have 8 rows).</summary>
+    internal const GemmIsa ZenFourKernel = GemmIsa.Avx512Mixed;
 
-    /// <summary>The micro-kernel tile (rows × columns of C) of a kernel family, as the hardware resolves it.</summary>
+    /// <summary>The micro-kernel tile (rows × columns of C) of a kernel family, as the hardware resolves it (for
+    /// <see cref="GemmIsa.Avx512Mixed"/>, its 16×16 tile; <see cref="Gemm.ForRows"/> says which one a product takes).</summary>
     internal static (int MR, int NR) Tile(GemmIsa isa) => Gemm.Supported(isa) switch
     {
         GemmIsa.Avx512 => (Avx512MicroKernel.MR, Avx512MicroKernel.NR),
-        GemmIsa.Avx512Tall => (Avx512TallMicroKernel.MR, Avx512TallMicroKernel.NR),
+        GemmIsa.Avx512Tall or GemmIsa.Avx512Mixed => (Avx512TallMicroKernel.MR, Avx512TallMicroKernel.NR),
         GemmIsa.Avx2 => (Avx2MicroKernel.MR, Avx2MicroKernel.NR),
         GemmIsa.Vector128 => (Vector128MicroKernel.MR, Vector128MicroKernel.NR),
         _ => (ScalarMicroKernel.MR, ScalarMicroKernel.NR),
@@ -58,7 +61,12 @@ internal static class GemmKernelChoice
         string name = Names.First(n => n.Isa == isa).Name;
         var (mr, nr) = Tile(isa);
         var b = GemmBlocking.For(mr, nr);
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {mr}×{nr} (KC {b.KC}, MC {b.MC}, NC {b.NC})");
+        string line = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {mr}×{nr} (KC {b.KC}, MC {b.MC}, NC {b.NC})");
+        if (isa != GemmIsa.Avx512Mixed) return line;
+        var (mr8, nr8) = Tile(GemmIsa.Avx512);
+        var b8 = GemmBlocking.For(mr8, nr8);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{line}, or {mr8}×{nr8} (KC {b8.KC}, MC {b8.MC}, NC {b8.NC}) for rows ≡ 1…8 mod 16");
     }
 
     /// <summary>Parses an override; null or blank means none.</summary>

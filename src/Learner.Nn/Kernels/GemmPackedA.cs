@@ -8,7 +8,8 @@ namespace Learner.Nn.Kernels;
 /// thread.
 /// </summary>
 /// <remarks>The packed values are those the driver would pack itself, consumed by the same micro-kernel calls, so a
-/// GEMM gives the same bits with or without it. The layout depends on the micro-kernel family (MR) and the machine's KC
+/// GEMM gives the same bits with or without it. The layout depends on the micro-kernel (its MR: for <see cref="GemmIsa.Avx512Mixed"/>, the kernel m
+/// resolves to, <see cref="Gemm.ForRows"/>) and the machine's KC
 /// (<see cref="GemmBlocking"/>), so a pack serves only GEMMs with the same family on the same process.</remarks>
 internal static unsafe class GemmPackedA
 {
@@ -18,7 +19,7 @@ internal static unsafe class GemmPackedA
     /// <summary>M rounded up to the MR of <paramref name="isa"/>'s micro-kernel.</summary>
     internal static int PaddedRows(GemmIsa isa, int m)
     {
-        int mr = Mr(Gemm.Supported(isa));
+        int mr = Mr(Gemm.ForRows(Gemm.Supported(isa), m));
         return (m + mr - 1) / mr * mr;
     }
 
@@ -29,7 +30,7 @@ internal static unsafe class GemmPackedA
     /// KC slices split over at most <paramref name="threads"/> threads.</summary>
     internal static void Pack(GemmIsa isa, int threads, bool transA, int m, int k, ReadOnlySpan<float> a, int lda, Span<float> packed)
     {
-        isa = Gemm.Supported(isa);
+        isa = Gemm.ForRows(Gemm.Supported(isa), m);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         int aRows = transA ? k : m, aCols = transA ? m : k;
