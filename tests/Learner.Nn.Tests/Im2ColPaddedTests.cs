@@ -25,6 +25,12 @@ public class Im2ColPaddedTests
         new[] { 4, 1, 3, 3, 1, 3, 3, 1, 1, 1, 0, 4, 4, 1, 1, 1 },     // padding wider than the input
         new[] { 3, 1, 8, 8, 1, 1, 1, 1, 2, 2, 0, 0, 0, 1, 1, 1 },     // 1×1 stride-2 shortcut: no padding, read in place
         new[] { 2, 1, 40, 37, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1, 1, 1 },   // no padding, stride 2, rows long enough for vectors
+        // Eight stride-2 outputs per row: rows moved two at a time with AVX-512 (ResNet-18's 16×16 → 8×8 entry) …
+        new[] { 3, 1, 16, 16, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1 },
+        new[] { 2, 1, 13, 16, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1 },   // … an odd number of output rows (the last alone)
+        new[] { 2, 1, 17, 17, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1, 1, 1 },   // … no padding: the last pair's span leaves the channel
+        new[] { 2, 1, 6, 16, 1, 3, 3, 1, 1, 2, 0, 1, 1, 1, 1, 1 },    // … stride 1 down the rows, 2 along them
+        new[] { 2, 3, 6, 16, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1 },    // … 3-D
     };
 
     private static ConvGeometry Geometry(int[] p) =>

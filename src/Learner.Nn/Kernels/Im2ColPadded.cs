@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Learner.Nn.Kernels;
 
@@ -113,7 +115,17 @@ internal static class Im2ColPadded
 
         /// <summary>Moves one element between the padded channel and the matrix.</summary>
         static abstract void Element(ref float pad, ref float cell);
+
+        /// <summary>Moves two consecutive output rows of eight stride-2 outputs each (16 contiguous matrix elements)
+        /// with one 512-bit permute: padded-channel elements base0 + 2·o ↔ row[o] and base1 + 2·o ↔ row[8 + o]. Both
+        /// rows' 16-float spans lie inside the padded channel and do not overlap (see <see cref="PairsRows"/>).</summary>
+        static abstract void MoveTwo(ref float pad, int base0, int base1, ref float row);
     }
+
+    /// <summary>Whether <see cref="Walk"/> moves the rows two at a time (<see cref="IRowMove.MoveTwo"/>): AVX-512, stride
+    /// 2 along the row, eight outputs per row (ResNet-18's 16 × 16 → 8 × 8 stride-2 stage entries), and rows of the
+    /// padded channel at least 16 floats apart, so that a row pair's two 16-float spans never overlap.</summary>
+    private static bool PairsRows(in ConvGeometry g, int wp) => Avx512F.IsSupported && g.SW == 2 && g.OW == 8 && g.SH * wp >= 16;
 
     /// <summary>im2col: the padded channel's window row into the matrix row.</summary>
     private readonly struct CopyIn : IRowMove
@@ -129,6 +141,13 @@ internal static class Im2ColPadded
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Element(ref float pad, ref float cell) => cell = pad;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void MoveTwo(ref float pad, int base0, int base1, ref float row)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref pad, (nuint)base0), even, Vector512.LoadUnsafe(ref pad, (nuint)base1)).StoreUnsafe(ref row);
+        }
     }
 
     /// <summary>col2im: the matrix row added into the padded channel's window row.</summary>
@@ -145,6 +164,18 @@ internal static class Im2ColPadded
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Element(ref float pad, ref float cell) => pad += cell;
+
+        /// <remarks>As <see cref="Im2Col.AddStride2"/>: the odd elements of each span get +0 added, as there.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void MoveTwo(ref float pad, int base0, int base1, ref float row)
+        {
+            var v = Vector512.LoadUnsafe(ref row);
+            var lo = Vector512.Create(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+            var hi = Vector512.Create(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+            ref float p0 = ref Unsafe.Add(ref pad, base0), p1 = ref Unsafe.Add(ref pad, base1);
+            (Vector512.LoadUnsafe(ref p0) + Avx512F.PermuteVar16x32x2(v, lo, Vector512<float>.Zero)).StoreUnsafe(ref p0);
+            (Vector512.LoadUnsafe(ref p1) + Avx512F.PermuteVar16x32x2(v, hi, Vector512<float>.Zero)).StoreUnsafe(ref p1);
+        }
     }
 
     /// <summary>
@@ -218,6 +249,7 @@ internal static class Im2ColPadded
         where TMove : struct, IRowMove
     {
         int wp = g.W + 2 * g.PW, plane = (g.H + 2 * g.PH) * wp;
+        bool pairs = PairsRows(g, wp);
         for (int kd = 0; kd < g.KD; kd++)
             for (int kh = 0; kh < g.KH; kh++)
                 for (int kw = 0; kw < g.KW; kw++, r++)
@@ -226,8 +258,15 @@ internal static class Im2ColPadded
                     int j = 0;
                     for (int od = 0; od < g.OD; od++)
                     {
-                        int dBase = (od * g.SD + kd * g.DD) * plane + kw * g.DW;
-                        for (int oh = 0; oh < g.OH; oh++, j += g.OW)
+                        int dBase = (od * g.SD + kd * g.DD) * plane + kw * g.DW, oh = 0;
+                        if (pairs)
+                            for (; oh + 2 <= g.OH; oh += 2, j += 16)
+                            {
+                                int base0 = dBase + (oh * g.SH + kh * g.DH) * wp, base1 = base0 + g.SH * wp;
+                                if (base1 + 16 > padLength) break;  // the last pair's span would leave the channel: one row at a time
+                                TMove.MoveTwo(ref pad, base0, base1, ref Unsafe.Add(ref mr, j));
+                            }
+                        for (; oh < g.OH; oh++, j += g.OW)
                             TMove.Move(g, ref pad, padLength, dBase + (oh * g.SH + kh * g.DH) * wp, ref Unsafe.Add(ref mr, j));
                     }
                 }
