@@ -31,6 +31,11 @@ public class Im2ColPaddedTests
         new[] { 2, 1, 17, 17, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1, 1, 1 },   // … no padding: the last pair's span leaves the channel
         new[] { 2, 1, 6, 16, 1, 3, 3, 1, 1, 2, 0, 1, 1, 1, 1, 1 },    // … stride 1 down the rows, 2 along them
         new[] { 2, 3, 6, 16, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1 },    // … 3-D
+        // Four stride-2 outputs per row: rows moved four at a time with AVX-512 (the 8×8 → 4×4 entry above) …
+        new[] { 2, 1, 10, 8, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1 },    // … five output rows (the last alone)
+        new[] { 2, 1, 9, 9, 1, 3, 3, 1, 2, 2, 0, 0, 0, 1, 1, 1 },     // … no padding: the last taps' spans leave the channel
+        new[] { 2, 1, 5, 8, 1, 3, 3, 1, 1, 2, 0, 1, 1, 1, 1, 1 },     // … stride 1 down the rows
+        new[] { 2, 3, 8, 8, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1 },     // … 3-D
     };
 
     private static ConvGeometry Geometry(int[] p) =>

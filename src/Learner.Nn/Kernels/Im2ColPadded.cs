@@ -120,7 +120,19 @@ internal static class Im2ColPadded
         /// with one 512-bit permute: padded-channel elements base0 + 2·o ↔ row[o] and base1 + 2·o ↔ row[8 + o]. Both
         /// rows' 16-float spans lie inside the padded channel and do not overlap (see <see cref="PairsRows"/>).</summary>
         static abstract void MoveTwo(ref float pad, int base0, int base1, ref float row);
+
+        /// <summary>Moves four consecutive output rows of four stride-2 outputs each (16 contiguous matrix elements):
+        /// padded-channel elements base0 + r·step + 2·o ↔ row[4·r + o] for r, o &lt; 4, with four 256-bit loads (stores)
+        /// and one (two) 512-bit permutes. The rows' 8-float spans lie inside the padded channel and do not overlap
+        /// (see <see cref="QuadsRows"/>).</summary>
+        static abstract void MoveFour(ref float pad, int base0, int step, ref float row);
     }
+
+    /// <summary>Whether <see cref="Walk"/> moves the rows four at a time (<see cref="IRowMove.MoveFour"/>): AVX-512,
+    /// stride 2 along the row, four outputs per row and at least four rows (ResNet-18's 8 × 8 → 4 × 4 stride-2 stage
+    /// entry, which the per-element <see cref="TapTable"/> served before), and rows of the padded channel at least 8
+    /// floats apart.</summary>
+    private static bool QuadsRows(in ConvGeometry g, int wp) => Avx512F.IsSupported && g.SW == 2 && g.OW == 4 && g.OH >= 4 && g.SH * wp >= 8;
 
     /// <summary>Whether <see cref="Walk"/> moves the rows two at a time (<see cref="IRowMove.MoveTwo"/>): AVX-512, stride
     /// 2 along the row, eight outputs per row (ResNet-18's 16 × 16 → 8 × 8 stride-2 stage entries), and rows of the
@@ -147,6 +159,16 @@ internal static class Im2ColPadded
         {
             var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref pad, (nuint)base0), even, Vector512.LoadUnsafe(ref pad, (nuint)base1)).StoreUnsafe(ref row);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void MoveFour(ref float pad, int base0, int step, ref float row)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            ref float p0 = ref Unsafe.Add(ref pad, base0);
+            var a = Vector512.Create(Vector256.LoadUnsafe(ref p0), Vector256.LoadUnsafe(ref p0, (nuint)step));
+            var b = Vector512.Create(Vector256.LoadUnsafe(ref p0, (nuint)(2 * step)), Vector256.LoadUnsafe(ref p0, (nuint)(3 * step)));
+            Avx512F.PermuteVar16x32x2(a, even, b).StoreUnsafe(ref row);
         }
     }
 
@@ -175,6 +197,22 @@ internal static class Im2ColPadded
             ref float p0 = ref Unsafe.Add(ref pad, base0), p1 = ref Unsafe.Add(ref pad, base1);
             (Vector512.LoadUnsafe(ref p0) + Avx512F.PermuteVar16x32x2(v, lo, Vector512<float>.Zero)).StoreUnsafe(ref p0);
             (Vector512.LoadUnsafe(ref p1) + Avx512F.PermuteVar16x32x2(v, hi, Vector512<float>.Zero)).StoreUnsafe(ref p1);
+        }
+
+        /// <remarks>The odd elements of each 8-float span get +0 added, which changes none of them: the padded channel
+        /// starts at +0 and sums of terms added to +0 are never −0.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void MoveFour(ref float pad, int base0, int step, ref float row)
+        {
+            var v = Vector512.LoadUnsafe(ref row);
+            var lo = Avx512F.PermuteVar16x32x2(v, Vector512.Create(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16), Vector512<float>.Zero);
+            var hi = Avx512F.PermuteVar16x32x2(v, Vector512.Create(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16), Vector512<float>.Zero);
+            ref float p0 = ref Unsafe.Add(ref pad, base0);
+            ref float p1 = ref Unsafe.Add(ref p0, step), p2 = ref Unsafe.Add(ref p0, 2 * step), p3 = ref Unsafe.Add(ref p0, 3 * step);
+            (Vector256.LoadUnsafe(ref p0) + lo.GetLower()).StoreUnsafe(ref p0);
+            (Vector256.LoadUnsafe(ref p1) + lo.GetUpper()).StoreUnsafe(ref p1);
+            (Vector256.LoadUnsafe(ref p2) + hi.GetLower()).StoreUnsafe(ref p2);
+            (Vector256.LoadUnsafe(ref p3) + hi.GetUpper()).StoreUnsafe(ref p3);
         }
     }
 
@@ -205,8 +243,8 @@ internal static class Im2ColPadded
         public static TapTable For(in ConvGeometry g, int ld)
         {
             long count = (long)g.KernelVolume * g.OutSpatial;
-            if (g.OW >= 8 || count > MaxEntries) return default;
             int wp = g.W + 2 * g.PW, plane = (g.H + 2 * g.PH) * wp, n = (int)count, t = 0, maxS = 0, maxO = 0;
+            if (g.OW >= 8 || count > MaxEntries || QuadsRows(g, wp)) return default;
             int[] e = ArrayPool<int>.Shared.Rent(2 * n);
             for (int kd = 0, tap = 0; kd < g.KD; kd++)
                 for (int kh = 0; kh < g.KH; kh++)
@@ -249,7 +287,8 @@ internal static class Im2ColPadded
         where TMove : struct, IRowMove
     {
         int wp = g.W + 2 * g.PW, plane = (g.H + 2 * g.PH) * wp;
-        bool pairs = PairsRows(g, wp);
+        bool pairs = PairsRows(g, wp), quads = QuadsRows(g, wp);
+        int step = g.SH * wp;
         for (int kd = 0; kd < g.KD; kd++)
             for (int kh = 0; kh < g.KH; kh++)
                 for (int kw = 0; kw < g.KW; kw++, r++)
@@ -262,9 +301,16 @@ internal static class Im2ColPadded
                         if (pairs)
                             for (; oh + 2 <= g.OH; oh += 2, j += 16)
                             {
-                                int base0 = dBase + (oh * g.SH + kh * g.DH) * wp, base1 = base0 + g.SH * wp;
+                                int base0 = dBase + (oh * g.SH + kh * g.DH) * wp, base1 = base0 + step;
                                 if (base1 + 16 > padLength) break;  // the last pair's span would leave the channel: one row at a time
                                 TMove.MoveTwo(ref pad, base0, base1, ref Unsafe.Add(ref mr, j));
+                            }
+                        if (quads)
+                            for (; oh + 4 <= g.OH; oh += 4, j += 16)
+                            {
+                                int base0 = dBase + (oh * g.SH + kh * g.DH) * wp;
+                                if (base0 + 3 * step + 8 > padLength) break;  // the last rows' spans would leave the channel
+                                TMove.MoveFour(ref pad, base0, step, ref Unsafe.Add(ref mr, j));
                             }
                         for (; oh < g.OH; oh++, j += g.OW)
                             TMove.Move(g, ref pad, padLength, dBase + (oh * g.SH + kh * g.DH) * wp, ref Unsafe.Add(ref mr, j));
