@@ -242,9 +242,16 @@ def best_of(a: Optional[Dict[str, float]], b: Dict[str, float]) -> Dict[str, flo
 
 def compare(torch_workloads: Dict[str, Callable[[], object]], title: str, repeats: int = 1,
             threads: int = DEFAULT_THREADS, min_seconds: float = 1.0, libtorch: bool = True,
-            libtorch_threads: Optional[int] = None) -> str:
+            libtorch_threads: Optional[int] = None, interleave: str = "workload") -> str:
     """Times every workload in PyTorch and in Learner (and, with `libtorch`, in libtorch 2.10 inside the Learner
-    process), `repeats` times interleaved; returns the markdown report."""
+    process), `repeats` times interleaved; returns the markdown report.
+
+    `interleave="workload"` (the default) times each workload in torch and then, at once, in one Learner process (with
+    its libtorch twin), so the three engines of a row see the load of the same minute; `"suite"` times every workload
+    in torch first and then all of them in one Learner process (one .NET start per repeat instead of one per workload,
+    but on a host whose load drifts the two sides of a row can be minutes apart)."""
+    if interleave not in ("workload", "suite"):
+        raise ValueError(f"interleave must be 'workload' or 'suite', not {interleave!r}")
     names = list(torch_workloads)
     best_torch: Dict[str, Dict[str, float]] = {}
     best_learner: Dict[str, Dict[str, float]] = {}
@@ -252,24 +259,32 @@ def compare(torch_workloads: Dict[str, Callable[[], object]], title: str, repeat
     extra = ["--min-seconds", str(min_seconds)]
     if libtorch_threads is not None:
         extra += ["--libtorch-threads", str(libtorch_threads)]
-    for _ in range(repeats):
-        for name in names:
-            best_torch[name] = best_of(best_torch.get(name), time_torch(torch_workloads[name], min_seconds=min_seconds))
+    def learner_side(group: Sequence[str]) -> None:
         # Learner and libtorch alternate per workload inside one process.
-        requested = [n for name in names for n in ([name, name + LIBTORCH] if libtorch else [name])]
+        requested = [n for name in group for n in ([name, name + LIBTORCH] if libtorch else [name])]
         for name, timing in run_learner(requested, extra).items():
             if name.endswith(LIBTORCH):
                 base = name[:-len(LIBTORCH)]
                 best_libtorch[base] = best_of(best_libtorch.get(base), timing)
             else:
                 best_learner[name] = best_of(best_learner.get(name), timing)
+
+    for _ in range(repeats):
+        if interleave == "workload":
+            for name in names:
+                best_torch[name] = best_of(best_torch.get(name), time_torch(torch_workloads[name], min_seconds=min_seconds))
+                learner_side([name])
+        else:
+            for name in names:
+                best_torch[name] = best_of(best_torch.get(name), time_torch(torch_workloads[name], min_seconds=min_seconds))
+            learner_side(names)
     rows = [{"name": n, "torch": best_torch[n], "learner": best_learner[n], "libtorch": best_libtorch.get(n)} for n in names]
     load = os.getloadavg()
     return "\n".join([
         markdown_table(rows, title),
         "",
         f"Machine: {machine_description(threads)}.",
-        f"Repeats: {repeats} (torch, then Learner and libtorch alternating per workload); load average at the end: "
+        f"Repeats: {repeats} ({'per workload: torch, then Learner and libtorch in one process' if interleave == 'workload' else 'per suite: every workload in torch, then Learner and libtorch alternating per workload'}); load average at the end: "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.",
     ])
 
@@ -277,7 +292,7 @@ def compare(torch_workloads: Dict[str, Callable[[], object]], title: str, repeat
 def timing_options(args: argparse.Namespace) -> Dict[str, object]:
     """The keyword arguments of `compare` from the common command line."""
     return {"repeats": args.repeats, "threads": args.threads, "min_seconds": args.min_seconds,
-            "libtorch": not args.no_libtorch, "libtorch_threads": args.libtorch_threads}
+            "libtorch": not args.no_libtorch, "libtorch_threads": args.libtorch_threads, "interleave": args.interleave}
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:
@@ -287,6 +302,9 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--min-seconds", type=float, default=1.0, help="minimum timed seconds per workload and repeat")
     parser.add_argument("--filter", default="", help="only workloads whose name contains this text")
     parser.add_argument("--no-libtorch", action="store_true", help="leave out the libtorch 2.10 (TorchSharp) column")
+    parser.add_argument("--interleave", choices=("workload", "suite"), default="workload",
+                        help="time each workload in torch and Learner back to back (default), or every workload in torch "
+                             "first and then all in one Learner process")
     parser.add_argument("--libtorch-threads", type=int, default=None,
                         help="libtorch intra-op threads (default: the processor count, as Learner)")
     return parser
