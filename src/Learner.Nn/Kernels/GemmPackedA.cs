@@ -8,9 +8,9 @@ namespace Learner.Nn.Kernels;
 /// thread.
 /// </summary>
 /// <remarks>The packed values are those the driver would pack itself, consumed by the same micro-kernel calls, so a
-/// GEMM gives the same bits with or without it. The layout depends on the micro-kernel (its MR: for <see cref="GemmIsa.Avx512Mixed"/>, the kernel m
-/// resolves to, <see cref="Gemm.ForRows"/>) and the machine's KC
-/// (<see cref="GemmBlocking"/>), so a pack serves only GEMMs with the same family on the same process.</remarks>
+/// GEMM gives the same bits with or without it. The layout depends on the micro-kernel (its MR; for
+/// <see cref="GemmIsa.Avx512Mixed"/>, that of the kernel m resolves to, <see cref="Gemm.ForRows"/>) and the machine's KC
+/// (<see cref="GemmBlocking"/>), so a pack serves only GEMMs with the same family and m on the same process.</remarks>
 internal static unsafe class GemmPackedA
 {
     /// <summary>Below this many floats the pack runs on the calling thread.</summary>
