@@ -27,7 +27,7 @@ public static class SequentialPorts
         {
             int stride = s == 0 ? 1 : 2, w = options.Widths[s];
             layers.Add(volumetric ? nn.Conv3d(c, w, 3, stride: stride, padding: 1, bias: false) : nn.Conv2d(c, w, 3, stride: stride, padding: 1, bias: false));
-            layers.Add(volumetric ? nn.BatchNorm3d(w) : nn.BatchNorm2d(w));
+            layers.Add(new BatchNormModule(w, volumetric ? 3 : 2));
             layers.Add(nn.ReLU());
             c = w;
         }
@@ -49,7 +49,7 @@ public static class SequentialPorts
         foreach (int h in options.Hidden)
         {
             layers.Add(nn.Linear(inF, h));
-            if (options.BatchNorm) layers.Add(nn.BatchNorm1d(h));
+            if (options.BatchNorm) layers.Add(new BatchNormModule(h, 1));
             layers.Add(nn.ReLU());
             if (options.Dropout > 0) layers.Add(nn.Dropout(options.Dropout));
             inF = h;

@@ -29,7 +29,7 @@ public sealed class TsmResNetModule : nn.Module<Tensor, Tensor>
             ? nn.Conv2d(1, w0, 7, stride: 2, padding: 3, bias: false)
             : nn.Conv2d(1, w0, 3, stride: 1, padding: 1, bias: false);
         register_module("conv1", _conv1);
-        _bn1 = nn.BatchNorm2d(w0);
+        _bn1 = new BatchNormModule(w0, 2);
         register_module("bn1", _bn1);
         if (options.ImageNetStem) _pool = nn.MaxPool2d(3, 2, 1);
         _layers = new nn.Module<Tensor, Tensor>[4];
@@ -103,15 +103,15 @@ public sealed class TsmBasicBlockModule : nn.Module<Tensor, Tensor>
         _foldDivisor = foldDivisor;
         _conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
         register_module("conv1", _conv1);
-        _bn1 = nn.BatchNorm2d(outChannels);
+        _bn1 = new BatchNormModule(outChannels, 2);
         register_module("bn1", _bn1);
         _conv2 = nn.Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
         register_module("conv2", _conv2);
-        _bn2 = nn.BatchNorm2d(outChannels);
+        _bn2 = new BatchNormModule(outChannels, 2);
         register_module("bn2", _bn2);
         if (stride != 1 || inChannels != outChannels)
         {
-            _downsample = nn.Sequential(("0", nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false)), ("1", nn.BatchNorm2d(outChannels)));
+            _downsample = nn.Sequential(("0", nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false)), ("1", new BatchNormModule(outChannels, 2)));
             register_module("downsample", _downsample);
         }
     }
