@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Learner.TorchSharp.Encoders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,34 +79,12 @@ public class BatchNormModuleTests
         // training-mode forwards run for a bounded time.
         using var bn = new BatchNormModule(8, 2);
         using var x = randn(4, 8, 3, 3);
-        using var stop = new CancellationTokenSource();
-        var errors = new ConcurrentQueue<Exception>();
-        var collector = new Thread(() =>
+        using var _ = no_grad();
+        var (calls, error) = CollectionStress.Run(TimeSpan.FromSeconds(2), () =>
         {
-            while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); }
-        }) { IsBackground = true };
-        collector.Start();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        long calls = 0;
-        try
-        {
-            using var _ = no_grad();
-            while (watch.Elapsed < TimeSpan.FromSeconds(2))
-            {
-                using var y = bn.call(x);
-                calls++;
-            }
-        }
-        catch (Exception e)
-        {
-            errors.Enqueue(e);
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
-        errors.Should().BeEmpty($"no scalar may be freed during a call ({calls} calls)");
+            using var y = bn.call(x);
+        });
+        error.Should().BeNull($"no scalar may be freed during a call ({calls} calls)");
         bn.named_buffers().Single(b => b.name == "num_batches_tracked").buffer.ToInt64().Should().Be(calls);
         calls.Should().BeGreaterThan(100);
     }

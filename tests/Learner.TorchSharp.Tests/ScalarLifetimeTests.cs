@@ -35,38 +35,16 @@ public class ScalarLifetimeTests
         using var half = randn(8, 8);
         using var z = cat(new[] { half, half }, 0);       // coincident rows: the exact recomputation runs too
         using var mask = ones(16, 16, ScalarType.Bool);
-        using var stop = new CancellationTokenSource();
-        var errors = new ConcurrentQueue<Exception>();
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); }
-        }) { IsBackground = true };
-        collector.Start();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        long calls = 0;
         int expected = -1;
-        try
+        var (calls, error) = CollectionStress.Run(TimeSpan.FromSeconds(3), () =>
         {
-            while (watch.Elapsed < TimeSpan.FromSeconds(3))
-            {
-                using var scope = NewDisposeScope();
-                var d = DeviceOps.Matrix(z, Learner.Objectives.Distances.DistanceKind.Euclidean);
-                int active = DeviceOps.ActiveCount(d, mask);
-                if (expected < 0) expected = active;
-                if (active != expected) throw new InvalidOperationException($"ActiveCount gave {active}, then {expected}");
-                calls++;
-            }
-        }
-        catch (Exception e)
-        {
-            errors.Enqueue(e);
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
-        errors.Should().BeEmpty($"no scalar may be freed during a call ({calls} calls)");
+            using var scope = NewDisposeScope();
+            var d = DeviceOps.Matrix(z, Learner.Objectives.Distances.DistanceKind.Euclidean);
+            int active = DeviceOps.ActiveCount(d, mask);
+            if (expected < 0) expected = active;
+            if (active != expected) throw new InvalidOperationException($"ActiveCount gave {active}, then {expected}");
+        });
+        error.Should().BeNull($"no scalar may be freed during a call ({calls} calls)");
         calls.Should().BeGreaterThan(100);
     }
 
