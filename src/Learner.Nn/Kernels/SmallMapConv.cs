@@ -31,7 +31,10 @@ internal static unsafe class SmallMapConv
     internal static void Forward(in ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads)
     {
         int rows = g.Cout * g.OutSpatial, cols = g.C * g.InSpatial;
-        float[] dense = Expand(g, w, threads);
+        int[] taps = Taps(g);
+        float[] dense;
+        try { dense = Expand(g, w, taps, threads); }
+        finally { ArrayPool<int>.Shared.Return(taps); }
         try
         {
             if (b is not null)
@@ -45,28 +48,36 @@ internal static unsafe class SmallMapConv
     /// <summary>The input gradient gx and the weight gradient gw (each overwritten when non-null).</summary>
     internal static void Backward(in ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, int threads)
     {
+        if (gx is null && gw is null) return;
         int rows = g.Cout * g.OutSpatial, cols = g.C * g.InSpatial;
-        if (gx is not null)
-        {
-            float[] dense = Expand(g, w, threads);
-            try { Gemm.SgemmCore(Gemm.BestIsa, threads, false, false, g.N, cols, rows, 1f, gy, rows, dense, cols, 0f, gx, cols); }
-            finally { ArrayPool<float>.Shared.Return(dense); }
-        }
-        if (gw is null) return;
-        float[] gDense = ArrayPool<float>.Shared.Rent(rows * cols);
+        // One tap table for both gradients.
+        int[] taps = Taps(g);
         try
         {
-            Gemm.SgemmCore(Gemm.BestIsa, threads, true, false, rows, cols, g.N, 1f, gy, rows, x, cols, 0f, gDense, cols);
-            Fold(g, gDense, gw, threads);
+            if (gx is not null)
+            {
+                float[] dense = Expand(g, w, taps, threads);
+                try { Gemm.SgemmCore(Gemm.BestIsa, threads, false, false, g.N, cols, rows, 1f, gy, rows, dense, cols, 0f, gx, cols); }
+                finally { ArrayPool<float>.Shared.Return(dense); }
+            }
+            if (gw is null) return;
+            float[] gDense = ArrayPool<float>.Shared.Rent(rows * cols);
+            try
+            {
+                Gemm.SgemmCore(Gemm.BestIsa, threads, true, false, rows, cols, g.N, 1f, gy, rows, x, cols, 0f, gDense, cols);
+                Fold(g, gDense, gw, taps, threads);
+            }
+            finally { ArrayPool<float>.Shared.Return(gDense); }
         }
-        finally { ArrayPool<float>.Shared.Return(gDense); }
+        finally { ArrayPool<int>.Shared.Return(taps); }
     }
 
-    /// <summary>tap[o·IS + i]: the window tap (index into the kernel volume) joining output o and input i, or −1.</summary>
+    /// <summary>tap[o·IS + i]: the window tap (index into the kernel volume) joining output o and input i, or −1; rented
+    /// from the shared pool (the caller returns it).</summary>
     private static int[] Taps(in ConvGeometry g)
     {
         int os = g.OutSpatial, ins = g.InSpatial;
-        var taps = new int[os * ins];
+        int[] taps = ArrayPool<int>.Shared.Rent(os * ins);
         for (int o = 0; o < os; o++)
         {
             int od = o / (g.OH * g.OW), oh = o / g.OW % g.OH, ow = o % g.OW;
@@ -90,11 +101,10 @@ internal static unsafe class SmallMapConv
     }
 
     /// <summary>W′ (Cout·OS × C·IS), rented: the rows of output channel co are built on one thread each.</summary>
-    private static float[] Expand(in ConvGeometry g, float[] w, int threads)
+    private static float[] Expand(in ConvGeometry g, float[] w, int[] taps, int threads)
     {
         int os = g.OutSpatial, ins = g.InSpatial, c = g.C, kv = g.KernelVolume, cols = c * ins;
         float[] dense = ArrayPool<float>.Shared.Rent(g.Cout * os * cols);
-        int[] taps = Taps(g);
         ConvKernels.Partition(g.Cout, Math.Max(1, Math.Min(threads, g.Cout)), (_, c0, c1) =>
         {
             fixed (float* pw = w, pd = dense)
@@ -116,10 +126,9 @@ internal static unsafe class SmallMapConv
 
     /// <summary>gw[co, ci, k] = Σ gW′[(co, o), (ci, i)] over the pairs joined by tap k, outputs then inputs ascending
     /// (each sum from +0).</summary>
-    private static void Fold(in ConvGeometry g, float[] gDense, float[] gw, int threads)
+    private static void Fold(in ConvGeometry g, float[] gDense, float[] gw, int[] taps, int threads)
     {
         int os = g.OutSpatial, ins = g.InSpatial, c = g.C, kv = g.KernelVolume, cols = c * ins;
-        int[] taps = Taps(g);
         ConvKernels.Partition(g.Cout, Math.Max(1, Math.Min(threads, g.Cout)), (_, c0, c1) =>
         {
             fixed (float* pg = gDense, pw = gw)

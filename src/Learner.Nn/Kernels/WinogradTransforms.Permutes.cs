@@ -6,6 +6,25 @@ namespace Learner.Nn.Kernels;
 
 internal static unsafe partial class WinogradTransforms
 {
+    /// <summary>Sixteen tiles held in registers (<see cref="Plane8"/>, <see cref="Plane4"/>): tap k of every tile as one
+    /// vector, from the permute indices and padding masks of tap k (16 lanes each, at <c>k·16</c>).</summary>
+    private interface IPermutedTiles
+    {
+        Vector512<float> Tap(int k, int* index, int* keep);
+    }
+
+    /// <summary>The input transform of the sixteen tiles of <paramref name="tiles"/> into <paramref name="dst"/>
+    /// (point ξ at ξ·stride): the 4 × 4 taps of each tile, row by row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTiles<TTiles>(in TTiles tiles, int* ix, int* kp, float* dst, nint stride) where TTiles : struct, IPermutedTiles
+    {
+        var t0 = InputRow.RowTransform<Lane512, Vector512<float>>(tiles.Tap(0, ix, kp), tiles.Tap(1, ix, kp), tiles.Tap(2, ix, kp), tiles.Tap(3, ix, kp));
+        var t1 = InputRow.RowTransform<Lane512, Vector512<float>>(tiles.Tap(4, ix, kp), tiles.Tap(5, ix, kp), tiles.Tap(6, ix, kp), tiles.Tap(7, ix, kp));
+        var t2 = InputRow.RowTransform<Lane512, Vector512<float>>(tiles.Tap(8, ix, kp), tiles.Tap(9, ix, kp), tiles.Tap(10, ix, kp), tiles.Tap(11, ix, kp));
+        var t3 = InputRow.RowTransform<Lane512, Vector512<float>>(tiles.Tap(12, ix, kp), tiles.Tap(13, ix, kp), tiles.Tap(14, ix, kp), tiles.Tap(15, ix, kp));
+        InputRow.Emit<Lane512, Vector512<float>>(dst, stride, t0, t1, t2, t3);
+    }
+
     /// <summary>
     /// 8 × 8 planes with AVX-512 (the ResNet-18 preset's first stage, the TSM preset's third): a plane is four 512-bit
     /// registers, and one sample's 16 tiles are one vector per transform point, so every tap of every tile comes from a
@@ -13,7 +32,7 @@ internal static unsafe partial class WinogradTransforms
     /// permute indices and the padding masks are fixed (<see cref="InputIndex"/>, <see cref="GradIndex"/>).
     /// </summary>
     /// <remarks>The same values as the gathered path (padding is +0 from the same AND), so the same bits.</remarks>
-    private readonly struct Plane8
+    private readonly struct Plane8 : IPermutedTiles
     {
         private readonly Vector512<float> _evenLo, _evenHi, _oddLo, _oddHi;
 
@@ -35,6 +54,11 @@ internal static unsafe partial class WinogradTransforms
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Rows(bool odd, Vector512<int> index) =>
             odd ? Avx512F.PermuteVar16x32x2(_oddLo, index, _oddHi) : Avx512F.PermuteVar16x32x2(_evenLo, index, _evenHi);
+
+        /// <summary>Input tap k of the 16 tiles: patch row i = k / 4 reads plane rows 2th + i − 1, odd rows for even i.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Tap(int k, int* index, int* keep) =>
+            (Rows((k >> 2) % 2 == 0, Vector512.Load(index + k * 16)).AsInt32() & Vector512.Load(keep + k * 16)).AsSingle();
     }
 
     /// <summary>Input transform: tap (i, j) of tile (th, tw) is padded x[2th + i][2tw + j], x[2th + i − 1][2tw + j − 1]
@@ -64,18 +88,7 @@ internal static unsafe partial class WinogradTransforms
     private static void InputPlane8(float* x, float* dst, nint stride)
     {
         var p = new Plane8(x);
-        fixed (int* ix = InputIndex, kp = InputKeep)
-        {
-            var t0 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
-            var t1 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 4, ix, kp), Tap(p, 5, ix, kp), Tap(p, 6, ix, kp), Tap(p, 7, ix, kp));
-            var t2 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 8, ix, kp), Tap(p, 9, ix, kp), Tap(p, 10, ix, kp), Tap(p, 11, ix, kp));
-            var t3 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 12, ix, kp), Tap(p, 13, ix, kp), Tap(p, 14, ix, kp), Tap(p, 15, ix, kp));
-            InputRow.Emit<Lane512, Vector512<float>>(dst, stride, t0, t1, t2, t3);
-        }
-
-        // Patch row i reads plane rows 2th + i − 1: odd rows for even i.
-        static Vector512<float> Tap(in Plane8 p, int k, int* ix, int* kp) =>
-            (p.Rows((k >> 2) % 2 == 0, Vector512.Load(ix + k * 16)).AsInt32() & Vector512.Load(kp + k * 16)).AsSingle();
+        fixed (int* ix = InputIndex, kp = InputKeep) InputTiles(p, ix, kp, dst, stride);
     }
 
     /// <summary>The output-gradient transform of one 8 × 8 plane's 16 tiles into <paramref name="dst"/>: tap (i, j)
@@ -94,7 +107,7 @@ internal static unsafe partial class WinogradTransforms
     /// 2 and 3 of the group) joined by a 128-bit lane shuffle, then the padding mask. Samples past the last whole group
     /// take the gathered path.
     /// </summary>
-    private readonly struct Plane4
+    private readonly struct Plane4 : IPermutedTiles
     {
         private readonly Vector512<float> _s0, _s1, _s2, _s3;
 
@@ -121,6 +134,10 @@ internal static unsafe partial class WinogradTransforms
             // Lanes 0–7 (samples 0, 1) of the first, lanes 8–15 (samples 2, 3) of the second.
             return (Avx512F.Shuffle4x128(pair01, pair23, 0xE4).AsInt32() & keep).AsSingle();
         }
+
+        /// <summary>Tap k of the 16 tiles, from the indices and masks of tap k.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Tap(int k, int* index, int* keep) => Tap(Vector512.Load(index + k * 16), Vector512.Load(keep + k * 16));
     }
 
     /// <summary>Input taps of 4 × 4 planes: tap (i, j) of tile (th, tw) of sample s is x[2th + i − 1][2tw + j − 1].</summary>
@@ -150,14 +167,7 @@ internal static unsafe partial class WinogradTransforms
     private static void InputPlane4(float* x, nint sampleStride, float* dst, nint stride)
     {
         var p = new Plane4(x, sampleStride);
-        fixed (int* ix = Input4Index, kp = Input4Keep)
-        {
-            var t0 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
-            var t1 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 4, ix, kp), Tap(p, 5, ix, kp), Tap(p, 6, ix, kp), Tap(p, 7, ix, kp));
-            var t2 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 8, ix, kp), Tap(p, 9, ix, kp), Tap(p, 10, ix, kp), Tap(p, 11, ix, kp));
-            var t3 = InputRow.RowTransform<Lane512, Vector512<float>>(Tap(p, 12, ix, kp), Tap(p, 13, ix, kp), Tap(p, 14, ix, kp), Tap(p, 15, ix, kp));
-            InputRow.Emit<Lane512, Vector512<float>>(dst, stride, t0, t1, t2, t3);
-        }
+        fixed (int* ix = Input4Index, kp = Input4Keep) InputTiles(p, ix, kp, dst, stride);
     }
 
     /// <summary>The output-gradient transform of four samples' 4 × 4 planes into <paramref name="dst"/>.</summary>
@@ -165,11 +175,8 @@ internal static unsafe partial class WinogradTransforms
     {
         var p = new Plane4(gy, sampleStride);
         fixed (int* ix = Grad4Index, kp = Grad4Keep)
-            GradTransform<Lane512, Vector512<float>>(dst, stride, Tap(p, 0, ix, kp), Tap(p, 1, ix, kp), Tap(p, 2, ix, kp), Tap(p, 3, ix, kp));
+            GradTransform<Lane512, Vector512<float>>(dst, stride, p.Tap(0, ix, kp), p.Tap(1, ix, kp), p.Tap(2, ix, kp), p.Tap(3, ix, kp));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Tap(in Plane4 p, int k, int* ix, int* kp) => p.Tap(Vector512.Load(ix + k * 16), Vector512.Load(kp + k * 16));
 
     /// <summary>Output rows of an 8 × 8 plane: register k (rows 2k, 2k + 1) lane x of row 2k + i is output (i, x mod 2)
     /// of tile (k, x / 2): index (x mod 2)·16 + 4k + x / 2 into the pair of outputs (i, 0), (i, 1).</summary>
