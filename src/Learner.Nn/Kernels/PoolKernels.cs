@@ -22,8 +22,7 @@ internal static class PoolKernels
     internal static void MaxForward(ConvGeometry g, float[] x, float[] y)
     {
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
-        bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
-        var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
+        var (rows16, whole) = PlaneKernel(g);
         try
         {
             ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
@@ -79,8 +78,7 @@ internal static class PoolKernels
     internal static void MaxBackward(ConvGeometry g, float[] x, float[] gy, float[] gx)
     {
         long work = (long)g.N * g.OutSpatial * g.KernelVolume;
-        bool rows16 = !IsPair2x2(g) && MaxPoolRows16.Applies(g);
-        var whole = !IsPair2x2(g) && !rows16 && MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null;
+        var (rows16, whole) = PlaneKernel(g);
         try
         {
             ConvKernels.Partition(g.N, Workers(g.N, work), (_, s, e) =>
@@ -125,6 +123,16 @@ internal static class PoolKernels
             });
         }
         finally { whole?.Return(); }
+    }
+
+    /// <summary>The whole-plane max-pool kernel for <paramref name="g"/>, the same choice forward and backward: rows of 16
+    /// at stride 2 (<see cref="MaxPoolRows16"/>), else other narrow outputs (<see cref="MaxPoolPlanes"/>, whose rented
+    /// tables the caller returns), else neither (the per-plane kernels below).</summary>
+    private static (bool Rows16, MaxPoolPlanes? Whole) PlaneKernel(in ConvGeometry g)
+    {
+        if (IsPair2x2(g)) return (false, null);
+        if (MaxPoolRows16.Applies(g)) return (true, null);
+        return (false, MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null);
     }
 
     /// <summary>The common 2×2, stride-2, unpadded window over H and W (depth window 1): every window lies inside the
