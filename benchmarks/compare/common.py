@@ -1,6 +1,7 @@
 """Shared helpers for the PyTorch-vs-Learner comparison scripts.
 
-Run the scripts with /usr/bin/python3 (the interpreter that has torch 1.13 + OpenBLAS), e.g.
+Run the scripts with /usr/bin/python3 (the interpreter that has torch 1.13 + OpenBLAS here; any torch works, and the
+tables name its version), e.g.
     /usr/bin/python3 benchmarks/compare/compare_gemm.py
 
 A comparison script
@@ -36,7 +37,9 @@ def setup_torch(threads: int = DEFAULT_THREADS):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     blas = blas_library()
-    if blas is None or "openblas" not in blas:
+    # Debian's torch (BLAS_INFO=generic) calls whichever BLAS is installed, the reference one unless OpenBLAS is; the
+    # pip wheels carry MKL inside libtorch_cpu (BLAS_INFO=mkl), which maps no separate BLAS library.
+    if "mkl" not in torch_config_blas().lower() and (blas is None or "openblas" not in blas):
         print(f"warning: torch is not using OpenBLAS (loaded BLAS: {blas}); its timings will be far slower than usual. "
               "Install libopenblas0-pthread.", file=sys.stderr)
     return torch
@@ -85,6 +88,9 @@ def time_torch(fn: Callable[[], object], warmup: int = 3, warmup_seconds: float 
 
 
 _built = False
+# Set to 1 to use Learner.Compare's existing Release output instead of building it (a machine with the .NET runtime
+# but no SDK).
+PREBUILT_VARIABLE = "LEARNER_COMPARE_PREBUILT"
 COMPARE_OUTPUT = os.path.join(HERE, "Learner.Compare", "bin", "Release", "net10.0")
 LIBTORCH = "@libtorch"
 
@@ -94,6 +100,13 @@ def build_learner() -> None:
     libstdc++ is older than TorchSharp's (Debian 12: scripts/libtorch-loadable.sh; it does nothing elsewhere)."""
     global _built
     if _built:
+        return
+    if os.environ.get(PREBUILT_VARIABLE) == "1":
+        # A machine without the SDK (only the runtime): the tool's Release output was copied there as built elsewhere.
+        if not os.path.isfile(os.path.join(COMPARE_OUTPUT, "Learner.Compare.dll")):
+            raise SystemExit(f"{PREBUILT_VARIABLE}=1 but {COMPARE_OUTPUT}/Learner.Compare.dll is missing: build it first "
+                             "(dotnet build benchmarks/compare/Learner.Compare -c Release) or copy its output there.")
+        _built = True
         return
     subprocess.run(["dotnet", "build", COMPARE_PROJECT, "-c", "Release", "--nologo", "-v", "q"],
                    check=True, cwd=REPO, stdout=subprocess.DEVNULL)
@@ -206,6 +219,13 @@ def _ratio(other: Dict[str, float], learner: Dict[str, float]) -> str:
     return f"{other['min_ms'] / learner['min_ms']:.2f}×" if learner["min_ms"] > 0 else "∞"
 
 
+def torch_version() -> str:
+    """torch's major.minor version ('1.13', '2.11'), for the tables' headers."""
+    import torch
+
+    return ".".join(torch.__version__.split("+")[0].split(".")[:2])
+
+
 def markdown_table(rows: Iterable[Dict[str, object]], title: str = "") -> str:
     """rows: dicts with name, torch, learner and optionally libtorch (timing dicts). Ratios = other min / Learner min."""
     rows = list(rows)
@@ -214,11 +234,11 @@ def markdown_table(rows: Iterable[Dict[str, object]], title: str = "") -> str:
     if title:
         lines.append(f"### {title}\n")
     if with_libtorch:
-        lines.append("| workload | PyTorch 1.13 ms (min / median) | libtorch 2.10 ms (min / median) | Learner ms (min / median) "
+        lines.append(f"| workload | PyTorch {torch_version()} ms (min / median) | libtorch 2.10 ms (min / median) | Learner ms (min / median) "
                      "| ratio PyTorch / Learner | ratio libtorch / Learner |")
         lines.append("|---|---:|---:|---:|---:|---:|")
     else:
-        lines.append("| workload | PyTorch ms (min / median) | Learner ms (min / median) | speed ratio (PyTorch / Learner) |")
+        lines.append(f"| workload | PyTorch {torch_version()} ms (min / median) | Learner ms (min / median) | speed ratio (PyTorch / Learner) |")
         lines.append("|---|---:|---:|---:|")
     for row in rows:
         t, l, lt = row["torch"], row["learner"], row.get("libtorch")
