@@ -37,7 +37,9 @@ internal static class DiagnoseVariants
         var dPred = ProbePredict(diffs, d, dy, pairPatient, trainIds);
         var targetPairs = Enumerable.Range(0, dy.Length).Where(i => targetIds.Contains(pairPatient[i])).ToArray();
         double residualSd = Math.Sqrt(targetPairs.Average(i => (dy[i] - dPred[i]) * (dy[i] - dPred[i])));
-        parts.Add(string.Create(CultureInfo.InvariantCulture, $"change probe R2 {ProbeR2(diffs, d, dy, pairPatient, trainIds, targetIds):F3} (residual sd {residualSd:F1} score points)"));
+        var fitPairs = Enumerable.Range(0, dy.Length).Where(i => trainIds.Contains(pairPatient[i])).ToArray();
+        double fitResidualSd = Math.Sqrt(fitPairs.Average(i => (dy[i] - dPred[i]) * (dy[i] - dPred[i])));
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"change probe R2 {ProbeR2(diffs, d, dy, pairPatient, trainIds, targetIds):F3} (residual sd {residualSd:F1} score points; {fitResidualSd:F1} on the pretraining patients' pairs it was fit on)"));
         // Learned (attention) pooling of each visit's clips, fit on the pretraining patients' visits.
         var pooled = AttentionVisitPooling.Fit(visits, emb, d, trainIds).Pool(emb);
         var (attEval, attRows) = visits.FitAndPredictOnVisits(pooled, d, trainIds, targetIds, new ChangeClassifierOptions());
