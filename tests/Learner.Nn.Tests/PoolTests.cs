@@ -174,6 +174,8 @@ public class PoolTests
     [InlineData(8, 9, 2, 3, 2, 1, 1, 0)]     // a 2×3 window, strides 2 and 1, padding on one axis
     [InlineData(6, 40, 2, 2, 2, 2, 1, 1)]    // 2×2 stride 2 padded (not the unpadded fast path): 21 outputs a row
     [InlineData(5, 5, 1, 1, 2, 2, 0, 0)]     // 1×1 stride 2: a plain subsample
+    [InlineData(3, 1100, 3, 3, 1, 1, 1, 1)]  // rows wider than the vector window kernel takes (MaxRow): the fallback keeps the rule
+    [InlineData(4, 2070, 2, 3, 2, 2, 0, 1)]  // the same at stride 2
     public void Windowed_max_pooling_chooses_values_and_arg_max_as_the_documented_rule(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
     {
         // The first maximum in scan order (rows of the window top to bottom, each left to right), a NaN winning, the

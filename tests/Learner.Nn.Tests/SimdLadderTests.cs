@@ -86,7 +86,7 @@ public class SimdLadderTests
 
     /// <summary>Each operator at the given rung against its own scalar form, element by element (exactly for the
     /// correctly rounded ones, to a few ulp for those with exp/log, whose vector and scalar implementations differ).</summary>
-    [Theory]
+    [VectorRungsTheory]
     [MemberData(nameof(VectorWidths))]
     public void Elementwise_maps_match_the_scalar_form_at_every_rung(string width)
     {
@@ -146,7 +146,7 @@ public class SimdLadderTests
     }
 
     /// <summary>The optimizers' updates are bit-identical at every rung (correctly rounded operations only).</summary>
-    [Theory]
+    [VectorRungsTheory]
     [MemberData(nameof(VectorWidths))]
     public void Optimizer_updates_are_bit_identical_at_every_rung(string width)
     {

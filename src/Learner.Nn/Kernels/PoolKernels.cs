@@ -33,11 +33,12 @@ internal static class PoolKernels
                     Span<float> yp = y.AsSpan(p * g.OutSpatial, g.OutSpatial);
                     if (rows16) { MaxPoolRows16.Forward(g, xp, yp); continue; }
                     if (whole is not null) { whole.Forward(xp, yp); continue; }
-                    // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included); the
-                    // stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
+                    // 2-D windows keep the scalar rule bit for bit (the first maximum, signed zeros included), also
+                    // where the vector window kernel does not apply (rows wider than it takes, or no 128-bit vectors);
+                    // the stride-1 row kernel's vector max returns +0 for (−0, +0) and serves 3-D windows only.
                     if (IsPair2x2(g)) MaxPool2x2.Forward(g, xp, yp);
                     else if (MaxPoolWindows.Applies(g)) MaxPoolWindows.Forward(g, xp, yp);
-                    else if (g.SW == 1) WindowRowsStride1(g, xp, yp, max: true);
+                    else if (g.SW == 1 && !IsPlanar(g)) WindowRowsStride1(g, xp, yp, max: true);
                     else MaxPlaneScalar(g, xp, yp);
                 }
             });
@@ -134,6 +135,9 @@ internal static class PoolKernels
         if (MaxPoolRows16.Applies(g)) return (true, null);
         return (false, MaxPoolPlanes.Applies(g) ? new MaxPoolPlanes(g) : null);
     }
+
+    /// <summary>A 2-D pool (a depth window of 1 over planes of depth 1), whose forward keeps the scalar rule bit for bit.</summary>
+    private static bool IsPlanar(in ConvGeometry g) => g.D == 1 && g.KD == 1;
 
     /// <summary>The common 2×2, stride-2, unpadded window over H and W (depth window 1): every window lies inside the
     /// plane and no two overlap, so the general loop's clamping is not needed (<see cref="MaxPool2x2"/>).</summary>
