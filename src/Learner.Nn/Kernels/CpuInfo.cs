@@ -53,7 +53,8 @@ public static class CpuInfo
         var s = Current.Value;
         string family = s.Family is { } f ? f.ToString(CultureInfo.InvariantCulture) : "?";
         string modelNumber = s.ModelNumber is { } m ? m.ToString(CultureInfo.InvariantCulture) : "?";
-        string isa = Avx512F.IsSupported ? "AVX-512" : Avx2.IsSupported ? "AVX2" : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "AdvSIMD" : "no x86 SIMD";
+        string isa = Avx512F.IsSupported ? "AVX-512" : Avx2.IsSupported ? "AVX2" : Avx.IsSupported ? "AVX" : Sse42.IsSupported ? "SSE4.2"
+            : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "AdvSIMD" : "no SIMD instructions";
         return string.Create(CultureInfo.InvariantCulture,
             $"{s.Model}, family {family} model {modelNumber}; L1d {s.L1 / 1024} KiB, L2 {s.L2 / 1024} KiB, L3 {s.L3PerCore / 1024} KiB per core ({s.Source}); {isa}, {VectorBits}-bit vectors in use; GEMM kernel {GemmKernelChoice.Describe()}; {Environment.ProcessorCount} logical processors");
     }
