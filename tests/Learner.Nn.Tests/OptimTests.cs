@@ -126,9 +126,7 @@ public class OptimTests
         for (int k = 0; k < ps.Length; k++) ps[k].Grad = grad(0, k);
         opt.Step();
         opt.ZeroGrad();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) { opt.Step(); opt.ZeroGrad(); }
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        SteadyStateAllocations.Bytes(() => { for (int s = 0; s < 20; s++) { opt.Step(); opt.ZeroGrad(); } }).Should().Be(0);
     }
 
     [Fact]

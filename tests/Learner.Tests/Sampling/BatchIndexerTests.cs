@@ -30,9 +30,7 @@ public class BatchIndexerTests
                 idx[i].Positive.Should().Be(pairs[i].IsPositive);
             }
         }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        indexer.Index(pairs, scans, idx);
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        SteadyStateAllocations.Bytes(() => indexer.Index(pairs, scans, idx)).Should().Be(0);
     }
 
     [Fact]

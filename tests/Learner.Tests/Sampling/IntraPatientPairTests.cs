@@ -44,9 +44,7 @@ public class IntraPatientPairTests
         s.SampleBatch(batch, new Rng(1));
         batch.Should().OnlyContain(p => s.Pairs.Contains(p));
         var rng = new Rng(2);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        s.SampleBatch(batch, rng);
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        SteadyStateAllocations.Bytes(() => s.SampleBatch(batch, rng)).Should().Be(0);
 
         var single = new LongitudinalDataset(new[] { new Scan("x", "X", 0, 1), new Scan("y", "Y", 0, 2) }, true);
         var none = new IntraPatientPairSampler(single, ChangeThresholds.Absolute(1));

@@ -166,10 +166,7 @@ public class PairSamplerTests
             var sampler = new InterPatientPairSampler(ds, new InterPatientPairOptions { PositiveRule = rule, PositiveThreshold = 5, NegativeGap = 60 });
             var batch = new ScanPair[1024];
             var rng = new Rng(1);
-            sampler.SampleBatch(batch, rng); // warm up (JIT)
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++) sampler.SampleBatch(batch, rng);
-            (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0, $"{rule}");
+            SteadyStateAllocations.Bytes(() => { for (int i = 0; i < 20; i++) sampler.SampleBatch(batch, rng); }).Should().Be(0, $"{rule}");
         }
     }
 }

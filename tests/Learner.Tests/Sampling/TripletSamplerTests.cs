@@ -91,8 +91,6 @@ public class TripletSamplerTests
         s2.SampleBatch(b2, new Rng(9));
         b1.Should().Equal(b2);
         var rng = new Rng(2);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) s1.SampleBatch(b1, rng);
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        SteadyStateAllocations.Bytes(() => { for (int i = 0; i < 10; i++) s1.SampleBatch(b1, rng); }).Should().Be(0);
     }
 }
