@@ -19,7 +19,7 @@ internal static partial class Commands
     {
         var embeddings = Req("--embeddings", "Embeddings written by embed (.npy, or .npz with an 'embeddings' member; rows in manifest order).");
         var manifest = Req("--manifest", "The manifest the embeddings were computed from.");
-        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable. Required unless the --config file sets ChangeThresholds; there is no default." };
+        var threshold = CliOption.Invariant(new Option<double?>("--threshold") { Description = "Change threshold in score units: Δscore > t is improved, < −t worsened, else stable. Required unless the --config file sets ChangeThresholds; there is no default." });
         var config = new Option<string>("--config") { Description = "A JSON settings file (as for experiment): its ChangeThresholds, Classifier and BootstrapResamples are used; command-line options override them." };
         var folds = Opt("--folds", "Folds of the patient-grouped cross-validation.", 5);
         var seed = Opt("--seed", "Seed of the folds and the bootstrap.", 1);

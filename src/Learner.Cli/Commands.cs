@@ -22,8 +22,7 @@ internal static partial class Commands
 {
     internal static readonly string[] Architectures = ["auto", .. EncoderOptions.Architectures];
 
-    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) => CliOption.Create(name, description, defaultValue);
 
     private static Option<string> Req(string name, string description) => new(name) { Description = description, Required = true };
 

@@ -13,8 +13,7 @@ namespace Learner.Cli;
 /// <summary>The <c>experiment</c> command: the paper's comparison under the held-out protocol.</summary>
 internal static class ExperimentCommand
 {
-    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) => CliOption.Create(name, description, defaultValue);
 
     public static Command Create(CliContext cx, Option<bool> json, string[] architectures)
     {
@@ -33,10 +32,10 @@ internal static class ExperimentCommand
         var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps (at most the total steps).", CliDefaults.Warmup);
         var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
-        var threshold = new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." };
+        var threshold = CliOption.Invariant(new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." });
         var folds = Opt("--folds", "Outer patient folds: each fold's patients are held out from pretraining, selection and the classifier's fit.", 5);
-        var testFraction = new Option<double?>("--test-fraction") { Description = "Instead of folds: hold out this share of patients once (0 < f < 1)." };
-        var validation = new Option<double?>("--validation-fraction") { Description = "Share of each fold's training patients kept for selection and early stopping (default 0.2 with a search, else 0)." };
+        var testFraction = CliOption.Invariant(new Option<double?>("--test-fraction") { Description = "Instead of folds: hold out this share of patients once (0 < f < 1)." });
+        var validation = CliOption.Invariant(new Option<double?>("--validation-fraction") { Description = "Share of each fold's training patients kept for selection and early stopping (default 0.2 with a search, else 0)." });
         var transductive = new Option<bool>("--transductive") { Description = "The old leaky mode, for comparison only: pretrain on every patient, cross-validate the classifier only. Labelled 'transductive' in every output." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs, coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
         var ppb = Opt("--patients-per-batch", "P of P×K batches.", CliDefaults.BatchSource.PatientsPerBatch);

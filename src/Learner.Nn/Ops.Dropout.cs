@@ -21,7 +21,7 @@ public static partial class Ops
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(rng);
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout: the drop probability must be in [0, 1), got {p}.");
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Dropout: the drop probability must be in [0, 1), got {p}."));
         if (!training || p == 0f) return x;
 
         var mask = Tensor.CreateOwned(x.ShapeArray, clear: false);

@@ -64,7 +64,7 @@ public static partial class Ops
         const string Op = "BatchNorm";
         if (x.Rank < 2) throw new ShapeMismatchException($"{Op}: input must be [N, C, …] with rank ≥ 2, got {Tensor.ShapeString(x.Shape)}.");
         CheckEps(eps, Op);
-        if (!(momentum >= 0f && momentum <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{Op}: momentum must be in [0, 1], got {momentum}.");
+        if (!(momentum >= 0f && momentum <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Op}: momentum must be in [0, 1], got {momentum}."));
         if ((runningMean is null) != (runningVar is null)) throw new ArgumentException($"{Op}: give both running statistics or neither.");
         int n = x.Shape[0], c = x.Shape[1], inner = (int)ShapeUtil.Product(x.Shape, 2, x.Rank);
         CheckChannelVector(weight, c, "weight", Op, x);

@@ -21,7 +21,7 @@ public class BatchNorm : Module
     {
         if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, "BatchNorm: the number of features must be positive.");
         if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"BatchNorm: eps must be finite and ≥ 0, got {eps}.");
-        if (momentum is float m && !(m >= 0f && m <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"BatchNorm: momentum must be in [0, 1], got {m}.");
+        if (momentum is float m && !(m >= 0f && m <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BatchNorm: momentum must be in [0, 1], got {m}."));
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;

@@ -114,7 +114,7 @@ public class PairSamplerTests
         var act = () => new InterPatientPairSampler(ds, LabelRule(max - min + 1));
         act.Should().Throw<NoNegativesException>()
             .Where(e => e.Gap == max - min + 1 && e.MinScore == min && e.MaxScore == max)
-            .WithMessage($"*gap {max - min + 1:G6}*[{min:G6}, {max:G6}]*");
+            .WithMessage(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"*gap {max - min + 1:G6}*[{min:G6}, {max:G6}]*"));
         var curriculum = () => new InterPatientPairSampler(ds, new InterPatientPairOptions { NegativeGap = 10, Curriculum = CurriculumSchedule.Linear(10_000, 10, 5) });
         curriculum.Should().Throw<NoNegativesException>().Which.Gap.Should().Be(10_000);
     }
