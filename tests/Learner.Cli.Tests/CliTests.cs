@@ -298,6 +298,11 @@ public sealed class CliTests : IDisposable
         code.Should().Be(ExitCodes.Failed);
         err.Should().Contain("run.json");
 
+        // Numbers are read with '.' as the decimal point, in any culture: a comma is refused, naming the option.
+        (code, _, err) = await Run("pretrain", "--manifest", P("bad.csv"), "--lr", "0,5", "--out", P("x"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--lr").And.Contain("'0,5' is not a number");
+
         (code, _, err) = await Run("frobnicate");
         code.Should().Be(ExitCodes.Usage);
         err.Should().Contain("frobnicate");
