@@ -50,29 +50,35 @@ internal static class PoolKernels
     {
         int o = 0;
         for (int od = 0; od < g.OD; od++)
-        {
-            int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
             for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++) y[o++] = WindowMax(g, x, od, oh, ow, out _);
+    }
+
+    /// <summary>
+    /// The scalar rule of max pooling for output (<paramref name="od"/>, <paramref name="oh"/>, <paramref name="ow"/>) of
+    /// one plane: the window's values in scan order
+    /// (depth, then rows top to bottom, each left to right), a value taken when it is greater than the running one or
+    /// NaN — the first maximum, or the last NaN; <paramref name="arg"/> is its plane index, starting at the window's
+    /// first position inside the plane (kept by a window of −∞). The vector kernels reproduce it bit for bit.
+    /// </summary>
+    private static float WindowMax(in ConvGeometry g, ReadOnlySpan<float> x, int od, int oh, int ow, out int arg)
+    {
+        int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
+        int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
+        int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
+        float m = float.NegativeInfinity;
+        arg = (d0 * g.H + h0) * g.W + w0;
+        for (int d = d0; d < d1; d++)
+            for (int h = h0; h < h1; h++)
             {
-                int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
-                for (int ow = 0; ow < g.OW; ow++, o++)
+                int row = (d * g.H + h) * g.W;
+                for (int w = w0; w < w1; w++)
                 {
-                    int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
-                    float m = float.NegativeInfinity;
-                    for (int d = d0; d < d1; d++)
-                        for (int h = h0; h < h1; h++)
-                        {
-                            int row = (d * g.H + h) * g.W;
-                            for (int w = w0; w < w1; w++)
-                            {
-                                float v = x[row + w];
-                                if (v > m || float.IsNaN(v)) m = v;
-                            }
-                        }
-                    y[o] = m;
+                    float v = x[row + w];
+                    if (v > m || float.IsNaN(v)) { m = v; arg = row + w; }
                 }
             }
-        }
+        return m;
     }
 
     /// <summary>Max pooling backward: each output gradient goes to its window's arg-max (first maximum, or last NaN, as PyTorch).</summary>
@@ -96,30 +102,12 @@ internal static class PoolKernels
                     gxp.Clear();
                     int o = 0;
                     for (int od = 0; od < g.OD; od++)
-                    {
-                        int d0 = od * g.SD - g.PD, d1 = Math.Min(d0 + g.KD, g.D); d0 = Math.Max(d0, 0);
                         for (int oh = 0; oh < g.OH; oh++)
-                        {
-                            int h0 = oh * g.SH - g.PH, h1 = Math.Min(h0 + g.KH, g.H); h0 = Math.Max(h0, 0);
                             for (int ow = 0; ow < g.OW; ow++, o++)
                             {
-                                int w0 = ow * g.SW - g.PW, w1 = Math.Min(w0 + g.KW, g.W); w0 = Math.Max(w0, 0);
-                                float m = float.NegativeInfinity;
-                                int arg = (d0 * g.H + h0) * g.W + w0;
-                                for (int d = d0; d < d1; d++)
-                                    for (int h = h0; h < h1; h++)
-                                    {
-                                        int row = (d * g.H + h) * g.W;
-                                        for (int w = w0; w < w1; w++)
-                                        {
-                                            float v = xp[row + w];
-                                            if (v > m || float.IsNaN(v)) { m = v; arg = row + w; }
-                                        }
-                                    }
+                                WindowMax(g, xp, od, oh, ow, out int arg);
                                 gxp[arg] += gyp[o];
                             }
-                        }
-                    }
                 }
             });
         }
