@@ -6,7 +6,7 @@ public static partial class Ops
 {
     private static void CheckEps(float eps, string op)
     {
-        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{op}: eps must be finite and ≥ 0, got {eps}.");
+        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{op}: eps must be finite and ≥ 0, got {eps}."));
     }
 
     private static void CheckChannelVector(Tensor? t, int channels, string what, string op, Tensor x)

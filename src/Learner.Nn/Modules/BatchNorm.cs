@@ -20,7 +20,7 @@ public class BatchNorm : Module
     public BatchNorm(int numFeatures, float eps = 1e-5f, float? momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
     {
         if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, "BatchNorm: the number of features must be positive.");
-        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"BatchNorm: eps must be finite and ≥ 0, got {eps}.");
+        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BatchNorm: eps must be finite and ≥ 0, got {eps}."));
         if (momentum is float m && !(m >= 0f && m <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BatchNorm: momentum must be in [0, 1], got {m}."));
         NumFeatures = numFeatures;
         Eps = eps;
