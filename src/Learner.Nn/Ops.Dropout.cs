@@ -21,7 +21,7 @@ public static partial class Ops
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(rng);
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Dropout: the drop probability must be in [0, 1), got {p}."));
+        CheckDropProbability(p);
         if (!training || p == 0f) return x;
 
         var mask = Tensor.CreateOwned(x.ShapeArray, clear: false);
@@ -68,6 +68,12 @@ public static partial class Ops
             }
             for (; i < len; i++) m[i] = u[i] >= threshold ? scale : 0f;
         }
+    }
+
+    /// <summary>Refuses a drop probability outside [0, 1), naming the value (the op and the module share it).</summary>
+    internal static void CheckDropProbability(float p)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Dropout: the drop probability must be in [0, 1), got {p}."));
     }
 }
 

@@ -4,9 +4,17 @@ namespace Learner.Nn;
 
 public static partial class Ops
 {
-    private static void CheckEps(float eps, string op)
+    /// <summary>Refuses an eps that is negative, NaN or infinite, naming <paramref name="op"/> and the value (the ops and
+    /// the norm modules' constructors share it).</summary>
+    internal static void CheckEps(float eps, string op)
     {
         if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{op}: eps must be finite and ≥ 0, got {eps}."));
+    }
+
+    /// <summary>Refuses a running-statistics momentum outside [0, 1], naming <paramref name="op"/> and the value.</summary>
+    internal static void CheckMomentum(float momentum, string op)
+    {
+        if (!(momentum >= 0f && momentum <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{op}: momentum must be in [0, 1], got {momentum}."));
     }
 
     private static void CheckChannelVector(Tensor? t, int channels, string what, string op, Tensor x)
@@ -64,7 +72,7 @@ public static partial class Ops
         const string Op = "BatchNorm";
         if (x.Rank < 2) throw new ShapeMismatchException($"{Op}: input must be [N, C, …] with rank ≥ 2, got {Tensor.ShapeString(x.Shape)}.");
         CheckEps(eps, Op);
-        if (!(momentum >= 0f && momentum <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Op}: momentum must be in [0, 1], got {momentum}."));
+        CheckMomentum(momentum, Op);
         if ((runningMean is null) != (runningVar is null)) throw new ArgumentException($"{Op}: give both running statistics or neither.");
         int n = x.Shape[0], c = x.Shape[1], inner = (int)ShapeUtil.Product(x.Shape, 2, x.Rank);
         CheckChannelVector(weight, c, "weight", Op, x);

@@ -20,8 +20,8 @@ public class BatchNorm : Module
     public BatchNorm(int numFeatures, float eps = 1e-5f, float? momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
     {
         if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, "BatchNorm: the number of features must be positive.");
-        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BatchNorm: eps must be finite and ≥ 0, got {eps}."));
-        if (momentum is float m && !(m >= 0f && m <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BatchNorm: momentum must be in [0, 1], got {m}."));
+        Ops.CheckEps(eps, "BatchNorm");
+        if (momentum is float m) Ops.CheckMomentum(m, "BatchNorm");
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;

@@ -13,7 +13,7 @@ public sealed class Dropout : Module
     public Dropout(float p, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Dropout: the drop probability must be in [0, 1), got {p}."));
+        Ops.CheckDropProbability(p);
         P = p;
         _rng = rng;
     }

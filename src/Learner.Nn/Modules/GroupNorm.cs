@@ -15,7 +15,7 @@ public sealed class GroupNorm : Module
         if (numGroups <= 0) throw new ArgumentOutOfRangeException(nameof(numGroups), numGroups, "GroupNorm: the number of groups must be positive.");
         if (numChannels <= 0) throw new ArgumentOutOfRangeException(nameof(numChannels), numChannels, "GroupNorm: the number of channels must be positive.");
         if (numChannels % numGroups != 0) throw new ArgumentException($"GroupNorm: {numChannels} channels cannot be split into {numGroups} groups.", nameof(numGroups));
-        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"GroupNorm: eps must be finite and ≥ 0, got {eps}.");
+        Ops.CheckEps(eps, "GroupNorm");
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;

@@ -16,7 +16,7 @@ public sealed class LayerNorm : Module
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new ArgumentException($"LayerNorm: the normalized shape must have at least one axis, all positive, got {Tensor.ShapeString(normalizedShape)}.", nameof(normalizedShape));
-        if (!(eps >= 0f) || !float.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"LayerNorm: eps must be finite and ≥ 0, got {eps}.");
+        Ops.CheckEps(eps, "LayerNorm");
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         if (elementwiseAffine)
