@@ -16,27 +16,17 @@ internal static class CliOption
     public static Option<T> Create<T>(string name, string description, T defaultValue) =>
         Invariant(new Option<T>(name) { Description = description, DefaultValueFactory = _ => defaultValue });
 
-    /// <summary><paramref name="option"/>, its value parsed in the invariant culture when it is a floating-point number
-    /// (double or float, nullable or not); other types are left to System.CommandLine.</summary>
+    /// <summary><paramref name="option"/>, its value parsed in the invariant culture when it is a double (nullable or
+    /// not: the commands' only floating-point type); other types are left to System.CommandLine.</summary>
     public static Option<T> Invariant<T>(Option<T> option)
     {
-        Type t = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-        if (t != typeof(double) && t != typeof(float)) return option;
+        if ((Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T)) != typeof(double)) return option;
         option.CustomParser = result =>
         {
-            if (result.Tokens.Count != 1)
-            {
-                result.AddError($"{option.Name} takes one number, got {result.Tokens.Count} values.");
-                return default!;
-            }
-            string text = result.Tokens[0].Value;
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                || (t == typeof(float) && double.IsFinite(value) && !float.IsFinite((float)value)))
-            {
-                result.AddError($"{option.Name}: '{text}' is not a number (write it with a '.' as the decimal point, e.g. 0.5).");
-                return default!;
-            }
-            return t == typeof(float) ? (T)(object)(float)value : (T)(object)value;
+            string text = result.Tokens[0].Value;  // the option's arity (one value) is checked before its parser runs
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)) return (T)(object)value;
+            result.AddError($"{option.Name}: '{text}' is not a number (write it with a '.' as the decimal point, e.g. 0.5).");
+            return default!;
         };
         return option;
     }
