@@ -12,6 +12,9 @@
 // norm=<IntensityNormalization> sets the per-clip normalisation (default ZScore); norm=patient z-scores every clip with
 // the statistics of all its patient's clips, norm=patient-baseline with those of the patient's first visit (a diagnostic
 // of the "per patient" lever: image statistics only, no labels; the library does not offer it, see docs/results.md).
+// bn=precise re-estimates every batch norm's running statistics with the weights of the evaluation point before
+// embedding: the mean of bnBatches= (default 50) training-mode batches of P × K pretraining clips (no gradient, no
+// augmentation, a sampler of its own), as "precise BN" does; bn=train embeds with each embedding batch's statistics.
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
@@ -41,7 +44,10 @@ internal static class Diagnose
         string spec = Get("objective", "mse");
         string normArg = Get("norm", "ZScore");
         var norm = normArg.StartsWith("patient", StringComparison.Ordinal) ? IntensityNormalization.None : Enum.Parse<IntensityNormalization>(normArg, ignoreCase: true);
-        bool bnTrain = Get("bn", "eval") == "train", showTest = Get("test", "false") == "true";
+        string bnMode = Get("bn", "eval");
+        bool bnTrain = bnMode == "train", bnPrecise = bnMode == "precise";
+        int bnBatches = I("bnBatches", 50);
+        bool showTest = Get("test", "false") == "true";
         string? save = kv.GetValueOrDefault("save"), load = kv.GetValueOrDefault("load");
         var classifier = new ChangeClassifierOptions { L2 = D("l2", new ChangeClassifierOptions().L2) };
         var clock = Stopwatch.StartNew();
@@ -131,7 +137,9 @@ internal static class Diagnose
             losses.Add(p.Loss);
             if (!evalAt.Contains(p.Step)) return;
             trainClock.Stop();
-            var emb = Embed(encoder, data, bnTrain);
+            var emb = bnPrecise
+                ? PreciseBatchNorm.Embed(encoder, data, train, I("P", 8), I("K", 4), bnBatches, (ulong)seed)
+                : Embed(encoder, data, bnTrain);
             Report(p.Step.ToString(CultureInfo.InvariantCulture), losses.Skip(Math.Max(0, losses.Count - 10)).Average(), emb, trainClock.Elapsed.TotalSeconds);
             if (save is not null) DiagnoseVariants.SaveEmbeddings(string.Create(CultureInfo.InvariantCulture, $"{save}.{p.Step}.f32"), emb);
             if (p.Step == steps) Final(emb);
