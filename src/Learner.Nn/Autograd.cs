@@ -98,8 +98,14 @@ public static class Autograd
             if (r is null || r.Length != ins.Length)
                 throw new AutogradException($"Autograd.Function '{name}': backward returned {(r is null ? "null" : r.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))} gradients for {ins.Length} inputs.");
             for (int i = 0; i < r.Length; i++)
-                if (r[i] is { } gi && !ShapeUtil.SameShape(gi.Shape, ins[i].Shape))
+            {
+                if (r[i] is not { } gi) continue;
+                if (!ShapeUtil.SameShape(gi.Shape, ins[i].Shape))
                     throw new ShapeMismatchException($"Autograd.Function '{name}': gradient {i} has shape {Tensor.ShapeString(gi.Shape)} but its input has shape {Tensor.ShapeString(ins[i].Shape)}.");
+                // User code may keep the gradient it was given: what it returns of it is passed on as a copy, so that
+                // accumulating into it later never changes a tensor the function holds.
+                if (ReferenceEquals(gi.Base ?? gi, g.Base ?? g)) r[i] = gi.Clone();
+            }
             return r;
         });
     }
@@ -150,7 +156,8 @@ public static class Autograd
         if (root.Node is null) { AccumulateLeaf(root, seed); return; }
         grads[root] = seed;
         // Gradients handed to more than one consumer are cloned before anything accumulates into them.
-        var stored = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { seed.Base ?? seed };
+        var seedBase = seed.Base ?? seed;
+        var stored = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { seedBase };
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var t = order[i];
@@ -158,6 +165,10 @@ public static class Autograd
             var node = t.Node!;
             var inputs = node.Inputs;
             var inputGrads = node.Backward!(g);
+            // Nothing holds a node's incoming gradient once its backward has run (the caller's seed aside): the first
+            // input it is passed through to (an addition's, a reshape's) takes it as it is, any further one a copy.
+            var gBase = g.Base ?? g;
+            if (!ReferenceEquals(gBase, seedBase)) stored.Remove(gBase);
             if (!retainGraph) node.Free();
             for (int j = 0; j < inputs.Length; j++)
             {

@@ -32,6 +32,32 @@ public static partial class Ops
     /// <returns>relu(x), same shape.</returns>
     public static Tensor Relu(Tensor x) => Activation(x, "Relu", new ReluForward(), new ReluBackward(), backwardFromOutput: false);
 
+    /// <summary>
+    /// <c>Relu(Add(a, b))</c> in one op, for two tensors of one shape (the residual join of a ResNet block): the sum goes
+    /// through relu as it is written, and the backward hands the one masked gradient to both inputs — one pass over the
+    /// tensor each way instead of two, and one tensor fewer. The same bits as the two ops composed. Shapes that
+    /// broadcast are computed as the two ops.
+    /// </summary>
+    /// <param name="a">Left operand.</param>
+    /// <param name="b">Right operand.</param>
+    /// <returns>relu(a + b).</returns>
+    /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
+    public static Tensor AddRelu(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (!ShapeUtil.SameShape(a.Shape, b.Shape)) return Relu(Add(a, b));
+        var o = Tensor.CreateOwned(a.ShapeArray, clear: false);
+        VectorMap.MapParallel(new AddReluForward(), a.Storage, b.Storage, o.Storage, a.Size);
+        if (!Autograd.ShouldRecord(a, b)) return o;
+        return Autograd.Record(o, "AddRelu", new[] { a, b }, g =>
+        {
+            var gi = Tensor.CreateOwned(o.ShapeArray, clear: false);
+            VectorMap.MapParallel(new ReluBackward(), g.Storage, o.Storage, gi.Storage, o.Size);
+            return new[] { a.RequiresGrad ? gi : null, b.RequiresGrad ? gi : null };
+        });
+    }
+
     /// <summary>Leaky rectified linear unit: x where x &gt; 0, <paramref name="slope"/>·x elsewhere.</summary>
     /// <param name="x">The input.</param>
     /// <param name="slope">Slope for non-positive inputs (PyTorch's negative_slope); must be finite.</param>

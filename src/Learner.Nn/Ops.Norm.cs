@@ -65,8 +65,35 @@ public static partial class Ops
         return BatchNormCore(x, weight, bias, runningMean, runningVar, training, momentum, eps);
     }
 
-    /// <summary>Batch normalisation that may run without running statistics (then it always uses batch statistics).</summary>
-    internal static Tensor BatchNormCore(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps)
+    /// <summary>
+    /// <c>Relu(BatchNorm(x, …))</c> in one op: the normalised values go through relu as they are written, so the forward
+    /// makes one pass over the tensor instead of two and keeps one tensor instead of two; the backward masks the gradient
+    /// with the output (where it is &gt; 0) before the batch norm's backward. Forward and gradients are the same bits as
+    /// the two ops composed (the same operations on every element, in the same order). The pre-activation branch of a
+    /// ResNet block.
+    /// </summary>
+    /// <param name="x">Input [N, C, …].</param>
+    /// <param name="weight">Per-channel scale [C], or null for 1.</param>
+    /// <param name="bias">Per-channel shift [C], or null for 0.</param>
+    /// <param name="runningMean">Running mean [C]; updated in place in training.</param>
+    /// <param name="runningVar">Running (unbiased) variance [C]; updated in place in training.</param>
+    /// <param name="training">Use batch statistics and update the running ones.</param>
+    /// <param name="momentum">Weight of the current batch in the running statistics, in [0, 1].</param>
+    /// <param name="eps">Added to the variance; finite and ≥ 0.</param>
+    /// <returns>relu of the normalised tensor, same shape as <paramref name="x"/>.</returns>
+    /// <exception cref="ShapeMismatchException">As <see cref="BatchNorm"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As <see cref="BatchNorm"/>.</exception>
+    public static Tensor BatchNormRelu(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        ArgumentNullException.ThrowIfNull(runningMean);
+        ArgumentNullException.ThrowIfNull(runningVar);
+        return BatchNormCore(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: true);
+    }
+
+    /// <summary>Batch normalisation that may run without running statistics (then it always uses batch statistics),
+    /// followed by relu in the same pass when <paramref name="relu"/>.</summary>
+    internal static Tensor BatchNormCore(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps,
+        bool relu = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         const string Op = "BatchNorm";
@@ -92,7 +119,7 @@ public static partial class Ops
             var unbiased = System.Buffers.ArrayPool<float>.Shared.Rent(c);
             try
             {
-                NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, true, eps, weight?.Storage, bias?.Storage, stats, unbiased);
+                NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, true, eps, weight?.Storage, bias?.Storage, stats, unbiased, relu);
                 if (training && runningMean is not null && runningVar is not null)
                 {
                     var rm = runningMean.Data; var rv = runningVar.Data;
@@ -109,11 +136,24 @@ public static partial class Ops
         {
             var rm = runningMean!.Data; var rv = runningVar!.Data;
             for (int ch = 0; ch < c; ch++) stats.Set(ch, rm[ch], 1.0 / Math.Sqrt((double)rv[ch] + eps));
-            NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, false, eps, weight?.Storage, bias?.Storage, stats, Array.Empty<float>());
+            NormKernels.BatchNormForward(x.Storage, o.Storage, n, c, inner, false, eps, weight?.Storage, bias?.Storage, stats, Array.Empty<float>(), relu);
         }
 
-        return RecordNorm(o, Op, x, weight, bias, clearAffineGradients: false, (g, gx, gw, gb) =>
-            NormKernels.BatchNormBackward(g, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb));
+        if (!relu)
+            return RecordNorm(o, Op, x, weight, bias, clearAffineGradients: false, (g, gx, gw, gb) =>
+                NormKernels.BatchNormBackward(g, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb));
+        return RecordNorm(o, "BatchNormRelu", x, weight, bias, clearAffineGradients: false, (g, gx, gw, gb) =>
+        {
+            // relu's backward from its output (> 0 exactly where the normalised value was), then the batch norm's.
+            int size = x.Size;
+            var masked = System.Buffers.ArrayPool<float>.Shared.Rent(size);
+            try
+            {
+                VectorMap.MapParallel(new ReluBackward(), g, o.Storage, masked, size);
+                NormKernels.BatchNormBackward(masked, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb);
+            }
+            finally { System.Buffers.ArrayPool<float>.Shared.Return(masked); }
+        });
     }
 
     /// <summary>

@@ -80,6 +80,20 @@ public class AutogradTests
     }
 
     [Fact]
+    public void A_gradient_passed_through_to_several_inputs_is_never_shared_by_two_that_accumulate()
+    {
+        // w = (h + k) + h with h = 2x and k = 3x: both additions pass their incoming gradient through to both inputs,
+        // h's gradient is accumulated from two consumers, and k's must stay the one contribution it gets.
+        var x = Tensor.FromSpan(new[] { 1f, -2f, 0.5f }, 3).RequireGrad();
+        var r = Tensor.FromSpan(new[] { 0.25f, 1f, -3f }, 3);
+        var h = Ops.Mul(x, 2f);
+        var k = Ops.Mul(x, 3f);
+        var w = Ops.Add(Ops.Add(h, k), h);
+        Ops.Sum(Ops.Mul(w, r)).Backward();
+        x.Grad!.ToArray().Should().Equal(r.ToArray().Select(v => 7f * v));
+    }
+
+    [Fact]
     public void Scope_releases_temporaries_and_keeps_what_it_is_told()
     {
         var w = Tensor.Ones(4).RequireGrad();
@@ -169,6 +183,22 @@ public class CustomFunctionTests
             });
         }
         GradCheck.Check(t => Ops.Mul(Cubes(t), 2f), new[] { x });
+    }
+
+    [Fact]
+    public void A_gradient_a_custom_function_returns_as_given_is_passed_on_as_a_copy()
+    {
+        // The function keeps the gradient it was given and returns it; its input's gradient is then accumulated from a
+        // second consumer, which must not change the tensor the function holds.
+        var x = Tensor.FromSpan(new[] { 1f, 2f }, 2).RequireGrad();
+        var h = Ops.Mul(x, 1f);
+        Tensor? kept = null;
+        var y = Autograd.Function("PassThrough", new[] { h }, h.Detach().Clone(), g => { kept = g; return new Tensor?[] { g }; });
+        // Reverse topological order runs the function before h's other consumer (the first addend), so the function's
+        // returned gradient is h's first: the one the second consumer would accumulate into.
+        Ops.Sum(Ops.Add(Ops.Mul(h, 1f), Ops.Mul(y, 3f))).Backward();
+        kept!.ToArray().Should().Equal(3f, 3f);
+        x.Grad!.ToArray().Should().Equal(4f, 4f);
     }
 
     [Fact]

@@ -15,6 +15,16 @@ internal readonly struct ReluForward : IVectorOp1
     public Vector128<float> Invoke(Vector128<float> x) => Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), Vector128<float>.Zero, x);
 }
 
+/// <summary>(a, b) ↦ relu(a + b): the sum rounded once, then <see cref="ReluForward"/>'s rule — the same bits as the two
+/// maps one after the other.</summary>
+internal readonly struct AddReluForward : IVectorOp2
+{
+    public float Invoke(float a, float b) => new ReluForward().Invoke(a + b);
+    public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => new ReluForward().Invoke(a + b);
+    public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => new ReluForward().Invoke(a + b);
+    public Vector128<float> Invoke(Vector128<float> a, Vector128<float> b) => new ReluForward().Invoke(a + b);
+}
+
 /// <summary>(g, x) ↦ x &gt; 0 ? g : 0.</summary>
 internal readonly struct ReluBackward : IVectorOp2
 {

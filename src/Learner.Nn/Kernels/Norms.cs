@@ -53,7 +53,7 @@ internal static class NormKernels
     /// and the unbiased variance into <paramref name="unbiasedVar"/>; otherwise <paramref name="stats"/> is given (from
     /// the running statistics).</summary>
     internal static void BatchNormForward(float[] x, float[] y, int n, int c, int inner, bool training, float eps,
-        float[]? weight, float[]? bias, NormStats stats, float[] unbiasedVar)
+        float[]? weight, float[]? bias, NormStats stats, float[] unbiasedVar, bool relu = false)
     {
         if (training)
         {
@@ -83,6 +83,8 @@ internal static class NormKernels
                         TensorPrimitives.Subtract(yr, lo, yr);
                         TensorPrimitives.MultiplyAdd(yr, sc, sh, yr);
                     }
+                // Rows this short are still in cache: the relu is a second pass over them.
+                if (relu) VectorMap.MapParallel(new ReluForward(), y, y, n * c * inner);
             }
             finally { pool.Return(scale); pool.Return(shift); }
             return;
@@ -93,8 +95,9 @@ internal static class NormKernels
             for (int k = s; k < e; k++)
             {
                 int ch = k % c;
-                var op = new CenteredAffine(stats.Hi(ch), stats.Lo(ch), (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), bias is null ? 0f : bias[ch]);
-                VectorMap.Map(op, x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
+                float scale = (weight is null ? 1f : weight[ch]) * stats.InvStd(ch), shift = bias is null ? 0f : bias[ch];
+                if (relu) VectorMap.Map(new CenteredAffineRelu(stats.Hi(ch), stats.Lo(ch), scale, shift), x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
+                else VectorMap.Map(new CenteredAffine(stats.Hi(ch), stats.Lo(ch), scale, shift), x.AsSpan(k * inner, inner), y.AsSpan(k * inner, inner));
             }
         });
     }

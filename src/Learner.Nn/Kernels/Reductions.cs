@@ -270,6 +270,17 @@ internal readonly struct CenteredAffine(float hi, float lo, float scale, float s
     public Vector128<float> Invoke(Vector128<float> x) => Vector128.FusedMultiplyAdd(x - Vector128.Create(hi) - Vector128.Create(lo), Vector128.Create(scale), Vector128.Create(shift));
 }
 
+/// <summary><see cref="CenteredAffine"/> followed by <see cref="ReluForward"/> in the same pass (batch norm then relu):
+/// the same bits as the two maps one after the other.</summary>
+internal readonly struct CenteredAffineRelu(float hi, float lo, float scale, float shift) : IVectorOp1
+{
+    private readonly CenteredAffine _affine = new(hi, lo, scale, shift);
+    public float Invoke(float x) => new ReluForward().Invoke(_affine.Invoke(x));
+    public Vector512<float> Invoke(Vector512<float> x) => new ReluForward().Invoke(_affine.Invoke(x));
+    public Vector256<float> Invoke(Vector256<float> x) => new ReluForward().Invoke(_affine.Invoke(x));
+    public Vector128<float> Invoke(Vector128<float> x) => new ReluForward().Invoke(_affine.Invoke(x));
+}
+
 /// <summary>(x, w, b) ↦ (x − hi − lo)·invStd·w + b (layer norm with elementwise affine).</summary>
 internal readonly struct CenteredAffineElementwise(float hi, float lo, float invStd) : IVectorOp3
 {

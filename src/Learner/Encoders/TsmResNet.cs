@@ -114,7 +114,7 @@ public sealed class TsmResNet : Module
             throw new ShapeMismatchException($"TsmResNet expects clips [B, {t}, H, W], got {Tensor.FormatShape(input.Shape)}.");
         int b = input.Dim(0);
         var x = Ops.Reshape(input, b * t, 1, input.Dim(2), input.Dim(3));
-        x = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
+        x = _bn1.ForwardRelu(_conv1.Forward(x));
         if (_pool is not null) x = _pool.Forward(x);
         foreach (var layer in _layers)
             foreach (var block in layer) x = block.Forward(x);
@@ -156,10 +156,10 @@ public sealed class TsmBasicBlock : Module
     public override Tensor Forward(Tensor input)
     {
         var shifted = Ops.TemporalShift(input, _clipLength, _foldDivisor);
-        var y = Ops.Relu(_bn1.Forward(_conv1.Forward(shifted)));
+        var y = _bn1.ForwardRelu(_conv1.Forward(shifted));
         y = _bn2.Forward(_conv2.Forward(y));
         var identity = _downsample is null ? input : _downsample.Forward(input);
-        return Ops.Relu(Ops.Add(y, identity));
+        return Ops.AddRelu(y, identity);
     }
 }
 
