@@ -145,6 +145,7 @@ public class ObjectiveParityTests
             C("weighted ranking form (target distance)", "weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true, TargetDistance = true, Margin = 0.9f }),
             C("weighted ranking form, pairs", "weighted-contrastive", new WeightedContrastiveOptions { MarginByGap = true, TargetDistance = true, Margin = 0.9f }, pairs: true),
             C("mse", "mse", new MseOptions { EmbeddingDimension = BatchData.D, ScoreOffset = 3f, ScoreScale = 2f, InitSeed = 5 }),
+            C("mse within-patient", "mse", new MseOptions { EmbeddingDimension = BatchData.D, ScoreOffset = 3f, ScoreScale = 2f, InitSeed = 5, WithinPatientWeight = 16 }),
             C("rnc", "rnc", new RankNContrastOptions()),
             C("rnc cosine", "rnc", new RankNContrastOptions { Distance = DistanceKind.Cosine, Temperature = 0.5f }),
             C("rnc squared", "rnc", new RankNContrastOptions { Distance = DistanceKind.SquaredEuclidean, Temperature = 10f }),
@@ -354,6 +355,8 @@ public class ObjectiveParityTests
             ("rnc", null, d => { d.Scores = Array.Empty<float>(); return null; }),
             ("mse", new MseOptions { EmbeddingDimension = 3 }, _ => null),
             ("mse", new MseOptions { EmbeddingDimension = BatchData.D }, d => { d.Scores = new float[1]; return null; }),
+            ("mse", new MseOptions { EmbeddingDimension = BatchData.D, WithinPatientWeight = 2 }, d => { d.WithPatients = false; return null; }),
+            ("mse", new MseOptions { EmbeddingDimension = BatchData.D, WithinPatientWeight = 2 }, d => { d.Patients = new int[3]; return null; }),
             ("supcon", null, _ => new float[5]),
             ("supcon", null, d => { d.WithSecondView = true; d.SecondView = new float[5]; return null; }),
         };
@@ -484,6 +487,7 @@ public class ObjectiveParityTests
         {
             "weighted-contrastive", "weighted-contrastive(positivesFromPairs=false)", "weighted-contrastive(marginByGap=true, useProvidedPairs=false)",
             "mse", "y-aware", "contrastive", "rnc", "mse+0.5*weighted-contrastive(marginByGap=true)", "weighted-ranking", "mse+weighted-ranking",
+            "mse-within-patient", "mse-within-patient+3*weighted-contrastive",
         })
         {
             var spec = ObjectiveSpec.Parse(text);

@@ -38,7 +38,7 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective<MseOption
     public override IReadOnlyList<ObjectiveParameter> Parameters => _head.Parameters;
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Scores;
+    public override BatchFields Requires => Options.WithinPatientWeight > 0 ? BatchFields.Scores | BatchFields.PatientIds : BatchFields.Scores;
 
     /// <inheritdoc />
     protected override IReadOnlyList<TTensor> UploadParameters() => new[]
@@ -65,6 +65,27 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective<MseOption
         for (int i = 0; i < b; i++) target[i] = (float)_head.Target(scores[i]);
         var prediction = z.matmul(parameters[0]).Plus(parameters[1]);
         active = b;
-        return (prediction - tensor(target, new long[] { b }).to(Device)).Square().mean();
+        var residual = prediction - tensor(target, new long[] { b }).to(Device);
+        var loss = residual.Square().mean();
+        double lambda = Options.WithinPatientWeight;
+        if (lambda == 0) return loss;
+        // The within-patient term: each residual minus its patient's mean residual in the batch.
+        var patients = BatchContract.OptionalPatients(meta, "MSE score regression");
+        if (patients.IsEmpty)
+            throw new ObjectiveInputException("MSE score regression with WithinPatientWeight > 0 needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        var groupOf = new Dictionary<int, int>();
+        var group = new long[b];
+        var counts = new List<float>();
+        for (int i = 0; i < b; i++)
+        {
+            if (!groupOf.TryGetValue(patients[i], out int g)) { g = groupOf.Count; groupOf[patients[i]] = g; counts.Add(0); }
+            group[i] = g;
+            counts[g]++;
+        }
+        var index = tensor(group, new long[] { b }).to(Device);
+        var sums = zeros(new long[] { counts.Count }, residual.dtype, Device).index_add(0, index, residual, DeviceScalars.One);
+        var means = sums / tensor(counts.ToArray(), new long[] { counts.Count }).to(Device);
+        var centred = residual - means.index_select(0, index);
+        return loss.Plus(centred.Square().mean().Times(lambda));
     }
 }

@@ -31,6 +31,7 @@ public static class HyperparameterSearch
     public static IReadOnlyDictionary<string, (string Option, IReadOnlyList<string> Values)> DefaultAxes { get; } =
         new Dictionary<string, (string, IReadOnlyList<string>)>(StringComparer.OrdinalIgnoreCase)
         {
+            ["mse-within-patient"] = ("withinPatientWeight", new[] { "16", "64", "256" }),
             ["weighted-contrastive"] = ("margin", new[] { "0.25", "0.5", "1" }),
             ["contrastive"] = ("margin", new[] { "0.25", "0.5", "1" }),
             ["triplet"] = ("margin", new[] { "0.1", "0.2", "0.5" }),

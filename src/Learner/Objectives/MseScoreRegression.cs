@@ -39,7 +39,7 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
     public override IReadOnlyList<ObjectiveParameter> Parameters => _head.Parameters;
 
     /// <inheritdoc />
-    public override BatchFields Requires => BatchFields.Scores;
+    public override BatchFields Requires => Options.WithinPatientWeight > 0 ? BatchFields.Scores | BatchFields.PatientIds : BatchFields.Scores;
 
     /// <summary>The head's prediction (in normalised score units) for one embedding.</summary>
     /// <param name="embedding">An embedding of length D.</param>
@@ -61,6 +61,8 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
         float bias = HeadBias.Data[0];
         var r = _residual.Get(b);
         double loss = 0, sumR = 0;
+        double lambda = Options.WithinPatientWeight;
+        if (lambda > 0) return ComputeWithinPatient(batch, gradEmbeddings, gradSecondView, scores, lambda);
         for (int i = 0; i < b; i++)
         {
             double pred = Simd.Dot(batch.Row(i), w) + bias;
@@ -79,5 +81,51 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
         HeadBiasGradient.Data[0] = (float)sumR;
         gradSecondView.Clear();
         return (loss / b, b);
+    }
+
+    private readonly Workspace<double> _residuals = new();
+    private readonly Dictionary<int, (double Sum, int Count)> _patientResiduals = new();
+
+    /// <summary>The loss with the within-patient term (<see cref="MseOptions.WithinPatientWeight"/>):
+    /// L = (1/B) Σ r_i² + λ (1/B) Σ (r_i − r̄_p(i))², ∂L/∂r_i = (2/B)(r_i + λ (r_i − r̄_p(i))) (the centred residuals of
+    /// a patient sum to zero, so r̄'s own dependence on r_i drops out).</summary>
+    private (double Loss, int Active) ComputeWithinPatient(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView, ReadOnlySpan<float> scores, double lambda)
+    {
+        int b = batch.Count, d = batch.Dimension;
+        var patients = BatchContract.OptionalPatients(batch, "MSE score regression");
+        if (patients.IsEmpty)
+            throw new ObjectiveInputException("MSE score regression with WithinPatientWeight > 0 needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        var w = HeadWeight.Data;
+        float bias = HeadBias.Data[0];
+        var res = _residuals.Get(b);
+        var groups = _patientResiduals;
+        groups.Clear();
+        for (int i = 0; i < b; i++)
+        {
+            res[i] = Simd.Dot(batch.Row(i), w) + bias - _head.Target(scores[i]);
+            groups[patients[i]] = groups.TryGetValue(patients[i], out var g) ? (g.Sum + res[i], g.Count + 1) : (res[i], 1);
+        }
+        var r = _residual.Get(b);
+        double plain = 0, within = 0, sumR = 0;
+        for (int i = 0; i < b; i++)
+        {
+            var (sum, count) = groups[patients[i]];
+            double centred = res[i] - sum / count;
+            plain += res[i] * res[i];
+            within += centred * centred;
+            double coefficient = 2.0 * (res[i] + lambda * centred) / b;
+            r[i] = (float)coefficient;
+            sumR += coefficient;
+        }
+        var gw = HeadWeightGradient.Data;
+        gw.Clear();
+        for (int i = 0; i < b; i++)
+        {
+            TensorPrimitives.MultiplyAdd(batch.Row(i), r[i], gw, gw);
+            if (!gradEmbeddings.IsEmpty) TensorPrimitives.Multiply(w, r[i], gradEmbeddings.Slice(i * d, d));
+        }
+        HeadBiasGradient.Data[0] = (float)sumR;
+        gradSecondView.Clear();
+        return ((plain + lambda * within) / b, b);
     }
 }

@@ -40,17 +40,20 @@ public class GradientCheckTests
         yield return ("B=2", Random(seed + 200, 2, 4, view, 2, patients > 0 ? 2 : 0, pairs, triplets));
     }
 
-    [Fact]
-    public void Mse_value_and_gradients_of_embeddings_and_head()
+    [Theory]
+    [InlineData(0.0, 0)]
+    [InlineData(2.5, 3)]
+    [InlineData(64.0, 2)]
+    public void Mse_value_and_gradients_of_embeddings_and_head(double withinPatientWeight, int patients)
     {
-        foreach (var (name, r) in Cases(1))
+        foreach (var (name, r) in Cases(1, patients: patients))
         {
-            var o = new MseOptions { EmbeddingDimension = r.D, ScoreOffset = 1.5f, ScoreScale = 0.8f, InitSeed = 3 };
+            var o = new MseOptions { EmbeddingDimension = r.D, ScoreOffset = 1.5f, ScoreScale = 0.8f, InitSeed = 3, WithinPatientWeight = withinPatientWeight };
             var mse = new MseScoreRegression(o);
             double[] w = mse.HeadWeight.Data.ToArray().Select(v => (double)v).ToArray();
             double bias = 0.25;
             mse.HeadBias.Data[0] = (float)bias;
-            Check(mse, b => ReferenceObjectives.Mse(b, w, bias, o), r, $"mse {name}", normalizes: false);
+            Check(mse, b => ReferenceObjectives.Mse(b, w, bias, o), r, $"mse λ {withinPatientWeight} {name}", normalizes: false);
             // Head gradients by central differences on w and b.
             var wg = new double[r.D];
             for (int k = 0; k < r.D; k++)

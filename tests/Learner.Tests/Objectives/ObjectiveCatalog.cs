@@ -11,6 +11,7 @@ public static class ObjectiveCatalog
     public static IEnumerable<(string Name, Func<int, IObjective> Create, bool Cosine)> All()
     {
         yield return ("mse", d => new MseScoreRegression(new MseOptions { EmbeddingDimension = d, InitSeed = 5 }), false);
+        yield return ("mse within-patient", d => new MseScoreRegression(new MseOptions { EmbeddingDimension = d, InitSeed = 5, WithinPatientWeight = 4 }), false);
         yield return ("contrastive cosine", _ => new ContrastiveLoss(new ContrastiveOptions { Margin = 0.9f }), true);
         yield return ("contrastive euclidean", _ => new ContrastiveLoss(new ContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 5f }), false);
         yield return ("weighted-contrastive", _ => new WeightedContrastiveLoss(new WeightedContrastiveOptions { Margin = 0.9f, MarginByGap = true, PositiveThreshold = 0.2f }), true);

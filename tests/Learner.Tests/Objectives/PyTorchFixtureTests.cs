@@ -35,6 +35,7 @@ public class PyTorchFixtureTests
     static IObjective Create(string config, int d) => config switch
     {
         "mse" => new MseScoreRegression(new MseOptions { EmbeddingDimension = d, ScoreOffset = 1.5f, ScoreScale = 0.8f }),
+        "mse-within" => new MseScoreRegression(new MseOptions { EmbeddingDimension = d, ScoreOffset = 1.5f, ScoreScale = 0.8f, WithinPatientWeight = 2.5 }),
         "contrastive-cosine" => new ContrastiveLoss(new ContrastiveOptions { Margin = 0.9f }),
         "contrastive-euclidean" => new ContrastiveLoss(new ContrastiveOptions { Distance = DistanceKind.Euclidean, Margin = 3f }),
         "weighted-linear" => new WeightedContrastiveLoss(new WeightedContrastiveOptions { Margin = 0.9f, PositiveThreshold = 0.3f }),
@@ -62,7 +63,7 @@ public class PyTorchFixtureTests
 
     public static TheoryData<string> Configs() => new()
     {
-        "mse", "contrastive-cosine", "contrastive-euclidean", "weighted-linear", "weighted-sqrt-margin", "weighted-exp-margin-only",
+        "mse", "mse-within", "contrastive-cosine", "contrastive-euclidean", "weighted-linear", "weighted-sqrt-margin", "weighted-exp-margin-only",
         "triplet-hard-euclidean", "triplet-all-cosine-softplus", "triplet-all-euclidean", "triplet-semihard-euclidean",
         "infonce-cross", "infonce-symmetric", "ntxent", "supcon", "y-aware", "rnc",
     };

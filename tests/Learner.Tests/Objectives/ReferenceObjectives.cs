@@ -80,7 +80,24 @@ public static class ReferenceObjectives
             double r = Dot(Row(b.E, i, b.D), w) + bias - (b.Scores![i] - o.ScoreOffset) / o.ScoreScale;
             s += r * r;
         }
-        return s / b.B;
+        if (o.WithinPatientWeight == 0) return s / b.B;
+        // The within-patient term in its pair form, written apart from the objective's centred residuals:
+        // Σ_i (r_i − r̄_p(i))² = Σ_p (1/n_p) Σ_{i<j in p} (r_i − r_j)².
+        double within = 0;
+        foreach (var group in Enumerable.Range(0, b.B).GroupBy(i => b.Patients![i]))
+        {
+            var rows = group.ToArray();
+            double pairs = 0;
+            for (int x = 0; x < rows.Length; x++)
+                for (int y = x + 1; y < rows.Length; y++)
+                {
+                    double d = Dot(Row(b.E, rows[x], b.D), w) - Dot(Row(b.E, rows[y], b.D), w)
+                        - ((b.Scores![rows[x]] - b.Scores[rows[y]]) / o.ScoreScale);
+                    pairs += d * d;
+                }
+            within += pairs / rows.Length;
+        }
+        return (s + o.WithinPatientWeight * within) / b.B;
     }
 
     static IEnumerable<(int I, int J, bool Flag)> Pairs(RefBatch b, bool useProvided, bool interPatient)

@@ -14,6 +14,8 @@ namespace Learner.Objectives;
 /// (1 when it is 0) and μ its mean score:</para>
 /// <list type="bullet">
 /// <item><c>mse</c>: EmbeddingDimension = D, ScoreOffset = μ, ScoreScale = s, InitSeed = the context's seed (needs scores).</item>
+/// <item><c>mse-within-patient</c>: <c>mse</c> with the within-patient term, WithinPatientWeight = λ =
+/// <see cref="WithinPatientWeight"/> (needs scores and patient ids).</item>
 /// <item><c>weighted-contrastive</c>: PositiveThreshold = 0.1·s, GapScale = s, UseProvidedPairs = true, MarginByGap = true,
 /// m₀ = 0.25, α = 0.5 (the margin m₀ + α·Δ/s grows with the score gap; m₀ and α as the validation search on the
 /// development LUS cohort selected them, docs/results.md; needs scores).</item>
@@ -46,6 +48,9 @@ public sealed class ObjectiveRecipes
     /// selection is the library default, 6·10⁻³). Use it with <see cref="Experiments.ExperimentOptions.ObjectiveLearningRates"/>.</summary>
     public const double PaperRecipeLearningRate = 3e-3;
 
+    /// <summary>λ of the recipe <c>mse-within-patient</c> (<see cref="MseOptions.WithinPatientWeight"/>).</summary>
+    public const double WithinPatientWeight = 64;
+
     /// <summary>An empty set of recipes: every spec name then resolves to the registry's options defaults.</summary>
     public ObjectiveRecipes() { }
 
@@ -65,6 +70,15 @@ public sealed class ObjectiveRecipes
         {
             var s = Scores(c, "mse");
             return new MseOptions { EmbeddingDimension = c.EmbeddingDimension, ScoreOffset = (float)s.ScoreMean, ScoreScale = (float)s.ScoreScale, InitSeed = c.Seed };
+        });
+        r.Add("mse-within-patient", "mse", c =>
+        {
+            var s = Scores(c, "mse-within-patient");
+            return new MseOptions
+            {
+                EmbeddingDimension = c.EmbeddingDimension, ScoreOffset = (float)s.ScoreMean, ScoreScale = (float)s.ScoreScale, InitSeed = c.Seed,
+                WithinPatientWeight = WithinPatientWeight,
+            };
         });
         r.Add("weighted-contrastive", "weighted-contrastive", c =>
         {

@@ -33,6 +33,17 @@ def mse(e, v, m, p):
     return ((pred - t) ** 2).mean()
 
 
+def mse_within(e, v, m, p):
+    # mse plus lam * mean over rows of (residual - its patient's mean residual)^2, the means by scatter-add
+    r = e @ m["w"] + m["b"] - (m["scores"] - p["offset"]) / p["scale"]
+    pat = m["patients"]
+    ids, inverse = torch.unique(pat, return_inverse=True)
+    sums = torch.zeros(len(ids)).index_add(0, inverse, r)
+    counts = torch.zeros(len(ids)).index_add(0, inverse, torch.ones_like(r))
+    centred = r - (sums / counts)[inverse]
+    return (r ** 2).mean() + p["lam"] * (centred ** 2).mean()
+
+
 def contrastive(e, v, m, p):
     d = pdist(e, p["distance"])
     y = m["labels"]
@@ -167,6 +178,7 @@ def rnc(e, v, m, p):
 
 CONFIGS = [
     ("mse", mse, {"offset": 1.5, "scale": 0.8}),
+    ("mse-within", mse_within, {"offset": 1.5, "scale": 0.8, "lam": 2.5}),
     ("contrastive-cosine", contrastive, {"distance": "cosine", "margin": 0.9}),
     ("contrastive-euclidean", contrastive, {"distance": "euclidean", "margin": 3.0}),
     ("weighted-linear", weighted, {"distance": "cosine", "margin": 0.9, "threshold": 0.3, "gap": "linear", "gap_scale": 1.0, "weight": True, "margin_by_gap": False, "slope": 0.5}),

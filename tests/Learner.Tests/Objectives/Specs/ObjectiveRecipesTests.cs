@@ -43,7 +43,7 @@ public class ObjectiveRecipesTests
     [Fact]
     public void Default_recipes_cover_the_built_in_objectives()
     {
-        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "contrastive", "weighted-contrastive", "weighted-ranking", "triplet", "infonce", "supcon", "rnc", "y-aware",
+        ObjectiveRecipes.Default.Names.Should().BeEquivalentTo("mse", "mse-within-patient", "contrastive", "weighted-contrastive", "weighted-ranking", "triplet", "infonce", "supcon", "rnc", "y-aware",
             "ntxent", "pml-contrastive", "pml-triplet");
         ObjectiveRecipes.Default.Contains("MSE").Should().BeTrue();
         ObjectiveRecipes.Default.Contains("composite").Should().BeFalse();
@@ -59,6 +59,9 @@ public class ObjectiveRecipesTests
         mse.Should().Be(((MseScoreRegression)Old("mse")).Options);
         mse.Should().Be(new MseOptions { EmbeddingDimension = D, ScoreOffset = mean, ScoreScale = scale, InitSeed = Seed });
         ((MseScoreRegression)Build("mse")).HeadWeight.ToArray().Should().Equal(((MseScoreRegression)Old("mse")).HeadWeight.ToArray());
+        ((MseScoreRegression)Build("mse-within-patient")).Options.Should().Be(mse with { WithinPatientWeight = ObjectiveRecipes.WithinPatientWeight },
+            "the within-patient recipe is mse with the term's weight and nothing else changed");
+        ((MseScoreRegression)Build("mse-within-patient(withinPatientWeight=16)")).Options.WithinPatientWeight.Should().Be(16);
 
         var weighted = ((WeightedContrastiveLoss)Build("weighted-contrastive")).Options;
         var oldWeighted = ((WeightedContrastiveLoss)Old("weighted-contrastive")).Options;
@@ -198,7 +201,7 @@ public class ObjectiveRecipesTests
     public void Unknown_names_and_composite_as_a_name_are_refused()
     {
         var ex = Assert.Throws<ObjectiveSpecException>(() => Build("mse+msee"));
-        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, ntxent, pml-contrastive, pml-triplet, rnc, supcon, triplet, weighted-contrastive, weighted-ranking, y-aware.");
+        ex.Message.Should().Be("Objective spec 'mse + msee' term 'msee': no recipe or objective is registered as 'msee'. Known: contrastive, infonce, mse, mse-within-patient, ntxent, pml-contrastive, pml-triplet, rnc, supcon, triplet, weighted-contrastive, weighted-ranking, y-aware.");
         ex.Term.Should().Be("msee");
         Assert.Throws<ObjectiveSpecException>(() => Build("composite")).Message.Should().Contain("a composite is written as terms joined by '+'");
         var noComposite = new ObjectiveRegistry();
