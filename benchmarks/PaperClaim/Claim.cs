@@ -46,7 +46,8 @@ internal static class Claim
     /// <summary>The search space of every objective (each gets the same number of trials, drawn at random from its own
     /// space): four peak learning rates for all; for a weighted contrastive term its weight λ (in a composite only), its
     /// margin slope α and, in the hinge form, the base margin m₀ (the ranking form's m₀ is 0 by its recipe); for the
-    /// softmax objectives (y-aware, Rank-N-Contrast) the temperature. MSE's space is the four learning rates, so four trials cover
+    /// softmax objectives (y-aware, Rank-N-Contrast) the temperature; for MSE with the within-patient term its weight λ.
+    /// MSE's space is the four learning rates, so four trials cover
     /// it; every other space is larger and four of its points are drawn.</summary>
     public static HyperparameterSearchOptions Search(int trials) => new()
     {
@@ -54,6 +55,7 @@ internal static class Claim
         LearningRates = new[] { 1.5e-3, 3e-3, 6e-3, 1.2e-2 },
         OptionValues = new Dictionary<string, IReadOnlyList<string>>
         {
+            ["mse-within-patient.withinPatientWeight"] = new[] { "16", "64", "256" },
             ["weighted-contrastive.weight"] = new[] { "0.1", "0.3", "1", "3" },
             ["weighted-contrastive.marginSlope"] = new[] { "0.25", "0.5", "1" },
             ["weighted-contrastive.margin"] = new[] { "0.25", "0.5" },
