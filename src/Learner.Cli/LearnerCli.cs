@@ -45,6 +45,7 @@ public static class LearnerCli
               learner experiment --cohort lus --objectives "mse; weighted-contrastive(marginByGap=true)" --out runs/exp
               learner report --experiment runs/exp/results.json --out runs/exp/report.html
 
+            Numbers are written with '.' as the decimal point (--lr 0.5), in every culture.
             Exit codes: 0 success, 1 failure (missing or malformed file, diverged training), 2 usage error, 130 cancelled.
             """);
         root.Add(new System.CommandLine.Help.HelpOption());

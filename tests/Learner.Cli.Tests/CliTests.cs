@@ -315,7 +315,7 @@ public sealed class CliTests : IDisposable
         code.Should().Be(ExitCodes.Ok);
         string[] commands = ["synth", "pretrain", "embed", "evaluate", "experiment", "report"];
         foreach (var c in commands) output.Should().Contain(c);
-        output.Should().Contain("Exit codes: 0 success, 1 failure").And.Contain("130 cancelled");
+        output.Should().Contain("Exit codes: 0 success, 1 failure").And.Contain("130 cancelled").And.Contain("'.' as the decimal point");
         foreach (var c in commands)
         {
             (code, output, _) = await Run(c, "--help");
