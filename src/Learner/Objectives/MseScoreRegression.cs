@@ -58,19 +58,9 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
         _head.CheckDimension(d);
         var scores = BatchContract.Scores(batch, "MSE score regression");
         var w = HeadWeight.Data;
-        float bias = HeadBias.Data[0];
+        // r[i] = ∂L/∂(w·e_i + b): the one coefficient of row i in every gradient.
         var r = _residual.Get(b);
-        double loss = 0, sumR = 0;
-        double lambda = Options.WithinPatientWeight;
-        if (lambda > 0) return ComputeWithinPatient(batch, gradEmbeddings, gradSecondView, scores, lambda);
-        for (int i = 0; i < b; i++)
-        {
-            double pred = Simd.Dot(batch.Row(i), w) + bias;
-            double res = pred - _head.Target(scores[i]);
-            loss += res * res;
-            r[i] = (float)(2.0 * res / b);
-            sumR += 2.0 * res / b;
-        }
+        var (loss, sumR) = Options.WithinPatientWeight > 0 ? WithinPatientCoefficients(batch, scores, r) : Coefficients(batch, scores, r);
         var gw = HeadWeightGradient.Data;
         gw.Clear();
         for (int i = 0; i < b; i++)
@@ -80,7 +70,24 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
         }
         HeadBiasGradient.Data[0] = (float)sumR;
         gradSecondView.Clear();
-        return (loss / b, b);
+        return (loss, b);
+    }
+
+    /// <summary>L = (1/B) Σ r_i², ∂L/∂r_i = 2 r_i / B; returns L and Σ ∂L/∂r_i (the bias gradient, summed in double).</summary>
+    private (double Loss, double SumR) Coefficients(in EmbeddingBatch batch, ReadOnlySpan<float> scores, Span<float> r)
+    {
+        int b = batch.Count;
+        var w = HeadWeight.Data;
+        float bias = HeadBias.Data[0];
+        double loss = 0, sumR = 0;
+        for (int i = 0; i < b; i++)
+        {
+            double res = Simd.Dot(batch.Row(i), w) + bias - _head.Target(scores[i]);
+            loss += res * res;
+            r[i] = (float)(2.0 * res / b);
+            sumR += 2.0 * res / b;
+        }
+        return (loss / b, sumR);
     }
 
     private readonly Workspace<double> _residuals = new();
@@ -88,13 +95,14 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
 
     /// <summary>The loss with the within-patient term (<see cref="MseOptions.WithinPatientWeight"/>):
     /// L = (1/B) Σ r_i² + λ (1/B) Σ (r_i − r̄_p(i))², ∂L/∂r_i = (2/B)(r_i + λ (r_i − r̄_p(i))) (the centred residuals of
-    /// a patient sum to zero, so r̄'s own dependence on r_i drops out).</summary>
-    private (double Loss, int Active) ComputeWithinPatient(in EmbeddingBatch batch, Span<float> gradEmbeddings, Span<float> gradSecondView, ReadOnlySpan<float> scores, double lambda)
+    /// a patient sum to zero, so r̄'s own dependence on r_i drops out); returns L and Σ ∂L/∂r_i.</summary>
+    private (double Loss, double SumR) WithinPatientCoefficients(in EmbeddingBatch batch, ReadOnlySpan<float> scores, Span<float> r)
     {
-        int b = batch.Count, d = batch.Dimension;
+        int b = batch.Count;
         var patients = BatchContract.OptionalPatients(batch, "MSE score regression");
         if (patients.IsEmpty)
             throw new ObjectiveInputException("MSE score regression with WithinPatientWeight > 0 needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        double lambda = Options.WithinPatientWeight;
         var w = HeadWeight.Data;
         float bias = HeadBias.Data[0];
         var res = _residuals.Get(b);
@@ -105,7 +113,6 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
             res[i] = Simd.Dot(batch.Row(i), w) + bias - _head.Target(scores[i]);
             groups[patients[i]] = groups.TryGetValue(patients[i], out var g) ? (g.Sum + res[i], g.Count + 1) : (res[i], 1);
         }
-        var r = _residual.Get(b);
         double plain = 0, within = 0, sumR = 0;
         for (int i = 0; i < b; i++)
         {
@@ -117,15 +124,6 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
             r[i] = (float)coefficient;
             sumR += coefficient;
         }
-        var gw = HeadWeightGradient.Data;
-        gw.Clear();
-        for (int i = 0; i < b; i++)
-        {
-            TensorPrimitives.MultiplyAdd(batch.Row(i), r[i], gw, gw);
-            if (!gradEmbeddings.IsEmpty) TensorPrimitives.Multiply(w, r[i], gradEmbeddings.Slice(i * d, d));
-        }
-        HeadBiasGradient.Data[0] = (float)sumR;
-        gradSecondView.Clear();
-        return ((plain + lambda * within) / b, b);
+        return ((plain + lambda * within) / b, sumR);
     }
 }
