@@ -69,8 +69,8 @@ public static partial class Ops
     /// <c>Relu(BatchNorm(x, …))</c> in one op: the normalised values go through relu as they are written, so the forward
     /// makes one pass over the tensor instead of two and keeps one tensor instead of two; the backward masks the gradient
     /// with the output (where it is &gt; 0) before the batch norm's backward. Forward and gradients are the same bits as
-    /// the two ops composed (the same operations on every element, in the same order). The pre-activation branch of a
-    /// ResNet block.
+    /// the two ops composed (the same operations on every element, in the same order): a ResNet block's
+    /// convolution → batch norm → relu.
     /// </summary>
     /// <param name="x">Input [N, C, …].</param>
     /// <param name="weight">Per-channel scale [C], or null for 1.</param>
