@@ -153,6 +153,20 @@ public sealed class TorchSharpEncoderTests : IDisposable
     }
 
     [TorchSharpFact]
+    public void The_pretrainer_gives_the_device_mse_its_patients_for_the_within_patient_term()
+    {
+        var data = Cohort();
+        using var enc = Torch();
+        using var objective = Learner.TorchSharp.Objectives.TorchSharpObjectives.Create("mse",
+            new MseOptions { EmbeddingDimension = 4, ScoreOffset = 300, ScoreScale = 100, InitSeed = 2, WithinPatientWeight = 16 }, CPU);
+        objective.Requires.Should().HaveFlag(BatchFields.PatientIds);
+        var options = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 8, Seed = 5, WarmupSteps = 1, Optimizer = new EncoderOptimizerOptions { LearningRate = 1e-2 } };
+        var result = new Pretrainer(enc, data, new PatientBatchSampler(data, 4, 3), objective, options).Run();
+        result.Losses.Should().HaveCount(16).And.OnlyContain(l => double.IsFinite(l));
+        result.Losses.Skip(12).Average().Should().BeLessThan(result.Losses.Take(4).Average());
+    }
+
+    [TorchSharpFact]
     public void Shape_and_checkpoint_mismatches_are_reported()
     {
         using var ts = Torch();
