@@ -31,23 +31,27 @@ public static partial class Ops
         int plane = (int)ShapeUtil.Product(x.Shape, 2, x.Rank);
         var o = Tensor.CreateOwned(x.ShapeArray, clear: false);
         // Forward: fold 0 reads frame t + 1, fold 1 reads frame t − 1.
-        Shift(x.Data, o.Data, nt, clipLength, c, plane, fold, firstFoldDelta: +1);
+        Shift(x.Storage, o.Storage, nt, clipLength, c, plane, fold, firstFoldDelta: +1);
         if (!Autograd.ShouldRecord(x)) return o;
         return Autograd.Record(o, "TemporalShift", new[] { x }, g =>
         {
             var gx = Tensor.CreateOwned(x.ShapeArray, clear: false);
             // The adjoint moves gradients the opposite way: fold 0 receives from frame t − 1, fold 1 from t + 1.
-            Shift(g.Data, gx.Data, nt, clipLength, c, plane, fold, firstFoldDelta: -1);
+            Shift(g.Storage, gx.Storage, nt, clipLength, c, plane, fold, firstFoldDelta: -1);
             return new Tensor?[] { gx };
         });
     }
 
     /// <summary>dst[frame t, channel block] = src[frame t + δ] (zero when t + δ leaves the clip), with δ = firstFoldDelta for
-    /// channels [0, fold), −firstFoldDelta for [fold, 2·fold) and 0 (copy) for the rest.</summary>
-    private static void Shift(ReadOnlySpan<float> src, Span<float> dst, int nt, int clipLength, int c, int plane, int fold, int firstFoldDelta)
+    /// channels [0, fold), −firstFoldDelta for [fold, 2·fold) and 0 (copy) for the rest. Frames are split over the cores
+    /// when the tensor is large (each frame is written by one thread; the copies are the same whatever the split).</summary>
+    private static void Shift(float[] src, float[] dst, int nt, int clipLength, int c, int plane, int fold, int firstFoldDelta) =>
+        Kernels.RowParallel.For(nt, (long)c * plane, (s, e) => ShiftFrames(src, dst, s, e, clipLength, c, plane, fold, firstFoldDelta));
+
+    private static void ShiftFrames(ReadOnlySpan<float> src, Span<float> dst, int f0, int f1, int clipLength, int c, int plane, int fold, int firstFoldDelta)
     {
         int frame = c * plane, foldLen = fold * plane;
-        for (int f = 0; f < nt; f++)
+        for (int f = f0; f < f1; f++)
         {
             int t = f % clipLength;
             int start = f * frame;

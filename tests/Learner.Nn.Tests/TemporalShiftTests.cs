@@ -22,6 +22,33 @@ public class TemporalShiftTests
         }
     }
 
+    [Fact]
+    public void A_tensor_large_enough_to_split_over_the_cores_shifts_and_back_propagates_by_the_rule()
+    {
+        // 24 clips × 8 frames of 16 channels × 16 × 16: split over the cores wherever there are several.
+        int nt = 192, c = 16, plane = 256, clip = 8, fold = 2;
+        var rng = new Rng(8);
+        var x = Tensor.Normal(rng, 0f, 1f, nt, c, 16, 16).RequireGrad();
+        var y = Ops.TemporalShift(x, clip, foldDivisor: 8);
+        var g = Tensor.Normal(rng, 0f, 1f, nt, c, 16, 16);
+        Ops.Sum(Ops.Mul(y, g)).Backward();
+        var xs = x.ToArray(); var ys = y.ToArray(); var gs = g.ToArray(); var gx = x.Grad!.ToArray();
+        for (int f = 0; f < nt; f++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                int delta = ch < fold ? 1 : ch < 2 * fold ? -1 : 0, t = f % clip;
+                bool inside = t + delta >= 0 && t + delta < clip;
+                int backT = t - delta;
+                bool backInside = backT >= 0 && backT < clip;
+                for (int p = 0; p < plane; p += 37)
+                {
+                    int at = (f * c + ch) * plane + p;
+                    ys[at].Should().Be(inside ? xs[((f + delta) * c + ch) * plane + p] : 0f);
+                    gx[at].Should().Be(backInside ? gs[((f - delta) * c + ch) * plane + p] : 0f);
+                }
+            }
+    }
+
     [Theory]
     [InlineData(6, 8, 3, 4)]
     [InlineData(4, 10, 4, 8)]
