@@ -55,7 +55,7 @@ internal static class Claim
         LearningRates = new[] { 1.5e-3, 3e-3, 6e-3, 1.2e-2 },
         OptionValues = new Dictionary<string, IReadOnlyList<string>>
         {
-            ["mse-within-patient.withinPatientWeight"] = new[] { "16", "64", "256" },
+            ["mse-within-patient.withinPatientWeight"] = HyperparameterSearch.DefaultAxes["mse-within-patient"].Values,
             ["weighted-contrastive.weight"] = new[] { "0.1", "0.3", "1", "3" },
             ["weighted-contrastive.marginSlope"] = new[] { "0.25", "0.5", "1" },
             ["weighted-contrastive.margin"] = new[] { "0.25", "0.5" },

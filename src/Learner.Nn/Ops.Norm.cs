@@ -144,15 +144,12 @@ public static partial class Ops
                 NormKernels.BatchNormBackward(g, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb));
         return RecordNorm(o, "BatchNormRelu", x, weight, bias, clearAffineGradients: false, (g, gx, gw, gb) =>
         {
-            // relu's backward from its output (> 0 exactly where the normalised value was), then the batch norm's.
-            int size = x.Size;
-            var masked = System.Buffers.ArrayPool<float>.Shared.Rent(size);
-            try
-            {
-                VectorMap.MapParallel(new ReluBackward(), g, o.Storage, masked, size);
-                NormKernels.BatchNormBackward(masked, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb);
-            }
-            finally { System.Buffers.ArrayPool<float>.Shared.Return(masked); }
+            // relu's backward from its output (> 0 exactly where the normalised value was), then the batch norm's; the
+            // masked gradient comes from the tensor pool like every other activation's (ArrayPool.Shared keeps few
+            // arrays of this size and would allocate a fresh one per step).
+            var masked = Tensor.CreateOwned(x.ShapeArray, clear: false);
+            VectorMap.MapParallel(new ReluBackward(), g, o.Storage, masked.Storage, x.Size);
+            NormKernels.BatchNormBackward(masked.Storage, x.Storage, n, c, inner, useBatchStats, weight?.Storage, stats, gx, gw, gb);
         });
     }
 

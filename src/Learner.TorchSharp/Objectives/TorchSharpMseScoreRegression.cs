@@ -70,9 +70,7 @@ public sealed class TorchSharpMseScoreRegression : TorchSharpObjective<MseOption
         double lambda = Options.WithinPatientWeight;
         if (lambda == 0) return loss;
         // The within-patient term: each residual minus its patient's mean residual in the batch.
-        var patients = BatchContract.OptionalPatients(meta, "MSE score regression");
-        if (patients.IsEmpty)
-            throw new ObjectiveInputException("MSE score regression with WithinPatientWeight > 0 needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        var patients = BatchContract.Patients(meta, MseScoreRegression.WithinPatientContract);
         var groupOf = new Dictionary<int, int>();
         var group = new long[b];
         var counts = new List<float>();

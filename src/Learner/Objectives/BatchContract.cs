@@ -133,6 +133,19 @@ public static class BatchContract
         return s;
     }
 
+    /// <summary>The patient ids, which the objective needs (one per row).</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="objective">The objective's name (and the setting that needs them), for messages.</param>
+    /// <returns>The ids.</returns>
+    /// <exception cref="ObjectiveInputException">Absent, or not one per row.</exception>
+    public static ReadOnlySpan<int> Patients(in EmbeddingBatch batch, string objective)
+    {
+        var s = OptionalPatients(batch, objective);
+        if (s.IsEmpty)
+            throw new ObjectiveInputException($"{objective} needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        return s;
+    }
+
     /// <summary>The patient ids if present (checked for length), else empty.</summary>
     /// <param name="batch">The batch.</param>
     /// <param name="objective">The objective's name, for messages.</param>

@@ -90,6 +90,9 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
         return (loss / b, sumR);
     }
 
+    /// <summary>The objective as <see cref="BatchContract.Patients"/> names it when the within-patient term lacks patient ids.</summary>
+    public const string WithinPatientContract = "MSE score regression with WithinPatientWeight > 0";
+
     private readonly Workspace<double> _residuals = new();
     private readonly Dictionary<int, (double Sum, int Count)> _patientResiduals = new();
 
@@ -99,9 +102,7 @@ public sealed class MseScoreRegression : ObjectiveBase<MseOptions>
     private (double Loss, double SumR) WithinPatientCoefficients(in EmbeddingBatch batch, ReadOnlySpan<float> scores, Span<float> r)
     {
         int b = batch.Count;
-        var patients = BatchContract.OptionalPatients(batch, "MSE score regression");
-        if (patients.IsEmpty)
-            throw new ObjectiveInputException("MSE score regression with WithinPatientWeight > 0 needs the patient of every row (EmbeddingBatch.PatientIds).", "PatientIds");
+        var patients = BatchContract.Patients(batch, WithinPatientContract);
         double lambda = Options.WithinPatientWeight;
         var w = HeadWeight.Data;
         float bias = HeadBias.Data[0];

@@ -72,20 +72,8 @@ public sealed class ObjectiveRecipes
 
     private static ObjectiveRecipes AddBuiltIns(ObjectiveRecipes r)
     {
-        r.Add("mse", "mse", c =>
-        {
-            var s = Scores(c, "mse");
-            return new MseOptions { EmbeddingDimension = c.EmbeddingDimension, ScoreOffset = (float)s.ScoreMean, ScoreScale = (float)s.ScoreScale, InitSeed = c.Seed };
-        });
-        r.Add("mse-within-patient", "mse", c =>
-        {
-            var s = Scores(c, "mse-within-patient");
-            return new MseOptions
-            {
-                EmbeddingDimension = c.EmbeddingDimension, ScoreOffset = (float)s.ScoreMean, ScoreScale = (float)s.ScoreScale, InitSeed = c.Seed,
-                WithinPatientWeight = WithinPatientWeight,
-            };
-        });
+        r.Add("mse", "mse", c => Mse(c, "mse"));
+        r.Add("mse-within-patient", "mse", c => Mse(c, "mse-within-patient") with { WithinPatientWeight = WithinPatientWeight });
         r.Add("weighted-contrastive", "weighted-contrastive", c =>
         {
             float scale = (float)Scores(c, "weighted-contrastive").ScoreScale;
@@ -107,6 +95,12 @@ public sealed class ObjectiveRecipes
         r.Add("pml-contrastive", "contrastive", _ => ContrastiveOptions.PytorchMetricLearning);
         r.Add("pml-triplet", "triplet", _ => TripletOptions.PytorchMetricLearning);
         return r;
+    }
+
+    private static MseOptions Mse(ObjectiveContext c, string recipe)
+    {
+        var s = Scores(c, recipe);
+        return new MseOptions { EmbeddingDimension = c.EmbeddingDimension, ScoreOffset = (float)s.ScoreMean, ScoreScale = (float)s.ScoreScale, InitSeed = c.Seed };
     }
 
     private static CohortStatistics Scores(ObjectiveContext c, string objective)
