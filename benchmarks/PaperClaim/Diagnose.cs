@@ -15,6 +15,8 @@
 // bn=precise re-estimates every batch norm's running statistics with the weights of the evaluation point before
 // embedding: the mean of bnBatches= (default 50) training-mode batches of P × K pretraining clips (no gradient, no
 // augmentation, a sampler of its own), as "precise BN" does; bn=train embeds with each embedding batch's statistics.
+// aug=default|flip|shift|default+shift augments the pretraining views (shift: random translation by up to shift= pixels,
+// default 3, edges repeated).
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
@@ -85,6 +87,8 @@ internal static class Diagnose
         {
             "none" => null,
             "flip" => new AugmentationOptions { FlipProbability = 0.5, MaxBrightness = 0, MaxContrast = 0, NoiseStd = 0 },
+            "shift" => new AugmentationOptions { MaxShift = I("shift", 3), FlipProbability = 0, MaxBrightness = 0, MaxContrast = 0, NoiseStd = 0 },
+            "default+shift" => new AugmentationOptions { MaxShift = I("shift", 3) },
             _ => new AugmentationOptions(),
         };
         var options = new PretrainingOptions

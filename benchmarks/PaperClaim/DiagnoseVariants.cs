@@ -47,7 +47,30 @@ internal static class DiagnoseVariants
         double attRho = Alignment.Compute(pooled, d, attRows.Select(r => (visits.Pairs[r].Before, visits.Pairs[r].After)).ToArray(),
             attRows.Select(r => Math.Abs((double)visits.Pairs[r].HealthChange)).ToArray()).Spearman;
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"attention pooling: F1visit {attEval.MacroF1:F3} R2visit {attR2:F3} rhoVisit {attRho:F3}"));
+        // Calibration: the classifier fit on pairs whose embeddings the encoder never trained on (5 folds of the target
+        // patients, each predicted by a fit on the other four, alone or together with the pretraining patients' pairs),
+        // against the default fit on the pretraining patients only, pooled over the same pairs.
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"F1visit(fit on held-out folds) {HeldOutFoldF1(emb, d, trainIds, targetIds, visits, false):F3}; F1visit(fit on pretraining + held-out folds) {HeldOutFoldF1(emb, d, trainIds, targetIds, visits, true):F3}"));
         Console.WriteLine($"# variants ({label}): " + string.Join("; ", parts));
+    }
+
+    /// <summary>Visit macro-F1 on the target patients' pairs, each of 5 folds of target patients predicted by a classifier
+    /// fit on the other four folds' pairs (and, with <paramref name="withPretraining"/>, the pretraining patients' pairs).</summary>
+    public static double HeldOutFoldF1(float[] emb, int d, HashSet<string> trainIds, HashSet<string> targetIds, VisitPairs visits, bool withPretraining)
+    {
+        var ordered = targetIds.Order(StringComparer.Ordinal).ToArray();
+        var truth = new List<int>();
+        var predicted = new List<int>();
+        for (int k = 0; k < 5; k++)
+        {
+            var held = ordered.Where((_, i) => i % 5 == k).ToHashSet(StringComparer.Ordinal);
+            var fit = ordered.Where((_, i) => i % 5 != k).ToHashSet(StringComparer.Ordinal);
+            if (withPretraining) fit.UnionWith(trainIds);
+            var r = visits.FitAndPredict(emb, d, fit, held, new ChangeClassifierOptions()).Result;
+            truth.AddRange(r.Truth);
+            predicted.AddRange(r.Predicted);
+        }
+        return Classification.MacroF1(truth.ToArray(), predicted.ToArray(), 3);
     }
 
     /// <summary>The L2 penalty of <see cref="L2Grid"/> with the best mean visit macro-F1 over 3 patient folds of the

@@ -13,6 +13,11 @@ public sealed record AugmentationOptions
     /// <summary>Output width of the random crop; 0 disables cropping.</summary>
     public int CropWidth { get; init; }
 
+    /// <summary>Largest random translation of the last two axes, in pixels: each of the row and column offsets is uniform
+    /// in ±this, one draw for the whole tensor, and the uncovered border repeats the nearest edge pixel (a probe placed a
+    /// little off; see <see cref="Augment.Shift"/>). Default 0 (off).</summary>
+    public int MaxShift { get; init; }
+
     /// <summary>Probability of a horizontal (last-axis) flip. Default 0.5.</summary>
     public double FlipProbability { get; init; } = 0.5;
 
@@ -75,6 +80,52 @@ public static class Augment
         shape[^2] = height;
         shape[^1] = width;
         return new Tensor(output, shape);
+    }
+
+    /// <summary>Translates the last two axes by offsets uniform in ±<paramref name="maxShift"/> pixels (one draw per axis for
+    /// the whole tensor, so every frame of a clip moves together); see <see cref="Shift"/>.</summary>
+    /// <param name="x">A tensor of rank ≥ 2.</param>
+    /// <param name="maxShift">Largest offset in pixels (≥ 0).</param>
+    /// <param name="rng">The generator.</param>
+    /// <returns>The shifted copy.</returns>
+    public static Tensor RandomShift(Tensor x, int maxShift, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (maxShift < 0) throw new ArgumentOutOfRangeException(nameof(maxShift), maxShift, "The largest shift must be ≥ 0 pixels.");
+        int dy = rng.NextInt(2 * maxShift + 1) - maxShift, dx = rng.NextInt(2 * maxShift + 1) - maxShift;
+        return Shift(x, dy, dx);
+    }
+
+    /// <summary>Translates the last two axes: output pixel (r, c) is input pixel (r − <paramref name="dy"/>,
+    /// c − <paramref name="dx"/>), with coordinates outside the input clamped to its edge (the border repeats the
+    /// nearest edge pixel, so no artificial black band appears). The shape is kept.</summary>
+    /// <param name="x">A tensor of rank ≥ 2.</param>
+    /// <param name="dy">Row offset (positive moves the content down).</param>
+    /// <param name="dx">Column offset (positive moves the content right).</param>
+    /// <returns>A new tensor.</returns>
+    public static Tensor Shift(Tensor x, int dy, int dx)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank < 2) throw new ShapeMismatchException($"Shift needs rank ≥ 2, got shape [{string.Join(", ", x.ShapeArray)}].");
+        int h = x.Dim(-2), w = x.Dim(-1);
+        var output = new float[x.Size];
+        if (x.Size == 0) return new Tensor(output, x.ShapeArray);
+        int batch = x.Size / (h * w);
+        var src = x.Data;
+        // Output column c reads input column clamp(c − dx, 0, w − 1): a run of the left edge value up to lo, a contiguous
+        // copy up to hi, a run of the right edge value (|dx| ≥ w leaves only one of the runs).
+        int lo = Math.Clamp(dx, 0, w), hi = Math.Clamp(w + dx, 0, w);
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < h; r++)
+            {
+                var row = src.Slice(b * h * w + Math.Clamp(r - dy, 0, h - 1) * w, w);
+                var dst = output.AsSpan((b * h + r) * w, w);
+                if (hi > lo) row.Slice(lo - dx, hi - lo).CopyTo(dst.Slice(lo, hi - lo));
+                dst[..lo].Fill(row[0]);
+                dst[hi..].Fill(row[w - 1]);
+            }
+        return new Tensor(output, x.ShapeArray);
     }
 
     /// <summary>Mirrors the last axis with probability <paramref name="probability"/> (one draw for the whole tensor).</summary>
@@ -142,7 +193,7 @@ public static class Augment
         return new Tensor(data, x.ShapeArray);
     }
 
-    /// <summary>Applies crop, flip, brightness/contrast and noise, in that order, as configured.</summary>
+    /// <summary>Applies crop, shift, flip, brightness/contrast and noise, in that order, as configured.</summary>
     /// <param name="x">The clip or volume.</param>
     /// <param name="rng">The generator.</param>
     /// <param name="options">The settings.</param>
@@ -153,6 +204,7 @@ public static class Augment
         ArgumentNullException.ThrowIfNull(rng);
         ArgumentNullException.ThrowIfNull(options);
         var y = options.CropHeight > 0 && options.CropWidth > 0 ? RandomCrop(x, options.CropHeight, options.CropWidth, rng) : x;
+        if (options.MaxShift > 0) y = RandomShift(y, options.MaxShift, rng);
         if (options.FlipProbability > 0) y = RandomFlip(y, rng, options.FlipProbability);
         if (options.MaxBrightness > 0 || options.MaxContrast > 0) y = BrightnessContrast(y, rng, options.MaxBrightness, options.MaxContrast);
         if (options.NoiseStd > 0) y = GaussianNoise(y, rng, options.NoiseStd);

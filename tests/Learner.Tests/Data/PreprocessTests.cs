@@ -129,6 +129,48 @@ public class PreprocessTests
         (sb / sx).Should().BeInRange(0.7 - 1e-5, 1.3 + 1e-5);
     }
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(2, -3)]
+    [InlineData(-1, 4)]
+    [InlineData(16, 0)]
+    [InlineData(0, -25)]
+    [InlineData(-40, 40)]
+    public void Shift_translates_the_last_two_axes_with_the_edges_repeated(int dy, int dx)
+    {
+        var x = Tensor.Normal(new Rng(9), 0, 1, 2, 3, 16, 20);
+        var y = Augment.Shift(x, dy, dx);
+        y.ShapeArray.Should().Equal(2, 3, 16, 20);
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 3; b++)
+                for (int r = 0; r < 16; r++)
+                    for (int c = 0; c < 20; c++)
+                        y[a, b, r, c].Should().Be(x[a, b, Math.Clamp(r - dy, 0, 15), Math.Clamp(c - dx, 0, 19)], $"pixel ({a}, {b}, {r}, {c})");
+    }
+
+    [Fact]
+    public void RandomShift_moves_every_frame_together_within_the_bound_and_is_seeded()
+    {
+        var x = Tensor.Normal(new Rng(3), 0, 1, 4, 12, 12);
+        var seen = new HashSet<(int, int)>();
+        for (ulong seed = 0; seed < 200; seed++)
+        {
+            var y = Augment.RandomShift(x, 2, new Rng(seed));
+            Augment.RandomShift(x, 2, new Rng(seed)).ToArray().Should().Equal(y.ToArray());
+            // Exactly one offset in ±2 reproduces the output, for all four frames at once.
+            var match = (from dy in Enumerable.Range(-2, 5) from dx in Enumerable.Range(-2, 5)
+                         where Augment.Shift(x, dy, dx).ToArray().SequenceEqual(y.ToArray()) select (dy, dx)).ToList();
+            match.Should().ContainSingle();
+            seen.Add(match[0]);
+        }
+        seen.Should().HaveCount(25, "every offset in ±2 × ±2 is drawn");
+        Augment.RandomShift(x, 0, new Rng(1)).ToArray().Should().Equal(x.ToArray());
+        FluentActions.Invoking(() => Augment.RandomShift(x, -1, new Rng(1))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*-1*");
+        FluentActions.Invoking(() => Augment.Shift(Tensor.Zeros(5), 1, 1)).Should().Throw<ShapeMismatchException>().WithMessage("*[5]*");
+        var none = new AugmentationOptions { FlipProbability = 0, MaxBrightness = 0, MaxContrast = 0, NoiseStd = 0 };
+        Augment.Apply(x, new Rng(8), none with { MaxShift = 3 }).ToArray().Should().Equal(Augment.RandomShift(x, 3, new Rng(8)).ToArray(), "Apply shifts before anything else draws");
+    }
+
     [Fact]
     public void NormalizeIntensities_z_scores_every_scan_on_load_and_keeps_ids_scores_and_labels()
     {
