@@ -34,11 +34,12 @@ var data = cohort.Dataset;
 AnsiConsole.MarkupLine($"[bold]Cohort[/]: {data.PatientCount} patients, {data.ScanCount} clips; change threshold ±{cohortOptions.ChangeThreshold} score points.");
 
 // The paper's recipe with the settings the validation search selected on the development cohort (docs/results.md):
-// λ = 3, m₀ = 0.25, α = 0.5 at peak learning rate 3·10⁻³; MSE at its own selection, the library default 6·10⁻³.
+// λ = 3, m₀ = 0.25, α = 0.5 at peak learning rate 3·10⁻³; MSE at its own selection, the library default 6·10⁻³
+// (UseSelectedLearningRates: each objective at the rate ObjectiveRecipes.SelectedLearningRates holds for it).
 var options = new ExperimentOptions
 {
     Objectives = new[] { "mse", ObjectiveRecipes.PaperRecipe },
-    ObjectiveLearningRates = new Dictionary<string, double> { [ObjectiveRecipes.PaperRecipe] = ObjectiveRecipes.PaperRecipeLearningRate },
+    UseSelectedLearningRates = true,
     Seeds = new[] { 1 },
     Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64, ClipLength = cohortOptions.Frames },
     ChangeThresholds = cohort.ChangeThresholds,

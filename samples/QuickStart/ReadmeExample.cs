@@ -5,6 +5,7 @@
 using Learner.Data.Synthetic;
 using Learner.Encoders;
 using Learner.Experiments;
+using Learner.Objectives;
 using Learner.Reporting;
 using Learner.Training;
 // README:BODY
@@ -19,7 +20,8 @@ internal static class ReadmeExample
         var experiment = new LearnerExperiment(new ExperimentOptions
         {
             ChangeThresholds = cohort.ChangeThresholds, // ±20 S/F points: the change that counts (no default)
-            Objectives = new[] { "mse", "mse+weighted-contrastive" },
+            Objectives = new[] { "mse", "mse-within-patient", ObjectiveRecipes.PaperRecipe },
+            UseSelectedLearningRates = true,            // each objective at the rate its validation search selected
             Seeds = new[] { 1, 2, 3 },
             Encoder = new EncoderOptions { Architecture = "tsm-resnet", EmbeddingDimension = 64 },
             Pretraining = new PretrainingOptions { Epochs = 2, StepsPerEpoch = 60 },

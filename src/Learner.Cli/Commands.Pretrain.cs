@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Learner.Encoders;
 using Learner.Experiments;
+using Learner.Objectives;
 using Learner.Reporting;
 using Learner.Training;
 using Spectre.Console;
@@ -18,7 +19,7 @@ internal static partial class Commands
     {
         var manifest = new Option<string>("--manifest") { Description = "The training manifest CSV (scan_id, patient_id, time, score, label, path)." };
         var output = Req("--out", "Run folder: run.json (settings), log.jsonl (progress), last.safetensors and head files.");
-        var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", "mse+weighted-contrastive");
+        var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", ObjectiveRecipes.PaperRecipe);
         var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its first objective, Encoder, BatchSource, and the Pretraining budget (Epochs, StepsPerEpoch, WarmupSteps, CheckpointEverySteps, Optimizer:LearningRate); other keys are reported as ignored. Command-line options override it." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs with a coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
         var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", CliDefaults.BatchSource.PairsPerBatch);
@@ -33,7 +34,7 @@ internal static partial class Commands
         var steps = Opt("--steps", "Optimizer steps per epoch.", CliDefaults.StepsPerEpoch);
         var ppb = Opt("--patients-per-batch", "Patients per batch.", CliDefaults.BatchSource.PatientsPerBatch);
         var spp = Opt("--scans-per-patient", "Scans per patient in a batch.", CliDefaults.BatchSource.ScansPerPatient);
-        var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
+        var lr = Opt("--lr", "Peak learning rate (AdamW). Default: the rate the library's validation search selected for the objective (3e-3 for the paper's recipe and mse-within-patient; docs/results.md), else this.", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps.", CliDefaults.Warmup);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
         var normalize = Opt("--normalize", "Per-scan input normalisation: zscore (each clip or volume to mean 0, sd 1; feature vectors unchanged) or none. Recorded in run.json and the checkpoints; embed applies the same.", "zscore").AcceptOnlyFromAmong("zscore", "none");
@@ -83,7 +84,8 @@ internal static partial class Commands
                     Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
                     Preset = Pick(preset, c => c.Encoder.Preset),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
-                    LearningRate = Pick(lr, c => c.Pretraining.Optimizer.LearningRate), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
+                    LearningRate = ExperimentSettings.Given(p, lr) || section?["Pretraining:Optimizer:LearningRate"] is not null ? Pick(lr, c => c.Pretraining.Optimizer.LearningRate)
+                        : SelectedRate(spec) ?? p.GetValue(lr), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
                     Source = (fromConfig?.BatchSource ?? new BatchSourceOptions()) with
                     {
@@ -199,6 +201,14 @@ internal static partial class Commands
     }
 
     /// <summary>--preset, shared by pretrain and experiment: the backbone preset (<see cref="EncoderOptions.Preset"/>).</summary>
+    /// <summary>The selected rate of an objective spec (null when none was selected, or when the spec does not parse:
+    /// the objective's own check reports that).</summary>
+    private static double? SelectedRate(string spec)
+    {
+        try { return ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(spec)); }
+        catch (ObjectiveSpecException) { return null; }
+    }
+
     internal static Option<string> PresetOption() =>
         new Option<string>("--preset")
         {

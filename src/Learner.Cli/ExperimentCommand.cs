@@ -3,6 +3,7 @@ using System.Globalization;
 using Learner.Data;
 using Learner.Data.Synthetic;
 using Learner.Experiments;
+using Learner.Objectives;
 using Learner.Reporting;
 using Learner.Training;
 using Microsoft.Extensions.Configuration;
@@ -21,7 +22,7 @@ internal static class ExperimentCommand
         var patients = Opt("--patients", "Patients of the synthetic cohort.", 200);
         var manifest = new Option<string>("--manifest") { Description = "Run on the scans of a manifest (columns: score → pretraining target, label → coarse label, exact_score → change labels, falling back to score)." };
         var config = new Option<string>("--config") { Description = "A JSON file of experiment settings (its 'Learner' section, or the whole file; names as in ExperimentOptions). Options given on the command line override it." };
-        var objectives = Opt("--objectives", "Objective specs separated by ';' (or ',' outside parentheses), e.g. \"mse; mse+0.5*weighted-contrastive(marginByGap=true)\". Grammar: docs/objectives.md.", "mse,weighted-contrastive,mse+weighted-contrastive");
+        var objectives = Opt("--objectives", "Objective specs separated by ';' (or ',' outside parentheses), e.g. \"mse; mse+0.5*weighted-contrastive(marginByGap=true)\". Grammar: docs/objectives.md.", $"mse; mse-within-patient; {ObjectiveRecipes.PaperRecipe}");
         var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
         var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
         var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
@@ -29,7 +30,7 @@ internal static class ExperimentCommand
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
         var epochs = Opt("--epochs", "Epochs per pretraining.", CliDefaults.Epochs);
         var steps = Opt("--steps", "Steps per epoch.", CliDefaults.StepsPerEpoch);
-        var lr = Opt("--lr", "Peak learning rate (AdamW).", CliDefaults.LearningRate);
+        var lr = Opt("--lr", "Peak learning rate (AdamW) for every objective. Without it (and without a rate in --config, or a search), each objective runs at the rate the library's validation search selected for it (mse 6e-3; mse-within-patient and the paper's recipe mse+3*weighted-contrastive 3e-3; the list: docs/results.md), any other at this default.", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps (at most the total steps).", CliDefaults.Warmup);
         var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
         var threshold = CliOption.Invariant(new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." });
@@ -158,6 +159,10 @@ internal static class ExperimentCommand
             search.Trials = ExperimentSettings.Pick(p, trials, search.Trials);
             search.Metric = ExperimentSettings.Pick(p, metric, search.Metric);
             if (given(strategy)) search.Strategy = p.GetValue(strategy) == "grid" ? SearchStrategy.Grid : SearchStrategy.Random;
+            // Every objective at its own selected settings, as the library's comparisons run them — unless a rate was
+            // asked for (--lr, a rate or the switch in --config) or a search draws the rates.
+            if (!given(lr) && search.Trials == 0 && section?["Pretraining:Optimizer:LearningRate"] is null && section?[nameof(ExperimentOptions.UseSelectedLearningRates)] is null)
+                options.UseSelectedLearningRates = true;
             options.BootstrapResamples = ExperimentSettings.Pick(p, bootstrap, options.BootstrapResamples);
             CliContext.Positive(options.BootstrapResamples, "--bootstrap");
             if (given(head)) options.Classifier = options.Classifier with { Head = p.GetValue(head) == "mlp" ? Downstream.ChangeHead.Mlp : Downstream.ChangeHead.LogisticRegression };

@@ -16,7 +16,7 @@ internal sealed record RunSettings
     public string Manifest { get; init; } = "";
     /// <summary>The manifest's field delimiter (--delimiter).</summary>
     public string Delimiter { get; init; } = ",";
-    public string Objective { get; init; } = "mse+weighted-contrastive";
+    public string Objective { get; init; } = Objectives.ObjectiveRecipes.PaperRecipe;
     /// <summary>The architecture: as given (possibly "auto") until <see cref="Resolved"/>, then the one built.</summary>
     public string Encoder { get; init; } = "auto";
 

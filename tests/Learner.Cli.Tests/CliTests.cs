@@ -129,6 +129,21 @@ public sealed class CliTests : IDisposable
         File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToArray();
 
     [Fact]
+    public async Task Experiment_runs_each_objective_at_its_selected_rate_unless_a_rate_is_given()
+    {
+        string manifest = await Synth(12);
+        string Budget(string dir) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(P(dir + "/results.json"))).RootElement
+            .GetProperty("settings").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "budget").GetProperty("value").GetString()!;
+        string[] common = ["experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse; mse+3*weighted-contrastive", "--epochs", "1", "--steps", "2", "--dim", "8", "--test-fraction", "0.25"];
+        var (code, _, err) = await Run([.. common, "--out", P("sel")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Budget("sel").Should().Contain("peak lr 0.006 (mse: 0.006, mse + 3*weighted-contrastive: 0.003; the searches' selected rates)");
+        (code, _, err) = await Run([.. common, "--lr", "0.001", "--out", P("one")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Budget("one").Should().Contain("peak lr 0.001,").And.NotContain("selected");
+    }
+
+    [Fact]
     public async Task Experiment_writes_tables_and_a_report_that_report_can_redraw()
     {
         string manifest = await Synth(12);

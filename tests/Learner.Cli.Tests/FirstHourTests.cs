@@ -129,6 +129,8 @@ public sealed class FirstHourTests : IDisposable
             DefaultOf(pretrain, option).Should().Be(value, $"pretrain {option}");
             DefaultOf(experiment, option).Should().Be(value, $"experiment {option}");
         }
+        DefaultOf(experiment, "--objectives").Should().Be(string.Join("; ", library.Objectives), "experiment compares the library's default objectives");
+        DefaultOf(pretrain, "--objective").Should().Be(Learner.Objectives.ObjectiveRecipes.PaperRecipe);
         DefaultOf(pretrain, "--checkpoint-every").Should().Be(library.Pretraining.CheckpointEverySteps.ToString(CultureInfo.InvariantCulture));
     }
 

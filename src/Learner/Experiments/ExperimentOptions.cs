@@ -10,8 +10,11 @@ namespace Learner.Experiments;
 public sealed record ExperimentOptions
 {
     /// <summary>The pretraining objectives compared, as objective specs (<see cref="ObjectiveSpec"/>: a registered name with
-    /// options, or a weighted sum such as <c>mse+0.5*weighted-contrastive(marginByGap=true)</c>).</summary>
-    public IReadOnlyList<string> Objectives { get; set; } = new[] { "mse", "weighted-contrastive", "mse+weighted-contrastive" };
+    /// options, or a weighted sum such as <c>mse+0.5*weighted-contrastive(marginByGap=true)</c>). Default: MSE, the
+    /// within-patient MSE and the paper's recipe (<see cref="ObjectiveRecipes.PaperRecipe"/>) — the baseline and the two
+    /// objectives the validation searches selected (set <see cref="UseSelectedLearningRates"/> to run each at its
+    /// selected rate).</summary>
+    public IReadOnlyList<string> Objectives { get; set; } = new[] { "mse", "mse-within-patient", ObjectiveRecipes.PaperRecipe };
 
     /// <summary>Seeds: each objective is evaluated once per seed (folds, encoder initialisation, batches, search).</summary>
     public IReadOnlyList<int> Seeds { get; set; } = new[] { 1 };
@@ -64,8 +67,17 @@ public sealed record ExperimentOptions
     /// the two cannot be combined. Null or empty: one rate for all.</summary>
     public IReadOnlyDictionary<string, double>? ObjectiveLearningRates { get; set; }
 
+    /// <summary>Whether an objective without an entry in <see cref="ObjectiveLearningRates"/> pretrains at the rate the
+    /// library's validation search selected for it (<see cref="ObjectiveRecipes.SelectedLearningRates"/>: the paper's
+    /// recipe and <c>mse-within-patient</c> at 3·10⁻³, …) rather than at <see cref="PretrainingOptions.Optimizer"/>'s; a
+    /// spec no search selected keeps the optimizer's rate. So every objective runs at its own selected settings, as the
+    /// comparisons in docs/results.md do. Default false (one rate for all, as configured). Cannot be combined with a
+    /// search, which draws its own rates.</summary>
+    public bool UseSelectedLearningRates { get; set; }
+
     /// <summary>The peak learning rate <paramref name="objective"/> pretrains at when no search trial sets one: its entry
-    /// in <see cref="ObjectiveLearningRates"/>, else <see cref="PretrainingOptions.Optimizer"/>'s.</summary>
+    /// in <see cref="ObjectiveLearningRates"/>, else (with <see cref="UseSelectedLearningRates"/>) its selected rate, else
+    /// <see cref="PretrainingOptions.Optimizer"/>'s.</summary>
     /// <param name="objective">One of <see cref="Objectives"/>, parsed.</param>
     /// <returns>The rate.</returns>
     public double LearningRateOf(ObjectiveSpec objective)
@@ -74,6 +86,7 @@ public sealed record ExperimentOptions
         if (ObjectiveLearningRates is { Count: > 0 } rates)
             foreach (var (key, rate) in rates)
                 if (ObjectiveSpec.Parse(key).Equals(objective)) return rate;
+        if (UseSelectedLearningRates && ObjectiveRecipes.SelectedLearningRate(objective) is { } selected) return selected;
         return Pretraining.Optimizer.LearningRate;
     }
 
@@ -128,6 +141,8 @@ public sealed record ExperimentOptions
 
     private void ValidateObjectiveLearningRates()
     {
+        if (UseSelectedLearningRates && Search.Trials > 0)
+            throw new ArgumentException($"UseSelectedLearningRates runs each objective at its selected rate, but Search.Trials = {Search.Trials} searches the rate (Search.LearningRates); use one or the other.", nameof(UseSelectedLearningRates));
         if (ObjectiveLearningRates is not { Count: > 0 } rates) return;
         if (Search.Trials > 0)
             throw new ArgumentException($"ObjectiveLearningRates fixes the rate of {rates.Count} objective(s), but Search.Trials = {Search.Trials} searches the rate (Search.LearningRates); use one or the other.", nameof(ObjectiveLearningRates));

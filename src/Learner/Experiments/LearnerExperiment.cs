@@ -269,7 +269,7 @@ public sealed partial class LearnerExperiment
             new("validation fraction", S(EffectiveValidationFraction)),
             new("input normalisation", p.InputNormalization switch { var n when n == ScanNormalization.Default => "ZScore per clip/volume (rank ≥ 2), feature vectors unchanged", { Method: IntensityNormalization.None } => "none", var n => $"{n.Method} per scan (rank ≥ {n.MinimumRank})" }),
             new("encoder", $"{o.Encoder.Architecture}{(o.Encoder.Preset == "small" ? "" : $" ({o.Encoder.Preset})")}, D = {o.Encoder.EmbeddingDimension}, width ×{S(o.Encoder.WidthMultiplier)}"),
-            new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}{(o.ObjectiveLearningRates is { Count: > 0 } lrs ? $" ({string.Join(", ", lrs.Select(kv => $"{ObjectiveSpec.Parse(kv.Key)}: {S(kv.Value)}"))})" : "")}, max grad norm {S(p.MaxGradNorm)}"),
+            new("budget", $"{p.Epochs} epochs × {p.StepsPerEpoch} steps = {p.TotalSteps} steps, warm-up {p.WarmupSteps}, peak lr {S(p.Optimizer.LearningRate)}{OwnRates(o, v => S(v))}, max grad norm {S(p.MaxGradNorm)}"),
             new("early stopping", p.EarlyStopping is { } es ? $"{es.Metric}, patience {es.Patience}" : "off"),
             new("batch source", b.Kind switch
             {
@@ -283,5 +283,16 @@ public sealed partial class LearnerExperiment
             new("visit pooling", o.VisitPooling == VisitPooling.Attention ? "attention, fit on the classifier's training patients" : "mean of the visit's scans"),
             new("bootstrap", $"{o.BootstrapResamples} patient resamples, 95 % percentile intervals, stream Rng(seed).Fork(0x{ChangeReport.BootstrapStream:X})"),
         };
+    }
+
+    /// <summary>" (spec: rate, …)" for the objectives whose rate is their own rather than the optimizer's (an
+    /// <see cref="ExperimentOptions.ObjectiveLearningRates"/> entry, or a selected rate), or "" when all share it.</summary>
+    private string OwnRates(ExperimentOptions o, Func<double, string> format)
+    {
+        if (o.Search.Trials > 0) return "";
+        bool Own(ObjectiveSpec s) => o.ObjectiveLearningRates?.Keys.Any(k => ObjectiveSpec.Parse(k).Equals(s)) == true
+            || (o.UseSelectedLearningRates && ObjectiveRecipes.SelectedLearningRate(s) is not null);
+        var own = _specs.Where(Own).Select(s => $"{s}: {format(o.LearningRateOf(s))}").ToList();
+        return own.Count == 0 ? "" : $" ({string.Join(", ", own)}{(o.UseSelectedLearningRates ? "; the searches' selected rates" : "")})";
     }
 }

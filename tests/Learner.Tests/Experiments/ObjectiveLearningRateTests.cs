@@ -42,6 +42,55 @@ public class ObjectiveLearningRateTests
     }
 
     [Fact]
+    public void Selected_rates_run_each_objective_as_if_alone_at_its_selected_rate_and_an_entry_overrides_them()
+    {
+        var o = Options() with { Objectives = new[] { "mse", ObjectiveRecipes.PaperRecipe } };
+        var selected = new LearnerExperiment(o with { UseSelectedLearningRates = true }).Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+        var explicitRates = new LearnerExperiment(o with { ObjectiveLearningRates = new Dictionary<string, double> { [ObjectiveRecipes.PaperRecipe] = ObjectiveRecipes.PaperRecipeLearningRate } })
+            .Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+        var uniform = new LearnerExperiment(o).Run(LearnerExperimentTests.Cohort(), Cold, null, null, CancellationToken.None);
+
+        LearnerExperimentTests.Numbers(selected).Should().Equal(LearnerExperimentTests.Numbers(explicitRates), "MSE's selected rate is the optimizer default, the recipe's is 3e-3");
+        LearnerExperimentTests.Numbers(selected)[1].Should().Be(LearnerExperimentTests.Numbers(uniform)[1], "MSE at the same rate either way");
+        LearnerExperimentTests.Numbers(selected)[2].Should().NotBe(LearnerExperimentTests.Numbers(uniform)[2], "the recipe at 3e-3 differs from the recipe at 6e-3, so the test can tell");
+        selected.Metadata.Settings.Single(kv => kv.Key == "budget").Value.Should().Contain("mse: 0.006, mse + 3*weighted-contrastive: 0.003; the searches' selected rates");
+        uniform.Metadata.Settings.Single(kv => kv.Key == "budget").Value.Should().NotContain("(");
+
+        var both = o with { UseSelectedLearningRates = true, ObjectiveLearningRates = new Dictionary<string, double> { [ObjectiveRecipes.PaperRecipe] = 1e-3 } };
+        both.LearningRateOf(ObjectiveSpec.Parse(ObjectiveRecipes.PaperRecipe)).Should().Be(1e-3, "an explicit entry wins");
+        both.LearningRateOf(ObjectiveSpec.Parse("mse-within-patient")).Should().Be(ObjectiveRecipes.WithinPatientLearningRate);
+        both.LearningRateOf(ObjectiveSpec.Parse("mse + 2*weighted-contrastive")).Should().Be(o.Pretraining.Optimizer.LearningRate, "a weight no search selected keeps the optimizer's rate");
+        var search = o with
+        {
+            UseSelectedLearningRates = true,
+            Protocol = new ExperimentProtocolOptions { TestFraction = 0.25, ValidationFraction = 0.3 },
+            Search = new HyperparameterSearchOptions { Trials = 2, LearningRates = new[] { 1e-3, 3e-3 } },
+        };
+        FluentActions.Invoking(() => new LearnerExperiment(search)).Should().Throw<ArgumentException>().WithMessage("*UseSelectedLearningRates*Search.Trials = 2*");
+    }
+
+    [Fact]
+    public void Every_selected_spec_builds_and_is_matched_in_any_spelling()
+    {
+        var stats = CohortStatistics.FromDataset(LearnerExperimentTests.Cohort());
+        foreach (var (spec, rate) in ObjectiveRecipes.SelectedLearningRates)
+        {
+            rate.Should().BeInRange(1e-4, 1e-1, spec);
+            var parsed = ObjectiveSpec.Parse(spec);
+            parsed.ToString().Should().Be(spec, "keys are canonical");
+            var objective = ObjectiveRecipes.Default.Build(parsed, new ObjectiveContext(16, 1, stats), ObjectiveRegistry.CreateDefault());
+            objective.Should().NotBeNull(spec);
+            (objective as IDisposable)?.Dispose();
+        }
+        ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(" mse + 3 * weighted-contrastive ")).Should().Be(ObjectiveRecipes.PaperRecipeLearningRate);
+        ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(" y-aware( temperature = 0.1 )")).Should().Be(1.2e-2);
+        ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("mse+3*weighted-contrastive(margin=0.5)")).Should().BeNull("another margin was not selected");
+        ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("triplet")).Should().BeNull();
+        new ExperimentOptions().Objectives.Should().OnlyContain(spec => ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(spec)) != null,
+            "the default comparison holds only selected objectives");
+    }
+
+    [Fact]
     public void LearningRateOf_falls_back_to_the_optimizer_rate()
     {
         var o = Options() with { ObjectiveLearningRates = new Dictionary<string, double> { ["mse"] = 1e-2 } };

@@ -57,6 +57,40 @@ public sealed class ObjectiveRecipes
     /// <summary>The peak learning rate the same search selected for <c>mse-within-patient</c> (3·10⁻³).</summary>
     public const double WithinPatientLearningRate = 3e-3;
 
+    /// <summary>
+    /// The peak learning rate that the library's validation searches selected for each objective spec they selected
+    /// (development LUS cohort, four trials of the same 120-step budget per objective; docs/results.md, "Every objective
+    /// after its own search" and "The within-patient term"), keyed by the spec's canonical text: <c>mse</c> 6·10⁻³ (the
+    /// library default), <see cref="PaperRecipe"/> and <c>mse-within-patient</c> 3·10⁻³, <c>mse + 0.3*weighted-ranking</c>
+    /// 6·10⁻³, <c>weighted-contrastive(marginSlope=1)</c> 1.5·10⁻³, <c>y-aware(temperature=0.1)</c> and
+    /// <c>rnc(temperature=2)</c> 1.2·10⁻², and the within-patient term combined with the weighted contrastive one at
+    /// 3·10⁻³. An experiment uses them with <see cref="Experiments.ExperimentOptions.UseSelectedLearningRates"/>; a spec
+    /// not listed (another weight or option value) was not selected and has no entry.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> SelectedLearningRates { get; } = new Dictionary<string, double>
+    {
+        [Canonical("mse")] = 6e-3,
+        [Canonical(PaperRecipe)] = PaperRecipeLearningRate,
+        [Canonical("mse-within-patient")] = WithinPatientLearningRate,
+        [Canonical("mse+0.3*weighted-ranking")] = 6e-3,
+        [Canonical("weighted-contrastive(marginSlope=1)")] = 1.5e-3,
+        [Canonical("y-aware(temperature=0.1)")] = 1.2e-2,
+        [Canonical("rnc(temperature=2)")] = 1.2e-2,
+        [Canonical("mse-within-patient(withinPatientWeight=256)+0.3*weighted-contrastive(margin=0.5)")] = 3e-3,
+    }.AsReadOnly();
+
+    /// <summary>The peak learning rate the library's validation search selected for <paramref name="spec"/> (see
+    /// <see cref="SelectedLearningRates"/>; the spec is compared in its canonical form), or null when no search selected it.</summary>
+    /// <param name="spec">An objective spec.</param>
+    /// <returns>The selected rate, or null.</returns>
+    public static double? SelectedLearningRate(ObjectiveSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return SelectedLearningRates.TryGetValue(spec.ToString(), out double rate) ? rate : null;
+    }
+
+    private static string Canonical(string spec) => ObjectiveSpec.Parse(spec).ToString();
+
     /// <summary>An empty set of recipes: every spec name then resolves to the registry's options defaults.</summary>
     public ObjectiveRecipes() { }
 
