@@ -43,6 +43,12 @@ public sealed class CliTests : IDisposable
         File.Exists(P("run/last.safetensors")).Should().BeTrue();
         File.ReadAllLines(P("run/log.jsonl")).Should().HaveCount(3);
 
+        double SavedRate(string dir) => JsonDocument.Parse(File.ReadAllText(P(dir + "/run.json"))).RootElement.GetProperty("LearningRate").GetDouble();
+        SavedRate("run").Should().Be(Learner.Objectives.ObjectiveRecipes.PaperRecipeLearningRate, "the default objective, the paper's recipe, at its selected rate");
+        (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--objective", "mse", "--out", P("run-mse"), "--json", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Ok, err);
+        SavedRate("run-mse").Should().Be(6e-3);
+
         (code, output, err) = await Run("embed", "--run", P("run"), "--manifest", manifest, "--out", P("run/emb.npy"), "--json");
         code.Should().Be(ExitCodes.Ok, err);
         JsonDocument.Parse(output).RootElement.GetProperty("dimension").GetInt32().Should().Be(8);
