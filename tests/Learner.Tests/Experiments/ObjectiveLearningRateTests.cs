@@ -138,5 +138,16 @@ public class ObjectiveLearningRateTests
         o.Validate();
         o.LearningRateOf(ObjectiveSpec.Parse(ObjectiveRecipes.PaperRecipe)).Should().Be(ObjectiveRecipes.PaperRecipeLearningRate);
         o.LearningRateOf(ObjectiveSpec.Parse("mse")).Should().Be(new PretrainingOptions().Optimizer.LearningRate);
+
+        var selected = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Objectives:0"] = "mse-within-patient",
+            ["UseSelectedLearningRates"] = "true",
+        }).Build();
+        var p = new ExperimentOptions { ChangeThresholds = ChangeThresholds.Absolute(20) };
+        LearnerServiceCollectionExtensions.BindExperimentOptions(selected, p);
+        p.Validate();
+        p.UseSelectedLearningRates.Should().BeTrue();
+        p.LearningRateOf(ObjectiveSpec.Parse("mse-within-patient")).Should().Be(ObjectiveRecipes.WithinPatientLearningRate);
     }
 }
