@@ -17,6 +17,8 @@
 // augmentation, a sampler of its own), as "precise BN" does; bn=train embeds with each embedding batch's statistics.
 // aug=default|flip|shift|default+shift augments the pretraining views (shift: random translation by up to shift= pixels,
 // default 3, edges repeated).
+// patients=N generates a cohort of N patients (default 200); pretrainPatients=N pretrains (and fits every probe and
+// classifier) on a stratified subset of about N of its pretraining patients, the validation patients unchanged.
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
@@ -71,6 +73,10 @@ internal static class Diagnose
         data = Preprocess.NormalizeIntensities(data, norm);
         var split = PatientSplits.TrainValidationTest(data, 0.2, 0.2, I("splitSeed", 1234));
         var train = split.Train;
+        // pretrainPatients=N keeps a stratified subset of about N of the pretraining patients (the validation and test
+        // patients unchanged), for curves in the number of patients on one fixed validation group.
+        if (I("pretrainPatients", 0) is > 0 and var keep && keep < train.PatientCount)
+            train = PatientSplits.TrainValidationTest(train, 1.0 - (double)keep / train.PatientCount, 0, 4321).Train;
         static HashSet<string> Ids(LongitudinalDataset d) => d.Patients.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         var (trainIds, valIds, testIds) = (Ids(train), Ids(split.Validation), Ids(split.Test));
 
