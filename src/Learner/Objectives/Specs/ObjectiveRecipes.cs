@@ -64,20 +64,30 @@ public sealed class ObjectiveRecipes
     /// library default), <see cref="PaperRecipe"/> and <c>mse-within-patient</c> 3·10⁻³, <c>mse + 0.3*weighted-ranking</c>
     /// 6·10⁻³, <c>weighted-contrastive(marginSlope=1)</c> 1.5·10⁻³, <c>y-aware(temperature=0.1)</c> and
     /// <c>rnc(temperature=2)</c> 1.2·10⁻², and the within-patient term combined with the weighted contrastive one at
-    /// 3·10⁻³. An experiment uses them with <see cref="Experiments.ExperimentOptions.UseSelectedLearningRates"/>; a spec
-    /// not listed (another weight or option value) was not selected and has no entry.
+    /// 3·10⁻³. Each is listed as the search's results spell it (every searched option written out) and with the options
+    /// that equal the recipe's defaults left out. An experiment uses them with
+    /// <see cref="Experiments.ExperimentOptions.UseSelectedLearningRates"/>; a spec not listed (another weight, option
+    /// value or spelling) was not selected and has no entry.
     /// </summary>
-    public static IReadOnlyDictionary<string, double> SelectedLearningRates { get; } = new Dictionary<string, double>
+    public static IReadOnlyDictionary<string, double> SelectedLearningRates { get; } = SelectedRates();
+
+    private static IReadOnlyDictionary<string, double> SelectedRates()
     {
-        [Canonical("mse")] = 6e-3,
-        [Canonical(PaperRecipe)] = PaperRecipeLearningRate,
-        [Canonical("mse-within-patient")] = WithinPatientLearningRate,
-        [Canonical("mse+0.3*weighted-ranking")] = 6e-3,
-        [Canonical("weighted-contrastive(marginSlope=1)")] = 1.5e-3,
-        [Canonical("y-aware(temperature=0.1)")] = 1.2e-2,
-        [Canonical("rnc(temperature=2)")] = 1.2e-2,
-        [Canonical("mse-within-patient(withinPatientWeight=256)+0.3*weighted-contrastive(margin=0.5)")] = 3e-3,
-    }.AsReadOnly();
+        // Each selection under two spellings: as the search's results name it (every searched option written out) and
+        // with the options that equal the recipe's defaults left out (the constants above).
+        var rates = new Dictionary<string, double>();
+        void Add(double rate, params string[] specs) { foreach (string spec in specs) rates.Add(Canonical(spec), rate); }
+        Add(6e-3, "mse");
+        Add(PaperRecipeLearningRate, PaperRecipe, "mse+3*weighted-contrastive(margin=0.25, marginSlope=0.5)");
+        Add(WithinPatientLearningRate, "mse-within-patient", "mse-within-patient(withinPatientWeight=16)");
+        Add(6e-3, "mse+0.3*weighted-ranking", "mse+0.3*weighted-ranking(marginSlope=0.125)");
+        Add(1.5e-3, "weighted-contrastive(marginSlope=1)", "weighted-contrastive(margin=0.25, marginSlope=1)");
+        Add(1.2e-2, "y-aware(temperature=0.1)");
+        Add(1.2e-2, "rnc(temperature=2)");
+        Add(3e-3, "mse-within-patient(withinPatientWeight=256)+0.3*weighted-contrastive(margin=0.5)",
+            "mse-within-patient(withinPatientWeight=256)+0.3*weighted-contrastive(margin=0.5, marginSlope=0.5)");
+        return rates.AsReadOnly();
+    }
 
     /// <summary>The peak learning rate the library's validation search selected for <paramref name="spec"/> (see
     /// <see cref="SelectedLearningRates"/>; the spec is compared in its canonical form), or null when no search selected it.</summary>
