@@ -34,7 +34,7 @@ internal static partial class Commands
         var steps = Opt("--steps", "Optimizer steps per epoch.", CliDefaults.StepsPerEpoch);
         var ppb = Opt("--patients-per-batch", "Patients per batch.", CliDefaults.BatchSource.PatientsPerBatch);
         var spp = Opt("--scans-per-patient", "Scans per patient in a batch.", CliDefaults.BatchSource.ScansPerPatient);
-        var lr = Opt("--lr", "Peak learning rate (AdamW). Default: the rate the library's validation search selected for the objective (3e-3 for the paper's recipe and mse-within-patient; docs/results.md), else this.", CliDefaults.LearningRate);
+        var lr = Opt("--lr", "Peak learning rate (AdamW). Default: the rate the library's validation search selected for the objective (3e-3 for the paper's recipe and mse-within-patient; the list: docs/objectives.md), else this.", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps.", CliDefaults.Warmup);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
         var normalize = Opt("--normalize", "Per-scan input normalisation: zscore (each clip or volume to mean 0, sd 1; feature vectors unchanged) or none. Recorded in run.json and the checkpoints; embed applies the same.", "zscore").AcceptOnlyFromAmong("zscore", "none");
@@ -84,7 +84,11 @@ internal static partial class Commands
                     Dimension = Pick(dim, c => c.Encoder.EmbeddingDimension), Width = Pick(width, c => c.Encoder.WidthMultiplier),
                     Preset = Pick(preset, c => c.Encoder.Preset),
                     Epochs = Pick(epochs, c => c.Pretraining.Epochs), StepsPerEpoch = Pick(steps, c => c.Pretraining.StepsPerEpoch),
-                    LearningRate = ExperimentSettings.Given(p, lr) || section?["Pretraining:Optimizer:LearningRate"] is not null ? Pick(lr, c => c.Pretraining.Optimizer.LearningRate)
+                    // The objective's selected rate unless a rate is given (--lr, or the settings file's optimizer rate) or the
+                    // settings file turns the selected rates off.
+                    LearningRate = ExperimentSettings.Given(p, lr) || section?["Pretraining:Optimizer:LearningRate"] is not null
+                        || (section?[nameof(ExperimentOptions.UseSelectedLearningRates)] is not null && fromConfig?.UseSelectedLearningRates == false)
+                        ? Pick(lr, c => c.Pretraining.Optimizer.LearningRate)
                         : SelectedRate(spec) ?? p.GetValue(lr), Warmup = Pick(warmup, c => c.Pretraining.WarmupSteps), Seed = p.GetValue(seed),
                     CheckpointEvery = Pick(every, c => c.Pretraining.CheckpointEverySteps),
                     Source = (fromConfig?.BatchSource ?? new BatchSourceOptions()) with
@@ -200,7 +204,6 @@ internal static partial class Commands
         }));
     }
 
-    /// <summary>--preset, shared by pretrain and experiment: the backbone preset (<see cref="EncoderOptions.Preset"/>).</summary>
     /// <summary>The selected rate of an objective spec (null when none was selected, or when the spec does not parse:
     /// the objective's own check reports that).</summary>
     private static double? SelectedRate(string spec)
@@ -209,6 +212,7 @@ internal static partial class Commands
         catch (ObjectiveSpecException) { return null; }
     }
 
+    /// <summary>--preset, shared by pretrain and experiment: the backbone preset (<see cref="EncoderOptions.Preset"/>).</summary>
     internal static Option<string> PresetOption() =>
         new Option<string>("--preset")
         {

@@ -30,7 +30,7 @@ internal static class ExperimentCommand
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
         var epochs = Opt("--epochs", "Epochs per pretraining.", CliDefaults.Epochs);
         var steps = Opt("--steps", "Steps per epoch.", CliDefaults.StepsPerEpoch);
-        var lr = Opt("--lr", "Peak learning rate (AdamW) for every objective. Without it (and without a rate in --config, or a search), each objective runs at the rate the library's validation search selected for it (mse 6e-3; mse-within-patient and the paper's recipe mse+3*weighted-contrastive 3e-3; the list: docs/results.md), any other at this default.", CliDefaults.LearningRate);
+        var lr = Opt("--lr", "Peak learning rate (AdamW) for every objective. Without it (and without a rate in --config, or a search), each objective runs at the rate the library's validation search selected for it (mse 6e-3; mse-within-patient and the paper's recipe mse+3*weighted-contrastive 3e-3; the list: docs/objectives.md), any other at this default. A --config that sets ObjectiveLearningRates keeps the others at this default.", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps (at most the total steps).", CliDefaults.Warmup);
         var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
         var threshold = CliOption.Invariant(new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." });
@@ -161,7 +161,9 @@ internal static class ExperimentCommand
             if (given(strategy)) search.Strategy = p.GetValue(strategy) == "grid" ? SearchStrategy.Grid : SearchStrategy.Random;
             // Every objective at its own selected settings, as the library's comparisons run them — unless a rate was
             // asked for (--lr, a rate or the switch in --config) or a search draws the rates.
-            if (!given(lr) && search.Trials == 0 && section?["Pretraining:Optimizer:LearningRate"] is null && section?[nameof(ExperimentOptions.UseSelectedLearningRates)] is null)
+            if (given(lr)) options.UseSelectedLearningRates = false; // --lr is every objective's rate
+            else if (search.Trials == 0 && section?["Pretraining:Optimizer:LearningRate"] is null && section?[nameof(ExperimentOptions.UseSelectedLearningRates)] is null
+                && section?.GetSection(nameof(ExperimentOptions.ObjectiveLearningRates)).Exists() != true)
                 options.UseSelectedLearningRates = true;
             options.BootstrapResamples = ExperimentSettings.Pick(p, bootstrap, options.BootstrapResamples);
             CliContext.Positive(options.BootstrapResamples, "--bootstrap");

@@ -147,6 +147,17 @@ public sealed class CliTests : IDisposable
         (code, _, err) = await Run([.. common, "--lr", "0.001", "--out", P("one")]);
         code.Should().Be(ExitCodes.Ok, err);
         Budget("one").Should().Contain("peak lr 0.001,").And.NotContain("selected");
+
+        // A settings file with per-objective rates: those, and the optimizer's rate for the others (no selected rates).
+        File.WriteAllText(P("rates.json"), """{ "Learner": { "ObjectiveLearningRates": { "mse+3*weighted-contrastive": 0.002 } } }""");
+        (code, _, err) = await Run([.. common, "--config", P("rates.json"), "--out", P("cfg")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Budget("cfg").Should().Contain("peak lr 0.006 (mse + 3*weighted-contrastive: 0.002)").And.NotContain("selected");
+        // A settings file that turns them on, overridden by --lr for every objective.
+        File.WriteAllText(P("on.json"), """{ "Learner": { "UseSelectedLearningRates": true } }""");
+        (code, _, err) = await Run([.. common, "--config", P("on.json"), "--lr", "0.001", "--out", P("on")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Budget("on").Should().Contain("peak lr 0.001,").And.NotContain("selected");
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public static class Augment
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(rng);
-        if (maxShift < 0) throw new ArgumentOutOfRangeException(nameof(maxShift), maxShift, "The largest shift must be ≥ 0 pixels.");
+        if (maxShift is < 0 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(maxShift), maxShift, "The largest shift must be between 0 and 2^20 pixels.");
         int dy = rng.NextInt(2 * maxShift + 1) - maxShift, dx = rng.NextInt(2 * maxShift + 1) - maxShift;
         return Shift(x, dy, dx);
     }
@@ -111,6 +111,9 @@ public static class Augment
         int h = x.Dim(-2), w = x.Dim(-1);
         var output = new float[x.Size];
         if (x.Size == 0) return new Tensor(output, x.ShapeArray);
+        // Beyond ±size every offset gives the same edge-repeated image; clamping first keeps the arithmetic in range.
+        dy = Math.Clamp(dy, -h, h);
+        dx = Math.Clamp(dx, -w, w);
         int batch = x.Size / (h * w);
         var src = x.Data;
         // Output column c reads input column clamp(c − dx, 0, w − 1): a run of the left edge value up to lo, a contiguous
@@ -204,7 +207,7 @@ public static class Augment
         ArgumentNullException.ThrowIfNull(rng);
         ArgumentNullException.ThrowIfNull(options);
         var y = options.CropHeight > 0 && options.CropWidth > 0 ? RandomCrop(x, options.CropHeight, options.CropWidth, rng) : x;
-        if (options.MaxShift > 0) y = RandomShift(y, options.MaxShift, rng);
+        if (options.MaxShift != 0) y = RandomShift(y, options.MaxShift, rng); // a negative one is refused there
         if (options.FlipProbability > 0) y = RandomFlip(y, rng, options.FlipProbability);
         if (options.MaxBrightness > 0 || options.MaxContrast > 0) y = BrightnessContrast(y, rng, options.MaxBrightness, options.MaxContrast);
         if (options.NoiseStd > 0) y = GaussianNoise(y, rng, options.NoiseStd);

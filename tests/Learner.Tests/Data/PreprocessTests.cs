@@ -136,6 +136,8 @@ public class PreprocessTests
     [InlineData(16, 0)]
     [InlineData(0, -25)]
     [InlineData(-40, 40)]
+    [InlineData(int.MinValue, int.MaxValue)]
+    [InlineData(int.MaxValue, int.MinValue)]
     public void Shift_translates_the_last_two_axes_with_the_edges_repeated(int dy, int dx)
     {
         var x = Tensor.Normal(new Rng(9), 0, 1, 2, 3, 16, 20);
@@ -145,7 +147,9 @@ public class PreprocessTests
             for (int b = 0; b < 3; b++)
                 for (int r = 0; r < 16; r++)
                     for (int c = 0; c < 20; c++)
-                        y[a, b, r, c].Should().Be(x[a, b, Math.Clamp(r - dy, 0, 15), Math.Clamp(c - dx, 0, 19)], $"pixel ({a}, {b}, {r}, {c})");
+                        y[a, b, r, c].Should().Be(x[a, b, (int)Math.Clamp((long)r - dy, 0, 15), (int)Math.Clamp((long)c - dx, 0, 19)], $"pixel ({a}, {b}, {r}, {c})");
+        var plane = Tensor.Normal(new Rng(2), 0, 1, 5, 7);
+        Augment.Shift(plane, 1, -2)[3, 1].Should().Be(plane[2, 3], "rank 2 works");
     }
 
     [Fact]
@@ -167,8 +171,14 @@ public class PreprocessTests
         Augment.RandomShift(x, 0, new Rng(1)).ToArray().Should().Equal(x.ToArray());
         FluentActions.Invoking(() => Augment.RandomShift(x, -1, new Rng(1))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*-1*");
         FluentActions.Invoking(() => Augment.Shift(Tensor.Zeros(5), 1, 1)).Should().Throw<ShapeMismatchException>().WithMessage("*[5]*");
-        var none = new AugmentationOptions { FlipProbability = 0, MaxBrightness = 0, MaxContrast = 0, NoiseStd = 0 };
-        Augment.Apply(x, new Rng(8), none with { MaxShift = 3 }).ToArray().Should().Equal(Augment.RandomShift(x, 3, new Rng(8)).ToArray(), "Apply shifts before anything else draws");
+        var flipOnly = new AugmentationOptions { FlipProbability = 0.5, MaxBrightness = 0, MaxContrast = 0, NoiseStd = 0 };
+        for (ulong seed = 0; seed < 8; seed++)
+        {
+            var rng = new Rng(seed);
+            var expected = Augment.RandomFlip(Augment.RandomShift(x, 3, rng), rng, 0.5);
+            Augment.Apply(x, new Rng(seed), flipOnly with { MaxShift = 3 }).ToArray().Should().Equal(expected.ToArray(), "Apply shifts, then flips, from one generator");
+        }
+        FluentActions.Invoking(() => Augment.Apply(x, new Rng(1), flipOnly with { MaxShift = -2 })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*-2*");
     }
 
     [Fact]

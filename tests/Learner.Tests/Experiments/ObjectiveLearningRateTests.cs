@@ -86,6 +86,7 @@ public class ObjectiveLearningRateTests
         ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(" y-aware( temperature = 0.1 )")).Should().Be(1.2e-2);
         ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("mse+3*weighted-contrastive(margin=0.5)")).Should().BeNull("another margin was not selected");
         ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("triplet")).Should().BeNull();
+        ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("weighted-contrastive(MarginSlope=1)")).Should().Be(1.5e-3, "option names compare case-insensitively, as for ObjectiveLearningRates");
         ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse("mse + 3*weighted-contrastive(margin=0.25, marginSlope=0.5)"))
             .Should().Be(ObjectiveRecipes.PaperRecipeLearningRate, "the spelling of the search's results finds it too");
         new ExperimentOptions().Objectives.Should().OnlyContain(spec => ObjectiveRecipes.SelectedLearningRate(ObjectiveSpec.Parse(spec)) != null,

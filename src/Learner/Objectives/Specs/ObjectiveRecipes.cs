@@ -96,7 +96,10 @@ public sealed class ObjectiveRecipes
     public static double? SelectedLearningRate(ObjectiveSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return SelectedLearningRates.TryGetValue(spec.ToString(), out double rate) ? rate : null;
+        // By spec equality (option names compare case-insensitively), as ObjectiveLearningRates keys do.
+        foreach (var (key, rate) in SelectedLearningRates)
+            if (ObjectiveSpec.Parse(key).Equals(spec)) return rate;
+        return null;
     }
 
     private static string Canonical(string spec) => ObjectiveSpec.Parse(spec).ToString();
