@@ -29,6 +29,44 @@ public sealed record AugmentationOptions
 
     /// <summary>Standard deviation of additive Gaussian noise. Default 0.02.</summary>
     public float NoiseStd { get; init; } = 0.02f;
+
+    /// <summary>Whether a transform of the last two axes (crop or shift) is on: those need scans of rank ≥ 2.</summary>
+    public bool IsSpatial => CropHeight > 0 || MaxShift > 0;
+
+    /// <summary>Checks every setting on its own, so that a bad value is refused before the first step rather than
+    /// skipped (a negative or NaN amount would otherwise switch its transform off silently) or thrown mid-run.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it and its value.</exception>
+    public void Validate()
+    {
+        if (CropHeight < 0 || CropWidth < 0 || (CropHeight == 0) != (CropWidth == 0))
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation crop must be two positive sizes or both 0 (off), got CropHeight = {CropHeight}, CropWidth = {CropWidth}."), nameof(CropHeight));
+        if (MaxShift is < 0 or > 1 << 20)
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation MaxShift must be between 0 (off) and 2^20 pixels, got {MaxShift}."), nameof(MaxShift));
+        if (!(FlipProbability >= 0 && FlipProbability <= 1))
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation FlipProbability must be in [0, 1], got {FlipProbability}."), nameof(FlipProbability));
+        if (!(MaxBrightness >= 0) || !float.IsFinite(MaxBrightness))
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation MaxBrightness must be finite and ≥ 0, got {MaxBrightness}."), nameof(MaxBrightness));
+        if (!(MaxContrast >= 0 && MaxContrast < 1))
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation MaxContrast must be in [0, 1), got {MaxContrast}."), nameof(MaxContrast));
+        if (!(NoiseStd >= 0) || !float.IsFinite(NoiseStd))
+            throw new ArgumentException(FormattableString.Invariant($"Augmentation NoiseStd must be finite and ≥ 0, got {NoiseStd}."), nameof(NoiseStd));
+    }
+
+    /// <summary>Checks the settings (<see cref="Validate()"/>) against the shape of the scans they will augment: a crop or
+    /// shift needs rank ≥ 2, and a crop must fit inside the last two axes.</summary>
+    /// <param name="scanShape">The shape every scan shares.</param>
+    /// <param name="scan">The scan the shape was read from, for the message.</param>
+    /// <exception cref="ArgumentException">A setting is out of range.</exception>
+    /// <exception cref="ShapeMismatchException">The scans' shape cannot take the crop or shift.</exception>
+    public void Validate(ReadOnlySpan<int> scanShape, string scan)
+    {
+        Validate();
+        string shape = $"[{string.Join(", ", scanShape.ToArray())}]";
+        if (IsSpatial && scanShape.Length < 2)
+            throw new ShapeMismatchException($"Augmentation {(CropHeight > 0 ? $"crop {CropHeight}×{CropWidth}" : $"MaxShift = {MaxShift}")} acts on the last two axes, but scan '{scan}' has shape {shape} (rank {scanShape.Length}); turn it off for rank-1 scans.");
+        if (CropHeight > 0 && (CropHeight > scanShape[^2] || CropWidth > scanShape[^1]))
+            throw new ShapeMismatchException($"Augmentation crop {CropHeight}×{CropWidth} does not fit scan '{scan}' of shape {shape}.");
+    }
 }
 
 /// <summary>

@@ -109,8 +109,19 @@ internal sealed class ExperimentStore(string root)
         {
             var old = saved.Settings.FirstOrDefault(x => x.Length == 2 && x[0] == pair[0]);
             if (old is null || old[1] != pair[1])
-                throw new InvalidDataException($"'{Root}' was written with {pair[0]} = '{old?[1] ?? "(unset)"}', but this run has '{pair[1]}'; resume with the same settings, or start in a new folder.");
+                throw new InvalidDataException($"'{Root}' was written with {pair[0]} = '{old?[1] ?? "(unset)"}', but this run has '{pair[1]}'; resume with the same settings, or start in a new folder.{Hint(old?[1], pair[1])}");
         }
+    }
+
+    /// <summary>What to change to resume, where the difference has a known cause.</summary>
+    private static string Hint(string? saved, string current)
+    {
+        const string Selected = "the searches' selected rates";
+        if (saved is not null && current.Contains(Selected, StringComparison.Ordinal) && !saved.Contains(Selected, StringComparison.Ordinal))
+            return " This run gives each objective the learning rate its search selected (ExperimentOptions.UseSelectedLearningRates, " +
+                "the CLI's default when no rate is given), while the folder's runs shared one peak rate: to resume them, turn it off " +
+                "(CLI: pass --lr with the folder's rate).";
+        return "";
     }
 
     /// <summary>A fingerprint of what the experiment reads from the data: every scan's id, patient, time, scores, label.</summary>

@@ -110,6 +110,8 @@ public sealed partial class Pretrainer
     /// <exception cref="MissingScoreException">The objective needs scores and a scan has none (the message names the
     /// scan, its patient and the objective).</exception>
     /// <exception cref="MissingLabelException">The objective needs coarse labels and a scan has none.</exception>
+    /// <exception cref="ShapeMismatchException">The augmentation crops or shifts, and the scans are of rank 1 or smaller
+    /// than the crop (the message names the first scan and its shape).</exception>
     public Pretrainer(IEncoder encoder, LongitudinalDataset dataset, IPretrainingBatchSource source, IObjective objective, PretrainingOptions options, ILogger<Pretrainer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
@@ -132,6 +134,14 @@ public sealed partial class Pretrainer
         _objective = objective;
         _options = options;
         _twoViews = objective.Requires.HasFlag(BatchFields.SecondView);
+        // A crop or shift that the scans cannot take is refused here, not at the first step.
+        if ((options.Augmentation ?? (_twoViews ? new AugmentationOptions() : null)) is { IsSpatial: true } spatial && _dataset.Scans.Count > 0)
+        {
+            using var scope = TensorScope.Begin();
+            var first = _dataset.Scans[0];
+            _dataset.PayloadCache.ValuesOf(first, out var shape);
+            spatial.Validate(shape, first.Id);
+        }
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _optimizer = encoder.CreateOptimizer(options.Optimizer);
         // Heads the objective owns (the MSE baseline's linear head) train with AdamW at the same schedule.

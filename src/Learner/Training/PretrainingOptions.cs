@@ -91,6 +91,7 @@ public sealed record PretrainingOptions
         Optimizer.Validate();
         if (InputNormalization is null) throw new ArgumentException("InputNormalization must be set (ScanNormalization.Unchanged for none).", nameof(InputNormalization));
         InputNormalization.Validate();
+        Augmentation?.Validate();
         if (WarmupSteps < 0) throw new ArgumentException($"WarmupSteps must be ≥ 0, got {WarmupSteps}.", nameof(WarmupSteps));
         if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}.", nameof(MinLearningRateFactor));
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}.", nameof(MaxGradNorm));

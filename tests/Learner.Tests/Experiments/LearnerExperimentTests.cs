@@ -261,6 +261,9 @@ public class LearnerExperimentTests
             var other = options with { Pretraining = options.Pretraining with { StepsPerEpoch = 5 } };
             FluentActions.Invoking(() => new LearnerExperiment(other).Run(Cohort(), run with { Resume = true }, null, null, CancellationToken.None))
                 .Should().Throw<InvalidDataException>().WithMessage("*budget*");
+            // Runs made at one shared rate, resumed with each objective's selected rate: the refusal says what to turn off.
+            FluentActions.Invoking(() => new LearnerExperiment(options with { UseSelectedLearningRates = true }).Run(Cohort(), run with { Resume = true }, null, null, CancellationToken.None))
+                .Should().Throw<InvalidDataException>().WithMessage("*budget*selected*UseSelectedLearningRates*turn it off*--lr*");
             var changed = new LongitudinalDataset(Cohort().Scans.Select(s => s.Id == "s0-0" ? s.WithScore(s.Score + 1) : s), true);
             FluentActions.Invoking(() => new LearnerExperiment(options).Run(changed, run with { Resume = true }, null, null, CancellationToken.None))
                 .Should().Throw<InvalidDataException>().WithMessage("*other data*");
