@@ -19,6 +19,8 @@
 // default 3, edges repeated).
 // patients=N generates a cohort of N patients (default 200); pretrainPatients=N pretrains (and fits every probe and
 // classifier) on a stratified subset of about N of its pretraining patients, the validation patients unchanged.
+// arch=<architecture> swaps the backbone (default tsm-resnet); arch=cnn2d-frames is the 2-D CNN reading a clip's frames
+// as input channels, a tenth of the TSM-ResNet's cost per step (docs/results.md, "Compute or patients").
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
@@ -84,7 +86,11 @@ internal static class Diagnose
         {
             Architecture = Get("arch", arch), EmbeddingDimension = I("dim", 64), ClipLength = 8, WidthMultiplier = D("width", 1), Seed = (ulong)seed,
         };
-        var encoder = EncoderFactory.Create(encoderOptions);
+        // arch=cnn2d-frames: the 2-D CNN with a clip's frames as its input channels (no temporal modelling; a diagnosis
+        // of what the TSM backbone's cost buys at a fixed wall time).
+        IEncoder encoder = encoderOptions.Architecture == "cnn2d-frames"
+            ? new Cnn2dEncoder(EncoderFactory.Cnn2dOptions(encoderOptions with { Architecture = "cnn2d" }) with { InputChannels = 8 })
+            : EncoderFactory.Create(encoderOptions);
         var stats = CohortStatistics.FromDataset(train);
         var objective = ObjectiveRecipes.Default.Build(ObjectiveSpec.Parse(spec), new ObjectiveContext(encoder.EmbeddingDimension, (ulong)seed, stats), ObjectiveRegistry.CreateDefault());
         var batch = new BatchSourceOptions { PatientsPerBatch = I("P", 8), ScansPerPatient = I("K", 4) };
