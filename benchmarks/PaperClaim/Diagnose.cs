@@ -16,7 +16,7 @@
 // embedding: the mean of bnBatches= (default 50) training-mode batches of P × K pretraining clips (no gradient, no
 // augmentation, a sampler of its own), as "precise BN" does; bn=train embeds with each embedding batch's statistics.
 // aug=default|flip|shift|default+shift augments the pretraining views (shift: random translation by up to shift= pixels,
-// default 3, edges repeated).
+// default 3, edges repeated); sharedAug=true gives a patient's clips in a batch one draw (SharedWithinPatient).
 // patients=N generates a cohort of N patients (default 200); pretrainPatients=N pretrains (and fits every probe and
 // classifier) on a stratified subset of about N of its pretraining patients, the validation patients unchanged.
 // arch=<architecture> swaps the backbone (default tsm-resnet); arch=cnn2d-frames is the 2-D CNN reading a clip's frames
@@ -103,6 +103,8 @@ internal static class Diagnose
             "default+shift" => new AugmentationOptions { MaxShift = I("shift", 3) },
             _ => new AugmentationOptions(),
         };
+        // sharedAug=true: a patient's clips in a batch share the augmentation draw (AugmentationOptions.SharedWithinPatient).
+        if (aug is not null && Get("sharedAug", "false") == "true") aug = aug with { SharedWithinPatient = true };
         var options = new PretrainingOptions
         {
             Epochs = 1, StepsPerEpoch = steps, WarmupSteps = I("warmup", 5), Seed = (ulong)seed,

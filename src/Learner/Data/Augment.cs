@@ -4,7 +4,7 @@ using Tensor = Learner.Nn.Tensor;
 
 namespace Learner.Data;
 
-/// <summary>Settings of <see cref="Augment.Apply"/>. The defaults give mild augmentation suited to ultrasound clips.</summary>
+/// <summary>Settings of <see cref="Augment.Apply(Tensor, Rng, AugmentationOptions)"/>. The defaults give mild augmentation suited to ultrasound clips.</summary>
 public sealed record AugmentationOptions
 {
     /// <summary>Output height of the random crop; 0 disables cropping.</summary>
@@ -29,6 +29,12 @@ public sealed record AugmentationOptions
 
     /// <summary>Standard deviation of additive Gaussian noise. Default 0.02.</summary>
     public float NoiseStd { get; init; } = 0.02f;
+
+    /// <summary>When true, every scan of one patient in a pretraining batch gets the same crop, shift, flip, brightness and
+    /// contrast draw (one draw per patient and view; the noise stays per scan): the batch then shows each patient as if
+    /// acquired under other settings, while the differences between that patient's scans — what change detection reads
+    /// — are left as they are. Default false (one draw per scan).</summary>
+    public bool SharedWithinPatient { get; init; }
 
     /// <summary>Whether a transform of the last two axes (crop or shift) is on: those need scans of rank ≥ 2.</summary>
     public bool IsSpatial => CropHeight > 0 || MaxShift > 0;
@@ -239,16 +245,44 @@ public static class Augment
     /// <param name="rng">The generator.</param>
     /// <param name="options">The settings.</param>
     /// <returns>The augmented copy.</returns>
-    public static Tensor Apply(Tensor x, Rng rng, AugmentationOptions options)
+    public static Tensor Apply(Tensor x, Rng rng, AugmentationOptions options) => Apply(x, rng, rng, options);
+
+    /// <summary>As <see cref="Apply(Tensor, Rng, AugmentationOptions)"/>, with the crop, shift, flip, brightness and
+    /// contrast drawn from <paramref name="shared"/> and the noise from <paramref name="own"/> (the same generator for
+    /// both gives exactly that overload's result).</summary>
+    /// <param name="x">The clip or volume.</param>
+    /// <param name="shared">The generator of the geometric and intensity draws.</param>
+    /// <param name="own">The generator of the noise.</param>
+    /// <param name="options">The settings.</param>
+    /// <returns>The augmented copy.</returns>
+    public static Tensor Apply(Tensor x, Rng shared, Rng own, AugmentationOptions options)
     {
         ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(shared);
+        ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(options);
-        var y = options.CropHeight > 0 && options.CropWidth > 0 ? RandomCrop(x, options.CropHeight, options.CropWidth, rng) : x;
-        if (options.MaxShift != 0) y = RandomShift(y, options.MaxShift, rng); // a negative one is refused there
-        if (options.FlipProbability > 0) y = RandomFlip(y, rng, options.FlipProbability);
-        if (options.MaxBrightness > 0 || options.MaxContrast > 0) y = BrightnessContrast(y, rng, options.MaxBrightness, options.MaxContrast);
-        if (options.NoiseStd > 0) y = GaussianNoise(y, rng, options.NoiseStd);
+        var y = options.CropHeight > 0 && options.CropWidth > 0 ? RandomCrop(x, options.CropHeight, options.CropWidth, shared) : x;
+        if (options.MaxShift != 0) y = RandomShift(y, options.MaxShift, shared); // a negative one is refused there
+        if (options.FlipProbability > 0) y = RandomFlip(y, shared, options.FlipProbability);
+        if (options.MaxBrightness > 0 || options.MaxContrast > 0) y = BrightnessContrast(y, shared, options.MaxBrightness, options.MaxContrast);
+        if (options.NoiseStd > 0) y = GaussianNoise(y, own, options.NoiseStd);
         return ReferenceEquals(y, x) ? new Tensor(x.ToArray(), x.ShapeArray) : y;
+    }
+
+    /// <summary>Stream of the per-patient draws of <see cref="AugmentationOptions.SharedWithinPatient"/>, apart from the
+    /// per-copy streams (which are the copy indices, far below it).</summary>
+    private const ulong SharedStream = 0x5EED_0000_0000_0000;
+
+    /// <summary>Augments copy <paramref name="copy"/> (view v = copy / B, scan k = copy mod B) of a batch of B =
+    /// <paramref name="scans"/>.Length scans with one step's generator: each copy from the step's stream forked by the
+    /// copy index or, with <see cref="AugmentationOptions.SharedWithinPatient"/>, its geometric and intensity draws from
+    /// the stream of its view and patient (so a patient's scans in the batch share them) and its noise as before.</summary>
+    internal static Tensor ApplyToCopy(Tensor x, Rng stepRng, int copy, ReadOnlySpan<int> scans, LongitudinalDataset dataset, AugmentationOptions options)
+    {
+        var own = stepRng.Fork((ulong)copy);
+        if (!options.SharedWithinPatient) return Apply(x, own, options);
+        int b = scans.Length, view = copy / b, patient = dataset.Scans[scans[copy % b]].PatientIndex;
+        var shared = stepRng.Fork(SharedStream | ((ulong)view << 32) | (uint)patient);
+        return Apply(x, shared, own, options);
     }
 }

@@ -139,7 +139,7 @@ internal sealed class BatchPrefetcher : IDisposable
     }
 
     /// <summary>Augments copy <paramref name="copy"/> of a scan with the current step's stream.</summary>
-    private Tensor AugmentCopy(Tensor x, int copy) => Augment.Apply(x, _stepAugmentRng!.Fork((ulong)copy), _augmentation!);
+    private Tensor AugmentCopy(Tensor x, int copy) => Augment.ApplyToCopy(x, _stepAugmentRng!, copy, _scans.AsSpan(0, _draw.Scans), _dataset, _augmentation!);
 
     /// <summary>Stops the worker and waits for it.</summary>
     public void Dispose()

@@ -141,7 +141,9 @@ internal sealed class PretrainingBatchBuffers
     public Tensor LoadInput(LongitudinalDataset dataset, AugmentationOptions? augmentation, Rng rng)
     {
         var scans = Scans.AsSpan(0, Count);
-        return augmentation is null ? dataset.LoadBatch(scans)
-            : dataset.LoadBatch(scans, _views, (x, copy) => Augment.Apply(x, rng.Fork((ulong)copy), augmentation));
+        if (augmentation is null) return dataset.LoadBatch(scans);
+        int[] batch = Scans;
+        int count = Count;
+        return dataset.LoadBatch(scans, _views, (x, copy) => Augment.ApplyToCopy(x, rng, copy, batch.AsSpan(0, count), dataset, augmentation));
     }
 }
