@@ -61,9 +61,8 @@ internal static class Im2ColPadded
                 if (!padded) pad = MemoryMarshal.CreateSpan(ref xr, inS);
                 else
                     for (int d = 0; d < g.D; d++)
-                        for (int h = 0; h < g.H; h++)
-                            Im2Col.Copy(ref Unsafe.Add(ref xr, (d * g.H + h) * g.W),
-                                ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + (h + g.PH) * wp + g.PW), g.W);
+                        Im2Col.CopyRows(ref Unsafe.Add(ref xr, d * g.H * g.W), g.W,
+                            ref Unsafe.Add(ref MemoryMarshal.GetReference(pad), (d + g.PD) * plane + g.PH * wp + g.PW), wp, g.H, g.W);
                 if (table.IsEmpty) Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
                 else table.Walk<CopyIn>(g, ref MemoryMarshal.GetReference(pad), pad.Length, col, ld, ref r);
             }
@@ -96,9 +95,8 @@ internal static class Im2ColPadded
                 if (!padded) continue;
                 ref float xr = ref MemoryMarshal.GetReference(dx.Slice(c * inS, inS));
                 for (int d = 0; d < g.D; d++)
-                    for (int h = 0; h < g.H; h++)
-                        Im2Col.Copy(ref Unsafe.Add(ref pr, (d + g.PD) * plane + (h + g.PH) * wp + g.PW),
-                            ref Unsafe.Add(ref xr, (d * g.H + h) * g.W), g.W);
+                    Im2Col.CopyRows(ref Unsafe.Add(ref pr, (d + g.PD) * plane + g.PH * wp + g.PW), wp,
+                        ref Unsafe.Add(ref xr, d * g.H * g.W), g.W, g.H, g.W);
             }
         }
         finally
