@@ -20,7 +20,7 @@ internal static partial class Commands
         var manifest = new Option<string>("--manifest") { Description = "The training manifest CSV (scan_id, patient_id, time, score, label, path)." };
         var output = Req("--out", "Run folder: run.json (settings), log.jsonl (progress), last.safetensors and head files.");
         var objective = Opt("--objective", "An objective spec: a registered name with options, or a weighted sum, e.g. \"mse+0.5*weighted-contrastive(marginByGap=true)\" (grammar: docs/objectives.md).", ObjectiveRecipes.PaperRecipe);
-        var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its first objective, Encoder, BatchSource, and the Pretraining budget (Epochs, StepsPerEpoch, WarmupSteps, CheckpointEverySteps, Optimizer:LearningRate); other keys are reported as ignored. Command-line options override it." };
+        var config = new Option<string>("--config") { Description = "A JSON file of settings (the 'Learner' section or the whole file, as for experiment): its first objective, Encoder, BatchSource, and the Pretraining budget (Epochs, StepsPerEpoch, WarmupSteps, CheckpointEverySteps, Optimizer:LearningRate) and Augmentation; other keys are reported as ignored. Command-line options override it." };
         var source = Opt("--batch-source", "Batch source: pk (P×K patient batches), pairs (inter-patient pairs with a coarse-to-fine curriculum), triplets.", "pk").AcceptOnlyFromAmong("pk", "pairs", "triplets");
         var pairs = Opt("--pairs-per-batch", "Pairs per step with --batch-source pairs.", CliDefaults.BatchSource.PairsPerBatch);
         var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
@@ -38,6 +38,7 @@ internal static partial class Commands
         var warmup = Opt("--warmup", "Warm-up steps.", CliDefaults.Warmup);
         var seed = Opt("--seed", "Seed (initialisation and batch order).", 1);
         var normalize = Opt("--normalize", "Per-scan input normalisation: zscore (each clip or volume to mean 0, sd 1; feature vectors unchanged) or none. Recorded in run.json and the checkpoints; embed applies the same.", "zscore").AcceptOnlyFromAmong("zscore", "none");
+        var augment = Opt("--augment", "Augment every training scan: none, or default (a horizontal flip with p 0.5, brightness ±0.1, contrast ±10 %, noise σ 0.02, one draw per scan). A settings file's Pretraining:Augmentation section sets each of these, a crop, a shift and SharedWithinPatient. Recorded in run.json.", "none").AcceptOnlyFromAmong("none", "default");
         var every = Opt("--checkpoint-every", "Checkpoint every this many steps (and always at the end and on Ctrl-C).", CliDefaults.CheckpointEvery);
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with the settings in its run.json (options that contradict them are refused; --checkpoint-every may change)." };
         var scalars = new Option<string>("--scalars") { Description = "Also write the training curves as a CSV of scalars (time, step, epoch, tag, value: loss, lr, each objective term), appended to on --resume." };
@@ -53,7 +54,7 @@ internal static partial class Commands
               learner pretrain --manifest data/lus/manifest.csv --objective "weighted-contrastive(marginByGap=true)" --batch-source pairs --out runs/pairs
               learner pretrain --manifest data/labels.csv --objective supcon --config exp.json --out runs/supcon
               learner pretrain --out runs/wc --resume
-            """) { manifest, output, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, normalize, every, resume, force, scalars };
+            """) { manifest, output, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, normalize, augment, every, resume, force, scalars };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -68,7 +69,7 @@ internal static partial class Commands
                 if (!File.Exists(runFile)) throw new CliException($"--resume: '{dir}' holds no {RunSettings.FileName}; there is no run to resume there.", ExitCodes.Failed);
                 settings = RunSettings.Read(runFile);
                 if (!File.Exists(Path.Combine(dir, "last.safetensors"))) throw new CliException($"--resume: '{dir}' holds no last.safetensors yet; start the run again with --force.", ExitCodes.Failed);
-                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, normalize);
+                settings = ResumeSettings(p, settings, runFile, manifest, objective, config, encoder, dim, width, preset, epochs, steps, ppb, spp, source, pairs, curriculum, startGap, negativeGap, lr, warmup, seed, every, normalize, augment);
             }
             else
             {
@@ -100,17 +101,20 @@ internal static partial class Commands
                         CurriculumStartGap = Pick(startGap, c => c.BatchSource.CurriculumStartGap), NegativeGap = Pick(negativeGap, c => c.BatchSource.NegativeGap),
                     },
                     Normalize = p.GetValue(normalize),
+                    Augmentation = ExperimentSettings.Given(p, augment) || fromConfig is null
+                        ? (p.GetValue(augment) == "default" ? new Data.AugmentationOptions() : null)
+                        : fromConfig.Pretraining.Augmentation,
                 };
                 if (section is not null)
                 {
                     // pretrain reads only these keys of a settings file; say which others it ignores rather than drop them silently.
                     string[] used = ["Objectives", "Encoder:Architecture", "Encoder:EmbeddingDimension", "Encoder:WidthMultiplier", "Encoder:Preset", "Pretraining:Epochs", "Pretraining:StepsPerEpoch",
-                        "Pretraining:WarmupSteps", "Pretraining:CheckpointEverySteps", "Pretraining:Optimizer:LearningRate", "BatchSource"];
+                        "Pretraining:WarmupSteps", "Pretraining:CheckpointEverySteps", "Pretraining:Optimizer:LearningRate", "Pretraining:Augmentation", "BatchSource"];
                     var ignored = Microsoft.Extensions.Configuration.ConfigurationExtensions.AsEnumerable(section, makePathsRelative: true).Where(kv => kv.Value is not null)
                         .Select(kv => kv.Key).Where(k => !used.Any(u => k.Equals(u, StringComparison.OrdinalIgnoreCase) || k.StartsWith(u + ":", StringComparison.OrdinalIgnoreCase)))
                         .Order(StringComparer.Ordinal).ToList();
                     if (ignored.Count > 0)
-                        await cx.Err.WriteLineAsync($"learner: --config: pretrain ignores {string.Join(", ", ignored)} (experiment settings; pretrain uses the objective, Encoder, BatchSource and the Pretraining budget and learning rate).");
+                        await cx.Err.WriteLineAsync($"learner: --config: pretrain ignores {string.Join(", ", ignored)} (experiment settings; pretrain uses the objective, Encoder, BatchSource and the Pretraining budget, learning rate and augmentation).");
                 }
             }
             var data = cx.ReadManifest(settings.Manifest, settings.Delimiter);
@@ -226,7 +230,8 @@ internal static partial class Commands
     /// --checkpoint-every, which changes no step, is applied (and saved).</summary>
     private static RunSettings ResumeSettings(ParseResult p, RunSettings saved, string runFile, Option<string> manifest, Option<string> objective, Option<string> config,
         Option<string> encoder, Option<int> dim, Option<double> width, Option<string> preset, Option<int> epochs, Option<int> steps, Option<int> ppb, Option<int> spp, Option<string> source,
-        Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every, Option<string> normalize)
+        Option<int> pairs, Option<string> curriculum, Option<double> startGap, Option<double> negativeGap, Option<double> lr, Option<int> warmup, Option<int> seed, Option<int> every, Option<string> normalize,
+        Option<string> augment)
     {
         var conflicts = new List<string>();
         void Check<T>(Option<T> option, T savedValue, string field, Func<T, T>? normalize = null)
@@ -257,6 +262,7 @@ internal static partial class Commands
         Check(lr, saved.LearningRate, nameof(RunSettings.LearningRate));
         Check(warmup, saved.Warmup, nameof(RunSettings.Warmup));
         Check(seed, saved.Seed, nameof(RunSettings.Seed));
+        Check(augment, saved.Augmentation is null ? "none" : saved.Augmentation == new Data.AugmentationOptions() ? "default" : saved.Augmentation.Describe(), nameof(RunSettings.Augmentation));
         if (ExperimentSettings.Given(p, config)) conflicts.Add($"{config.Name} {p.GetValue(config)} (a resumed run takes its settings from run.json only)");
         if (conflicts.Count > 0)
             throw new CliException($"--resume: {string.Join("; ", conflicts)} contradict{(conflicts.Count == 1 ? "s" : "")} the saved {runFile}. A resumed run continues with the settings it started with; drop these options, or start a new run with --force. (--checkpoint-every may change on resume.)");

@@ -69,6 +69,10 @@ internal sealed record RunSettings
         : ScanNormalization.ParseMethod(Normalize) is { } method ? new ScanNormalization(method)
         : throw new CliException($"run.json: Normalize '{Normalize}' is not a normalisation (none, zscore, minmax, percentile-clip).");
 
+    /// <summary>The augmentation of every training scan (--augment, or a settings file's Pretraining:Augmentation), or
+    /// null for none (run.json files written before it was recorded: those runs had none).</summary>
+    public AugmentationOptions? Augmentation { get; init; }
+
     public double LearningRate { get; init; } = CliDefaults.LearningRate;
     public int Warmup { get; init; } = CliDefaults.Warmup;
     public int Seed { get; init; } = 1;
@@ -175,7 +179,7 @@ internal sealed record RunSettings
             {
                 Epochs = Epochs, StepsPerEpoch = StepsPerEpoch, WarmupSteps = Warmup, CheckpointDirectory = directory, CheckpointEverySteps = CheckpointEvery,
                 Optimizer = new EncoderOptimizerOptions { LearningRate = LearningRate },
-                InputNormalization = InputNormalization,
+                InputNormalization = InputNormalization, Augmentation = Augmentation,
             },
         };
         try { experiment.Validate(); }

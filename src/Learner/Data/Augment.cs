@@ -37,7 +37,26 @@ public sealed record AugmentationOptions
     public bool SharedWithinPatient { get; init; }
 
     /// <summary>Whether a transform of the last two axes (crop or shift) is on: those need scans of rank ≥ 2.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsSpatial => CropHeight > 0 || MaxShift > 0;
+
+    /// <summary>The settings in words, culture-invariant ("flip 0.5, brightness ±0.1, …"; "none" when every transform is
+    /// off), as experiment settings and run records show them.</summary>
+    /// <returns>The description.</returns>
+    public string Describe()
+    {
+        var parts = new List<string>();
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        static string G(float v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        if (CropHeight > 0) parts.Add(FormattableString.Invariant($"crop {CropHeight}×{CropWidth}"));
+        if (MaxShift > 0) parts.Add(FormattableString.Invariant($"shift ±{MaxShift}"));
+        if (FlipProbability > 0) parts.Add($"flip {F(FlipProbability)}");
+        if (MaxBrightness > 0) parts.Add($"brightness ±{G(MaxBrightness)}");
+        if (MaxContrast > 0) parts.Add($"contrast ±{G(MaxContrast)}");
+        if (NoiseStd > 0) parts.Add($"noise σ {G(NoiseStd)}");
+        if (parts.Count == 0) return "none";
+        return string.Join(", ", parts) + (SharedWithinPatient ? "; one draw per patient and view" : "");
+    }
 
     /// <summary>Checks every setting on its own, so that a bad value is refused before the first step rather than
     /// skipped (a negative or NaN amount would otherwise switch its transform off silently) or thrown mid-run.</summary>

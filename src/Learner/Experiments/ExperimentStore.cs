@@ -111,6 +111,9 @@ internal sealed class ExperimentStore(string root)
             if (old is null || old[1] != pair[1])
                 throw new InvalidDataException($"'{Root}' was written with {pair[0]} = '{old?[1] ?? "(unset)"}', but this run has '{pair[1]}'; resume with the same settings, or start in a new folder.{Hint(old?[1], pair[1])}");
         }
+        // A setting listed only when set (augmentation) that the folder had and this run has not.
+        foreach (var old in saved.Settings.Where(x => x.Length == 2 && !current.Settings.Any(c => c[0] == x[0])))
+            throw new InvalidDataException($"'{Root}' was written with {old[0]} = '{old[1]}', but this run has none; resume with the same settings, or start in a new folder.");
     }
 
     /// <summary>What to change to resume, where the difference has a known cause.</summary>

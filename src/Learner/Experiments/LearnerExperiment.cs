@@ -260,7 +260,7 @@ public sealed partial class LearnerExperiment
         var o = _options;
         var p = o.Pretraining;
         var b = o.BatchSource;
-        return new KeyValuePair<string, string>[]
+        var settings = new List<KeyValuePair<string, string>>
         {
             new("objectives", string.Join("; ", _specs.Select(s => s.ToString()))),
             new("seeds", string.Join(", ", o.Seeds)),
@@ -283,6 +283,9 @@ public sealed partial class LearnerExperiment
             new("visit pooling", o.VisitPooling == VisitPooling.Attention ? "attention, fit on the classifier's training patients" : "mean of the visit's scans"),
             new("bootstrap", $"{o.BootstrapResamples} patient resamples, 95 % percentile intervals, stream Rng(seed).Fork(0x{ChangeReport.BootstrapStream:X})"),
         };
+        // Listed only when set, so that folders written before it was recorded (none) still resume.
+        if (p.Augmentation is { } augmentation) settings.Insert(8, new("augmentation", augmentation.Describe()));
+        return settings;
     }
 
     /// <summary>" (spec: rate, …)" for the objectives whose rate is their own rather than the optimizer's (an

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Learner.Cli;
+
+namespace Learner.Cli.Tests;
+
+/// <summary><c>pretrain --augment</c> and a settings file's <c>Pretraining:Augmentation</c>: recorded in run.json, applied,
+/// checked on resume, and bad values refused naming the setting.</summary>
+public sealed class PretrainAugmentationTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"learner-aug-{Guid.NewGuid():N}");
+
+    public PretrainAugmentationTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, true);
+    }
+
+    private string P(string name) => Path.Combine(_dir, name);
+
+    private static readonly string[] Tiny = ["--objective", "mse", "--epochs", "1", "--steps", "2", "--dim", "8", "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2", "--warmup", "1"];
+
+    private async Task<string> Synth()
+    {
+        var (code, _, err) = await CliRunner.Run("synth", "--cohort", "lus", "--patients", "8", "--out", P("data"));
+        code.Should().Be(ExitCodes.Ok, err);
+        return P("data/manifest.csv");
+    }
+
+    private JsonElement RunJson(string run) => JsonDocument.Parse(File.ReadAllText(P(run + "/run.json"))).RootElement;
+
+    [Fact]
+    public async Task Augment_default_is_recorded_applied_and_checked_on_resume()
+    {
+        string manifest = await Synth();
+        var (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--out", P("plain"), .. Tiny]);
+        code.Should().Be(ExitCodes.Ok, err);
+        RunJson("plain").GetProperty("Augmentation").ValueKind.Should().Be(JsonValueKind.Null, "no augmentation unless asked");
+        (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--out", P("aug"), "--augment", "default", .. Tiny]);
+        code.Should().Be(ExitCodes.Ok, err);
+        var aug = RunJson("aug").GetProperty("Augmentation");
+        aug.GetProperty("FlipProbability").GetDouble().Should().Be(0.5);
+        aug.TryGetProperty("IsSpatial", out _).Should().BeFalse("a derived property is not written");
+        File.ReadAllBytes(P("aug/last.safetensors")).Should().NotEqual(File.ReadAllBytes(P("plain/last.safetensors")), "the scans were augmented");
+
+        (code, _, err) = await CliRunner.Run("pretrain", "--out", P("aug"), "--resume", "--augment", "none");
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("--augment none").And.Contain("Augmentation = default");
+        (code, _, err) = await CliRunner.Run("pretrain", "--out", P("aug"), "--resume", "--augment", "default");
+        code.Should().Be(ExitCodes.Ok, err);
+    }
+
+    [Fact]
+    public async Task A_settings_files_augmentation_section_is_used_and_a_bad_value_is_refused_naming_it()
+    {
+        string manifest = await Synth();
+        File.WriteAllText(P("aug.json"), """{ "Learner": { "Pretraining": { "Augmentation": { "MaxShift": 2, "FlipProbability": 0, "SharedWithinPatient": true } } } }""");
+        var (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--config", P("aug.json"), "--out", P("cfg"), .. Tiny]);
+        code.Should().Be(ExitCodes.Ok, err);
+        err.Should().NotContain("ignores", "pretrain uses the augmentation section");
+        var aug = RunJson("cfg").GetProperty("Augmentation");
+        aug.GetProperty("MaxShift").GetInt32().Should().Be(2);
+        aug.GetProperty("SharedWithinPatient").GetBoolean().Should().BeTrue();
+        aug.GetProperty("NoiseStd").GetDouble().Should().BeApproximately(0.02, 1e-7, "unset keys keep their defaults");
+
+        File.WriteAllText(P("bad.json"), """{ "Learner": { "Pretraining": { "Augmentation": { "FlipProbability": 1.5 } } } }""");
+        (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--config", P("bad.json"), "--out", P("bad"), .. Tiny]);
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("FlipProbability").And.Contain("1.5");
+        Directory.Exists(P("bad")).Should().BeFalse("nothing is written before every setting is valid");
+
+        File.WriteAllText(P("crop.json"), """{ "Learner": { "Pretraining": { "Augmentation": { "CropHeight": 64, "CropWidth": 64 } } } }""");
+        (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--config", P("crop.json"), "--out", P("crop"), .. Tiny]);
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("crop 64×64").And.Contain("[8, 32, 32]");
+    }
+}
