@@ -74,4 +74,23 @@ public sealed class PretrainAugmentationTests : IDisposable
         code.Should().Be(ExitCodes.Usage);
         err.Should().Contain("crop 64×64").And.Contain("[8, 32, 32]");
     }
+
+    [Fact]
+    public async Task Experiment_augment_and_a_settings_files_section_are_listed_in_the_results_settings()
+    {
+        string manifest = await Synth();
+        string? Augmentation(string dir) => JsonDocument.Parse(File.ReadAllText(P(dir + "/results.json"))).RootElement.GetProperty("settings").EnumerateArray()
+            .Where(e => e.GetProperty("name").GetString() == "augmentation").Select(e => e.GetProperty("value").GetString()).SingleOrDefault();
+        string[] common = ["experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse", "--epochs", "1", "--steps", "2", "--dim", "8", "--test-fraction", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2"];
+        var (code, _, err) = await CliRunner.Run([.. common, "--augment", "default", "--out", P("def")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Augmentation("def").Should().Be("flip 0.5, brightness ±0.1, contrast ±0.1, noise σ 0.02");
+        File.WriteAllText(P("shift.json"), """{ "Learner": { "Pretraining": { "Augmentation": { "MaxShift": 1, "NoiseStd": 0 } } } }""");
+        (code, _, err) = await CliRunner.Run([.. common, "--config", P("shift.json"), "--out", P("cfg")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Augmentation("cfg").Should().Be("shift ±1, flip 0.5, brightness ±0.1, contrast ±0.1");
+        (code, _, err) = await CliRunner.Run([.. common, "--config", P("shift.json"), "--augment", "none", "--out", P("none")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Augmentation("none").Should().BeNull("--augment none overrides the file");
+    }
 }
