@@ -26,7 +26,7 @@ internal static partial class Commands
         var curriculum = Opt("--curriculum", "Negative-gap schedule with pairs: none, linear, cosine, step.", "linear");
         var startGap = Opt("--curriculum-start", "Starting negative gap with pairs, in training-score standard deviations.", CliDefaults.BatchSource.CurriculumStartGap);
         var negativeGap = Opt("--negative-gap", "Final (fine) negative gap with pairs or triplets, in training-score standard deviations.", CliDefaults.BatchSource.NegativeGap);
-        var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume.", "auto").AcceptOnlyFromAmong(Architectures);
+        var encoder = Opt("--encoder", "Encoder: auto (from the payload shape: features → mlp, frames → cnn2d, short clips → tsm-resnet, volumes → volume) or one of mlp, cnn2d, tsm-resnet, volume; cnn2d on clips [T, H, W] reads the T frames as input channels (about a tenth of tsm-resnet's cost per step).", "auto").AcceptOnlyFromAmong(Architectures);
         var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);
         var preset = PresetOption();

@@ -24,7 +24,7 @@ internal static class ExperimentCommand
         var config = new Option<string>("--config") { Description = "A JSON file of experiment settings (its 'Learner' section, or the whole file; names as in ExperimentOptions). Options given on the command line override it." };
         var objectives = Opt("--objectives", "Objective specs separated by ';' (or ',' outside parentheses), e.g. \"mse; mse+0.5*weighted-contrastive(marginByGap=true)\". Grammar: docs/objectives.md.", $"mse; mse-within-patient; {ObjectiveRecipes.PaperRecipe}");
         var seeds = Opt("--seeds", "Comma-separated seeds.", "1");
-        var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape).", "auto").AcceptOnlyFromAmong(architectures);
+        var encoder = Opt("--encoder", "Encoder (auto picks from the payload shape; cnn2d on clips reads their frames as input channels).", "auto").AcceptOnlyFromAmong(architectures);
         var dim = Opt("--dim", "Embedding dimension.", CliDefaults.Dimension);
         var preset = Commands.PresetOption();
         var width = Opt("--width", "Encoder width multiplier.", CliDefaults.Width);

@@ -127,12 +127,12 @@ internal sealed record RunSettings
             {
                 "mlp" => shape.Aggregate(1, (a, b) => a * b) == recorded.InputFeatures,
                 "tsm-resnet" => shape.Length == 3 && shape[0] == recorded.ClipLength,
-                "cnn2d" => shape.Length == 2,
-                "volume" => shape.Length == 3,
+                "cnn2d" => recorded.InputChannels == 1 ? shape.Length == 2 : shape.Length == 3 && shape[0] == recorded.InputChannels,
+                "volume" => recorded.InputChannels == 1 ? shape.Length == 3 : shape.Length == 4 && shape[0] == recorded.InputChannels,
                 _ => true,
             };
             if (!fits)
-                throw new CliException($"--manifest: scan '{data.Scans[0].Id}' has shape [{string.Join(", ", shape)}], which the run's encoder ({recorded.Architecture}{(recorded.Architecture == "mlp" ? $", {recorded.InputFeatures} input features" : recorded.Architecture == "tsm-resnet" ? $", clips of {recorded.ClipLength} frames" : "")}) does not take; embed scans shaped like the ones it pretrained on.", ExitCodes.Failed);
+                throw new CliException($"--manifest: scan '{data.Scans[0].Id}' has shape [{string.Join(", ", shape)}], which the run's encoder ({recorded.Architecture}{Takes(recorded)}) does not take; embed scans shaped like the ones it pretrained on.", ExitCodes.Failed);
             return recorded;
         }
         string arch = Encoder;
@@ -145,6 +145,13 @@ internal sealed record RunSettings
                 3 => "volume",
                 _ => throw new CliException($"--encoder auto: payloads of shape [{string.Join(", ", shape)}] (scan '{data.Scans[0].Id}') fit no built-in encoder; choose one of {string.Join(", ", Encoders.EncoderOptions.Architectures)}.", ExitCodes.Failed),
             };
+        // An explicit 2-D or 3-D encoder on payloads one rank higher reads the leading axis as input channels (a clip's
+        // frames for cnn2d, a multi-channel volume for volume).
+        int channels = (arch, shape.Length) switch
+        {
+            ("cnn2d", 3) or ("volume", 4) => shape[0],
+            _ => 1,
+        };
         CliContext.Positive(Dimension, "--dim");
         if (!(Width > 0) || !double.IsFinite(Width)) throw new CliException($"--width must be positive and finite, got {Width.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         var options = new EncoderOptions
@@ -152,11 +159,30 @@ internal sealed record RunSettings
             Architecture = arch, EmbeddingDimension = Dimension, WidthMultiplier = Width, Preset = Preset, Seed = (ulong)Seed,
             ClipLength = arch == "tsm-resnet" && shape.Length >= 1 ? shape[0] : 8,
             InputFeatures = arch == "mlp" ? shape.Aggregate(1, (a, b) => a * b) : 0,
+            InputChannels = channels,
         };
+        bool takes = arch switch
+        {
+            "cnn2d" => shape.Length is 2 or 3,
+            "volume" => shape.Length is 3 or 4,
+            "tsm-resnet" => shape.Length == 3,
+            _ => true,
+        };
+        if (!takes)
+            throw new CliException($"--encoder {arch}: scan '{data.Scans[0].Id}' has shape [{string.Join(", ", shape)}], which it does not take ({arch switch { "cnn2d" => "frames [H, W], or [C, H, W] with C channels such as a clip's frames", "volume" => "volumes [D, H, W], or [C, D, H, W]", _ => "clips [T, H, W]" }}); choose another --encoder, or auto.", ExitCodes.Failed);
         try { options.Validate(); }
         catch (ArgumentException e) { throw new CliException($"{e.ParamName switch { "EmbeddingDimension" => "--dim", "WidthMultiplier" => "--width", _ => "--encoder" }}: {CliMessages.Clean(e)}"); }
         return options;
     }
+
+    /// <summary>", clips of 8 frames"-style detail of what a recorded encoder takes, for messages.</summary>
+    private static string Takes(EncoderOptions e) => e.Architecture switch
+    {
+        "mlp" => $", {e.InputFeatures} input features",
+        "tsm-resnet" => $", clips of {e.ClipLength} frames",
+        "cnn2d" or "volume" when e.InputChannels != 1 => $", {e.InputChannels} input channels",
+        _ => "",
+    };
 
     public (Pretrainer, IEncoder) CreatePretrainer(LongitudinalDataset data, string directory)
     {

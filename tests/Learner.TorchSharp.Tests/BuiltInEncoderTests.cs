@@ -21,7 +21,7 @@ public sealed class BuiltInEncoderTests : IDisposable
     }
 
     /// <summary>Each built-in architecture at a test size, with an input batch shape.</summary>
-    public static TheoryData<string> Architectures() => new() { "mlp", "cnn2d", "tsm-resnet", "volume", "tsm-resnet+head+l2", "cnn2d+l2", "tsm-resnet+resnet18" };
+    public static TheoryData<string> Architectures() => new() { "mlp", "cnn2d", "tsm-resnet", "volume", "tsm-resnet+head+l2", "cnn2d+l2", "tsm-resnet+resnet18", "cnn2d+frames", "volume+channels" };
 
     private static (EncoderOptions Options, int[] Shape) Setup(string name, ulong seed = 3)
     {
@@ -34,6 +34,9 @@ public sealed class BuiltInEncoderTests : IDisposable
         };
         // The paper's backbone through the options seam (EncoderOptions.Preset), at 1/16 of its widths (4-8-16-32).
         if (name.Contains("+resnet18")) o = (o.Item1 with { Preset = "resnet18", WidthMultiplier = 0.0625, ClipLength = 2 }, new[] { 2, 2, 32, 32 });
+        // Multi-channel inputs (EncoderOptions.InputChannels): a clip's 4 frames as channels, a 2-channel volume.
+        if (name.Contains("+frames")) o = (o.Item1 with { InputChannels = 4 }, new[] { 3, 4, 12, 10 });
+        if (name.Contains("+channels")) o = (o.Item1 with { InputChannels = 2 }, new[] { 2, 2, 8, 8, 6 });
         if (name.Contains("+head")) o.Item1 = o.Item1 with { ProjectionDimension = 5 };
         if (name.Contains("+l2")) o.Item1 = o.Item1 with { NormalizeOutput = true };
         return o;
@@ -204,6 +207,9 @@ public sealed class BuiltInEncoderTests : IDisposable
         using var cnn = TorchSharpEncoders.Create(Setup("cnn2d").Options, TestDevice.Current);
         FluentActions.Invoking(() => cnn.Forward(Tensor.Zeros(2, 3, 8, 8), new float[14], false))
             .Should().Throw<ShapeMismatchException>().WithMessage("*[2, 3, 8, 8]*");
+        using var frames = TorchSharpEncoders.Create(Setup("cnn2d+frames").Options, TestDevice.Current);
+        FluentActions.Invoking(() => frames.Forward(Tensor.Zeros(3, 12, 10), new float[21], false))
+            .Should().Throw<ShapeMismatchException>().WithMessage("*[B, 4, H, W]*[3, 12, 10]*");
         using var volume = TorchSharpEncoders.Create(Setup("volume").Options, TestDevice.Current);
         FluentActions.Invoking(() => volume.Forward(Tensor.Zeros(2, 8, 8), new float[10], false))
             .Should().Throw<ShapeMismatchException>().WithMessage("*[B, D, H, W]*[2, 8, 8]*");

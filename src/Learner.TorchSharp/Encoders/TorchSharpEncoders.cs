@@ -34,11 +34,11 @@ public static class TorchSharpEncoders
                 break;
             case "cnn2d":
                 net = SequentialPorts.Conv(EncoderFactory.Cnn2dOptions(options), volumetric: false);
-                prepare = x => AddChannel(x, 3, managed.Name, "[B, H, W] or [B, 1, H, W]");
+                prepare = x => AddChannel(x, 3, options.InputChannels, managed.Name, options.InputChannels == 1 ? "[B, H, W] or [B, 1, H, W]" : $"[B, {options.InputChannels}, H, W]");
                 break;
             case "volume":
                 net = SequentialPorts.Conv(EncoderFactory.VolumeOptions(options), volumetric: true);
-                prepare = x => AddChannel(x, 4, managed.Name, "[B, D, H, W] or [B, 1, D, H, W]");
+                prepare = x => AddChannel(x, 4, options.InputChannels, managed.Name, options.InputChannels == 1 ? "[B, D, H, W] or [B, 1, D, H, W]" : $"[B, {options.InputChannels}, D, H, W]");
                 break;
             default:
                 var resnet = new TsmResNetModule(EncoderFactory.TsmResNetOptions(options));
@@ -91,10 +91,10 @@ public static class TorchSharpEncoders
         }
     }
 
-    private static Tensor AddChannel(Tensor x, int plainRank, string name, string expected)
+    private static Tensor AddChannel(Tensor x, int plainRank, int channels, string name, string expected)
     {
-        if (x.dim() == plainRank) return x.unsqueeze(1);
-        if (x.dim() == plainRank + 1 && x.shape[1] == 1) return x.alias();
+        if (x.dim() == plainRank && channels == 1) return x.unsqueeze(1);
+        if (x.dim() == plainRank + 1 && x.shape[1] == channels) return x.alias();
         throw new Learner.Nn.ShapeMismatchException($"{name} expects {expected}, got {TorchOps.Shape(x)}.");
     }
 }

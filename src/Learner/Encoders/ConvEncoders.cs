@@ -27,6 +27,10 @@ public sealed record ConvEncoderOptions
         if (EmbeddingDimension < 1) throw new ArgumentException($"EmbeddingDimension must be ≥ 1, got {EmbeddingDimension}.", nameof(EmbeddingDimension));
     }
 
+    /// <summary>"" for one input channel, else "&lt;C&gt;ch:" (so an encoder's name tells a multi-channel one apart).</summary>
+    internal static string ChannelsPrefix(ConvEncoderOptions options) =>
+        options.InputChannels == 1 ? "" : options.InputChannels.ToString(System.Globalization.CultureInfo.InvariantCulture) + "ch:";
+
     internal Sequential Build(bool volumetric)
     {
         Validate();
@@ -55,7 +59,8 @@ public sealed record ConvEncoderOptions
     }
 }
 
-/// <summary>A small 2-D CNN for single frames or images, <c>[B, H, W]</c> (grayscale) or <c>[B, C, H, W]</c>.</summary>
+/// <summary>A small 2-D CNN for single frames or images, <c>[B, H, W]</c> (grayscale) or <c>[B, C, H, W]</c> — with
+/// <see cref="ConvEncoderOptions.InputChannels"/> = T, also clips <c>[B, T, H, W]</c> read with their frames as channels.</summary>
 /// <remarks>Not thread-safe; one step on one thread (see <see cref="ModuleEncoder"/>).</remarks>
 public sealed class Cnn2dEncoder : ModuleEncoder
 {
@@ -65,7 +70,7 @@ public sealed class Cnn2dEncoder : ModuleEncoder
     /// <param name="options">Settings (validated).</param>
     public Cnn2dEncoder(ConvEncoderOptions options)
         : base((options ?? throw new ArgumentNullException(nameof(options))).Build(volumetric: false), options.EmbeddingDimension,
-               $"cnn2d[{string.Join('-', options.Widths)}]")
+               $"cnn2d[{ConvEncoderOptions.ChannelsPrefix(options)}{string.Join('-', options.Widths)}]")
         => _channels = options.InputChannels;
 
     /// <inheritdoc />
@@ -88,7 +93,7 @@ public sealed class VolumeEncoder : ModuleEncoder
     /// <param name="options">Settings (validated); <see cref="Small"/> suits 32³ volumes on 2 CPU cores.</param>
     public VolumeEncoder(ConvEncoderOptions options)
         : base((options ?? throw new ArgumentNullException(nameof(options))).Build(volumetric: true), options.EmbeddingDimension,
-               $"volume3d[{string.Join('-', options.Widths)}]")
+               $"volume3d[{ConvEncoderOptions.ChannelsPrefix(options)}{string.Join('-', options.Widths)}]")
         => _channels = options.InputChannels;
 
     /// <summary>A small preset for 32³ volumes: widths 8-16-32-64 (resolution 32→16→8→4).</summary>

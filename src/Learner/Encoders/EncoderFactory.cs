@@ -29,6 +29,12 @@ public sealed record EncoderOptions
     /// <summary>Input features for "mlp" (≥ 1 when that architecture is chosen).</summary>
     public int InputFeatures { get; init; }
 
+    /// <summary>Input channels of "cnn2d" and "volume" (≥ 1; must be 1 for the other architectures). Default 1: grayscale
+    /// frames <c>[H, W]</c> or volumes <c>[D, H, W]</c>. Above 1, "cnn2d" takes scans <c>[C, H, W]</c> — for example a
+    /// clip of C frames read as C channels, with no temporal modelling, about a tenth of the "tsm-resnet" preset's
+    /// cost per step (docs/results.md, "Compute or patients") — and "volume" takes <c>[C, D, H, W]</c>.</summary>
+    public int InputChannels { get; init; } = 1;
+
     /// <summary>Width of an optional projection head after the backbone (0: none). Default 0.</summary>
     public int ProjectionDimension { get; init; }
 
@@ -55,6 +61,9 @@ public sealed record EncoderOptions
         if (ProjectionDimension < 0) throw new ArgumentException($"ProjectionDimension must be ≥ 0, got {ProjectionDimension}.", nameof(ProjectionDimension));
         if (Architecture == "mlp" && InputFeatures < 1) throw new ArgumentException($"InputFeatures must be ≥ 1 for the mlp architecture, got {InputFeatures}.", nameof(InputFeatures));
         if (Architecture == "tsm-resnet" && ClipLength < 1) throw new ArgumentException($"ClipLength must be ≥ 1, got {ClipLength}.", nameof(ClipLength));
+        if (InputChannels < 1) throw new ArgumentException($"InputChannels must be ≥ 1, got {InputChannels}.", nameof(InputChannels));
+        if (InputChannels != 1 && Architecture is not ("cnn2d" or "volume"))
+            throw new ArgumentException($"InputChannels = {InputChannels} applies to \"cnn2d\" and \"volume\" only; Architecture is '{Architecture}' (leave InputChannels at 1).", nameof(InputChannels));
     }
 }
 
@@ -87,18 +96,19 @@ public static class EncoderFactory
     public static MlpEncoderOptions MlpOptions(EncoderOptions options) =>
         new() { InputFeatures = options.InputFeatures, Hidden = new[] { Scale(256, options), Scale(256, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
 
-    /// <summary>The settings of the "cnn2d" backbone that <see cref="Create"/> builds: widths 16-32-64, scaled.</summary>
+    /// <summary>The settings of the "cnn2d" backbone that <see cref="Create"/> builds: widths 16-32-64, scaled, on
+    /// <see cref="EncoderOptions.InputChannels"/> input channels.</summary>
     /// <param name="options">The settings.</param>
     /// <returns>The backbone's settings.</returns>
     public static ConvEncoderOptions Cnn2dOptions(EncoderOptions options) =>
-        new() { Widths = new[] { Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+        new() { InputChannels = options.InputChannels, Widths = new[] { Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
 
     /// <summary>The settings of the "volume" backbone that <see cref="Create"/> builds: <see cref="VolumeEncoder.Small"/>'s
-    /// widths 8-16-32-64, scaled.</summary>
+    /// widths 8-16-32-64, scaled, on <see cref="EncoderOptions.InputChannels"/> input channels.</summary>
     /// <param name="options">The settings.</param>
     /// <returns>The backbone's settings.</returns>
     public static ConvEncoderOptions VolumeOptions(EncoderOptions options) =>
-        VolumeEncoder.Small with { Widths = new[] { Scale(8, options), Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
+        VolumeEncoder.Small with { InputChannels = options.InputChannels, Widths = new[] { Scale(8, options), Scale(16, options), Scale(32, options), Scale(64, options) }, EmbeddingDimension = options.EmbeddingDimension, Seed = options.Seed };
 
     /// <summary>The settings of the "tsm-resnet" backbone that <see cref="Create"/> builds: <see cref="TsmResNetOptions.Small"/>
     /// (or, with <see cref="EncoderOptions.Preset"/> "resnet18", <see cref="TsmResNetOptions.ResNet18"/>) scaled, with the

@@ -67,4 +67,40 @@ public class EncoderFactoryTests
         FluentActions.Invoking(() => EncoderFactory.Create(new EncoderOptions { Architecture = "cnn2d", Preset = "resnet18" }))
             .Should().Throw<ArgumentException>().WithMessage("*'resnet18'*tsm-resnet*'cnn2d'*");
     }
+
+    [Fact]
+    public void Cnn2d_reads_a_clips_frames_as_input_channels()
+    {
+        var options = new EncoderOptions { Architecture = "cnn2d", InputChannels = 8, EmbeddingDimension = 6, WidthMultiplier = 0.5, Seed = 4 };
+        EncoderFactory.Cnn2dOptions(options).InputChannels.Should().Be(8);
+        var encoder = (ModuleEncoder)EncoderFactory.Create(options);
+        encoder.Name.Should().Be("cnn2d[8ch:8-16-32]");
+        // The first convolution takes the 8 frames as channels; a one-channel encoder keeps its old name.
+        encoder.Module.StateEntries().First().Value.Shape.ToArray().Should().Equal(8, 8, 3, 3);
+        EncoderFactory.Create(options with { InputChannels = 1 }).Name.Should().Be("cnn2d[8-16-32]");
+
+        var e = new float[2 * 6];
+        encoder.Forward(Tensor.Normal(new Rng(1), 0, 1, 2, 8, 12, 12), e, requiresGrad: true);
+        encoder.Backward(Enumerable.Repeat(0.1f, e.Length).ToArray());
+        e.Should().OnlyContain(v => float.IsFinite(v));
+        // Frames of the wrong count, or single frames, are refused naming the shape.
+        FluentActions.Invoking(() => encoder.Forward(Tensor.Zeros(2, 4, 12, 12), e, false))
+            .Should().Throw<ShapeMismatchException>().WithMessage("*[B, 8, H, W]*[2, 4, 12, 12]*");
+        FluentActions.Invoking(() => encoder.Forward(Tensor.Zeros(2, 12, 12), e, false))
+            .Should().Throw<ShapeMismatchException>().WithMessage("*[2, 12, 12]*");
+
+        var volume = EncoderFactory.Create(new EncoderOptions { Architecture = "volume", InputChannels = 2, EmbeddingDimension = 5, WidthMultiplier = 0.5 });
+        volume.Name.Should().Be("volume3d[2ch:4-8-16-32]");
+        volume.Forward(Tensor.Normal(new Rng(2), 0, 1, 2, 2, 8, 8, 8), new float[10], requiresGrad: false);
+    }
+
+    [Theory]
+    [InlineData("cnn2d", 0, "*InputChannels must be ≥ 1, got 0*")]
+    [InlineData("tsm-resnet", 8, "*InputChannels = 8*\"cnn2d\" and \"volume\" only*'tsm-resnet'*")]
+    [InlineData("mlp", 2, "*InputChannels = 2*'mlp'*")]
+    public void Bad_input_channels_are_refused_naming_the_value(string architecture, int channels, string message)
+    {
+        FluentActions.Invoking(() => EncoderFactory.Create(new EncoderOptions { Architecture = architecture, InputChannels = channels, InputFeatures = 4 }))
+            .Should().Throw<ArgumentException>().WithMessage(message).Which.ParamName.Should().Be("InputChannels");
+    }
 }
