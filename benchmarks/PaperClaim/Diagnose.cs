@@ -88,9 +88,10 @@ internal static class Diagnose
         };
         // arch=cnn2d-frames: the 2-D CNN with a clip's frames as its input channels (no temporal modelling; a diagnosis
         // of what the TSM backbone's cost buys at a fixed wall time).
-        IEncoder encoder = encoderOptions.Architecture == "cnn2d-frames"
-            ? new Cnn2dEncoder(EncoderFactory.Cnn2dOptions(encoderOptions with { Architecture = "cnn2d" }) with { InputChannels = 8 })
-            : EncoderFactory.Create(encoderOptions);
+        // The library's EncoderOptions.InputChannels (what `learner pretrain --encoder cnn2d` sets on clips).
+        IEncoder encoder = EncoderFactory.Create(encoderOptions.Architecture == "cnn2d-frames"
+            ? encoderOptions with { Architecture = "cnn2d", InputChannels = 8 }
+            : encoderOptions);
         var stats = CohortStatistics.FromDataset(train);
         var objective = ObjectiveRecipes.Default.Build(ObjectiveSpec.Parse(spec), new ObjectiveContext(encoder.EmbeddingDimension, (ulong)seed, stats), ObjectiveRegistry.CreateDefault());
         var batch = new BatchSourceOptions { PatientsPerBatch = I("P", 8), ScansPerPatient = I("K", 4) };
