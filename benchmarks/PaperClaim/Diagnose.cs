@@ -24,6 +24,8 @@
 // ceiling=true prints, without pretraining, the visit-level change macro-F1 that a score probe of a given R² allows.
 // save=<prefix> writes the embeddings of every evaluation point to <prefix>.<step>.f32 (float32, scan order), so that
 // downstream variants can be re-run from them with load=<file> (same cohort arguments) without pretraining again.
+// ema=<decay> embeds with a moving average of the weights (emaStart= its first step); tta=flip averages each clip's
+// embedding with its mirror image's.
 using System.Diagnostics;
 using System.Globalization;
 using Learner.Data;
@@ -151,14 +153,31 @@ internal static class Diagnose
         }
         var losses = new List<double>();
         var trainClock = new Stopwatch();
+        // ema=<decay>: embeds with an exponential moving average of the weights and buffers (from step emaStart=, default
+        // the warm-up's end) instead of the last step's; tta=flip: each clip's embedding is the mean of its own and its
+        // left-right mirror image's (the flip of the default augmentation).
+        double emaDecay = D("ema", 0);
+        var ema = emaDecay > 0 ? new WeightAverage(((ModuleEncoder)encoder).Module, emaDecay, I("emaStart", options.WarmupSteps)) : null;
+        bool ttaFlip = Get("tta", "none") == "flip";
+        float[] EmbedNow()
+        {
+            float[] Once(LongitudinalDataset d) => bnPrecise
+                ? PreciseBatchNorm.Embed(encoder, d, train, I("P", 8), I("K", 4), bnBatches, (ulong)seed)
+                : Embed(encoder, d, bnTrain);
+            using var swap = ema?.SwapIn();
+            var e = Once(data);
+            if (!ttaFlip) return e;
+            var m = Once(Mirrored(data));
+            for (int i = 0; i < e.Length; i++) e[i] = 0.5f * (e[i] + m[i]);
+            return e;
+        }
         var progress = new SyncProgress(p =>
         {
             losses.Add(p.Loss);
+            ema?.Update(p.Step);
             if (!evalAt.Contains(p.Step)) return;
             trainClock.Stop();
-            var emb = bnPrecise
-                ? PreciseBatchNorm.Embed(encoder, data, train, I("P", 8), I("K", 4), bnBatches, (ulong)seed)
-                : Embed(encoder, data, bnTrain);
+            var emb = EmbedNow();
             Report(p.Step.ToString(CultureInfo.InvariantCulture), losses.Skip(Math.Max(0, losses.Count - 10)).Average(), emb, trainClock.Elapsed.TotalSeconds);
             if (save is not null) DiagnoseVariants.SaveEmbeddings(string.Create(CultureInfo.InvariantCulture, $"{save}.{p.Step}.f32"), emb);
             if (p.Step == steps) Final(emb);
@@ -196,6 +215,17 @@ internal static class Diagnose
             return new Learner.Nn.Tensor(a, t.ShapeArray);
         }, s.Payload!.Description + " (patient z-score)"))), d.HigherIsHealthier, d.Patients.Select(p => p.Id));
     }
+
+    /// <summary>The dataset with every payload mirrored left-right (its last axis reversed).</summary>
+    private static LongitudinalDataset Mirrored(LongitudinalDataset d) =>
+        new(d.Scans.Select(s => s.WithPayload(new DelegatePayload(() =>
+        {
+            var t = s.Payload!.Load();
+            var a = t.ToArray();
+            int w = t.Dim(-1);
+            for (int o = 0; o < a.Length; o += w) a.AsSpan(o, w).Reverse();
+            return new Learner.Nn.Tensor(a, t.ShapeArray);
+        }, s.Payload!.Description + " (mirrored)"))), d.HigherIsHealthier, d.Patients.Select(p => p.Id));
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {

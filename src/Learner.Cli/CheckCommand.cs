@@ -27,8 +27,8 @@ internal static class CheckCommand
             string path = p.GetValue(manifest)!;
             // Missing payload files are listed with the other problems, not raised at the first one.
             var data = cx.ReadManifest(path, requirePayloadFiles: false);
-            var provides = new Training.BatchSourceOptions { Kind = ExperimentSettings.ParseBatchSource(p.GetValue(source)!) }.Provides;
-            var options = Options(p.GetValue(objective) is { } spec ? ExperimentSettings.SplitObjectives(spec, "--objective") : [], provides) with { ReadValues = p.GetValue(values) };
+            var batches = new Training.BatchSourceOptions { Kind = ExperimentSettings.ParseBatchSource(p.GetValue(source)!) };
+            var options = Options(p.GetValue(objective) is { } spec ? ExperimentSettings.SplitObjectives(spec, "--objective") : [], batches) with { ReadValues = p.GetValue(values) };
             var report = DatasetCheck.Run(data, options);
             if (p.GetValue(json))
                 cx.WriteJson(new
@@ -51,14 +51,14 @@ internal static class CheckCommand
     /// <summary>The pre-flight of <c>pretrain</c> and <c>experiment</c>: fails before training with every problem listed.</summary>
     /// <param name="data">The dataset.</param>
     /// <param name="objectives">The objective specs.</param>
-    /// <param name="provides">The sampler fields of the batch source the run trains on (<see cref="Training.BatchSourceOptions.Provides"/>).</param>
+    /// <param name="batches">The batch source the run trains on (what it provides the objectives, and the scores it needs itself).</param>
     /// <exception cref="DatasetCheckException">The dataset has problems (exit 1).</exception>
-    public static void Preflight(LongitudinalDataset data, IEnumerable<string> objectives, Objectives.BatchFields provides)
-        => DatasetCheck.Run(data, Options(objectives, provides)).ThrowIfInvalid();
+    public static void Preflight(LongitudinalDataset data, IEnumerable<string> objectives, Training.BatchSourceOptions batches)
+        => DatasetCheck.Run(data, Options(objectives, batches)).ThrowIfInvalid();
 
-    private static DatasetCheckOptions Options(IEnumerable<string> objectives, Objectives.BatchFields provides)
+    private static DatasetCheckOptions Options(IEnumerable<string> objectives, Training.BatchSourceOptions batches)
     {
-        try { return DatasetCheckOptions.ForObjectives(objectives, provides); }
+        try { return DatasetCheckOptions.ForPretraining(objectives, batches); }
         catch (Objectives.ObjectiveSpecException e) { throw new CliException("--objective: " + e.Message); }
     }
 }

@@ -26,6 +26,20 @@ internal static partial class CliMessages
         return string.Join(" ", message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
+    /// <summary>How many of a dataset check's problems an error message lists (learner check lists them all).</summary>
+    public const int ProblemsListed = 5;
+
+    /// <summary>A failed preflight's message: the count, the first <see cref="ProblemsListed"/> problems one per line, and
+    /// where the rest are (a manifest without a score column would otherwise repeat one sentence for every scan).</summary>
+    public static string Problems(Data.DatasetCheckReport report)
+    {
+        var p = report.Problems;
+        var lines = p.Take(ProblemsListed).Select(x => "  " + x.Message).ToList();
+        if (p.Count > ProblemsListed)
+            lines.Add($"  … and {Count(p.Count - ProblemsListed, "more problem")}; learner check --manifest <file> lists them all.");
+        return $"the dataset check found {Count(p.Count, "problem")}:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+    }
+
     [GeneratedRegex(@"\s*Actual value was [^\r\n]*", RegexOptions.CultureInvariant)]
     private static partial Regex ActualValue();
 

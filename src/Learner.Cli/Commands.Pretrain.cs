@@ -77,7 +77,11 @@ internal static partial class Commands
                 Microsoft.Extensions.Configuration.IConfiguration? section = null;
                 var fromConfig = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file, out section) : null;
                 T Pick<T>(Option<T> o, Func<ExperimentOptions, T> fromFile) => fromConfig is null || ExperimentSettings.Given(p, o) ? p.GetValue(o)! : fromFile(fromConfig);
-                string spec = fromConfig is null || ExperimentSettings.Given(p, objective) ? p.GetValue(objective)! : fromConfig.Objectives[0];
+                // The file's first objective only where the file names objectives (ExperimentOptions' own default list starts with
+                // plain mse, which is not pretrain's default).
+                string spec = fromConfig is null || ExperimentSettings.Given(p, objective)
+                    || !Microsoft.Extensions.Configuration.ConfigurationExtensions.Exists(section!.GetSection(nameof(ExperimentOptions.Objectives)))
+                    ? p.GetValue(objective)! : fromConfig.Objectives[0];
                 settings = new RunSettings
                 {
                     Manifest = Path.GetFullPath(m), Delimiter = cx.Delimiter, Objective = ExperimentSettings.SplitObjectives(spec, "--objective") is [var one] ? one : throw new CliException("--objective: give one objective spec (use '+' for a weighted sum)."),
@@ -117,8 +121,9 @@ internal static partial class Commands
                         await cx.Err.WriteLineAsync($"learner: --config: pretrain ignores {string.Join(", ", ignored)} (experiment settings; pretrain uses the objective, Encoder, BatchSource and the Pretraining budget, learning rate and augmentation).");
                 }
             }
-            var data = cx.ReadManifest(settings.Manifest, settings.Delimiter);
-            CheckCommand.Preflight(data, [settings.Objective], settings.Batches.Provides);
+            // Missing payload files are listed by the preflight with every other problem, not raised at the first one.
+            var data = cx.ReadManifest(settings.Manifest, settings.Delimiter, requirePayloadFiles: false);
+            CheckCommand.Preflight(data, [settings.Objective], settings.Batches);
             // run.json records the encoder actually built ("auto" resolved from the payload shape), which embed reads back.
             settings = settings.Resolved(data);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);

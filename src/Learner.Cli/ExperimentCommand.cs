@@ -51,6 +51,7 @@ internal static class ExperimentCommand
         var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
         var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", CliDefaults.Experiment.BootstrapResamples);
         var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
+        var force = new Option<bool>("--force") { Description = "Replace an experiment already in --out (its results, report and runs/ are deleted first); without it, or --resume, an occupied --out is refused." };
         var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (every fold's and trial's checkpoint; results.json names the chosen one).", Required = true };
         var cmd = new Command("experiment", """
             The paper's comparison without leakage: patients are split into outer folds first; for each objective, seed and
@@ -64,7 +65,7 @@ internal static class ExperimentCommand
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
             """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, preset, epochs, steps, lr, warmup, augment, threshold, folds, testFraction, validation, transductive,
-                source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, output };
+                source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, force, output };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -78,6 +79,10 @@ internal static class ExperimentCommand
                 string[] flags = [.. cx.Args.Where(a => a is "--verbose" or "--json")];
                 return await LearnerCli.RunAsync([.. saved.Where(a => a is not ("--resume" or "--verbose" or "--json")), "--resume", .. flags], cx.Out, cx.Err, cx.Interactive, ct);
             }
+            bool replacing = p.GetValue(force);
+            if (p.GetValue(resume) && replacing) throw new CliException("--resume and --force contradict each other: --resume continues the experiment in --out, --force replaces it; give one.");
+            if (!p.GetValue(resume) && !replacing && ExperimentFolder.Holds(dir))
+                throw new CliException($"--out: '{dir}' already holds an experiment; pass --resume to continue it, or --force to replace it (its results, report and runs/ are deleted).", ExitCodes.Failed);
             if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
             Microsoft.Extensions.Configuration.IConfiguration? section = null;
             var options = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file, out section) : new ExperimentOptions();
@@ -119,8 +124,8 @@ internal static class ExperimentCommand
             }
             else
             {
-                data = cx.ReadManifest(m!);
-                CheckCommand.Preflight(data, options.Objectives, options.BatchSource.Provides);
+                data = cx.ReadManifest(m!, requirePayloadFiles: false);   // the preflight lists every missing file
+                CheckCommand.Preflight(data, options.Objectives, options.BatchSource);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);
@@ -185,6 +190,8 @@ internal static class ExperimentCommand
                 cx.Out.WriteLine(description);
                 cx.Out.WriteLine($"Protocol: {options.Protocol.Name}{(options.Protocol.Transductive ? " — NOT a held-out evaluation: pretraining sees every evaluated patient" : "")}; {options.Objectives.Count} objective(s) × {options.Seeds.Count} seed(s).");
             }
+            // Only now, with every setting valid and the data read, is an old experiment replaced.
+            if (replacing) ExperimentFolder.Delete(dir);
             Directory.CreateDirectory(dir);
             if (!p.GetValue(resume)) File.WriteAllText(argsFile, System.Text.Json.JsonSerializer.Serialize(cx.Args.ToArray()));
             var runOptions = new ExperimentRunOptions

@@ -101,6 +101,7 @@ public static class LearnerCli
         CliException c => (c.Message, c.ExitCode),
         FileNotFoundException f => (f.FileName is { } name && !f.Message.Contains(name, StringComparison.Ordinal) ? $"{f.Message} ({name})" : f.Message, ExitCodes.Failed),
         DirectoryNotFoundException d => (d.Message, ExitCodes.Failed),
+        DatasetCheckException d => (CliMessages.Problems(d.Report), ExitCodes.Failed),
         LearnerDataException or InvalidDataException or JsonException or Nn.Serialization.CheckpointException or TrainingDivergedException => (CliMessages.Clean(e), ExitCodes.Failed),
         Sampling.SamplingException => (CliMessages.Clean(e), ExitCodes.Failed),
         ArgumentException a => (CliMessages.Clean(a), ExitCodes.Usage),

@@ -108,14 +108,20 @@ public sealed class CheckCommandTests : IDisposable
         SetScore(manifest, 6, "NaN");
 
         // The contrastive loss uses the sampler's pairs when the batches have them, else every labelled pair: P×K batches
-        // carry no pairs, so it needs labels there (as pretrain refuses), and not with the pair source.
+        // carry no pairs, so it needs labels there (as pretrain refuses), and not with the pair source — which draws its
+        // pairs by score gap, so it needs every score itself.
         var (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "contrastive", "--json");
         code.Should().Be(ExitCodes.Failed, err);
         var problems = JsonDocument.Parse(output).RootElement.GetProperty("problems").EnumerateArray()
             .Select(x => (Kind: x.GetProperty("kind").GetString(), Line: x.GetProperty("line").GetInt32())).ToList();
         problems.Should().Equal(("MissingLabel", 6));
-        (code, _, err) = await Run("check", "--manifest", manifest, "--objective", "contrastive", "--batch-source", "pairs");
-        code.Should().Be(ExitCodes.Ok, err);
+        (code, output, err) = await Run("check", "--manifest", manifest, "--objective", "contrastive", "--batch-source", "pairs", "--json");
+        code.Should().Be(ExitCodes.Failed, err);
+        JsonDocument.Parse(output).RootElement.GetProperty("problems").EnumerateArray()
+            .Select(x => (Kind: x.GetProperty("kind").GetString(), Line: x.GetProperty("line").GetInt32())).Should().Equal(("MissingScore", 6));
+        (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "contrastive", "--batch-source", "pairs", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain($"{manifest} line 6,").And.Contain("score NaN is not finite, but the batch source");
 
         (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "contrastive", .. TinyTraining]);
         code.Should().Be(ExitCodes.Failed, err);
@@ -131,7 +137,7 @@ public sealed class CheckCommandTests : IDisposable
         SetScore(manifest, 6, "NaN");
         var (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "mse", .. TinyTraining]);
         code.Should().Be(ExitCodes.Failed, err);
-        err.Should().Contain("2 problem(s)").And.Contain($"{manifest} line 4,").And.Contain($"{manifest} line 6,");
+        err.Should().Contain("2 problems").And.Contain($"{manifest} line 4,").And.Contain($"{manifest} line 6,");
         File.Exists(P("run/log.jsonl")).Should().BeFalse("nothing was trained");
 
         (code, _, err) = await Run("experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse", "--out", P("exp"), "--epochs", "1", "--steps", "2");
@@ -151,5 +157,46 @@ public sealed class CheckCommandTests : IDisposable
         code.Should().Be(ExitCodes.Failed, err);
         err.Should().Contain($"scan '{scan}'").And.Contain(FileOf(manifest, 10)).And.Contain($"{manifest} line 10").And.Contain("holds Infinity at element 7").And.NotContain("unexpected").And.NotContain("NonFiniteEmbedding");
         JsonDocument.Parse(output).RootElement.GetProperty("exitCode").GetInt32().Should().Be(ExitCodes.Failed);
+    }
+
+    /// <summary>The manifest without its score column (labels only).</summary>
+    private string WithoutScores(string manifest)
+    {
+        string path = P("data/labels.csv");
+        File.WriteAllLines(path, File.ReadAllLines(manifest).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 3))));
+        return path;
+    }
+
+    [Fact]
+    public async Task Check_asks_the_batch_source_for_the_scores_it_needs_as_pretrain_does()
+    {
+        string labels = WithoutScores(await Synth());
+        var (code, _, err) = await Run("check", "--manifest", labels, "--objective", "contrastive");
+        code.Should().Be(ExitCodes.Ok, err);   // P×K batches: the contrastive loss needs labels only
+        (code, _, err) = await Run("check", "--manifest", labels, "--objective", "contrastive", "--batch-source", "pairs");
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().Contain($"{labels} line 2,").And.Contain("no score, but the batch source (inter-patient pairs, drawn by score gap) needs one");
+        (code, _, err) = await Run(["pretrain", "--manifest", labels, "--out", P("run"), "--objective", "contrastive", "--batch-source", "pairs", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().Contain("the batch source (inter-patient pairs, drawn by score gap) needs one").And.Contain("72 problems");
+        Directory.Exists(P("run")).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Pretrain_lists_every_missing_payload_file_and_caps_a_long_list()
+    {
+        string manifest = await Synth();
+        File.Delete(FileOf(manifest, 3));
+        File.Delete(FileOf(manifest, 8));
+        var (code, _, err) = await Run(["pretrain", "--manifest", manifest, "--out", P("run"), "--objective", "mse", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed, err);
+        err.Should().Contain("2 problems").And.Contain($"{manifest} line 3,").And.Contain($"{manifest} line 8,");
+
+        string labels = WithoutScores(manifest);
+        (code, _, err) = await Run(["pretrain", "--manifest", labels, "--out", P("run"), "--objective", "mse", .. TinyTraining]);
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().Contain("74 problems").And.Contain("… and 69 more problems; learner check --manifest <file> lists them all.");
+        err.Split('\n').Length.Should().BeLessThan(10, "the message lists five problems, not every one (and not all of them again on one line)");
+        err.Split('\n').Max(l => l.Length).Should().BeLessThan(400);
     }
 }

@@ -44,6 +44,10 @@ public sealed record DatasetCheckOptions
     /// <summary>Whether every scan needs a finite score (<see cref="Scan.HasScore"/>). Default false.</summary>
     public bool RequireScores { get; init; }
 
+    /// <summary>What needs the scores, as a problem's message names it ("no score, but … needs one"). Default "the
+    /// objective".</summary>
+    public string ScoresNeededBy { get; init; } = "the objective";
+
     /// <summary>Whether every scan needs a coarse label. Default false.</summary>
     public bool RequireLabels { get; init; }
 
@@ -94,6 +98,28 @@ public sealed record DatasetCheckOptions
             (objective as IDisposable)?.Dispose();
         }
         return new DatasetCheckOptions { RequireScores = needs.HasFlag(BatchFields.Scores), RequireLabels = needs.HasFlag(BatchFields.Labels) };
+    }
+
+
+    /// <summary>The options that check what a pretraining run on <paramref name="source"/>'s batches needs: what every one
+    /// of <paramref name="objectives"/> needs given the fields the source provides (<see cref="ForObjectives(IEnumerable{string}, BatchFields)"/>),
+    /// and the source's own needs — inter-patient pairs and triplets are drawn by score gap, so every scan needs a score.</summary>
+    /// <param name="objectives">Objective specs.</param>
+    /// <param name="source">The batch source's settings.</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="ObjectiveSpecException">A spec is malformed or names an unknown objective or option.</exception>
+    public static DatasetCheckOptions ForPretraining(IEnumerable<string> objectives, Training.BatchSourceOptions source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var options = ForObjectives(objectives, source.Provides);
+        return source.Kind == Training.BatchSourceKind.PatientBatches
+            ? options
+            : options with
+            {
+                RequireScores = true,
+                ScoresNeededBy = options.RequireScores ? options.ScoresNeededBy : source.Kind == Training.BatchSourceKind.InterPatientPairs
+                    ? "the batch source (inter-patient pairs, drawn by score gap)" : "the batch source (triplets, drawn by score gap)",
+            };
     }
 }
 
@@ -188,7 +214,7 @@ public static class DatasetCheck
             DatasetProblem Problem(DatasetProblemKind kind, string what) =>
                 new(kind, scan.Id, file?.Path, file?.ManifestPath, file?.ManifestLine ?? 0, $"{Where(scan, file)}: {what}");
             if (options.RequireScores && !scan.HasScore)
-                problems.Add(Problem(DatasetProblemKind.MissingScore, scan.Score is null ? "no score, but the objective needs one." : $"score {scan.Score.Value.ToString(CultureInfo.InvariantCulture)} is not finite, but the objective needs one."));
+                problems.Add(Problem(DatasetProblemKind.MissingScore, scan.Score is null ? $"no score, but {options.ScoresNeededBy} needs one." : $"score {scan.Score.Value.ToString(CultureInfo.InvariantCulture)} is not finite, but {options.ScoresNeededBy} needs one."));
             if (options.RequireLabels && scan.CoarseLabel is null && !labelsDerivable)
                 problems.Add(Problem(DatasetProblemKind.MissingLabel, "no coarse label, but the objective needs one (and labels cannot be derived from the scores, since not every scan has one)."));
             if (scan.Payload is null)
