@@ -23,8 +23,31 @@ internal static partial class CliMessages
             message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
         if (e is ArgumentOutOfRangeException { ActualValue: not null })
             message = ActualValue().Replace(message, "");
-        return string.Join(" ", message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return InOptionTerms(string.Join(" ", message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
     }
+
+    /// <summary>The library's setting names that a command-line option sets, with the option: a message from the library
+    /// names the option a user typed (and the setting, for a settings file).</summary>
+    private static readonly (string Setting, string Option)[] SettingOptions =
+    [
+        ("Protocol.TestFraction", "--test-fraction"), ("Protocol.OuterFolds", "--folds"), ("Protocol.ValidationFraction", "--validation-fraction"),
+        ("Protocol.Transductive", "--transductive"), ("Search.Trials", "--search-trials"), ("Search.Metric", "--search-metric"),
+        ("Search.Strategy", "--search-strategy"), ("BatchSourceOptions.PatientsPerBatch", "--patients-per-batch"),
+        ("BatchSourceOptions.ScansPerPatient", "--scans-per-patient"), ("BatchSourceOptions.PairsPerBatch", "--pairs-per-batch"),
+        ("BatchSourceOptions.NegativeGap", "--negative-gap"), ("BatchSourceOptions.CurriculumStartGap", "--curriculum-start"),
+    ];
+
+    /// <summary><paramref name="message"/> with each library setting that an option sets named as "--option (Setting)".</summary>
+    public static string InOptionTerms(string message)
+    {
+        foreach (var (setting, option) in SettingOptions)
+            message = Regex.Replace(message, $@"(?<![\w.:-]){Regex.Escape(setting)}(?!\w)", $"{option} ({ConfigKey(setting)})", RegexOptions.CultureInvariant);
+        return message;
+    }
+
+    /// <summary>A setting's key in a settings file (<c>BatchSourceOptions.NegativeGap</c> → <c>BatchSource:NegativeGap</c>).</summary>
+    private static string ConfigKey(string setting) =>
+        (setting.StartsWith("BatchSourceOptions.", StringComparison.Ordinal) ? "BatchSource." + setting["BatchSourceOptions.".Length..] : setting).Replace('.', ':');
 
     /// <summary>How many of a dataset check's problems an error message lists (learner check lists them all).</summary>
     public const int ProblemsListed = 5;

@@ -109,6 +109,10 @@ internal static partial class Commands
                         ? (p.GetValue(augment) == "default" ? new Data.AugmentationOptions() : null)
                         : fromConfig.Pretraining.Augmentation,
                 };
+                // A warm-up longer than the run never reaches the peak rate: clamp it to the run's steps, as experiment does
+                // (run.json records the warm-up that ran).
+                long total = (long)settings.Epochs * settings.StepsPerEpoch;
+                if (total >= 1 && settings.Warmup > total) settings = settings with { Warmup = (int)total };
                 if (section is not null)
                 {
                     // pretrain reads only these keys of a settings file; say which others it ignores rather than drop them silently.

@@ -64,7 +64,8 @@ internal static partial class Commands
                 paths[scan.Id] = Path.GetFullPath(file);
             }
             string manifest = Path.Combine(dir, "manifest.csv");
-            Manifest.Write(manifest, data, sc => paths[sc.Id]);
+            // The manifest in the --delimiter given (default ','), as the commands that read it expect with the same option.
+            Manifest.Write(manifest, data, sc => paths[sc.Id], new ManifestOptions { Delimiter = cx.Delimiter });
             double threshold = lus ? new SyntheticLusOptions().ChangeThreshold : new SyntheticMriOptions().ChangeThreshold;
             if (p.GetValue(json))
                 cx.WriteJson(new { manifest = Path.GetFullPath(manifest), patients = data.PatientCount, scans = data.ScanCount, changeThreshold = threshold });

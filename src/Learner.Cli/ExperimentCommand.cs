@@ -47,7 +47,7 @@ internal static class ExperimentCommand
         var startGap = Opt("--curriculum-start", "Starting negative gap, in training-score standard deviations.", CliDefaults.BatchSource.CurriculumStartGap);
         var negativeGap = Opt("--negative-gap", "Final (fine) negative gap, in training-score standard deviations.", CliDefaults.BatchSource.NegativeGap);
         var trials = Opt("--search-trials", "Hyperparameter-search trials per objective and fold, scored on validation patients (0: none).", 0);
-        var metric = Opt("--search-metric", "Validation metric the search maximises.", "macroF1").AcceptOnlyFromAmong([.. HyperparameterSearchOptions.Metrics]);
+        var metric = Opt("--search-metric", "Validation metric that selects the search's trial: macroF1, accuracy, quadraticKappa, spearman (maximised) or loss (the objective on validation batches, minimised).", "macroF1").AcceptOnlyFromAmong([.. HyperparameterSearchOptions.Metrics]);
         var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
         var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", CliDefaults.Experiment.BootstrapResamples);
         var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
@@ -84,6 +84,11 @@ internal static class ExperimentCommand
             if (!p.GetValue(resume) && !replacing && ExperimentFolder.Holds(dir))
                 throw new CliException($"--out: '{dir}' already holds an experiment; pass --resume to continue it, or --force to replace it (its results, report and runs/ are deleted).", ExitCodes.Failed);
             if ((c is null) == (m is null)) throw new CliException("Give exactly one of --cohort (lus, mri) or --manifest.");
+            // Options that the chosen source or protocol would not use are refused rather than silently dropped.
+            if (m is not null && ExperimentSettings.Given(p, patients))
+                throw new CliException($"--patients {p.GetValue(patients)} sizes a generated --cohort; with --manifest the manifest's patients are used — drop it.");
+            if (ExperimentSettings.Given(p, folds) && ExperimentSettings.Given(p, testFraction))
+                throw new CliException($"--folds {p.GetValue(folds)} and --test-fraction {p.GetValue(testFraction)?.ToString(CultureInfo.InvariantCulture)} are two protocols (k outer folds, or one held-out share); give one.");
             Microsoft.Extensions.Configuration.IConfiguration? section = null;
             var options = p.GetValue(config) is { } file ? ExperimentSettings.LoadConfig(file, out section) : new ExperimentOptions();
             var given = (Option o) => ExperimentSettings.Given(p, o);
