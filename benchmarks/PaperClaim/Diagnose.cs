@@ -159,6 +159,7 @@ internal static class Diagnose
         double emaDecay = D("ema", 0);
         var ema = emaDecay > 0 ? new WeightAverage(((ModuleEncoder)encoder).Module, emaDecay, I("emaStart", options.WarmupSteps)) : null;
         bool ttaFlip = Get("tta", "none") == "flip";
+        float[]? plain = null;   // with tta=flip, the same weights' embedding without it (a paired comparison)
         float[] EmbedNow()
         {
             float[] Once(LongitudinalDataset d) => bnPrecise
@@ -167,6 +168,7 @@ internal static class Diagnose
             using var swap = ema?.SwapIn();
             var e = Once(data);
             if (!ttaFlip) return e;
+            plain = (float[])e.Clone();
             var m = Once(Mirrored(data));
             for (int i = 0; i < e.Length; i++) e[i] = 0.5f * (e[i] + m[i]);
             return e;
@@ -179,6 +181,7 @@ internal static class Diagnose
             trainClock.Stop();
             var emb = EmbedNow();
             Report(p.Step.ToString(CultureInfo.InvariantCulture), losses.Skip(Math.Max(0, losses.Count - 10)).Average(), emb, trainClock.Elapsed.TotalSeconds);
+            if (plain is not null) Report(p.Step.ToString(CultureInfo.InvariantCulture) + "/no-tta", double.NaN, plain, 0);
             if (save is not null) DiagnoseVariants.SaveEmbeddings(string.Create(CultureInfo.InvariantCulture, $"{save}.{p.Step}.f32"), emb);
             if (p.Step == steps) Final(emb);
             trainClock.Start();
