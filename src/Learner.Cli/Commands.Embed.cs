@@ -19,13 +19,15 @@ internal static partial class Commands
         var manifest = Req("--manifest", "Manifest of the scans to embed.");
         var output = Req("--out", "The embeddings file: .npy (float32 N×D) or .npz (member 'embeddings', float32 N×D); scan ids are written beside it as <out>.ids.csv.");
         var batch = Opt("--batch", "Scans per forward pass.", 64);
+        var tta = Opt("--tta", "Test-time augmentation: none, or flip (each scan's embedding averaged with its left-right mirror image's; twice the cost; not for feature vectors).", "none").AcceptOnlyFromAmong("none", "flip");
         var cmd = new Command("embed", """
             Embed every scan of a manifest with a pretrained encoder.
 
             Examples:
               learner embed --run runs/wc --manifest data/lus-test/manifest.csv --out runs/wc/test.npy
               learner embed --run runs/wc --checkpoint runs/wc/last.safetensors --manifest data/test/manifest.csv --out test.npz
-            """) { run, checkpoint, manifest, output, batch };
+              learner embed --run runs/wc --manifest data/lus-test/manifest.csv --tta flip --out runs/wc/test-flip.npy
+            """) { run, checkpoint, manifest, output, batch, tta };
         cmd.SetAction(p =>
         {
             string dir = p.GetValue(run)!;
@@ -46,7 +48,10 @@ internal static partial class Commands
                 cx.Err.WriteLine($"learner: warning: '{ckpt}' does not record its input normalisation (written before it was recorded); its run trained on payloads as stored, so they are embedded as stored.");
             if (encoder.FindNonFiniteTensor() is { } bad)
                 throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
-            var embeddings = Embedder.EmbedAll(encoder, data, normalization ?? ScanNormalization.Unchanged, p.GetValue(batch));
+            var augmentation = p.GetValue(tta) == "flip" ? TestTimeAugmentation.Flip : TestTimeAugmentation.None;
+            if (augmentation != TestTimeAugmentation.None && settings.EncoderOptions(data).Architecture == "mlp")
+                throw new CliException("--tta flip mirrors image axes, but the run's encoder is an mlp on feature vectors; use --tta none.");
+            var embeddings = Embedder.EmbedAll(encoder, (normalization ?? ScanNormalization.Unchanged).Apply(data), augmentation, p.GetValue(batch));
             int nonFinite = Array.FindIndex(embeddings, v => !float.IsFinite(v));
             if (nonFinite >= 0)
             {

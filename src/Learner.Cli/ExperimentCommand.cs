@@ -32,6 +32,7 @@ internal static class ExperimentCommand
         var steps = Opt("--steps", "Steps per epoch.", CliDefaults.StepsPerEpoch);
         var lr = Opt("--lr", "Peak learning rate (AdamW) for every objective. Without it (and without a rate in --config, or a search), each objective runs at the rate the library's validation search selected for it (mse 6e-3; mse-within-patient and the paper's recipe mse+3*weighted-contrastive 3e-3; the list: docs/objectives.md), any other at this default. A --config that sets ObjectiveLearningRates keeps the others at this default.", CliDefaults.LearningRate);
         var warmup = Opt("--warmup", "Warm-up steps (at most the total steps).", CliDefaults.Warmup);
+        var tta = Opt("--tta", "Test-time augmentation of every embedding the classifier and metrics read: none, or flip (each scan's embedding averaged with its left-right mirror image's; pretraining unchanged). Default: a --config file's TestTimeAugmentation, else none.", "none").AcceptOnlyFromAmong("none", "flip");
         var augment = Opt("--augment", "Augment every pretraining scan: none, or default (a horizontal flip with p 0.5, brightness ±0.1, contrast ±10 %, noise σ 0.02, one draw per scan). Default: a --config file's Pretraining:Augmentation, else none.", "none").AcceptOnlyFromAmong("none", "default");
         var head = Opt("--classifier", "Change classifier: logistic or mlp.", CliDefaults.Classifier).AcceptOnlyFromAmong("logistic", "mlp");
         var threshold = CliOption.Invariant(new Option<double?>("--threshold") { Description = "Change threshold in score units (default: the synthetic cohort's; required with --manifest)." });
@@ -64,7 +65,7 @@ internal static class ExperimentCommand
               learner experiment --cohort lus --batch-source pairs --curriculum linear --search-trials 3 --out runs/pairs
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
-            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, preset, epochs, steps, lr, warmup, augment, threshold, folds, testFraction, validation, transductive,
+            """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, preset, epochs, steps, lr, warmup, augment, tta, threshold, folds, testFraction, validation, transductive,
                 source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, force, output };
         cmd.SetAction(async (p, ct) =>
         {
@@ -162,6 +163,7 @@ internal static class ExperimentCommand
                 Optimizer = pre.Optimizer with { LearningRate = rate },
                 Augmentation = given(augment) ? (p.GetValue(augment) == "default" ? new Data.AugmentationOptions() : null) : pre.Augmentation,
             };
+            if (given(tta)) options.TestTimeAugmentation = p.GetValue(tta) == "flip" ? Downstream.TestTimeAugmentation.Flip : Downstream.TestTimeAugmentation.None;
             var protocol = options.Protocol;
             protocol.OuterFolds = ExperimentSettings.Pick(p, folds, protocol.OuterFolds);
             if (given(testFraction)) protocol.TestFraction = p.GetValue(testFraction);

@@ -93,4 +93,34 @@ public sealed class PretrainAugmentationTests : IDisposable
         code.Should().Be(ExitCodes.Ok, err);
         Augmentation("none").Should().BeNull("--augment none overrides the file");
     }
+
+    [Fact]
+    public async Task Test_time_flip_in_embed_and_experiment()
+    {
+        string manifest = await Synth();
+        var (code, _, err) = await CliRunner.Run(["pretrain", "--manifest", manifest, "--out", P("run"), .. Tiny]);
+        code.Should().Be(ExitCodes.Ok, err);
+        (code, _, err) = await CliRunner.Run("embed", "--run", P("run"), "--manifest", manifest, "--out", P("plain.npy"));
+        code.Should().Be(ExitCodes.Ok, err);
+        (code, _, err) = await CliRunner.Run("embed", "--run", P("run"), "--manifest", manifest, "--tta", "flip", "--out", P("flip.npy"));
+        code.Should().Be(ExitCodes.Ok, err);
+        var plain = Learner.Data.Formats.Npy.Read(P("plain.npy")).ToArray();
+        var flip = Learner.Data.Formats.Npy.Read(P("flip.npy")).ToArray();
+        flip.Should().HaveCount(plain.Length).And.NotEqual(plain, "the mirror images' embeddings are averaged in");
+        (code, _, err) = await CliRunner.Run("embed", "--run", P("run"), "--manifest", manifest, "--tta", "rotate", "--out", P("x.npy"));
+        code.Should().Be(ExitCodes.Usage);
+        err.Should().Contain("rotate");
+
+        string? Tta(string dir) => JsonDocument.Parse(File.ReadAllText(P(dir + "/results.json"))).RootElement.GetProperty("settings").EnumerateArray()
+            .Where(e => e.GetProperty("name").GetString() == "test-time augmentation").Select(e => e.GetProperty("value").GetString()).SingleOrDefault();
+        string[] common = ["experiment", "--manifest", manifest, "--threshold", "20", "--objectives", "mse", "--epochs", "1", "--steps", "2", "--dim", "8", "--test-fraction", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "10"];
+        (code, _, err) = await CliRunner.Run([.. common, "--tta", "flip", "--out", P("flip")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Tta("flip").Should().Be("flip: each scan's embedding averaged with its mirror image's");
+        (code, _, err) = await CliRunner.Run([.. common, "--out", P("none")]);
+        code.Should().Be(ExitCodes.Ok, err);
+        Tta("none").Should().BeNull("listed only when set, so folders written before it resume");
+        JsonDocument.Parse(File.ReadAllText(P("flip/results.json"))).RootElement.GetProperty("rows")[0].GetRawText()
+            .Should().NotBe(JsonDocument.Parse(File.ReadAllText(P("none/results.json"))).RootElement.GetProperty("rows")[0].GetRawText(), "the held-out metrics read the flipped embeddings");
+    }
 }

@@ -205,8 +205,18 @@ public static class Augment
         ArgumentNullException.ThrowIfNull(rng);
         if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "A probability must be in [0, 1].");
         bool flip = rng.NextDouble() < probability;
+        return flip ? Flip(x) : new Tensor(x.ToArray(), x.ShapeArray);
+    }
+
+    /// <summary>Mirrors the last axis (left–right for frames <c>[…, H, W]</c>): the flip of <see cref="RandomFlip"/>,
+    /// always applied.</summary>
+    /// <param name="x">The tensor.</param>
+    /// <returns>The flipped copy (a rank-0 or empty tensor is copied as it is).</returns>
+    public static Tensor Flip(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
         var data = x.ToArray();
-        if (flip && x.Rank >= 1 && x.Size > 0)
+        if (x.Rank >= 1 && x.Size > 0)
         {
             int w = x.Dim(-1);
             for (int o = 0; o < data.Length; o += w) data.AsSpan(o, w).Reverse();

@@ -55,6 +55,13 @@ public sealed record ExperimentOptions
     /// patients.</summary>
     public VisitPooling VisitPooling { get; set; } = VisitPooling.Mean;
 
+    /// <summary>Test-time augmentation of every embedding the change classifier, the alignment metrics and a search's
+    /// validation score read (<see cref="Embedder.EmbedAll(Encoders.IEncoder, Data.LongitudinalDataset, Downstream.TestTimeAugmentation, int, CancellationToken)"/>):
+    /// <see cref="Downstream.TestTimeAugmentation.Flip"/> averages each scan's embedding with its mirror image's, at twice
+    /// the embedding cost; pretraining is unchanged. Default <see cref="Downstream.TestTimeAugmentation.None"/>
+    /// (docs/results.md, "Test-time flip", measures it).</summary>
+    public TestTimeAugmentation TestTimeAugmentation { get; set; }
+
     /// <summary>Bootstrap replicates for the 95 % intervals (resampling patients; ≥ 1). Default 500.</summary>
     public int BootstrapResamples { get; set; } = 500;
 
@@ -131,6 +138,9 @@ public sealed record ExperimentOptions
         if (Pretraining.EarlyStopping is not null && Protocol.ValidationFraction == 0)
             throw new ArgumentException("Pretraining.EarlyStopping needs validation patients, but Protocol.ValidationFraction is 0.", nameof(Pretraining));
         if (Classifier is null) throw new ArgumentException("Classifier must be set.", nameof(Classifier));
+        if (!Enum.IsDefined(TestTimeAugmentation)) throw new ArgumentException($"TestTimeAugmentation {(int)TestTimeAugmentation} is not a TestTimeAugmentation.", nameof(TestTimeAugmentation));
+        if (TestTimeAugmentation != TestTimeAugmentation.None && Encoder is { Architecture: "mlp" })
+            throw new ArgumentException($"TestTimeAugmentation {TestTimeAugmentation} mirrors image axes, but Encoder.Architecture is 'mlp' (feature vectors); use TestTimeAugmentation.None.", nameof(TestTimeAugmentation));
         if (!Enum.IsDefined(VisitPooling)) throw new ArgumentException($"VisitPooling {(int)VisitPooling} is not a VisitPooling.", nameof(VisitPooling));
         if (VisitPooling != VisitPooling.Mean && Protocol is { Transductive: true })
             throw new ArgumentException($"VisitPooling {VisitPooling} is fit on the held-out protocol's training patients, but Protocol.Transductive has no visit level; use VisitPooling.Mean or turn Transductive off.", nameof(VisitPooling));

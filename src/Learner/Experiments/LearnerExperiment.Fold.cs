@@ -175,7 +175,7 @@ public sealed partial class LearnerExperiment
             foreach (var part in second is null ? new[] { first } : new[] { first, second })
             {
                 if (part.ScanCount == 0) continue;
-                var e = Embedder.EmbedAll(encoder, part, 64, ct);
+                var e = Embedder.EmbedAll(encoder, part, _o.TestTimeAugmentation, 64, ct);
                 for (int i = 0; i < part.ScanCount; i++)
                     e.AsSpan(i * d, d).CopyTo(full.AsSpan(dataset.GetScan(part.Scans[i].Id).Index * d, d));
             }
@@ -211,7 +211,7 @@ public sealed partial class LearnerExperiment
             if (plan.Test is null)
             {
                 // Transductive: every patient pretrained; only the classifier is cross-validated.
-                var all = Embedder.EmbedAll(encoder, dataset, 64, ct);
+                var all = Embedder.EmbedAll(encoder, dataset, _o.TestTimeAugmentation, 64, ct);
                 var cv = ChangeEvaluation.CrossValidate(dataset, all, d, owner._thresholds, _o.Protocol.OuterFolds, seed, _o.Classifier);
                 var align = Alignment.Compute(all, d, pairs.Select(p => (p.Before, p.After)).ToArray(), pairs.Select(p => Math.Abs((double)p.HealthChange)).ToArray());
                 var folds = PatientSplits.KFold(dataset, _o.Protocol.OuterFolds, seed);

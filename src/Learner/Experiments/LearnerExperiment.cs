@@ -285,6 +285,12 @@ public sealed partial class LearnerExperiment
         };
         // Listed only when set, so that folders written before it was recorded (none) still resume.
         if (p.Augmentation is { } augmentation) settings.Insert(8, new("augmentation", augmentation.Describe()));
+        if (o.TestTimeAugmentation != TestTimeAugmentation.None)
+            settings.Insert(settings.FindIndex(kv => kv.Key == "visit pooling"), new("test-time augmentation", o.TestTimeAugmentation switch
+            {
+                TestTimeAugmentation.Flip => "flip: each scan's embedding averaged with its mirror image's",
+                var t => t.ToString(),
+            }));
         return settings;
     }
 
