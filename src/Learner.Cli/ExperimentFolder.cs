@@ -4,13 +4,17 @@ namespace Learner.Cli;
 /// those (nothing else the folder holds).</summary>
 internal static class ExperimentFolder
 {
-    /// <summary>The experiment's own files: the saved command line, the settings record its resume checks, the results
-    /// and the report (and their temporary files while written).</summary>
-    private static readonly string[] Files = ["command.json", "experiment-state.json", "results.md", "results.csv", "results.json", "report.html"];
+    /// <summary>The experiment's own files besides its saved command line: the settings record its resume checks, the
+    /// results and the report (and their temporary files while written).</summary>
+    private static readonly string[] Written = ["experiment-state.json", "results.md", "results.csv", "results.json", "report.html"];
 
-    /// <summary>Whether <paramref name="dir"/> holds an experiment's files or its <c>runs/</c> folder.</summary>
+    /// <summary>Every file the experiment writes: <see cref="Written"/> and the saved command line.</summary>
+    private static readonly string[] Files = ["command.json", .. Written];
+
+    /// <summary>Whether <paramref name="dir"/> holds an experiment's files or its <c>runs/</c> folder — a saved command
+    /// line alone, of a start refused before anything ran, is no experiment to protect.</summary>
     public static bool Holds(string dir) =>
-        Directory.Exists(dir) && (Files.Any(f => File.Exists(Path.Combine(dir, f))) || Directory.Exists(Path.Combine(dir, "runs")));
+        Directory.Exists(dir) && (Written.Any(f => File.Exists(Path.Combine(dir, f))) || Directory.Exists(Path.Combine(dir, "runs")));
 
     /// <summary>Deletes the experiment's files and its <c>runs/</c> folder, nothing else.</summary>
     public static void Delete(string dir)

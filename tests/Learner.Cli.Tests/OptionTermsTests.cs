@@ -55,4 +55,16 @@ public sealed class OptionTermsTests : IDisposable
         code.Should().Be(ExitCodes.Ok, err);
         JsonDocument.Parse(File.ReadAllText(P("run/run.json"))).RootElement.GetProperty("Warmup").GetInt32().Should().Be(2);
     }
+
+    [Fact]
+    public async Task A_batch_no_fold_can_fill_is_refused_before_training_naming_the_option_and_the_fold()
+    {
+        var (code, _, err) = await CliRunner.Run("experiment", "--cohort", "lus", "--patients", "8", "--steps", "2", "--objectives", "mse", "--out", P("x"));
+        code.Should().Be(ExitCodes.Usage, err);
+        err.Should().Contain("--patients-per-batch (BatchSource:PatientsPerBatch) = 8").And.Contain("fold 1 of 5's pretraining group has 6 of the 8 patients").And.Contain("give at most 6");
+        File.Exists(P("x/experiment-state.json")).Should().BeFalse("nothing is recorded before every fold is planned");
+        (code, _, err) = await CliRunner.Run("experiment", "--cohort", "lus", "--patients", "8", "--steps", "2", "--objectives", "mse", "--patients-per-batch", "4",
+            "--scans-per-patient", "2", "--dim", "8", "--bootstrap", "10", "--out", P("x"));
+        code.Should().Be(ExitCodes.Ok, err);   // the refused start left nothing that needs --force
+    }
 }

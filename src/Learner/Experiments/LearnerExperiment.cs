@@ -119,8 +119,17 @@ public sealed partial class LearnerExperiment
             CommandLine = run.CommandLine, Protocol = _options.Protocol.Name, Settings = ResolvedSettings(),
             Dataset = run.DatasetDescription ?? string.Create(CultureInfo.InvariantCulture, $"{dataset.PatientCount} patients, {dataset.ScanCount} scans"),
         };
-        store?.CheckOrWriteSettings(metadata.Settings, ExperimentStore.Fingerprint(source), run.Resume);
         var plans = _options.Seeds.ToDictionary(s => s, s => FoldPlan.Create(dataset, _options.Protocol, EffectiveValidationFraction, s));
+        // P×K batches draw P distinct patients from a fold's pretraining group: refuse a P no fold can fill before any
+        // training, naming the fold and the group's size (the sampler would say it only when that fold starts).
+        if (_options.BatchSource.Kind == Training.BatchSourceKind.PatientBatches
+            && plans.Values.SelectMany(p => p).MinBy(p => p.Pretrain.PatientCount) is { } smallest
+            && smallest.Pretrain.PatientCount < _options.BatchSource.PatientsPerBatch)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"BatchSourceOptions.PatientsPerBatch = {_options.BatchSource.PatientsPerBatch}, but fold {smallest.Index + 1} of {plans.Values.First().Count}'s pretraining group has {smallest.Pretrain.PatientCount} of the {dataset.PatientCount} patients (the others are its test and validation patients); a P×K batch draws P distinct patients, so give at most {smallest.Pretrain.PatientCount}, or use more patients."),
+                nameof(ExperimentOptions.BatchSource));
+        // Only with every fold planned is anything written to the folder.
+        store?.CheckOrWriteSettings(metadata.Settings, ExperimentStore.Fingerprint(source), run.Resume);
         int runs = _specs.Length * _options.Seeds.Count;
         int trials = Math.Max(1, _options.Search.Trials);
         var tracker = new ProgressTracker(runs * plans.Values.First().Count * trials * _options.Pretraining.TotalSteps);

@@ -30,7 +30,7 @@ public sealed class PatientBatchSampler : IBatchSampler
         if (minScansPerPatient < 1) throw new ArgumentOutOfRangeException(nameof(minScansPerPatient), minScansPerPatient, "Must be positive.");
         var eligible = dataset.Patients.Where(p => p.ScanCount >= minScansPerPatient).ToArray();
         if (eligible.Length < patientsPerBatch)
-            throw new ArgumentOutOfRangeException(nameof(patientsPerBatch), patientsPerBatch, $"Only {eligible.Length} patients have at least {minScansPerPatient} scans; cannot draw {patientsPerBatch} distinct patients per batch.");
+            throw new ArgumentOutOfRangeException(nameof(patientsPerBatch), patientsPerBatch, $"Only {eligible.Length} patient{(eligible.Length == 1 ? " has" : "s have")} at least {minScansPerPatient} scan{(minScansPerPatient == 1 ? "" : "s")}; cannot draw {patientsPerBatch} distinct patients per batch.");
         _patients = new int[eligible.Length];
         _first = new int[eligible.Length];
         _count = new int[eligible.Length];
