@@ -73,7 +73,7 @@ internal static partial class CliMessages
     private static partial Regex Unrecognized();
 
     /// <summary>What a value of a .NET type is called in messages.</summary>
-    private static string Kind(string type) => type switch
+    internal static string Kind(string type) => type switch
     {
         "System.Int32" or "System.Int64" or "System.Nullable`1[System.Int32]" => "a whole number",
         "System.Double" or "System.Single" or "System.Nullable`1[System.Double]" => "a number (e.g. 0.001 or 1e-3)",

@@ -41,13 +41,49 @@ internal static class ExperimentSettings
         try { root = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false).Build(); }
         catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
         {
-            throw new CliException($"--config: '{path}' is not valid JSON: {e.Message}", ExitCodes.Failed);
+            // The JSON reader's own error (with its line and byte position) is the inner exception's.
+            var json = Inner<System.Text.Json.JsonException>(e);
+            string where = json?.LineNumber is { } line ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, byte {json.BytePositionInLine + 1}") : "";
+            string reason = json is null ? e.Message : System.Text.RegularExpressions.Regex.Replace(json.Message, @"\s*LineNumber: \d+ \| BytePositionInLine: \d+\.?", "");
+            throw new CliException($"--config: '{path}' is not valid JSON{where}: {reason}", ExitCodes.Failed);
         }
         section = root.GetSection("Learner").Exists() ? root.GetSection("Learner") : root;
         var options = new ExperimentOptions();
         try { LearnerServiceCollectionExtensions.BindExperimentOptions(section, options); }
-        catch (InvalidOperationException e) { throw new CliException($"--config: '{path}': {e.Message}"); }
+        catch (InvalidOperationException e) { throw new CliException($"--config: '{path}': {ConfigError(e.Message, section)}"); }
         return options;
+    }
+
+    private static T? Inner<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is T t) return t;
+        return null;
+    }
+
+    /// <summary>A binding error in the file's terms: an unknown key with its path and the nearest setting, a value that
+    /// does not convert with what the setting takes.</summary>
+    internal static string ConfigError(string message, IConfiguration section)
+    {
+        var unknown = System.Text.RegularExpressions.Regex.Match(message, @"not found on the instance of (?<type>[\w.`]+): (?<names>.+)$");
+        if (unknown.Success)
+        {
+            var type = typeof(ExperimentOptions).Assembly.GetType(unknown.Groups["type"].Value);
+            var settings = type?.GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToArray() ?? [];
+            var keys = section.AsEnumerable(makePathsRelative: true).Select(kv => kv.Key).ToList();
+            var parts = System.Text.RegularExpressions.Regex.Matches(unknown.Groups["names"].Value, "'([^']+)'").Select(m => m.Groups[1].Value).Select(name =>
+            {
+                string key = keys.FirstOrDefault(k => k.Split(':')[^1].Equals(name, StringComparison.OrdinalIgnoreCase)) ?? name;
+                if (section is IConfigurationSection { Path: { Length: > 0 } prefix }) key = prefix + ":" + key;
+                string? near = CliMessages.Nearest(name, settings);
+                return $"'{key}'{(near is null ? "" : $" (did you mean {near}?)")}";
+            });
+            return $"unknown setting {string.Join(", ", parts)}{(type is null ? "" : $"; {type.Name} has {string.Join(", ", settings)}")}.";
+        }
+        var convert = System.Text.RegularExpressions.Regex.Match(message, @"Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'");
+        if (convert.Success)
+            return $"'{convert.Groups["key"].Value}' = '{convert.Groups["value"].Value}' is not {CliMessages.Kind(convert.Groups["type"].Value)}.";
+        return message;
     }
 
     /// <summary>Whether the user gave <paramref name="option"/> on the command line (rather than its default).</summary>

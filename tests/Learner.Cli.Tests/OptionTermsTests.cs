@@ -67,4 +67,25 @@ public sealed class OptionTermsTests : IDisposable
             "--scans-per-patient", "2", "--dim", "8", "--bootstrap", "10", "--out", P("x"));
         code.Should().Be(ExitCodes.Ok, err);   // the refused start left nothing that needs --force
     }
+
+    [Fact]
+    public async Task Settings_file_errors_name_the_key_the_nearest_setting_and_the_json_position()
+    {
+        var (code, _, err) = await CliRunner.Run("synth", "--cohort", "lus", "--patients", "4", "--out", P("d"));
+        code.Should().Be(ExitCodes.Ok, err);
+        async Task<string> Pretrain(string json)
+        {
+            File.WriteAllText(P("c.json"), json);
+            var (c, _, e) = await CliRunner.Run("pretrain", "--manifest", P("d/manifest.csv"), "--config", P("c.json"), "--out", P("run"));
+            c.Should().NotBe(ExitCodes.Ok);
+            return e;
+        }
+        (await Pretrain("""{ "Learner": { "Pretraining": { "Epoch": 2 } } }"""))
+            .Should().Contain("unknown setting 'Learner:Pretraining:Epoch' (did you mean Epochs?)").And.Contain("PretrainingOptions has Epochs, StepsPerEpoch").And.NotContain("BinderOptions");
+        (await Pretrain("""{ "Learner": { "Pretraining": { "Epochs": "two" } } }"""))
+            .Should().Contain("'Learner:Pretraining:Epochs' = 'two' is not a whole number").And.NotContain("System.Int32");
+        (await Pretrain("{ \"Learner\": {\n  \"Pretraining\": { \"Epochs\": 2 }\n"))
+            .Should().Contain("is not valid JSON at line 3").And.NotContain("LineNumber");
+        Directory.Exists(P("run")).Should().BeFalse();
+    }
 }
