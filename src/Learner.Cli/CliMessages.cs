@@ -49,6 +49,16 @@ internal static partial class CliMessages
     private static string ConfigKey(string setting) =>
         (setting.StartsWith("BatchSourceOptions.", StringComparison.Ordinal) ? "BatchSource." + setting["BatchSourceOptions.".Length..] : setting).Replace('.', ':');
 
+    /// <summary>A warning when P×K batches ask more scans of a patient than any patient has (they are then drawn again,
+    /// so a batch holds repeats and costs more without more data), else null.</summary>
+    public static string? ScansPerPatientWarning(Data.LongitudinalDataset data, Training.BatchSourceOptions batches)
+    {
+        if (batches.Kind != Training.BatchSourceKind.PatientBatches || data.PatientCount == 0) return null;
+        int most = data.Patients.Max(p => p.ScanCount);
+        return batches.ScansPerPatient <= most ? null
+            : $"learner: warning: --scans-per-patient {batches.ScansPerPatient} is more than any patient's scans (at most {most}); each batch repeats scans to fill K, which costs step time without adding data.";
+    }
+
     /// <summary>How many of a dataset check's problems an error message lists (learner check lists them all).</summary>
     public const int ProblemsListed = 5;
 

@@ -131,6 +131,7 @@ internal static partial class Commands
             // run.json records the encoder actually built ("auto" resolved from the payload shape), which embed reads back.
             settings = settings.Resolved(data);
             var (pretrainer, enc) = settings.CreatePretrainer(data, dir);
+            if (CliMessages.ScansPerPatientWarning(data, settings.Batches) is { } many) await cx.Err.WriteLineAsync(many);
             // Only now, with every setting valid, is an old run replaced or a killed one repaired.
             if (replacing) RunFiles.DeleteRun(dir);
             Directory.CreateDirectory(dir);

@@ -132,6 +132,7 @@ internal static class ExperimentCommand
             {
                 data = cx.ReadManifest(m!, requirePayloadFiles: false);   // the preflight lists every missing file
                 CheckCommand.Preflight(data, options.Objectives, options.BatchSource);
+                if (CliMessages.ScansPerPatientWarning(data, options.BatchSource) is { } many) await cx.Err.WriteLineAsync(many);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);

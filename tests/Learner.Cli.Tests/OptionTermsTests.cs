@@ -53,6 +53,12 @@ public sealed class OptionTermsTests : IDisposable
         (code, _, err) = await CliRunner.Run("pretrain", "--manifest", P("c/manifest.csv"), "--objective", "mse", "--epochs", "1", "--steps", "2", "--dim", "8",
             "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "2", "--out", P("run"));
         code.Should().Be(ExitCodes.Ok, err);
+        err.Should().NotContain("warning");
+        // K above every patient's scan count trains (with repeats) but says so.
+        (code, _, err) = await CliRunner.Run("pretrain", "--manifest", P("c/manifest.csv"), "--objective", "mse", "--epochs", "1", "--steps", "1", "--dim", "8",
+            "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "20", "--out", P("many"));
+        code.Should().Be(ExitCodes.Ok, err);
+        err.Should().Contain("warning: --scans-per-patient 20 is more than any patient's scans (at most 12)");
         JsonDocument.Parse(File.ReadAllText(P("run/run.json"))).RootElement.GetProperty("Warmup").GetInt32().Should().Be(2);
     }
 
