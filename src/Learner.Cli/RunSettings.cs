@@ -81,11 +81,19 @@ internal sealed record RunSettings
     [System.Text.Json.Serialization.JsonIgnore]
     public long TotalSteps => (long)Epochs * StepsPerEpoch;
 
+    /// <summary>How run.json is written and read: indented, enums by name (a run.json of an earlier version, which wrote
+    /// them as numbers, still reads).</summary>
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
     public static RunSettings Read(string path)
     {
         try
         {
-            var read = JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path)) ?? throw new InvalidDataException($"'{path}' is empty.");
+            var read = JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"'{path}' is empty.");
             // Earlier versions kept the batch shape beside Source, and those fields won: fold them in, keep one copy.
             var source = read.Batches;
             source = source with
@@ -105,7 +113,7 @@ internal sealed record RunSettings
     }
 
     /// <summary>Writes run.json atomically (a temporary file renamed over it), so a kill never leaves it torn.</summary>
-    public void Write(string path) => RunFiles.WriteAtomically(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    public void Write(string path) => RunFiles.WriteAtomically(path, JsonSerializer.Serialize(this, Json));
 
     /// <summary>These settings with the encoder resolved for <paramref name="data"/> (see <see cref="EncoderSettings"/>).</summary>
     public RunSettings Resolved(LongitudinalDataset data)

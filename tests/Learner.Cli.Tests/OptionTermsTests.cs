@@ -59,7 +59,14 @@ public sealed class OptionTermsTests : IDisposable
             "--width", "0.25", "--patients-per-batch", "4", "--scans-per-patient", "20", "--out", P("many"));
         code.Should().Be(ExitCodes.Ok, err);
         err.Should().Contain("warning: --scans-per-patient 20 is more than any patient's scans (at most 12)");
-        JsonDocument.Parse(File.ReadAllText(P("run/run.json"))).RootElement.GetProperty("Warmup").GetInt32().Should().Be(2);
+        var run = JsonDocument.Parse(File.ReadAllText(P("run/run.json"))).RootElement;
+        run.GetProperty("Warmup").GetInt32().Should().Be(2);
+        run.GetProperty("Source").GetProperty("Kind").GetString().Should().Be("PatientBatches", "enums are written by name");
+        // A run.json of an earlier version, with enums as numbers, still resumes.
+        File.WriteAllText(P("run/run.json"), File.ReadAllText(P("run/run.json")).Replace("\"PatientBatches\"", "0", StringComparison.Ordinal));
+        (code, var text, err) = await CliRunner.Run("pretrain", "--out", P("run"), "--resume");
+        code.Should().Be(ExitCodes.Ok, err);
+        text.Should().Contain("already complete");
     }
 
     [Fact]
