@@ -208,10 +208,10 @@ public sealed record ExperimentProtocolOptions
     public void Validate()
     {
         if (OuterFolds < 2) throw new ArgumentException($"Protocol.OuterFolds must be ≥ 2, got {OuterFolds}.", nameof(OuterFolds));
-        if (TestFraction is { } f && !(f > 0 && f < 1)) throw new ArgumentException($"Protocol.TestFraction must lie in (0, 1), got {f}.", nameof(TestFraction));
+        if (TestFraction is { } f && !(f > 0 && f < 1)) throw new ArgumentException(FormattableString.Invariant($"Protocol.TestFraction must lie in (0, 1), got {f}."), nameof(TestFraction));
         if (TestFraction is not null && TestPatients is not null) throw new ArgumentException("Give at most one of Protocol.TestFraction and Protocol.TestPatients.", nameof(TestPatients));
         if (TestPatients is { Count: 0 }) throw new ArgumentException("Protocol.TestPatients is empty; give patient ids or leave it null.", nameof(TestPatients));
-        if (ValidationFraction is { } v && !(v >= 0 && v < 1)) throw new ArgumentException($"Protocol.ValidationFraction must lie in [0, 1), got {v}.", nameof(ValidationFraction));
+        if (ValidationFraction is { } v && !(v >= 0 && v < 1)) throw new ArgumentException(FormattableString.Invariant($"Protocol.ValidationFraction must lie in [0, 1), got {v}."), nameof(ValidationFraction));
         if (Transductive && (TestFraction is not null || TestPatients is not null))
             throw new ArgumentException("Protocol.Transductive pretrains on every patient; a test split contradicts it.", nameof(Transductive));
     }
@@ -268,7 +268,7 @@ public sealed record HyperparameterSearchOptions
         if (!Metrics.Contains(Metric)) throw new ArgumentException($"Search.Metric '{Metric}' is unknown; allowed: {string.Join(", ", Metrics)}.", nameof(Metric));
         if (LearningRates is null || LearningRates.Count == 0) throw new ArgumentException("Search.LearningRates must hold at least one learning rate.", nameof(LearningRates));
         foreach (var lr in LearningRates)
-            if (!(lr > 0) || !double.IsFinite(lr)) throw new ArgumentException($"Search.LearningRates holds {lr}; each must be finite and > 0.", nameof(LearningRates));
+            if (!(lr > 0) || !double.IsFinite(lr)) throw new ArgumentException(FormattableString.Invariant($"Search.LearningRates holds {lr}; each must be finite and > 0."), nameof(LearningRates));
         if (OptionValues is not null)
             foreach (var (key, values) in OptionValues)
             {

@@ -93,11 +93,11 @@ public sealed record PretrainingOptions
         InputNormalization.Validate();
         Augmentation?.Validate();
         if (WarmupSteps < 0) throw new ArgumentException($"WarmupSteps must be ≥ 0, got {WarmupSteps}.", nameof(WarmupSteps));
-        if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}.", nameof(MinLearningRateFactor));
-        if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}.", nameof(MaxGradNorm));
+        if (!(MinLearningRateFactor >= 0 && MinLearningRateFactor <= 1)) throw new ArgumentException(FormattableString.Invariant($"MinLearningRateFactor must be in [0, 1], got {MinLearningRateFactor}."), nameof(MinLearningRateFactor));
+        if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new ArgumentException(FormattableString.Invariant($"MaxGradNorm must be ≥ 0 and finite, got {MaxGradNorm}."), nameof(MaxGradNorm));
         if (CheckpointEverySteps < 1) throw new ArgumentException($"CheckpointEverySteps must be ≥ 1, got {CheckpointEverySteps}.", nameof(CheckpointEverySteps));
         if (!(DivergenceFactor == 0 || DivergenceFactor > 1) || double.IsInfinity(DivergenceFactor))
-            throw new ArgumentException($"DivergenceFactor must be 0 (off) or finite and > 1, got {DivergenceFactor}.", nameof(DivergenceFactor));
+            throw new ArgumentException(FormattableString.Invariant($"DivergenceFactor must be 0 (off) or finite and > 1, got {DivergenceFactor}."), nameof(DivergenceFactor));
         if (DivergenceWindow < 1) throw new ArgumentException($"DivergenceWindow must be ≥ 1, got {DivergenceWindow}.", nameof(DivergenceWindow));
         if (Validation is null) throw new ArgumentException("Validation must be set (use new ValidationOptions()).", nameof(Validation));
         Validation.Validate();
@@ -201,7 +201,7 @@ public sealed record EarlyStoppingOptions
         ArgumentNullException.ThrowIfNull(validation);
         if (!Enum.IsDefined(Metric)) throw new ArgumentException($"EarlyStopping.Metric {(int)Metric} is not a ValidationMetric; allowed: {string.Join(", ", Enum.GetNames<ValidationMetric>())}.", nameof(Metric));
         if (Patience < 1) throw new ArgumentException($"EarlyStopping.Patience must be ≥ 1, got {Patience}.", nameof(Patience));
-        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) throw new ArgumentException($"EarlyStopping.MinDelta must be ≥ 0 and finite, got {MinDelta}.", nameof(MinDelta));
+        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) throw new ArgumentException(FormattableString.Invariant($"EarlyStopping.MinDelta must be ≥ 0 and finite, got {MinDelta}."), nameof(MinDelta));
         if (Metric is ValidationMetric.MacroF1 or ValidationMetric.Accuracy or ValidationMetric.QuadraticKappa && validation.ChangeThresholds is null)
             throw new ArgumentException($"EarlyStopping.Metric {Metric} needs Validation.ChangeThresholds to be set, so that change classification is measured.", nameof(Metric));
     }
