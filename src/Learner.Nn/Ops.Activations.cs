@@ -109,7 +109,7 @@ public static partial class Ops
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is not positive and finite.</exception>
     public static Tensor Softplus(Tensor x, float beta = 1f)
     {
-        if (!(beta > 0f) || !float.IsFinite(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, $"Softplus: beta must be positive and finite, got {beta}.");
+        if (!(beta > 0f) || !float.IsFinite(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, FormattableString.Invariant($"Softplus: beta must be positive and finite, got {beta}."));
         const float Threshold = 20f;
         return Activation(x, "Softplus", new SoftplusForward(beta, Threshold), new SoftplusBackward(beta, Threshold), backwardFromOutput: false);
     }

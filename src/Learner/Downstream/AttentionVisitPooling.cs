@@ -21,7 +21,7 @@ public sealed record AttentionPoolingOptions
     {
         if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException($"L2 must be finite and ≥ 0, got {L2}.", nameof(L2));
         if (Iterations < 1) throw new ArgumentException($"Iterations must be ≥ 1, got {Iterations}.", nameof(Iterations));
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"LearningRate must be finite and > 0, got {LearningRate}.", nameof(LearningRate));
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(FormattableString.Invariant($"LearningRate must be finite and > 0, got {LearningRate}."), nameof(LearningRate));
     }
 }
 

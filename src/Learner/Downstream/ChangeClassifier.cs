@@ -44,7 +44,7 @@ public sealed record ChangeClassifierOptions
     {
         if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException($"L2 must be ≥ 0 and finite, got {L2}.", nameof(L2));
         if (Iterations < 1) throw new ArgumentException($"Iterations must be ≥ 1, got {Iterations}.", nameof(Iterations));
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"LearningRate must be positive, got {LearningRate}.", nameof(LearningRate));
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(FormattableString.Invariant($"LearningRate must be positive, got {LearningRate}."), nameof(LearningRate));
         if (Hidden < 1) throw new ArgumentException($"Hidden must be ≥ 1, got {Hidden}.", nameof(Hidden));
     }
 }

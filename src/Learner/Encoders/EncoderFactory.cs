@@ -57,7 +57,7 @@ public sealed record EncoderOptions
             throw new ArgumentException($"Preset '{Preset}' is unknown; allowed: {string.Join(", ", Presets)}.", nameof(Preset));
         if (Preset == "resnet18" && Architecture != "tsm-resnet")
             throw new ArgumentException($"Preset 'resnet18' is the \"tsm-resnet\" backbone's; Architecture is '{Architecture}'.", nameof(Preset));
-        if (!(WidthMultiplier > 0) || double.IsInfinity(WidthMultiplier)) throw new ArgumentException($"WidthMultiplier must be positive, got {WidthMultiplier}.", nameof(WidthMultiplier));
+        if (!(WidthMultiplier > 0) || double.IsInfinity(WidthMultiplier)) throw new ArgumentException(FormattableString.Invariant($"WidthMultiplier must be positive, got {WidthMultiplier}."), nameof(WidthMultiplier));
         if (ProjectionDimension < 0) throw new ArgumentException($"ProjectionDimension must be ≥ 0, got {ProjectionDimension}.", nameof(ProjectionDimension));
         if (Architecture == "mlp" && InputFeatures < 1) throw new ArgumentException($"InputFeatures must be ≥ 1 for the mlp architecture, got {InputFeatures}.", nameof(InputFeatures));
         if (Architecture == "tsm-resnet" && ClipLength < 1) throw new ArgumentException($"ClipLength must be ≥ 1, got {ClipLength}.", nameof(ClipLength));

@@ -159,11 +159,11 @@ public sealed record EncoderOptimizerOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"LearningRate must be positive and finite, got {LearningRate}.", nameof(LearningRate));
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentException($"WeightDecay must be non-negative and finite, got {WeightDecay}.", nameof(WeightDecay));
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"Momentum must be in [0, 1), got {Momentum}.", nameof(Momentum));
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(FormattableString.Invariant($"LearningRate must be positive and finite, got {LearningRate}."), nameof(LearningRate));
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentException(FormattableString.Invariant($"WeightDecay must be non-negative and finite, got {WeightDecay}."), nameof(WeightDecay));
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException(FormattableString.Invariant($"Momentum must be in [0, 1), got {Momentum}."), nameof(Momentum));
         if (Nesterov && Momentum == 0) throw new ArgumentException("Nesterov momentum needs Momentum > 0.", nameof(Nesterov));
         if (!(Betas.Beta1 >= 0 && Betas.Beta1 < 1) || !(Betas.Beta2 >= 0 && Betas.Beta2 < 1))
-            throw new ArgumentException($"Betas must each be in [0, 1), got ({Betas.Beta1}, {Betas.Beta2}).", nameof(Betas));
+            throw new ArgumentException(FormattableString.Invariant($"Betas must each be in [0, 1), got ({Betas.Beta1}, {Betas.Beta2})."), nameof(Betas));
     }
 }

@@ -70,7 +70,7 @@ internal sealed class FoldPlan
             {
                 var inner = PatientSplits.TrainValidationTest(train, validationFraction, 0, seed + 7919 * (k + 1));
                 if (inner.Validation.PatientCount == 0 || inner.Train.PatientCount == 0)
-                    throw new ArgumentException($"Fold {k}: a validation share of {validationFraction} of its {train.PatientCount} training patients leaves an empty part; use more patients or another ValidationFraction.", nameof(validationFraction));
+                    throw new ArgumentException(FormattableString.Invariant($"Fold {k}: a validation share of {validationFraction} of its {train.PatientCount} training patients leaves an empty part; use more patients or another ValidationFraction."), nameof(validationFraction));
                 plans.Add(new FoldPlan(k, inner.Train, inner.Validation, test));
             }
             else plans.Add(new FoldPlan(k, train, null, test));

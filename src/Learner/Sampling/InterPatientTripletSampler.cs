@@ -94,7 +94,7 @@ public sealed class InterPatientTripletSampler : ITripletSampler, ICurriculumSam
         for (int k = 0; k < _index.Count; k++)
             if (_index.HasPositive(k) && _index.HasNegative(k)) _anchors[c++] = k;
         if (c == 0)
-            throw new NoPositivesException($"No scan has both a positive partner ({Options.PositiveRule}) and a negative partner at gap {gap} among other patients.");
+            throw new NoPositivesException(FormattableString.Invariant($"No scan has both a positive partner ({Options.PositiveRule}) and a negative partner at gap {gap} among other patients."));
         _anchorCount = c;
     }
 

@@ -73,6 +73,9 @@ public class ApiTests
         Bad(() => new MseScoreRegression(new MseOptions()), "EmbeddingDimension");
         Bad(() => new MseScoreRegression(new MseOptions { EmbeddingDimension = 3, ScoreScale = 0 }), "ScoreScale");
         Bad(() => new CompositeOptions().Validate(), "Terms");
+        // Numbers in messages do not follow the culture (CI runs this suite under de-DE too, where 0.1 reads "0,1").
+        Assert.ThrowsAny<ArgumentException>(() => new ContrastiveLoss(new ContrastiveOptions { Margin = -0.1f })).Message.Should().Contain("got -0.1");
+        Assert.ThrowsAny<ArgumentException>(() => new Learner.Encoders.EncoderOptimizerOptions { Momentum = 1.5 }.Validate()).Message.Should().Contain("got 1.5");
     }
 
     [Fact]

@@ -11,21 +11,21 @@ public abstract record ObjectiveOptions
     protected void Positive(double value, string option)
     {
         if (!(value > 0) || !double.IsFinite(value))
-            throw new ArgumentOutOfRangeException(option, value, $"{GetType().Name}.{option} must be a finite number > 0, got {value}.");
+            throw new ArgumentOutOfRangeException(option, value, FormattableString.Invariant($"{GetType().Name}.{option} must be a finite number > 0, got {value}."));
     }
 
     /// <summary>Throws when <paramref name="value"/> is not finite and ≥ 0.</summary>
     protected void NonNegative(double value, string option)
     {
         if (!(value >= 0) || !double.IsFinite(value))
-            throw new ArgumentOutOfRangeException(option, value, $"{GetType().Name}.{option} must be a finite number ≥ 0, got {value}.");
+            throw new ArgumentOutOfRangeException(option, value, FormattableString.Invariant($"{GetType().Name}.{option} must be a finite number ≥ 0, got {value}."));
     }
 
     /// <summary>Throws when <paramref name="value"/> is not finite.</summary>
     protected void Finite(double value, string option)
     {
         if (!double.IsFinite(value))
-            throw new ArgumentOutOfRangeException(option, value, $"{GetType().Name}.{option} must be finite, got {value}.");
+            throw new ArgumentOutOfRangeException(option, value, FormattableString.Invariant($"{GetType().Name}.{option} must be finite, got {value}."));
     }
 
     /// <summary>Throws when an enum value is undefined.</summary>

@@ -27,7 +27,7 @@ public sealed record CohortStatistics
         if (scoredScanCount > 0)
         {
             foreach (var (v, n) in new[] { (scoreMean, nameof(scoreMean)), (scoreStandardDeviation, nameof(scoreStandardDeviation)), (scoreMin, nameof(scoreMin)), (scoreMax, nameof(scoreMax)) })
-                if (!double.IsFinite(v)) throw new ArgumentOutOfRangeException(n, v, $"CohortStatistics.{n} must be finite when {scoredScanCount} scans have scores, got {v}.");
+                if (!double.IsFinite(v)) throw new ArgumentOutOfRangeException(n, v, FormattableString.Invariant($"CohortStatistics.{n} must be finite when {scoredScanCount} scans have scores, got {v}."));
             if (scoreStandardDeviation < 0)
                 throw new ArgumentOutOfRangeException(nameof(scoreStandardDeviation), scoreStandardDeviation, $"CohortStatistics.scoreStandardDeviation must be ≥ 0, got {scoreStandardDeviation}.");
             if (scoreMin > scoreMax)
