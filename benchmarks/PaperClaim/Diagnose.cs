@@ -221,14 +221,8 @@ internal static class Diagnose
 
     /// <summary>The dataset with every payload mirrored left-right (its last axis reversed).</summary>
     private static LongitudinalDataset Mirrored(LongitudinalDataset d) =>
-        new(d.Scans.Select(s => s.WithPayload(new DelegatePayload(() =>
-        {
-            var t = s.Payload!.Load();
-            var a = t.ToArray();
-            int w = t.Dim(-1);
-            for (int o = 0; o < a.Length; o += w) a.AsSpan(o, w).Reverse();
-            return new Learner.Nn.Tensor(a, t.ShapeArray);
-        }, s.Payload!.Description + " (mirrored)"))), d.HigherIsHealthier, d.Patients.Select(p => p.Id));
+        new(d.Scans.Select(s => s.WithPayload(new DelegatePayload(() => Augment.Flip(s.Payload!.Load()), s.Payload!.Description + " (mirrored)"))),
+            d.HigherIsHealthier, d.Patients.Select(p => p.Id));
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {

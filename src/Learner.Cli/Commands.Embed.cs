@@ -40,7 +40,8 @@ internal static partial class Commands
             CliContext.RequireFile(ckpt, "--checkpoint");
             var data = cx.ReadManifest(p.GetValue(manifest)!);
             CliContext.Positive(p.GetValue(batch), "--batch");
-            var encoder = EncoderFactory.Create(settings.EncoderOptions(data)); // the architecture run.json records
+            var encoderOptions = settings.EncoderOptions(data);
+            var encoder = EncoderFactory.Create(encoderOptions); // the architecture run.json records
             encoder.Load(ckpt, null, strict: true);
             // The scans get the normalisation the encoder was trained with, as its checkpoint records it.
             var normalization = Pretrainer.ReadCheckpointNormalization(ckpt);
@@ -49,7 +50,7 @@ internal static partial class Commands
             if (encoder.FindNonFiniteTensor() is { } bad)
                 throw new CliException($"--checkpoint: '{ckpt}' holds a non-finite {bad}: the run that wrote it diverged; embeddings from it would be meaningless.", ExitCodes.Failed);
             var augmentation = p.GetValue(tta) == "flip" ? TestTimeAugmentation.Flip : TestTimeAugmentation.None;
-            if (augmentation != TestTimeAugmentation.None && settings.EncoderOptions(data).Architecture == "mlp")
+            if (augmentation != TestTimeAugmentation.None && encoderOptions.Architecture == "mlp")
                 throw new CliException("--tta flip mirrors image axes, but the run's encoder is an mlp on feature vectors; use --tta none.");
             var embeddings = Embedder.EmbedAll(encoder, (normalization ?? ScanNormalization.Unchanged).Apply(data), augmentation, p.GetValue(batch));
             int nonFinite = Array.FindIndex(embeddings, v => !float.IsFinite(v));

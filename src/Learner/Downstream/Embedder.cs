@@ -86,11 +86,11 @@ public static class Embedder
                 for (int i = 0; i < count; i++) indices[i] = start + i;
                 using var scope = Learner.Nn.TensorScope.Begin();
                 var batch = dataset.LoadBatch(indices.AsSpan(0, count));
+                if (second is not null && batch.Rank < 3)
+                    throw new ArgumentException($"TestTimeAugmentation.Flip mirrors each scan's last image axis, but scan '{dataset.Scans[start].Id}' is a feature vector of shape [{batch.Dim(-1)}]; use TestTimeAugmentation.None for feature payloads.", "augmentation");
                 var rows = result.AsSpan(start * d, count * d);
                 encoder.Forward(batch, rows, requiresGrad: false);
                 if (second is null) continue;
-                if (batch.Rank < 3)
-                    throw new ArgumentException($"TestTimeAugmentation.Flip mirrors each scan's last image axis, but scan '{dataset.Scans[start].Id}' is a feature vector of shape [{batch.Dim(-1)}]; use TestTimeAugmentation.None for feature payloads.", "augmentation");
                 var other = second.AsSpan(0, count * d);
                 encoder.Forward(Augment.Flip(batch), other, requiresGrad: false);
                 System.Numerics.Tensors.TensorPrimitives.Add(rows, other, rows);
