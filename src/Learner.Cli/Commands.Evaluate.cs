@@ -56,7 +56,8 @@ internal static partial class Commands
             var tensor = npz ? Npz.ReadArray(file, NpzMember) : Npy.Read(file);
             if (tensor.Rank != 2 || tensor.Dim(0) != data.ScanCount)
                 throw new CliException($"--embeddings: '{file}' has shape {Tensor.FormatShape(tensor.Shape)}, but the manifest has {CliMessages.Count(data.ScanCount, "scan")}; expected [{data.ScanCount}, D].", ExitCodes.Failed);
-            CheckIds(file + ".ids.csv", data);
+            if (!CheckIds(file + ".ids.csv", data))
+                cx.Err.WriteLine($"learner: warning: no '{file}.ids.csv' beside the embeddings (learner embed writes one), so nothing checks that row i is the manifest's scan i; rows are taken in the manifest's order.");
             int d = tensor.Dim(1);
             var emb = tensor.ToArray();
             int s = p.GetValue(seed);
@@ -116,9 +117,10 @@ internal static partial class Commands
 
     private static object Interval(MetricInterval m) => new { estimate = m.Estimate, lower = m.Lower, upper = m.Upper };
 
-    private static void CheckIds(string idsFile, LongitudinalDataset data)
+    /// <summary>Checks that the ids file beside the embeddings names the manifest's scans in order; false when there is none.</summary>
+    private static bool CheckIds(string idsFile, LongitudinalDataset data)
     {
-        if (!File.Exists(idsFile)) return;
+        if (!File.Exists(idsFile)) return false;
         var lines = File.ReadAllLines(idsFile);
         int rows = lines.Skip(1).Count(l => l.Length > 0);
         if (rows != data.ScanCount)
@@ -129,6 +131,7 @@ internal static partial class Commands
             if (cols.Count < 2 || cols[1] != data.Scans[i - 1].Id)
                 throw new CliException($"{idsFile}, line {i + 1}: row {i - 1} is scan '{(cols.Count >= 2 ? cols[1] : lines[i])}', but the manifest's scan {i - 1} is '{data.Scans[i - 1].Id}'; embed this manifest again.", ExitCodes.Failed);
         }
+        return true;
     }
 
     /// <summary>Splits one CSV line written by <see cref="Csv"/> (fields optionally quoted, "" inside quotes).</summary>

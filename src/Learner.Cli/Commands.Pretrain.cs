@@ -137,6 +137,7 @@ internal static partial class Commands
             Directory.CreateDirectory(dir);
             string logFile = Path.Combine(dir, "log.jsonl");
             long checkpointStep = 0;
+            double? loggedLoss = null;
             if (resuming)
             {
                 RunFiles.RemoveStaleTemporaryFiles(dir);
@@ -144,16 +145,16 @@ internal static partial class Commands
                 var (torn, after) = RunFiles.RepairLog(logFile, checkpointStep);
                 if (torn + after > 0)
                     await cx.Err.WriteLineAsync($"learner: {logFile}: dropped {torn} torn line(s) and {after} line(s) for steps after the checkpoint's step {checkpointStep} (left by an interrupted run).");
+                loggedLoss = RunFiles.LastLoss(logFile);
             }
             settings.Write(Path.Combine(dir, RunSettings.FileName));
             // One write and one flush per line: a killed process loses at most the line being written.
             await using var log = new StreamWriter(new FileStream(logFile, resuming ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 4096)) { AutoFlush = false };
             bool quiet = p.GetValue(json);
             using var scalarLog = p.GetValue(scalars) is { } scalarFile ? new CsvScalarLogger(scalarFile, append: resuming) : null;
-            if (resuming && !quiet)
-                await cx.Out.WriteLineAsync(checkpointStep >= settings.TotalSteps
-                    ? $"The run in '{dir}' is already complete ({CliMessages.Count(settings.TotalSteps, "step")}); nothing to resume."
-                    : $"Resuming from step {checkpointStep} of {settings.TotalSteps} ({Path.Combine(dir, "last.safetensors")}).");
+            // A complete run says so once, after the checkpoint has been checked against the settings (below).
+            if (resuming && !quiet && checkpointStep < settings.TotalSteps)
+                await cx.Out.WriteLineAsync($"Resuming from step {checkpointStep} of {settings.TotalSteps} ({Path.Combine(dir, "last.safetensors")}).");
             var clock = Stopwatch.StartNew();
             PretrainingResult result;
             try
@@ -174,9 +175,9 @@ internal static partial class Commands
             string checkpoint = string.IsNullOrEmpty(result.LastCheckpoint) ? Path.Combine(dir, "last.safetensors") : result.LastCheckpoint;
             long ran = result.CompletedSteps - checkpointStep;
             if (quiet)
-                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, stepsRun = ran, resumedFrom = resuming ? checkpointStep : (long?)null, alreadyComplete = resuming && ran == 0, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, dataWaitSeconds = result.DataWait.TotalSeconds, dataWaitShare = result.DataWaitShare, normalization = pretrainer.InputNormalization.ToString(), encoder = enc.Name });
+                cx.WriteJson(new { run = Path.GetFullPath(dir), steps = result.CompletedSteps, stepsRun = ran, resumedFrom = resuming ? checkpointStep : (long?)null, alreadyComplete = resuming && ran == 0, finalLoss = result.Losses.Count > 0 ? result.Losses[^1] : loggedLoss ?? double.NaN, checkpoint = Path.GetFullPath(checkpoint), seconds = clock.Elapsed.TotalSeconds, dataWaitSeconds = result.DataWait.TotalSeconds, dataWaitShare = result.DataWaitShare, normalization = pretrainer.InputNormalization.ToString(), encoder = enc.Name });
             else if (resuming && ran == 0)
-                cx.Out.WriteLine($"Already complete: {enc.Name} with {settings.Objective}, {CliMessages.Count(result.CompletedSteps, "step")}; checkpoint {checkpoint}.");
+                cx.Out.WriteLine($"The run in '{dir}' is already complete: {enc.Name} with {settings.Objective}, {CliMessages.Count(result.CompletedSteps, "step")}{(loggedLoss is { } fl ? string.Create(CultureInfo.InvariantCulture, $", final loss {fl:F4}") : "")}; nothing to resume. Checkpoint {checkpoint}.");
             else
                 cx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretrained {enc.Name} with {settings.Objective}: {CliMessages.Count(ran, "step")} in {clock.Elapsed.TotalSeconds:F1} s{(resuming ? $" (steps {checkpointStep + 1}–{result.CompletedSteps} of {result.CompletedSteps})" : "")}, {100 * result.DataWaitShare:F1} % of it waiting for data; checkpoint {checkpoint}."));
             return ExitCodes.Ok;

@@ -132,11 +132,13 @@ internal static class ExperimentCommand
             {
                 data = cx.ReadManifest(m!, requirePayloadFiles: false);   // the preflight lists every missing file
                 CheckCommand.Preflight(data, options.Objectives, options.BatchSource);
-                if (CliMessages.ScansPerPatientWarning(data, options.BatchSource) is { } many) await cx.Err.WriteLineAsync(many);
                 if (t is null && section?.GetSection("ChangeThresholds").Exists() != true)
                     throw new CliException("--threshold is required with --manifest (the score change that counts as improved or worsened), unless the --config file sets ChangeThresholds.");
                 sourceText = Path.GetFullPath(m!);
             }
+            // A generated cohort needs no preflight (its scans are in memory and scored), but can be asked for more scans
+            // per patient than it has, as a manifest can.
+            if (CliMessages.ScansPerPatientWarning(data, options.BatchSource) is { } many) await cx.Err.WriteLineAsync(many);
             if (t is { } tv)
             {
                 if (!(tv > 0) || double.IsInfinity(tv)) throw new CliException($"--threshold must be positive and finite, got {tv.ToString(CultureInfo.InvariantCulture)}.");

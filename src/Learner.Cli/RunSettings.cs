@@ -313,6 +313,21 @@ internal static class RunFiles
         return (torn, after);
     }
 
+    /// <summary>The loss of the last step in a run's log, or null when the log is missing, holds no step or records
+    /// that step's loss as null (not finite): what a resumed run that had nothing left to do reports as its final loss.</summary>
+    /// <param name="path">log.jsonl, already repaired (<see cref="RepairLog"/>).</param>
+    public static double? LastLoss(string path)
+    {
+        if (!File.Exists(path)) return null;
+        foreach (string line in File.ReadLines(path).Reverse())
+        {
+            if (line.Trim().Length == 0 || StepOf(line) is null) continue;
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("loss", out var l) && l.TryGetDouble(out double v) ? v : null;
+        }
+        return null;
+    }
+
     private static long? StepOf(string line)
     {
         try

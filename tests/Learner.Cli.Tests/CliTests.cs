@@ -388,6 +388,13 @@ public sealed class CliTests : IDisposable
         npy.Code.Should().Be(ExitCodes.Ok, npy.Err);
         npz.Code.Should().Be(ExitCodes.Ok, npz.Err);
         npz.Out.Should().Be(npy.Out, "the same embeddings in another container evaluate identically");
+        npy.Err.Should().NotContain("warning");
+
+        File.Copy(P("e.npy"), P("bare.npy"));
+        var bare = await Run([.. evaluate, "--embeddings", P("bare.npy")]);
+        bare.Code.Should().Be(ExitCodes.Ok, bare.Err);
+        bare.Err.Should().Contain("warning").And.Contain("bare.npy.ids.csv").And.Contain("manifest's order");
+        bare.Out.Should().Be(npy.Out, "unchecked rows in the right order evaluate the same");
 
         var (code, _, err) = await Run("embed", "--run", P("run"), "--manifest", manifest, "--out", P("e.csv"));
         code.Should().Be(ExitCodes.Usage);

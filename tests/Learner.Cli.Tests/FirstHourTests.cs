@@ -195,10 +195,14 @@ public sealed class FirstHourTests : IDisposable
         (code, text, err) = await Run("pretrain", "--out", P("run"), "--resume");
         code.Should().Be(ExitCodes.Ok, err);
         text.Should().Contain("already complete").And.NotContain("steps in");
+        text.Split("already complete").Length.Should().Be(2, "a complete run says so once: " + text);
+        double lastLogged = JsonDocument.Parse(File.ReadAllLines(P("run/log.jsonl"))[^1]).RootElement.GetProperty("loss").GetDouble();
+        text.Should().Contain(lastLogged.ToString("F4", CultureInfo.InvariantCulture), "the final loss comes from the log");
         (code, text, _) = await Run("pretrain", "--out", P("run"), "--resume", "--json");
         var done = JsonDocument.Parse(text).RootElement;
         done.GetProperty("alreadyComplete").GetBoolean().Should().BeTrue();
         done.GetProperty("stepsRun").GetInt64().Should().Be(0);
+        done.GetProperty("finalLoss").GetDouble().Should().Be(lastLogged, "a run with nothing left to do reports its last logged loss");
 
         // log.jsonl lines carry the UTC time; run.json records the encoder that was built, which embed reads back.
         foreach (var line in File.ReadAllLines(P("run/log.jsonl")))

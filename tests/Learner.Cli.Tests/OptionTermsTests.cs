@@ -76,6 +76,10 @@ public sealed class OptionTermsTests : IDisposable
         code.Should().Be(ExitCodes.Usage, err);
         err.Should().Contain("--patients-per-batch (BatchSource:PatientsPerBatch) = 8").And.Contain("fold 1 of 5's pretraining group has 6 of the 8 patients").And.Contain("give at most 6");
         File.Exists(P("x/experiment-state.json")).Should().BeFalse("nothing is recorded before every fold is planned");
+        // A generated cohort gets the manifest's warning when K is more than any patient's scans.
+        (code, _, err) = await CliRunner.Run("experiment", "--cohort", "lus", "--patients", "8", "--steps", "2", "--objectives", "mse", "--scans-per-patient", "500", "--out", P("x"));
+        code.Should().Be(ExitCodes.Usage, err);
+        err.Should().Contain("warning: --scans-per-patient 500 is more than any patient's scans");
         (code, _, err) = await CliRunner.Run("experiment", "--cohort", "lus", "--patients", "8", "--steps", "2", "--objectives", "mse", "--patients-per-batch", "4",
             "--scans-per-patient", "2", "--dim", "8", "--bootstrap", "10", "--out", P("x"));
         code.Should().Be(ExitCodes.Ok, err);   // the refused start left nothing that needs --force
