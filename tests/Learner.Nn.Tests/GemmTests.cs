@@ -11,6 +11,8 @@ public class GemmTests
         var data = new TheoryData<string> { nameof(GemmIsa.Scalar) };
         if (Vector128MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Vector128));
         if (Avx2MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2));
+        if (Avx2WideMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2Wide));
+        if (Avx2WideMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx2Mixed));
         if (Avx512MicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512));
         if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Tall));
         if (Avx512TallMicroKernel.IsSupported) data.Add(nameof(GemmIsa.Avx512Mixed));

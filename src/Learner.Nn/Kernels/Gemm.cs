@@ -3,9 +3,9 @@ using System.Runtime.CompilerServices;
 namespace Learner.Nn.Kernels;
 
 /// <summary>The micro-kernel families of <see cref="Gemm"/>.</summary>
-/// <remarks><see cref="Avx512Mixed"/> is a choice between two kernels, not a kernel: <see cref="Gemm.ForRows"/> resolves
-/// it per product.</remarks>
-internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall, Avx512Mixed }
+/// <remarks><see cref="Avx512Mixed"/> and <see cref="Avx2Mixed"/> are choices between two kernels, not kernels:
+/// <see cref="Gemm.ForRows"/> resolves them per product.</remarks>
+internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall, Avx512Mixed, Avx2Wide, Avx2Mixed }
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices:
@@ -18,7 +18,7 @@ internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall, Avx512Mixed
 /// <para>
 /// Implementation: operands are packed into panels blocked for the machine's caches (read at start-up, see
 /// <see cref="CpuInfo"/>; <c>LEARNER_GEMM_BLOCKING</c> = <c>KC,MC,NC</c> overrides) and multiplied by a register-blocked micro-kernel
-/// (AVX-512 8×32 or 16×16, AVX2+FMA 6×16, 128-bit SIMD 6×8, or scalar: chosen per processor by
+/// (AVX-512 8×32 or 16×16, AVX2+FMA 6×16 or 4×24, 128-bit SIMD 6×8, or scalar: chosen per processor by
 /// <see cref="GemmKernelChoice"/>, <c>LEARNER_GEMM_KERNEL</c> overrides). Products large enough
 /// to pay for it are split across up to <see cref="Environment.ProcessorCount"/> threads of a persistent worker team;
 /// matrix–vector shapes (m = 1 or n = 1) skip packing. Steady-state calls allocate nothing. Safe to call from several
@@ -88,7 +88,8 @@ public static class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        isa = ForRows(Supported(isa), m);
+        // A pre-packed A fixes the kernel by its rows alone (it was packed before the columns were known).
+        isa = packedA.IsEmpty ? ForShape(Supported(isa), m, n) : ForRows(Supported(isa), m);
         if (!packedA.IsEmpty)
         {
             if (blocking is not null) throw new ArgumentException("A pre-packed A is laid out for the machine's blocking; no other blocking can be given with it.", nameof(blocking));
@@ -116,6 +117,7 @@ public static class Gemm
                 case GemmIsa.Avx512: Blocked<Avx512MicroKernel>(problem, maxThreads, blocking); break;
                 case GemmIsa.Avx512Tall: Blocked<Avx512TallMicroKernel>(problem, maxThreads, blocking); break;
                 case GemmIsa.Avx2: Blocked<Avx2MicroKernel>(problem, maxThreads, blocking); break;
+                case GemmIsa.Avx2Wide: Blocked<Avx2WideMicroKernel>(problem, maxThreads, blocking); break;
                 case GemmIsa.Vector128: Blocked<Vector128MicroKernel>(problem, maxThreads, blocking); break;
                 default: Blocked<ScalarMicroKernel>(problem, maxThreads, blocking); break;
             }
@@ -130,6 +132,7 @@ public static class Gemm
     internal static GemmIsa Supported(GemmIsa isa)
     {
         if (isa == GemmIsa.Avx512Mixed && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
+        if (isa is GemmIsa.Avx2Mixed or GemmIsa.Avx2Wide && !Avx2WideMicroKernel.IsSupported) isa = GemmIsa.Vector128;
         if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
@@ -139,13 +142,38 @@ public static class Gemm
 
     /// <summary>
     /// The kernel that computes a product of <paramref name="m"/> rows of C for a family <paramref name="isa"/>
-    /// (already <see cref="Supported"/>): <see cref="GemmIsa.Avx512Mixed"/> takes the 16×16 kernel, or the 8×32 one
-    /// where the last 16-row tile would be at most half full (m mod 16 in 1 … 8: an 8-channel convolution's GEMMs
-    /// computed half their rows for nothing and stored every tile through the scalar edge path); every other family is
-    /// itself. Both kernels sum each element of C in the same order, so the choice never changes a bit.
+    /// (already <see cref="Supported"/>) when the columns are not known: what a pre-packed A is laid out for
+    /// (<see cref="GemmPackedA"/>), since one pack serves products of every width. It is <see cref="ForShape"/> with the
+    /// columns taken as many (their padding then weighs nothing).
     /// </summary>
-    internal static GemmIsa ForRows(GemmIsa isa, int m) =>
-        isa != GemmIsa.Avx512Mixed ? isa : m % 16 is > 0 and <= 8 ? GemmIsa.Avx512 : GemmIsa.Avx512Tall;  // the tiles' rows: 16 and 8
+    internal static GemmIsa ForRows(GemmIsa isa, int m) => ForShape(isa, m, 0);
+
+    /// <summary>
+    /// The kernel that computes an <paramref name="m"/> × <paramref name="n"/> product (n ≤ 0: columns unknown, see
+    /// <see cref="ForRows"/>) for a family <paramref name="isa"/> (already <see cref="Supported"/>).
+    /// <see cref="GemmIsa.Avx512Mixed"/> takes the 16×16 kernel, or the 8×32 one where the last 16-row tile would be at
+    /// most half full (m mod 16 in 1 … 8: an 8-channel convolution's GEMMs computed half their rows for nothing and stored
+    /// every tile through the scalar edge path). <see cref="GemmIsa.Avx2Mixed"/> takes the 4×24 kernel where its tiles
+    /// cover C with at least <see cref="WideTileSaving"/> less padded area than 6×16 tiles (8, 16 and 32 rows of a wide
+    /// product: the small convolutions' output channels), else the 6×16 one, which is as fast on whole tiles and whose
+    /// 16-column panels fit the power-of-two widths that leave a 24-column panel a third full. Every other family is
+    /// itself. The kernels of a choice sum each element of C in the same order, so the choice never changes a bit.
+    /// </summary>
+    internal static GemmIsa ForShape(GemmIsa isa, int m, int n) => isa switch
+    {
+        GemmIsa.Avx512Mixed => m % 16 is > 0 and <= 8 ? GemmIsa.Avx512 : GemmIsa.Avx512Tall,  // the tiles' rows: 16 and 8
+        GemmIsa.Avx2Mixed => PaddedArea(m, n, 6, 16) > (1 + WideTileSaving) * PaddedArea(m, n, 4, 24) ? GemmIsa.Avx2Wide : GemmIsa.Avx2,
+        _ => isa,
+    };
+
+    /// <summary>The least saving of padded area (a share of the 4×24 tiles' area) for which
+    /// <see cref="GemmIsa.Avx2Mixed"/> takes the 4×24 kernel. On Zen 3 (session 24, docs/performance.md) the two kernels
+    /// ran whole tiles at the same rate; 64 × 256 products, 3 % apart in area, were within 1–3 % of each other.</summary>
+    internal const double WideTileSaving = 0.04;
+
+    /// <summary>The area of C that mr × nr tiles compute (columns taken as 1 when unknown).</summary>
+    private static double PaddedArea(int m, int n, int mr, int nr) =>
+        (double)((m + mr - 1) / mr * mr) * (n <= 0 ? 1 : (n + nr - 1) / nr * nr);
 
     private static unsafe void Blocked<TK>(in GemmProblem problem, int maxThreads, GemmBlocking? blocking) where TK : struct, IGemmMicroKernel
     {

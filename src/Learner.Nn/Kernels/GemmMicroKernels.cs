@@ -173,13 +173,55 @@ internal readonly unsafe struct Avx2MicroKernel : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update(float* dst, Vector256<float> acc, Vector256<float> va, Vector256<float> vb, GemmUpdate mode)
+    internal static void Update(float* dst, Vector256<float> acc, Vector256<float> va, Vector256<float> vb, GemmUpdate mode)
     {
         // Multiply and add are kept separate (no fused update) so that the scalar edge-tile path rounds identically.
         Vector256<float> r = acc * va;
         if (mode == GemmUpdate.Accumulate) r += Vector256.Load(dst);
         else if (mode == GemmUpdate.ScaleAndAccumulate) r += Vector256.Load(dst) * vb;
         Vector256.Store(r, dst);
+    }
+}
+
+/// <summary>AVX2+FMA micro-kernel with a 4×24 tile of C in 12 ymm accumulators (three column vectors, four rows).</summary>
+/// <remarks>
+/// The same twelve accumulators as the 6×16 kernel in a shape that tiles 8, 16, 32 and 64 rows exactly, where 6-row
+/// tiles pad an 8-row product by half and end every such product in an edge tile. Per k step it loads three B vectors
+/// and broadcasts four A values for twelve FMAs (the 6×16 kernel: two and six); its B micro-panel (KC = 256 steps of 24
+/// floats) is 24 KiB. Each element of C sees the same operation sequence as in every other FMA kernel, so results are
+/// bit-identical to the 6×16 kernel's.
+/// </remarks>
+internal readonly unsafe struct Avx2WideMicroKernel : IGemmMicroKernel
+{
+    public static int MR => 4;
+    public static int NR => 24;
+    public static bool IsSupported => Fma.IsSupported && Avx2.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TB>(int kc, float* a, float* b, nint* rows, float* c, nint ldc, float alpha, float beta, GemmUpdate mode) where TB : struct, IGemmBPanel
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c0_2 = default, c1_0 = default, c1_1 = default, c1_2 = default;
+        Vector256<float> c2_0 = default, c2_1 = default, c2_2 = default, c3_0 = default, c3_1 = default, c3_2 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            float* bp = TB.InPlace ? b + rows[p] : b;
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> b2 = Vector256.Load(bp + 16);
+            Vector256<float> t;
+            t = Vector256.Create(a[0]); c0_0 = Fma.MultiplyAdd(t, b0, c0_0); c0_1 = Fma.MultiplyAdd(t, b1, c0_1); c0_2 = Fma.MultiplyAdd(t, b2, c0_2);
+            t = Vector256.Create(a[1]); c1_0 = Fma.MultiplyAdd(t, b0, c1_0); c1_1 = Fma.MultiplyAdd(t, b1, c1_1); c1_2 = Fma.MultiplyAdd(t, b2, c1_2);
+            t = Vector256.Create(a[2]); c2_0 = Fma.MultiplyAdd(t, b0, c2_0); c2_1 = Fma.MultiplyAdd(t, b1, c2_1); c2_2 = Fma.MultiplyAdd(t, b2, c2_2);
+            t = Vector256.Create(a[3]); c3_0 = Fma.MultiplyAdd(t, b0, c3_0); c3_1 = Fma.MultiplyAdd(t, b1, c3_1); c3_2 = Fma.MultiplyAdd(t, b2, c3_2);
+            a += 4;
+            if (!TB.InPlace) b += 24;
+        }
+        Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+        Avx2MicroKernel.Update(c + 0, c0_0, va, vb, mode); Avx2MicroKernel.Update(c + 8, c0_1, va, vb, mode); Avx2MicroKernel.Update(c + 16, c0_2, va, vb, mode);
+        float* r1 = c + ldc, r2 = c + 2 * ldc, r3 = c + 3 * ldc;
+        Avx2MicroKernel.Update(r1 + 0, c1_0, va, vb, mode); Avx2MicroKernel.Update(r1 + 8, c1_1, va, vb, mode); Avx2MicroKernel.Update(r1 + 16, c1_2, va, vb, mode);
+        Avx2MicroKernel.Update(r2 + 0, c2_0, va, vb, mode); Avx2MicroKernel.Update(r2 + 8, c2_1, va, vb, mode); Avx2MicroKernel.Update(r2 + 16, c2_2, va, vb, mode);
+        Avx2MicroKernel.Update(r3 + 0, c3_0, va, vb, mode); Avx2MicroKernel.Update(r3 + 8, c3_1, va, vb, mode); Avx2MicroKernel.Update(r3 + 16, c3_2, va, vb, mode);
     }
 }
 

@@ -9,7 +9,7 @@ namespace Learner.Nn.Kernels;
 /// </summary>
 /// <remarks>The packed values are those the driver would pack itself, consumed by the same micro-kernel calls, so a
 /// GEMM gives the same bits with or without it. The layout depends on the micro-kernel (its MR; for
-/// <see cref="GemmIsa.Avx512Mixed"/>, that of the kernel m resolves to, <see cref="Gemm.ForRows"/>) and the machine's KC
+/// <see cref="GemmIsa.Avx512Mixed"/> and <see cref="GemmIsa.Avx2Mixed"/>, that of the kernel m resolves to, <see cref="Gemm.ForRows"/>) and the machine's KC
 /// (<see cref="GemmBlocking"/>), so a pack serves only GEMMs with the same family and m on the same process.</remarks>
 internal static unsafe class GemmPackedA
 {
@@ -45,6 +45,7 @@ internal static unsafe class GemmPackedA
             case GemmIsa.Avx512: PackFor<Avx512MicroKernel>(threads, transA, m, k, a, lda, packed); break;
             case GemmIsa.Avx512Tall: PackFor<Avx512TallMicroKernel>(threads, transA, m, k, a, lda, packed); break;
             case GemmIsa.Avx2: PackFor<Avx2MicroKernel>(threads, transA, m, k, a, lda, packed); break;
+            case GemmIsa.Avx2Wide: PackFor<Avx2WideMicroKernel>(threads, transA, m, k, a, lda, packed); break;
             case GemmIsa.Vector128: PackFor<Vector128MicroKernel>(threads, transA, m, k, a, lda, packed); break;
             default: PackFor<ScalarMicroKernel>(threads, transA, m, k, a, lda, packed); break;
         }
