@@ -20,7 +20,7 @@ public class WinogradConvTests
         { 2, 17, 16, 16, 33, true },  // 64 tiles per sample, ragged GEMM panels
         { 1, 64, 32, 32, 64, false }, // wide rows of tiles: the 512-bit rung of the transforms
         { 5, 64, 9, 11, 80, true },   // both planes odd, channels past the auto threshold
-        { 3, 6, 8, 8, 5, true },      // 8×8 planes: each sample's 16 tiles built by permutes (AVX-512)
+        { 3, 6, 8, 8, 5, true },      // 8×8 planes: each sample's 16 tiles built by permutes (AVX-512, or AVX2 without it)
         { 20, 33, 8, 8, 34, false },  // 8×8 planes over two blocks of samples
     };
 

@@ -63,13 +63,18 @@ internal static unsafe partial class WinogradTransforms
             // One table of where each tile's 16 patch values sit in the block (sample offset included) and which are
             // padding, shared by every channel; the transform then gathers its operands straight from x.
             int plane = H * W;
-            if (Plane8.Applies(H, W))
+            if (Plane8.Applies(H, W) || Plane8Avx2.Applies(H, W))
             {
-                // One sample's 16 tiles are one vector: its taps come from permutes of the plane's registers.
+                // One sample's 16 tiles are one vector (two with AVX2): its taps come from permutes of the plane's rows.
                 int samples = Cols / 16;
+                bool avx512 = Plane8.Applies(H, W);
                 for (int c = c0; c < c1; c++)
                     for (int j = 0; j < samples; j++)
-                        InputPlane8(X + ((long)j * InC + c) * plane, V + (long)c * Cols + j * 16, (nint)InC * Cols);
+                    {
+                        float* src = X + ((long)j * InC + c) * plane, dst = V + (long)c * Cols + j * 16;
+                        if (avx512) InputPlane8(src, dst, (nint)InC * Cols);
+                        else Plane8Avx2.Input(src, dst, (nint)InC * Cols);
+                    }
                 return;
             }
             // 4 × 4 planes: four samples' tiles a vector by permutes; the columns of the samples left over are gathered.
