@@ -14,7 +14,8 @@ using Learner.TorchSharp.Benchmarks;
 //                                      backbone (EncoderOptions.Preset "resnet18": those widths behind the ImageNet
 //                                      stem); --step-only skips the objectives
 //                                      and the embedding pass; --backends times only the backends named (e.g.
-//                                      managed, to time it in a process where libtorch has run nothing)
+//                                      managed, to time it in a process where libtorch has run nothing);
+//                                      --libtorch-threads T sets libtorch's intra-op threads (default: every core)
 //   anything else                      BenchmarkDotNet (in-process)
 // Objective calls are warmed up until .NET has promoted their kernels to optimised code (see Time below).
 const int ObjectiveWarmupCalls = 60;
@@ -43,6 +44,13 @@ if (args.Length > 0 && args[0] == "--quick")
     bool stepOnly = args.Contains("--step-only");
     int widthAt = Array.IndexOf(args, "--width");
     int backendsAt = Array.IndexOf(args, "--backends");
+    int threadsAt = Array.IndexOf(args, "--libtorch-threads");
+    if (threadsAt > 0)
+    {
+        if (threadsAt + 1 >= args.Length || !int.TryParse(args[threadsAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads < 1)
+            throw new ArgumentException("--libtorch-threads takes a positive thread count, e.g. --libtorch-threads 1.");
+        TorchSharp.torch.set_num_threads(threads);
+    }
     string[]? only = backendsAt > 0 && backendsAt + 1 < args.Length ? args[backendsAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
     if (backendsAt > 0 && only is null) throw new ArgumentException("--backends takes a comma-separated list, e.g. --backends managed.");
     if (widthAt > 0)
@@ -54,8 +62,8 @@ if (args.Length > 0 && args[0] == "--quick")
     // The step count: what is left after the flags and --width's value (args[widthAt + 1] is index widthAt after Skip(1)).
     bool resnet18 = args.Contains("--resnet18");
     if (resnet18) StepWorkload.Encoder = StepWorkload.Encoder with { Preset = "resnet18" };
-    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width" or "--resnet18" or "--backends")
-        && !(widthAt > 0 && i == widthAt) && !(backendsAt > 0 && i == backendsAt)).ToArray();
+    var numbers = args.Skip(1).Where((a, i) => a is not ("--require-cuda" or "--step-only" or "--width" or "--resnet18" or "--backends" or "--libtorch-threads")
+        && !(widthAt > 0 && i == widthAt) && !(backendsAt > 0 && i == backendsAt) && !(threadsAt > 0 && i == threadsAt)).ToArray();
     int steps = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 20;
     if (steps < 1) throw new ArgumentOutOfRangeException(nameof(args), "--quick takes a positive number of steps.");
     var backends = StepWorkload.Backends().ToList();
