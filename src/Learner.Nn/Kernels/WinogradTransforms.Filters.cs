@@ -90,13 +90,18 @@ internal static unsafe partial class WinogradTransforms
         {
             var (i0, i1) = RowParallel.Range(Items, Parts, part);
             int ts = TH * TW;
-            if (Plane8.Applies(H, W))
+            if (Plane8.Applies(H, W) || Plane8Avx2.Applies(H, W))
             {
-                // Items are channels, as on the gathered path; each sample's 16 tiles are one vector.
+                // Items are channels, as on the gathered path; each sample's 16 tiles are one vector (two with AVX2).
                 int samples = Cols / 16;
+                bool avx512 = Plane8.Applies(H, W);
                 for (int co = i0; co < i1; co++)
                     for (int j = 0; j < samples; j++)
-                        GradPlane8(Gy + ((long)j * OutC + co) * H * W, Dst + (long)co * Cols + j * 16, (nint)OutC * Cols);
+                    {
+                        float* src = Gy + ((long)j * OutC + co) * H * W, dst = Dst + (long)co * Cols + j * 16;
+                        if (avx512) GradPlane8(src, dst, (nint)OutC * Cols);
+                        else Plane8Avx2.Grad(src, dst, (nint)OutC * Cols);
+                    }
                 return;
             }
             if (InputJob.Gathers(TW))

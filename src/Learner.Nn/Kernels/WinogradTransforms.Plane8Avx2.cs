@@ -7,10 +7,10 @@ namespace Learner.Nn.Kernels;
 internal static unsafe partial class WinogradTransforms
 {
     /// <summary>
-    /// 8 × 8 planes with AVX2 but not AVX-512 (the TSM preset's third stage on Zen 2/3 and Intel client cores): one
-    /// sample's 16 tiles are two 256-bit vectors per transform point (tile rows 0–1 and 2–3, four tiles each), and every
-    /// tap is two 128-bit halves, each four columns of one plane row at stride 2, taken by one permute per row half
-    /// instead of the gathered path's eight-element gathers.
+    /// 8 × 8 planes with AVX2 but not AVX-512 (the TSM preset's third stage on Zen 2/3 and Intel client cores), for the
+    /// input and the output-gradient transforms: one sample's 16 tiles are two 256-bit vectors per transform point (tile
+    /// rows 0–1 and 2–3, four tiles each), and every tap is two 128-bit halves, each four columns of one plane row at
+    /// stride 2, taken from permutes of the row instead of the gathered path's eight-element gathers.
     /// </summary>
     /// <remarks>
     /// Tap (i, j) of tile (th, tw) is x[2th + i − 1][2tw + j − 1] (+0 outside the plane). For each plane row, permute A
@@ -63,6 +63,27 @@ internal static unsafe partial class WinogradTransforms
                 var t2 = Transform(a, b, top + 2);
                 var t3 = Transform(a, b, top + 3);
                 InputRow.Emit<Lane256, Vector256<float>>(dst + 8 * half, stride, t0, t1, t2, t3);
+            }
+        }
+
+        /// <summary>The output-gradient transform of one 8 × 8 plane's 16 tiles into <paramref name="dst"/>: tap (i, j) of
+        /// tile (th, tw) is gy[2th + i][2tw + j] (always inside), so one permute per plane row puts its even columns
+        /// (j = 0) in the low half and its odd ones (j = 1) in the high half.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static void Grad(float* gy, float* dst, nint stride)
+        {
+            var split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            for (int half = 0; half < 2; half++)
+            {
+                // Tile row 2·half reads plane rows 4·half + i, tile row 2·half + 1 the rows two below.
+                float* r = gy + 32 * half;
+                var p0 = Avx2.PermuteVar8x32(Vector256.Load(r), split);
+                var p1 = Avx2.PermuteVar8x32(Vector256.Load(r + 8), split);
+                var p2 = Avx2.PermuteVar8x32(Vector256.Load(r + 16), split);
+                var p3 = Avx2.PermuteVar8x32(Vector256.Load(r + 24), split);
+                GradTransform<Lane256, Vector256<float>>(dst + 8 * half, stride,
+                    Vector256.Create(p0.GetLower(), p2.GetLower()), Vector256.Create(p0.GetUpper(), p2.GetUpper()),
+                    Vector256.Create(p1.GetLower(), p3.GetLower()), Vector256.Create(p1.GetUpper(), p3.GetUpper()));
             }
         }
 
