@@ -108,11 +108,17 @@ internal static unsafe partial class WinogradTransforms
             {
                 // Narrow planes: per channel over all the block's columns, each tile's 2 × 2 values gathered from gy
                 // (on 4 × 4 planes with AVX-512, four samples a vector by permutes, only the samples left over gathered).
-                int plane = H * W, permuted = Plane4.Applies(H, W) ? Cols / 16 * 16 : 0;
+                // (with AVX2 alone, two samples a vector).
+                bool avx512 = Plane4.Applies(H, W);
+                int plane = H * W, permuted = avx512 ? Cols / 16 * 16 : Plane4Avx2.Applies(H, W) ? Cols / 8 * 8 : 0;
                 if (permuted > 0)
                     for (int co = i0; co < i1; co++)
-                        for (int col = 0; col < permuted; col += 16)
-                            GradPlane4(Gy + ((long)(col / 4) * OutC + co) * plane, (nint)OutC * plane, Dst + (long)co * Cols + col, (nint)OutC * Cols);
+                        for (int col = 0; col < permuted; col += avx512 ? 16 : 8)
+                        {
+                            float* src = Gy + ((long)(col / 4) * OutC + co) * plane, dst = Dst + (long)co * Cols + col;
+                            if (avx512) GradPlane4(src, (nint)OutC * plane, dst, (nint)OutC * Cols);
+                            else Plane4Avx2.Grad(src, (nint)OutC * plane, dst, (nint)OutC * Cols);
+                        }
                 if (permuted == Cols) return;
                 fixed (int* table = WindowTaps.Scratch(2 * 4 * Cols))
                 {

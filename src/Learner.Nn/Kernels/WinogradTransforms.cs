@@ -78,11 +78,17 @@ internal static unsafe partial class WinogradTransforms
                 return;
             }
             // 4 × 4 planes: four samples' tiles a vector by permutes; the columns of the samples left over are gathered.
-            int permuted = Plane4.Applies(H, W) ? Cols / 16 * 16 : 0;
+            // (With AVX2 alone, two samples' tiles a vector by permutes.)
+            bool fourSamples = Plane4.Applies(H, W);
+            int permuted = fourSamples ? Cols / 16 * 16 : Plane4Avx2.Applies(H, W) ? Cols / 8 * 8 : 0;
             if (permuted > 0)
                 for (int c = c0; c < c1; c++)
-                    for (int col = 0; col < permuted; col += 16)
-                        InputPlane4(X + ((long)(col / 4) * InC + c) * plane, (nint)InC * plane, V + (long)c * Cols + col, (nint)InC * Cols);
+                    for (int col = 0; col < permuted; col += fourSamples ? 16 : 8)
+                    {
+                        float* src = X + ((long)(col / 4) * InC + c) * plane, dst = V + (long)c * Cols + col;
+                        if (fourSamples) InputPlane4(src, (nint)InC * plane, dst, (nint)InC * Cols);
+                        else Plane4Avx2.Input(src, (nint)InC * plane, dst, (nint)InC * Cols);
+                    }
             if (permuted == Cols) return;
             fixed (int* table = WindowTaps.Scratch(2 * 16 * Cols))
             {
