@@ -17,6 +17,7 @@ public class WinogradConvTests
         { 2, 4, 1, 1, 3, true },      // a plane smaller than one tile
         { 1, 2, 1, 6, 2, false },     // one row
         { 70, 8, 4, 4, 9, true },     // 4 tiles per sample: several blocks, the filters packed once
+        { 5, 33, 4, 4, 34, true },    // 4×4 planes, an odd sample count: pairs (AVX2) or fours (AVX-512) by permutes, the rest gathered
         { 2, 17, 16, 16, 33, true },  // 64 tiles per sample, ragged GEMM panels
         { 1, 64, 32, 32, 64, false }, // wide rows of tiles: the 512-bit rung of the transforms
         { 5, 64, 9, 11, 80, true },   // both planes odd, channels past the auto threshold
