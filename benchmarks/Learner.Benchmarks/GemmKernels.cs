@@ -10,8 +10,8 @@ namespace Learner.Benchmarks;
 /// tiles, the AVX2 6×16 and 4×24 tiles and the two mixed choices) is timed in interleaved rounds, so that a host whose
 /// speed drifts from minute to minute (a noisy neighbour, a frequency change) moves every kernel alike, and the ratios
 /// to the kernel this machine chooses by default are printed. Every family gives the same bits, so only time differs.
-/// Run: <c>dotnet run -c Release --project benchmarks/Learner.Benchmarks -- gemm-kernels [m×n×k[ᵀ] …] [--threads T]</c>,
-/// a shape ending in <c>t</c> multiplying by Bᵀ (B stored n×k). Without shapes, the TSM preset's heaviest products
+/// Run: <c>dotnet run -c Release --project benchmarks/Learner.Benchmarks -- gemm-kernels [MxNxK[t] …] [--threads T]</c>,
+/// shapes written with ASCII <c>x</c> (e.g. <c>8x1086x72</c>), one ending in <c>t</c> multiplying by Bᵀ (B stored n×k). Without shapes, the TSM preset's heaviest products
 /// (from its pretraining step) and three square ones.
 /// </summary>
 internal static class GemmKernels
@@ -28,7 +28,11 @@ internal static class GemmKernels
         var shapes = new List<string>();
         for (int i = 1; i < args.Length; i++)
         {
-            if (args[i] == "--threads") threads = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            if (args[i] == "--threads")
+            {
+                if (i + 1 >= args.Length || !int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1)
+                    throw new ArgumentException("--threads takes a positive thread count, e.g. --threads 1.");
+            }
             else shapes.Add(args[i]);
         }
         if (shapes.Count == 0) shapes.AddRange(DefaultShapes);

@@ -323,7 +323,8 @@ internal static class RunFiles
         {
             if (line.Trim().Length == 0 || StepOf(line) is null) continue;
             using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("loss", out var l) && l.TryGetDouble(out double v) ? v : null;
+            // A non-finite loss is logged as null (NonFiniteAsNullJsonConverter).
+            return doc.RootElement.TryGetProperty("loss", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetDouble(out double v) ? v : null;
         }
         return null;
     }

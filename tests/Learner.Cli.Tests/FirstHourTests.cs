@@ -203,6 +203,15 @@ public sealed class FirstHourTests : IDisposable
         done.GetProperty("alreadyComplete").GetBoolean().Should().BeTrue();
         done.GetProperty("stepsRun").GetInt64().Should().Be(0);
         done.GetProperty("finalLoss").GetDouble().Should().Be(lastLogged, "a run with nothing left to do reports its last logged loss");
+        // A non-finite last loss is logged as null: the complete run still resumes, with no final loss to report.
+        var logLines = File.ReadAllLines(P("run/log.jsonl"));
+        var lastLine = System.Text.Json.Nodes.JsonNode.Parse(logLines[^1])!.AsObject();
+        lastLine["loss"] = null;
+        logLines[^1] = lastLine.ToJsonString();
+        File.WriteAllLines(P("run/log.jsonl"), logLines);
+        (code, text, err) = await Run("pretrain", "--out", P("run"), "--resume");
+        code.Should().Be(ExitCodes.Ok, err);
+        text.Should().Contain("already complete").And.NotContain("final loss");
 
         // log.jsonl lines carry the UTC time; run.json records the encoder that was built, which embed reads back.
         foreach (var line in File.ReadAllLines(P("run/log.jsonl")))

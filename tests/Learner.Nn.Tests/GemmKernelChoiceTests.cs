@@ -80,7 +80,7 @@ public class GemmKernelChoiceTests
                      (1, GemmIsa.Avx2Wide), (13, GemmIsa.Avx2Wide), (64, GemmIsa.Avx2), (1024, GemmIsa.Avx2), (6, GemmIsa.Avx2), (12, GemmIsa.Avx2),
                      (72, GemmIsa.Avx2), (144, GemmIsa.Avx2), (10, GemmIsa.Avx2), (5, GemmIsa.Avx2), (0, GemmIsa.Avx2) })
             Gemm.ForRows(GemmIsa.Avx2Mixed, m).Should().Be(expected, "for {0} rows", m);
-        // Columns known: the padded area of both tilings (24-column panels a third full at 32, 64, 128 columns lose).
+        // Columns known: the padded area of both tilings (a last 24-column panel a third or two thirds full at 32, 64, 128 columns loses).
         foreach (var (m, n, expected) in new[] { (8, 1086, GemmIsa.Avx2Wide), (16, 286, GemmIsa.Avx2Wide), (8, 72, GemmIsa.Avx2Wide),
                      (32, 256, GemmIsa.Avx2Wide), (32, 32, GemmIsa.Avx2), (64, 64, GemmIsa.Avx2), (4096, 128, GemmIsa.Avx2), (1024, 1024, GemmIsa.Avx2),
                      (96, 96, GemmIsa.Avx2) })

@@ -156,7 +156,7 @@ public static class Gemm
     /// every tile through the scalar edge path). <see cref="GemmIsa.Avx2Mixed"/> takes the 4×24 kernel where its tiles
     /// cover C with at least <see cref="WideTileSaving"/> less padded area than 6×16 tiles (8, 16 and 32 rows of a wide
     /// product: the small convolutions' output channels), else the 6×16 one, which is as fast on whole tiles and whose
-    /// 16-column panels fit the power-of-two widths that leave a 24-column panel a third full. Every other family is
+    /// 16-column panels fit the power-of-two widths that leave the last 24-column panel a third (32, 128 columns) or two thirds (64) full. Every other family is
     /// itself. The kernels of a choice sum each element of C in the same order, so the choice never changes a bit.
     /// </summary>
     internal static GemmIsa ForShape(GemmIsa isa, int m, int n) => isa switch
@@ -168,7 +168,7 @@ public static class Gemm
 
     /// <summary>The least saving of padded area (a share of the 4×24 tiles' area) for which
     /// <see cref="GemmIsa.Avx2Mixed"/> takes the 4×24 kernel. On Zen 3 (session 24, docs/performance.md) the two kernels
-    /// ran whole tiles at the same rate; 64 × 256 products, 3 % apart in area, were within 1–3 % of each other.</summary>
+    /// ran whole tiles at the same rate; 64 × 256 products, whose two tilings pad the same area, were within 1–3 % of each other.</summary>
     internal const double WideTileSaving = 0.04;
 
     /// <summary>The area of C that mr × nr tiles compute (columns taken as 1 when unknown).</summary>
