@@ -48,6 +48,33 @@ public class WinogradConvTests
     }
 
     [Fact]
+    public void On_AVX2_without_AVX512_the_permuted_8x8_and_4x4_tiles_give_the_bits_of_the_gathered_ones()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;  // the paths exist only there
+        foreach (var (n, c, hw, cout) in new[] { (4, 32, 8, 32), (3, 33, 8, 40), (5, 33, 4, 34), (16, 64, 4, 64) })
+        {
+            var g = Same3x3(n, c, hw, hw, cout);
+            var (x, wt, b, gy) = Data(g, true);
+            float[][] Run()
+            {
+                var y = new float[n * cout * hw * hw];
+                var gx = new float[x.Length];
+                var gw = new float[wt.Length];
+                ConvKernels.Forward(g, x, wt, b, y, 2, ConvAlgorithm.Winograd);
+                ConvKernels.Backward(g, gy, x, wt, gx, gw, null, 2, ConvAlgorithm.Winograd);
+                return new[] { y, gx, gw };
+            }
+            var permuted = Run();
+            float[][] gathered;
+            WinogradTransforms.AvxTwoPermutes = false;
+            try { gathered = Run(); }
+            finally { WinogradTransforms.AvxTwoPermutes = true; }
+            for (int r = 0; r < 3; r++)
+                permuted[r].Should().Equal(gathered[r], $"{(r == 0 ? "y" : r == 1 ? "gx" : "gw")} of {n}×{c}×{hw}×{hw} → {cout}");
+        }
+    }
+
+    [Fact]
     public void Every_pytorch_conv_fixture_it_fits_matches_with_winograd_forced()
     {
         int count = 0;

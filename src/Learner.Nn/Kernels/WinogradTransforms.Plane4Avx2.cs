@@ -18,7 +18,7 @@ internal static unsafe partial class WinogradTransforms
     private static class Plane4Avx2
     {
         /// <summary>Whether 4 × 4 planes take this path on this machine (AVX-512 machines take <see cref="Plane4"/>).</summary>
-        internal static bool Applies(int h, int w) => h == 4 && w == 4 && Avx2.IsSupported && !Plane4.Applies(h, w);
+        internal static bool Applies(int h, int w) => h == 4 && w == 4 && AvxTwoPermutes && Avx2.IsSupported && !Plane4.Applies(h, w);
 
         /// <summary>Input taps: tap (i, j) of tile (th, tw) is x[2th + i − 1][2tw + j − 1], element (r &gt;&gt; 1)·4 + c
         /// of the sample's rows of parity (i − 1) mod 2.</summary>

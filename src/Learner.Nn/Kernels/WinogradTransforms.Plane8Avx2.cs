@@ -6,6 +6,11 @@ namespace Learner.Nn.Kernels;
 
 internal static unsafe partial class WinogradTransforms
 {
+    /// <summary>Whether AVX2-only machines build 8 × 8 and 4 × 4 tiles by permutes (<see cref="Plane8Avx2"/>,
+    /// <see cref="Plane4Avx2"/>) rather than gathers. Tests turn it off to compare the two paths bit for bit; since both
+    /// give the same bits, a convolution running on another thread meanwhile gets the same result either way.</summary>
+    internal static volatile bool AvxTwoPermutes = true;
+
     /// <summary>
     /// 8 × 8 planes with AVX2 but not AVX-512 (the TSM preset's third stage on Zen 2/3 and Intel client cores), for the
     /// input and the output-gradient transforms: one sample's 16 tiles are two 256-bit vectors per transform point (tile
@@ -21,7 +26,7 @@ internal static unsafe partial class WinogradTransforms
     private static class Plane8Avx2
     {
         /// <summary>Whether 8 × 8 planes take this path on this machine (AVX-512 machines take <see cref="Plane8"/>).</summary>
-        internal static bool Applies(int h, int w) => h == 8 && w == 8 && Avx2.IsSupported && !Plane8.Applies(h, w);
+        internal static bool Applies(int h, int w) => h == 8 && w == 8 && AvxTwoPermutes && Avx2.IsSupported && !Plane8.Applies(h, w);
 
         /// <summary>The permutes of one plane row: <paramref name="a"/> (j = 0 | j = 1) and <paramref name="b"/> (j = 2 | j = 3).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
