@@ -65,7 +65,7 @@ public static partial class Ops
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="slope"/> is NaN or infinite.</exception>
     public static Tensor LeakyRelu(Tensor x, float slope = 0.01f)
     {
-        if (!float.IsFinite(slope)) throw new ArgumentOutOfRangeException(nameof(slope), slope, $"LeakyRelu: slope must be finite, got {slope}.");
+        if (!float.IsFinite(slope)) throw new ArgumentOutOfRangeException(nameof(slope), slope, FormattableString.Invariant($"LeakyRelu: slope must be finite, got {slope}."));
         return Activation(x, "LeakyRelu", new LeakyReluForward(slope), new LeakyReluBackward(slope), backwardFromOutput: false);
     }
 

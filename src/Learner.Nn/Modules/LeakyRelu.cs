@@ -8,7 +8,7 @@ public sealed class LeakyRelu : Module
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="slope"/> is NaN or infinite.</exception>
     public LeakyRelu(float slope = 0.01f)
     {
-        if (!float.IsFinite(slope)) throw new ArgumentOutOfRangeException(nameof(slope), slope, $"LeakyRelu: slope must be finite, got {slope}.");
+        if (!float.IsFinite(slope)) throw new ArgumentOutOfRangeException(nameof(slope), slope, FormattableString.Invariant($"LeakyRelu: slope must be finite, got {slope}."));
         Slope = slope;
     }
 

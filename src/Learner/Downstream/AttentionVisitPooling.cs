@@ -19,7 +19,7 @@ public sealed record AttentionPoolingOptions
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     public void Validate()
     {
-        if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException($"L2 must be finite and ≥ 0, got {L2}.", nameof(L2));
+        if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException(FormattableString.Invariant($"L2 must be finite and ≥ 0, got {L2}."), nameof(L2));
         if (Iterations < 1) throw new ArgumentException($"Iterations must be ≥ 1, got {Iterations}.", nameof(Iterations));
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(FormattableString.Invariant($"LearningRate must be finite and > 0, got {LearningRate}."), nameof(LearningRate));
     }

@@ -42,7 +42,7 @@ public sealed record ChangeClassifierOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException($"L2 must be ≥ 0 and finite, got {L2}.", nameof(L2));
+        if (!(L2 >= 0) || double.IsInfinity(L2)) throw new ArgumentException(FormattableString.Invariant($"L2 must be ≥ 0 and finite, got {L2}."), nameof(L2));
         if (Iterations < 1) throw new ArgumentException($"Iterations must be ≥ 1, got {Iterations}.", nameof(Iterations));
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(FormattableString.Invariant($"LearningRate must be positive, got {LearningRate}."), nameof(LearningRate));
         if (Hidden < 1) throw new ArgumentException($"Hidden must be ≥ 1, got {Hidden}.", nameof(Hidden));

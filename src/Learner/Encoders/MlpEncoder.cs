@@ -30,7 +30,7 @@ public sealed record MlpEncoderOptions
         if (InputFeatures < 1) throw new ArgumentException($"InputFeatures must be ≥ 1, got {InputFeatures}.", nameof(InputFeatures));
         if (Hidden is null || Hidden.Any(h => h < 1)) throw new ArgumentException($"Hidden widths must all be ≥ 1, got [{string.Join(", ", Hidden ?? Array.Empty<int>())}].", nameof(Hidden));
         if (EmbeddingDimension < 1) throw new ArgumentException($"EmbeddingDimension must be ≥ 1, got {EmbeddingDimension}.", nameof(EmbeddingDimension));
-        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException(FormattableString.Invariant($"Dropout must be in [0, 1), got {Dropout}."), nameof(Dropout));
     }
 
     /// <summary>The network: [Linear, BatchNorm1d?, ReLU, Dropout?]×hidden, then Linear to D (children "0", "1", …).</summary>

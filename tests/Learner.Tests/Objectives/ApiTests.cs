@@ -76,6 +76,8 @@ public class ApiTests
         // Numbers in messages do not follow the culture (CI runs this suite under de-DE too, where 0.1 reads "0,1").
         Assert.ThrowsAny<ArgumentException>(() => new ContrastiveLoss(new ContrastiveOptions { Margin = -0.1f })).Message.Should().Contain("got -0.1");
         Assert.ThrowsAny<ArgumentException>(() => new Learner.Encoders.EncoderOptimizerOptions { Momentum = 1.5 }.Validate()).Message.Should().Contain("got 1.5");
+        Assert.ThrowsAny<ArgumentException>(() => new Learner.Downstream.ChangeClassifierOptions { L2 = -0.5 }.Validate()).Message.Should().Contain("got -0.5");
+        Assert.ThrowsAny<ArgumentException>(() => new CohortStatistics(10, 0.5, -0.5, 0, 1, 0)).Message.Should().Contain("got -0.5");
     }
 
     [Fact]

@@ -324,7 +324,7 @@ public static class Nifti
             _ => throw new ArgumentException($"Writing {options.StoredType} is not supported (UInt8, Int16, Int32, Float32, Float64).", nameof(options)),
         };
         float slope = options.ScaleSlope, inter = options.ScaleIntercept;
-        if (slope == 0 || !float.IsFinite(slope) || !float.IsFinite(inter)) throw new ArgumentException($"ScaleSlope must be finite and non-zero and ScaleIntercept finite (got {slope}, {inter}).", nameof(options));
+        if (slope == 0 || !float.IsFinite(slope) || !float.IsFinite(inter)) throw new ArgumentException(FormattableString.Invariant($"ScaleSlope must be finite and non-zero and ScaleIntercept finite (got {slope}, {inter})."), nameof(options));
         var spacing = options.VoxelSpacing;
         if (spacing is not null && spacing.Count != rank) throw new ArgumentException($"VoxelSpacing has {spacing.Count} entries for a {rank}-D volume.", nameof(options));
 

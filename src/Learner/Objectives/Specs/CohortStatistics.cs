@@ -29,9 +29,9 @@ public sealed record CohortStatistics
             foreach (var (v, n) in new[] { (scoreMean, nameof(scoreMean)), (scoreStandardDeviation, nameof(scoreStandardDeviation)), (scoreMin, nameof(scoreMin)), (scoreMax, nameof(scoreMax)) })
                 if (!double.IsFinite(v)) throw new ArgumentOutOfRangeException(n, v, FormattableString.Invariant($"CohortStatistics.{n} must be finite when {scoredScanCount} scans have scores, got {v}."));
             if (scoreStandardDeviation < 0)
-                throw new ArgumentOutOfRangeException(nameof(scoreStandardDeviation), scoreStandardDeviation, $"CohortStatistics.scoreStandardDeviation must be ≥ 0, got {scoreStandardDeviation}.");
+                throw new ArgumentOutOfRangeException(nameof(scoreStandardDeviation), scoreStandardDeviation, FormattableString.Invariant($"CohortStatistics.scoreStandardDeviation must be ≥ 0, got {scoreStandardDeviation}."));
             if (scoreMin > scoreMax)
-                throw new ArgumentException($"CohortStatistics: scoreMin {scoreMin} exceeds scoreMax {scoreMax}.", nameof(scoreMin));
+                throw new ArgumentException(FormattableString.Invariant($"CohortStatistics: scoreMin {scoreMin} exceeds scoreMax {scoreMax}."), nameof(scoreMin));
         }
         ScoredScanCount = scoredScanCount;
         ScoreMean = scoredScanCount > 0 ? scoreMean : double.NaN;
