@@ -51,7 +51,7 @@ internal static unsafe partial class WinogradTransforms
 
         /// <summary>The input transform of one 8 × 8 plane's 16 tiles into <paramref name="dst"/> (point ξ at ξ·stride;
         /// tile th·4 + tw at lane th·4 + tw).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]   // every row is written before it is read
         internal static void Input(float* x, float* dst, nint stride)
         {
             // Rows −1 … 8 at index r + 1; the padding rows are +0.
