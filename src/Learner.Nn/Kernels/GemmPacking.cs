@@ -18,26 +18,25 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackA(bool transA, float* a, nint lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
+        if (transA)
+        {
+            // A is stored k×m: column p of op(A) is row p of A, contiguous in i — the layout PackRows packs for B
+            // (its panels of nr columns are these panels of mr rows), with its row groups: one p's values for every
+            // panel are read in one sequential run instead of mr floats from each of kc rows lda apart per panel.
+            PackRows(a, lda, p0, kc, i0, mc, mr, dst, null);
+            return;
+        }
         for (int ip = 0; ip < mc; ip += mr)
         {
             int rows = Math.Min(mr, mc - ip);
             float* panel = dst + (nint)ip * kc;
-            if (transA)
-            {
-                // A is stored k×m: column p of op(A) is row p of A, contiguous in i.
-                float* src = a + (nint)p0 * lda + i0 + ip;
-                for (int p = 0; p < kc; p++) CopyPadded(src + p * lda, panel + (nint)p * mr, rows, mr);
-            }
+            // A is stored m×k: gather one value from each of the slab's rows per step (a transpose).
+            float* src = a + (nint)(i0 + ip) * lda + p0;
+            if (rows == mr) TransposeRows(src, lda, mr, kc, panel);
             else
             {
-                // A is stored m×k: gather one value from each of the slab's rows per step (a transpose).
-                float* src = a + (nint)(i0 + ip) * lda + p0;
-                if (rows == mr) TransposeRows(src, lda, mr, kc, panel);
-                else
-                {
-                    TransposeRows(src, lda, rows, kc, panel, mr);
-                    for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * mr + rows], mr - rows);
-                }
+                TransposeRows(src, lda, rows, kc, panel, mr);
+                for (int p = 0; p < kc; p++) Im2Col.Zero(ref panel[(nint)p * mr + rows], mr - rows);
             }
         }
     }
@@ -108,6 +107,9 @@ internal static unsafe class GemmPacking
             for (; j <= count - 16; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
         if (Vector256.IsHardwareAccelerated)
             for (; j <= count - 8; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        // The AVX2 tiles' 6- and 4-row panels: one 128-bit move and one 64-bit move rather than a float at a time.
+        if (Vector128.IsHardwareAccelerated && j <= count - 4) { Vector128.Store(Vector128.Load(src + j), dst + j); j += 4; }
+        if (j <= count - 2) { Unsafe.WriteUnaligned(dst + j, Unsafe.ReadUnaligned<long>(src + j)); j += 2; }
         for (; j < count; j++) dst[j] = src[j];
         for (; j < width; j++) dst[j] = 0f;
     }
@@ -131,6 +133,20 @@ internal static unsafe class GemmPacking
                 for (; p < depth; p++)
                     for (int q = 0; q < 8; q++) d[(nint)p * stride + q] = s[q * ld + p];
             }
+        if (Sse.IsSupported)
+        {
+            // The AVX2 tiles' 6- and 4-row panels (and the 8-row blocks' remainders): four rows, then two, in 128-bit moves.
+            for (; r <= rows - 4; r += 4)
+            {
+                float* s = src + r * ld;
+                Transpose4Rows(s, s + ld, s + 2 * ld, s + 3 * ld, depth, dst + r, stride);
+            }
+            for (; r <= rows - 2; r += 2)
+            {
+                float* s = src + r * ld;
+                Transpose2Rows(s, s + ld, depth, dst + r, stride);
+            }
+        }
         for (; r < rows; r++)
         {
             float* s = src + r * ld;
@@ -162,11 +178,72 @@ internal static unsafe class GemmPacking
                 for (; p < depth; p++)
                     for (int q = 0; q < 8; q++) d[(nint)p * stride + q] = src[o[q] + p];
             }
+        if (Sse.IsSupported)
+        {
+            for (; r <= count - 4; r += 4)
+                Transpose4Rows(src + rows[r], src + rows[r + 1], src + rows[r + 2], src + rows[r + 3], depth, dst + r, stride);
+            for (; r <= count - 2; r += 2)
+                Transpose2Rows(src + rows[r], src + rows[r + 1], depth, dst + r, stride);
+        }
         for (; r < count; r++)
         {
             float* s = src + rows[r];
             float* d = dst + r;
             for (int p = 0; p < depth; p++) d[(nint)p * stride] = s[p];
+        }
+    }
+
+    /// <summary>Writes <c>dst[p·stride + q] = s_q[p]</c> for the four rows <c>s_0 … s_3</c> and <c>p &lt; depth</c>:
+    /// 4 × 4 blocks transposed in SSE registers (unpack, then move the halves), the last <c>depth mod 4</c> one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4Rows(float* s0, float* s1, float* s2, float* s3, int depth, float* dst, nint stride)
+    {
+        int p = 0;
+        for (; p <= depth - 4; p += 4)
+        {
+            var r0 = Sse.LoadVector128(s0 + p);
+            var r1 = Sse.LoadVector128(s1 + p);
+            var r2 = Sse.LoadVector128(s2 + p);
+            var r3 = Sse.LoadVector128(s3 + p);
+            var t0 = Sse.UnpackLow(r0, r1);   // r0[0] r1[0] r0[1] r1[1]
+            var t1 = Sse.UnpackLow(r2, r3);   // r2[0] r3[0] r2[1] r3[1]
+            var t2 = Sse.UnpackHigh(r0, r1);  // r0[2] r1[2] r0[3] r1[3]
+            var t3 = Sse.UnpackHigh(r2, r3);
+            float* d = dst + (nint)p * stride;
+            Sse.Store(d, Sse.MoveLowToHigh(t0, t1));
+            Sse.Store(d + stride, Sse.MoveHighToLow(t1, t0));
+            Sse.Store(d + 2 * stride, Sse.MoveLowToHigh(t2, t3));
+            Sse.Store(d + 3 * stride, Sse.MoveHighToLow(t3, t2));
+        }
+        for (; p < depth; p++)
+        {
+            float* d = dst + (nint)p * stride;
+            d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+        }
+    }
+
+    /// <summary>Writes <c>dst[p·stride + q] = s_q[p]</c> for the two rows <c>s_0, s_1</c>: four steps of p per pair of
+    /// loads, each step's two values one 64-bit store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose2Rows(float* s0, float* s1, int depth, float* dst, nint stride)
+    {
+        int p = 0;
+        for (; p <= depth - 4; p += 4)
+        {
+            var r0 = Sse.LoadVector128(s0 + p);
+            var r1 = Sse.LoadVector128(s1 + p);
+            var lo = Sse.UnpackLow(r0, r1);   // r0[0] r1[0] r0[1] r1[1]
+            var hi = Sse.UnpackHigh(r0, r1);  // r0[2] r1[2] r0[3] r1[3]
+            float* d = dst + (nint)p * stride;
+            Sse.StoreLow(d, lo);
+            Sse.StoreHigh(d + stride, lo);
+            Sse.StoreLow(d + 2 * stride, hi);
+            Sse.StoreHigh(d + 3 * stride, hi);
+        }
+        for (; p < depth; p++)
+        {
+            float* d = dst + (nint)p * stride;
+            d[0] = s0[p]; d[1] = s1[p];
         }
     }
 
