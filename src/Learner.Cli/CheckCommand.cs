@@ -15,7 +15,8 @@ internal static class CheckCommand
         var values = new Option<bool>("--values") { Description = "Read every payload's values and check they are finite (slower; by default NPY payloads are checked from their header)." };
         var cmd = new Command("check", """
             Check a manifest before training: every payload file exists and reads, all payload shapes agree, and the scores
-            and labels the objective needs are present. Lists every bad scan with its file and manifest line; exit 1 if any.
+            and labels the objective needs are present. Lists every bad payload with its file and manifest line (scans without
+            a score or label: the first 5 and a count; --json lists all); exit 1 if any.
 
             Examples:
               learner check --manifest data/lus/manifest.csv
@@ -40,7 +41,7 @@ internal static class CheckCommand
                 });
             else
             {
-                foreach (var x in report.Problems) cx.Err.WriteLine($"learner: {x.Message}");
+                foreach (var line in CliMessages.CheckProblemLines(report)) cx.Err.WriteLine(line);
                 cx.Out.WriteLine($"{Path.GetFullPath(path)}: {report}");
             }
             return Task.FromResult(report.IsValid ? ExitCodes.Ok : ExitCodes.Failed);

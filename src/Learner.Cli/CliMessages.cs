@@ -69,8 +69,38 @@ internal static partial class CliMessages
         var p = report.Problems;
         var lines = p.Take(ProblemsListed).Select(x => "  " + x.Message).ToList();
         if (p.Count > ProblemsListed)
-            lines.Add($"  … and {Count(p.Count - ProblemsListed, "more problem")}; learner check --manifest <file> lists them all.");
+            lines.Add($"  … and {Count(p.Count - ProblemsListed, "more problem")}; learner check --manifest <file> --json lists them all.");
         return $"the dataset check found {Count(p.Count, "problem")}:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+    }
+
+    /// <summary>The lines <c>learner check</c> prints for a report's problems: every payload problem (each names a file
+    /// to mend), and of the scans without a score or without a coarse label the first <see cref="ProblemsListed"/> of
+    /// each kind and a count of the rest — one line per scan of a manifest that has no score column at all would bury
+    /// the payload problems. When no scan of the manifest has one, the count line asks about the column; <c>--json</c>
+    /// lists every problem.</summary>
+    public static IEnumerable<string> CheckProblemLines(Data.DatasetCheckReport report)
+    {
+        var perScan = new Dictionary<Data.DatasetProblemKind, int>();
+        foreach (var x in report.Problems)
+        {
+            if (x.Kind is Data.DatasetProblemKind.MissingScore or Data.DatasetProblemKind.MissingLabel)
+            {
+                int seen = perScan.GetValueOrDefault(x.Kind);
+                perScan[x.Kind] = seen + 1;
+                if (seen >= ProblemsListed) continue;
+            }
+            yield return "learner: " + x.Message;
+        }
+        foreach (var (kind, n) in perScan)
+        {
+            if (n <= ProblemsListed) continue;
+            bool score = kind == Data.DatasetProblemKind.MissingScore;
+            string what = score ? "without a usable score" : "without a coarse label";
+            string all = n == report.ScanCount
+                ? $" No scan of the manifest has one: is its {(score ? "score" : "label")} column missing, empty or named differently?"
+                : "";
+            yield return $"learner: … and {Count(n - ProblemsListed, "more scan")} {what} ({n} in all).{all} learner check --json lists every one.";
+        }
     }
 
     [GeneratedRegex(@"\s*Actual value was [^\r\n]*", RegexOptions.CultureInvariant)]

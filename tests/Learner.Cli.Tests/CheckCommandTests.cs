@@ -183,6 +183,31 @@ public sealed class CheckCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_lists_five_scans_without_a_score_and_counts_the_rest_but_every_payload_problem()
+    {
+        string manifest = await Synth();
+        File.Delete(FileOf(manifest, 3));
+        File.Delete(FileOf(manifest, 8));
+        string labels = WithoutScores(manifest);
+        var (code, _, err) = await Run("check", "--manifest", labels, "--objective", "mse");
+        code.Should().Be(ExitCodes.Failed);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Count(l => l.Contains("no score, but")).Should().Be(5);
+        err.Should().Contain("… and 67 more scans without a usable score (72 in all). No scan of the manifest has one: is its score column missing")
+            .And.Contain($"{labels} line 3,").And.Contain($"{labels} line 8,");
+        lines.Length.Should().Be(8, "two missing files, five scans without a score, one count line");
+
+        // Some scans without a score: counted, without the question about the column; --json lists every problem.
+        for (int line = 2; line <= 9; line++) SetScore(manifest, line, "");
+        (code, _, err) = await Run("check", "--manifest", manifest, "--objective", "mse");
+        code.Should().Be(ExitCodes.Failed);
+        err.Should().Contain("… and 3 more scans without a usable score (8 in all). learner check --json lists every one.").And.NotContain("No scan of");
+        (code, var output, _) = await Run("check", "--manifest", manifest, "--objective", "mse", "--json");
+        code.Should().Be(ExitCodes.Failed);
+        JsonDocument.Parse(output).RootElement.GetProperty("problems").GetArrayLength().Should().Be(10);
+    }
+
+    [Fact]
     public async Task Pretrain_lists_every_missing_payload_file_and_caps_a_long_list()
     {
         string manifest = await Synth();
@@ -195,7 +220,7 @@ public sealed class CheckCommandTests : IDisposable
         string labels = WithoutScores(manifest);
         (code, _, err) = await Run(["pretrain", "--manifest", labels, "--out", P("run"), "--objective", "mse", .. TinyTraining]);
         code.Should().Be(ExitCodes.Failed);
-        err.Should().Contain("74 problems").And.Contain("… and 69 more problems; learner check --manifest <file> lists them all.");
+        err.Should().Contain("74 problems").And.Contain("… and 69 more problems; learner check --manifest <file> --json lists them all.");
         err.Split('\n').Length.Should().BeLessThan(10, "the message lists five problems, not every one (and not all of them again on one line)");
         err.Split('\n').Max(l => l.Length).Should().BeLessThan(400);
     }

@@ -58,6 +58,18 @@ public class GemmKernelChoiceTests
     }
 
     [Fact]
+    public void An_AVX512_kernel_asked_for_on_a_processor_without_it_becomes_that_processors_default()
+    {
+        foreach (var isa in new[] { GemmIsa.Avx512, GemmIsa.Avx512Tall, GemmIsa.Avx512Mixed })
+        {
+            var expected = Avx512MicroKernel.IsSupported ? isa
+                : Avx2MicroKernel.IsSupported ? GemmKernelChoice.AvxTwoKernel   // LEARNER_GEMM_KERNEL=avx512 on Zen 3: 6×16 / 4×24, not 6×16 alone
+                : Gemm.Supported(GemmIsa.Vector128);
+            Gemm.Supported(isa).Should().Be(expected, $"{isa} on this processor");
+        }
+    }
+
+    [Fact]
     public void The_mixed_choice_gives_rows_that_would_half_fill_a_16_row_tile_to_the_8_row_kernel()
     {
         // m mod 16 in 1 … 8 → 8×32; a multiple of 16 or 9 … 15 left over → 16×16; other families are themselves.
@@ -66,9 +78,9 @@ public class GemmKernelChoiceTests
             Gemm.ForRows(GemmIsa.Avx512Mixed, m).Should().Be(expected, "for {0} rows", m);
         foreach (var isa in new[] { GemmIsa.Avx512, GemmIsa.Avx512Tall, GemmIsa.Avx2, GemmIsa.Vector128, GemmIsa.Scalar })
             Gemm.ForRows(isa, 8).Should().Be(isa);
-        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 8).Should().Be(Avx512MicroKernel.IsSupported ? 8 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 8));
-        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 20).Should().Be(Avx512MicroKernel.IsSupported ? 24 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 20));
-        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 25).Should().Be(Avx512MicroKernel.IsSupported ? 32 : GemmPackedA.PaddedRows(GemmIsa.Avx2, 25));
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 8).Should().Be(Avx512MicroKernel.IsSupported ? 8 : GemmPackedA.PaddedRows(GemmKernelChoice.AvxTwoKernel, 8));
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 20).Should().Be(Avx512MicroKernel.IsSupported ? 24 : GemmPackedA.PaddedRows(GemmKernelChoice.AvxTwoKernel, 20));
+        GemmPackedA.PaddedRows(GemmIsa.Avx512Mixed, 25).Should().Be(Avx512MicroKernel.IsSupported ? 32 : GemmPackedA.PaddedRows(GemmKernelChoice.AvxTwoKernel, 25));
     }
 
     [Fact]

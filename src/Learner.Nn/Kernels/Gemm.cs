@@ -124,17 +124,15 @@ public static class Gemm
         }
     }
 
-    /// <summary>
-    /// Splits C into slabs of whole register tiles along its longer side, one per thread. Every element of C is computed
-    /// by one thread with the same operation sequence whatever the split, so the result does not depend on the thread count.
-    /// </summary>
-    /// <summary><paramref name="isa"/>, or the widest narrower family the hardware supports.</summary>
+    /// <summary><paramref name="isa"/>, or the widest narrower family the hardware supports: an AVX-512 family on a
+    /// processor without AVX-512 becomes what such a processor runs by default (<see cref="GemmKernelChoice.AvxTwoKernel"/>,
+    /// the same bits as every FMA kernel), an AVX2 family without AVX2 the 128-bit kernel.</summary>
     internal static GemmIsa Supported(GemmIsa isa)
     {
-        if (isa == GemmIsa.Avx512Mixed && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
+        if (isa == GemmIsa.Avx512Mixed && !Avx512TallMicroKernel.IsSupported) isa = GemmKernelChoice.AvxTwoKernel;
+        if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmKernelChoice.AvxTwoKernel;
+        if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmKernelChoice.AvxTwoKernel;
         if (isa is GemmIsa.Avx2Mixed or GemmIsa.Avx2Wide && !Avx2WideMicroKernel.IsSupported) isa = GemmIsa.Vector128;
-        if (isa == GemmIsa.Avx512Tall && !Avx512TallMicroKernel.IsSupported) isa = GemmIsa.Avx2;
-        if (isa == GemmIsa.Avx512 && !Avx512MicroKernel.IsSupported) isa = GemmIsa.Avx2;
         if (isa == GemmIsa.Avx2 && !Avx2MicroKernel.IsSupported) isa = GemmIsa.Vector128;
         if (isa == GemmIsa.Vector128 && !Vector128MicroKernel.IsSupported) isa = GemmIsa.Scalar;
         return isa;
