@@ -99,7 +99,7 @@ internal static partial class CliMessages
             string all = n == report.ScanCount
                 ? $" No scan of the manifest has one: is its {(score ? "score" : "label")} column missing, empty or named differently?"
                 : "";
-            yield return $"learner: … and {Count(n - ProblemsListed, "more scan")} {what} ({n} in all).{all} learner check --json lists every one.";
+            yield return $"learner: … and {Count(n - ProblemsListed, "more scan")} {what} ({n} in all).{all} Run it again with --json to list every one.";
         }
     }
 

@@ -107,8 +107,10 @@ internal static unsafe class GemmPacking
             for (; j <= count - 16; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
         if (Vector256.IsHardwareAccelerated)
             for (; j <= count - 8; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
-        // The AVX2 tiles' 6- and 4-row panels: one 128-bit move and one 64-bit move rather than a float at a time.
-        if (Vector128.IsHardwareAccelerated && j <= count - 4) { Vector128.Store(Vector128.Load(src + j), dst + j); j += 4; }
+        // The AVX2 tiles' 6- and 4-row panels (and every count on 128-bit-only targets): 128-bit moves, then one 64-bit move,
+        // rather than a float at a time.
+        if (Vector128.IsHardwareAccelerated)
+            for (; j <= count - 4; j += 4) Vector128.Store(Vector128.Load(src + j), dst + j);
         if (j <= count - 2) { Unsafe.WriteUnaligned(dst + j, Unsafe.ReadUnaligned<long>(src + j)); j += 2; }
         for (; j < count; j++) dst[j] = src[j];
         for (; j < width; j++) dst[j] = 0f;
