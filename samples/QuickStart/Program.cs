@@ -52,7 +52,9 @@ var reporter = new ConsoleProgressReporter();
 ExperimentResults results;
 try
 {
-    results = new LearnerExperiment(options).Run(data, reporter, reporter, cts.Token);
+    // The two runs side by side, each on its share of the cores: the same figures as one after another, sooner.
+    var run = new ExperimentRunOptions { ConcurrentRuns = Math.Min(2, Environment.ProcessorCount) };
+    results = new LearnerExperiment(options).Run(data, run, reporter, reporter, cts.Token);
 }
 catch (ExperimentCancelledException cancelled)
 {

@@ -164,7 +164,7 @@ internal static class ConvKernels
 
     /// <summary>y = conv(x, w) + b. Shapes: x [N, C, D, H, W], w [Cout, C/groups, kD, kH, kW], b [Cout], y [N, Cout, oD, oH, oW].</summary>
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y) =>
-        Forward(g, x, w, b, y, Environment.ProcessorCount);
+        Forward(g, x, w, b, y, WorkerPool.Threads);
 
     /// <summary><see cref="Forward(ConvGeometry, float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
     internal static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, int threads) =>
@@ -265,7 +265,7 @@ internal static class ConvKernels
     /// <summary>Gradients of a convolution from the output gradient <paramref name="gy"/> [N, Cout, oD, oH, oW].
     /// Each destination that is non-null is overwritten.</summary>
     internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb) =>
-        Backward(g, gy, x, w, gx, gw, gb, Environment.ProcessorCount);
+        Backward(g, gy, x, w, gx, gw, gb, WorkerPool.Threads);
 
     /// <summary><see cref="Backward(ConvGeometry, float[], float[], float[], float[], float[], float[])"/> on at most <paramref name="threads"/> threads (tests vary it).</summary>
     internal static void Backward(ConvGeometry g, float[] gy, float[] x, float[] w, float[]? gx, float[]? gw, float[]? gb, int threads) =>

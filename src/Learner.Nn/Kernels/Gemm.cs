@@ -49,7 +49,7 @@ public static class Gemm
     /// <exception cref="ArgumentException">A dimension is negative, a leading dimension is too small, or a span is too short.</exception>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-        => SgemmCore(BestIsa, Environment.ProcessorCount, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        => SgemmCore(BestIsa, WorkerPool.Threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     /// <summary>The micro-kernel <see cref="Sgemm"/> uses on this machine (<see cref="GemmKernelChoice"/>).</summary>
     internal static GemmIsa BestIsa { get; } = GemmKernelChoice.Current;

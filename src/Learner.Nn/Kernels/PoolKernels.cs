@@ -14,7 +14,7 @@ internal static class PoolKernels
     private const long MinParallelElements = 1L << 16;
 
     private static int Workers(int planes, long work) =>
-        planes < 2 || work < MinParallelElements ? 1 : Math.Min(planes, Environment.ProcessorCount);
+        planes < 2 || work < MinParallelElements ? 1 : Math.Min(planes, WorkerPool.Threads);
 
     // ------------------------------------------------------------------ max
 

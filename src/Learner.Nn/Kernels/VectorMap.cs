@@ -204,7 +204,7 @@ internal static class RowParallel
         long work = count * Math.Max(1, workPerItem);
         if (work < 2 * threshold) return 1;
         long byWork = work / threshold;
-        return (int)Math.Min(Math.Min(count, Environment.ProcessorCount), byWork);
+        return (int)Math.Min(Math.Min(count, WorkerPool.Threads), byWork);
     }
 
     /// <summary>The [start, end) range of chunk <paramref name="chunk"/> of <paramref name="chunks"/> over <paramref name="count"/> items,

@@ -18,16 +18,97 @@ public interface IParallelJob
 /// part the same way: the kernels of one layer follow each other within microseconds (a convolution's unfold, GEMM and
 /// fold are several jobs per block), and waking a sleeping thread costs a futex round trip each time — tens of
 /// microseconds on a virtual machine — while a spin that long is too short to take a core from anything else.
-/// One job runs at a time; a call made while another is in flight (or from inside a part) runs all parts on the
-/// calling thread, so nesting is safe. Parts must not depend on running concurrently. It is the engine's only parallel
-/// runtime: GEMM, convolution, the row-wise kernels and the elementwise maps all run on it (none uses Parallel.For).
+/// One job runs at a time on a team of threads; a call made while another is in flight on the same team (or from
+/// inside a part) runs all parts on the calling thread, so nesting is safe. Parts must not depend on running
+/// concurrently. It is the engine's only parallel runtime: GEMM, convolution, the row-wise kernels and the elementwise
+/// maps all run on it (none uses Parallel.For).
 /// </summary>
+/// <remarks>
+/// <para><b>Thread budget.</b> <see cref="Threads"/> is how many threads the kernels of the calling context may use:
+/// every logical processor, unless <see cref="LimitThreads"/> set fewer for it. Within such a limit the kernels split
+/// their work for that many threads and run it on a team of their own (or, for one thread, on the calling thread
+/// alone), so several trainings can run side by side, each on its share of the cores, without waiting for one
+/// another's jobs. A job's parts beyond the team's size run on its threads in turn (part p on thread p mod size).</para>
+/// <para>Results do not depend on the budget: every kernel sums in an order fixed by the shapes, never by the thread
+/// count, so a training under <c>LimitThreads(1)</c> gives the same bits as one on every core.</para>
+/// </remarks>
 public static unsafe class WorkerPool
 {
-    private sealed class Worker
+    private sealed class Worker(Team team, int index)
     {
         public readonly ManualResetEventSlim Start = new(false, spinCount: 1);
-        public int Part;
+        public readonly Team Team = team;
+        public readonly int Index = index;
+    }
+
+    /// <summary>Threads that run one job at a time: the caller (thread 0) and <see cref="Size"/> − 1 workers.</summary>
+    private sealed class Team(int size)
+    {
+        public readonly int Size = size;
+        public readonly ManualResetEventSlim Done = new(false, spinCount: 1);
+        public Worker[] Workers = Array.Empty<Worker>();
+        public int Busy;
+        public delegate*<void*, int, void> Body;
+        public void* State;
+        public int Parts;
+        public int Pending;
+        public Exception? Error;
+    }
+
+    /// <summary>The team of a context without a limit: as many threads as logical processors (grown on demand).</summary>
+    private static readonly Team Shared = new(Math.Max(1, Environment.ProcessorCount));
+
+    /// <summary>Idle teams of a given size, kept for the next <see cref="LimitThreads"/> of that size (their threads sleep).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Concurrent.ConcurrentBag<Team>> Idle = new();
+
+    /// <summary>The calling context's limit and its team; flows to threads and tasks it starts.</summary>
+    private sealed record Budget(int Threads, Team? Team);
+
+    private static readonly AsyncLocal<Budget?> Current = new();
+
+    /// <summary>How many threads the parallel kernels of the calling context may use: <see cref="Environment.ProcessorCount"/>,
+    /// or the innermost <see cref="LimitThreads"/> in force (it flows to threads and tasks started inside it).</summary>
+    public static int Threads => Current.Value?.Threads ?? Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Limits the parallel kernels of the calling context — this thread and the threads and tasks it starts
+    /// until the returned scope is disposed — to <paramref name="threads"/> threads (at most the logical processors),
+    /// on a team of their own: trainings run side by side under such limits do not share workers. Results are the same
+    /// bits for any limit (see the class remarks). Dispose the scope on the context that opened it.</summary>
+    /// <param name="threads">Threads (≥ 1); 1 runs every kernel on the calling thread.</param>
+    /// <returns>The scope; disposing it restores the previous limit.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public static ThreadLimit LimitThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var previous = Current.Value;
+        int size = Math.Min(threads, Math.Min(previous?.Threads ?? int.MaxValue, Math.Max(1, Environment.ProcessorCount)));
+        Team? team = null;
+        if (size > 1 && !(Idle.TryGetValue(size, out var bag) && bag.TryTake(out team))) team = new Team(size);
+        Current.Value = new Budget(size, team);
+        return new ThreadLimit(previous, team);
+    }
+
+    /// <summary>The scope of <see cref="LimitThreads"/>: disposing it restores the limit in force before.</summary>
+    public readonly struct ThreadLimit : IDisposable
+    {
+        private readonly Budget? _previous;
+        private readonly Team? _team;
+        private readonly bool _open;
+
+        internal ThreadLimit(object? previous, object? team)
+        {
+            _previous = (Budget?)previous;
+            _team = (Team?)team;
+            _open = true;
+        }
+
+        /// <summary>Restores the previous limit and keeps this scope's team for reuse.</summary>
+        public void Dispose()
+        {
+            if (!_open) return;
+            Current.Value = _previous;
+            if (_team is not null) Idle.GetOrAdd(_team.Size, _ => new()).Add(_team);
+        }
     }
 
     /// <summary>The environment variable that sets how long a worker (and a caller waiting for its parts) polls before it
@@ -76,18 +157,10 @@ public static unsafe class WorkerPool
         public bool IsTrue => worker.Start.IsSet;
     }
 
-    private readonly struct AllDone : ISpinCondition
+    private readonly struct AllDone(Team team) : ISpinCondition
     {
-        public bool IsTrue => Volatile.Read(ref _pending) == 0;
+        public bool IsTrue => Volatile.Read(ref team.Pending) == 0;
     }
-
-    private static int _busy;
-    private static readonly ManualResetEventSlim Done = new(false, spinCount: 1);
-    private static Worker[] _workers = Array.Empty<Worker>();
-    private static delegate*<void*, int, void> _body;
-    private static void* _state;
-    private static int _pending;
-    private static Exception? _error;
 
     /// <summary>Runs parts 0 … <paramref name="parts"/> − 1 of <paramref name="job"/>, in parallel when possible, and returns
     /// when all have finished. An exception in a part is rethrown (wrapped in <see cref="AggregateException"/> when it
@@ -129,69 +202,85 @@ public static unsafe class WorkerPool
 
     private static void Invoke<TJob>(void* state, int part) where TJob : struct, IParallelJob => Unsafe.AsRef<TJob>(state).RunPart(part);
 
-    /// <summary>Runs <paramref name="body"/>(state, p) for every part; false (nothing run) when the pool is busy.</summary>
+    /// <summary>Runs <paramref name="body"/>(state, p) for every part; false (nothing run) when the calling context's
+    /// team is busy. Under a one-thread limit every part runs here, on the calling thread.</summary>
     internal static bool TryRun(void* state, delegate*<void*, int, void> body, int parts)
     {
+        _ = SpinTicks; // a bad LEARNER_WORKER_SPIN_US throws here, on the caller, not on a worker thread
+        var budget = Current.Value;
+        if (budget is { Team: null })
+        {
+            for (int p = 0; p < parts; p++) body(state, p);
+            return true;
+        }
+        var team = budget?.Team ?? Shared;
         // Not a Monitor: it is re-entrant, and a part that calls back into the pool on the caller's thread must get
         // the serial path, not overwrite the job in flight.
-        _ = SpinTicks; // a bad LEARNER_WORKER_SPIN_US throws here, on the caller, not on a worker thread
-        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        if (Interlocked.CompareExchange(ref team.Busy, 1, 0) != 0) return false;
         try
         {
-            EnsureWorkers(parts - 1);
-            _state = state;
-            _body = body;
-            _error = null;
-            Volatile.Write(ref _pending, parts - 1);
-            Done.Reset();
-            for (int w = 0; w < parts - 1; w++)
+            int threads = Math.Min(parts, team.Size);
+            EnsureWorkers(team, threads - 1);
+            team.State = state;
+            team.Body = body;
+            team.Parts = parts;
+            team.Error = null;
+            Volatile.Write(ref team.Pending, threads - 1);
+            team.Done.Reset();
+            for (int w = 0; w < threads - 1; w++) team.Workers[w].Start.Set();
+            try
             {
-                _workers[w].Part = w + 1;
-                _workers[w].Start.Set();
+                for (int p = 0; p < parts; p += threads) body(state, p);
             }
-            try { body(state, 0); }
             finally
             {
                 // Spin while the workers finish, then wait for Done itself: the last worker sets it just after its
                 // decrement, and a Set landing after the next job's Reset would end that job early.
-                SpinUntil(new AllDone());
-                Done.Wait();
+                SpinUntil(new AllDone(team));
+                team.Done.Wait();
             }
-            if (_error is not null) throw new AggregateException("A Learner.Nn worker thread failed.", _error);
+            if (team.Error is not null) throw new AggregateException("A Learner.Nn worker thread failed.", team.Error);
             return true;
         }
         finally
         {
-            _state = null;
-            Volatile.Write(ref _busy, 0);
+            team.State = null;
+            Volatile.Write(ref team.Busy, 0);
         }
     }
 
-    private static void EnsureWorkers(int count)
+    private static void EnsureWorkers(Team team, int count)
     {
-        if (_workers.Length >= count) return;
+        if (team.Workers.Length >= count) return;
         var grown = new Worker[count];
-        Array.Copy(_workers, grown, _workers.Length);
-        for (int w = _workers.Length; w < count; w++)
+        Array.Copy(team.Workers, grown, team.Workers.Length);
+        for (int w = team.Workers.Length; w < count; w++)
         {
-            var worker = new Worker();
+            var worker = new Worker(team, w + 1);
             grown[w] = worker;
+            // No execution context: a worker serves whichever context runs a job on its team.
             var thread = new Thread(Loop, 256 * 1024) { IsBackground = true, Name = $"Learner.Nn worker {w + 1}" };
-            thread.Start(worker);
+            thread.UnsafeStart(worker);
         }
-        _workers = grown;
+        team.Workers = grown;
     }
 
     private static void Loop(object? state)
     {
         var self = (Worker)state!;
+        var team = self.Team;
         while (true)
         {
             if (!SpinUntil(new Started(self))) self.Start.Wait();
             self.Start.Reset();
-            try { _body(_state, self.Part); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            if (Interlocked.Decrement(ref _pending) == 0) Done.Set();
+            try
+            {
+                // Thread w runs parts w, w + T, w + 2T, … of the job (T: the threads it runs on).
+                int parts = team.Parts, threads = Math.Min(parts, team.Size);
+                for (int p = self.Index; p < parts; p += threads) team.Body(team.State, p);
+            }
+            catch (Exception e) { Interlocked.CompareExchange(ref team.Error, e, null); }
+            if (Interlocked.Decrement(ref team.Pending) == 0) team.Done.Set();
         }
     }
 }

@@ -122,13 +122,12 @@ public sealed partial class LearnerExperiment
                     Validation = ValidationFor(validate ? validation : null),
                 };
                 var pretrainer = new Pretrainer(encoder, pretrain, source, objective, options) { ValidationSet = validate ? validation : null };
-                long before = tracker.Completed;
-                var relay = steps is null ? null : new StepRelay(this, trial, trials, before);
+                var relay = new StepRelay(this, trial, trials);
                 var clock = Stopwatch.StartNew();
                 string? last = dir is null ? null : Path.Combine(dir, "last.safetensors");
                 var result = resume && last is not null && File.Exists(last) ? pretrainer.Resume(last, relay, ct) : pretrainer.Run(relay, ct);
                 double seconds = clock.Elapsed.TotalSeconds;
-                tracker.Set(before + _o.Pretraining.TotalSteps);
+                relay.Finish(_o.Pretraining.TotalSteps);
                 float[]? embeddings = null;
                 double score = double.NaN;
                 if (trials > 0)
@@ -294,20 +293,35 @@ public sealed partial class LearnerExperiment
 
         private void Report(ExperimentStep step) => steps?.Report(step);
 
-        private ExperimentStep Step(TrainingProgress value, int trial, int trials, long before)
-        {
-            long done = before + value.Step;
-            tracker.Set(done);
-            return new ExperimentStep(spec.ToString(), seed, run, runs, value)
+        private bool RelaysSteps => steps is not null;
+
+        private long Advance(long done) => tracker.Advance(done);
+
+        private ExperimentStep Step(TrainingProgress value, int trial, int trials, long done) =>
+            new(spec.ToString(), seed, run, runs, value)
             {
                 Fold = plan.Index, Folds = folds, Trial = trial, Trials = trials,
                 CompletedSteps = done, TotalSteps = tracker.Total, Eta = tracker.Eta,
             };
-        }
 
-        private sealed class StepRelay(FoldContext fold, int trial, int trials, long before) : IProgress<TrainingProgress>
+        /// <summary>Adds one pretraining's steps to the experiment's count as they run and relays them to the caller.</summary>
+        private sealed class StepRelay(FoldContext fold, int trial, int trials) : IProgress<TrainingProgress>
         {
-            public void Report(TrainingProgress value) => fold.Report(fold.Step(value, trial, trials, before));
+            private long _counted;
+
+            public void Report(TrainingProgress value)
+            {
+                long done = fold.Advance(value.Step - _counted);
+                _counted = value.Step;
+                if (fold.RelaysSteps) fold.Report(fold.Step(value, trial, trials, done));
+            }
+
+            /// <summary>Counts the pretraining as <paramref name="total"/> steps once it has ended (early stopping included).</summary>
+            public void Finish(long total)
+            {
+                fold.Advance(total - _counted);
+                _counted = total;
+            }
         }
     }
 
@@ -315,32 +329,43 @@ public sealed partial class LearnerExperiment
     private sealed class ProgressTracker(long total)
     {
         private readonly Stopwatch _clock = new();
-        private long _timedSteps;
-        private long _skipped;
+        private readonly object _gate = new();
+        private long _completed, _skipped;
 
         public long Total { get; } = total;
 
-        public long Completed { get; private set; }
+        public long Completed => Interlocked.Read(ref _completed);
 
+        /// <summary>Steps that ran earlier (resumed), counted as done but not timed.</summary>
         public void Skip(long steps)
         {
-            Completed += steps;
-            _skipped += steps;
+            lock (_gate)
+            {
+                _completed += steps;
+                _skipped += steps;
+            }
         }
 
-        public void Set(long completed)
+        /// <summary>Steps that ran now (folds side by side each add theirs); starts the clock at the first.</summary>
+        /// <returns>The steps done in all.</returns>
+        public long Advance(long steps)
         {
-            if (!_clock.IsRunning) _clock.Start();
-            Completed = completed;
-            _timedSteps = Completed - _skipped;
+            lock (_gate)
+            {
+                if (!_clock.IsRunning) _clock.Start();
+                return _completed += steps;
+            }
         }
 
         public TimeSpan Eta
         {
             get
             {
-                double rate = _timedSteps / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
-                return rate > 0 ? TimeSpan.FromSeconds(Math.Min((Total - Completed) / rate, TimeSpan.MaxValue.TotalSeconds / 2)) : TimeSpan.Zero;
+                lock (_gate)
+                {
+                    double rate = (_completed - _skipped) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
+                    return rate > 0 ? TimeSpan.FromSeconds(Math.Min((Total - _completed) / rate, TimeSpan.MaxValue.TotalSeconds / 2)) : TimeSpan.Zero;
+                }
             }
         }
     }

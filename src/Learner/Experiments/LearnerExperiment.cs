@@ -133,41 +133,64 @@ public sealed partial class LearnerExperiment
         int runs = _specs.Length * _options.Seeds.Count;
         int trials = Math.Max(1, _options.Search.Trials);
         var tracker = new ProgressTracker(runs * plans.Values.First().Count * trials * _options.Pretraining.TotalSteps);
+        if (run.ConcurrentRuns < 1)
+            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}; at least one fold must run at a time.", nameof(run));
         var rows = new List<ExperimentRow>();
-        bool warmedUp = !run.WarmUp;
+        // One item per (objective, seed, fold), in the order the runs are numbered and reported.
+        var items = new List<FoldItem>();
+        int runIndex = 0;
+        foreach (var spec in _specs)
+            foreach (int seed in _options.Seeds)
+            {
+                foreach (var plan in plans[seed]) items.Add(new FoldItem(spec, seed, plan, runIndex, items.Count));
+                runIndex++;
+            }
+        var outcomes = new FoldOutcome?[items.Count];
+        int reportedRuns = 0;
+        // Pools and reports every run whose folds (and those of every run before it) are done, in run order.
+        void ReportFinishedRuns()
+        {
+            while (reportedRuns < runs)
+            {
+                var folds = items.Where(i => i.Run == reportedRuns).ToArray();
+                if (folds.Any(i => outcomes[i.Index] is null)) return;
+                var row = Pool(dataset, folds[0].Spec.ToString(), folds[0].Seed, folds.Select(i => outcomes[i.Index]!).ToArray());
+                rows.Add(row);
+                progress?.Report(string.Create(CultureInfo.InvariantCulture,
+                    $"{row.Objective} seed {row.Seed} ({row.Protocol}): macro-F1 {row.MacroF1.Estimate:F3} [{row.MacroF1.Lower:F3}, {row.MacroF1.Upper:F3}], Spearman {row.Spearman.Estimate:F3}, pretraining {row.PretrainingSeconds:F1} s"));
+                reportedRuns++;
+            }
+        }
+        FoldOutcome RunFold(FoldItem item, CancellationToken ct)
+        {
+            var context = new FoldContext(this, dataset, item.Spec, item.Seed, item.Plan, item.Run, runs, plans[item.Seed].Count, store, run.Resume, steps, tracker, allPairs, visits);
+            var outcome = context.Run(ct);
+            store?.SaveFold(item.Spec.ToString(), item.Seed, outcome);
+            return outcome;
+        }
         try
         {
-            int runIndex = 0;
-            foreach (var spec in _specs)
-                foreach (int seed in _options.Seeds)
+            var pending = new List<FoldItem>();
+            foreach (var item in items)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var saved = run.Resume ? store?.TryLoadFold(item.Spec.ToString(), item.Seed, item.Plan.Index) : null;
+                if (saved is null) { pending.Add(item); continue; }
+                outcomes[item.Index] = saved;
+                tracker.Skip(trials * _options.Pretraining.TotalSteps);
+            }
+            ReportFinishedRuns();
+            if (run.WarmUp && pending.Count > 0) WarmUp(pending[0].Spec, pending[0].Plan, pending[0].Seed);
+            if (run.ConcurrentRuns == 1 || pending.Count < 2)
+                foreach (var item in pending)
                 {
-                    var outcomes = new List<FoldOutcome>();
-                    foreach (var plan in plans[seed])
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var saved = run.Resume ? store?.TryLoadFold(spec.ToString(), seed, plan.Index) : null;
-                        if (saved is not null)
-                        {
-                            outcomes.Add(saved);
-                            tracker.Skip(trials * _options.Pretraining.TotalSteps);
-                            continue;
-                        }
-                        if (!warmedUp)
-                        {
-                            WarmUp(spec, plan, seed);
-                            warmedUp = true;
-                        }
-                        var context = new FoldContext(this, dataset, spec, seed, plan, runIndex, runs, plans[seed].Count, store, run.Resume, steps, tracker, allPairs, visits);
-                        var outcome = context.Run(cancellationToken);
-                        store?.SaveFold(spec.ToString(), seed, outcome);
-                        outcomes.Add(outcome);
-                    }
-                    var row = Pool(dataset, spec.ToString(), seed, outcomes);
-                    rows.Add(row);
-                    progress?.Report(string.Create(CultureInfo.InvariantCulture,
-                        $"{row.Objective} seed {seed} ({row.Protocol}): macro-F1 {row.MacroF1.Estimate:F3} [{row.MacroF1.Lower:F3}, {row.MacroF1.Upper:F3}], Spearman {row.Spearman.Estimate:F3}, pretraining {row.PretrainingSeconds:F1} s"));
-                    runIndex++;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    outcomes[item.Index] = RunFold(item, cancellationToken);
+                    ReportFinishedRuns();
                 }
+            else
+                ConcurrentFolds.Run(pending, Math.Min(run.ConcurrentRuns, pending.Count), RunFold,
+                    (item, outcome) => { outcomes[item.Index] = outcome; ReportFinishedRuns(); }, cancellationToken);
         }
         catch (OperationCanceledException e) when (e is not ExperimentCancelledException)
         {

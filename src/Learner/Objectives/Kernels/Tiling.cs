@@ -14,7 +14,7 @@ internal static class Tiling
     internal static int ParallelThreshold { get; set; } = 1 << 15;
 
     /// <summary>Workers for row-parallel loops.</summary>
-    public static int Workers => Math.Min(Environment.ProcessorCount, 8);
+    public static int Workers => Math.Min(Learner.Nn.Kernels.WorkerPool.Threads, 8);
 }
 
 /// <summary>Work on a range of rows of a tile, run by one worker.</summary>
