@@ -135,3 +135,120 @@ public class EnvironmentSettingsTests
         FluentActions.Invoking(() => EnvironmentSettings.Mebibytes("LEARNER_X_MB", text)).Should().Throw<InvalidOperationException>()
             .WithMessage($"LEARNER_X_MB = '{text}' is not a whole number of mebibytes*");
 }
+
+/// <summary><see cref="WorkerPool.LimitThreads"/>: a per-context thread budget, on a team of its own.</summary>
+public class WorkerPoolThreadLimitTests
+{
+    private struct Record : IParallelJob
+    {
+        public int[] Hits;
+        public int[] Threads;
+
+        public readonly void RunPart(int part)
+        {
+            Interlocked.Increment(ref Hits[part]);
+            Threads[part] = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    private static int Cores => Math.Max(1, Environment.ProcessorCount);
+
+    [Fact]
+    public void One_thread_runs_every_part_on_the_caller_and_flows_to_threads_it_starts()
+    {
+        WorkerPool.Threads.Should().Be(Cores);
+        using (WorkerPool.LimitThreads(1))
+        {
+            WorkerPool.Threads.Should().Be(1);
+            var job = new Record { Hits = new int[5], Threads = new int[5] };
+            WorkerPool.Run(ref job, 5);
+            job.Hits.Should().OnlyContain(h => h == 1);
+            job.Threads.Should().OnlyContain(t => t == Environment.CurrentManagedThreadId);
+            int seen = 0;
+            var thread = new Thread(() => seen = WorkerPool.Threads);
+            thread.Start();
+            thread.Join();
+            seen.Should().Be(1, "a thread started inside the limit inherits it");
+        }
+        WorkerPool.Threads.Should().Be(Cores, "disposing the scope restores the previous budget");
+    }
+
+    [Fact]
+    public void A_nested_limit_cannot_widen_the_outer_one_and_restores_it()
+    {
+        using (WorkerPool.LimitThreads(3))
+        {
+            WorkerPool.Threads.Should().Be(Math.Min(3, Cores));
+            using (WorkerPool.LimitThreads(8)) WorkerPool.Threads.Should().Be(Math.Min(3, Cores));
+            using (WorkerPool.LimitThreads(1)) WorkerPool.Threads.Should().Be(1);
+            WorkerPool.Threads.Should().Be(Math.Min(3, Cores));
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void A_limit_below_one_thread_is_refused(int threads) =>
+        FluentActions.Invoking(() => WorkerPool.LimitThreads(threads)).Should().Throw<ArgumentOutOfRangeException>();
+
+    [Fact]
+    public void Parts_beyond_the_budget_run_once_each_on_at_most_that_many_threads()
+    {
+        using var limit = WorkerPool.LimitThreads(2);
+        int parts = 4 * Cores + 3;
+        for (int repeat = 0; repeat < 20; repeat++)
+        {
+            var job = new Record { Hits = new int[parts], Threads = new int[parts] };
+            WorkerPool.Run(ref job, parts);
+            job.Hits.Should().OnlyContain(h => h == 1);
+            job.Threads.Distinct().Count().Should().BeLessThanOrEqualTo(Math.Min(2, Cores));
+            job.Threads[0].Should().Be(Environment.CurrentManagedThreadId, "part 0 runs on the caller");
+        }
+    }
+
+    [Fact]
+    public void Limited_contexts_side_by_side_each_complete_every_job()
+    {
+        const int jobs = 300, parts = 4;
+        var totals = new int[2];
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            using var limit = WorkerPool.LimitThreads(2);
+            for (int j = 0; j < jobs; j++)
+            {
+                var job = new Record { Hits = new int[parts], Threads = new int[parts] };
+                WorkerPool.Run(ref job, parts);
+                totals[t] += job.Hits.Sum();
+            }
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        totals.Should().OnlyContain(n => n == jobs * parts);
+    }
+
+    [Fact]
+    public void A_training_step_gives_the_same_bits_on_one_thread_as_on_every_core()
+    {
+        // Shapes above every kernel's parallel threshold: the convolution's blocks, its GEMMs, batch norm and the maps.
+        static (float[] Loss, float[] Gx, float[] Gw, float[] Gv) Step()
+        {
+            var rng = new Rng(5);
+            var x = Tensor.Normal(rng, 0, 1, 16, 16, 24, 24).RequireGrad();
+            var w = Tensor.Normal(rng, 0, 0.1f, 32, 16, 3, 3).RequireGrad();
+            var v = Tensor.Normal(rng, 0, 0.1f, 32 * 12 * 12, 64).RequireGrad();
+            var gamma = Tensor.Normal(rng, 1, 0.1f, 32).RequireGrad();
+            var beta = Tensor.Normal(rng, 0, 0.1f, 32).RequireGrad();
+            var y = Ops.BatchNormRelu(Ops.Conv2d(x, w, null, 2, 1), gamma, beta, Tensor.Zeros(32), Tensor.Ones(32), training: true);
+            var loss = Ops.Sum(Ops.Relu(Ops.MatMul(Ops.Reshape(y, 16, 32 * 12 * 12), v)));
+            loss.Backward();
+            return (loss.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), v.Grad!.Data.ToArray());
+        }
+        var all = Step();
+        (float[] Loss, float[] Gx, float[] Gw, float[] Gv) one;
+        using (WorkerPool.LimitThreads(1)) one = Step();
+        one.Loss.Should().Equal(all.Loss);
+        one.Gx.Should().Equal(all.Gx);
+        one.Gw.Should().Equal(all.Gw);
+        one.Gv.Should().Equal(all.Gv);
+    }
+}

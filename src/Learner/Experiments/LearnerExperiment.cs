@@ -135,6 +135,8 @@ public sealed partial class LearnerExperiment
         var tracker = new ProgressTracker(runs * plans.Values.First().Count * trials * _options.Pretraining.TotalSteps);
         if (run.ConcurrentRuns < 1)
             throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}; at least one fold must run at a time.", nameof(run));
+        // Folds side by side report their steps from their own threads: the caller's handler sees one at a time.
+        if (run.ConcurrentRuns > 1 && steps is not null) steps = new SerialProgress<ExperimentStep>(steps);
         var rows = new List<ExperimentRow>();
         // One item per (objective, seed, fold), in the order the runs are numbered and reported.
         var items = new List<FoldItem>();
@@ -201,6 +203,17 @@ public sealed partial class LearnerExperiment
         var results = new ExperimentResults(rows) { Metadata = metadata };
         if (store is not null) ExperimentResultsFile.Write(Path.Combine(store.Root, "results.json"), results);
         return results;
+    }
+
+    /// <summary>Passes reports on one at a time, whichever thread makes them.</summary>
+    private sealed class SerialProgress<T>(IProgress<T> inner) : IProgress<T>
+    {
+        private readonly object _gate = new();
+
+        public void Report(T value)
+        {
+            lock (_gate) inner.Report(value);
+        }
     }
 
     private ExperimentRow Pool(LongitudinalDataset dataset, string objective, int seed, IReadOnlyList<FoldOutcome> outcomes)
