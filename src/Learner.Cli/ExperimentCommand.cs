@@ -51,6 +51,7 @@ internal static class ExperimentCommand
         var metric = Opt("--search-metric", "Validation metric that selects the search's trial: macroF1, accuracy, quadraticKappa, spearman (maximised) or loss (the objective on validation batches, minimised).", "macroF1").AcceptOnlyFromAmong([.. HyperparameterSearchOptions.Metrics]);
         var strategy = Opt("--search-strategy", "random or grid.", "random").AcceptOnlyFromAmong("random", "grid");
         var bootstrap = Opt("--bootstrap", "Patient-bootstrap resamples for the 95 % intervals.", CliDefaults.Experiment.BootstrapResamples);
+        var concurrent = Opt("--concurrent-runs", "Folds run side by side, each on its share of the cores (the same results, sooner; more memory).", 1);
         var resume = new Option<bool>("--resume") { Description = "Continue an experiment in --out: finished folds are reused, unfinished pretrainings continue from their checkpoints." };
         var force = new Option<bool>("--force") { Description = "Replace an experiment already in --out (its results, report and runs/ are deleted first); without it, or --resume, an occupied --out is refused." };
         var output = new Option<string>("--out") { Description = "Folder for results.md, results.csv, results.json (versioned), report.html and runs/ (every fold's and trial's checkpoint; results.json names the chosen one).", Required = true };
@@ -66,7 +67,7 @@ internal static class ExperimentCommand
               learner experiment --manifest data/my/manifest.csv --threshold 20 --config exp.json --out runs/mine
               learner experiment --out runs/exp --resume
             """) { cohort, patients, manifest, config, objectives, seeds, encoder, dim, width, preset, epochs, steps, lr, warmup, augment, tta, threshold, folds, testFraction, validation, transductive,
-                source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, resume, force, output };
+                source, ppb, spp, pairs, curriculum, startGap, negativeGap, head, trials, metric, strategy, bootstrap, concurrent, resume, force, output };
         cmd.SetAction(async (p, ct) =>
         {
             string dir = p.GetValue(output)!;
@@ -184,6 +185,7 @@ internal static class ExperimentCommand
                 options.UseSelectedLearningRates = true;
             options.BootstrapResamples = ExperimentSettings.Pick(p, bootstrap, options.BootstrapResamples);
             CliContext.Positive(options.BootstrapResamples, "--bootstrap");
+            CliContext.Positive(p.GetValue(concurrent), "--concurrent-runs");
             if (given(head)) options.Classifier = options.Classifier with { Head = p.GetValue(head) == "mlp" ? Downstream.ChangeHead.Mlp : Downstream.ChangeHead.LogisticRegression };
             try { options.Validate(); }
             catch (ArgumentException ex) { throw new CliException(CliMessages.Clean(ex)); }
@@ -206,7 +208,7 @@ internal static class ExperimentCommand
             if (!p.GetValue(resume)) File.WriteAllText(argsFile, System.Text.Json.JsonSerializer.Serialize(cx.Args.ToArray()));
             var runOptions = new ExperimentRunOptions
             {
-                OutputDirectory = dir, Resume = p.GetValue(resume), DatasetDescription = description,
+                OutputDirectory = dir, Resume = p.GetValue(resume), DatasetDescription = description, ConcurrentRuns = p.GetValue(concurrent),
                 CommandLine = "learner " + string.Join(' ', cx.Args.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"\"{a}\"" : a)),
             };
             var reporter = new ConsoleProgressReporter(cx.Out);

@@ -191,6 +191,40 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_runs_give_the_same_results_and_fewer_than_one_is_refused()
+    {
+        var rows = new List<string> { "scan_id,patient_id,time,score,path" };
+        var rng = new Learner.Nn.Rng(4);
+        for (int p = 0; p < 10; p++)
+        {
+            double score = 200 + 30 * p;
+            for (int v = 0; v < 3; v++)
+            {
+                string file = $"c{p}{v}.npy";
+                Learner.Data.Formats.Npy.Write(P(file), Learner.Nn.Tensor.FromSpan(new float[] { (float)(score / 100), (float)rng.NextGaussian(), p, 1 }, 4));
+                rows.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"s{p}{v},p{p},{v},{score},{file}"));
+                score += (rng.NextInt(3) - 1) * 25;
+            }
+        }
+        File.WriteAllLines(P("concurrent.csv"), rows);
+        string[] Args(string dir, string concurrent) => ["experiment", "--manifest", P("concurrent.csv"), "--threshold", "20", "--objectives", "mse,contrastive", "--folds", "2",
+            "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--concurrent-runs", concurrent, "--out", P(dir)];
+        var (serial, _, err1) = await Run(Args("serial", "1"));
+        serial.Should().Be(ExitCodes.Ok, err1);
+        var (side, _, err2) = await Run(Args("side", "3"));
+        side.Should().Be(ExitCodes.Ok, err2);
+        static string Rows(string file)
+        {
+            var rows = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("rows");
+            return string.Join("\n", rows.EnumerateArray().Select(r => $"{r.GetProperty("objective")} {r.GetProperty("macroF1")} {r.GetProperty("spearman")} {r.GetProperty("details")}"));
+        }
+        Rows(P("side/results.json")).Should().Be(Rows(P("serial/results.json")));
+        var (refused, _, err3) = await Run(Args("none", "0"));
+        refused.Should().Be(ExitCodes.Usage);
+        err3.Should().Contain("--concurrent-runs");
+    }
+
+    [Fact]
     public async Task A_cancelled_experiment_exits_130_with_partial_results_and_resume_finishes_it()
     {
         // Feature payloads (an MLP encoder) keep this fast.
