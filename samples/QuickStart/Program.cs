@@ -24,6 +24,9 @@ using Spectre.Console;
 
 string reportPath = args.Length > 0 ? args[0] : "quickstart-report.html";
 int patients = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
+// Folds side by side (ExperimentRunOptions.ConcurrentRuns): the two runs at once, each on its share of the cores, give
+// the same figures as one after another, sooner; a third argument of 1 runs them one after another.
+int concurrentRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Math.Min(2, Environment.ProcessorCount);
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
 var clock = Stopwatch.StartNew();
@@ -52,8 +55,7 @@ var reporter = new ConsoleProgressReporter();
 ExperimentResults results;
 try
 {
-    // The two runs side by side, each on its share of the cores: the same figures as one after another, sooner.
-    var run = new ExperimentRunOptions { ConcurrentRuns = Math.Min(2, Environment.ProcessorCount) };
+    var run = new ExperimentRunOptions { ConcurrentRuns = concurrentRuns };
     results = new LearnerExperiment(options).Run(data, run, reporter, reporter, cts.Token);
 }
 catch (ExperimentCancelledException cancelled)
