@@ -252,3 +252,36 @@ public class WorkerPoolThreadLimitTests
         one.Gv.Should().Equal(all.Gv);
     }
 }
+
+public class WorkerPoolNestingTests
+{
+    private struct Inner : IParallelJob
+    {
+        public int[] Threads;
+
+        public readonly void RunPart(int part) => Threads[part] = Environment.CurrentManagedThreadId;
+    }
+
+    private struct Outer : IParallelJob
+    {
+        public int[][] InnerThreads;
+        public int[] OuterThreads;
+
+        public readonly void RunPart(int part)
+        {
+            OuterThreads[part] = Environment.CurrentManagedThreadId;
+            var inner = new Inner { Threads = InnerThreads[part] };
+            WorkerPool.Run(ref inner, 3);
+        }
+    }
+
+    [Fact]
+    public void A_job_started_from_a_part_runs_serially_on_that_part_s_thread_under_a_limit_too()
+    {
+        using var limit = WorkerPool.LimitThreads(2);
+        var job = new Outer { InnerThreads = Enumerable.Range(0, 2).Select(_ => new int[3]).ToArray(), OuterThreads = new int[2] };
+        WorkerPool.Run(ref job, 2);
+        for (int p = 0; p < 2; p++)
+            job.InnerThreads[p].Should().OnlyContain(t => t == job.OuterThreads[p], "a nested job never takes another team's workers");
+    }
+}

@@ -207,6 +207,9 @@ public static unsafe class WorkerPool
     internal static bool TryRun(void* state, delegate*<void*, int, void> body, int parts)
     {
         _ = SpinTicks; // a bad LEARNER_WORKER_SPIN_US throws here, on the caller, not on a worker thread
+        // A part that calls back into the pool from a worker runs that job itself, serially (a worker has no context of
+        // its own: it must not take another team's threads).
+        if (_isWorker) return false;
         var budget = Current.Value;
         if (budget is { Team: null })
         {
@@ -265,8 +268,11 @@ public static unsafe class WorkerPool
         team.Workers = grown;
     }
 
+    [ThreadStatic] private static bool _isWorker;
+
     private static void Loop(object? state)
     {
+        _isWorker = true;
         var self = (Worker)state!;
         var team = self.Team;
         while (true)
