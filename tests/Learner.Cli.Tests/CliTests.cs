@@ -190,23 +190,30 @@ public sealed class CliTests : IDisposable
         System.Text.RegularExpressions.Regex.Matches(html, "<svg ").Count.Should().Be(2 + 4 * 2, "two summary charts, then a curve, an alignment scatter, a health-score probe scatter and a confusion matrix per objective");
     }
 
-    [Fact]
-    public async Task Concurrent_runs_give_the_same_results_and_fewer_than_one_is_refused()
+    /// <summary>Writes a manifest of 10 patients × 3 visits whose payloads are 4-feature NPY files (<paramref name="prefix"/>
+    /// names them): feature payloads (an MLP encoder) keep an experiment fast.</summary>
+    private void FeatureManifest(string manifest, string prefix, ulong seed)
     {
         var rows = new List<string> { "scan_id,patient_id,time,score,path" };
-        var rng = new Learner.Nn.Rng(4);
+        var rng = new Learner.Nn.Rng(seed);
         for (int p = 0; p < 10; p++)
         {
             double score = 200 + 30 * p;
             for (int v = 0; v < 3; v++)
             {
-                string file = $"c{p}{v}.npy";
+                string file = $"{prefix}{p}{v}.npy";
                 Learner.Data.Formats.Npy.Write(P(file), Learner.Nn.Tensor.FromSpan(new float[] { (float)(score / 100), (float)rng.NextGaussian(), p, 1 }, 4));
                 rows.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"s{p}{v},p{p},{v},{score},{file}"));
                 score += (rng.NextInt(3) - 1) * 25;
             }
         }
-        File.WriteAllLines(P("concurrent.csv"), rows);
+        File.WriteAllLines(P(manifest), rows);
+    }
+
+    [Fact]
+    public async Task Concurrent_runs_give_the_same_results_and_fewer_than_one_is_refused()
+    {
+        FeatureManifest("concurrent.csv", "c", 4);
         string[] Args(string dir, string concurrent) => ["experiment", "--manifest", P("concurrent.csv"), "--threshold", "20", "--objectives", "mse,contrastive", "--folds", "2",
             "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--concurrent-runs", concurrent, "--out", P(dir)];
         var (serial, _, err1) = await Run(Args("serial", "1"));
@@ -227,21 +234,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task A_cancelled_experiment_exits_130_with_partial_results_and_resume_finishes_it()
     {
-        // Feature payloads (an MLP encoder) keep this fast.
-        var rows = new List<string> { "scan_id,patient_id,time,score,path" };
-        var rng = new Learner.Nn.Rng(3);
-        for (int p = 0; p < 10; p++)
-        {
-            double score = 200 + 30 * p;
-            for (int v = 0; v < 3; v++)
-            {
-                string file = $"f{p}{v}.npy";
-                Learner.Data.Formats.Npy.Write(P(file), Learner.Nn.Tensor.FromSpan(new float[] { (float)(score / 100), (float)rng.NextGaussian(), p, 1 }, 4));
-                rows.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"s{p}{v},p{p},{v},{score},{file}"));
-                score += (rng.NextInt(3) - 1) * 25;
-            }
-        }
-        File.WriteAllLines(P("features.csv"), rows);
+        FeatureManifest("features.csv", "f", 3);
         string[] args = ["experiment", "--manifest", P("features.csv"), "--threshold", "20", "--objectives", "mse,contrastive", "--folds", "2",
             "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--out", P("cx")];
         using var cts = new CancellationTokenSource();

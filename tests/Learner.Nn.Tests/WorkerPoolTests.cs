@@ -4,7 +4,8 @@ namespace Learner.Nn.Tests;
 
 public class WorkerPoolTests
 {
-    private struct Record : IParallelJob
+    /// <summary>Counts each part's runs and records the thread it ran on.</summary>
+    internal struct Record : IParallelJob
     {
         public int[] Hits;
         public int[] Threads;
@@ -139,17 +140,6 @@ public class EnvironmentSettingsTests
 /// <summary><see cref="WorkerPool.LimitThreads"/>: a per-context thread budget, on a team of its own.</summary>
 public class WorkerPoolThreadLimitTests
 {
-    private struct Record : IParallelJob
-    {
-        public int[] Hits;
-        public int[] Threads;
-
-        public readonly void RunPart(int part)
-        {
-            Interlocked.Increment(ref Hits[part]);
-            Threads[part] = Environment.CurrentManagedThreadId;
-        }
-    }
 
     private static int Cores => Math.Max(1, Environment.ProcessorCount);
 
@@ -160,7 +150,7 @@ public class WorkerPoolThreadLimitTests
         using (WorkerPool.LimitThreads(1))
         {
             WorkerPool.Threads.Should().Be(1);
-            var job = new Record { Hits = new int[5], Threads = new int[5] };
+            var job = new WorkerPoolTests.Record { Hits = new int[5], Threads = new int[5] };
             WorkerPool.Run(ref job, 5);
             job.Hits.Should().OnlyContain(h => h == 1);
             job.Threads.Should().OnlyContain(t => t == Environment.CurrentManagedThreadId);
@@ -198,7 +188,7 @@ public class WorkerPoolThreadLimitTests
         int parts = 4 * Cores + 3;
         for (int repeat = 0; repeat < 20; repeat++)
         {
-            var job = new Record { Hits = new int[parts], Threads = new int[parts] };
+            var job = new WorkerPoolTests.Record { Hits = new int[parts], Threads = new int[parts] };
             WorkerPool.Run(ref job, parts);
             job.Hits.Should().OnlyContain(h => h == 1);
             job.Threads.Distinct().Count().Should().BeLessThanOrEqualTo(Math.Min(2, Cores));
@@ -216,7 +206,7 @@ public class WorkerPoolThreadLimitTests
             using var limit = WorkerPool.LimitThreads(2);
             for (int j = 0; j < jobs; j++)
             {
-                var job = new Record { Hits = new int[parts], Threads = new int[parts] };
+                var job = new WorkerPoolTests.Record { Hits = new int[parts], Threads = new int[parts] };
                 WorkerPool.Run(ref job, parts);
                 totals[t] += job.Hits.Sum();
             }
