@@ -275,3 +275,76 @@ public class WorkerPoolNestingTests
             job.InnerThreads[p].Should().OnlyContain(t => t == job.OuterThreads[p], "a nested job never takes another team's workers");
     }
 }
+
+public class WorkerPoolScopeTests
+{
+    private struct Meet : IParallelJob
+    {
+        public Barrier Barrier;
+        public bool[] Met;
+
+        public readonly void RunPart(int part) => Met[part] = Barrier.SignalAndWait(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public void A_scope_disposed_twice_restores_once_and_its_team_serves_one_later_scope_at_a_time()
+    {
+        if (Environment.ProcessorCount < 2) return; // one processor: every team runs its parts in turn
+        var scope = WorkerPool.LimitThreads(2);
+        scope.Dispose();
+        scope.Dispose();
+        WorkerPool.Threads.Should().Be(Environment.ProcessorCount);
+        // Two contexts under limits of 2 at once: all four parts meet only if each context has a team of its own (a
+        // team handed out twice would run one context's parts in turn, and the barrier would time out).
+        using var barrier = new Barrier(4);
+        var met = new[] { new bool[2], new bool[2] };
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            using var limit = WorkerPool.LimitThreads(2);
+            var job = new Meet { Barrier = barrier, Met = met[t] };
+            WorkerPool.Run(ref job, 2);
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        met.SelectMany(m => m).Should().OnlyContain(m => m);
+    }
+
+    [Fact]
+    public void Disposing_an_outer_scope_before_an_inner_one_is_refused_and_changes_nothing()
+    {
+        var outer = WorkerPool.LimitThreads(2);
+        var inner = WorkerPool.LimitThreads(1);
+        FluentActions.Invoking(outer.Dispose).Should().Throw<InvalidOperationException>().WithMessage("*innermost first*");
+        WorkerPool.Threads.Should().Be(1);
+        inner.Dispose();
+        outer.Dispose();
+        WorkerPool.Threads.Should().Be(Math.Max(1, Environment.ProcessorCount));
+    }
+
+    [Fact]
+    public void A_thread_that_outlives_its_scope_runs_its_jobs_serially()
+    {
+        using var started = new ManualResetEventSlim();
+        using var closed = new ManualResetEventSlim();
+        int[]? threads = null;
+        int self = 0;
+        Thread late;
+        using (WorkerPool.LimitThreads(2))
+        {
+            late = new Thread(() =>
+            {
+                started.Set();
+                closed.Wait();
+                self = Environment.CurrentManagedThreadId;
+                var job = new WorkerPoolTests.Record { Hits = new int[3], Threads = new int[3] };
+                WorkerPool.Run(ref job, 3);
+                threads = job.Threads;
+            });
+            late.Start();
+            started.Wait();
+        }
+        closed.Set();
+        late.Join();
+        threads.Should().OnlyContain(t => t == self);
+    }
+}

@@ -61,19 +61,28 @@ public static unsafe class WorkerPool
     /// <summary>Idle teams of a given size, kept for the next <see cref="LimitThreads"/> of that size (their threads sleep).</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Concurrent.ConcurrentBag<Team>> Idle = new();
 
-    /// <summary>The calling context's limit and its team; flows to threads and tasks it starts.</summary>
-    private sealed record Budget(int Threads, Team? Team);
+    /// <summary>The calling context's limit and its team; flows to threads and tasks it starts. Closed when its scope is
+    /// disposed: a thread that outlives the scope then runs its jobs serially (its team may serve a new scope).</summary>
+    private sealed class Budget(int threads, Team? team)
+    {
+        public readonly int Threads = threads;
+        public readonly Team? Team = team;
+        public volatile bool Closed;
+    }
 
     private static readonly AsyncLocal<Budget?> Current = new();
 
     /// <summary>How many threads the parallel kernels of the calling context may use: <see cref="Environment.ProcessorCount"/>,
-    /// or the innermost <see cref="LimitThreads"/> in force (it flows to threads and tasks started inside it).</summary>
-    public static int Threads => Current.Value?.Threads ?? Math.Max(1, Environment.ProcessorCount);
+    /// or the innermost <see cref="LimitThreads"/> in force (it flows to threads and tasks started inside it); 1 on a
+    /// worker thread of the pool itself (a job started from a part runs on that part's thread).</summary>
+    public static int Threads => _isWorker ? 1 : Current.Value?.Threads ?? Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Limits the parallel kernels of the calling context — this thread and the threads and tasks it starts
-    /// until the returned scope is disposed — to <paramref name="threads"/> threads (at most the logical processors),
-    /// on a team of their own: trainings run side by side under such limits do not share workers. Results are the same
-    /// bits for any limit (see the class remarks). Dispose the scope on the context that opened it.</summary>
+    /// until the returned scope is disposed — to <paramref name="threads"/> threads (at most the logical processors and
+    /// the limit already in force), on a team of their own: trainings run side by side under such limits do not share
+    /// workers. Results are the same bits for any limit (see the class remarks). Dispose the scope on the context that
+    /// opened it, innermost first; a thread started inside it that outlives it runs its jobs serially afterwards. A
+    /// team's threads stay (asleep) for the next limit of the same size.</summary>
     /// <param name="threads">Threads (≥ 1); 1 runs every kernel on the calling thread.</param>
     /// <returns>The scope; disposing it restores the previous limit.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
@@ -84,30 +93,35 @@ public static unsafe class WorkerPool
         int size = Math.Min(threads, Math.Min(previous?.Threads ?? int.MaxValue, Math.Max(1, Environment.ProcessorCount)));
         Team? team = null;
         if (size > 1 && !(Idle.TryGetValue(size, out var bag) && bag.TryTake(out team))) team = new Team(size);
-        Current.Value = new Budget(size, team);
-        return new ThreadLimit(previous, team);
+        var budget = new Budget(size, team);
+        Current.Value = budget;
+        return new ThreadLimit(previous, budget);
     }
 
     /// <summary>The scope of <see cref="LimitThreads"/>: disposing it restores the limit in force before.</summary>
-    public readonly struct ThreadLimit : IDisposable
+    public sealed class ThreadLimit : IDisposable
     {
         private readonly Budget? _previous;
-        private readonly Team? _team;
-        private readonly bool _open;
+        private readonly Budget _own;
+        private int _disposed;
 
-        internal ThreadLimit(object? previous, object? team)
+        internal ThreadLimit(object? previous, object own)
         {
             _previous = (Budget?)previous;
-            _team = (Team?)team;
-            _open = true;
+            _own = (Budget)own;
         }
 
-        /// <summary>Restores the previous limit and keeps this scope's team for reuse.</summary>
+        /// <summary>Restores the previous limit and keeps this scope's team for reuse; a second call does nothing.</summary>
+        /// <exception cref="InvalidOperationException">A limit opened inside this one, on the same context, is still open
+        /// (scopes must be disposed innermost first).</exception>
         public void Dispose()
         {
-            if (!_open) return;
+            if (!ReferenceEquals(Current.Value, _own) && Volatile.Read(ref _disposed) == 0)
+                throw new InvalidOperationException("WorkerPool.LimitThreads scopes must be disposed innermost first, on the context that opened them: a limit opened inside this one is still in force.");
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            _own.Closed = true;
             Current.Value = _previous;
-            if (_team is not null) Idle.GetOrAdd(_team.Size, _ => new()).Add(_team);
+            if (_own.Team is { } team) Idle.GetOrAdd(team.Size, _ => new()).Add(team);
         }
     }
 
@@ -211,12 +225,13 @@ public static unsafe class WorkerPool
         // its own: it must not take another team's threads).
         if (_isWorker) return false;
         var budget = Current.Value;
-        if (budget is { Team: null })
+        var team = budget is null ? Shared : budget.Closed ? null : budget.Team;
+        if (team is null || team.Size == 1 || parts == 1)
         {
+            // A one-thread budget (or a one-processor machine, or the budget of a scope already closed): all parts here.
             for (int p = 0; p < parts; p++) body(state, p);
             return true;
         }
-        var team = budget?.Team ?? Shared;
         // Not a Monitor: it is re-entrant, and a part that calls back into the pool on the caller's thread must get
         // the serial path, not overwrite the job in flight.
         if (Interlocked.CompareExchange(ref team.Busy, 1, 0) != 0) return false;
