@@ -78,8 +78,20 @@ internal static class ExperimentCommand
                 // Replay the command line saved by the run being resumed.
                 if (!File.Exists(argsFile)) throw new CliException($"--resume: '{dir}' holds no command.json; give the experiment's options again, with --resume.", ExitCodes.Failed);
                 var saved = System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(argsFile)) ?? throw new CliException($"--resume: '{argsFile}' is empty.", ExitCodes.Failed);
-                string[] flags = [.. cx.Args.Where(a => a is "--verbose" or "--json")];
-                return await LearnerCli.RunAsync([.. saved.Where(a => a is not ("--resume" or "--verbose" or "--json")), "--resume", .. flags], cx.Out, cx.Err, cx.Interactive, ct);
+                var flags = cx.Args.Where(a => a is "--verbose" or "--json").ToList();
+                // How many folds run at a time is not a setting of the experiment: a value given now replaces the saved one.
+                bool newConcurrency = ExperimentSettings.Given(p, concurrent);
+                if (newConcurrency) flags.AddRange(["--concurrent-runs", p.GetValue(concurrent).ToString(CultureInfo.InvariantCulture)]);
+                var replay = new List<string>();
+                for (int i = 0; i < saved.Length; i++)
+                {
+                    string a = saved[i];
+                    if (a is "--resume" or "--verbose" or "--json") continue;
+                    if (newConcurrency && a == "--concurrent-runs") { i++; continue; }
+                    if (newConcurrency && (a.StartsWith("--concurrent-runs=", StringComparison.Ordinal) || a.StartsWith("--concurrent-runs:", StringComparison.Ordinal))) continue;
+                    replay.Add(a);
+                }
+                return await LearnerCli.RunAsync([.. replay, "--resume", .. flags], cx.Out, cx.Err, cx.Interactive, ct);
             }
             bool replacing = p.GetValue(force);
             if (p.GetValue(resume) && replacing) throw new CliException("--resume and --force contradict each other: --resume continues the experiment in --out, --force replaces it; give one.");

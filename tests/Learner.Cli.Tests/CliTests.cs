@@ -250,7 +250,11 @@ public sealed class CliTests : IDisposable
         File.Exists(P("cx/results.md")).Should().BeTrue();
         Directory.GetFiles(P("cx/runs"), "fold.json", SearchOption.AllDirectories).Should().HaveCount(1, "the first fold finished and was kept");
 
-        var (again, text, err) = await Run("experiment", "--out", P("cx"), "--resume");
+        // How many folds run at a time may change on resume: a new value replaces the saved one (a bad one is refused).
+        var (bad, _, badErr) = await Run("experiment", "--out", P("cx"), "--resume", "--concurrent-runs", "0");
+        bad.Should().Be(ExitCodes.Usage);
+        badErr.Should().Contain("--concurrent-runs");
+        var (again, text, err) = await Run("experiment", "--out", P("cx"), "--resume", "--concurrent-runs", "2");
         again.Should().Be(ExitCodes.Ok, err);
         text.Should().Contain("| contrastive | 1 | held-out k-fold |");
         var done = System.Text.Json.JsonDocument.Parse(File.ReadAllText(P("cx/results.json"))).RootElement;

@@ -20,7 +20,8 @@ internal enum GemmIsa { Scalar, Vector128, Avx2, Avx512, Avx512Tall, Avx512Mixed
 /// <see cref="CpuInfo"/>; <c>LEARNER_GEMM_BLOCKING</c> = <c>KC,MC,NC</c> overrides) and multiplied by a register-blocked micro-kernel
 /// (AVX-512 8×32 or 16×16, AVX2+FMA 6×16 or 4×24, 128-bit SIMD 6×8, or scalar: chosen per processor by
 /// <see cref="GemmKernelChoice"/>, <c>LEARNER_GEMM_KERNEL</c> overrides). Products large enough
-/// to pay for it are split across up to <see cref="Environment.ProcessorCount"/> threads of a persistent worker team;
+/// to pay for it are split across up to <see cref="WorkerPool.Threads"/> threads (every processor, unless the caller's
+/// context has a <see cref="WorkerPool.LimitThreads"/>) of a persistent worker team;
 /// matrix–vector shapes (m = 1 or n = 1) skip packing. Steady-state calls allocate nothing. Safe to call from several
 /// threads at once (concurrent callers that find the team busy compute on their own thread).
 /// </para>

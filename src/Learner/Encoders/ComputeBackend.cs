@@ -27,7 +27,15 @@ public sealed class ComputeBackend
     private readonly Func<EncoderOptions, IEncoder> _createEncoder;
 
     /// <summary>The embedded managed engine: <see cref="EncoderFactory.Create"/> and the default objective registry.</summary>
-    public static ComputeBackend Managed { get; } = new("managed", EncoderFactory.Create);
+    public static ComputeBackend Managed { get; } = new("managed", EncoderFactory.Create) { RunsSideBySide = true };
+
+    /// <summary>Whether an experiment may run folds on this backend side by side
+    /// (<see cref="Experiments.ExperimentRunOptions.ConcurrentRuns"/> above 1) with the results of one after another:
+    /// its encoders and objectives share no process-wide state (a global random generator, say) and compute on the
+    /// managed engine, whose thread budget (<see cref="Learner.Nn.Kernels.WorkerPool.LimitThreads"/>) each fold gets.
+    /// True for <see cref="Managed"/>; false by default, and an experiment asking for more than one fold at a time on
+    /// such a backend is refused.</summary>
+    public bool RunsSideBySide { get; init; }
 
     /// <summary>The backend's name.</summary>
     public string Name { get; }

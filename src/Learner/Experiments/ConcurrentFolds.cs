@@ -9,9 +9,9 @@ namespace Learner.Experiments;
 internal sealed record FoldItem(ObjectiveSpec Spec, int Seed, FoldPlan Plan, int Run, int Index);
 
 /// <summary>
-/// Runs an experiment's folds side by side (<see cref="ExperimentRunOptions.ConcurrentRuns"/>): a fixed number of
-/// dedicated threads take the folds in order, each under <see cref="WorkerPool.LimitThreads"/> with an equal share of
-/// the engine's threads, so no fold waits for another's kernels and none oversubscribes the cores.
+/// Runs an experiment's folds side by side (<see cref="ExperimentRunOptions.ConcurrentRuns"/>): at most one dedicated
+/// thread per thread of the caller's budget (<see cref="WorkerPool.Threads"/>) takes the folds in order, each under
+/// <see cref="WorkerPool.LimitThreads"/> with an equal share of that budget, so no fold waits for another's kernels.
 /// </summary>
 /// <remarks>
 /// Each fold computes what it would alone (the engine's results do not depend on its thread count), so the outcomes
@@ -26,14 +26,17 @@ internal static class ConcurrentFolds
     internal static void Run(IReadOnlyList<FoldItem> items, int concurrent, Func<FoldItem, CancellationToken, FoldOutcome> run,
         Action<FoldItem, FoldOutcome> finished, CancellationToken cancellationToken)
     {
-        int threadsEach = Math.Max(1, WorkerPool.Threads / concurrent);
+        // At most one fold per thread of the budget; the threads split as evenly as they go (the first folds' runners
+        // get the remainder).
+        int budget = WorkerPool.Threads;
+        concurrent = Math.Clamp(concurrent, 1, budget);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var gate = new object();
         int next = -1;
         (int Index, ExceptionDispatchInfo Error)? failure = null;
-        void Work()
+        void Work(int runner)
         {
-            using var limit = WorkerPool.LimitThreads(threadsEach);
+            using var limit = WorkerPool.LimitThreads(budget / concurrent + (runner < budget % concurrent ? 1 : 0));
             while (!stop.IsCancellationRequested)
             {
                 int i = Interlocked.Increment(ref next);
@@ -56,10 +59,10 @@ internal static class ConcurrentFolds
                 }
             }
         }
-        // Dedicated threads (not the thread pool, whose own threads the engine's workers would compete with), with the
-        // stack of the caller's thread: a pretraining's backward pass is not deep, but a caller's callbacks may be.
+        // Dedicated threads (not the thread pool, whose own threads the engine's workers would compete with), with a
+        // 16 MiB stack: a pretraining's backward pass is not deep, but a caller's progress handlers run on them too.
         var threads = Enumerable.Range(0, concurrent)
-            .Select(t => new Thread(Work, 16 * 1024 * 1024) { IsBackground = true, Name = $"Learner experiment fold runner {t + 1}" })
+            .Select(t => new Thread(() => Work(t), 16 * 1024 * 1024) { IsBackground = true, Name = $"Learner experiment fold runner {t + 1}" })
             .ToArray();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();

@@ -60,13 +60,15 @@ public sealed record ExperimentRunOptions
     public bool WarmUp { get; init; } = true;
 
     /// <summary>How many folds (one objective, seed and fold: its pretraining, search trials and evaluation) run side by
-    /// side, each on <see cref="Learner.Nn.Kernels.WorkerPool.Threads"/> / ConcurrentRuns threads of the managed engine
-    /// (<see cref="Learner.Nn.Kernels.WorkerPool.LimitThreads"/>). Default 1: one fold after another, each on every core.
-    /// The results are the same bits for any value (the engine's sums do not depend on its thread count); only the
-    /// per-fold pretraining seconds, which are wall times, grow, and finished runs are reported once all their folds
-    /// and those of the runs before them are done. Two folds side by side, one core each, finish sooner on two cores than
-    /// one after another on both (no worker waits between the many small kernels of a step), at the cost of holding both
-    /// folds' models and batches in memory. libtorch's own threads (the TorchSharp backend) are not limited by it.</summary>
+    /// side — at most as many as the folds left and as <see cref="Learner.Nn.Kernels.WorkerPool.Threads"/>, each on an
+    /// equal share of those threads (<see cref="Learner.Nn.Kernels.WorkerPool.LimitThreads"/>). Default 1: one fold after
+    /// another, each on every core. The results are the same bits for any value (the engine's sums do not depend on its
+    /// thread count); only the per-fold pretraining seconds, which are wall times, grow. Finished runs are reported once
+    /// all their folds and those of the runs before them are done; progress and step reports then come from the folds'
+    /// threads, one at a time. Two folds side by side, one core each, finish sooner on two cores than one after another
+    /// on both (no worker waits between the many small kernels of a step), at the cost of holding both folds' models and
+    /// batches in memory. Only backends with <see cref="Encoders.ComputeBackend.RunsSideBySide"/> (the managed one)
+    /// accept more than 1.</summary>
     public int ConcurrentRuns { get; init; } = 1;
 }
 

@@ -125,7 +125,10 @@ public sealed partial class LearnerExperiment
                 var relay = new StepRelay(this, trial, trials);
                 var clock = Stopwatch.StartNew();
                 string? last = dir is null ? null : Path.Combine(dir, "last.safetensors");
-                var result = resume && last is not null && File.Exists(last) ? pretrainer.Resume(last, relay, ct) : pretrainer.Run(relay, ct);
+                // No listener, no relay: a pretrainer without one skips the per-step details (device objectives copy
+                // their parts back for them); the steps are then counted when it ends.
+                var listener = RelaysSteps ? relay : null;
+                var result = resume && last is not null && File.Exists(last) ? pretrainer.Resume(last, listener, ct) : pretrainer.Run(listener, ct);
                 double seconds = clock.Elapsed.TotalSeconds;
                 relay.Finish(_o.Pretraining.TotalSteps);
                 float[]? embeddings = null;
@@ -295,7 +298,9 @@ public sealed partial class LearnerExperiment
 
         private bool RelaysSteps => steps is not null;
 
-        private long Advance(long done) => tracker.Advance(done);
+        private long Advance(long steps) => tracker.Advance(steps);
+
+        private object ReportGate => tracker.Gate;
 
         private ExperimentStep Step(TrainingProgress value, int trial, int trials, long done) =>
             new(spec.ToString(), seed, run, runs, value)
@@ -311,9 +316,13 @@ public sealed partial class LearnerExperiment
 
             public void Report(TrainingProgress value)
             {
-                long done = fold.Advance(value.Step - _counted);
-                _counted = value.Step;
-                if (fold.RelaysSteps) fold.Report(fold.Step(value, trial, trials, done));
+                // Counted and delivered under one lock: folds side by side report their steps in the order counted.
+                lock (fold.ReportGate)
+                {
+                    long done = fold.Advance(value.Step - _counted);
+                    _counted = value.Step;
+                    fold.Report(fold.Step(value, trial, trials, done));
+                }
             }
 
             /// <summary>Counts the pretraining as <paramref name="total"/> steps once it has ended (early stopping included).</summary>
@@ -334,7 +343,8 @@ public sealed partial class LearnerExperiment
 
         public long Total { get; } = total;
 
-        public long Completed => Interlocked.Read(ref _completed);
+        /// <summary>The lock of the counts, which also serialises the reports of folds side by side.</summary>
+        public object Gate => _gate;
 
         /// <summary>Steps that ran earlier (resumed), counted as done but not timed.</summary>
         public void Skip(long steps)

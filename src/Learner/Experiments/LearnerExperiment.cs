@@ -104,6 +104,10 @@ public sealed partial class LearnerExperiment
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
+        if (run.ConcurrentRuns < 1)
+            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}; at least one fold must run at a time.", nameof(run));
+        if (run.ConcurrentRuns > 1 && !_backend.RunsSideBySide)
+            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}, but the '{_backend.Name}' backend does not run folds side by side (ComputeBackend.RunsSideBySide is false: its encoders share process-wide state, such as libtorch's random generator and threads); use 1.", nameof(run));
         var source = dataset;
         // One normalisation setting, the pretrainer's: every scan (held-out ones included) is normalised before the
         // folds, and a caller's own normalisation is kept, as the pretrainer does.
@@ -133,10 +137,13 @@ public sealed partial class LearnerExperiment
         int runs = _specs.Length * _options.Seeds.Count;
         int trials = Math.Max(1, _options.Search.Trials);
         var tracker = new ProgressTracker(runs * plans.Values.First().Count * trials * _options.Pretraining.TotalSteps);
-        if (run.ConcurrentRuns < 1)
-            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}; at least one fold must run at a time.", nameof(run));
-        // Folds side by side report their steps from their own threads: the caller's handler sees one at a time.
-        if (run.ConcurrentRuns > 1 && steps is not null) steps = new SerialProgress<ExperimentStep>(steps);
+        // Folds side by side report from their own threads: the caller's handlers (often one object for both) see one
+        // report at a time, in the order the tracker counted them.
+        if (run.ConcurrentRuns > 1)
+        {
+            if (progress is not null) progress = new SerialProgress<string>(progress, tracker.Gate);
+            if (steps is not null) steps = new SerialProgress<ExperimentStep>(steps, tracker.Gate);
+        }
         var rows = new List<ExperimentRow>();
         // One item per (objective, seed, fold), in the order the runs are numbered and reported.
         var items = new List<FoldItem>();
@@ -206,13 +213,11 @@ public sealed partial class LearnerExperiment
     }
 
     /// <summary>Passes reports on one at a time, whichever thread makes them.</summary>
-    private sealed class SerialProgress<T>(IProgress<T> inner) : IProgress<T>
+    private sealed class SerialProgress<T>(IProgress<T> inner, object gate) : IProgress<T>
     {
-        private readonly object _gate = new();
-
         public void Report(T value)
         {
-            lock (_gate) inner.Report(value);
+            lock (gate) inner.Report(value);
         }
     }
 

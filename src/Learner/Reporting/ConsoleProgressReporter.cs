@@ -12,14 +12,15 @@ namespace Learner.Reporting;
 /// step lines at most every <see cref="Interval"/> (plus the first and last step of every pretraining) with the loss, the
 /// position in the experiment (objective, seed, fold, trial) and the experiment's ETA.
 /// </summary>
-/// <remarks>Reports arrive on the training thread; the reporter writes immediately (unlike <see cref="Progress{T}"/>,
+/// <remarks>Reports arrive on the training thread (on each fold's thread when folds run side by side,
+/// <see cref="ExperimentRunOptions.ConcurrentRuns"/>); the reporter writes immediately (unlike <see cref="Progress{T}"/>,
 /// which posts to a synchronisation context and can reorder or drop lines in a console app). Thread-safe.</remarks>
 public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgress<TrainingProgress>, IProgress<string>
 {
     private readonly TextWriter _out;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly object _gate = new();
-    private TimeSpan? _last;
+    private readonly Dictionary<string, TimeSpan> _last = new(StringComparer.Ordinal); // per pretraining (folds may run side by side)
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="output">Where lines go; null for <see cref="Console.Out"/>.</param>
@@ -48,7 +49,7 @@ public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgre
     {
         ArgumentNullException.ThrowIfNull(value);
         var t = value.Training;
-        if (!Due(t)) return;
+        if (!Due(t, value.Position)) return;
         double share = value.TotalSteps > 0 ? 100.0 * value.CompletedSteps / value.TotalSteps : 100;
         Report(string.Create(CultureInfo.InvariantCulture,
             $"[{value.Position}] epoch {t.Epoch}, step {t.Step}/{t.TotalSteps}, loss {t.Loss:F4}{Validation(t)} | experiment {share:F0} %, ETA {Format(value.Eta)}"));
@@ -59,19 +60,21 @@ public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgre
     public void Report(TrainingProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (!Due(value)) return;
+        if (!Due(value, "")) return;
         Report(string.Create(CultureInfo.InvariantCulture,
             $"epoch {value.Epoch}, step {value.Step}/{value.TotalSteps}: loss {value.Loss:F4}, lr {value.LearningRate:G3}, {value.StepsPerSecond:F1} steps/s{Validation(value)}, ETA {Format(value.Eta)}"));
     }
 
-    private bool Due(TrainingProgress t)
+    /// <summary>Whether a step line of the pretraining <paramref name="key"/> names is due: its first and last step, a
+    /// validation, or <see cref="Interval"/> after that pretraining's previous line.</summary>
+    private bool Due(TrainingProgress t, string key)
     {
         lock (_gate)
         {
             var now = _clock.Elapsed;
             bool edge = t.Step <= 1 || t.Step >= t.TotalSteps || t.Validation is not null;
-            if (!edge && _last is { } last && now - last < Interval) return false;
-            _last = now;
+            if (!edge && _last.TryGetValue(key, out var last) && now - last < Interval) return false;
+            _last[key] = now;
             return true;
         }
     }

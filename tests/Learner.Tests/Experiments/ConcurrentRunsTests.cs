@@ -52,6 +52,16 @@ public class ConcurrentRunsTests
         seen.Should().BeLessThan(72, "no fold starts after the cancellation");
     }
 
+    [Fact]
+    public void A_backend_that_does_not_run_folds_side_by_side_is_refused_more_than_one_at_a_time()
+    {
+        var shared = new Learner.Encoders.ComputeBackend("shared-state", Learner.Encoders.EncoderFactory.Create);
+        FluentActions.Invoking(() => new LearnerExperiment(LearnerExperimentTests.Small(), shared)
+                .Run(LearnerExperimentTests.Cohort(), new ExperimentRunOptions { WarmUp = false, ConcurrentRuns = 2 }, null, null, default))
+            .Should().Throw<ArgumentException>().WithMessage("*ConcurrentRuns = 2*'shared-state'*RunsSideBySide*");
+        Learner.Encoders.ComputeBackend.Managed.RunsSideBySide.Should().BeTrue();
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-2)]

@@ -36,6 +36,25 @@ public class ConsoleProgressReporterTests
     }
 
     [Fact]
+    public void Folds_side_by_side_are_throttled_each_on_its_own()
+    {
+        // Two folds' pretrainings reporting in turn (ExperimentRunOptions.ConcurrentRuns): one fold's lines must not
+        // hold back the other's.
+        var output = new StringWriter();
+        var reporter = new ConsoleProgressReporter(output, TimeSpan.FromHours(1));
+        var a = new ExperimentStep("mse", 1, 0, 2, Step(37)) { Fold = 0, Folds = 1, CompletedSteps = 37, TotalSteps = 200 };
+        var b = new ExperimentStep("supcon", 1, 1, 2, Step(12)) { Fold = 0, Folds = 1, CompletedSteps = 49, TotalSteps = 200 };
+        reporter.Report(a);
+        reporter.Report(b);
+        reporter.Report(a with { Training = Step(38) });
+        reporter.Report(b with { Training = Step(13) });
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().HaveCount(2);
+        lines[0].Should().Contain("[run 1/2 mse seed 1, fold 1/1] epoch 1, step 37/100");
+        lines[1].Should().Contain("[run 2/2 supcon seed 1, fold 1/1] epoch 1, step 12/100");
+    }
+
+    [Fact]
     public void Every_step_prints_with_a_zero_interval_and_lines_pass_through()
     {
         var output = new StringWriter();
