@@ -236,7 +236,7 @@ public sealed class CliTests : IDisposable
     {
         FeatureManifest("features.csv", "f", 3);
         string[] args = ["experiment", "--manifest", P("features.csv"), "--threshold", "20", "--objectives", "mse,contrastive", "--folds", "2",
-            "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--out", P("cx")];
+            "--epochs", "1", "--steps", "4", "--dim", "4", "--patients-per-batch", "4", "--scans-per-patient", "2", "--bootstrap", "20", "--concurrent-runs", "1", "--out", P("cx")];
         using var cts = new CancellationTokenSource();
         // Cancel as soon as the first run's second fold reports progress (the output writer sees the line).
         var output = new CancelOnText("fold 2/2", cts);

@@ -265,6 +265,23 @@ public class WorkerPoolNestingTests
         }
     }
 
+    private struct Budgets : IParallelJob
+    {
+        public int[] Seen;
+
+        public readonly void RunPart(int part) => Seen[part] = WorkerPool.Threads;
+    }
+
+    [Fact]
+    public void A_worker_s_budget_is_one_thread()
+    {
+        if (Environment.ProcessorCount < 2) return; // one processor: every part runs on the caller
+        using var limit = WorkerPool.LimitThreads(2);
+        var job = new Budgets { Seen = new int[2] };
+        WorkerPool.Run(ref job, 2);
+        job.Seen.Should().Equal(2, 1);
+    }
+
     [Fact]
     public void A_job_started_from_a_part_runs_serially_on_that_part_s_thread_under_a_limit_too()
     {

@@ -75,7 +75,7 @@ public static unsafe class WorkerPool
     /// <summary>How many threads the parallel kernels of the calling context may use: <see cref="Environment.ProcessorCount"/>,
     /// or the innermost <see cref="LimitThreads"/> in force (it flows to threads and tasks started inside it); 1 on a
     /// worker thread of the pool itself (a job started from a part runs on that part's thread).</summary>
-    public static int Threads => _isWorker ? 1 : Current.Value?.Threads ?? Math.Max(1, Environment.ProcessorCount);
+    public static int Threads => _isWorker ? 1 : Current.Value is { } b ? (b.Closed ? 1 : b.Threads) : Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Limits the parallel kernels of the calling context — this thread and the threads and tasks it starts
     /// until the returned scope is disposed — to <paramref name="threads"/> threads (at most the logical processors and
@@ -90,7 +90,7 @@ public static unsafe class WorkerPool
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         var previous = Current.Value;
-        int size = Math.Min(threads, Math.Min(previous?.Threads ?? int.MaxValue, Math.Max(1, Environment.ProcessorCount)));
+        int size = Math.Min(threads, Threads); // never wider than the limit in force (1 on a worker, or for a closed scope)
         Team? team = null;
         if (size > 1 && !(Idle.TryGetValue(size, out var bag) && bag.TryTake(out team))) team = new Team(size);
         var budget = new Budget(size, team);
@@ -116,11 +116,14 @@ public static unsafe class WorkerPool
         /// (scopes must be disposed innermost first).</exception>
         public void Dispose()
         {
-            if (!ReferenceEquals(Current.Value, _own) && Volatile.Read(ref _disposed) == 0)
+            bool mine = ReferenceEquals(Current.Value, _own);
+            if (!mine && Volatile.Read(ref _disposed) == 0)
                 throw new InvalidOperationException("WorkerPool.LimitThreads scopes must be disposed innermost first, on the context that opened them: a limit opened inside this one is still in force.");
+            // The calling context leaves the scope whenever it is still in it; the scope closes (and its team is kept
+            // for reuse) once, whichever context disposes it first.
+            if (mine) Current.Value = _previous;
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             _own.Closed = true;
-            Current.Value = _previous;
             if (_own.Team is { } team) Idle.GetOrAdd(team.Size, _ => new()).Add(team);
         }
     }

@@ -67,7 +67,7 @@ public static class LearnerServiceCollectionExtensions
     {
         var backend = sp.GetRequiredService<ComputeBackend>();
         return sp.GetServices<LearnerBuilder.ObjectiveRegistration>().Any()
-            ? new ComputeBackend(backend.Name, backend.CreateEncoder, sp.GetRequiredService<ObjectiveRegistry>())
+            ? new ComputeBackend(backend.Name, backend.CreateEncoder, sp.GetRequiredService<ObjectiveRegistry>()) { RunsSideBySide = backend.RunsSideBySide }
             : backend;
     }
 

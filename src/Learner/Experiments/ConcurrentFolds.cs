@@ -26,37 +26,43 @@ internal static class ConcurrentFolds
     internal static void Run(IReadOnlyList<FoldItem> items, int concurrent, Func<FoldItem, CancellationToken, FoldOutcome> run,
         Action<FoldItem, FoldOutcome> finished, CancellationToken cancellationToken)
     {
-        // At most one fold per thread of the budget; the threads split as evenly as they go (the first folds' runners
-        // get the remainder).
+        // At most one fold per thread of the budget; the threads split as evenly as they go (the first runners get
+        // the remainder).
         int budget = WorkerPool.Threads;
         concurrent = Math.Clamp(concurrent, 1, budget);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var gate = new object();
         int next = -1;
         (int Index, ExceptionDispatchInfo Error)? failure = null;
+        void Fail(int index, Exception e)
+        {
+            lock (gate)
+                if (failure is null || index < failure.Value.Index) failure = (index, ExceptionDispatchInfo.Capture(e));
+            stop.Cancel();
+        }
         void Work(int runner)
         {
-            using var limit = WorkerPool.LimitThreads(budget / concurrent + (runner < budget % concurrent ? 1 : 0));
-            while (!stop.IsCancellationRequested)
+            // Everything inside the try: an exception on a dedicated thread (from a fold, a handler, or the limit's
+            // dispose) must reach the caller, not end the process.
+            int i = -1;
+            try
             {
-                int i = Interlocked.Increment(ref next);
-                if (i >= items.Count) return;
-                try
+                using var limit = WorkerPool.LimitThreads(budget / concurrent + (runner < budget % concurrent ? 1 : 0));
+                while (!stop.IsCancellationRequested)
                 {
+                    i = Interlocked.Increment(ref next);
+                    if (i >= items.Count) return;
                     var outcome = run(items[i], stop.Token);
                     lock (gate) finished(items[i], outcome);
                 }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return; // the caller's cancellation, or another fold's failure: reported below
-                }
-                catch (Exception e)
-                {
-                    lock (gate)
-                        if (failure is null || i < failure.Value.Index) failure = (i, ExceptionDispatchInfo.Capture(e));
-                    stop.Cancel();
-                    return;
-                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // the caller's cancellation, or another fold's failure: reported below
+            }
+            catch (Exception e)
+            {
+                Fail(i < 0 ? int.MaxValue : i, e);
             }
         }
         // Dedicated threads (not the thread pool, whose own threads the engine's workers would compete with), with a

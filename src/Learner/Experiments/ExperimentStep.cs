@@ -65,7 +65,8 @@ public sealed record ExperimentRunOptions
     /// another, each on every core. The results are the same bits for any value (the engine's sums do not depend on its
     /// thread count); only the per-fold pretraining seconds, which are wall times, grow. Finished runs are reported once
     /// all their folds and those of the runs before them are done; progress and step reports then come from the folds'
-    /// threads, one at a time. Two folds side by side, one core each, finish sooner on two cores than one after another
+    /// threads, one at a time, while the calling thread waits (a handler must not wait for the calling thread, e.g.
+    /// by a synchronous Invoke onto a UI thread that called the synchronous Run). Two folds side by side, one core each, finish sooner on two cores than one after another
     /// on both (no worker waits between the many small kernels of a step), at the cost of holding both folds' models and
     /// batches in memory. Only backends with <see cref="Encoders.ComputeBackend.RunsSideBySide"/> (the managed one)
     /// accept more than 1.</summary>

@@ -107,7 +107,7 @@ public sealed partial class LearnerExperiment
         if (run.ConcurrentRuns < 1)
             throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}; at least one fold must run at a time.", nameof(run));
         if (run.ConcurrentRuns > 1 && !_backend.RunsSideBySide)
-            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}, but the '{_backend.Name}' backend does not run folds side by side (ComputeBackend.RunsSideBySide is false: its encoders share process-wide state, such as libtorch's random generator and threads); use 1.", nameof(run));
+            throw new ArgumentException($"ExperimentRunOptions.ConcurrentRuns = {run.ConcurrentRuns}, but the '{_backend.Name}' backend does not declare that its folds can run side by side (ComputeBackend.RunsSideBySide is false; the TorchSharp backend's encoders share libtorch's random generator and threads); use 1.", nameof(run));
         var source = dataset;
         // One normalisation setting, the pretrainer's: every scan (held-out ones included) is normalised before the
         // folds, and a caller's own normalisation is kept, as the pretrainer does.

@@ -35,6 +35,7 @@ public class LearnerBuilderTests
             provider.GetRequiredService<ObjectiveRegistry>().Create("my-supcon", null).Should().BeOfType<SupConLoss>();
             provider.GetRequiredService<IOptions<ExperimentOptions>>().Value.Objectives.Should().Equal("my-supcon");
             provider.GetRequiredService<LearnerExperiment>().Options.Objectives.Should().Equal(new[] { "my-supcon" }, "the experiment resolves the added objective");
+            provider.GetRequiredService<LearnerExperiment>().Backend.RunsSideBySide.Should().BeTrue("the managed engine with the container's objectives still runs folds side by side");
         }
     }
 
