@@ -51,23 +51,21 @@ public static class Retrieval
         var scored = new bool[n];
         int tile = (int)Math.Clamp(tileBudget / Math.Max(n, 1), 1, Math.Max(n, 1));
         var similarities = new float[(long)tile * n];
+        // The queries of a tile split over the engine's threads (its one parallel runtime, within the caller's budget);
+        // each query's scores are its own, so the split changes no result.
+        int parts = Math.Max(1, Math.Min(WorkerPool.Threads, tile));
+        var keys = Enumerable.Range(0, parts).Select(_ => new ulong[Math.Max(n - 1, 1)]).ToArray();
         for (int q0 = 0; q0 < n; q0 += tile)
         {
             int rows = Math.Min(tile, n - q0);
             Gemm.Sgemm(false, true, rows, n, dimension, 1f, unit.AsSpan(q0 * dimension, rows * dimension), dimension,
                 unit, dimension, 0f, similarities, n);
-            Parallel.For(0, rows,
-                () => new ulong[Math.Max(n - 1, 1)],
-                (r, _, keys) =>
-                {
-                    int q = q0 + r;
-                    int relevant = counts[label[q]] - 1;
-                    if (relevant == 0) return keys;
-                    scored[q] = true;
-                    ScoreQuery(similarities.AsSpan(r * n, n), label, q, relevant, keys, out averagePrecision[q], out hitAt1[q]);
-                    return keys;
-                },
-                _ => { });
+            var job = new QueryJob
+            {
+                Similarities = similarities, Labels = label, Counts = counts, Keys = keys, Scored = scored,
+                AveragePrecision = averagePrecision, HitAt1 = hitAt1, First = q0, Rows = rows, N = n, Parts = Math.Min(parts, rows),
+            };
+            WorkerPool.Run(ref job, job.Parts);
         }
 
         int queries = 0;
@@ -84,6 +82,31 @@ public static class Retrieval
             queries == 0 ? double.NaN : apSum / queries,
             queries,
             n - queries);
+    }
+
+    /// <summary>Scores the queries [First, First + Rows) of one tile, part p taking a contiguous share with its own keys.</summary>
+    private struct QueryJob : IParallelJob
+    {
+        public float[] Similarities;
+        public int[] Labels;
+        public Dictionary<int, int> Counts;
+        public ulong[][] Keys;
+        public bool[] Scored;
+        public double[] AveragePrecision, HitAt1;
+        public int First, Rows, N, Parts;
+
+        public readonly void RunPart(int part)
+        {
+            int r0 = (int)((long)Rows * part / Parts), r1 = (int)((long)Rows * (part + 1) / Parts);
+            for (int r = r0; r < r1; r++)
+            {
+                int q = First + r;
+                int relevant = Counts[Labels[q]] - 1;
+                if (relevant == 0) continue;
+                Scored[q] = true;
+                ScoreQuery(Similarities.AsSpan(r * N, N), Labels, q, relevant, Keys[part], out AveragePrecision[q], out HitAt1[q]);
+            }
+        }
     }
 
     private static void ScoreQuery(ReadOnlySpan<float> similarity, int[] label, int q, int relevant, ulong[] keys, out double averagePrecision, out double hitAt1)
