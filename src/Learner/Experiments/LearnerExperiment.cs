@@ -155,14 +155,15 @@ public sealed partial class LearnerExperiment
                 runIndex++;
             }
         var outcomes = new FoldOutcome?[items.Count];
+        var foldsOfRun = items.GroupBy(i => i.Run).OrderBy(g => g.Key).Select(g => g.ToArray()).ToArray();
         int reportedRuns = 0;
         // Pools and reports every run whose folds (and those of every run before it) are done, in run order.
         void ReportFinishedRuns()
         {
             while (reportedRuns < runs)
             {
-                var folds = items.Where(i => i.Run == reportedRuns).ToArray();
-                if (folds.Any(i => outcomes[i.Index] is null)) return;
+                var folds = foldsOfRun[reportedRuns];
+                if (Array.Exists(folds, i => outcomes[i.Index] is null)) return;
                 var row = Pool(dataset, folds[0].Spec.ToString(), folds[0].Seed, folds.Select(i => outcomes[i.Index]!).ToArray());
                 rows.Add(row);
                 progress?.Report(string.Create(CultureInfo.InvariantCulture,

@@ -74,7 +74,9 @@ public sealed class ConsoleProgressReporter : IProgress<ExperimentStep>, IProgre
             var now = _clock.Elapsed;
             bool edge = t.Step <= 1 || t.Step >= t.TotalSteps || t.Validation is not null;
             if (!edge && _last.TryGetValue(key, out var last) && now - last < Interval) return false;
-            _last[key] = now;
+            // A pretraining's last step ends its entry (an experiment has one per fold and trial).
+            if (t.Step >= t.TotalSteps) _last.Remove(key);
+            else _last[key] = now;
             return true;
         }
     }
